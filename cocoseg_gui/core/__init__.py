@@ -1,0 +1,1 @@
+"""Everything a job does: pure Python, numpy and torch. Never imports Qt."""

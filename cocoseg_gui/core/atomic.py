@@ -1,0 +1,64 @@
+"""Atomic file writes: write a temporary file beside the target, fsync, rename into place.
+
+A crash, a kill or a full disk never leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "wb", fsync: bool = True) -> Iterator[IO[Any]]:
+    """Open a temporary file next to ``path``; on success rename it over ``path``, else delete it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            if fsync:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, fsync: bool = True) -> None:
+    with atomic_open(path, "wb", fsync=fsync) as fh:
+        fh.write(data)
+
+
+def atomic_write_text(path: str | Path, text: str, fsync: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
+
+
+def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2, fsync: bool = True) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n", fsync=fsync)
+
+
+def atomic_write_with(path: str | Path, writer: Callable[[IO[bytes]], None], fsync: bool = True) -> None:
+    """Atomically write whatever ``writer(fh)`` writes (e.g. ``img.save(fh, 'PNG')``, ``torch.save``)."""
+    with atomic_open(path, "wb", fsync=fsync) as fh:
+        writer(fh)
+
+
+def remove_stale_temporaries(folder: str | Path) -> int:
+    """Delete temporaries a killed writer left in ``folder`` (``.name.*.tmp``); return how many."""
+    count = 0
+    folder = Path(folder)
+    if folder.is_dir():
+        for p in folder.glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                count += 1
+    return count

@@ -1,0 +1,1 @@
+"""Qt front end: windows, widgets, models/views and workers that run core jobs off the GUI thread."""

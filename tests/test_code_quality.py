@@ -1,0 +1,28 @@
+"""ruff and the import-linter contracts (core and cli never import Qt) run as part of the tests."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _tool(name: str) -> str:
+    path = BIN / name
+    return str(path) if path.exists() else (shutil.which(name) or name)
+
+
+def test_ruff_is_clean() -> None:
+    cmd = [_tool("ruff"), "check", "cocoseg_gui", "tests", "benchmarks"]
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_core_never_imports_qt() -> None:
+    result = subprocess.run([_tool("lint-imports")], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "KEPT" in result.stdout and "BROKEN" not in result.stdout
