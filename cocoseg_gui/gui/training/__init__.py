@@ -1,0 +1,1 @@
+"""GUI helpers for training: workers, plots, run history."""
