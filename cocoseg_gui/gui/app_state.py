@@ -21,6 +21,7 @@ class AppState(QObject):
     checkpoint_changed = Signal()
     status_message = Signal(str)  # short text for the status bar
     open_image_requested = Signal(int)  # image id to show in the browser/viewer
+    compare_requested = Signal(str)  # image path to show in the Predict panel's compare view
 
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
