@@ -1,0 +1,453 @@
+"""MaskViewer: an image with a class-mask overlay and outlines; zoom around the cursor, pan, hover readout."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QResizeEvent,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QWidget,
+)
+
+from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.gui.widgets.qimage_utils import mask_to_argb, overlay_lut, resize_nearest, rgb_to_qimage
+
+ViewState = tuple[float, QPointF]
+
+MIN_SCALE = 0.02
+MAX_SCALE = 64.0
+WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 eighths of a degree)
+
+
+class MaskViewer(QGraphicsView):
+    """Shows an RGB image, a class mask drawn over it and optional instance outlines.
+
+    Coordinates in signals and ``class_at`` are image pixels (scene units). The overlay is a single ARGB32
+    pixmap built from the mask through a 256-entry lookup table; its opacity is the item's opacity, so
+    moving an opacity slider never rebuilds it.
+    """
+
+    hovered = Signal(int, int, int)  # image x, y, class under cursor (class -1 outside image / no mask)
+    view_changed = Signal()  # zoom or pan changed
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._scene = QGraphicsScene(self)
+        self.setScene(self._scene)
+        self._image_item = QGraphicsPixmapItem()
+        self._overlay_item = QGraphicsPixmapItem()
+        self._image_item.setZValue(0)
+        self._overlay_item.setZValue(1)
+        self._image_item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+        self._overlay_item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+        self._scene.addItem(self._image_item)
+        self._scene.addItem(self._overlay_item)
+        self._outline_items: list[tuple[int, QGraphicsPathItem]] = []
+
+        self._image_size: tuple[int, int] | None = None  # (w, h) of the image, or of the mask without image
+        self._mask: np.ndarray | None = None  # display mask, already at the image size
+        self._colors: np.ndarray = voc_palette()
+        self._names: dict[int, str] = {}
+        self._hidden: frozenset[int] = frozenset()
+        self._opacity = 0.5
+        self._overlay_visible = True
+        self._outlines_visible = True
+        self._show_background = False
+        self._auto_fit = True  # fit on resize until the user zooms
+        self._applying_state = False
+        self._pan_origin: QPoint | None = None
+
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setMouseTracking(True)
+        self.viewport().setMouseTracking(True)
+        self.setBackgroundBrush(QBrush(QColor(48, 48, 48)))
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
+        self._overlay_item.setOpacity(self._opacity)
+        self.horizontalScrollBar().valueChanged.connect(self._emit_view_changed)
+        self.verticalScrollBar().valueChanged.connect(self._emit_view_changed)
+        self._update_smoothing()
+
+    # ----------------------------------------------------------------------------------------- content
+    def set_image(self, rgb: np.ndarray | QImage | None) -> None:
+        """Show an HxWx3 uint8 RGB array (or a QImage); None clears it. Fits the view on the first image."""
+        if rgb is None:
+            self._image_item.setPixmap(QPixmap())
+            size = None if self._mask is None else (self._mask.shape[1], self._mask.shape[0])
+        else:
+            qimg = rgb if isinstance(rgb, QImage) else rgb_to_qimage(rgb)
+            self._image_item.setPixmap(QPixmap.fromImage(qimg))
+            size = (qimg.width(), qimg.height())
+        self._set_content_size(size)
+        if self._mask is not None and size is not None and (self._mask.shape[1], self._mask.shape[0]) != size:
+            self._mask = resize_nearest(self._mask, size[1], size[0])
+        self._rebuild_overlay()
+
+    def set_mask(self, mask: np.ndarray | None, colors: np.ndarray | None = None) -> None:
+        """Show an HxW uint8 class mask (255 = ignore) coloured by ``colors`` (256x3; VOC palette by default).
+
+        A mask whose size differs from the image's is scaled to it (nearest neighbour) for display.
+        """
+        if colors is not None:
+            colors = np.asarray(colors, dtype=np.uint8)
+            if colors.shape != (256, 3):
+                raise ValueError(f"colors must be 256x3, got shape {colors.shape}")
+            self._colors = colors
+        else:
+            self._colors = voc_palette()
+        if mask is None:
+            self._mask = None
+        else:
+            m = np.asarray(mask)
+            if m.ndim != 2:
+                raise ValueError(f"expected an HxW class mask, got shape {m.shape}")
+            if m.dtype != np.uint8:
+                m = m.astype(np.uint8)
+            if self._image_item.pixmap().isNull():
+                self._set_content_size((m.shape[1], m.shape[0]))
+            elif self._image_size is not None:
+                m = resize_nearest(m, self._image_size[1], self._image_size[0])
+            self._mask = m
+        self._rebuild_overlay()
+
+    def set_class_names(self, names: dict[int, str]) -> None:
+        """Class index -> name, for the hover readout (``hover_text``)."""
+        self._names = dict(names)
+
+    def class_names(self) -> dict[int, str]:
+        return dict(self._names)
+
+    def class_name(self, index: int) -> str:
+        """The name of a class index ("ignore" for 255, "background" for 0 unless named)."""
+        if index in self._names:
+            return self._names[index]
+        return {0: "background", 255: "ignore"}.get(index, f"class {index}")
+
+    def hover_text(self, x: int, y: int, cls: int) -> str:
+        """A status-bar readout such as "x=12 y=40 person"."""
+        if x < 0 or y < 0:
+            return ""
+        return f"x={x} y={y}" + (f" {self.class_name(cls)}" if cls >= 0 else "")
+
+    def mask(self) -> np.ndarray | None:
+        """The displayed mask (at the image size), or None."""
+        return self._mask
+
+    def image_size(self) -> tuple[int, int] | None:
+        """(width, height) of the content in image pixels, or None when empty."""
+        return self._image_size
+
+    # ----------------------------------------------------------------------------------------- overlay
+    def set_opacity(self, alpha: float) -> None:
+        """Overlay opacity in 0..1 (changes only the item's opacity: no rebuild)."""
+        self._opacity = min(max(float(alpha), 0.0), 1.0)
+        self._overlay_item.setOpacity(self._opacity)
+
+    def opacity(self) -> float:
+        return self._opacity
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        self._overlay_visible = bool(visible)
+        self._overlay_item.setVisible(self._overlay_visible and self._mask is not None)
+
+    def overlay_visible(self) -> bool:
+        return self._overlay_visible
+
+    def set_hidden_classes(self, hidden: Iterable[int]) -> None:
+        """Classes not drawn (neither fill nor outline)."""
+        hidden = frozenset(int(i) for i in hidden)
+        if hidden == self._hidden:
+            return
+        self._hidden = hidden
+        self._rebuild_overlay()
+        self._update_outline_visibility()
+
+    def hidden_classes(self) -> set[int]:
+        return set(self._hidden)
+
+    def set_show_background(self, show: bool) -> None:
+        """Draw class 0 in its palette colour (a mask-only view) instead of transparent."""
+        if bool(show) != self._show_background:
+            self._show_background = bool(show)
+            self._rebuild_overlay()
+
+    def show_background(self) -> bool:
+        return self._show_background
+
+    def _rebuild_overlay(self) -> None:
+        if self._mask is None:
+            self._overlay_item.setPixmap(QPixmap())
+            self._overlay_item.setVisible(False)
+            return
+        lut = overlay_lut(self._colors, 1.0, self._hidden, self._show_background)
+        self._overlay_item.setPixmap(QPixmap.fromImage(mask_to_argb(self._mask, lut)))
+        self._overlay_item.setVisible(self._overlay_visible)
+
+    # ---------------------------------------------------------------------------------------- outlines
+    def set_outlines(self, polygons: list[tuple[int, np.ndarray]] | None) -> None:
+        """Instance outlines: (class index, Nx2 xy polygon in image pixels); one path item per class."""
+        for _, item in self._outline_items:
+            self._scene.removeItem(item)
+        self._outline_items = []
+        if not polygons:
+            return
+        paths: dict[int, QPainterPath] = {}
+        for cls, pts in polygons:
+            arr = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+            if len(arr) < 2:
+                continue
+            poly = QPolygonF([QPointF(float(x), float(y)) for x, y in arr])
+            path = paths.setdefault(int(cls), QPainterPath())
+            path.addPolygon(poly)
+            path.closeSubpath()
+        for cls, path in paths.items():
+            item = QGraphicsPathItem(path)
+            r, g, b = (int(v) for v in self._colors[cls % 256])
+            pen = QPen(QColor(r, g, b).lighter(140), 1.5)
+            pen.setCosmetic(True)  # constant width on screen whatever the zoom
+            item.setPen(pen)
+            item.setZValue(2)
+            self._scene.addItem(item)
+            self._outline_items.append((cls, item))
+        self._update_outline_visibility()
+
+    def set_outlines_visible(self, visible: bool) -> None:
+        self._outlines_visible = bool(visible)
+        self._update_outline_visibility()
+
+    def outlines_visible(self) -> bool:
+        return self._outlines_visible
+
+    def _update_outline_visibility(self) -> None:
+        for cls, item in self._outline_items:
+            item.setVisible(self._outlines_visible and cls not in self._hidden)
+
+    # ------------------------------------------------------------------------------------------ lookup
+    def class_at(self, x: int, y: int) -> int:
+        """The class index at image pixel (x, y); -1 outside the image or without a mask."""
+        if self._mask is None:
+            return -1
+        h, w = self._mask.shape
+        if 0 <= x < w and 0 <= y < h:
+            return int(self._mask[y, x])
+        return -1
+
+    def image_pos(self, view_pos: QPoint | QPointF) -> tuple[int, int] | None:
+        """The image pixel under a viewport position, or None outside the image."""
+        if self._image_size is None:
+            return None
+        p = self.mapToScene(view_pos.toPoint() if isinstance(view_pos, QPointF) else view_pos)
+        x, y = math.floor(p.x()), math.floor(p.y())
+        w, h = self._image_size
+        return (x, y) if 0 <= x < w and 0 <= y < h else None
+
+    # -------------------------------------------------------------------------------------------- zoom
+    def scale_factor(self) -> float:
+        """Current zoom: screen pixels per image pixel."""
+        return self.transform().m11()
+
+    def zoom_fit(self) -> None:
+        """Fit the whole image in the view; the view then refits on resize until the user zooms."""
+        self._auto_fit = True
+        self._fit()
+
+    def zoom_100(self) -> None:
+        """One image pixel per screen pixel, keeping the view centre."""
+        self._auto_fit = False
+        self._set_scale(1.0, self._centre())
+
+    def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
+        """Multiply the zoom by ``factor`` (clamped), keeping ``anchor`` (a viewport point) or the centre."""
+        if factor <= 0:
+            raise ValueError("zoom factor must be positive")
+        self._auto_fit = False
+        old = self.scale_factor()
+        new = min(max(old * factor, self._min_scale()), MAX_SCALE)
+        if new == old:
+            return
+        if anchor is None:
+            self._set_scale(new, self._centre())
+            return
+        scene_pt = self.mapToScene(anchor)
+        self._applying_state = True
+        try:
+            self.setTransform(QTransform.fromScale(new, new))
+            # Move so the scene point under the anchor is under it again.
+            delta = self.mapFromScene(scene_pt) - anchor
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() + delta.y())
+        finally:
+            self._applying_state = False
+        self._update_smoothing()
+        self.view_changed.emit()
+
+    def auto_fit(self) -> bool:
+        """True while the view refits itself on resize (no user zoom since the last fit)."""
+        return self._auto_fit
+
+    def set_auto_fit(self, enabled: bool, refit: bool = True) -> None:
+        """Turn fit-on-resize on or off; ``refit`` fits now when turning it on."""
+        self._auto_fit = bool(enabled)
+        if self._auto_fit and refit:
+            self._fit()
+
+    def view_state(self) -> ViewState:
+        """(scale, scene point at the view centre)."""
+        return self.scale_factor(), self._centre()
+
+    def set_view_state(self, state: ViewState) -> None:
+        """Apply a (scale, centre) from ``view_state`` (of this or another viewer) without emitting a loop."""
+        scale, centre = state
+        self._set_scale(float(scale), QPointF(centre), emit=False)
+
+    def _centre(self) -> QPointF:
+        vp = self.viewport()
+        inverse, _ = self.viewportTransform().inverted()
+        return inverse.map(QPointF(vp.width() / 2, vp.height() / 2))
+
+    def _min_scale(self) -> float:
+        return min(MIN_SCALE, self._fit_scale())
+
+    def _fit_scale(self) -> float:
+        if self._image_size is None:
+            return 1.0
+        w, h = self._image_size
+        vp = self.viewport().size()
+        if vp.width() <= 1 or vp.height() <= 1:
+            return 1.0
+        return max(min(vp.width() / w, vp.height() / h), 1e-4)
+
+    def _fit(self) -> None:
+        if self._image_size is None:
+            return
+        w, h = self._image_size
+        self._set_scale(self._fit_scale(), QPointF(w / 2, h / 2))
+
+    def _set_scale(self, scale: float, centre: QPointF, emit: bool = True) -> None:
+        scale = min(max(scale, self._min_scale()), MAX_SCALE)
+        self._applying_state = True
+        try:
+            self.setTransform(QTransform.fromScale(scale, scale))
+            self.centerOn(centre)
+        finally:
+            self._applying_state = False
+        self._update_smoothing()
+        if emit:
+            self.view_changed.emit()
+
+    def _update_smoothing(self) -> None:
+        """Smooth when shrinking; crisp (nearest) pixels at 100% zoom and above."""
+        smooth = self.scale_factor() < 1.0
+        modes = Qt.TransformationMode
+        mode = modes.SmoothTransformation if smooth else modes.FastTransformation
+        self._image_item.setTransformationMode(mode)
+        self._overlay_item.setTransformationMode(mode)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+
+    def _set_content_size(self, size: tuple[int, int] | None) -> None:
+        first = self._image_size is None
+        changed = size != self._image_size
+        self._image_size = size
+        if size is None:
+            self._scene.setSceneRect(QRectF())
+            return
+        if changed:  # a new size (or the first image) is fitted; the same size keeps the user's zoom
+            self._scene.setSceneRect(QRectF(0, 0, size[0], size[1]))
+            self._auto_fit = True
+        if first or self._auto_fit:
+            self._fit()
+
+    def _emit_view_changed(self) -> None:
+        if not self._applying_state:
+            self.view_changed.emit()
+
+    # ------------------------------------------------------------------------------------------ events
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps == 0:
+            event.ignore()
+            return
+        self.zoom_by(WHEEL_STEP**steps, event.position().toPoint())
+        event.accept()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self._fit()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self._pan_origin = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        if self._pan_origin is not None:
+            delta = pos - self._pan_origin
+            self._pan_origin = pos
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+        else:
+            super().mouseMoveEvent(event)
+        self._emit_hover(pos)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton and self._pan_origin is not None:
+            self._pan_origin = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        self.hovered.emit(-1, -1, -1)
+
+    def _emit_hover(self, pos: QPoint) -> None:
+        xy = self.image_pos(pos)
+        if xy is None:
+            self.hovered.emit(-1, -1, -1)
+        else:
+            self.hovered.emit(xy[0], xy[1], self.class_at(*xy))
+
+    # ------------------------------------------------------------------------------------------ export
+    def render_image(self, scale: float = 1.0) -> QImage:
+        """The scene (image, overlay, outlines) rendered at ``scale`` image pixels -> output pixels."""
+        if self._image_size is None:
+            return QImage()
+        w, h = self._image_size
+        out = QImage(max(1, round(w * scale)), max(1, round(h * scale)), QImage.Format.Format_RGB32)
+        out.fill(self.backgroundBrush().color())
+        painter = QPainter(out)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale < 1.0)
+        self._scene.render(painter, QRectF(out.rect()), QRectF(0, 0, w, h))
+        painter.end()
+        return out
