@@ -1,0 +1,393 @@
+"""Turn parsed COCO records into compact columnar numpy arrays (no per-annotation dicts kept).
+
+The builders accept the records chunk by chunk, so a streaming reader can drop each chunk of parsed
+JSON as soon as it is columnar. ``IndexData`` is what the index, the cache writer and the cache reader
+share: named numpy arrays plus a little JSON-able metadata.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DatasetError
+
+# Segmentation kinds, one per annotation.
+SEG_NONE = 0  # missing key or null
+SEG_POLYGONS = 1  # a list of polygons (possibly empty): parts in part_off/coords
+SEG_RLE_LIST = 2  # {"size": [h, w], "counts": [ints]}: counts in rle_counts
+SEG_RLE_STR = 3  # {"size": [h, w], "counts": "compressed"}: bytes in rle_str
+SEG_OTHER = 4  # anything else, kept verbatim (as JSON) in IndexData.extras
+
+_NUMBER = (int, float)
+
+
+@dataclass
+class IndexData:
+    """Everything an index holds: arrays (annotations sorted by image, orphans first) and metadata."""
+
+    arrays: dict[str, np.ndarray]
+    categories: list[dict[str, Any]]  # {"id", "name", "supercategory"}, sorted by id
+    problems: list[str]
+    extras: dict[int, Any] = field(default_factory=dict)  # sorted annotation index -> segmentation
+
+
+def _where(path: Path, section: str, i: int, rec: Any) -> str:
+    rid = rec.get("id") if isinstance(rec, dict) else None
+    return f"{section}[{i}]" + (f" (id {rid!r})" if rid is not None else "")
+
+
+def _check_records(path: Path, section: str, chunk: list[Any], start: int, required: tuple[str, ...]) -> None:
+    """Raise a DatasetError naming the first record that is not an object or lacks a required key."""
+    for i, rec in enumerate(chunk):
+        if not isinstance(rec, dict):
+            raise DatasetError(path, f"{section}[{start + i}] is not a JSON object ({type(rec).__name__})")
+        for key in required:
+            if key not in rec:
+                raise DatasetError(path, f"{_where(path, section, start + i, rec)} has no {key!r} key")
+
+
+def _column(
+    path: Path, section: str, chunk: list[dict], start: int, key: str, types: tuple[type, ...], dtype: Any
+) -> np.ndarray:
+    """One required field of every record as an array, type-checked (bool is not an int here)."""
+    values = [rec[key] for rec in chunk]
+    if not set(map(type, values)) <= set(types):
+        for i, v in enumerate(values):
+            if type(v) not in types:
+                wanted = " or ".join(t.__name__ for t in types)
+                raise DatasetError(
+                    path,
+                    f"{_where(path, section, start + i, chunk[i])}: {key!r} must be {wanted}, got {v!r:.60}",
+                )
+    try:
+        return np.array(values, dtype=dtype)
+    except OverflowError:
+        raise DatasetError(
+            path, f"{section}: a {key!r} value does not fit in {np.dtype(dtype).name}"
+        ) from None
+
+
+class ImageBuilder:
+    """Columns of the "images" list."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._ids: list[np.ndarray] = []
+        self._w: list[np.ndarray] = []
+        self._h: list[np.ndarray] = []
+        self._names: list[str] = []
+
+    def add(self, chunk: list[Any]) -> None:
+        _check_records(self.path, "images", chunk, self.count, ("id", "file_name", "width", "height"))
+        p, s = self.path, self.count
+        self._ids.append(_column(p, "images", chunk, s, "id", (int,), np.int64))
+        self._w.append(_column(p, "images", chunk, s, "width", (int,), np.int64))
+        self._h.append(_column(p, "images", chunk, s, "height", (int,), np.int64))
+        names = [rec["file_name"] for rec in chunk]
+        if not set(map(type, names)) <= {str}:
+            i = next(i for i, n in enumerate(names) if type(n) is not str)
+            raise DatasetError(p, f"{_where(p, 'images', s + i, chunk[i])}: 'file_name' must be a string")
+        self._names.extend(names)
+        self.count += len(chunk)
+
+    def finish(self) -> dict[str, np.ndarray]:
+        ids = np.concatenate(self._ids) if self._ids else np.zeros(0, np.int64)
+        uniq, counts = np.unique(ids, return_counts=True)
+        if len(uniq) != len(ids):
+            dup = int(uniq[counts > 1][0])
+            raise DatasetError(
+                self.path, f"duplicate image id {dup} in 'images' ({int((counts > 1).sum())} ids repeated)"
+            )
+        encoded = [n.encode("utf-8", "surrogatepass") for n in self._names]
+        off = np.zeros(len(encoded) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=off[1:])
+        blob = np.frombuffer(b"".join(encoded), np.uint8)
+        cat = np.concatenate
+        return {
+            "img_ids": ids,
+            "img_w": cat(self._w) if self._w else np.zeros(0, np.int64),
+            "img_h": cat(self._h) if self._h else np.zeros(0, np.int64),
+            "img_name_off": off,
+            "img_name_blob": blob,
+        }
+
+
+def build_categories(path: Path, records: list[Any]) -> list[dict[str, Any]]:
+    """Validate the "categories" list; return it sorted by id as plain dicts."""
+    _check_records(path, "categories", records, 0, ("id", "name"))
+    out: dict[int, dict[str, Any]] = {}
+    for i, rec in enumerate(records):
+        cid, name = rec["id"], rec["name"]
+        if type(cid) is not int:
+            raise DatasetError(path, f"categories[{i}]: 'id' must be an integer, got {cid!r:.60}")
+        if cid in out:
+            raise DatasetError(path, f"duplicate category id {cid} in 'categories'")
+        if "keypoints" in rec:
+            raise DatasetError(
+                path, "not a COCO instances file: its categories have 'keypoints' (a person_keypoints file?)"
+            )
+        out[cid] = {"id": cid, "name": str(name), "supercategory": str(rec.get("supercategory") or "")}
+    return [out[k] for k in sorted(out)]
+
+
+class AnnotationBuilder:
+    """Columns of the "annotations" list plus a compact segmentation store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._cols: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("id", "image_id", "category_id", "iscrowd")
+        }
+        self._area: list[np.ndarray] = []
+        self._bbox: list[np.ndarray] = []
+        self._kind = bytearray()
+        self._seg_start = array("q")
+        self._seg_len = array("q")
+        self._rle_hw = array("q")  # h, w pairs, (0, 0) when not RLE
+        self._part_len = array("q")
+        self._coords: list[np.ndarray] = []
+        self._n_coords = 0
+        self._rle_counts = array("q")
+        self._rle_str = bytearray()
+        self._extras: dict[int, Any] = {}  # file-order annotation index -> segmentation
+        self.missing_area = 0
+        self.missing_bbox = 0
+
+    def add(self, chunk: list[Any]) -> None:
+        p, s = self.path, self.count
+        _check_records(p, "annotations", chunk, s, ("id", "image_id", "category_id"))
+        if (
+            chunk
+            and ("caption" in chunk[0] or "segments_info" in chunk[0])
+            and "segmentation" not in chunk[0]
+        ):
+            what = "captions" if "caption" in chunk[0] else "panoptic"
+            raise DatasetError(p, f"not a COCO instances file: it looks like a COCO {what} file")
+        if chunk and "keypoints" in chunk[0]:
+            raise DatasetError(
+                p, "not a COCO instances file: its annotations have 'keypoints' (a person_keypoints file?)"
+            )
+        for key in ("id", "image_id", "category_id"):
+            self._cols[key].append(_column(p, "annotations", chunk, s, key, (int,), np.int64))
+        crowd = [rec.get("iscrowd", 0) for rec in chunk]
+        if not set(map(type, crowd)) <= {int, bool}:
+            i = next(i for i, v in enumerate(crowd) if type(v) not in (int, bool))
+            raise DatasetError(p, f"{_where(p, 'annotations', s + i, chunk[i])}: 'iscrowd' must be 0 or 1")
+        self._cols["iscrowd"].append(np.array(crowd, dtype=np.int64) != 0)
+        self._area.append(self._areas(chunk))
+        self._bbox.append(self._bboxes(chunk))
+        self._segmentations([rec.get("segmentation") for rec in chunk])
+        self.count += len(chunk)
+
+    def _areas(self, chunk: list[dict]) -> np.ndarray:
+        areas = [rec.get("area") for rec in chunk]
+        if set(map(type, areas)) <= {int, float}:
+            return np.array(areas, dtype=np.float64)
+        out = np.full(len(areas), np.nan)
+        for i, a in enumerate(areas):
+            if type(a) in _NUMBER:
+                out[i] = a
+            elif a is None:
+                self.missing_area += 1
+            else:
+                raise DatasetError(
+                    self.path,
+                    f"{_where(self.path, 'annotations', self.count + i, chunk[i])}: bad 'area' {a!r:.60}",
+                )
+        return out
+
+    def _bboxes(self, chunk: list[dict]) -> np.ndarray:
+        boxes = [rec.get("bbox") for rec in chunk]
+        if set(map(type, boxes)) <= {list} and set(map(len, boxes)) <= {4}:
+            flat = list(chain.from_iterable(boxes))
+            if set(map(type, flat)) <= {int, float}:
+                return np.array(flat, dtype=np.float64).reshape(-1, 4)
+        out = np.full((len(boxes), 4), np.nan)
+        for i, b in enumerate(boxes):
+            if b is None:
+                self.missing_bbox += 1
+            elif type(b) is list and len(b) == 4 and all(type(v) in _NUMBER for v in b):
+                out[i] = b
+            else:
+                raise DatasetError(
+                    self.path,
+                    f"{_where(self.path, 'annotations', self.count + i, chunk[i])}: "
+                    f"'bbox' must be [x, y, w, h], got {b!r:.60}",
+                )
+        return out
+
+    def _segmentations(self, segs: list[Any]) -> None:
+        """Classify and store each segmentation; polygons go in bulk when the whole chunk is well formed."""
+        if set(map(type, segs)) <= {list} and self._add_polygons_bulk(segs):
+            return
+        for seg in segs:
+            self._add_one(seg)
+
+    def _add_polygons_bulk(self, segs: list[list]) -> bool:
+        parts = list(chain.from_iterable(segs))
+        if not set(map(type, parts)) <= {list}:
+            return False
+        lens = list(map(len, parts))
+        total = sum(lens)
+        try:
+            coords = np.fromiter(chain.from_iterable(parts), np.float64, total)
+        except (TypeError, ValueError):
+            return False
+        if not set(map(type, chain.from_iterable(parts))) <= {int, float}:  # bools, big ints...
+            return False
+        n_parts0 = len(self._part_len)
+        seg_lens = list(map(len, segs))
+        self._kind.extend(bytes([SEG_POLYGONS]) * len(segs))
+        starts = np.zeros(len(segs), np.int64)
+        if segs:
+            np.cumsum(seg_lens[:-1], out=starts[1:])
+        self._seg_start.extend((starts + n_parts0).tolist())
+        self._seg_len.extend(seg_lens)
+        self._rle_hw.extend([0, 0] * len(segs))
+        self._part_len.extend(lens)
+        self._coords.append(coords)
+        self._n_coords += total
+        return True
+
+    def _add_one(self, seg: Any) -> None:
+        kind = _classify(seg)
+        start = length = h = w = 0
+        if kind == SEG_POLYGONS:
+            start, length = len(self._part_len), len(seg)
+            for part in seg:
+                self._part_len.append(len(part))
+                self._coords.append(np.array(part, dtype=np.float64))
+                self._n_coords += len(part)
+        elif kind == SEG_RLE_LIST:
+            h, w = seg["size"]
+            start, length = len(self._rle_counts), len(seg["counts"])
+            self._rle_counts.extend(seg["counts"])
+        elif kind == SEG_RLE_STR:
+            h, w = seg["size"]
+            data = seg["counts"].encode("utf-8", "surrogatepass")
+            start, length = len(self._rle_str), len(data)
+            self._rle_str.extend(data)
+        elif kind == SEG_OTHER:
+            self._extras[len(self._kind)] = seg
+        self._kind.append(kind)
+        self._seg_start.append(start)
+        self._seg_len.append(length)
+        self._rle_hw.extend((h, w))
+
+    def finish(
+        self, img_ids: np.ndarray, categories: list[dict[str, Any]]
+    ) -> tuple[dict[str, np.ndarray], list[str], dict]:
+        """Sort by image (stable, orphans first), check ids, and return (arrays, problems, extras)."""
+
+        def cat(parts: list[np.ndarray], dtype: Any, shape: tuple[int, ...] = (0,)) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(shape, dtype)
+
+        ids = cat(self._cols["id"], np.int64)
+        ann_img = cat(self._cols["image_id"], np.int64)
+        ann_cat = cat(self._cols["category_id"], np.int64)
+        crowd = cat(self._cols["iscrowd"], bool)
+        area = cat(self._area, np.float64)
+        bbox = cat(self._bbox, np.float64, (0, 4))
+        uniq, counts = np.unique(ids, return_counts=True)
+        if len(uniq) != len(ids):
+            dup = int(uniq[counts > 1][0])
+            raise DatasetError(
+                self.path,
+                f"duplicate annotation id {dup} in 'annotations' ({int((counts > 1).sum())} ids repeated)",
+            )
+        # image index of each annotation (-1 when its image id is unknown)
+        order_img = np.argsort(img_ids, kind="stable")
+        sorted_ids = img_ids[order_img]
+        pos = np.searchsorted(sorted_ids, ann_img)
+        pos_c = np.minimum(pos, max(len(sorted_ids) - 1, 0))
+        known = (
+            (pos < len(sorted_ids)) & (sorted_ids[pos_c] == ann_img)
+            if len(sorted_ids)
+            else np.zeros(len(ids), bool)
+        )
+        img_index = np.where(known, order_img[pos_c] if len(sorted_ids) else 0, -1).astype(np.int64)
+        order = np.argsort(img_index, kind="stable")
+        n_img = len(img_ids)
+        counts_per_img = np.bincount(img_index[known], minlength=n_img) if n_img else np.zeros(0, np.int64)
+        n_orphans = int((~known).sum())
+        img_ann_start = np.zeros(n_img + 1, np.int64)
+        np.cumsum(counts_per_img, out=img_ann_start[1:])
+        img_ann_start += n_orphans
+
+        part_off = np.zeros(len(self._part_len) + 1, np.int64)
+        np.cumsum(np.frombuffer(self._part_len, np.int64), out=part_off[1:])
+        coords = cat(self._coords, np.float64)
+        self._coords = []
+        inverse = np.empty(len(order), np.int64)
+        inverse[order] = np.arange(len(order))
+        extras = {int(inverse[i]): seg for i, seg in self._extras.items()}
+        arrays = {
+            "ann_ids": ids[order],
+            "ann_image_ids": ann_img[order],
+            "ann_cat": ann_cat[order],
+            "ann_crowd": crowd[order],
+            "ann_area": area[order],
+            "ann_bbox": bbox[order],
+            "ann_img_index": img_index[order],
+            "seg_kind": np.frombuffer(bytes(self._kind), np.uint8)[order],
+            "seg_start": np.frombuffer(self._seg_start, np.int64)[order],
+            "seg_len": np.frombuffer(self._seg_len, np.int64)[order],
+            "rle_hw": np.frombuffer(self._rle_hw, np.int64).reshape(-1, 2)[order],
+            "img_ann_start": img_ann_start,
+            "part_off": part_off,
+            "coords": coords,
+            "rle_counts": np.frombuffer(self._rle_counts, np.int64).copy(),
+            "rle_str": np.frombuffer(bytes(self._rle_str), np.uint8),
+        }
+        return arrays, self._problems(ann_img, ann_cat, known, categories), extras
+
+    def _problems(
+        self, ann_img: np.ndarray, ann_cat: np.ndarray, known: np.ndarray, categories: list[dict]
+    ) -> list[str]:
+        problems = []
+        if (~known).any():
+            bad = np.unique(ann_img[~known])
+            problems.append(
+                f"{int((~known).sum())} annotations point at image ids not in 'images' "
+                f"({len(bad)} ids, e.g. {', '.join(map(str, bad[:5].tolist()))})"
+            )
+        cat_ids = np.array([c["id"] for c in categories], np.int64)
+        unknown_cat = ~np.isin(ann_cat, cat_ids)
+        if unknown_cat.any():
+            bad = np.unique(ann_cat[unknown_cat])
+            problems.append(
+                f"{int(unknown_cat.sum())} annotations have category ids not in 'categories' "
+                f"({', '.join(map(str, bad[:10].tolist()))}{', ...' if len(bad) > 10 else ''})"
+            )
+        if self.missing_area:
+            problems.append(f"{self.missing_area} annotations have no 'area' (given as NaN)")
+        if self.missing_bbox:
+            problems.append(f"{self.missing_bbox} annotations have no 'bbox' (given as NaN)")
+        return problems
+
+
+def _classify(seg: Any) -> int:
+    """The kind of one segmentation value (see SEG_*)."""
+    if seg is None:
+        return SEG_NONE
+    if type(seg) is list:
+        if all(type(p) is list and all(type(v) in _NUMBER for v in p) for p in seg):
+            return SEG_POLYGONS
+        return SEG_OTHER
+    if type(seg) is dict and set(seg) == {"size", "counts"}:
+        size, counts = seg["size"], seg["counts"]
+        if not (type(size) is list and len(size) == 2 and all(type(v) is int and v >= 0 for v in size)):
+            return SEG_OTHER
+        if type(counts) is str:
+            return SEG_RLE_STR
+        if type(counts) is list and all(type(v) is int and 0 <= v < 2**63 for v in counts):
+            return SEG_RLE_LIST
+    return SEG_OTHER

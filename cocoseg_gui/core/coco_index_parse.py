@@ -1,0 +1,125 @@
+"""Parse a COCO instances JSON into ``IndexData``: read, parse (orjson), index (columnar arrays).
+
+The JSON is turned into a stream of sections (key, chunk of records); each chunk is made columnar
+and dropped before the next one is built, so no per-annotation dict outlives its chunk.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .coco_index_build import AnnotationBuilder, ImageBuilder, IndexData, build_categories
+from .errors import DatasetError
+from .jobs import CancelToken, Progress, ProgressCallback, report
+
+REQUIRED = ("images", "annotations", "categories")
+CHUNK = 20_000  # records made columnar at a time
+
+Event = tuple[str, Any, int]  # (top-level key, chunk of records or a whole value, bytes parsed so far)
+
+
+def json_error(
+    path: Path, exc: orjson.JSONDecodeError, offset: int = 0, raw: bytes | None = None
+) -> DatasetError:
+    """A DatasetError giving the line and column of a JSON syntax error."""
+    if raw is not None and offset:
+        pos = offset + exc.pos
+        line = raw.count(b"\n", 0, pos) + 1
+        col = pos - (raw.rfind(b"\n", 0, pos) + 1) + 1
+    else:
+        line, col = exc.lineno, exc.colno
+    return DatasetError(path, f"not valid JSON: {exc.msg} (line {line}, column {col})")
+
+
+def _events_whole(path: Path, raw: bytes) -> Iterator[Event]:
+    """Parse the whole file at once and hand out its sections in chunks, freeing each as it goes."""
+    try:
+        root = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise json_error(path, exc) from None
+    size = len(raw)
+    del raw
+    if not isinstance(root, dict):
+        raise DatasetError(
+            path, f"not a COCO instances file: the top level is a JSON {type(root).__name__}, not an object"
+        )
+    for key in list(root):
+        value = root.pop(key)
+        if key in ("images", "annotations") and isinstance(value, list):
+            while value:
+                chunk = value[:CHUNK]
+                del value[:CHUNK]
+                yield key, chunk, size
+                del chunk
+        else:
+            yield key, value, size
+        del value
+
+
+def parse_coco(
+    path: Path, size: int, *, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+) -> IndexData:
+    """Read and index ``path`` (``size`` bytes); DatasetError if it is not a usable COCO instances file."""
+    report(progress, Progress(0, max(size, 1), "reading"))
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    if cancel:
+        cancel.raise_if_cancelled()
+    report(progress, Progress(0, max(size, 1), "parsing"))
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of fresh containers: the cyclic GC would rescan them all for nothing
+    try:
+        return _index(path, _events_whole(path, raw), size, progress, cancel)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _index(
+    path: Path,
+    events: Iterator[Event],
+    size: int,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> IndexData:
+    images, anns = ImageBuilder(path), AnnotationBuilder(path)
+    categories: list[dict[str, Any]] | None = None
+    seen: set[str] = set()
+    for key, value, done in events:
+        if key in REQUIRED:
+            if key not in seen and key != "categories" and not isinstance(value, list):
+                raise DatasetError(path, f"{key!r} must be a list, got a JSON {type(value).__name__}")
+            seen.add(key)
+        if key == "images":
+            images.add(value)
+        elif key == "annotations":
+            anns.add(value)
+        elif key == "categories":
+            if not isinstance(value, list):
+                raise DatasetError(path, f"'categories' must be a list, got a JSON {type(value).__name__}")
+            categories = build_categories(path, value)
+        if cancel:
+            cancel.raise_if_cancelled()
+        report(progress, Progress(done, max(size, 1), f"parsing {key}"))
+    missing = [k for k in REQUIRED if k not in seen]
+    if missing:
+        raise DatasetError(
+            path,
+            f"not a COCO instances file: missing key(s) {', '.join(map(repr, missing))} at the top level",
+        )
+    assert categories is not None
+    report(progress, Progress(size, max(size, 1), "indexing"))
+    img_arrays = images.finish()
+    ann_arrays, problems, extras = anns.finish(img_arrays["img_ids"], categories)
+    if cancel:
+        cancel.raise_if_cancelled()
+    return IndexData(
+        arrays={**img_arrays, **ann_arrays}, categories=categories, problems=problems, extras=extras
+    )
