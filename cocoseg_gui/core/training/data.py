@@ -1,0 +1,281 @@
+"""The mask dataset folder as a torch Dataset, the train/val split, and class balancing.
+
+The folder layout is described in docs/formats.md (masks/, category_mapping.json,
+image_mask_map.json, manifest.json, report.json).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, IMAGENET_MEAN, IMAGENET_STD
+from cocoseg_gui.core.training.transforms import build_transforms, load_rgb, open_image, to_rgb
+from cocoseg_gui.core.types import IGNORE_INDEX
+
+__all__ = [
+    "MaskDataset",
+    "build_transforms",
+    "class_pixel_counts",
+    "class_weights",
+    "collate_skip_none",
+    "describe_split_leakage",
+    "load_rgb",
+    "read_json",
+    "sample_weights",
+    "split_files",
+]
+
+log = logging.getLogger(__name__)
+
+Sample = tuple[torch.Tensor, torch.Tensor]
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; a missing or malformed file raises DatasetError naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(
+            path, "file not found (is this a mask dataset folder? run `cocoseg masks`)"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(path, f"cannot parse JSON ({exc})") from None
+
+
+def _default_transform(image: Image.Image, mask: Image.Image) -> Sample:
+    img = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).float().div_(255.0)
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    return (img - mean) / std, torch.from_numpy(np.array(mask, dtype=np.uint8)).long()
+
+
+class MaskDataset(torch.utils.data.Dataset):
+    """Images + palette masks of a mask dataset folder.
+
+    ``files`` are image file names (keys of image_mask_map.json), default all, sorted.
+    ``transform(image, mask)`` gets PIL images (RGB image, "P"/"L" mask) and returns tensors;
+    the default keeps the size and only normalises. An image or mask that cannot be read gives
+    ``None`` (use ``collate_skip_none``), a warning, and an entry ``(file, reason)`` in ``skipped``
+    (per process: with DataLoader workers each worker counts its own).
+
+    Geometry: the mask is the reference. COCO annotations are in stored pixel coordinates, so
+    when the EXIF-rotated image does not match the mask size but the stored image does, the
+    stored orientation is used.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        files: Sequence[str] | None = None,
+        transform: Callable[[Image.Image, Image.Image], Any] | None = None,
+    ) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DatasetError(self.root, "mask dataset folder not found")
+        mapping = read_json(self.root / "category_mapping.json")
+        manifest = read_json(self.root / "manifest.json")
+        self.mask_map: dict[str, str] = read_json(self.root / "image_mask_map.json")
+        try:
+            self.classes: list[dict] = [
+                {"index": int(c["index"]), "name": str(c["name"]), "color": [int(v) for v in c["color"]]}
+                for c in mapping["classes"]
+            ]
+            self.num_classes: int = int(mapping.get("num_classes", len(self.classes)))
+            self.ignore_index: int = int(mapping.get("ignore_index", IGNORE_INDEX))
+            images_dir = Path(manifest["images_dir"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(
+                self.root, f"malformed category_mapping.json or manifest.json ({exc!r})"
+            ) from None
+        if self.num_classes != len(self.classes):
+            raise DatasetError(
+                self.root / "category_mapping.json",
+                f"num_classes is {self.num_classes} but {len(self.classes)} classes are listed",
+            )
+        self.images_dir = images_dir if images_dir.is_absolute() else (self.root / images_dir)
+        self.masks_dir = self.root / "masks"
+        if files is None:
+            self.files: list[str] = sorted(self.mask_map)
+        else:
+            unknown = [f for f in files if f not in self.mask_map]
+            if unknown:
+                raise DatasetError(
+                    self.root / "image_mask_map.json",
+                    f"{len(unknown)} requested images have no mask, e.g. {unknown[:3]}",
+                )
+            self.files = list(files)
+        self.transform = transform if transform is not None else _default_transform
+        self.skipped: list[tuple[str, str]] = []
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __repr__(self) -> str:
+        return f"MaskDataset({str(self.root)!r}, {len(self)} images, {self.num_classes} classes)"
+
+    def image_path(self, i: int) -> Path:
+        return self.images_dir / self.files[i]
+
+    def mask_path(self, i: int) -> Path:
+        return self.masks_dir / self.mask_map[self.files[i]]
+
+    def load_pair(self, i: int) -> tuple[Image.Image, Image.Image]:
+        """The RGB image and its mask as PIL images (mask mode "P" or "L"); raises DatasetError."""
+        mpath = self.mask_path(i)
+        try:
+            with Image.open(mpath) as m:
+                m.load()
+                mask = m
+        except FileNotFoundError:
+            raise DatasetError(mpath, "mask file not found") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise DatasetError(mpath, f"cannot read mask ({exc})") from None
+        if mask.mode not in ("P", "L"):
+            raise DatasetError(mpath, f"mask mode is {mask.mode!r}, expected a label map ('P' or 'L')")
+        ipath = self.image_path(i)
+        raw = open_image(ipath)
+        image = to_rgb(raw, exif_transpose=True)
+        if image.size != mask.size and raw.size == mask.size:
+            image = to_rgb(raw, exif_transpose=False)  # annotated in stored orientation (COCO)
+        if image.size != mask.size:
+            raise DatasetError(ipath, f"image size {image.size} differs from its mask {mask.size}")
+        return image, mask
+
+    def __getitem__(self, i: int) -> Any:
+        try:
+            image, mask = self.load_pair(i)
+        except DatasetError as exc:
+            log.warning("skipping %s: %s", self.files[i], exc)
+            self.skipped.append((self.files[i], str(exc)))
+            return None
+        return self.transform(image, mask)
+
+
+def collate_skip_none(batch: Sequence[Sample | None]) -> Sample | None:
+    """Stack (image, mask) pairs, dropping None items; None when the whole batch is unreadable."""
+    items = [b for b in batch if b is not None]
+    if not items:
+        return None
+    return torch.stack([b[0] for b in items]), torch.stack([b[1] for b in items])
+
+
+def split_files(files: Sequence[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Seeded split by image: (train, val), disjoint, independent of the input order."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise OptionsError(f"val fraction must be in [0, 1), got {val_fraction}")
+    unique = sorted(set(files))
+    random.Random(seed).shuffle(unique)
+    n_val = round(len(unique) * val_fraction)
+    if val_fraction > 0 and len(unique) >= 2:
+        n_val = min(max(n_val, 1), len(unique) - 1)
+    val = sorted(unique[:n_val])
+    train = sorted(unique[n_val:])
+    return train, val
+
+
+def describe_split_leakage(train_files: Sequence[str], val_files: Sequence[str]) -> str | None:
+    """A warning message when train and val share images (by name or by base name), else None."""
+    same = sorted(set(train_files) & set(val_files))
+    if not same:
+        base = {Path(f).name for f in train_files}
+        same = sorted(f for f in set(val_files) if Path(f).name in base)
+    if not same:
+        return None
+    return (
+        f"{len(same)} of {len(set(val_files))} validation images are also training images "
+        f"(e.g. {', '.join(same[:3])}): validation scores will be optimistic"
+    )
+
+
+def _mapping_num_classes(root: Path) -> int:
+    mapping = read_json(Path(root) / "category_mapping.json")
+    return int(mapping.get("num_classes", len(mapping.get("classes", []))))
+
+
+def class_pixel_counts(root: Path | str) -> np.ndarray:
+    """Pixels per class index (background included, ignore excluded), from report.json classes[].pixels."""
+    root = Path(root)
+    n = _mapping_num_classes(root)
+    report = read_json(root / "report.json")
+    counts = np.zeros(n, dtype=np.int64)
+    try:
+        for c in report["classes"]:
+            idx = int(c["index"])
+            if 0 <= idx < n:
+                counts[idx] = int(c["pixels"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DatasetError(root / "report.json", f"malformed classes list ({exc!r})") from None
+    return counts
+
+
+def class_weights(
+    pixel_counts: np.ndarray | Sequence[int],
+    ignore_index: int = IGNORE_INDEX,
+    method: str = "inverse_sqrt",
+) -> torch.Tensor:
+    """Per-class loss weights (float32, background included), mean 1 over the classes that occur.
+
+    ``inverse``: 1/f; ``inverse_sqrt``: 1/sqrt(f); ``median_freq``: median(f)/f (Eigen & Fergus);
+    ``log``: 1/ln(1.02 + f) (ENet), with f the pixel frequency. A class with no pixel gets 1.
+    An entry at ``ignore_index`` (if the counts are that long) is dropped.
+    """
+    if method not in CLASS_WEIGHTINGS:
+        raise OptionsError(f"unknown class weighting {method!r}; choose from {CLASS_WEIGHTINGS}")
+    counts = np.asarray(pixel_counts, dtype=np.float64).copy()
+    if counts.ndim != 1 or counts.size == 0:
+        raise OptionsError("pixel counts must be a non-empty 1-D array")
+    if 0 <= ignore_index < counts.size and counts.size > ignore_index:
+        counts = counts[:ignore_index]
+    present = counts > 0
+    weights = np.ones_like(counts)
+    if present.any():
+        freq = counts[present] / counts[present].sum()
+        if method == "inverse":
+            w = 1.0 / freq
+        elif method == "inverse_sqrt":
+            w = 1.0 / np.sqrt(freq)
+        elif method == "median_freq":
+            w = np.median(freq) / freq
+        else:
+            w = 1.0 / np.log(1.02 + freq)
+        weights[present] = w / w.mean()
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def sample_weights(root: Path | str, files: Sequence[str]) -> list[float]:
+    """Per-image sampling weights (mean 1) for WeightedRandomSampler: rarer classes -> higher weight.
+
+    weight(image) = max over the foreground classes it contains of 1/sqrt(number of images among
+    ``files`` containing that class); a background-only image counts as containing a class that
+    every image has (1/sqrt(len(files))).
+    """
+    root = Path(root)
+    mask_map = read_json(root / "image_mask_map.json")
+    per_image = read_json(root / "report.json").get("per_image", {})
+    ignore = str(IGNORE_INDEX)
+    present: list[set[str]] = []
+    for f in files:
+        mask_name = mask_map.get(f)
+        if mask_name is None:
+            raise DatasetError(root / "image_mask_map.json", f"no mask for image {f!r}")
+        counts = per_image.get(mask_name, {})
+        present.append({k for k, v in counts.items() if int(v) > 0 and k not in ("0", ignore)})
+    freq: dict[str, int] = {}
+    for classes in present:
+        for k in classes:
+            freq[k] = freq.get(k, 0) + 1
+    base = 1.0 / math.sqrt(max(len(files), 1))
+    raw = [max([base] + [1.0 / math.sqrt(freq[k]) for k in classes]) for classes in present]
+    mean = sum(raw) / len(raw) if raw else 1.0
+    return [w / mean for w in raw]

@@ -1,0 +1,294 @@
+"""Segmentation models by name: a small U-Net and torchvision's DeepLabV3 / LR-ASPP / FCN.
+
+Every model's ``forward(x)`` returns logits [N, num_classes, H, W] at the input size (with
+``aux_loss=True`` a torchvision model returns ``{"out", "aux"}`` in training mode instead).
+Built models carry ``model_name`` and ``model_kwargs`` for checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import torch
+from torch import nn
+
+from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
+from cocoseg_gui.core.training.names import MODEL_NAMES
+from cocoseg_gui.core.training.unet import UNet
+
+__all__ = [
+    "MODEL_NAMES",
+    "PretrainedWeightsUnavailable",
+    "build_model",
+    "load_weights_file",
+    "model_kwargs_schema",
+    "weights_cache_path",
+]
+
+log = logging.getLogger(__name__)
+DOWNLOAD_TIMEOUT_S = 20.0
+OFFLINE_ENV = "COCOSEG_OFFLINE"  # set to 1 to never try a download
+
+
+class PretrainedWeightsUnavailable(CocoSegError):
+    """Pretrained weights are neither in the torch cache nor downloadable."""
+
+
+_UNET_SCHEMA: dict[str, dict[str, Any]] = {
+    "width": {"type": "int", "default": 32, "min": 4, "max": 128, "help": "channels at full resolution"},
+    "depth": {"type": "int", "default": 4, "min": 1, "max": 6, "help": "number of down-samplings"},
+}
+_AUX_SCHEMA: dict[str, dict[str, Any]] = {
+    "aux_loss": {"type": "bool", "default": False, "help": "auxiliary head (training returns out and aux)"},
+}
+
+
+def model_kwargs_schema(name: str) -> dict[str, dict[str, Any]]:
+    """The kwargs ``build_model`` accepts for ``name``: {kwarg: {type, default, min, max, help}}."""
+    _check_name(name)
+    if name == "unet":
+        return {k: dict(v) for k, v in _UNET_SCHEMA.items()}
+    if name == "lraspp_mobilenet_v3_large":
+        return {}
+    return {k: dict(v) for k, v in _AUX_SCHEMA.items()}
+
+
+def _check_name(name: str) -> None:
+    if name not in MODEL_NAMES:
+        raise OptionsError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+
+
+def _check_kwargs(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    schema = model_kwargs_schema(name)
+    unknown = sorted(set(kwargs) - set(schema))
+    if unknown:
+        raise OptionsError(
+            f"model {name!r} does not take {unknown}; it takes {sorted(schema) or 'no options'}"
+        )
+    out = {k: spec["default"] for k, spec in schema.items()}
+    for k, v in kwargs.items():
+        spec = schema[k]
+        if spec["type"] == "int":
+            if isinstance(v, bool) or not isinstance(v, int) or not spec["min"] <= v <= spec["max"]:
+                raise OptionsError(f"model option {k} must be an integer in [{spec['min']}, {spec['max']}]")
+        elif not isinstance(v, bool):
+            raise OptionsError(f"model option {k} must be true or false, got {v!r}")
+        out[k] = v
+    return out
+
+
+class TorchvisionSegmenter(nn.Module):
+    """Wraps a torchvision segmentation model: returns ``out["out"]`` (and aux when asked)."""
+
+    def __init__(self, net: nn.Module, aux: bool = False) -> None:
+        super().__init__()
+        self.net = net
+        self.aux = aux
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
+        out = self.net(x)
+        if self.aux and self.training and "aux" in out:
+            return {"out": out["out"], "aux": out["aux"]}
+        return out["out"]
+
+
+def weights_cache_path(weights: Any) -> Path:
+    """Where torch keeps a torchvision ``WeightsEnum`` file (TORCH_HOME/hub/checkpoints/<file>)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
+
+
+def _ensure_cached(weights: Any) -> None:
+    """Make sure the weights file is in the torch cache: download it (short timeout) or raise."""
+    path = weights_cache_path(weights)
+    if path.is_file():
+        return
+    how = (
+        f"download {weights.url} on a machine with network and copy it to {path} "
+        f"(or set TORCH_HOME to a folder holding hub/checkpoints/{path.name}), or use pretrained='none'"
+    )
+    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+        raise PretrainedWeightsUnavailable(
+            f"pretrained weights {weights} are not cached at {path} and {OFFLINE_ENV} is set: {how}"
+        )
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        match = torch.hub.HASH_REGEX.search(path.name)
+        torch.hub.download_url_to_file(
+            weights.url, str(path), hash_prefix=match.group(1) if match else None, progress=False
+        )
+    except Exception as exc:  # any network / disk / hash failure: never a raw traceback
+        raise PretrainedWeightsUnavailable(
+            f"pretrained weights {weights} are not cached at {path} and could not be downloaded "
+            f"({type(exc).__name__}: {exc}): {how}"
+        ) from None
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def _torchvision_parts(name: str) -> tuple[Any, Any, Any]:
+    """(builder, COCO weights, ImageNet backbone weights) of a torchvision model name."""
+    from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights
+    from torchvision.models import segmentation as seg
+
+    table = {
+        "deeplabv3_resnet50": (
+            seg.deeplabv3_resnet50,
+            seg.DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1,
+            ResNet50_Weights.IMAGENET1K_V1,
+        ),
+        "deeplabv3_mobilenet_v3_large": (
+            seg.deeplabv3_mobilenet_v3_large,
+            seg.DeepLabV3_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1,
+            MobileNet_V3_Large_Weights.IMAGENET1K_V1,
+        ),
+        "lraspp_mobilenet_v3_large": (
+            seg.lraspp_mobilenet_v3_large,
+            seg.LRASPP_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1,
+            MobileNet_V3_Large_Weights.IMAGENET1K_V1,
+        ),
+        "fcn_resnet50": (
+            seg.fcn_resnet50,
+            seg.FCN_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1,
+            ResNet50_Weights.IMAGENET1K_V1,
+        ),
+    }
+    return table[name]
+
+
+def _new_conv(old: nn.Conv2d, out_channels: int) -> nn.Conv2d:
+    return nn.Conv2d(
+        old.in_channels, out_channels, old.kernel_size, old.stride, old.padding, bias=old.bias is not None
+    )
+
+
+def _replace_heads(net: nn.Module, num_classes: int) -> None:
+    """Swap the last (21-class VOC) layers of a COCO-pretrained model for ``num_classes`` outputs."""
+    cls = net.classifier
+    if hasattr(cls, "low_classifier"):  # LR-ASPP
+        cls.low_classifier = _new_conv(cls.low_classifier, num_classes)
+        cls.high_classifier = _new_conv(cls.high_classifier, num_classes)
+        return
+    cls[-1] = _new_conv(cls[-1], num_classes)
+    if getattr(net, "aux_classifier", None) is not None:
+        net.aux_classifier[-1] = _new_conv(net.aux_classifier[-1], num_classes)
+
+
+def _build_torchvision(name: str, num_classes: int, pretrained: str, kwargs: dict[str, Any]) -> nn.Module:
+    builder, coco, imagenet = _torchvision_parts(name)
+    aux = bool(kwargs.get("aux_loss", False))
+    extra = {} if name == "lraspp_mobilenet_v3_large" else {"aux_loss": aux or (pretrained == "coco") or None}
+    if pretrained == "coco":
+        _ensure_cached(coco)
+        net = builder(weights=coco, progress=False, **extra)
+        _replace_heads(net, num_classes)
+        if not aux and hasattr(net, "aux_classifier"):
+            net.aux_classifier = None
+    else:
+        backbone = imagenet if pretrained == "imagenet" else None
+        if backbone is not None:
+            _ensure_cached(backbone)
+        extra = {k: bool(v) for k, v in extra.items()}
+        net = builder(
+            weights=None, weights_backbone=backbone, num_classes=num_classes, progress=False, **extra
+        )
+    return TorchvisionSegmenter(net, aux=aux)
+
+
+def _state_dict_of(obj: Any, path: Path, name: str) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+    """(state_dict, cocoseg model kwargs or None) from a loaded weights file."""
+    if isinstance(obj, dict) and obj.get("format") == "cocoseg-checkpoint":
+        model = obj.get("model", {})
+        if model.get("name") not in (None, name):
+            raise DatasetError(path, f"this is a checkpoint of model {model.get('name')!r}, not {name!r}")
+        return model.get("state_dict", {}), dict(model.get("kwargs") or {})
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model_state_dict", "model"):
+            if isinstance(obj.get(key), dict):
+                return obj[key], None
+        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            return obj, None
+    raise DatasetError(path, "not a state_dict or a cocoseg checkpoint")
+
+
+def _read_weights(path: Path) -> Any:
+    if not path.is_file():
+        raise DatasetError(path, "weights file not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors come in many types
+        raise DatasetError(path, f"cannot load weights ({type(exc).__name__}: {exc})") from None
+
+
+def load_weights_file(model: nn.Module, path: Path | str) -> tuple[list[str], list[str]]:
+    """Load matching tensors of a state_dict / cocoseg checkpoint file into ``model``.
+
+    Keys are matched with or without the ``module.`` (DDP) and ``net.`` (wrapper) prefixes; tensors whose
+    shape differs (e.g. another class count) are skipped. Returns (loaded keys, skipped keys);
+    raises DatasetError when nothing matches.
+    """
+    path = Path(path)
+    state, _ = _state_dict_of(_read_weights(path), path, getattr(model, "model_name", None) or "")
+    return _load_matching(model, state, path)
+
+
+def _load_matching(model: nn.Module, state: dict[str, Any], path: Path) -> tuple[list[str], list[str]]:
+    own = model.state_dict()
+    wrapped = any(k.startswith("net.") for k in own)
+    matched: dict[str, torch.Tensor] = {}
+    skipped: list[str] = []
+    for key, tensor in state.items():
+        k = re.sub(r"^module\.", "", key)
+        if wrapped and not k.startswith("net."):
+            k = "net." + k
+        if k in own and isinstance(tensor, torch.Tensor) and own[k].shape == tensor.shape:
+            matched[k] = tensor
+        else:
+            skipped.append(key)
+    if not matched:
+        raise DatasetError(path, f"no weights in this file match model {getattr(model, 'model_name', '?')!r}")
+    model.load_state_dict(matched, strict=False)
+    if skipped:
+        log.warning(
+            "%s: %d tensors not loaded (other shape or name), e.g. %s", path, len(skipped), skipped[:3]
+        )
+    return list(matched), skipped
+
+
+def build_model(name: str, num_classes: int, pretrained: str = "none", **kwargs: Any) -> nn.Module:
+    """A segmentation model by name with ``num_classes`` outputs.
+
+    pretrained: "none"; "imagenet" (backbone weights); "coco" (torchvision's COCO-with-VOC-labels weights,
+    the last layer replaced for num_classes); or a path to a state_dict / cocoseg checkpoint (a checkpoint's
+    model kwargs are used unless given). Missing weights raise PretrainedWeightsUnavailable, never hang.
+    """
+    _check_name(name)
+    if num_classes < 1:
+        raise OptionsError(f"number of classes must be >= 1, got {num_classes}")
+    pretrained = str(pretrained)
+    state: dict[str, Any] | None = None
+    weights_path: Path | None = None
+    if pretrained not in ("none", "imagenet", "coco"):
+        weights_path = Path(pretrained)
+        state, ckpt_kwargs = _state_dict_of(_read_weights(weights_path), weights_path, name)
+        if ckpt_kwargs and not kwargs:
+            kwargs = {k: v for k, v in ckpt_kwargs.items() if k in model_kwargs_schema(name)}
+    kw = _check_kwargs(name, dict(kwargs))
+    if name == "unet":
+        if pretrained in ("imagenet", "coco"):
+            raise OptionsError(f"unet has no {pretrained} weights; use pretrained='none' or a weights file")
+        model: nn.Module = UNet(num_classes, width=kw["width"], depth=kw["depth"])
+    else:
+        model = _build_torchvision(name, num_classes, "none" if weights_path else pretrained, kw)
+    model.model_name = name
+    model.model_kwargs = kw
+    if state is not None and weights_path is not None:
+        _load_matching(model, state, weights_path)
+    return model

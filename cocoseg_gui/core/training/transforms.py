@@ -1,0 +1,152 @@
+"""Image loading and the joint image + mask transforms (torchvision.transforms.v2).
+
+Train: random scale (shorter side in [0.5, 2.0] x img_size) -> pad to img_size (image 0, mask 255) ->
+random crop img_size -> horizontal flip -> colour jitter (image only) -> ImageNet normalisation.
+Val: letterbox (keep aspect, longer side = img_size, pad right/bottom: image 0, mask 255), plain resize
+to img_size x img_size, or none. Masks are always resized NEAREST, so no interpolated label appears.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torchvision import tv_tensors
+from torchvision.transforms import InterpolationMode, v2
+from torchvision.transforms.v2 import functional as F
+
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.training.names import IMAGENET_MEAN, IMAGENET_STD
+from cocoseg_gui.core.types import IGNORE_INDEX
+
+RESIZE_MODES: tuple[str, ...] = ("letterbox", "resize", "none")
+SCALE_RANGE: tuple[float, float] = (0.5, 2.0)
+
+
+def to_rgb(img: Image.Image, exif_transpose: bool = True) -> Image.Image:
+    """An RGB copy of ``img``: EXIF orientation applied, grayscale/RGBA/CMYK/palette/16-bit converted."""
+    if exif_transpose:
+        # a broken EXIF block: keep the stored orientation
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError, ZeroDivisionError):
+            img = ImageOps.exif_transpose(img)
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = float(arr.max()) if arr.size else 0.0
+        if top > 255.0:
+            arr = arr * (255.0 / (65535.0 if img.mode.startswith("I;16") else top))
+        img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), mode="L")
+    elif img.mode in ("P", "PA") and "transparency" in img.info:
+        img = img.convert("RGBA")
+    return img.convert("RGB")
+
+
+def open_image(path: Path | str) -> Image.Image:
+    """Open and decode an image file as stored (no conversion); raises DatasetError naming the file."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img
+    except FileNotFoundError:
+        raise DatasetError(path, "image file not found") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise DatasetError(path, f"cannot read image ({exc})") from None
+
+
+def load_rgb(path: Path | str, exif_transpose: bool = True) -> Image.Image:
+    """Open an image file as RGB (see ``to_rgb``); a missing or unreadable file raises DatasetError."""
+    return to_rgb(open_image(path), exif_transpose)
+
+
+def letterbox_size(height: int, width: int, img_size: int) -> tuple[int, int]:
+    """(new_h, new_w) of the letterboxed content: longer side = img_size, aspect kept.
+
+    The content sits at the top-left of the img_size x img_size canvas, so a prediction is
+    undone by cropping ``[:new_h, :new_w]`` and resizing to (height, width).
+    """
+    scale = img_size / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def _plain(x: torch.Tensor) -> torch.Tensor:
+    return x.as_subclass(torch.Tensor)
+
+
+class SegTransform:
+    """Joint transform of a PIL image and its PIL palette mask -> (float32 [3,H,W], int64 [H,W])."""
+
+    def __init__(
+        self,
+        img_size: int,
+        train: bool,
+        resize: str = "letterbox",
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        scale_range: tuple[float, float] = SCALE_RANGE,
+        hflip: bool = True,
+        color_jitter: float = 0.3,
+    ) -> None:
+        if resize not in RESIZE_MODES:
+            raise ValueError(f"unknown resize mode {resize!r}; choose from {RESIZE_MODES}")
+        self.img_size, self.train, self.resize = int(img_size), bool(train), resize
+        self.mean, self.std = list(mean), list(std)
+        self.normalize = v2.Normalize(self.mean, self.std)
+        self.augment: v2.Compose | None = None
+        if train:
+            lo, hi = scale_range
+            steps: list[v2.Transform] = [
+                v2.RandomResize(max(1, int(lo * img_size)), int(hi * img_size) + 1, antialias=True),
+                v2.RandomCrop(
+                    img_size, pad_if_needed=True, fill={tv_tensors.Image: 0, tv_tensors.Mask: IGNORE_INDEX}
+                ),
+            ]
+            if hflip:
+                steps.append(v2.RandomHorizontalFlip())
+            if color_jitter > 0:
+                steps.append(v2.ColorJitter(color_jitter, color_jitter, color_jitter))
+            self.augment = v2.Compose(steps)
+
+    def __repr__(self) -> str:
+        return f"SegTransform(img_size={self.img_size}, train={self.train}, resize={self.resize!r})"
+
+    def __call__(
+        self, image: Image.Image, mask: Image.Image | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        img = tv_tensors.Image(torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1))
+        msk = None
+        if mask is not None:
+            msk = tv_tensors.Mask(torch.from_numpy(np.array(mask, dtype=np.uint8, copy=True)))
+        if self.augment is not None:
+            img, msk = self.augment(img, msk) if msk is not None else (self.augment(img), None)
+        elif self.resize != "none":
+            img, msk = self._resize(img, msk)
+        out = self.normalize(F.to_dtype(_plain(img), torch.float32, scale=True))
+        return out, (_plain(msk).long() if msk is not None else None)
+
+    def _resize(
+        self, img: torch.Tensor, msk: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h, w = img.shape[-2:]
+        s = self.img_size
+        size = [s, s] if self.resize == "resize" else list(letterbox_size(h, w, s))
+        if size != [h, w]:
+            img = F.resize(img, size, interpolation=InterpolationMode.BILINEAR, antialias=True)
+            if msk is not None:
+                msk = F.resize(msk, size, interpolation=InterpolationMode.NEAREST)
+        pad = [0, 0, s - size[1], s - size[0]]  # left, top, right, bottom
+        if pad[2] or pad[3]:
+            img = F.pad(img, pad, fill=0)
+            if msk is not None:
+                msk = F.pad(msk, pad, fill=IGNORE_INDEX)
+        return img, msk
+
+
+def build_transforms(img_size: int, train: bool, resize: str = "letterbox") -> SegTransform:
+    """The train (augmenting) or val (letterbox / resize / none) transform of image + mask."""
+    return SegTransform(img_size, train, resize)
