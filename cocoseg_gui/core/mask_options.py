@@ -1,0 +1,64 @@
+"""MaskOptions: the options of `cocoseg masks` (and of drawing a class map on the fly in the GUI)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cocoseg_gui.core.errors import OptionsError
+
+OVERLAP_POLICIES = ("smaller-on-top", "later", "priority")
+CROWD_POLICIES = ("ignore", "class", "skip")
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class MaskOptions:
+    """How annotations become class maps.
+
+    - ``classes``: names or ids to keep (None: all categories).
+    - ``overlap``: ``smaller-on-top`` (draw by decreasing pixel area; ties: later in the file on top),
+      ``later`` (file order, the later annotation wins), ``priority`` (``priority`` classes on top,
+      first listed topmost; other classes below them, smaller-on-top among themselves and within a class).
+    - ``crowd``: ``ignore`` (crowd pixels become 255 where no non-crowd object of a selected class
+      covers them), ``class`` (crowd drawn as its class like any object), ``skip`` (crowd dropped).
+    - ``min_area``: skip annotations whose rasterised pixel count (not the COCO area field) is below it.
+    - ``max_images``: only the first N images of the file; ``workers``: processes (not part of the hash).
+    """
+
+    classes: tuple[str, ...] | None = None
+    overlap: str = "smaller-on-top"
+    priority: tuple[str, ...] = ()
+    crowd: str = "ignore"
+    min_area: float = 0
+    max_images: int | None = None
+    workers: int = field(default_factory=default_workers)
+
+    def __post_init__(self) -> None:
+        if self.overlap not in OVERLAP_POLICIES:
+            raise OptionsError(f"unknown overlap policy {self.overlap!r}; choose one of {', '.join(OVERLAP_POLICIES)}")
+        if self.crowd not in CROWD_POLICIES:
+            raise OptionsError(f"unknown crowd policy {self.crowd!r}; choose one of {', '.join(CROWD_POLICIES)}")
+        if self.overlap == "priority" and not self.priority:
+            raise OptionsError("--overlap priority needs --priority with a class order (e.g. person,car)")
+        if self.min_area < 0:
+            raise OptionsError(f"--min-area must be >= 0, got {self.min_area}")
+        if self.max_images is not None and self.max_images < 1:
+            raise OptionsError(f"--max-images must be >= 1, got {self.max_images}")
+        if self.workers < 1:
+            raise OptionsError(f"--workers must be >= 1, got {self.workers}")
+        if self.classes is not None:
+            object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
+        object.__setattr__(self, "priority", tuple(str(c) for c in self.priority))
+
+    def to_json(self) -> dict[str, Any]:
+        """The options as written to manifest.json (workers excluded: they do not change the output)."""
+        data = asdict(self)
+        data.pop("workers")
+        data["classes"] = list(self.classes) if self.classes is not None else None
+        data["priority"] = list(self.priority)
+        return data

@@ -1,0 +1,325 @@
+"""Annotations -> pixels, exactly as pycocotools ``annToMask``, and an image's annotations -> a class map.
+
+Each annotation is encoded with pycocotools (``frPyObjects`` on the polygon parts + ``merge``, or
+``frPyObjects`` on an uncompressed RLE, or the compressed RLE as given), so its pixels are those of
+``COCO.annToMask``. The class map is then painted straight from the RLE runs (column-major slices of a
+flat buffer) instead of decoding a full-image mask per annotation, which is what makes it fast.
+
+Drawable or not: a polygon part with fewer than 3 points, an odd number of coordinates or a non-finite
+value is dropped; an annotation with no valid part left is ``degenerate_polygon``. An RLE whose
+``size`` is not the image's is ``rle_size_mismatch``; one whose counts do not cover the image is
+``invalid_rle``. See ``SKIP_REASONS`` for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Container, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from cocoseg_gui.core.class_map import ClassMapping, resolve_categories
+from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.types import IGNORE_INDEX, Annotation
+
+if TYPE_CHECKING:
+    from cocoseg_gui.core.coco_index import CocoIndex
+
+# Why an annotation is not drawn; one reason per annotation, checked in this order.
+SKIP_REASONS = (
+    "unknown_image",
+    "unknown_category",
+    "class_not_selected",
+    "crowd",
+    "missing_segmentation",
+    "empty_segmentation",
+    "invalid_segmentation",
+    "degenerate_polygon",
+    "invalid_rle",
+    "rle_size_mismatch",
+    "zero_area",
+    "below_min_area",
+)
+
+
+class Undrawable(Exception):
+    """A segmentation that cannot be drawn: ``reason`` is one of SKIP_REASONS."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class EncodedSegmentation:
+    """A drawable segmentation as a compressed pycocotools RLE of the image size."""
+
+    rle: dict[str, Any]
+    clipped: bool = False  # a polygon point lies outside the image (pycocotools clips it)
+    dropped_parts: int = 0  # polygon parts dropped as degenerate
+
+
+def _polygon_parts(segmentation: list[Any]) -> list[Any]:
+    """The parts of a polygon segmentation; a flat list of numbers is one part."""
+    if segmentation and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in segmentation):
+        return [segmentation]
+    return list(segmentation)
+
+
+def _valid_part(part: Any) -> np.ndarray | None:
+    try:
+        xy = np.asarray(part, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if xy.ndim != 1 or xy.size < 6 or xy.size % 2 or not np.isfinite(xy).all():
+        return None
+    return xy
+
+
+def _encode_polygons(segmentation: list[Any], height: int, width: int) -> EncodedSegmentation:
+    parts = _polygon_parts(segmentation)
+    if all(hasattr(p, "__len__") and len(p) == 0 for p in parts):
+        raise Undrawable("empty_segmentation", "no polygon coordinates")
+    valid = [xy for xy in map(_valid_part, parts) if xy is not None]
+    dropped = len(parts) - len(valid)
+    if not valid:
+        sizes = ", ".join(str(len(p)) if hasattr(p, "__len__") else type(p).__name__ for p in parts[:5])
+        raise Undrawable("degenerate_polygon", f"no part with >= 3 points and an even coordinate count ({sizes})")
+    rle = mask_utils.merge(mask_utils.frPyObjects(valid, height, width))
+    clipped = any(
+        xy[0::2].min() < 0 or xy[1::2].min() < 0 or xy[0::2].max() > width or xy[1::2].max() > height
+        for xy in valid
+    )
+    return EncodedSegmentation(rle, clipped, dropped)
+
+
+def _encode_rle(segmentation: dict[str, Any], height: int, width: int) -> EncodedSegmentation:
+    size = segmentation.get("size")
+    counts = segmentation.get("counts")
+    if counts is None or size is None:
+        raise Undrawable("invalid_segmentation", "RLE without 'size' or 'counts'")
+    try:
+        h, w = (int(v) for v in size)
+    except (TypeError, ValueError) as exc:
+        raise Undrawable("invalid_rle", f"bad RLE size {size!r:.40}") from exc
+    if (h, w) != (height, width):
+        raise Undrawable("rle_size_mismatch", f"RLE size {[h, w]} but image is {[height, width]}")
+    if isinstance(counts, (list, tuple, np.ndarray)):
+        try:
+            arr = np.asarray(counts, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise Undrawable("invalid_rle", "RLE counts are not integers") from exc
+        if arr.ndim != 1 or (arr < 0).any() or int(arr.sum()) != h * w:
+            raise Undrawable("invalid_rle", f"RLE counts sum to {int(arr.sum())}, not {h}x{w}={h * w}")
+        rle = mask_utils.frPyObjects({"size": [h, w], "counts": [int(c) for c in arr]}, h, w)
+        return EncodedSegmentation(rle)
+    if isinstance(counts, str):
+        counts = counts.encode("ascii", errors="replace")
+    if not isinstance(counts, bytes):
+        raise Undrawable("invalid_segmentation", f"RLE counts of type {type(counts).__name__}")
+    try:
+        decoded, _ = decode_counts([counts])
+    except ValueError as exc:
+        raise Undrawable("invalid_rle", str(exc)) from exc
+    if (decoded < 0).any() or int(decoded.sum()) != h * w:
+        raise Undrawable("invalid_rle", f"RLE counts sum to {int(decoded.sum())}, not {h}x{w}={h * w}")
+    return EncodedSegmentation({"size": [h, w], "counts": counts})
+
+
+def encode_segmentation(segmentation: Any, height: int, width: int) -> EncodedSegmentation:
+    """Encode a COCO segmentation for an image of ``height`` x ``width``; raise Undrawable if it cannot be."""
+    if segmentation is None:
+        raise Undrawable("missing_segmentation", "no 'segmentation'")
+    if isinstance(segmentation, dict):
+        return _encode_rle(segmentation, height, width)
+    if isinstance(segmentation, (list, tuple)):
+        if len(segmentation) == 0:
+            raise Undrawable("empty_segmentation", "segmentation is []")
+        return _encode_polygons(list(segmentation), height, width)
+    raise Undrawable("invalid_segmentation", f"segmentation of type {type(segmentation).__name__}")
+
+
+def annotation_mask(annotation: Annotation, height: int, width: int) -> np.ndarray:
+    """(H, W) bool mask of one annotation, equal to pycocotools ``annToMask``; all False if undrawable."""
+    try:
+        enc = encode_segmentation(annotation.segmentation, height, width)
+    except Undrawable:
+        return np.zeros((height, width), dtype=bool)
+    return mask_utils.decode(enc.rle).astype(bool)
+
+
+def decode_counts(strings: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Decode several compressed RLE count strings at once (pycocotools' ``rleFrString``, vectorised).
+
+    Returns ``(counts, offsets)``: the counts of string ``i`` are ``counts[offsets[i]:offsets[i+1]]``.
+    """
+    lengths = np.fromiter((len(s) for s in strings), dtype=np.int64, count=len(strings))
+    if (lengths == 0).any():
+        raise ValueError("empty RLE counts string")
+    ch = np.frombuffer(b"".join(strings), dtype=np.uint8).astype(np.int64) - 48
+    if ch.size and (ch.min() < 0 or ch.max() > 63):
+        raise ValueError("RLE counts string has characters outside '0'..'o'")
+    last = (ch & 0x20) == 0  # a token ends where the continuation bit is clear
+    char_end = np.cumsum(lengths)
+    if ch.size and not last[char_end - 1].all():
+        raise ValueError("RLE counts string ends inside a number")
+    token_last = np.flatnonzero(last)
+    token_first = np.empty_like(token_last)
+    token_first[:1] = 0
+    token_first[1:] = token_last[:-1] + 1
+    token_of_char = np.cumsum(last) - last
+    shift = 5 * (np.arange(ch.size) - token_first[token_of_char])
+    values = np.add.reduceat((ch & 0x1F) << shift, token_first) if ch.size else np.zeros(0, np.int64)
+    negative = (ch[token_last] & 0x10) != 0
+    if negative.any():
+        values[negative] -= np.int64(1) << (5 * (token_last - token_first + 1)[negative])
+    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    offsets[1:] = np.searchsorted(token_last, char_end - 1, side="right")
+    # undo the delta coding: counts[m] += counts[m - 2] for m > 2 (two interleaved cumulative sums)
+    pos = np.arange(values.size) - np.repeat(offsets[:-1], np.diff(offsets))
+    counts = values.copy()
+    for chain in ((pos >= 1) & (pos % 2 == 1), (pos >= 2) & (pos % 2 == 0)):
+        idx = np.flatnonzero(chain)
+        if idx.size:
+            csum = np.cumsum(values[idx])
+            owner = np.searchsorted(offsets, idx, side="right") - 1
+            first = np.ones(idx.size, dtype=bool)
+            first[1:] = owner[1:] != owner[:-1]
+            start = np.maximum.accumulate(np.where(first, np.arange(idx.size), 0))
+            counts[idx] = csum - (csum - values[idx])[start]
+    return counts, offsets
+
+
+@dataclass
+class RasterResult:
+    """An image's class map (when painted) and what happened to each of its annotations."""
+
+    label: np.ndarray | None  # (H, W) uint8, None when only analysed
+    drawn: int = 0
+    crowd_ignored: int = 0  # crowd annotations drawn as IGNORE_INDEX
+    skipped: Counter[str] = field(default_factory=Counter)
+    examples: list[tuple[str, int, str]] = field(default_factory=list)  # (reason, annotation id, detail)
+    clipped: int = 0
+    dropped_parts: int = 0
+
+    def skip(self, reason: str, annotation: Annotation, detail: str, max_examples: int = 5) -> None:
+        self.skipped[reason] += 1
+        if sum(1 for r, _, _ in self.examples if r == reason) < max_examples:
+            self.examples.append((reason, annotation.id, detail))
+
+
+def priority_groups(options: MaskOptions, mapping: ClassMapping) -> dict[int, int]:
+    """category id -> draw group for ``--overlap priority``: higher is drawn later (on top)."""
+    if options.overlap != "priority":
+        return {}
+    ids = resolve_categories(options.priority, mapping.categories, what="priority class")
+    return {cid: len(ids) - rank for rank, cid in enumerate(ids)}
+
+
+def _draw_order(areas: list[int], cats: list[int], options: MaskOptions, groups: dict[int, int]) -> list[int]:
+    """Positions in paint order (first painted = bottom); stable so ties keep file order."""
+    n = len(areas)
+    if options.overlap == "later":
+        return list(range(n))
+    if options.overlap == "smaller-on-top":
+        return sorted(range(n), key=lambda i: -areas[i])
+    return sorted(range(n), key=lambda i: (groups.get(cats[i], 0), -areas[i]))
+
+
+def rasterize_annotations(
+    annotations: Sequence[Annotation],
+    height: int,
+    width: int,
+    mapping: ClassMapping,
+    options: MaskOptions,
+    known_categories: Container[int] | None = None,
+    groups: dict[int, int] | None = None,
+    paint: bool = True,
+) -> RasterResult:
+    """Paint an image's annotations into an (H, W) uint8 class map following ``options``.
+
+    ``known_categories``: the dataset's category ids (others count as ``unknown_category``; None: all
+    known). ``groups``: ``priority_groups(options, mapping)``, computed once by callers in a loop.
+    ``paint=False`` only classifies the annotations (used when resuming over existing masks).
+    """
+    if groups is None:
+        groups = priority_groups(options, mapping)
+    result = RasterResult(None)
+    todo: list[tuple[Annotation, EncodedSegmentation, int]] = []  # (annotation, encoded, value)
+    for ann in annotations:
+        index = mapping.index_of(ann.category_id)
+        if index is None:
+            known = known_categories is None or ann.category_id in known_categories
+            reason = "class_not_selected" if known else "unknown_category"
+            result.skip(reason, ann, f"category_id {ann.category_id}")
+            continue
+        if ann.iscrowd and options.crowd == "skip":
+            result.skip("crowd", ann, "crowd annotation (--crowd skip)")
+            continue
+        try:
+            enc = encode_segmentation(ann.segmentation, height, width)
+        except Undrawable as exc:
+            result.skip(exc.reason, ann, exc.detail)
+            continue
+        value = IGNORE_INDEX if ann.iscrowd and options.crowd == "ignore" else index
+        todo.append((ann, enc, value))
+
+    counts, offsets = decode_counts([enc.rle["counts"] for _, enc, _ in todo]) if todo else (None, None)
+    kept: list[int] = []
+    areas: list[int] = []
+    for j, (ann, enc, _) in enumerate(todo):
+        assert counts is not None and offsets is not None
+        pixels = int(counts[offsets[j] + 1 : offsets[j + 1] : 2].sum())
+        field_area = ann.area
+        if pixels == 0 or (field_area == 0 and not math.isnan(field_area)):
+            result.skip("zero_area", ann, f"{pixels} pixels, area field {field_area}")
+        elif pixels < options.min_area:
+            result.skip("below_min_area", ann, f"{pixels} pixels < {options.min_area}")
+        else:
+            kept.append(j)
+            areas.append(pixels)
+            result.clipped += enc.clipped
+            result.dropped_parts += enc.dropped_parts
+
+    # crowd regions under --crowd ignore go first, so any object drawn later covers them
+    crowd = [k for k, j in enumerate(kept) if todo[j][2] == IGNORE_INDEX]
+    objects = [k for k, j in enumerate(kept) if todo[j][2] != IGNORE_INDEX]
+    object_order = _draw_order(
+        [areas[k] for k in objects], [todo[kept[k]][0].category_id for k in objects], options, groups
+    )
+    order = [kept[k] for k in crowd] + [kept[objects[i]] for i in object_order]
+    result.drawn = len(order)
+    result.crowd_ignored = len(crowd)
+    if not paint:
+        return result
+
+    flat = np.zeros(height * width, dtype=np.uint8)  # column-major, like the RLE runs
+    if order:
+        assert counts is not None and offsets is not None
+        ends = np.cumsum(counts)
+        for j in order:
+            a, b = int(offsets[j]), int(offsets[j + 1])
+            run_ends = ends[a:b] - (ends[a - 1] if a else 0)
+            value = todo[j][2]
+            for start, stop in zip(run_ends[0:-1:2].tolist(), run_ends[1::2].tolist()):
+                flat[start:stop] = value
+    result.label = flat.reshape(width, height).T
+    return result
+
+
+def rasterize_image(
+    index: CocoIndex, image_id: int, class_mapping: ClassMapping, options: MaskOptions
+) -> np.ndarray:
+    """The class map of one image, as ``cocoseg masks`` writes it: (H, W) uint8 (a transposed view)."""
+    info = index.image(image_id)
+    known = {c.id for c in index.categories}
+    result = rasterize_annotations(
+        index.annotations_for(image_id), info.height, info.width, class_mapping, options, known
+    )
+    assert result.label is not None
+    return result.label
