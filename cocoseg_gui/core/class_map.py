@@ -21,7 +21,9 @@ MAPPING_FILE = "category_mapping.json"
 MAX_CLASSES = 254  # indices 1..254; 255 is the ignore index
 
 
-def resolve_categories(tokens: Iterable[str | int], categories: Sequence[Category], what: str = "class") -> list[int]:
+def resolve_categories(
+    tokens: Iterable[str | int], categories: Sequence[Category], what: str = "class"
+) -> list[int]:
     """Turn names or ids (``"person"``, ``"1"``, ``1``) into category ids, in the order given.
 
     Raises OptionsError naming the unknown token and listing the valid names.
@@ -131,7 +133,9 @@ class ClassMapping:
         expected = {str(k): int(v) for k, v in data.get("category_id_to_index", {}).items()}
         actual = {str(c.id): i for i, c in enumerate(mapping.categories, start=1)}
         if expected and expected != actual:
-            raise DatasetError(path, "category_id_to_index disagrees with the ascending-id order of 'classes'")
+            raise DatasetError(
+                path, "category_id_to_index disagrees with the ascending-id order of 'classes'"
+            )
         return mapping
 
     def write(self, path: Path) -> None:

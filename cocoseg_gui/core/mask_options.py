@@ -40,9 +40,13 @@ class MaskOptions:
 
     def __post_init__(self) -> None:
         if self.overlap not in OVERLAP_POLICIES:
-            raise OptionsError(f"unknown overlap policy {self.overlap!r}; choose one of {', '.join(OVERLAP_POLICIES)}")
+            raise OptionsError(
+                f"unknown overlap policy {self.overlap!r}; choose one of {', '.join(OVERLAP_POLICIES)}"
+            )
         if self.crowd not in CROWD_POLICIES:
-            raise OptionsError(f"unknown crowd policy {self.crowd!r}; choose one of {', '.join(CROWD_POLICIES)}")
+            raise OptionsError(
+                f"unknown crowd policy {self.crowd!r}; choose one of {', '.join(CROWD_POLICIES)}"
+            )
         if self.overlap == "priority" and not self.priority:
             raise OptionsError("--overlap priority needs --priority with a class order (e.g. person,car)")
         if self.min_area < 0:

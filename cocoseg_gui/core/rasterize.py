@@ -89,7 +89,9 @@ def _encode_polygons(segmentation: list[Any], height: int, width: int) -> Encode
     dropped = len(parts) - len(valid)
     if not valid:
         sizes = ", ".join(str(len(p)) if hasattr(p, "__len__") else type(p).__name__ for p in parts[:5])
-        raise Undrawable("degenerate_polygon", f"no part with >= 3 points and an even coordinate count ({sizes})")
+        raise Undrawable(
+            "degenerate_polygon", f"no part with >= 3 points and an even coordinate count ({sizes})"
+        )
     rle = mask_utils.merge(mask_utils.frPyObjects(valid, height, width))
     clipped = any(
         xy[0::2].min() < 0 or xy[1::2].min() < 0 or xy[0::2].max() > width or xy[1::2].max() > height
