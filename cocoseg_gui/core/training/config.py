@@ -1,0 +1,136 @@
+"""TrainConfig: every option of a training run, with validation and JSON round-trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cocoseg_gui.core.errors import OptionsError
+
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("poly", "cosine")
+AMP_MODES = ("off", "bf16", "fp16")
+DEFAULT_TIME_BUDGET_S = 6 * 3600.0
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([hms])")
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Seconds from "6h", "90m", "45s", "1h30m", "1.5h" or plain seconds ("3600")."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    s = text.strip().lower().replace(" ", "")
+    try:
+        return float(s)
+    except ValueError:
+        pass
+    pos, total = 0, 0.0
+    for m in _DURATION_RE.finditer(s):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * {"h": 3600.0, "m": 60.0, "s": 1.0}[m.group(2)]
+        pos = m.end()
+    if pos != len(s) or not s:
+        raise OptionsError(f"invalid duration {text!r}: use e.g. 6h, 90m, 45s, 1h30m or seconds")
+    return total
+
+
+@dataclass
+class TrainConfig:
+    """Options of one training run (see docs/formats.md for the run folder it writes)."""
+
+    data: Path
+    out: Path
+    model: str = "unet"
+    val_data: Path | None = None
+    val_fraction: float = 0.2
+    val_on_train: bool = False
+    epochs: int = 50
+    batch_size: int = 8
+    img_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    optimizer: str = "adamw"
+    schedule: str = "poly"
+    loss: str = "ce"
+    focal_gamma: float = 2.0
+    class_weighting: str = "inverse_sqrt"
+    focal_alpha: bool = False
+    oversample: bool = False
+    amp: str | bool = "off"
+    time_budget_s: float | None = DEFAULT_TIME_BUDGET_S
+    device: str = "auto"
+    workers: int = 2
+    seed: int = 0
+    resume: Path | None = None
+    pretrained: str = "none"
+    grad_accum: int = 1
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    log_every: int = 10
+    tensorboard: bool = False
+    resize: str = "letterbox"
+    max_steps_per_epoch: int | None = None
+    deterministic: bool = False
+
+    def __post_init__(self) -> None:
+        self.data = Path(self.data)
+        self.out = Path(self.out)
+        self.val_data = Path(self.val_data) if self.val_data is not None else None
+        self.resume = Path(self.resume) if self.resume is not None else None
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise OptionsError naming the first bad option."""
+        checks = [
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
+            (self.img_size >= 16, f"image size must be >= 16, got {self.img_size}"),
+            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
+            (self.weight_decay >= 0, f"weight decay must be >= 0, got {self.weight_decay}"),
+            (0.0 < self.val_fraction < 1.0, f"val fraction must be in (0, 1), got {self.val_fraction}"),
+            (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}"),
+            (self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; choose from {SCHEDULES}"),
+            (isinstance(self.amp, bool) or self.amp in AMP_MODES,
+             f"unknown amp mode {self.amp!r}; choose from {AMP_MODES}"),
+            (self.grad_accum >= 1, f"grad accumulation must be >= 1, got {self.grad_accum}"),
+            (self.workers >= 0, f"workers must be >= 0, got {self.workers}"),
+            (self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}"),
+            (self.time_budget_s is None or self.time_budget_s > 0,
+             f"time budget must be > 0 seconds, got {self.time_budget_s}"),
+            (self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
+             f"max steps per epoch must be >= 1, got {self.max_steps_per_epoch}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise OptionsError(message)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (paths as POSIX strings)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = v.as_posix() if isinstance(v, Path) else v
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> TrainConfig:
+        """Inverse of to_json; unknown keys are ignored (forward compatible)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in obj.items() if k in names})
+
+
+def resolve_amp(amp: str | bool, device_type: str) -> tuple[str, str | None]:
+    """(mode, warning): AMP mode for the device; ``True`` means the device default (bf16 if supported)."""
+    if amp is False or amp == "off":
+        return "off", None
+    if device_type != "cuda":
+        return "off", (f"mixed precision (amp={amp}) is only used on CUDA; "
+                       f"training in float32 on {device_type}")
+    if amp is True:
+        import torch
+
+        return ("bf16" if torch.cuda.is_bf16_supported() else "fp16"), None
+    return str(amp), None

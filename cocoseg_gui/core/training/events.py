@@ -1,0 +1,75 @@
+"""Training events: each goes to every callback and is appended to RUN/metrics.jsonl (one JSON a line)."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+EventCallback = Callable[[dict[str, Any]], None]
+_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return obj.as_posix()
+    if hasattr(obj, "item"):  # numpy / torch scalars
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+class EventLog:
+    """Fans events out to callbacks and a line-buffered metrics.jsonl.
+
+    ``path`` None (ranks other than 0) disables the file and the callbacks. A callback that
+    raises is reported once with a ``warning`` event and then skipped; training goes on.
+    """
+
+    def __init__(
+        self, path: Path | None, callbacks: Sequence[EventCallback] = (), enabled: bool = True
+    ) -> None:
+        self.enabled = enabled
+        self._callbacks = list(callbacks) if enabled else []
+        self._broken: set[int] = set()
+        self._fh: IO[bytes] | None = None
+        if enabled and path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(path, "ab", buffering=0)  # noqa: SIM115 - kept open for the run
+
+    def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
+        """Build the event ``{"type", "time", **fields}``, write and dispatch it; return it."""
+        event: dict[str, Any] = {"type": type_, "time": time.time(), **fields}
+        if not self.enabled:
+            return event
+        if self._fh is not None:
+            line = orjson.dumps(event, default=_json_default, option=_OPTS)  # NaN -> null
+            self._fh.write(line + b"\n")
+        for i, cb in enumerate(self._callbacks):
+            if i in self._broken:
+                continue
+            try:
+                cb(event)
+            except Exception as exc:  # a broken front end must not kill training
+                self._broken.add(i)
+                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                self.emit("warning", message=f"event callback {getattr(cb, '__name__', cb)!r} raised "
+                          f"{detail}; it is disabled for the rest of the run")
+        return event
+
+    def add_callback(self, callback: EventCallback) -> None:
+        if self.enabled:
+            self._callbacks.append(callback)
+
+    def warning(self, message: str) -> dict[str, Any]:
+        return self.emit("warning", message=message)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None

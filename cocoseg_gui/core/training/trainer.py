@@ -1,0 +1,612 @@
+"""The training engine: ``train(config, callbacks, cancel) -> end event``.
+
+One process or many (torchrun, DDP). Events (docs/formats.md) go to every callback and to
+RUN/metrics.jsonl, from rank 0 only. Stops:
+
+- cancel token: the current optimiser step finishes, last.pt is saved, status "cancelled";
+- time budget: checked after every optimiser step against the elapsed time *including* the time
+  before a resume. Before an epoch starts, the duration of the last finished epoch (train +
+  validation) predicts whether the next one fits; if it would end past the budget the run stops
+  at the epoch boundary instead of being cut mid-epoch. Either way last.pt is saved and the status
+  is "time_budget". A mid-epoch stop saves the position in the epoch, and ``resume`` continues
+  from that very sample (the epoch order and augmentations are seeded per epoch and per sample).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cocoseg_gui.core.atomic import atomic_write_json
+from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.jobs import CancelToken
+from cocoseg_gui.core.training import distributed as dist_utils
+from cocoseg_gui.core.training.checkpoint import (
+    build_checkpoint,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from cocoseg_gui.core.training.config import TrainConfig, parse_duration, resolve_amp
+from cocoseg_gui.core.training.distributed import DistContext, EpochSampler
+from cocoseg_gui.core.training.events import EventLog
+from cocoseg_gui.core.training.loaders import Batch, make_loader, seed_all
+from cocoseg_gui.core.training.optim import build_optimizer, build_scheduler
+
+__all__ = ["TrainConfig", "parse_duration", "resolve_device", "train"]
+
+EventCallback = Callable[[dict[str, Any]], None]
+AUX_WEIGHT = 0.5  # weight of an auxiliary head's loss (torchvision's reference recipe)
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> cuda, else mps, else cpu; an explicit name must be available."""
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise OptionsError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise OptionsError(f"device {name!r} requested but CUDA is not available")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise OptionsError(f"device {name!r}: only {torch.cuda.device_count()} CUDA devices")
+    mps = getattr(torch.backends, "mps", None)
+    if device.type == "mps" and not (mps is not None and mps.is_available()):
+        raise OptionsError(f"device {name!r} requested but MPS is not available")
+    return device
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def _as_list(x: Any) -> list[Any]:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().tolist()
+    return list(x)
+
+
+def _named_iou(classes: list[dict], per_class: Any, present: Any) -> dict[str, float | None]:
+    """{class name: IoU} for the classes present in ground truth or prediction."""
+    ious, pres = _as_list(per_class), _as_list(present) if present is not None else None
+    out: dict[str, float | None] = {}
+    for c, v in zip(classes, ious):
+        if pres is not None and not pres[c["index"]]:
+            continue
+        out[c["name"]] = None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+    return out
+
+
+def _tensorboard_sink(log_dir: Path) -> Callable[[dict[str, Any]], None] | None:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # tensorboard not installed (ImportError) or broken
+        return None
+    writer = SummaryWriter(str(log_dir))
+
+    def sink(event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind == "step":
+            writer.add_scalar("train/loss", event["loss"], event["global_step"])
+            writer.add_scalar("train/lr", event["lr"], event["global_step"])
+        elif kind == "epoch":
+            for key in ("train_loss", "val_loss", "miou", "pixel_acc", "mean_dice"):
+                if event.get(key) is not None:
+                    writer.add_scalar(f"epoch/{key}", event[key], event["epoch"])
+            writer.flush()
+        elif kind == "end":
+            writer.close()
+
+    return sink
+
+
+class _Stop(Exception):
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class Trainer:
+    """One training run; ``run()`` returns the end event. Use ``train()``."""
+
+    def __init__(
+        self, config: TrainConfig, ctx: DistContext, device: torch.device, log: EventLog,
+        cancel: CancelToken | None,
+    ) -> None:
+        self.cfg, self.ctx, self.device, self.log, self.cancel = config, ctx, device, log, cancel
+        self.out = Path(config.out)
+        self.resume_ckpt = load_checkpoint(config.resume) if config.resume else None
+        if self.resume_ckpt is not None and "train_state" not in self.resume_ckpt:
+            raise OptionsError(f"{config.resume}: checkpoint has no training state to resume from "
+                               "(resume from last.pt)")
+        self.epoch = 0
+        self.batches_done = 0  # in the current epoch
+        self.global_step = 0  # batches
+        self.best_miou = -1.0
+        self.elapsed_before = 0.0
+        self.last_epoch_s: float | None = None
+        self.loss_sum = 0.0
+        self.loss_count = 0
+        self.skipped: set[str] = set()
+        self.t0 = time.perf_counter()
+        self._pending_warnings: list[str] | None = []
+
+    # ---------------------------------------------------------------- setup
+    def warn(self, message: str) -> None:
+        """A warning event; those raised while setting up follow the start event."""
+        if self._pending_warnings is None:
+            self.log.warning(message)
+        else:
+            self._pending_warnings.append(message)
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.t0
+
+    def _model_spec(self) -> tuple[str, dict[str, Any], int]:
+        cfg, ck = self.cfg, self.resume_ckpt
+        if ck is None:
+            return cfg.model, dict(cfg.model_kwargs), cfg.img_size
+        name, kwargs, size = ck["model"]["name"], dict(ck["model"]["kwargs"]), int(ck["input"]["img_size"])
+        asked = {k: v for k, v in cfg.model_kwargs.items() if kwargs.get(k) != v}
+        if name != cfg.model or size != cfg.img_size or asked:
+            self.warn(f"resuming: model {name} {kwargs} at image size {size} from the checkpoint "
+                             f"(options asked for {cfg.model} {cfg.model_kwargs} at {cfg.img_size})")
+        return name, kwargs, size
+
+    def _split(self, files: list[str]) -> tuple[list[str], list[str]]:
+        from cocoseg_gui.core.training.data import read_json, split_files
+
+        cfg = self.cfg
+        candidates = [self.out / "split.json"]
+        if cfg.resume is not None:
+            candidates.append(Path(cfg.resume).parent / "split.json")
+        if cfg.resume is not None:
+            for path in candidates:
+                if path.is_file():
+                    split = read_json(path)
+                    train, val = list(split.get("train", [])), list(split.get("val", []))
+                    missing = sorted(set(train + val) - set(files))
+                    if missing:
+                        raise DatasetError(path, f"{len(missing)} images of the saved split are not in "
+                                                 f"{cfg.data}, e.g. {missing[:3]}")
+                    if self.ctx.is_main and path != candidates[0]:
+                        atomic_write_json(candidates[0], split)
+                    return train, val
+        train, val = split_files(files, cfg.val_fraction, cfg.seed)
+        if self.ctx.is_main:
+            atomic_write_json(candidates[0], {"train": train, "val": val, "seed": cfg.seed,
+                                              "val_fraction": cfg.val_fraction})
+        return train, val
+
+    def setup_data(self, img_size: int) -> None:
+        from cocoseg_gui.core.training.data import MaskDataset, build_transforms, describe_split_leakage
+
+        cfg = self.cfg
+        train_tf = build_transforms(img_size, train=True, resize=cfg.resize)
+        val_tf = build_transforms(img_size, train=False, resize=cfg.resize)
+        full = MaskDataset(cfg.data)
+        if not full.files:
+            raise DatasetError(cfg.data, "the mask dataset has no images")
+        self.classes, self.num_classes, self.ignore_index = full.classes, full.num_classes, full.ignore_index
+        if cfg.val_data is not None:
+            train_files = full.files
+            val_ds = MaskDataset(cfg.val_data, transform=val_tf)
+            if [c["name"] for c in val_ds.classes] != [c["name"] for c in self.classes]:
+                raise DatasetError(cfg.val_data / "category_mapping.json",
+                                   "validation classes differ from the training classes "
+                                   f"({len(val_ds.classes)} vs {len(self.classes)}); generate both with the "
+                                   "same --classes")
+            leak = describe_split_leakage(train_files, val_ds.files)
+            if leak:
+                self.warn(leak)
+            self.val_ds = val_ds
+        elif cfg.val_on_train:
+            train_files = full.files
+            self.val_ds = MaskDataset(cfg.data, transform=val_tf)
+            self.warn("validating on the training images (--val-on-train): validation scores measure "
+                             "fit, not generalisation")
+        else:
+            train_files, val_files = self._split(full.files)
+            self.val_ds = MaskDataset(cfg.data, files=val_files, transform=val_tf)
+        self.train_ds = MaskDataset(cfg.data, files=train_files, transform=train_tf)
+        if not len(self.train_ds):
+            raise DatasetError(cfg.data, "no training images left after the validation split")
+        if not len(self.val_ds):
+            self.warn("no validation images: epochs report no mIoU and best.pt is not written")
+
+        weights = None
+        if cfg.oversample:
+            from cocoseg_gui.core.training.data import sample_weights
+
+            weights = sample_weights(cfg.data, train_files)
+        ctx = self.ctx
+        self.train_sampler = EpochSampler(len(self.train_ds), shuffle=True, seed=cfg.seed,
+                                          num_replicas=ctx.world_size, rank=ctx.rank, weights=weights)
+        self.val_sampler = EpochSampler(len(self.val_ds), shuffle=False, seed=cfg.seed,
+                                        num_replicas=ctx.world_size, rank=ctx.rank, pad=False)
+        pin = self.device.type == "cuda"
+        self.train_loader = make_loader(self.train_ds, self.train_sampler, cfg.batch_size, cfg.workers,
+                                        cfg.seed, pin)
+        self.val_loader = make_loader(self.val_ds, self.val_sampler, cfg.batch_size, cfg.workers,
+                                      cfg.seed, pin)
+
+    def setup_model(self, name: str, kwargs: dict[str, Any]) -> None:
+        from cocoseg_gui.core.training.losses import build_loss
+        from cocoseg_gui.core.training.models import build_model
+
+        cfg, dev = self.cfg, self.device
+        pretrained = "none" if self.resume_ckpt is not None else cfg.pretrained
+        model = build_model(name, self.num_classes, pretrained=pretrained, **kwargs)
+        self.model_kwargs = dict(getattr(model, "model_kwargs", kwargs))  # defaults resolved
+        if self.resume_ckpt is not None:
+            model.load_state_dict(self.resume_ckpt["model"]["state_dict"])
+        model.to(dev)
+        self.channels_last = dev.type == "cuda"
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.ddp_model: torch.nn.Module = model
+        if self.ctx.enabled:
+            ids = [dev.index] if dev.type == "cuda" else None
+            self.ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+        weights = None
+        if cfg.loss == "wce" or (cfg.loss == "focal" and cfg.focal_alpha):
+            from cocoseg_gui.core.training.data import class_pixel_counts, class_weights
+
+            weights = class_weights(class_pixel_counts(cfg.data), self.ignore_index, cfg.class_weighting)
+        self.criterion = build_loss(cfg.loss, self.num_classes, self.ignore_index, weights, cfg.focal_gamma)
+        if isinstance(self.criterion, torch.nn.Module):
+            self.criterion.to(dev)
+
+        self.optimizer = build_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
+        batches = math.ceil(len(self.train_sampler) / cfg.batch_size)
+        if cfg.max_steps_per_epoch:
+            batches = min(batches, cfg.max_steps_per_epoch)
+        self.batches_per_epoch = batches
+        self.opt_steps_per_epoch = math.ceil(batches / cfg.grad_accum)
+        self.scheduler = build_scheduler(self.optimizer, cfg.schedule, self.opt_steps_per_epoch * cfg.epochs)
+        amp, warning = resolve_amp(cfg.amp, dev.type)
+        if warning:
+            self.warn(warning)
+        self.amp = amp
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+        self.scaler = torch.amp.GradScaler(dev.type, enabled=amp == "fp16")
+
+    def restore(self) -> None:
+        """Continue exactly where the checkpoint stopped (call last: it restores the RNGs)."""
+        ck = self.resume_ckpt
+        if ck is None:
+            return
+        st = ck["train_state"]
+        self.optimizer.load_state_dict(st["optimizer"])
+        self.scheduler.load_state_dict(st["scheduler"])
+        if st.get("scaler") and self.scaler.is_enabled():
+            self.scaler.load_state_dict(st["scaler"])
+        self.epoch = int(st["epoch"])
+        self.batches_done = int(st.get("batches_done", 0))
+        self.global_step = int(st["global_step"])
+        self.best_miou = float(st.get("best_miou", -1.0))
+        self.elapsed_before = float(st.get("elapsed_s", 0.0))
+        self.last_epoch_s = st.get("last_epoch_s")
+        self.loss_sum = float(st.get("epoch_loss_sum", 0.0))
+        self.loss_count = int(st.get("epoch_loss_count", 0))
+        self.skipped = set(st.get("skipped", []))
+        set_rng_state(st["rng"])
+
+    # ---------------------------------------------------------------- checkpoints
+    def _checkpoint(self, metrics: dict[str, Any], with_state: bool) -> dict[str, Any]:
+        state = None
+        if with_state:
+            state = {
+                "epoch": self.epoch, "batches_done": self.batches_done, "global_step": self.global_step,
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+                "rng": rng_state(), "best_miou": self.best_miou, "elapsed_s": self.elapsed(),
+                "last_epoch_s": self.last_epoch_s, "epoch_loss_sum": self.loss_sum,
+                "epoch_loss_count": self.loss_count, "skipped": sorted(self.skipped),
+                "world_size": self.ctx.world_size,
+            }
+        return build_checkpoint(
+            model_name=self.model_name, model_kwargs=self.model_kwargs,
+            state_dict={k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
+            classes=self.classes, ignore_index=self.ignore_index, img_size=self.img_size,
+            resize=self.cfg.resize, metrics=metrics, config=self.cfg.to_json(), train_state=state,
+        )
+
+    def save(self, metrics: dict[str, Any], best: bool) -> None:
+        """last.pt (with the training state) and, when ``best``, best.pt; rank 0 writes, all wait."""
+        dist_utils.barrier(self.ctx)
+        if self.ctx.is_main:
+            save_checkpoint(self.out / "last.pt", self._checkpoint(metrics, with_state=True))
+            self.log.emit("checkpoint", path="last.pt", epoch=metrics.get("epoch", self.epoch), best=False)
+            if best:
+                save_checkpoint(self.out / "best.pt", self._checkpoint(metrics, with_state=False))
+                self.log.emit("checkpoint", path="best.pt", epoch=metrics.get("epoch", self.epoch), best=True)
+        dist_utils.barrier(self.ctx)
+
+    # ---------------------------------------------------------------- loop
+    def _note_skipped(self, files: list[str]) -> None:
+        for f in files:
+            if f not in self.skipped:
+                self.skipped.add(f)
+                self.warn(f"skipped unreadable image or mask {f!r} ({len(self.skipped)} so far)")
+
+    def _to_device(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        images = batch.images.to(self.device, non_blocking=True)  # type: ignore[union-attr]
+        masks = batch.masks.to(self.device, non_blocking=True)  # type: ignore[union-attr]
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, masks
+
+    def _autocast(self) -> Any:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _loss(self, out: torch.Tensor | dict[str, torch.Tensor], masks: torch.Tensor) -> torch.Tensor:
+        """The loss of the logits, plus half the auxiliary head's when the model returns one."""
+        if isinstance(out, dict):
+            return self.criterion(out["out"].float(), masks) + AUX_WEIGHT * self.criterion(
+                out["aux"].float(), masks)
+        return self.criterion(out.float(), masks)
+
+    def _stop_reason(self) -> _Stop | None:
+        cancelled = self.cancel is not None and self.cancel.cancelled
+        budget = self.cfg.time_budget_s
+        over = budget is not None and self.elapsed() >= budget
+        if self.ctx.enabled:
+            c, o = dist_utils.all_reduce_sum(self.ctx, [float(cancelled), float(over)], self.device)
+            cancelled, over = c > 0, o > 0
+        if cancelled:
+            return _Stop("cancelled", "cancelled by the user")
+        if over:
+            return _Stop("time_budget", f"time budget of {budget:.0f} s reached")
+        return None
+
+    def _optimizer_step(self) -> None:
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+
+    def train_epoch(self) -> None:
+        cfg, sampler = self.cfg, self.train_sampler
+        sampler.set_epoch(self.epoch)
+        sampler.set_start(self.batches_done * cfg.batch_size)
+        self.ddp_model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        win_loss = torch.zeros((), device=self.device, dtype=torch.float64)
+        win_n, win_imgs, win_t = 0, 0, time.perf_counter()
+        count = 0
+        accum = self.batches_done % cfg.grad_accum
+        for batch in self.train_loader:
+            if batch.skipped:
+                self._note_skipped(batch.skipped)
+            last_batch = self.batches_done + 1 >= self.batches_per_epoch
+            boundary = (accum + 1) % cfg.grad_accum == 0 or last_batch
+            sync = contextlib.nullcontext()
+            if self.ctx.enabled and not boundary:
+                sync = self.ddp_model.no_sync()  # type: ignore[operator]
+            n = len(batch)
+            with sync:
+                if n:
+                    images, masks = self._to_device(batch)
+                    with self._autocast():
+                        loss = self._loss(self.ddp_model(images), masks)
+                elif self.ctx.enabled:  # every rank must join the gradient all-reduce
+                    dummy = torch.zeros(1, 3, self.img_size, self.img_size, device=self.device)
+                    out = self.ddp_model(dummy)
+                    parts = out.values() if isinstance(out, dict) else [out]
+                    loss = sum(p.float().sum() for p in parts) * 0.0
+                else:
+                    loss = None
+                if loss is not None:
+                    self.scaler.scale(loss / cfg.grad_accum).backward()
+            if n:
+                d = loss.detach().double() * n  # type: ignore[union-attr]
+                loss_sum += d
+                count += n
+                win_loss += d
+                win_n += n
+                win_imgs += n
+            self.batches_done += 1
+            self.global_step += 1
+            accum += 1
+            if boundary:
+                accum = 0
+                self._optimizer_step()
+            if self.global_step % cfg.log_every == 0 and win_n:
+                now = time.perf_counter()
+                self.log.emit("step", epoch=self.epoch, step=self.batches_done, global_step=self.global_step,
+                              loss=float(win_loss.item()) / win_n, lr=self.optimizer.param_groups[0]["lr"],
+                              images_per_s=win_imgs * self.ctx.world_size / max(now - win_t, 1e-9))
+                win_loss.zero_()
+                win_n, win_imgs, win_t = 0, 0, now
+            if boundary and not last_batch:
+                stop = self._stop_reason()
+                if stop is not None:
+                    self._flush_loss(loss_sum, count)
+                    raise stop
+            if last_batch:
+                break
+        self._flush_loss(loss_sum, count)
+
+    def _flush_loss(self, loss_sum: torch.Tensor, count: int) -> None:
+        self.loss_sum += float(loss_sum.item())
+        self.loss_count += count
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, Any]:
+        from cocoseg_gui.core.training.metrics import ConfusionMatrix
+
+        self.ddp_model.eval()
+        model = self.model  # no DDP forward in eval: ranks may see different batch counts
+        cm = ConfusionMatrix(self.num_classes, self.ignore_index, self.device)
+        loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        count = 0
+        for batch in self.val_loader:
+            if batch.skipped:
+                self._note_skipped(batch.skipped)
+            if not len(batch):
+                continue
+            images, masks = self._to_device(batch)
+            with self._autocast():
+                logits = model(images)
+            logits = logits.float()
+            loss_sum += self.criterion(logits, masks).double() * len(batch)
+            count += len(batch)
+            cm.update(logits.argmax(1), masks)
+        total_loss, total_count = dist_utils.all_reduce_sum(
+            self.ctx, [float(loss_sum.item()), count], self.device)
+        if self.ctx.enabled:
+            cm.all_reduce()
+        res = cm.compute()
+        return {
+            "val_loss": total_loss / total_count if total_count else None,
+            "miou": float(res["miou"]), "pixel_acc": float(res["pixel_acc"]),
+            "mean_dice": float(res["mean_dice"]),
+            "per_class_iou": _named_iou(self.classes, res["per_class_iou"], res.get("present")),
+        }
+
+    def _budget_stop_before_epoch(self) -> _Stop | None:
+        """Stop at this epoch boundary when the last epoch's duration says the next one cannot finish."""
+        stop = self._stop_reason()
+        if stop is not None:
+            return stop
+        budget, last = self.cfg.time_budget_s, self.last_epoch_s
+        wont_fit = budget is not None and last is not None and self.elapsed() + last > budget
+        if dist_utils.any_rank(self.ctx, wont_fit, self.device):
+            return _Stop("time_budget", f"the next epoch (~{last or 0:.0f} s) would end past the time budget "
+                                        f"of {budget:.0f} s ({self.elapsed():.0f} s used)")
+        return None
+
+    def _start_event(self) -> None:
+        cfg = self.cfg
+        self.log.emit(
+            "start", config=cfg.to_json(), device=str(self.device), world_size=self.ctx.world_size,
+            model={"name": self.model_name, "kwargs": self.model_kwargs}, img_size=self.img_size,
+            num_train=len(self.train_ds), num_val=len(self.val_ds), num_classes=self.num_classes,
+            classes=[c["name"] for c in self.classes], amp=self.amp, epoch=self.epoch,
+            global_step=self.global_step, resumed_from=str(cfg.resume) if cfg.resume else None,
+            batches_per_epoch=self.batches_per_epoch,
+        )
+
+    def _write_config(self) -> None:
+        if self.ctx.is_main:
+            atomic_write_json(self.out / "config.json", {
+                **self.cfg.to_json(), "model_kwargs": self.model_kwargs, "img_size": self.img_size,
+                "classes": self.classes, "num_classes": self.num_classes, "ignore_index": self.ignore_index,
+                "world_size": self.ctx.world_size, "device": str(self.device), "amp_resolved": self.amp,
+            })
+
+    def run(self) -> dict[str, Any]:
+        cfg = self.cfg
+        self.model_name, self.model_kwargs, self.img_size = self._model_spec()
+        seed_all(cfg.seed)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = not cfg.deterministic
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self.setup_data(self.img_size)
+        self.setup_model(self.model_name, self.model_kwargs)
+        self._write_config()
+        self.restore()
+        self.t0 = time.perf_counter()
+        self._start_event()
+        for message in self._pending_warnings or []:
+            self.log.warning(message)
+        self._pending_warnings = None
+        try:
+            while self.epoch < cfg.epochs:
+                resumed_mid_epoch = self.batches_done > 0
+                if not resumed_mid_epoch:
+                    stop = self._budget_stop_before_epoch()
+                    if stop is not None:
+                        raise stop
+                t_epoch = time.perf_counter()
+                self.train_epoch()
+                loss_sum, loss_count = dist_utils.all_reduce_sum(
+                    self.ctx, [self.loss_sum, self.loss_count], self.device)
+                metrics: dict[str, Any] = self.validate() if len(self.val_ds) else {}
+                epoch_s = time.perf_counter() - t_epoch
+                if not resumed_mid_epoch:
+                    self.last_epoch_s = epoch_s
+                miou = metrics.get("miou")
+                best = miou is not None and miou > self.best_miou
+                if best:
+                    self.best_miou = float(miou)
+                summary = {"epoch": self.epoch, "train_loss": loss_sum / loss_count if loss_count else None,
+                           **metrics, "elapsed_s": self.elapsed(), "epoch_s": epoch_s,
+                           "lr": self.optimizer.param_groups[0]["lr"], "skipped": len(self.skipped)}
+                self.log.emit("epoch", **summary)
+                self.epoch += 1
+                self.batches_done, self.loss_sum, self.loss_count = 0, 0.0, 0
+                self.save(summary, best)
+            status, reason = "finished", f"{cfg.epochs} epochs done"
+        except _Stop as stop:
+            self.save({"epoch": self.epoch, "batches_done": self.batches_done, "stopped": stop.status}, False)
+            status, reason = stop.status, stop.reason
+        return self.log.emit(
+            "end", status=status, reason=reason, best_miou=self.best_miou if self.best_miou >= 0 else None,
+            epochs_done=self.epoch, global_step=self.global_step, elapsed_s=self.elapsed(),
+            skipped=len(self.skipped),
+        )
+
+
+def train(
+    config: TrainConfig, callbacks: Sequence[EventCallback] = (), cancel: CancelToken | None = None
+) -> dict[str, Any]:
+    """Run a training job; return its ``end`` event (also sent to ``callbacks`` and metrics.jsonl).
+
+    Launched by torchrun (WORLD_SIZE > 1) it runs DDP: NCCL on CUDA, gloo on CPU, rank 0 writes.
+    Errors are reported as an ``end`` event with status "failed" and re-raised.
+    """
+    from cocoseg_gui.core.atomic import remove_stale_temporaries
+
+    device = resolve_device(config.device)
+    env = dist_utils.env_context()
+    if env.enabled and device.type == "cuda":
+        device = torch.device("cuda", env.local_rank)
+        torch.cuda.set_device(device)
+    ctx = dist_utils.init_distributed(device)
+    out = Path(config.out)
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out)
+        if config.resume is None and (out / "metrics.jsonl").exists():
+            (out / "metrics.jsonl").unlink()  # a fresh run starts a fresh log
+    sinks = list(callbacks)
+    log = EventLog(out / "metrics.jsonl" if ctx.is_main else None, sinks, enabled=ctx.is_main)
+    try:
+        trainer = Trainer(config, ctx, device, log, cancel)
+        if config.tensorboard and ctx.is_main:
+            sink = _tensorboard_sink(out / "tensorboard")
+            if sink is None:
+                trainer.warn("--tensorboard: the tensorboard package is not installed "
+                             "(pip install tensorboard); logging to metrics.jsonl only")
+            else:
+                log.add_callback(sink)
+        return trainer.run()
+    except BaseException as exc:
+        log.emit("end", status="failed", reason=str(exc) or type(exc).__name__, best_miou=None)
+        raise
+    finally:
+        log.close()
+        dist_utils.cleanup(ctx)
