@@ -163,18 +163,15 @@ class AnnotationBuilder:
 
     def add(self, chunk: list[Any]) -> None:
         p, s = self.path, self.count
-        _check_records(p, "annotations", chunk, s, ("id", "image_id", "category_id"))
-        if (
-            chunk
-            and ("caption" in chunk[0] or "segments_info" in chunk[0])
-            and "segmentation" not in chunk[0]
-        ):
-            what = "captions" if "caption" in chunk[0] else "panoptic"
+        first = chunk[0] if chunk and isinstance(chunk[0], dict) else {}
+        if ("caption" in first or "segments_info" in first) and "segmentation" not in first:
+            what = "captions" if "caption" in first else "panoptic"
             raise DatasetError(p, f"not a COCO instances file: it looks like a COCO {what} file")
-        if chunk and "keypoints" in chunk[0]:
+        if "keypoints" in first:
             raise DatasetError(
                 p, "not a COCO instances file: its annotations have 'keypoints' (a person_keypoints file?)"
             )
+        _check_records(p, "annotations", chunk, s, ("id", "image_id", "category_id"))
         for key in ("id", "image_id", "category_id"):
             self._cols[key].append(_column(p, "annotations", chunk, s, key, (int,), np.int64))
         crowd = [rec.get("iscrowd", 0) for rec in chunk]

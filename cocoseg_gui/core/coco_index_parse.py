@@ -51,6 +51,8 @@ def _events_whole(path: Path, raw: bytes) -> Iterator[Event]:
     for key in list(root):
         value = root.pop(key)
         if key in ("images", "annotations") and isinstance(value, list):
+            if not value:
+                yield key, value, size
             while value:
                 chunk = value[:CHUNK]
                 del value[:CHUNK]
