@@ -253,6 +253,24 @@ def test_zoom_limits_and_crisp_pixels(viewer) -> None:
     assert viewer._overlay_item.transformationMode() == Qt.TransformationMode.FastTransformation
 
 
+def test_keyboard_zoom(viewer, qtbot) -> None:
+    fit = viewer.scale_factor()
+    qtbot.keyClick(viewer, Qt.Key.Key_Plus)
+    assert viewer.scale_factor() == pytest.approx(fit * 1.25)
+    qtbot.keyClick(viewer, Qt.Key.Key_1)
+    assert viewer.scale_factor() == 1.0
+    qtbot.keyClick(viewer, Qt.Key.Key_Minus)
+    assert viewer.scale_factor() == pytest.approx(0.8)
+    qtbot.keyClick(viewer, Qt.Key.Key_F)
+    assert viewer.scale_factor() == pytest.approx(fit) and viewer.auto_fit()
+
+
+def test_left_button_can_be_given_to_an_editing_tool(viewer) -> None:
+    assert viewer.left_button_pans() and viewer.dragMode() == viewer.DragMode.ScrollHandDrag
+    viewer.set_left_button_pans(False)
+    assert viewer.dragMode() == viewer.DragMode.NoDrag
+
+
 def test_middle_button_drag_pans(viewer) -> None:
     viewer.zoom_by(4.0)
     scale, centre = viewer.view_state()
@@ -361,3 +379,7 @@ def test_side_by_side_truth_and_error_view(side, sample, qtbot) -> None:
     with qtbot.waitSignal(side.hovered) as blocker:
         _move(side.left, pos)
     assert blocker.args == [x, y, CAR, 1]
+    assert side.right.marker_visible() and not side.left.marker_visible()  # the point shown in the other view
+    assert np.array_equal(_rendered(side.right), right)  # the marker is not part of an exported picture
+    QApplication.sendEvent(side.left.viewport(), QEvent(QEvent.Type.Leave))
+    assert not side.right.marker_visible()

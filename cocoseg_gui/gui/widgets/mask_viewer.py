@@ -11,6 +11,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QImage,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -64,6 +65,16 @@ class MaskViewer(QGraphicsView):
         self._scene.addItem(self._image_item)
         self._scene.addItem(self._overlay_item)
         self._outline_items: list[tuple[int, QGraphicsPathItem]] = []
+        self._marker_items: list[QGraphicsPathItem] = []  # a white crosshair on a dark halo
+        for z, (color, width) in enumerate(((QColor(0, 0, 0, 160), 3.0), (QColor(255, 255, 255), 1.0))):
+            item = QGraphicsPathItem()
+            pen = QPen(color, width)
+            pen.setCosmetic(True)
+            item.setPen(pen)
+            item.setZValue(3 + z)
+            item.setVisible(False)
+            self._scene.addItem(item)
+            self._marker_items.append(item)
 
         self._image_size: tuple[int, int] | None = None  # (w, h) of the image, or of the mask without image
         self._mask: np.ndarray | None = None  # display mask, already at the image size
@@ -77,6 +88,7 @@ class MaskViewer(QGraphicsView):
         self._auto_fit = True  # fit on resize until the user zooms
         self._applying_state = False
         self._pan_origin: QPoint | None = None
+        self._left_button_pans = True
 
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -246,6 +258,26 @@ class MaskViewer(QGraphicsView):
         for cls, item in self._outline_items:
             item.setVisible(self._outlines_visible and cls not in self._hidden)
 
+    # ------------------------------------------------------------------------------------------- marker
+    def set_marker(self, x: int | None, y: int | None = None) -> None:
+        """Mark image pixel (x, y) with a crosshair (the point hovered in a linked view); None hides it."""
+        if x is None or y is None or x < 0 or y < 0:
+            for item in self._marker_items:
+                item.setVisible(False)
+            return
+        path = QPainterPath()
+        path.addRect(QRectF(x, y, 1, 1))
+        for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            cx, cy = x + 0.5 + dx * 1.5, y + 0.5 + dy * 1.5
+            path.moveTo(cx, cy)
+            path.lineTo(cx + dx * 4, cy + dy * 4)
+        for item in self._marker_items:
+            item.setPath(path)
+            item.setVisible(True)
+
+    def marker_visible(self) -> bool:
+        return self._marker_items[0].isVisible()
+
     # ------------------------------------------------------------------------------------------ lookup
     def class_at(self, x: int, y: int) -> int:
         """The class index at image pixel (x, y); -1 outside the image or without a mask."""
@@ -318,6 +350,16 @@ class MaskViewer(QGraphicsView):
     def view_state(self) -> ViewState:
         """(scale, scene point at the view centre)."""
         return self.scale_factor(), self._centre()
+
+    def set_left_button_pans(self, enabled: bool) -> None:
+        """Drag with the left button to pan (default). Turn off to give the left button to an editing tool;
+        the middle button always pans."""
+        self._left_button_pans = bool(enabled)
+        mode = QGraphicsView.DragMode.ScrollHandDrag if enabled else QGraphicsView.DragMode.NoDrag
+        self.setDragMode(mode)
+
+    def left_button_pans(self) -> bool:
+        return self._left_button_pans
 
     def set_view_state(self, state: ViewState) -> None:
         """Apply a (scale, centre) from ``view_state`` (of this or another viewer) without emitting a loop."""
@@ -394,6 +436,22 @@ class MaskViewer(QGraphicsView):
         self.zoom_by(WHEEL_STEP**steps, event.position().toPoint())
         event.accept()
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """F or 0: fit; 1: 100%; + / -: zoom in / out around the centre."""
+        key = event.key()
+        if key in (Qt.Key.Key_F, Qt.Key.Key_0):
+            self.zoom_fit()
+        elif key == Qt.Key.Key_1:
+            self.zoom_100()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_by(WHEEL_STEP)
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_by(1 / WHEEL_STEP)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self._auto_fit:
@@ -427,9 +485,10 @@ class MaskViewer(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
 
-    def leaveEvent(self, event: QEvent) -> None:
-        super().leaveEvent(event)
-        self.hovered.emit(-1, -1, -1)
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self.hovered.emit(-1, -1, -1)
+        return super().viewportEvent(event)
 
     def _emit_hover(self, pos: QPoint) -> None:
         xy = self.image_pos(pos)
@@ -446,8 +505,12 @@ class MaskViewer(QGraphicsView):
         w, h = self._image_size
         out = QImage(max(1, round(w * scale)), max(1, round(h * scale)), QImage.Format.Format_RGB32)
         out.fill(self.backgroundBrush().color())
+        marker = self.marker_visible()
+        self.set_marker(None)  # a hover marker is not part of the picture
         painter = QPainter(out)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale < 1.0)
         self._scene.render(painter, QRectF(out.rect()), QRectF(0, 0, w, h))
         painter.end()
+        for item in self._marker_items:
+            item.setVisible(marker)
         return out

@@ -58,8 +58,8 @@ class SideBySideView(QWidget):
         self._linked = True
         self.left.view_changed.connect(lambda: self._sync(self.left, self.right))
         self.right.view_changed.connect(lambda: self._sync(self.right, self.left))
-        self.left.hovered.connect(self._on_hover)
-        self.right.hovered.connect(self._on_hover)
+        self.left.hovered.connect(lambda x, y, _c: self._on_hover(self.right, x, y))
+        self.right.hovered.connect(lambda x, y, _c: self._on_hover(self.left, x, y))
         self._update_titles_visibility()
 
     # ---------------------------------------------------------------------------------------- content
@@ -177,10 +177,13 @@ class SideBySideView(QWidget):
         finally:
             self._syncing = False
 
-    def _on_hover(self, x: int, y: int, _cls: int) -> None:
+    def _on_hover(self, other: MaskViewer, x: int, y: int) -> None:
+        """Mark the hovered pixel in the other view and report both classes there."""
         if x < 0:
+            other.set_marker(None)
             self.hovered.emit(-1, -1, -1, -1)
             return
+        other.set_marker(x, y)
         self.hovered.emit(x, y, self.left.class_at(x, y), self.right.class_at(x, y))
 
     def _update_titles_visibility(self) -> None:
