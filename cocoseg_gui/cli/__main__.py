@@ -2,4 +2,5 @@
 
 from cocoseg_gui.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # guarded: 'spawn' worker processes re-import the main module
+    raise SystemExit(main())
