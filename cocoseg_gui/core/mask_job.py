@@ -1,0 +1,473 @@
+"""The `cocoseg masks` job: a COCO instances file -> a mask dataset folder (docs/formats.md).
+
+Images are processed in chunks, in this process or in a ``spawn`` process pool (safe to start from a
+Qt thread); each chunk carries its images' annotations, so workers never re-read the JSON. Masks are
+written atomically; ``manifest.json`` says ``complete: false`` until the end. A rerun with the same
+``options_hash`` keeps the masks already on disk (it only re-reads them for the report) and writes
+the rest; a rerun with other options refuses unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from cocoseg_gui import __version__
+from cocoseg_gui.core.atomic import atomic_write_json, remove_stale_temporaries
+from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
+from cocoseg_gui.core.coco_index import CocoIndex, resolve_image_path
+from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
+from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
+from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
+from cocoseg_gui.core.rasterize import SKIP_REASONS, priority_groups, rasterize_annotations
+from cocoseg_gui.core.types import IGNORE_INDEX, Annotation
+
+__all__ = ["MaskOptions", "MaskReport", "generate_masks", "mask_names", "options_hash"]
+
+MASKS_DIR = "masks"
+MANIFEST_FILE = "manifest.json"
+REPORT_FILE = "report.json"
+IMAGE_MAP_FILE = "image_mask_map.json"
+MAX_EXAMPLES = 5
+CHUNK_IMAGES = 16
+MIN_IMAGES_FOR_POOL = 64  # below this, starting worker processes costs more than it saves
+
+
+@dataclass
+class MaskReport:
+    """What a `cocoseg masks` run did; ``report`` is the content of report.json."""
+
+    out: Path
+    num_images: int
+    written: int
+    reused: int
+    complete: bool
+    options_hash: str
+    elapsed_s: float
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Task:
+    image_id: int
+    file_name: str
+    mask_name: str
+    height: int
+    width: int
+    annotations: list[Annotation]
+    reuse: bool  # a mask from an earlier run with the same options is on disk
+
+
+@dataclass(frozen=True)
+class _Config:
+    images_dir: Path
+    masks_dir: Path
+    mapping: ClassMapping
+    options: MaskOptions
+    known_categories: frozenset[int]
+    groups: dict[int, int]
+
+
+@dataclass
+class _Outcome:
+    task_index: int
+    hist: dict[int, int]
+    skipped: Counter[str]
+    examples: list[tuple[str, int, str]]
+    clipped: int
+    dropped_parts: int
+    drawn: int
+    crowd_ignored: int
+    reused: bool
+    size_mismatch: tuple[int, int] | None = None  # actual (h, w) when it differs from the JSON
+    unreadable: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------- naming
+def mask_names(file_names: Sequence[str]) -> list[str]:
+    """Mask file names (``<stem>.png``), unique even on case-insensitive disks.
+
+    Images whose stems collide get a name from their sub-folder path (``a/x.jpg`` -> ``a__x.png``),
+    plus ``_1``, ``_2``... if still taken; the result depends only on the order of ``file_names``.
+    """
+    paths = [PurePosixPath(f.replace("\\", "/")) for f in file_names]
+    stems = [p.stem for p in paths]
+    seen = Counter(s.casefold() for s in stems)
+    used = {s.casefold() for s in stems if seen[s.casefold()] == 1}
+    names = []
+    for path, stem in zip(paths, stems):
+        if seen[stem.casefold()] == 1:
+            names.append(stem + ".png")
+            continue
+        base = "__".join(path.with_suffix("").parts) or "image"
+        name, k = base, 0
+        while name.casefold() in used:
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name.casefold())
+        names.append(name + ".png")
+    return names
+
+
+def options_hash(
+    options: MaskOptions, mapping: ClassMapping, groups: dict[int, int], annotations: Path
+) -> str:
+    """sha256 of the canonical options (classes and priority resolved to ids) + the file's size and mtime."""
+    st = os.stat(annotations)
+    canonical = {
+        "classes": list(mapping.category_ids) if options.classes is not None else None,
+        "overlap": options.overlap,
+        "priority": sorted(groups, key=lambda c: -groups[c]),
+        "crowd": options.crowd,
+        "min_area": float(options.min_area),
+        "max_images": options.max_images,
+        "annotations_size": st.st_size,
+        "annotations_mtime_ns": st.st_mtime_ns,
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------- per image work
+def _image_size(images_dir: Path, file_name: str) -> tuple[tuple[int, int] | None, str | None]:
+    """(h, w) from the image header (no decoding), or an error text."""
+    try:
+        path = resolve_image_path(images_dir, file_name)
+        with Image.open(path) as img:
+            w, h = img.size
+        return (h, w), None
+    except FileNotFoundError:
+        return None, "file not found"
+    except (OSError, SyntaxError, ValueError, CocoSegError) as exc:
+        return None, str(exc) or type(exc).__name__
+
+
+def _process(task: _Task, index: int, cfg: _Config) -> _Outcome:
+    size, error = _image_size(cfg.images_dir, task.file_name)
+    mask_path = cfg.masks_dir / task.mask_name
+    raster = rasterize_annotations(
+        task.annotations, task.height, task.width, cfg.mapping, cfg.options,
+        cfg.known_categories, cfg.groups, paint=not task.reuse,
+    )  # fmt: skip
+    reused = False
+    label = raster.label
+    if task.reuse:
+        with contextlib.suppress(DatasetError):
+            label = read_mask_png(mask_path)
+            reused = label.shape == (task.height, task.width)
+        if not reused:  # unreadable or wrong size: draw it again
+            label = rasterize_annotations(
+                task.annotations, task.height, task.width, cfg.mapping, cfg.options,
+                cfg.known_categories, cfg.groups,
+            ).label  # fmt: skip
+    assert label is not None
+    if not reused:
+        write_mask_png(mask_path, label)
+    hist = np.bincount(label.reshape(-1), minlength=256)
+    nonzero = np.flatnonzero(hist)
+    return _Outcome(
+        task_index=index,
+        hist=dict(zip(nonzero.tolist(), hist[nonzero].tolist())),
+        skipped=raster.skipped,
+        examples=raster.examples,
+        clipped=raster.clipped,
+        dropped_parts=raster.dropped_parts,
+        drawn=raster.drawn,
+        crowd_ignored=raster.crowd_ignored,
+        reused=reused,
+        size_mismatch=size if size is not None and size != (task.height, task.width) else None,
+        unreadable=error,
+    )
+
+
+_WORKER_CONFIG: _Config | None = None
+
+
+def _init_worker(cfg: _Config) -> None:
+    global _WORKER_CONFIG
+    _WORKER_CONFIG = cfg
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into a clean cancel
+
+
+def _process_chunk(chunk: list[tuple[int, _Task]]) -> list[_Outcome]:
+    assert _WORKER_CONFIG is not None
+    return [_process(task, i, _WORKER_CONFIG) for i, task in chunk]
+
+
+def _run_in_process(
+    tasks: list[tuple[int, _Task]], cfg: _Config, cancel: CancelToken | None
+) -> Iterator[list[_Outcome]]:
+    for i, task in tasks:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        yield [_process(task, i, cfg)]
+
+
+def _run_in_pool(
+    tasks: list[tuple[int, _Task]], cfg: _Config, workers: int, cancel: CancelToken | None
+) -> Iterator[list[_Outcome]]:
+    chunks = [tasks[i : i + CHUNK_IMAGES] for i in range(0, len(tasks), CHUNK_IMAGES)]
+    ctx = get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg,))
+    pending: set[Future[list[_Outcome]]] = set()
+    next_chunk = 0
+    try:
+        while next_chunk < len(chunks) or pending:
+            while next_chunk < len(chunks) and len(pending) < 3 * workers:
+                pending.add(pool.submit(_process_chunk, chunks[next_chunk]))
+                next_chunk += 1
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ------------------------------------------------------------------------------------------ the folder
+def _relative(path: Path, out: Path) -> str:
+    try:
+        return Path(os.path.relpath(path.resolve(), out.resolve())).as_posix()
+    except ValueError:  # another drive
+        return path.resolve().as_posix()
+
+
+def _prepare_out(out: Path, digest: str, overwrite: bool) -> bool:
+    """Check OUT against an earlier run; return True when resuming it. Clears it when overwriting."""
+    manifest_path = out / MANIFEST_FILE
+    masks_dir = out / MASKS_DIR
+    previous: dict[str, Any] | None = None
+    if manifest_path.exists():
+        try:
+            previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = {}
+    has_masks = masks_dir.is_dir() and any(masks_dir.iterdir())
+    if previous is not None and previous.get("options_hash") == digest:
+        return True
+    if (previous is not None or has_masks) and not overwrite:
+        what = (
+            f"masks made with other options ({json.dumps(previous.get('options'))})"
+            if previous
+            else "masks but no readable manifest.json"
+        )
+        raise OptionsError(
+            f"{out} already holds {what}; pass --overwrite to replace them, or choose another --out"
+        )
+    if overwrite:
+        if masks_dir.is_dir():
+            for p in masks_dir.iterdir():
+                if p.suffix == ".png" or p.name.endswith(".tmp"):
+                    p.unlink()
+        for name in (MANIFEST_FILE, REPORT_FILE, IMAGE_MAP_FILE, MAPPING_FILE):
+            with contextlib.suppress(FileNotFoundError):
+                (out / name).unlink()
+    return False
+
+
+def _manifest(
+    annotations: Path, images_dir: Path, out: Path, options: MaskOptions, digest: str, n: int, complete: bool
+) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "tool": f"cocoseg {__version__}",
+        "annotations": _relative(annotations, out),
+        "images_dir": _relative(images_dir, out),
+        "options": options.to_json(),
+        "options_hash": digest,
+        "num_images": n,
+        "complete": complete,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+class _Aggregate:
+    """Merges per-image outcomes into report.json."""
+
+    def __init__(self, tasks: list[_Task], mapping: ClassMapping) -> None:
+        self.tasks = tasks
+        self.mapping = mapping
+        self.skipped: Counter[str] = Counter({r: 0 for r in SKIP_REASONS})
+        self.examples: dict[str, list[dict[str, Any]]] = {}
+        self.clipped = self.dropped_parts = self.drawn = self.crowd_ignored = 0
+        self.pixels = np.zeros(256, dtype=np.int64)
+        self.images = np.zeros(256, dtype=np.int64)
+        self.per_image: dict[int, dict[str, int]] = {}
+        self.size_mismatches: list[dict[str, Any]] = []
+        self.unreadable: list[dict[str, Any]] = []
+        self.written = self.reused = 0
+
+    def example(self, reason: str, annotation_id: int, image_id: int, detail: str) -> None:
+        items = self.examples.setdefault(reason, [])
+        if len(items) < MAX_EXAMPLES:
+            items.append({"annotation_id": annotation_id, "image_id": image_id, "detail": detail})
+
+    def add(self, o: _Outcome) -> None:
+        task = self.tasks[o.task_index]
+        self.skipped.update(o.skipped)
+        for reason, ann_id, detail in o.examples:
+            self.example(reason, ann_id, task.image_id, detail)
+        self.clipped += o.clipped
+        self.dropped_parts += o.dropped_parts
+        self.drawn += o.drawn
+        self.crowd_ignored += o.crowd_ignored
+        for k, v in o.hist.items():
+            self.pixels[k] += v
+            self.images[k] += 1
+        self.per_image[o.task_index] = {str(k): v for k, v in sorted(o.hist.items())}
+        if o.size_mismatch is not None:
+            self.size_mismatches.append(
+                {
+                    "file_name": task.file_name,
+                    "json": [task.height, task.width],
+                    "actual": list(o.size_mismatch),
+                }
+            )
+        if o.unreadable is not None:
+            self.unreadable.append({"file_name": task.file_name, "error": o.unreadable})
+        if o.reused:
+            self.reused += 1
+        else:
+            self.written += 1
+
+    def report(self, orphans: list[Annotation]) -> dict[str, Any]:
+        skipped = Counter(self.skipped)
+        skipped["unknown_image"] += len(orphans)
+        for ann in orphans[:MAX_EXAMPLES]:
+            self.example("unknown_image", ann.id, ann.image_id, f"image_id {ann.image_id} not in 'images'")
+        indices = [0, *range(1, self.mapping.num_classes), IGNORE_INDEX]
+        done = sorted(self.per_image)
+        return {
+            "version": 1,
+            "skipped": dict(skipped),
+            "clipped_out_of_bounds": self.clipped,
+            "polygon_parts_dropped": self.dropped_parts,
+            "annotations_drawn": self.drawn,
+            "crowd_drawn_as_ignore": self.crowd_ignored,
+            "examples": self.examples,
+            "images_without_annotations": [
+                self.tasks[i].file_name for i in done if not self.tasks[i].annotations
+            ],
+            "size_mismatches": self.size_mismatches,
+            "unreadable_images": self.unreadable,
+            "classes": [
+                {
+                    "index": i,
+                    "name": self.mapping.name_of(i),
+                    "pixels": int(self.pixels[i]),
+                    "images": int(self.images[i]),
+                }
+                for i in indices
+            ],
+            "per_image": {self.tasks[i].mask_name: self.per_image[i] for i in done},
+        }
+
+
+# --------------------------------------------------------------------------------------------- the job
+def generate_masks(
+    annotations: Path,
+    images_dir: Path,
+    out: Path,
+    options: MaskOptions,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    index: CocoIndex | None = None,
+    overwrite: bool = False,
+) -> MaskReport:
+    """Write the mask dataset folder ``out`` for ``annotations`` (see docs/formats.md).
+
+    Raises DatasetError/OptionsError for bad input, Cancelled when ``cancel`` is set (the folder then
+    holds only complete masks and a manifest with ``complete: false``; a rerun resumes).
+    """
+    t0 = time.perf_counter()
+    annotations, images_dir, out = Path(annotations), Path(images_dir), Path(out)
+    if not images_dir.is_dir():
+        raise DatasetError(images_dir, "image folder not found")
+    if index is None:
+        index = CocoIndex.load(
+            annotations,
+            progress=(lambda p: report(progress, Progress(0, 0, f"reading annotations: {p.message}"))),
+            cancel=cancel,
+        )
+    mapping = ClassMapping.from_categories(index.categories, options.classes)
+    groups = priority_groups(options, mapping)
+    digest = options_hash(options, mapping, groups, annotations)
+
+    images = index.images()[: options.max_images]
+    names = mask_names([img.file_name for img in images])
+    resume = _prepare_out(out, digest, overwrite)
+    masks_dir = out / MASKS_DIR
+    masks_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(masks_dir)
+    existing = {p.name for p in masks_dir.iterdir()} if resume else set()
+    mapping.write(out / MAPPING_FILE)
+    atomic_write_json(
+        out / MANIFEST_FILE, _manifest(annotations, images_dir, out, options, digest, len(images), False)
+    )
+
+    tasks = [
+        _Task(
+            img.id,
+            img.file_name,
+            name,
+            img.height,
+            img.width,
+            index.annotations_for(img.id),
+            name in existing,
+        )
+        for img, name in zip(images, names)
+    ]
+    cfg = _Config(images_dir, masks_dir, mapping, options, frozenset(c.id for c in index.categories), groups)
+    numbered = list(enumerate(tasks))
+    workers = min(options.workers, max(1, len(tasks) // CHUNK_IMAGES))
+    use_pool = workers > 1 and len(tasks) >= MIN_IMAGES_FOR_POOL
+    batches = (
+        _run_in_pool(numbered, cfg, workers, cancel) if use_pool else _run_in_process(numbered, cfg, cancel)
+    )
+    agg = _Aggregate(tasks, mapping)
+    meter = RateMeter(len(tasks))
+    report(progress, meter.progress(0, "masks"))
+    for batch in batches:
+        for outcome in batch:
+            agg.add(outcome)
+        done = len(agg.per_image)
+        if meter.due(done):
+            report(progress, meter.progress(done, "masks"))
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+
+    report_json = agg.report(index.orphan_annotations())
+    atomic_write_json(out / REPORT_FILE, report_json, indent=1)
+    atomic_write_json(out / IMAGE_MAP_FILE, {t.file_name: t.mask_name for t in tasks})
+    atomic_write_json(
+        out / MANIFEST_FILE, _manifest(annotations, images_dir, out, options, digest, len(images), True)
+    )
+    return MaskReport(
+        out=out,
+        num_images=len(tasks),
+        written=agg.written,
+        reused=agg.reused,
+        complete=True,
+        options_hash=digest,
+        elapsed_s=time.perf_counter() - t0,
+        report=report_json,
+    )

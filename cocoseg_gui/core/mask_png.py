@@ -1,0 +1,68 @@
+"""Palette PNG masks: a fast writer (zlib level 1, run-length strategy) and a reader.
+
+The writer emits a plain 8-bit palette PNG (colour type 3, filter 0 on every row, the VOC palette), which
+any PNG reader opens as PIL mode ``P``. Label maps are long runs of equal bytes, so deflate's ``Z_RLE``
+strategy at level 1 is both the fastest and about half the size of PIL's default level 6.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from cocoseg_gui.core.atomic import atomic_write_bytes
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.palette import palette_bytes
+
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+@lru_cache(maxsize=1)
+def _palette_chunk() -> bytes:
+    return _chunk(b"PLTE", palette_bytes())
+
+
+def encode_mask_png(label: np.ndarray) -> bytes:
+    """PNG bytes of an (H, W) uint8 class map (any strides), mode P with the VOC palette."""
+    if label.ndim != 2 or label.dtype != np.uint8:
+        raise ValueError(f"a mask is an (H, W) uint8 array, got {label.dtype} {label.shape}")
+    h, w = label.shape
+    rows = np.zeros((h, w + 1), dtype=np.uint8)  # filter byte 0 ("None") then the row
+    rows[:, 1:] = label
+    packer = zlib.compressobj(1, zlib.DEFLATED, 15, 8, zlib.Z_RLE)
+    idat = packer.compress(rows.data) + packer.flush()
+    header = struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0)
+    return b"".join(
+        (_SIGNATURE, _chunk(b"IHDR", header), _palette_chunk(), _chunk(b"IDAT", idat), _chunk(b"IEND", b""))
+    )
+
+
+def write_mask_png(path: str | Path, label: np.ndarray, fsync: bool = False) -> None:
+    """Write a mask atomically (no fsync by default: the rename still never exposes a partial file)."""
+    atomic_write_bytes(path, encode_mask_png(label), fsync=fsync)
+
+
+def read_mask_png(path: str | Path) -> np.ndarray:
+    """The (H, W) uint8 class map of a mask PNG; DatasetError naming the file if it cannot be read."""
+    try:
+        with Image.open(path) as img:
+            if img.mode not in ("P", "L"):
+                raise DatasetError(
+                    path, f"a mask must be a palette (P) or grayscale (L) PNG, not mode {img.mode}"
+                )
+            return np.asarray(img, dtype=np.uint8)
+    except FileNotFoundError as exc:
+        raise DatasetError(path, "mask file not found") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DatasetError(path, f"cannot read the mask ({exc})") from exc
