@@ -403,11 +403,8 @@ def generate_masks(
     if not images_dir.is_dir():
         raise DatasetError(images_dir, "image folder not found")
     if index is None:
-        index = CocoIndex.load(
-            annotations,
-            progress=(lambda p: report(progress, Progress(0, 0, f"reading annotations: {p.message}"))),
-            cancel=cancel,
-        )
+        report(progress, Progress(0, 0, "reading annotations"))
+        index = CocoIndex.load(annotations, cancel=cancel)
     mapping = ClassMapping.from_categories(index.categories, options.classes)
     groups = priority_groups(options, mapping)
     digest = options_hash(options, mapping, groups, annotations)

@@ -1,0 +1,108 @@
+"""`cocoseg masks`: a COCO instances file -> palette PNG class masks + mapping, manifest and report."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, default_workers
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "masks",
+        help="generate semantic segmentation masks from COCO annotations",
+        description="Write OUT/masks/<image stem>.png (palette PNG: 0 background, 1..K classes in "
+        "category-id order, 255 ignore) plus category_mapping.json, image_mask_map.json, manifest.json "
+        "and report.json. A rerun with the same options resumes.",
+    )
+    p.add_argument("--annotations", required=True, type=Path, help="COCO instances JSON")
+    p.add_argument("--images", required=True, type=Path, help="the image folder")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--classes", help="comma list of category names or ids to keep (default: all)")
+    p.add_argument(
+        "--overlap", choices=OVERLAP_POLICIES, default="smaller-on-top",
+        help="who wins where objects overlap (default: smaller-on-top; later = later annotation in the file)",
+    )  # fmt: skip
+    p.add_argument("--priority", help="class order for --overlap priority, first listed on top")
+    p.add_argument(
+        "--crowd", choices=CROWD_POLICIES, default="ignore",
+        help="crowd regions: ignore (255 where no object covers them; default), class, or skip",
+    )  # fmt: skip
+    p.add_argument("--min-area", type=float, default=0, help="skip annotations with fewer pixels than this")
+    p.add_argument("--max-images", type=int, help="only the first N images of the file")
+    p.add_argument(
+        "--workers", type=int, default=default_workers(), help="worker processes (default: %(default)s)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace masks made in OUT with other options")
+    p.set_defaults(func=run)
+
+
+def _split(text: str | None) -> list[str] | None:
+    from cocoseg_gui.core.class_map import parse_class_list
+
+    return parse_class_list(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cocoseg_gui.cli.progress_bar import ProgressBar
+    from cocoseg_gui.core.jobs import Cancelled, CancelToken
+    from cocoseg_gui.core.mask_job import generate_masks
+    from cocoseg_gui.core.mask_options import MaskOptions
+
+    classes = _split(args.classes)
+    options = MaskOptions(
+        classes=tuple(classes) if classes else None,
+        overlap=args.overlap,
+        priority=tuple(_split(args.priority) or ()),
+        crowd=args.crowd,
+        min_area=args.min_area,
+        max_images=args.max_images,
+        workers=args.workers,
+    )
+    cancel = CancelToken()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if cancel.cancelled:  # second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        cancel.cancel()
+        print(
+            "\ncocoseg masks: stopping after the images in progress (Ctrl-C again to abort)", file=sys.stderr
+        )
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    bar = ProgressBar("masks")
+    try:
+        result = generate_masks(
+            args.annotations,
+            args.images,
+            args.out,
+            options,
+            progress=bar,
+            cancel=cancel,
+            overwrite=args.overwrite,
+        )
+    except Cancelled:
+        bar.close()
+        print(f"cocoseg masks: cancelled; {args.out} holds the masks written so far. "
+              "Run the same command again to resume.", file=sys.stderr)  # fmt: skip
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    bar.close()
+    rep = result.report
+    skipped = {k: v for k, v in rep["skipped"].items() if v}
+    print(
+        f"{result.num_images} masks in {result.out / 'masks'} "
+        f"({result.written} written, {result.reused} kept) in {result.elapsed_s:.1f}s; "
+        f"{rep['annotations_drawn']} annotations drawn"
+    )
+    if skipped:
+        print("skipped: " + ", ".join(f"{k} {v}" for k, v in skipped.items()))
+    for key in ("size_mismatches", "unreadable_images", "images_without_annotations"):
+        if rep[key]:
+            print(f"{key.replace('_', ' ')}: {len(rep[key])} (see report.json)")
+    return 0
