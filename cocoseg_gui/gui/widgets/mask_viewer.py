@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.palette import voc_palette
-from cocoseg_gui.gui.widgets.qimage_utils import mask_to_argb, overlay_lut, resize_nearest, rgb_to_qimage
+from cocoseg_gui.gui.widgets.qimage_utils import mask_to_argb_view, overlay_lut, resize_nearest, rgb_to_qimage
 
 ViewState = tuple[float, QPointF]
 
@@ -216,7 +216,9 @@ class MaskViewer(QGraphicsView):
             self._overlay_item.setVisible(False)
             return
         lut = overlay_lut(self._colors, 1.0, self._hidden, self._show_background)
-        self._overlay_item.setPixmap(QPixmap.fromImage(mask_to_argb(self._mask, lut)))
+        image, buffer = mask_to_argb_view(self._mask, lut)
+        self._overlay_item.setPixmap(QPixmap.fromImage(image))  # converts (copies) while buffer is alive
+        del image, buffer
         self._overlay_item.setVisible(self._overlay_visible)
 
     # ---------------------------------------------------------------------------------------- outlines

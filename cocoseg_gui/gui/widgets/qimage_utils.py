@@ -79,12 +79,17 @@ def resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def mask_to_argb(mask: np.ndarray, lut: np.ndarray) -> QImage:
     """An owned ARGB32 QImage of an HxW uint8 class mask through a 256-entry ARGB lookup table."""
+    return mask_to_argb_view(mask, lut)[0].copy()
+
+
+def mask_to_argb_view(mask: np.ndarray, lut: np.ndarray) -> tuple[QImage, np.ndarray]:
+    """Like ``mask_to_argb`` without the copy: the QImage borrows the returned array (keep it alive)."""
     m = np.asarray(mask)
     if m.ndim != 2 or m.dtype != np.uint8:
         raise ValueError(f"expected an HxW uint8 class mask, got shape {m.shape} dtype {m.dtype}")
     argb = np.ascontiguousarray(lut[m])  # HxW uint32, native-endian == QImage ARGB32 layout
     h, w = m.shape
-    return QImage(argb.data, w, h, w * 4, QImage.Format.Format_ARGB32).copy()
+    return QImage(argb.data, w, h, w * 4, QImage.Format.Format_ARGB32), argb
 
 
 def mask_to_indexed8(mask: np.ndarray, lut: np.ndarray) -> QImage:
