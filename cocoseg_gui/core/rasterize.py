@@ -317,11 +317,11 @@ def rasterize_annotations(
 def rasterize_image(
     index: CocoIndex, image_id: int, class_mapping: ClassMapping, options: MaskOptions
 ) -> np.ndarray:
-    """The class map of one image, as ``cocoseg masks`` writes it: (H, W) uint8 (a transposed view)."""
+    """The class map of one image, exactly as ``cocoseg masks`` writes it: (H, W) uint8, C-contiguous."""
     info = index.image(image_id)
     known = {c.id for c in index.categories}
     result = rasterize_annotations(
         index.annotations_for(image_id), info.height, info.width, class_mapping, options, known
     )
     assert result.label is not None
-    return result.label
+    return np.ascontiguousarray(result.label)

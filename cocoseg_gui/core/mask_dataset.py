@@ -1,0 +1,116 @@
+"""Reading a mask dataset folder written by `cocoseg masks`: manifest, mapping, report, masks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
+from cocoseg_gui.core.coco_index import resolve_image_path
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.mask_job import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR, REPORT_FILE
+from cocoseg_gui.core.mask_png import read_mask_png
+
+
+def _read_json(path: Path, required: bool = True) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        if not required:
+            return None
+        raise DatasetError(path, "file not found (is this a folder written by `cocoseg masks`?)") from exc
+    except (OSError, ValueError) as exc:
+        raise DatasetError(path, f"cannot read JSON ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class MaskSample:
+    """One image and its mask."""
+
+    file_name: str  # as in the COCO JSON
+    image_path: Path | None  # None when the manifest does not say where the images are
+    mask_path: Path
+
+
+class MaskDatasetFolder:
+    """A mask dataset folder; files are read on first use and errors name the file."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DatasetError(self.root, "mask dataset folder not found")
+        self.manifest: dict[str, Any] = _read_json(self.root / MANIFEST_FILE)
+        if not isinstance(self.manifest, dict) or "options_hash" not in self.manifest:
+            raise DatasetError(self.root / MANIFEST_FILE, "not a cocoseg mask manifest")
+        self.mapping = ClassMapping.read(self.root / MAPPING_FILE)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.manifest.get("complete"))
+
+    @property
+    def masks_dir(self) -> Path:
+        return self.root / MASKS_DIR
+
+    def _manifest_path(self, key: str) -> Path | None:
+        value = self.manifest.get(key)
+        return (self.root / value).resolve() if value else None  # relative to the folder, or absolute
+
+    @property
+    def images_dir(self) -> Path | None:
+        return self._manifest_path("images_dir")
+
+    @property
+    def annotations(self) -> Path | None:
+        return self._manifest_path("annotations")
+
+    @cached_property
+    def image_mask_map(self) -> dict[str, str]:
+        """Image file name -> mask file name (relative to ``masks/``); empty before a run completes."""
+        data = _read_json(self.root / IMAGE_MAP_FILE, required=self.complete) or {}
+        if not isinstance(data, dict):
+            raise DatasetError(self.root / IMAGE_MAP_FILE, "expected a JSON object {image: mask}")
+        return {str(k): str(v) for k, v in data.items()}
+
+    @cached_property
+    def report(self) -> dict[str, Any] | None:
+        """report.json, or None when the run did not finish."""
+        return _read_json(self.root / REPORT_FILE, required=False)
+
+    def samples(self) -> list[MaskSample]:
+        """The images whose mask is on disk, in the order of image_mask_map.json."""
+        images_dir = self.images_dir
+        out = []
+        for file_name, mask_name in self.image_mask_map.items():
+            mask_path = self.masks_dir / mask_name
+            if mask_path.is_file():
+                image_path = resolve_image_path(images_dir, file_name) if images_dir is not None else None
+                out.append(MaskSample(file_name, image_path, mask_path))
+        return out
+
+    def mask_path(self, file_name: str) -> Path:
+        """Mask path of an image file name; KeyError if the image has no mask here."""
+        return self.masks_dir / self.image_mask_map[file_name]
+
+    def read_mask(self, file_name: str) -> np.ndarray:
+        """The (H, W) uint8 class map of an image (by its COCO file name)."""
+        return read_mask_png(self.mask_path(file_name))
+
+    def class_pixels(self) -> np.ndarray:
+        """Pixels per class index 0..K (ignore excluded) from report.json: the input of class weighting."""
+        counts = np.zeros(self.mapping.num_classes, dtype=np.int64)
+        for entry in (self.report or {}).get("classes", []):
+            i = int(entry["index"])
+            if 0 <= i < len(counts):
+                counts[i] = int(entry["pixels"])
+        return counts
+
+    def per_image_pixels(self) -> dict[str, dict[int, int]]:
+        """Mask file name -> {class index: pixels} from report.json (for oversampling rare classes)."""
+        per_image = (self.report or {}).get("per_image", {})
+        return {name: {int(k): int(v) for k, v in hist.items()} for name, hist in per_image.items()}
