@@ -283,13 +283,16 @@ def test_middle_button_drag_pans(viewer) -> None:
     assert moved.y() - centre.y() == pytest.approx(-30 / scale, abs=1 / scale)
 
 
-def test_view_state_round_trip(viewer) -> None:
-    viewer.zoom_by(3.0)
+def test_view_state_round_trip(viewer, qtbot) -> None:
+    assert viewer.auto_fit()
     state = (3.5, QPointF(300.0, 200.0))
     viewer.set_view_state(state)
     scale, centre = viewer.view_state()
-    assert scale == 3.5
+    assert scale == 3.5 and not viewer.auto_fit()
     assert abs(centre.x() - 300) <= 1 and abs(centre.y() - 200) <= 1
+    viewer.resize(450, 350)  # a restored state survives a resize
+    qtbot.waitUntil(lambda: viewer.viewport().width() < 450)
+    assert viewer.scale_factor() == 3.5
 
 
 # ----------------------------------------------------------------------------------------------- hover
@@ -336,6 +339,8 @@ def test_side_by_side_zoom_and_pan_stay_in_step(side, qtbot) -> None:
     _, rc2 = side.right.view_state()
     assert abs(rc2.x() - rc.x()) > 5  # the right one moved ...
     assert abs(lc2.x() - rc2.x()) <= 1 and abs(lc2.y() - rc2.y()) <= 1  # ... and the left followed
+    side.set_view_state((2.5, QPointF(100.0, 300.0)))
+    assert side.right.scale_factor() == 2.5 and abs(side.right.view_state()[1].y() - 300) <= 1
     side.zoom_fit()
     assert side.left.auto_fit() and side.right.auto_fit()
     assert side.right.scale_factor() == pytest.approx(side.left.scale_factor())

@@ -364,8 +364,11 @@ class MaskViewer(QGraphicsView):
         return self._left_button_pans
 
     def set_view_state(self, state: ViewState) -> None:
-        """Apply a (scale, centre) from ``view_state`` (of this or another viewer) without emitting a loop."""
+        """Apply a (scale, centre) from ``view_state`` (of this or another viewer) without emitting a loop.
+
+        The view keeps that state on resize (no refit) until ``zoom_fit``."""
         scale, centre = state
+        self._auto_fit = False
         self._set_scale(float(scale), QPointF(centre), emit=False)
 
     def _centre(self) -> QPointF:

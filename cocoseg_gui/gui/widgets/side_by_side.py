@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
-from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
+from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer, ViewState
 
 MODE_IMAGE_MASK = "image|mask"  # left: image only; right: mask only, full opacity, background drawn
 MODE_IMAGE_OVERLAY = "image|overlay"  # left: image only; right: image with the mask overlay
@@ -156,6 +156,14 @@ class SideBySideView(QWidget):
 
     def zoom_by(self, factor: float) -> None:
         self.left.zoom_by(factor)
+
+    def view_state(self) -> ViewState:
+        return self.left.view_state()
+
+    def set_view_state(self, state: ViewState) -> None:
+        """Apply a (scale, centre) to both sides (to the left only when unlinked)."""
+        self.left.set_view_state(state)
+        self._sync(self.left, self.right)
 
     # ---------------------------------------------------------------------------------------- linking
     def set_linked(self, linked: bool) -> None:
