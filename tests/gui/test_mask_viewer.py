@@ -148,6 +148,9 @@ def test_hidden_classes_and_overlay_toggle_show_the_image(viewer, sample) -> Non
     assert np.array_equal(_rendered(viewer), sample.rgb)
     viewer.set_overlay_visible(True)
     assert not np.array_equal(_rendered(viewer), sample.rgb)
+    viewer.set_image(rgb_to_qimage(sample.rgb[::-1].copy()))  # a QImage works too and keeps the mask
+    flipped = _rendered(viewer)
+    assert np.array_equal(flipped[sample.mask == 0], sample.rgb[::-1][sample.mask == 0])
 
 
 def test_viewport_at_100_percent_shows_the_blend(viewer, sample, qtbot) -> None:
