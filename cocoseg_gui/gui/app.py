@@ -1,0 +1,161 @@
+"""`cocoseg-gui`: the desktop workbench entry point (also `python -m cocoseg_gui`).
+
+``--screenshot PATH`` opens the dataset (or the demo), waits for the first image with its overlay
+(signals, no sleeps), lets the chosen panel prepare itself (``prepare_screenshot(done)``), renders the
+whole window to PATH and exits; it works with ``QT_QPA_PLATFORM=offscreen``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from cocoseg_gui import __version__
+
+SCREENSHOT_TIMEOUT_MS = 300_000
+SCREENSHOT_SIZE = (1440, 900)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cocoseg-gui",
+        description="Workbench for COCO semantic segmentation. Without arguments it opens the bundled demo.",
+    )
+    parser.add_argument("--version", action="version", version=f"cocoseg-gui {__version__}")
+    parser.add_argument("--annotations", type=Path, help="COCO instances JSON (or a dataset folder)")
+    parser.add_argument("--images", type=Path, help="image folder (default: found from the annotations)")
+    parser.add_argument("--masks", type=Path, help="a mask folder written by `cocoseg masks` to show")
+    parser.add_argument(
+        "--panel", choices=("masks", "train", "predict", "evaluate"), help="panel tab to show"
+    )
+    parser.add_argument(
+        "--screenshot", type=Path, metavar="PATH", help="render the window to PATH (PNG) and exit"
+    )
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        metavar="INI",
+        help="keep settings in this INI file instead of the user's (screenshots use a temporary one)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, qt_args = build_parser().parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    if args.images is not None and args.annotations is None:
+        print("cocoseg-gui: error: --images needs --annotations", file=sys.stderr)
+        return 2
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from cocoseg_gui.gui.app_state import AppState
+    from cocoseg_gui.gui.dataset_locator import demo_dataset
+    from cocoseg_gui.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
+    app.setOrganizationName("cocoseg")
+    app.setApplicationName("cocoseg")
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if args.settings is not None:
+        settings = QSettings(str(args.settings), QSettings.Format.IniFormat)
+    elif args.screenshot is not None:  # reproducible: never the user's window layout or options
+        tmp = tempfile.TemporaryDirectory(prefix="cocoseg-gui-")
+        settings = QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
+    else:
+        settings = QSettings("cocoseg", "cocoseg")
+    state = AppState(settings)
+    window = MainWindow(state)
+    if args.screenshot is not None:
+        window.resize(*SCREENSHOT_SIZE)
+    if args.panel:
+        window.show_panel(args.panel)
+    window.show()
+
+    if args.annotations is not None:
+        window.open_dataset(args.annotations, args.images, args.masks)
+    else:
+        demo = demo_dataset()
+        if demo.annotations.is_file():
+            window.open_dataset(demo.annotations, demo.images_dir, args.masks)
+        else:
+            window.statusBar().showMessage("Open a COCO dataset with File > Open dataset… (or drop it here)")
+
+    try:
+        if args.screenshot is not None:
+            return Screenshot(app, window, args.screenshot, args.panel).run()
+        return int(app.exec())
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+class Screenshot:
+    """Waits for the first image, lets the panel prepare, grabs the window, exits with a status."""
+
+    def __init__(self, app, window, path: Path, panel: str | None) -> None:  # type: ignore[no-untyped-def]
+        self.app, self.window, self.path, self.panel = app, window, Path(path), panel
+        self.code = 1
+        self.done = False
+
+    def run(self) -> int:
+        from PySide6.QtCore import QTimer
+
+        from cocoseg_gui.gui.main_window import first_image_shown
+
+        self.window.dataset_failed.connect(
+            lambda message: self.finish(2, f"cannot open the dataset: {message}")
+        )
+        first_image_shown(self.window, self._prepare_panel)
+        QTimer.singleShot(
+            SCREENSHOT_TIMEOUT_MS, lambda: self.finish(3, "timed out waiting for the first image")
+        )
+        self.app.exec()
+        self.window.shutdown()
+        return self.code
+
+    def _prepare_panel(self) -> None:
+        panel = self.window.show_panel(self.panel) if self.panel else None
+        prepare = getattr(panel, "prepare_screenshot", None)
+        if callable(prepare):
+            try:
+                prepare(self.grab)
+            except Exception as exc:
+                self.finish(4, f"the {self.panel} panel could not prepare: {exc}")
+        else:
+            self.grab()
+
+    def grab(self) -> None:
+        if self.done:
+            return
+        from PySide6.QtCore import QTimer
+
+        # let thumbnails already requested arrive, then paint once more before grabbing
+        self.window.browser.loader.wait_idle(15000)
+        self.app.processEvents()
+        self.window.browser.model._emit_changed()
+        QTimer.singleShot(0, self._save)
+
+    def _save(self) -> None:
+        self.app.processEvents()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        image = self.window.grab()
+        if image.isNull() or not image.save(str(self.path), "PNG"):
+            self.finish(1, f"could not write {self.path}")
+        else:
+            self.finish(0, f"saved {self.path} ({image.width()}×{image.height()})")
+
+    def finish(self, code: int, message: str) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.code = code
+        print(f"cocoseg-gui: {'error: ' if code else ''}{message}", file=sys.stderr if code else sys.stdout)
+        self.app.exit(code)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

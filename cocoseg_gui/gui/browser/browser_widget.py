@@ -1,0 +1,273 @@
+"""The dataset browser dock: filters (name, presence, categories), sorting, and the thumbnail list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cocoseg_gui.gui.browser.category_checklist import CategoryChecklist
+from cocoseg_gui.gui.browser.filtering import BrowserQuery, ImageTable, Presence, SortKey
+from cocoseg_gui.gui.browser.image_list_model import ImageListModel
+from cocoseg_gui.gui.browser.thumbnails import ThumbnailLoader, thumb_box
+
+if TYPE_CHECKING:
+    from cocoseg_gui.core.coco_index import CocoIndex
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """Paints a thumbnail centred in its box with the elided file name under it."""
+
+    PAD = 4
+
+    def __init__(self, box: QSize, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = box
+
+    def cell_size(self, text_height: int) -> QSize:
+        return QSize(self.box.width() + 2 * self.PAD, self.box.height() + text_height + 3 * self.PAD)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return self.cell_size(option.fontMetrics.height())
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        rect = option.rect
+        palette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        if selected:
+            painter.fillRect(rect, palette.highlight())
+        pix = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pix, QPixmap) and not pix.isNull():
+            x = rect.x() + (rect.width() - pix.width()) // 2
+            y = rect.y() + self.PAD + (self.box.height() - pix.height()) // 2
+            painter.drawPixmap(x, y, pix)
+        text_rect = QRect(
+            rect.x() + 2,
+            rect.y() + self.box.height() + 2 * self.PAD,
+            rect.width() - 4,
+            option.fontMetrics.height(),
+        )
+        text = option.fontMetrics.elidedText(
+            str(index.data() or ""), Qt.TextElideMode.ElideMiddle, text_rect.width()
+        )
+        painter.setPen(palette.highlightedText().color() if selected else palette.text().color())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+
+class ThumbnailView(QListView):
+    """A wrapping grid of thumbnails in list mode (uniform sizes: no per-item layout on 118k rows)."""
+
+    def __init__(self, thumb_size: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        w, h = thumb_box(thumb_size)
+        self.setIconSize(QSize(w, h))
+        self.setItemDelegate(ThumbnailDelegate(QSize(w, h), self))
+        self.setGridSize(self.itemDelegate().cell_size(self.fontMetrics().height()))
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setMovement(QListView.Movement.Static)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.verticalScrollBar().setSingleStep(24)
+
+
+class DatasetBrowser(QWidget):
+    image_selected = Signal(int)  # image id
+    rows_changed = Signal(int, int)  # shown, total
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loader = ThumbnailLoader(parent=self)
+        self.model = ImageListModel(self.loader, self)
+        self.table: ImageTable | None = None
+
+        self.name_filter = QLineEdit(placeholderText="Filter by file name…", clearButtonEnabled=True)
+        self.presence = QComboBox()
+        for p in Presence:
+            self.presence.addItem(p.value.capitalize() if p is not Presence.ALL else "All images", p)
+        self.sort = QComboBox()
+        for key, label in (
+            (SortKey.NAME, "Sort: name"),
+            (SortKey.ID, "Sort: id"),
+            (SortKey.ANNOTATIONS, "Sort: annotations"),
+        ):
+            self.sort.addItem(label, key)
+        self.descending = QToolButton(text="↓", checkable=True, toolTip="Descending order")
+        self.count_label = QLabel("No dataset")
+        self.view = ThumbnailView(self.loader.size)
+        self.view.setModel(self.model)
+        self.categories = CategoryChecklist("Filter by category…")
+        self.categories.setToolTip("Show images containing any checked category (none checked: no filter)")
+
+        row = QHBoxLayout()
+        row.addWidget(self.presence, 1)
+        row.addWidget(self.sort, 1)
+        row.addWidget(self.descending)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.name_filter)
+        top_layout.addLayout(row)
+        top_layout.addWidget(self.count_label)
+        top_layout.addWidget(self.view, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.categories)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+        self._debounce = QTimer(self, singleShot=True, interval=120)
+        self._debounce.timeout.connect(self.refresh)
+        self.name_filter.textChanged.connect(lambda _t: self._debounce.start())
+        self.presence.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.sort.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.descending.toggled.connect(lambda _c: self.refresh())
+        self.categories.changed.connect(lambda _ids: self.refresh())
+        self.view.selectionModel().currentChanged.connect(self._on_current_changed)
+
+    # -- dataset
+    def set_dataset(
+        self, index: CocoIndex | None, images_dir: Path | None, masked_names: set[str] | None
+    ) -> None:
+        self.table = ImageTable(index) if index is not None else None
+        if self.table is not None:
+            self.table.set_masked_names(masked_names)
+        self.model.set_table(self.table, images_dir)
+        if index is not None:
+            counts = _category_counts(index)
+            self.categories.set_categories((c.id, c.name, counts.get(c.id, 0)) for c in index.categories)
+        else:
+            self.categories.set_categories([])
+        self.refresh()
+
+    def set_masked_names(self, names: set[str] | None) -> None:
+        if self.table is None:
+            return
+        self.table.set_masked_names(names)
+        if self.query().presence in (Presence.WITH_MASK, Presence.WITHOUT_MASK):
+            self.refresh()
+        else:
+            self.view.viewport().update()
+
+    # -- filtering
+    def query(self) -> BrowserQuery:
+        return BrowserQuery(
+            categories=self.categories.checked_ids(),
+            name_contains=self.name_filter.text(),
+            presence=self.presence.currentData(),
+            sort=self.sort.currentData(),
+            descending=self.descending.isChecked(),
+        )
+
+    def refresh(self) -> None:
+        """Re-run the query; keep the current image if it is still shown, else show the first."""
+        self._debounce.stop()
+        current = self.current_image_id()
+        if self.table is None:
+            self.model.set_rows(self.model._rows[:0])
+            self.count_label.setText("No dataset")
+            self.rows_changed.emit(0, 0)
+            return
+        self.model.set_rows(self.table.query(self.query()))
+        shown, total = self.model.rowCount(), len(self.table)
+        self.count_label.setText(f"{shown} of {total} images")
+        self.rows_changed.emit(shown, total)
+        row = self.model.row_of_image(current) if current is not None else None
+        if row is None and shown:
+            row = 0
+        if row is not None:
+            self.select_row(row)
+
+    # -- selection
+    def current_image_id(self) -> int | None:
+        idx = self.view.currentIndex()
+        return self.model.image_id_at(idx.row()) if idx.isValid() else None
+
+    def select_row(self, row: int) -> None:
+        if not 0 <= row < self.model.rowCount():
+            return
+        idx = self.model.index(row)
+        self.view.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.view.scrollTo(idx)
+
+    def select_image(self, image_id: int) -> bool:
+        """Show ``image_id`` (clearing filters if they hide it); False if not in the dataset."""
+        row = self.model.row_of_image(image_id)
+        if row is None and self.table is not None and self.table.position_of(image_id) is not None:
+            self.clear_filters()
+            row = self.model.row_of_image(image_id)
+        if row is None:
+            return False
+        self.select_row(row)
+        return True
+
+    def step(self, delta: int) -> None:
+        """Move the selection ``delta`` rows (next/previous image)."""
+        idx = self.view.currentIndex()
+        row = idx.row() + delta if idx.isValid() else 0
+        self.select_row(max(0, min(self.model.rowCount() - 1, row)))
+
+    def clear_filters(self) -> None:
+        for w in (self.name_filter, self.presence, self.categories):
+            w.blockSignals(True)
+        self.name_filter.clear()
+        self.presence.setCurrentIndex(0)
+        self.categories.set_checked([])
+        for w in (self.name_filter, self.presence, self.categories):
+            w.blockSignals(False)
+        self.refresh()
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.image_selected.emit(self.model.image_id_at(current.row()))
+
+    def shutdown(self) -> None:
+        self.loader.shutdown()
+
+
+def _category_counts(index: CocoIndex) -> dict[int, int]:
+    """Images per category id, whatever shape the index returns (dict or array aligned with categories)."""
+    counts = index.category_image_counts()
+    if isinstance(counts, dict):
+        return {int(k): int(v) for k, v in counts.items()}
+    return {c.id: int(n) for c, n in zip(index.categories, counts)}

@@ -1,0 +1,115 @@
+"""Filtering and sorting the image list with numpy index arrays (fast on 118k images; Qt-free).
+
+A filter result is an array of *positions* into ``index.image_ids()``; the list model shows those rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from cocoseg_gui.core.coco_index import CocoIndex
+
+
+class SortKey(str, Enum):
+    NAME = "name"
+    ID = "id"
+    ANNOTATIONS = "annotations"
+
+
+class Presence(str, Enum):
+    """Which images to keep by mask / annotation presence."""
+
+    ALL = "all"
+    WITH_MASK = "with mask"
+    WITHOUT_MASK = "without mask"
+    WITH_ANNOTATIONS = "with annotations"
+    WITHOUT_ANNOTATIONS = "without annotations"
+
+
+@dataclass(frozen=True)
+class BrowserQuery:
+    categories: frozenset[int] = field(default_factory=frozenset)  # keep images with any of these
+    name_contains: str = ""
+    presence: Presence = Presence.ALL
+    sort: SortKey = SortKey.NAME
+    descending: bool = False
+
+
+class ImageTable:
+    """Columns of the open dataset (ids, names, annotation counts) for vectorised filtering."""
+
+    def __init__(self, index: CocoIndex) -> None:
+        self.index = index
+        images = index.images()  # file order, as image_ids()
+        self.ids = np.asarray(index.image_ids(), dtype=np.int64)
+        self.names: list[str] = [img.file_name for img in images]
+        self.counts = np.asarray(index.annotation_counts(), dtype=np.int64)
+        self.has_mask = np.zeros(len(self.ids), dtype=bool)
+        self._names_lower: list[str] | None = None
+        self._name_order: np.ndarray | None = None
+        self._position_of_id: dict[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def position_of(self, image_id: int) -> int | None:
+        if self._position_of_id is None:
+            self._position_of_id = {int(i): p for p, i in enumerate(self.ids)}
+        return self._position_of_id.get(int(image_id))
+
+    def set_masked_names(self, file_names: set[str] | None) -> None:
+        """Mark which images have a mask on disk (file names as in the JSON)."""
+        if not file_names:
+            self.has_mask = np.zeros(len(self.ids), dtype=bool)
+        else:
+            self.has_mask = np.fromiter(
+                (n in file_names for n in self.names), dtype=bool, count=len(self.names)
+            )
+
+    def category_mask(self, categories: frozenset[int]) -> np.ndarray:
+        keep = np.zeros(len(self.ids), dtype=bool)
+        for cat in categories:
+            members = np.asarray(self.index.images_for_category(int(cat)), dtype=np.int64)
+            keep |= np.isin(self.ids, members)
+        return keep
+
+    def name_order(self) -> np.ndarray:
+        if self._name_order is None:
+            self._name_order = np.argsort(np.asarray(self.names, dtype=object), kind="stable")
+        return self._name_order
+
+    def query(self, q: BrowserQuery) -> np.ndarray:
+        """Positions of the images that pass ``q``, in its sort order."""
+        keep = np.ones(len(self.ids), dtype=bool)
+        if q.categories:
+            keep &= self.category_mask(q.categories)
+        if q.presence is Presence.WITH_MASK:
+            keep &= self.has_mask
+        elif q.presence is Presence.WITHOUT_MASK:
+            keep &= ~self.has_mask
+        elif q.presence is Presence.WITH_ANNOTATIONS:
+            keep &= self.counts > 0
+        elif q.presence is Presence.WITHOUT_ANNOTATIONS:
+            keep &= self.counts == 0
+        needle = q.name_contains.strip().lower()
+        if needle:
+            if self._names_lower is None:
+                self._names_lower = [n.lower() for n in self.names]
+            keep &= np.fromiter((needle in n for n in self._names_lower), dtype=bool, count=len(self.names))
+        order = self._order(q.sort)
+        if q.descending:
+            order = order[::-1]
+        return order[keep[order]]
+
+    def _order(self, key: SortKey) -> np.ndarray:
+        if key is SortKey.ID:
+            return np.argsort(self.ids, kind="stable")
+        if key is SortKey.ANNOTATIONS:
+            by_name = self.name_order()  # ties by name
+            return by_name[np.argsort(self.counts[by_name], kind="stable")]
+        return self.name_order()

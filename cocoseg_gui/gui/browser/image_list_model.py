@@ -1,0 +1,117 @@
+"""A list model over an array of image positions: one row per shown image, thumbnails on demand.
+
+``data(DecorationRole)`` is only called for rows the view paints, so only visible thumbnails are
+requested; until one arrives a grey placeholder is shown. Arrivals are coalesced into one
+``dataChanged`` per event-loop turn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
+
+from cocoseg_gui.gui.browser.filtering import ImageTable
+from cocoseg_gui.gui.browser.thumbnails import ThumbnailLoader, placeholder_pixmap
+
+ImageIdRole = Qt.ItemDataRole.UserRole + 1
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class ImageListModel(QAbstractListModel):
+    def __init__(self, loader: ThumbnailLoader, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self.table: ImageTable | None = None
+        self.images_dir: Path | None = None
+        self._rows = np.zeros(0, dtype=np.int64)  # row -> position in table
+        self._row_of_position = np.zeros(0, dtype=np.int64)  # position -> row or -1
+        self._placeholder = placeholder_pixmap(loader.size)
+        self._changed: set[int] = set()
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(15)
+        self._flush.timeout.connect(self._emit_changed)
+        loader.ready.connect(self._on_thumbnail)
+
+    # -- content
+    def set_table(self, table: ImageTable | None, images_dir: Path | None) -> None:
+        self.beginResetModel()
+        self.table, self.images_dir = table, images_dir
+        self._rows = np.zeros(0, dtype=np.int64)
+        self._row_of_position = np.full(len(table) if table else 0, -1, dtype=np.int64)
+        self.loader.set_source(self._path_of if table is not None else None)
+        self.endResetModel()
+
+    def set_rows(self, positions: np.ndarray) -> None:
+        self.beginResetModel()
+        self._rows = np.asarray(positions, dtype=np.int64)
+        self._row_of_position[:] = -1
+        self._row_of_position[self._rows] = np.arange(len(self._rows))
+        self.endResetModel()
+
+    def _path_of(self, position: int) -> Path:
+        from cocoseg_gui.core.coco_index import resolve_image_path
+
+        assert self.table is not None and self.images_dir is not None
+        return resolve_image_path(self.images_dir, self.table.names[position])
+
+    # -- lookup
+    def image_id_at(self, row: int) -> int:
+        assert self.table is not None
+        return int(self.table.ids[self._rows[row]])
+
+    def row_of_image(self, image_id: int) -> int | None:
+        if self.table is None:
+            return None
+        pos = self.table.position_of(image_id)
+        if pos is None:
+            return None
+        row = int(self._row_of_position[pos])
+        return row if row >= 0 else None
+
+    def shown_image_ids(self) -> np.ndarray:
+        return self.table.ids[self._rows] if self.table is not None else np.zeros(0, dtype=np.int64)
+
+    # -- Qt model
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or self.table is None:
+            return None
+        pos = int(self._rows[index.row()])
+        if role == Qt.ItemDataRole.DecorationRole:
+            pix = self.loader.get(pos)
+            return pix if pix is not None else self._placeholder
+        if role == Qt.ItemDataRole.DisplayRole:
+            return Path(self.table.names[pos]).stem
+        if role == ImageIdRole:
+            return int(self.table.ids[pos])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            mask = "mask on disk" if self.table.has_mask[pos] else "no mask file"
+            return (
+                f"{self.table.names[pos]}\nid {int(self.table.ids[pos])} · "
+                f"{int(self.table.counts[pos])} annotations · {mask}"
+            )
+        return None
+
+    # -- thumbnails arriving
+    def _on_thumbnail(self, position: int) -> None:
+        if 0 <= position < len(self._row_of_position) and self._row_of_position[position] >= 0:
+            self._changed.add(int(self._row_of_position[position]))
+            if not self._flush.isActive():
+                self._flush.start()
+
+    def _emit_changed(self) -> None:
+        if not self._changed:
+            return
+        lo, hi = min(self._changed), max(self._changed)
+        self._changed.clear()
+        hi = min(hi, len(self._rows) - 1)
+        if lo <= hi:
+            roles = [Qt.ItemDataRole.DecorationRole]
+            self.dataChanged.emit(self.index(lo), self.index(hi), roles)

@@ -1,0 +1,71 @@
+"""Small dialogs: errors (naming the file and the problem), keyboard shortcuts help, About."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QMessageBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cocoseg_gui import __version__
+from cocoseg_gui.core.errors import CocoSegError
+
+
+def error_text(error: BaseException | str) -> str:
+    """What the user reads: our errors as they are, anything else with its type."""
+    if isinstance(error, str):
+        return error
+    if isinstance(error, CocoSegError):
+        return str(error)
+    if isinstance(error, OSError) and error.filename:
+        return f"{error.filename}: {error.strerror or error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def show_error(parent: QWidget | None, title: str, error: BaseException | str) -> None:
+    """A modal error box (tests patch ``QMessageBox.critical`` to record instead of blocking)."""
+    QMessageBox.critical(parent, title, error_text(error))
+
+
+def show_about(parent: QWidget | None) -> None:
+    QMessageBox.about(
+        parent,
+        "About cocoseg",
+        f"<b>cocoseg {__version__}</b><p>A workbench for COCO semantic segmentation: browse images with "
+        "their masks, generate multi-class masks, train, predict and compare.</p>"
+        "<p>Demo images and annotations: COCO 2017 (CC BY 4.0).</p>",
+    )
+
+
+class ShortcutsDialog(QDialog):
+    """A two-column table of the window's keyboard shortcuts."""
+
+    def __init__(self, shortcuts: Sequence[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.table = QTableWidget(len(shortcuts), 2)
+        self.table.setHorizontalHeaderLabels(["Keys", "Action"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        for row, (keys, action) in enumerate(shortcuts):
+            self.table.setItem(row, 0, QTableWidgetItem(keys))
+            self.table.setItem(row, 1, QTableWidgetItem(action))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        self.resize(460, 420)

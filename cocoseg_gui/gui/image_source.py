@@ -1,0 +1,203 @@
+"""What the viewer shows for one image: pixels, class mask (mask file or on-the-fly), outlines, class names.
+
+``ImageSource.load(image_id)`` is plain Python (no Qt) so it runs in a pool thread; ``ImageLoader``
+runs it there, one request at a time, and drops results the user has already moved past.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
+from cocoseg_gui.core.coco_index import resolve_image_path
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.palette import voc_palette
+
+if TYPE_CHECKING:
+    from cocoseg_gui.core.coco_index import CocoIndex
+
+MASK_MAP_FILE = "image_mask_map.json"
+
+
+@dataclass
+class LoadedImage:
+    image_id: int
+    file_name: str
+    rgb: np.ndarray  # HxWx3 uint8
+    mask: np.ndarray | None  # HxW uint8 class map
+    mask_source: str  # "mask file", "annotations" or "" (no mask)
+    outlines: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    error: str = ""  # why no mask / a problem worth a status message
+
+
+def read_mask_map(masks_dir: Path) -> dict[str, str]:
+    """image file name -> mask file name (relative to masks/) of a mask dataset folder ({} if none)."""
+    path = Path(masks_dir) / MASK_MAP_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatasetError(path, f"cannot read JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise DatasetError(path, "expected a JSON object mapping image file names to mask file names")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+class ImageSource:
+    """Reads images and their masks for one open dataset (and optionally a mask folder)."""
+
+    def __init__(self, index: CocoIndex, images_dir: Path, masks_dir: Path | None = None) -> None:
+        self.index = index
+        self.images_dir = Path(images_dir)
+        self.masks_dir = Path(masks_dir) if masks_dir is not None else None
+        self.mask_map: dict[str, str] = {}
+        self.mapping = ClassMapping.from_categories(index.categories)
+        if self.masks_dir is not None:
+            self.mask_map = read_mask_map(self.masks_dir)
+            mapping_file = self.masks_dir / MAPPING_FILE
+            if mapping_file.is_file():
+                self.mapping = ClassMapping.read(mapping_file)
+        self._options = None
+
+    @property
+    def colors(self) -> np.ndarray:
+        return voc_palette()
+
+    def class_names(self) -> dict[int, str]:
+        names = {i: n for i, n in enumerate(self.mapping.class_names())}
+        names[255] = "ignore (crowd)"
+        return names
+
+    def masked_file_names(self) -> set[str]:
+        return set(self.mask_map)
+
+    def image_path(self, file_name: str) -> Path:
+        return resolve_image_path(self.images_dir, file_name)
+
+    def load(self, image_id: int) -> LoadedImage:
+        info = self.index.image(image_id)
+        path = self.image_path(info.file_name)
+        try:
+            with Image.open(path) as im:
+                rgb = np.asarray(im.convert("RGB"))
+        except (OSError, ValueError) as exc:
+            raise DatasetError(path, f"cannot read the image ({exc})") from exc
+        mask, source, error = None, "", ""
+        mask_name = self.mask_map.get(info.file_name)
+        if mask_name is not None and self.masks_dir is not None:
+            mask_path = self.masks_dir / "masks" / mask_name
+            try:
+                with Image.open(mask_path) as m:
+                    mask = np.asarray(m if m.mode in ("P", "L") else m.convert("L"), dtype=np.uint8)
+                source = "mask file"
+            except (OSError, ValueError) as exc:
+                error = f"{mask_path}: cannot read the mask ({exc}); drawn from the annotations"
+        if mask is None:
+            mask = self.rasterize(image_id)
+            source = "annotations"
+        return LoadedImage(image_id, info.file_name, rgb, mask, source, self.outlines(image_id), error)
+
+    def rasterize(self, image_id: int) -> np.ndarray:
+        from cocoseg_gui.core.mask_options import MaskOptions
+        from cocoseg_gui.core.rasterize import rasterize_image
+
+        if self._options is None:
+            self._options = MaskOptions(workers=1)
+        return np.asarray(rasterize_image(self.index, image_id, self.mapping, self._options), dtype=np.uint8)
+
+    def outlines(self, image_id: int) -> list[tuple[int, np.ndarray]]:
+        """(class index, Nx2 polygon) for every polygon of the image's annotations of a mapped class."""
+        out: list[tuple[int, np.ndarray]] = []
+        for ann in self.index.annotations_for(image_id):
+            cls = self.mapping.index_of(ann.category_id)
+            seg = ann.segmentation
+            if cls is None or not isinstance(seg, list | tuple):
+                continue
+            for poly in seg:
+                try:
+                    arr = np.asarray(poly, dtype=np.float64)
+                except (TypeError, ValueError):
+                    continue
+                if arr.ndim == 1 and arr.size >= 6 and arr.size % 2 == 0:
+                    out.append((cls, arr.reshape(-1, 2)))
+        return out
+
+
+class _Relay(QObject):
+    loaded = Signal(int, object)  # request number, LoadedImage
+    failed = Signal(int, object)  # request number, exception
+
+
+class _LoadRunnable(QRunnable):
+    def __init__(self, source: ImageSource, image_id: int, request: int, relay: _Relay) -> None:
+        super().__init__()
+        self.source, self.image_id, self.request, self.relay = source, image_id, request, relay
+
+    def run(self) -> None:
+        try:
+            result = self.source.load(self.image_id)
+        except Exception as exc:  # shown in the status bar
+            self.relay.failed.emit(self.request, exc)
+            return
+        self.relay.loaded.emit(self.request, result)
+
+
+class ImageLoader(QObject):
+    """Loads one image at a time off the GUI thread; only the latest request is delivered."""
+
+    loaded = Signal(object)  # LoadedImage
+    failed = Signal(int, object)  # image id, exception
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._relay = _Relay()
+        self._relay.loaded.connect(self._on_loaded)
+        self._relay.failed.connect(self._on_failed)
+        self._request = 0
+        self._running = False
+        self._queued: tuple[ImageSource, int] | None = None
+        self._image_of_request: dict[int, int] = {}
+
+    def request(self, source: ImageSource, image_id: int) -> None:
+        """Load ``image_id``; a request still waiting is replaced (rapid PgDown skips images)."""
+        self._queued = (source, image_id)
+        if not self._running:
+            self._start_next()
+
+    def wait_idle(self, timeout_ms: int = 10000) -> bool:
+        return self._pool.waitForDone(timeout_ms)
+
+    def _start_next(self) -> None:
+        if self._queued is None:
+            self._running = False
+            return
+        source, image_id = self._queued
+        self._queued = None
+        self._request += 1
+        self._image_of_request[self._request] = image_id
+        self._running = True
+        self._pool.start(_LoadRunnable(source, image_id, self._request, self._relay))
+
+    def _on_loaded(self, request: int, result: LoadedImage) -> None:
+        self._image_of_request.pop(request, None)
+        stale = self._queued is not None
+        self._start_next()
+        if not stale:
+            self.loaded.emit(result)
+
+    def _on_failed(self, request: int, exc: Exception) -> None:
+        image_id = self._image_of_request.pop(request, -1)
+        stale = self._queued is not None
+        self._start_next()
+        if not stale:
+            self.failed.emit(image_id, exc)

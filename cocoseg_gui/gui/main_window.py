@@ -1,0 +1,646 @@
+"""The workbench window: dataset browser, image viewer with mask overlay and legend, job panels."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QScrollArea,
+    QStackedWidget,
+    QTabWidget,
+    QToolButton,
+    QWidget,
+)
+
+from cocoseg_gui.core.coco_index import CocoIndex
+from cocoseg_gui.core.errors import CocoSegError, DatasetError
+from cocoseg_gui.core.jobs import Progress
+from cocoseg_gui.gui.app_state import AppState
+from cocoseg_gui.gui.browser import DatasetBrowser
+from cocoseg_gui.gui.dataset_locator import DatasetPaths, default_masks_dir, locate
+from cocoseg_gui.gui.dialogs import ShortcutsDialog, show_about, show_error
+from cocoseg_gui.gui.image_source import MASK_MAP_FILE, ImageLoader, ImageSource, LoadedImage
+from cocoseg_gui.gui.panels.masks_panel import MasksPanel
+from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
+from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
+from cocoseg_gui.gui.widgets.side_by_side import MODE_IMAGE_MASK, SideBySideView
+from cocoseg_gui.gui.workers import JobWorker
+
+MAX_RECENT = 10
+OPACITY_STEP = 0.1
+PANEL_NAMES = ("masks", "train", "predict", "evaluate")
+
+
+def _optional_panel(name: str, state: AppState) -> QWidget:
+    """The Train / Predict / Evaluate panel if its module is there, else a "coming soon" placeholder."""
+    try:
+        if name == "train":
+            from cocoseg_gui.gui.panels.train_panel import TrainPanel as Panel
+        elif name == "predict":
+            from cocoseg_gui.gui.panels.predict_panel import PredictPanel as Panel
+        else:
+            from cocoseg_gui.gui.panels.evaluate_panel import EvaluatePanel as Panel
+    except ImportError:
+        label = QLabel(f"The {name.capitalize()} panel is coming soon.")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return label
+    return Panel(state)
+
+
+class MainWindow(QMainWindow):
+    dataset_loaded = Signal()
+    dataset_failed = Signal(str)  # the message shown
+    image_shown = Signal(int)  # image id, once the viewer shows it with its mask
+
+    def __init__(
+        self, state: AppState, index_cache_dir: Path | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.index_cache_dir = index_cache_dir
+        self.source: ImageSource | None = None
+        self.current: LoadedImage | None = None
+        self._load_worker: JobWorker | None = None
+        self._pending_masks_dir: Path | None = None
+        self._hidden: set[int] = set()
+        self._skip_masks_reload = False
+        self._opacity = float(state.settings.value("view/opacity", 0.5))
+        self.setWindowTitle("cocoseg")
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+
+        # central: single viewer or image | mask side by side
+        self.viewer = MaskViewer()
+        self.side = SideBySideView(left_title="Image", right_title="Mask")
+        self.side.set_mode(MODE_IMAGE_MASK)
+        self.central = QStackedWidget()
+        self.central.addWidget(self.viewer)
+        self.central.addWidget(self.side)
+        self.setCentralWidget(self.central)
+
+        # docks
+        self.browser = DatasetBrowser()
+        self.browser_dock = self._dock(
+            "Dataset", "browser", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.legend = LegendWidget()
+        self.legend_dock = self._dock("Legend", "legend", self.legend, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.panels: dict[str, QWidget] = {"masks": MasksPanel(state)}
+        for name in PANEL_NAMES[1:]:
+            self.panels[name] = _optional_panel(name, state)
+        self.panel_tabs = QTabWidget()
+        for name in PANEL_NAMES:  # scrollable, so a panel's minimum size never squeezes the viewer
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(self.panels[name])
+            self.panel_tabs.addTab(scroll, name.capitalize())
+        self.panels_dock = self._dock(
+            "Panels", "panels", self.panel_tabs, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.splitDockWidget(self.panels_dock, self.legend_dock, Qt.Orientation.Vertical)
+        self._layout_pending = True  # default dock sizes, applied once shown unless a saved layout exists
+
+        # status bar
+        self.hover_label = QLabel("")
+        self.summary_label = QLabel("No dataset")
+        self.job_label = QLabel("")
+        self.job_progress = QProgressBar()
+        self.job_progress.setMaximumWidth(180)
+        self.job_cancel = QToolButton(text="Cancel")
+        self.job_cancel.clicked.connect(self.cancel_loading)
+        bar = self.statusBar()
+        bar.addWidget(self.hover_label, 1)
+        bar.addPermanentWidget(self.job_label)
+        bar.addPermanentWidget(self.job_progress)
+        bar.addPermanentWidget(self.job_cancel)
+        bar.addPermanentWidget(self.summary_label)
+        self._show_job(False)
+
+        self.loader = ImageLoader(self)
+        self.loader.loaded.connect(self._on_image_loaded)
+        self.loader.failed.connect(self._on_image_failed)
+        self._build_actions()
+        self._connect()
+        self._restore_settings()
+
+    # ------------------------------------------------------------------------------------------ setup
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(
+        self,
+        text: str,
+        slot: Callable[[], object],
+        keys: tuple[str, ...] = (),
+        tip: str = "",
+        checkable: bool = False,
+    ) -> QAction:
+        action = QAction(text, self)
+        if keys:
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setCheckable(checkable)
+        action.setToolTip(f"{tip or text} ({', '.join(keys)})" if keys else tip or text)
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if checkable:
+            action.toggled.connect(lambda _checked: slot())
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.act_open = a("&Open dataset…", self.open_dataset_dialog, ("Ctrl+O",))
+        self.act_open_folder = a("Open dataset &folder…", self.open_folder_dialog, ("Ctrl+Shift+O",))
+        self.act_open_masks = a("Open &mask folder…", self.open_masks_dialog, ("Ctrl+M",))
+        self.act_quit = a("&Quit", self.close, ("Ctrl+Q",))
+        self.act_next = a("Next image", lambda: self.browser.step(1), ("PgDown", "J", "Right"))
+        self.act_prev = a("Previous image", lambda: self.browser.step(-1), ("PgUp", "K", "Left"))
+        self.act_fit = a("Zoom to &fit", self.zoom_fit, ("F",))
+        self.act_100 = a("Zoom &100%", self.zoom_100, ("1",))
+        self.act_zoom_in = a("Zoom in", lambda: self._zoom_by(1.25), ("Ctrl+=", "Ctrl++"))
+        self.act_zoom_out = a("Zoom out", lambda: self._zoom_by(0.8), ("Ctrl+-",))
+        self.act_overlay = a("Show &overlay", self._apply_view_options, ("O", "Space"), checkable=True)
+        self.act_opacity_up = a(
+            "Opacity up", lambda: self.set_opacity(self._opacity + OPACITY_STEP), ("]", "+", "=")
+        )
+        self.act_opacity_down = a(
+            "Opacity down", lambda: self.set_opacity(self._opacity - OPACITY_STEP), ("[", "-")
+        )
+        self.act_side = a("&Side by side (image | mask)", self._apply_view_options, ("S",), checkable=True)
+        self.act_outlines = a("Instance out&lines", self._apply_view_options, ("L",), checkable=True)
+        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, ("F1", "?"))
+        self.act_about = a("&About cocoseg", lambda: show_about(self))
+        self.act_overlay.setChecked(True)
+        self.act_outlines.setChecked(True)
+
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        file_menu.addAction(self.act_open)
+        file_menu.addAction(self.act_open_folder)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(self.act_open_masks)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        view = menus.addMenu("&View")
+        for act in (
+            self.act_next,
+            self.act_prev,
+            None,
+            self.act_fit,
+            self.act_100,
+            self.act_zoom_in,
+            self.act_zoom_out,
+            None,
+            self.act_overlay,
+            self.act_opacity_up,
+            self.act_opacity_down,
+            self.act_outlines,
+            self.act_side,
+            None,
+        ):
+            view.addAction(act) if act is not None else view.addSeparator()
+        for dock in (self.browser_dock, self.panels_dock, self.legend_dock):
+            view.addAction(dock.toggleViewAction())
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction(self.act_shortcuts)
+        help_menu.addAction(self.act_about)
+
+        tools = self.addToolBar("Main")
+        tools.setObjectName("toolbar_main")
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for act in (
+            self.act_open,
+            None,
+            self.act_prev,
+            self.act_next,
+            None,
+            self.act_fit,
+            self.act_100,
+            None,
+            self.act_overlay,
+            self.act_outlines,
+            self.act_side,
+        ):
+            tools.addAction(act) if act is not None else tools.addSeparator()
+        self.toolbar = tools
+
+    def _connect(self) -> None:
+        s = self.state
+        s.dataset_changed.connect(self._on_dataset_changed)
+        s.masks_dir_changed.connect(self._on_masks_dir_changed)
+        s.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        s.open_image_requested.connect(self.browser.select_image)
+        self.browser.image_selected.connect(self.show_image)
+        self.browser.rows_changed.connect(lambda _shown, _total: self._update_summary())
+        self.legend.hidden_changed.connect(self._on_hidden_changed)
+        self.viewer.hovered.connect(self._on_hover)
+        self.side.hovered.connect(lambda x, y, left, right: self._on_hover(x, y, right))
+
+    @property
+    def masks_panel(self) -> MasksPanel:
+        return self.panels["masks"]  # type: ignore[return-value]
+
+    # ---------------------------------------------------------------------------------------- datasets
+    def open_dataset(
+        self, annotations: Path, images_dir: Path | None = None, masks_dir: Path | None = None
+    ) -> None:
+        """Load ``annotations`` in a worker (images auto-detected when not given); errors -> dialog."""
+        try:
+            paths = DatasetPaths(Path(annotations), Path(images_dir)) if images_dir else locate(annotations)
+            if not paths.images_dir.is_dir():
+                raise DatasetError(paths.images_dir, "image folder not found")
+        except CocoSegError as exc:
+            self._fail(exc)
+            return
+        paths = DatasetPaths(paths.annotations.resolve(), paths.images_dir.resolve())
+        self.cancel_loading()
+        self._pending_masks_dir = Path(masks_dir).resolve() if masks_dir else None
+        worker = JobWorker(CocoIndex.load, paths.annotations, cache_dir=self.index_cache_dir)
+        worker.progress.connect(self._on_load_progress)
+        worker.succeeded.connect(lambda index: self._on_loaded(worker, index, paths))
+        worker.failed.connect(lambda exc: self._on_load_failed(worker, exc))
+        worker.cancelled.connect(lambda: self._on_load_cancelled(worker))
+        self._load_worker = worker
+        self.job_label.setText(f"Loading {paths.annotations.name}…")
+        self.job_progress.setRange(0, 0)
+        self._show_job(True)
+        worker.start()
+
+    def open_path(self, path: Path) -> None:
+        """A JSON file or a dataset / image folder (drag and drop, recent list)."""
+        self.open_dataset(Path(path))
+
+    def cancel_loading(self) -> None:
+        if self._load_worker is not None:
+            self._load_worker.cancel()
+            self._load_worker = None
+            self._show_job(False)
+
+    def is_loading(self) -> bool:
+        return self._load_worker is not None
+
+    def _on_load_progress(self, event: Progress) -> None:
+        if event.total:
+            self.job_progress.setRange(0, 1000)
+            self.job_progress.setValue(int(1000 * event.fraction))
+        if event.message:
+            self.job_label.setText(event.message)
+
+    def _on_loaded(self, worker: JobWorker, index: CocoIndex, paths: DatasetPaths) -> None:
+        if worker is not self._load_worker:
+            return  # superseded by a later open
+        self._load_worker = None
+        self._show_job(False)
+        masks_dir = self._pending_masks_dir
+        if masks_dir is None and (default_masks_dir(paths) / MASK_MAP_FILE).is_file():
+            masks_dir = default_masks_dir(paths)  # masks generated earlier for this dataset
+        self.state.masks_dir = masks_dir
+        self.state.set_dataset(
+            index, paths.annotations, paths.images_dir
+        )  # builds the source, masks included
+        self._skip_masks_reload = True
+        try:
+            self.state.masks_dir_changed.emit()  # for the panels
+        finally:
+            self._skip_masks_reload = False
+        self._add_recent(paths)
+        if index.problems:
+            self.statusBar().showMessage(
+                f"{len(index.problems)} problems in {paths.annotations.name}: {index.problems[0]}", 15000
+            )
+        self.dataset_loaded.emit()
+
+    def _on_load_failed(self, worker: JobWorker, exc: BaseException) -> None:
+        if worker is self._load_worker:
+            self._load_worker = None
+            self._show_job(False)
+            self._fail(exc)
+
+    def _on_load_cancelled(self, worker: JobWorker) -> None:
+        if worker is self._load_worker:
+            self._load_worker = None
+            self._show_job(False)
+        self.statusBar().showMessage("Loading cancelled", 5000)
+
+    def _fail(self, exc: BaseException | str) -> None:
+        from cocoseg_gui.gui.dialogs import error_text
+
+        message = error_text(exc)
+        self.statusBar().showMessage(f"Could not open the dataset: {message}", 15000)
+        show_error(self, "Could not open the dataset", message)
+        self.dataset_failed.emit(message)
+
+    def _show_job(self, visible: bool) -> None:
+        for w in (self.job_label, self.job_progress, self.job_cancel):
+            w.setVisible(visible)
+
+    def _on_dataset_changed(self) -> None:
+        s = self.state
+        if s.index is None or s.images_dir is None:
+            return
+        self._make_source()
+        self.browser.set_dataset(
+            s.index, s.images_dir, self.source.masked_file_names() if self.source else None
+        )
+        self.setWindowTitle(f"cocoseg — {s.annotations_path.name if s.annotations_path else ''}")
+        self._update_summary()
+
+    def _on_masks_dir_changed(self) -> None:
+        if self.state.index is None or self._skip_masks_reload:
+            return
+        self._make_source()
+        self.browser.set_masked_names(self.source.masked_file_names() if self.source else None)
+        self._update_summary()
+        if self.browser.current_image_id() is not None:
+            self.show_image(self.browser.current_image_id())
+
+    def _make_source(self) -> None:
+        s = self.state
+        assert s.index is not None and s.images_dir is not None
+        try:
+            self.source = ImageSource(s.index, s.images_dir, s.masks_dir)
+        except CocoSegError as exc:
+            show_error(self, "Could not open the mask folder", exc)
+            s.masks_dir = None
+            self.source = ImageSource(s.index, s.images_dir, None)
+        names = self.source.class_names()
+        self.viewer.set_class_names(names)
+        self.side.set_class_names(names)
+
+    def _update_summary(self) -> None:
+        s = self.state
+        if s.index is None:
+            self.summary_label.setText("No dataset")
+            return
+        shown, total = self.browser.model.rowCount(), len(s.index)
+        text = (
+            f"{s.annotations_path.name if s.annotations_path else ''} · {shown} of {total} images · "
+            f"{s.index.num_annotations()} annotations · {len(s.index.categories)} categories"
+        )
+        if self.source is not None and self.source.masks_dir is not None:
+            text += f" · {len(self.source.mask_map)} masks"
+        self.summary_label.setText(text)
+
+    # ----------------------------------------------------------------------------------------- dialogs
+    def open_dataset_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open COCO annotations", self._dialog_dir(), "COCO annotations (*.json);;All files (*)"
+        )
+        if path:
+            self.open_path(Path(path))
+
+    def open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a COCO dataset folder", self._dialog_dir())
+        if path:
+            self.open_path(Path(path))
+
+    def open_masks_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self, "Open a mask folder (cocoseg masks --out)", self._dialog_dir()
+        )
+        if path:
+            self.open_masks(Path(path))
+
+    def open_masks(self, path: Path) -> None:
+        if not (Path(path) / MASK_MAP_FILE).is_file():
+            show_error(
+                self, "Open mask folder", DatasetError(Path(path), f"no {MASK_MAP_FILE}: not a mask folder")
+            )
+            return
+        self.state.set_masks_dir(Path(path))
+
+    def _dialog_dir(self) -> str:
+        return str(self.state.annotations_path.parent) if self.state.annotations_path else str(Path.home())
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self.shortcut_table(), self).exec()
+
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        rows = []
+        for act in self.actions():
+            keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
+            if keys:
+                rows.append((", ".join(keys), act.text().replace("&", "")))
+        return rows
+
+    # -------------------------------------------------------------------------------- drag and drop
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            path = Path(urls[0].toLocalFile())
+            if path.is_dir() and (path / MASK_MAP_FILE).is_file() and self.state.index is not None:
+                self.open_masks(path)
+            else:
+                self.open_path(path)
+
+    # ------------------------------------------------------------------------------------------ recent
+    def recent_datasets(self) -> list[DatasetPaths]:
+        raw = self.state.settings.value("recent/datasets", "[]")
+        try:
+            items = json.loads(str(raw))
+        except ValueError:
+            return []
+        return [
+            DatasetPaths(Path(i["annotations"]), Path(i["images"]))
+            for i in items
+            if isinstance(i, dict) and "annotations" in i and "images" in i
+        ]
+
+    def _add_recent(self, paths: DatasetPaths) -> None:
+        items = [p for p in self.recent_datasets() if p != paths]
+        items = [paths, *items][:MAX_RECENT]
+        self.state.settings.setValue(
+            "recent/datasets",
+            json.dumps([{"annotations": str(p.annotations), "images": str(p.images_dir)} for p in items]),
+        )
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_datasets()
+        for paths in recent:
+            act = self.recent_menu.addAction(f"{paths.annotations.name} — {paths.images_dir}")
+            act.triggered.connect(lambda _c=False, p=paths: self.open_dataset(p.annotations, p.images_dir))
+        if not recent:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction(
+                "Clear list", lambda: self.state.settings.setValue("recent/datasets", "[]")
+            )
+
+    # ------------------------------------------------------------------------------------------ images
+    def show_image(self, image_id: int) -> None:
+        if self.source is not None:
+            self.loader.request(self.source, int(image_id))
+
+    def _on_image_loaded(self, item: LoadedImage) -> None:
+        if self.source is None or self.browser.current_image_id() not in (None, item.image_id):
+            return  # the user moved on; the loader is already fetching the new one
+        self.current = item
+        colors = self.source.colors
+        self.viewer.set_image(item.rgb)
+        self.viewer.set_mask(item.mask, colors)
+        self.viewer.set_outlines(item.outlines)
+        self.side.set_data(item.rgb, item.mask, colors)
+        self.viewer.set_hidden_classes(self._hidden)
+        self.side.set_hidden_classes(self._hidden)
+        if item.mask is not None:
+            self.legend.set_classes(legend_entries(item.mask, self.source.class_names(), colors))
+        else:
+            self.legend.set_classes([])
+        self._apply_view_options()
+        h, w = item.rgb.shape[:2]
+        note = f" · {item.error}" if item.error else ""
+        self.statusBar().showMessage(f"{item.file_name} ({w}×{h}) · mask from {item.mask_source}{note}", 6000)
+        self.image_shown.emit(item.image_id)
+
+    def _on_image_failed(self, image_id: int, exc: BaseException) -> None:
+        from cocoseg_gui.gui.dialogs import error_text
+
+        self.statusBar().showMessage(f"Cannot show image {image_id}: {error_text(exc)}", 15000)
+
+    # -------------------------------------------------------------------------------------------- view
+    def _on_hidden_changed(self, hidden: set[int]) -> None:
+        self._hidden = set(hidden)
+        self.viewer.set_hidden_classes(self._hidden)
+        self.side.set_hidden_classes(self._hidden)
+
+    def _on_hover(self, x: int, y: int, cls: int) -> None:
+        if x < 0:
+            self.hover_label.setText("")
+            return
+        name = self.viewer.class_name(cls) if cls >= 0 else "no mask"
+        self.hover_label.setText(f"{x}, {y}: {name}")
+
+    def set_opacity(self, value: float) -> None:
+        self._opacity = round(min(1.0, max(0.0, value)), 2)
+        self.state.settings.setValue("view/opacity", self._opacity)
+        self._apply_view_options()
+        self.statusBar().showMessage(f"Overlay opacity {self._opacity:.0%}", 2000)
+
+    def opacity(self) -> float:
+        return self._opacity
+
+    def _apply_view_options(self) -> None:
+        overlay = self.act_overlay.isChecked()
+        self.viewer.set_opacity(self._opacity)
+        self.viewer.set_overlay_visible(overlay)
+        self.viewer.set_outlines_visible(overlay and self.act_outlines.isChecked())
+        self.side.set_opacity(self._opacity)
+        self.side.set_overlay_visible(overlay)
+        side = self.act_side.isChecked()
+        self.central.setCurrentWidget(self.side if side else self.viewer)
+
+    def zoom_fit(self) -> None:
+        (self.side if self.act_side.isChecked() else self.viewer).zoom_fit()
+
+    def zoom_100(self) -> None:
+        (self.side if self.act_side.isChecked() else self.viewer).zoom_100()
+
+    def _zoom_by(self, factor: float) -> None:
+        (self.side if self.act_side.isChecked() else self.viewer).zoom_by(factor)
+
+    def show_panel(self, name: str) -> QWidget:
+        panel = self.panels[name]
+        self.panel_tabs.setCurrentIndex(PANEL_NAMES.index(name))
+        self.panels_dock.show()
+        return panel
+
+    # ---------------------------------------------------------------------------------------- settings
+    def _restore_settings(self) -> None:
+        s = self.state.settings
+        geometry, window_state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray | bytes) and geometry:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        if isinstance(window_state, QByteArray | bytes) and window_state:
+            self._layout_pending = not self.restoreState(window_state)
+        self.act_outlines.setChecked(str(s.value("view/outlines", "true")).lower() == "true")
+        self.act_side.setChecked(str(s.value("view/side_by_side", "false")).lower() == "true")
+        tab = str(s.value("view/panel", "masks"))
+        if tab in PANEL_NAMES:
+            self.panel_tabs.setCurrentIndex(PANEL_NAMES.index(tab))
+        self._apply_view_options()
+
+    def save_settings(self) -> None:
+        s = self.state.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("view/opacity", self._opacity)
+        s.setValue("view/outlines", self.act_outlines.isChecked())
+        s.setValue("view/side_by_side", self.act_side.isChecked())
+        s.setValue("view/panel", PANEL_NAMES[max(0, self.panel_tabs.currentIndex())])
+        self.masks_panel.save_settings()
+        s.sync()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._layout_pending:
+            self._layout_pending = False
+            width = max(self.width(), 800)
+            self.resizeDocks(
+                [self.browser_dock, self.panels_dock],
+                [int(width * 0.23), int(width * 0.27)],
+                Qt.Orientation.Horizontal,
+            )
+            self.resizeDocks(
+                [self.panels_dock, self.legend_dock],
+                [int(self.height() * 0.68), int(self.height() * 0.22)],
+                Qt.Orientation.Vertical,
+            )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop background work: loading, mask generation, thumbnail and image decoders."""
+        worker = self._load_worker
+        self.cancel_loading()
+        if worker is not None:
+            worker.wait(10000)
+        self.masks_panel.shutdown()
+        for panel in self.panels.values():
+            stop = getattr(panel, "shutdown", None)
+            if callable(stop) and panel is not self.masks_panel:
+                stop()
+        self.browser.shutdown()
+        self.loader.wait_idle(5000)
+
+
+def first_image_shown(window: MainWindow, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once, when the window first shows an image (or at once if it already has)."""
+    if window.current is not None:
+        QTimer.singleShot(0, callback)
+        return
+
+    def once(_image_id: int) -> None:
+        window.image_shown.disconnect(once)
+        callback()
+
+    window.image_shown.connect(once)

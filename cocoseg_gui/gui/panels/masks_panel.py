@@ -1,0 +1,368 @@
+"""Masks panel: the options of `cocoseg masks`, Generate/Cancel with progress, and the report."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.jobs import Progress
+from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, MaskOptions, default_workers
+from cocoseg_gui.gui.app_state import AppState
+from cocoseg_gui.gui.browser.category_checklist import CategoryChecklist
+from cocoseg_gui.gui.dataset_locator import DatasetPaths, default_masks_dir
+from cocoseg_gui.gui.dialogs import show_error
+from cocoseg_gui.gui.panels.mask_report_view import MaskReportView
+from cocoseg_gui.gui.workers import JobWorker, describe_progress
+
+REPORT_FILE = "report.json"
+
+
+def read_report(masks_dir: Path) -> dict[str, Any] | None:
+    """The report.json of a mask folder, or None when there is none or it is unreadable."""
+    path = Path(masks_dir) / REPORT_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _run_generate(
+    annotations: Path,
+    images_dir: Path,
+    out: Path,
+    options: MaskOptions,
+    index: Any,
+    progress: Any = None,
+    cancel: Any = None,
+) -> Any:
+    from cocoseg_gui.core.mask_job import generate_masks
+
+    return generate_masks(
+        annotations, images_dir, out, options, progress=progress, cancel=cancel, index=index
+    )
+
+
+class MasksPanel(QWidget):
+    """Generate a mask dataset folder from the open dataset; the browser and viewer then show it."""
+
+    generation_finished = Signal(str)  # "finished", "cancelled" or "failed"
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.worker: JobWorker | None = None
+        self._out_edited = False
+
+        self.classes = CategoryChecklist("Search classes…")
+        self.classes.setToolTip(
+            "Categories that become classes 1..K (ascending COCO id); unchecked ones are skipped"
+        )
+        self.overlap = QComboBox()
+        self.overlap.addItems(list(OVERLAP_POLICIES))
+        self.overlap.setToolTip(
+            "smaller-on-top: small objects stay visible · later: file order · "
+            "priority: the order below, first on top"
+        )
+        self.priority = QListWidget()
+        self.priority.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.priority.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.priority.setToolTip("Drag to reorder: the first class is drawn on top")
+        self.priority.setMaximumHeight(110)
+        self.crowd = QComboBox()
+        self.crowd.addItems(list(CROWD_POLICIES))
+        self.crowd.setToolTip(
+            "ignore: crowd regions become 255 · class: drawn as their class · skip: dropped"
+        )
+        self.min_area = QDoubleSpinBox(minimum=0, maximum=1e9, decimals=0, suffix=" px")
+        self.min_area.setToolTip("Skip annotations with fewer rasterised pixels")
+        self.workers = QSpinBox(minimum=1, maximum=max(1, os.cpu_count() or 1), value=default_workers())
+        self.max_images = QSpinBox(minimum=0, maximum=10_000_000, value=0)
+        self.max_images.setSpecialValueText("all")
+        self.out_dir = QLineEdit()
+        self.out_dir.setPlaceholderText("output folder")
+        self.browse = QPushButton("Browse…")
+        self.generate_button = QPushButton("Generate masks")
+        self.generate_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress_label = QLabel("")
+        self.report_view = MaskReportView()
+
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.out_dir, 1)
+        out_row.addWidget(self.browse)
+        form = QFormLayout()
+        form.addRow("Overlap", self.overlap)
+        form.addRow("Priority", self.priority)
+        form.addRow("Crowd", self.crowd)
+        form.addRow("Min area", self.min_area)
+        form.addRow("Workers", self.workers)
+        form.addRow("Max images", self.max_images)
+        form.addRow("Output", out_row)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+
+        options = QWidget()
+        opt_layout = QVBoxLayout(options)
+        opt_layout.setContentsMargins(0, 0, 0, 0)
+        opt_layout.addWidget(QLabel("Classes"))
+        opt_layout.addWidget(self.classes, 1)
+        opt_layout.addLayout(form)
+        opt_layout.addLayout(buttons)
+        opt_layout.addWidget(self.progress)
+        opt_layout.addWidget(self.progress_label)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(options)
+        splitter.addWidget(self.report_view)
+        splitter.setChildrenCollapsible(False)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+        self.overlap.currentTextChanged.connect(self._update_priority_enabled)
+        self.classes.changed.connect(self._sync_priority)
+        self.browse.clicked.connect(self._browse)
+        self.out_dir.textEdited.connect(lambda _t: setattr(self, "_out_edited", True))
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button.clicked.connect(self.cancel)
+        state.dataset_changed.connect(self._on_dataset_changed)
+        state.masks_dir_changed.connect(self._on_masks_dir_changed)
+        self._restore_options()
+        self._update_priority_enabled()
+        self._set_running(False)
+        if state.index is not None:
+            self._on_dataset_changed()
+
+    # -- options
+    def options(self) -> MaskOptions:
+        """The options as chosen (OptionsError when inconsistent, e.g. priority without classes)."""
+        names = self._selected_names()
+        all_selected = len(names) == len(self.classes.all_ids())
+        priority = tuple(self.priority.item(i).text() for i in range(self.priority.count()))
+        return MaskOptions(
+            classes=None if all_selected else tuple(names),
+            overlap=self.overlap.currentText(),
+            priority=priority if self.overlap.currentText() == "priority" else (),
+            crowd=self.crowd.currentText(),
+            min_area=float(self.min_area.value()),
+            max_images=self.max_images.value() or None,
+            workers=self.workers.value(),
+        )
+
+    def output_dir(self) -> Path | None:
+        text = self.out_dir.text().strip()
+        return Path(text).expanduser() if text else None
+
+    def set_output_dir(self, path: Path | str) -> None:
+        self.out_dir.setText(str(path))
+        self._out_edited = True
+
+    def _selected_names(self) -> list[str]:
+        index = self.state.index
+        if index is None:
+            return []
+        checked = self.classes.checked_ids()
+        return [c.name for c in index.categories if c.id in checked]
+
+    def _sync_priority(self, _ids: object = None) -> None:
+        """Keep the priority list to the selected classes, preserving the user's order."""
+        names = self._selected_names()
+        current = [self.priority.item(i).text() for i in range(self.priority.count())]
+        order = [n for n in current if n in names] + [n for n in names if n not in current]
+        if order != current:
+            self.priority.clear()
+            self.priority.addItems(order)
+
+    def _update_priority_enabled(self, *_args: object) -> None:
+        self.priority.setEnabled(self.overlap.currentText() == "priority")
+
+    def _browse(self) -> None:
+        start = self.out_dir.text() or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Output folder for masks", start)
+        if folder:
+            self.set_output_dir(folder)
+
+    # -- dataset / masks changes
+    def _on_dataset_changed(self) -> None:
+        index = self.state.index
+        if index is None:
+            self.classes.set_categories([])
+            return
+        saved = self.state.settings.value("masks/classes", "")
+        self.classes.set_categories(((c.id, c.name, None) for c in index.categories), checked=True)
+        if saved:
+            try:
+                names = set(json.loads(str(saved)))
+            except ValueError:
+                names = set()
+            ids = [c.id for c in index.categories if c.name in names]
+            if ids:
+                self.classes.set_checked(ids)
+        self._sync_priority()
+        saved_priority = self.state.settings.value("masks/priority", "")
+        if saved_priority:
+            try:
+                order = [n for n in json.loads(str(saved_priority)) if n in self._selected_names()]
+            except ValueError:
+                order = []
+            rest = [n for n in self._selected_names() if n not in order]
+            self.priority.clear()
+            self.priority.addItems(order + rest)
+        if not self._out_edited and self.state.annotations_path and self.state.images_dir:
+            self.out_dir.setText(
+                str(default_masks_dir(DatasetPaths(self.state.annotations_path, self.state.images_dir)))
+            )
+
+    def _on_masks_dir_changed(self) -> None:
+        if self.worker is None and self.state.masks_dir is not None:
+            self.report_view.set_report(read_report(self.state.masks_dir))
+
+    # -- running
+    def generate(self) -> None:
+        if self.worker is not None:
+            return
+        state = self.state
+        if state.index is None or state.annotations_path is None or state.images_dir is None:
+            show_error(self, "Generate masks", "Open a dataset first.")
+            return
+        out = self.output_dir()
+        if out is None:
+            show_error(self, "Generate masks", "Choose an output folder.")
+            return
+        try:
+            if not self._selected_names():
+                raise DatasetError(state.annotations_path, "no class selected: check at least one class")
+            options = self.options()
+        except Exception as exc:
+            show_error(self, "Generate masks", exc)
+            return
+        self._save_options()
+        self.progress.setRange(0, 0)
+        self.progress_label.setText("Starting…")
+        self.worker = JobWorker(
+            _run_generate, state.annotations_path, state.images_dir, out, options, state.index
+        )
+        self.worker.progress.connect(self._on_progress)
+        self.worker.succeeded.connect(lambda _r: self._finish("finished", out))
+        self.worker.cancelled.connect(lambda: self._finish("cancelled", out))
+        self.worker.failed.connect(lambda exc: self._finish("failed", out, exc))
+        self._set_running(True)
+        state.status_message.emit(f"Generating masks into {out}…")
+        self.worker.start()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.cancel_button.setEnabled(False)
+            self.progress_label.setText("Cancelling…")
+
+    def is_running(self) -> bool:
+        return self.worker is not None
+
+    def _on_progress(self, event: Progress) -> None:
+        if event.total:
+            self.progress.setRange(0, event.total)
+            self.progress.setValue(event.done)
+        self.progress_label.setText(describe_progress(event))
+
+    def _finish(self, outcome: str, out: Path, error: BaseException | None = None) -> None:
+        worker, self.worker = self.worker, None
+        self._set_running(False)
+        self.progress.setRange(0, 100)
+        if outcome == "finished":
+            self.progress.setValue(100)
+            self.progress_label.setText(f"Done: masks in {out}")
+        elif outcome == "cancelled":
+            self.progress_label.setText(f"Cancelled: the masks written so far are in {out}")
+        else:
+            self.progress_label.setText("Failed")
+        if outcome != "failed" or (out / "image_mask_map.json").is_file():
+            self.state.set_masks_dir(out)
+            self.report_view.set_report(read_report(out))
+        self.state.status_message.emit(self.progress_label.text())
+        if worker is not None:
+            worker.deleteLater()
+        if error is not None:
+            show_error(self, "Generate masks", error)
+        self.generation_finished.emit(outcome)
+
+    def _set_running(self, running: bool) -> None:
+        self.generate_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        for w in (
+            self.classes,
+            self.overlap,
+            self.crowd,
+            self.min_area,
+            self.workers,
+            self.max_images,
+            self.out_dir,
+            self.browse,
+        ):
+            w.setEnabled(not running)
+        self.priority.setEnabled(not running and self.overlap.currentText() == "priority")
+
+    def shutdown(self) -> None:
+        """Cancel a running generation and wait for it (window closing)."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait(30000)
+
+    # -- settings
+    def _save_options(self) -> None:
+        s = self.state.settings
+        s.setValue("masks/classes", json.dumps(self._selected_names()))
+        s.setValue(
+            "masks/priority", json.dumps([self.priority.item(i).text() for i in range(self.priority.count())])
+        )
+        s.setValue("masks/overlap", self.overlap.currentText())
+        s.setValue("masks/crowd", self.crowd.currentText())
+        s.setValue("masks/min_area", float(self.min_area.value()))
+        s.setValue("masks/workers", self.workers.value())
+        s.setValue("masks/max_images", self.max_images.value())
+
+    def _restore_options(self) -> None:
+        s = self.state.settings
+        overlap = str(s.value("masks/overlap", "smaller-on-top"))
+        if overlap in OVERLAP_POLICIES:
+            self.overlap.setCurrentText(overlap)
+        crowd = str(s.value("masks/crowd", "ignore"))
+        if crowd in CROWD_POLICIES:
+            self.crowd.setCurrentText(crowd)
+        try:
+            self.min_area.setValue(float(s.value("masks/min_area", 0)))
+            self.workers.setValue(int(s.value("masks/workers", default_workers())))
+            self.max_images.setValue(int(s.value("masks/max_images", 0)))
+        except (TypeError, ValueError):
+            pass
+
+    def save_settings(self) -> None:
+        self._save_options()
