@@ -5,7 +5,7 @@ image_mask_map.json, manifest.json (images_dir relative to the folder), report.j
 per_image). Policy: all categories (ascending id -> 1..K), larger annotations drawn first (smaller on top),
 crowd regions 255 (ignore). Reuse: ``from tests.training_fixtures import build_mask_folder`` or the
 ``sample_mask_folder`` fixture (import it into a test module: ``from tests.training_fixtures import
-sample_mask_folder  # noqa: F401``).
+sample_mask_folder_fixture  # noqa: F401``).
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def build_mask_folder(
     return out
 
 
-@pytest.fixture(scope="session")
-def sample_mask_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session", name="sample_mask_folder")
+def sample_mask_folder_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A mask dataset folder of the 50 sample val images (images stay in resources/sample_coco)."""
     return build_mask_folder(tmp_path_factory.mktemp("val_masks"))
