@@ -140,7 +140,7 @@ def build_categories(path: Path, records: list[Any]) -> list[dict[str, Any]]:
 class AnnotationBuilder:
     """Columns of the "annotations" list plus a compact segmentation store."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, size_hint: int = 0) -> None:
         self.path = path
         self.count = 0
         self._cols: dict[str, list[np.ndarray]] = {
@@ -148,13 +148,11 @@ class AnnotationBuilder:
         }
         self._area: list[np.ndarray] = []
         self._bbox: list[np.ndarray] = []
-        self._kind = bytearray()
-        self._seg_start = array("q")
-        self._seg_len = array("q")
-        self._rle_hw = array("q")  # h, w pairs, (0, 0) when not RLE
-        self._part_len = array("q")
-        self._coords: list[np.ndarray] = []
-        self._n_coords = 0
+        self._seg: dict[str, list[np.ndarray]] = {k: [] for k in ("kind", "start", "len", "hw")}
+        self._part_len: list[np.ndarray] = []
+        self._n_parts = 0
+        # a JSON number takes at least 2 bytes ("1,"): this bound never needs a copy
+        self._coords = FloatStore(size_hint // 2 + 1024)
         self._rle_counts = array("q")
         self._rle_str = bytearray()
         self._extras: dict[int, Any] = {}  # file-order annotation index -> segmentation
@@ -222,47 +220,54 @@ class AnnotationBuilder:
         return out
 
     def _segmentations(self, segs: list[Any]) -> None:
-        """Classify and store each segmentation; polygons go in bulk when the whole chunk is well formed."""
-        if set(map(type, segs)) <= {list} and self._add_polygons_bulk(segs):
-            return
-        for seg in segs:
-            self._add_one(seg)
+        """Classify and store each segmentation of a chunk; well-formed polygons go in bulk."""
+        n = len(segs)
+        kind, start, length = np.zeros(n, np.uint8), np.zeros(n, np.int64), np.zeros(n, np.int64)
+        hw = np.zeros((n, 2), np.int64)  # RLE size, (0, 0) otherwise
+        is_list = np.fromiter((type(seg) is list for seg in segs), bool, n)
+        poly = np.flatnonzero(is_list)
+        if len(poly) and self._polygons_bulk([segs[i] for i in poly], poly, kind, start, length):
+            rest = np.flatnonzero(~is_list).tolist()
+        else:
+            rest = range(n)
+        for i in rest:
+            kind[i], start[i], length[i], hw[i, 0], hw[i, 1] = self._store_one(segs[i], self.count + i)
+        for key, arr in zip(("kind", "start", "len", "hw"), (kind, start, length, hw)):
+            self._seg[key].append(arr)
 
-    def _add_polygons_bulk(self, segs: list[list]) -> bool:
-        parts = list(chain.from_iterable(segs))
+    def _polygons_bulk(
+        self, polys: list[list], idx: np.ndarray, kind: np.ndarray, start: np.ndarray, length: np.ndarray
+    ) -> bool:
+        """Store a chunk's polygon lists at once; False (nothing stored) if any is malformed."""
+        parts = list(chain.from_iterable(polys))
         if not set(map(type, parts)) <= {list}:
             return False
-        lens = list(map(len, parts))
-        total = sum(lens)
+        lens = np.fromiter(map(len, parts), np.int64, len(parts))
         try:
-            coords = np.fromiter(chain.from_iterable(parts), np.float64, total)
-        except (TypeError, ValueError):
+            coords = np.fromiter(chain.from_iterable(parts), np.float64, int(lens.sum()))
+        except (TypeError, ValueError, OverflowError):
             return False
-        if not set(map(type, chain.from_iterable(parts))) <= {int, float}:  # bools, big ints...
+        if np.isnan(coords).any():  # None (JSON has no NaN) became NaN: classify one by one
             return False
-        n_parts0 = len(self._part_len)
-        seg_lens = list(map(len, segs))
-        self._kind.extend(bytes([SEG_POLYGONS]) * len(segs))
-        starts = np.zeros(len(segs), np.int64)
-        if segs:
-            np.cumsum(seg_lens[:-1], out=starts[1:])
-        self._seg_start.extend((starts + n_parts0).tolist())
-        self._seg_len.extend(seg_lens)
-        self._rle_hw.extend([0, 0] * len(segs))
-        self._part_len.extend(lens)
-        self._coords.append(coords)
-        self._n_coords += total
+        n_parts = np.fromiter(map(len, polys), np.int64, len(polys))
+        kind[idx] = SEG_POLYGONS
+        start[idx] = self._n_parts + np.cumsum(n_parts) - n_parts
+        length[idx] = n_parts
+        self._part_len.append(lens)
+        self._n_parts += len(parts)
+        self._coords.extend(coords)
         return True
 
-    def _add_one(self, seg: Any) -> None:
+    def _store_one(self, seg: Any, file_index: int) -> tuple[int, int, int, int, int]:
+        """Store one segmentation; return (kind, start, length, rle height, rle width)."""
         kind = _classify(seg)
         start = length = h = w = 0
         if kind == SEG_POLYGONS:
-            start, length = len(self._part_len), len(seg)
+            start, length = self._n_parts, len(seg)
+            self._part_len.append(np.fromiter(map(len, seg), np.int64, len(seg)))
+            self._n_parts += len(seg)
             for part in seg:
-                self._part_len.append(len(part))
-                self._coords.append(np.array(part, dtype=np.float64))
-                self._n_coords += len(part)
+                self._coords.extend(np.array(part, dtype=np.float64))
         elif kind == SEG_RLE_LIST:
             h, w = seg["size"]
             start, length = len(self._rle_counts), len(seg["counts"])
@@ -273,11 +278,8 @@ class AnnotationBuilder:
             start, length = len(self._rle_str), len(data)
             self._rle_str.extend(data)
         elif kind == SEG_OTHER:
-            self._extras[len(self._kind)] = seg
-        self._kind.append(kind)
-        self._seg_start.append(start)
-        self._seg_len.append(length)
-        self._rle_hw.extend((h, w))
+            self._extras[file_index] = seg
+        return kind, start, length, h, w
 
     def finish(
         self, img_ids: np.ndarray, categories: list[dict[str, Any]]
@@ -319,10 +321,9 @@ class AnnotationBuilder:
         np.cumsum(counts_per_img, out=img_ann_start[1:])
         img_ann_start += n_orphans
 
-        part_off = np.zeros(len(self._part_len) + 1, np.int64)
-        np.cumsum(np.frombuffer(self._part_len, np.int64), out=part_off[1:])
-        coords = cat(self._coords, np.float64)
-        self._coords = []
+        part_off = np.zeros(self._n_parts + 1, np.int64)
+        np.cumsum(cat(self._part_len, np.int64), out=part_off[1:])
+        coords = self._coords.array()
         inverse = np.empty(len(order), np.int64)
         inverse[order] = np.arange(len(order))
         extras = {int(inverse[i]): seg for i, seg in self._extras.items()}
@@ -334,10 +335,10 @@ class AnnotationBuilder:
             "ann_area": area[order],
             "ann_bbox": bbox[order],
             "ann_img_index": img_index[order],
-            "seg_kind": np.frombuffer(bytes(self._kind), np.uint8)[order],
-            "seg_start": np.frombuffer(self._seg_start, np.int64)[order],
-            "seg_len": np.frombuffer(self._seg_len, np.int64)[order],
-            "rle_hw": np.frombuffer(self._rle_hw, np.int64).reshape(-1, 2)[order],
+            "seg_kind": cat(self._seg["kind"], np.uint8)[order],
+            "seg_start": cat(self._seg["start"], np.int64)[order],
+            "seg_len": cat(self._seg["len"], np.int64)[order],
+            "rle_hw": cat(self._seg["hw"], np.int64, (0, 2))[order],
             "img_ann_start": img_ann_start,
             "part_off": part_off,
             "coords": coords,
@@ -369,6 +370,29 @@ class AnnotationBuilder:
         if self.missing_bbox:
             problems.append(f"{self.missing_bbox} annotations have no 'bbox' (given as NaN)")
         return problems
+
+
+class FloatStore:
+    """A growable float64 array; a generous first capacity costs only address space until written."""
+
+    def __init__(self, capacity: int) -> None:
+        try:
+            self._buf = np.empty(max(capacity, 1024), np.float64)
+        except MemoryError:
+            self._buf = np.empty(1 << 20, np.float64)
+        self._n = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        end = self._n + len(values)
+        if end > len(self._buf):
+            bigger = np.empty(max(end, 2 * len(self._buf)), np.float64)
+            bigger[: self._n] = self._buf[: self._n]
+            self._buf = bigger
+        self._buf[self._n : end] = values
+        self._n = end
+
+    def array(self) -> np.ndarray:
+        return self._buf[: self._n]
 
 
 def _classify(seg: Any) -> int:

@@ -91,7 +91,7 @@ def _index(
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
 ) -> IndexData:
-    images, anns = ImageBuilder(path), AnnotationBuilder(path)
+    images, anns = ImageBuilder(path), AnnotationBuilder(path, size)
     categories: list[dict[str, Any]] | None = None
     seen: set[str] = set()
     for key, value, done in events:
