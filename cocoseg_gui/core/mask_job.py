@@ -34,7 +34,7 @@ from cocoseg_gui.core.coco_index import CocoIndex, resolve_image_path
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
+from cocoseg_gui.core.mask_png import class_histogram, read_mask_png, write_mask_png
 from cocoseg_gui.core.rasterize import SKIP_REASONS, priority_groups, rasterize_annotations
 from cocoseg_gui.core.types import IGNORE_INDEX, Annotation
 
@@ -178,7 +178,7 @@ def _process(task: _Task, index: int, cfg: _Config) -> _Outcome:
     assert label is not None
     if not reused:
         write_mask_png(mask_path, label)
-    hist = np.bincount(label.reshape(-1), minlength=256)
+    hist = class_histogram(label)
     nonzero = np.flatnonzero(hist)
     return _Outcome(
         task_index=index,

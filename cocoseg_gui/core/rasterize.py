@@ -71,12 +71,12 @@ def _polygon_parts(segmentation: list[Any]) -> list[Any]:
     return list(segmentation)
 
 
-def _valid_part(part: Any) -> np.ndarray | None:
+def _valid_part(part: Any, check_finite: bool) -> np.ndarray | None:
     try:
         xy = np.asarray(part, dtype=np.float64)
     except (TypeError, ValueError):
         return None
-    if xy.ndim != 1 or xy.size < 6 or xy.size % 2 or not np.isfinite(xy).all():
+    if xy.ndim != 1 or xy.size < 6 or xy.size % 2 or (check_finite and not np.isfinite(xy).all()):
         return None
     return xy
 
@@ -85,18 +85,22 @@ def _encode_polygons(segmentation: list[Any], height: int, width: int) -> Encode
     parts = _polygon_parts(segmentation)
     if all(hasattr(p, "__len__") and len(p) == 0 for p in parts):
         raise Undrawable("empty_segmentation", "no polygon coordinates")
-    valid = [xy for xy in map(_valid_part, parts) if xy is not None]
+    valid = [xy for p in parts if (xy := _valid_part(p, False)) is not None]
+    points = (valid[0] if len(valid) == 1 else np.concatenate(valid)) if valid else np.zeros(0)
+    if not np.isfinite(points).all():
+        valid = [xy for p in parts if (xy := _valid_part(p, True)) is not None]
+        points = np.concatenate(valid) if valid else np.zeros(0)
     dropped = len(parts) - len(valid)
     if not valid:
         sizes = ", ".join(str(len(p)) if hasattr(p, "__len__") else type(p).__name__ for p in parts[:5])
         raise Undrawable(
-            "degenerate_polygon", f"no part with >= 3 points and an even coordinate count ({sizes})"
+            "degenerate_polygon", f"no part with >= 3 finite points and an even coordinate count ({sizes})"
         )
-    rle = mask_utils.merge(mask_utils.frPyObjects(valid, height, width))
-    clipped = any(
-        xy[0::2].min() < 0 or xy[1::2].min() < 0 or xy[0::2].max() > width or xy[1::2].max() > height
-        for xy in valid
-    )
+    rles = mask_utils.frPyObjects(valid, height, width)
+    rle = rles[0] if len(rles) == 1 else mask_utils.merge(rles)  # merge of one RLE is that RLE
+    xy = points.reshape(-1, 2)
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    clipped = bool(lo[0] < 0 or lo[1] < 0 or hi[0] > width or hi[1] > height)
     return EncodedSegmentation(rle, clipped, dropped)
 
 
