@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, MaskOptions, default_workers
 from cocoseg_gui.gui.app_state import AppState
@@ -55,14 +56,28 @@ def _run_generate(
     out: Path,
     options: MaskOptions,
     index: Any,
+    overwrite: bool = False,
     progress: Any = None,
     cancel: Any = None,
 ) -> Any:
     from cocoseg_gui.core.mask_job import generate_masks
 
     return generate_masks(
-        annotations, images_dir, out, options, progress=progress, cancel=cancel, index=index
+        annotations,
+        images_dir,
+        out,
+        options,
+        progress=progress,
+        cancel=cancel,
+        index=index,
+        overwrite=overwrite,
     )
+
+
+def holds_masks(folder: Path) -> bool:
+    """True when ``folder`` already has a manifest or mask files (a rerun resumes or must overwrite)."""
+    masks = folder / "masks"
+    return (folder / "manifest.json").is_file() or (masks.is_dir() and any(masks.iterdir()))
 
 
 class MasksPanel(QWidget):
@@ -246,7 +261,8 @@ class MasksPanel(QWidget):
             self.report_view.set_report(read_report(self.state.masks_dir))
 
     # -- running
-    def generate(self) -> None:
+    def generate(self, overwrite: bool = False) -> None:
+        """Start generating (resumes a run with the same options in the same folder)."""
         if self.worker is not None:
             return
         state = self.state
@@ -268,7 +284,7 @@ class MasksPanel(QWidget):
         self.progress.setRange(0, 0)
         self.progress_label.setText("Starting…")
         self.worker = JobWorker(
-            _run_generate, state.annotations_path, state.images_dir, out, options, state.index
+            _run_generate, state.annotations_path, state.images_dir, out, options, state.index, overwrite
         )
         self.worker.progress.connect(self._on_progress)
         self.worker.succeeded.connect(lambda _r: self._finish("finished", out))
@@ -304,15 +320,29 @@ class MasksPanel(QWidget):
             self.progress_label.setText(f"Cancelled: the masks written so far are in {out}")
         else:
             self.progress_label.setText("Failed")
-        if outcome != "failed" or (out / "image_mask_map.json").is_file():
+        if (out / "image_mask_map.json").is_file():
             self.state.set_masks_dir(out)
             self.report_view.set_report(read_report(out))
         self.state.status_message.emit(self.progress_label.text())
         if worker is not None:
             worker.deleteLater()
+        if isinstance(error, OptionsError) and holds_masks(out) and self._confirm_overwrite(out, error):
+            self.generate(overwrite=True)
+            return
         if error is not None:
             show_error(self, "Generate masks", error)
         self.generation_finished.emit(outcome)
+
+    def _confirm_overwrite(self, out: Path, error: BaseException) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Replace masks?",
+            f"{out} already holds masks made with other options.\n\nReplace them with masks made with the "
+            "current options?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _set_running(self, running: bool) -> None:
         self.generate_button.setEnabled(not running)

@@ -1,0 +1,256 @@
+"""The workbench window on the demo data: open, show with overlay, legend, shortcuts, errors, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.types import IGNORE_INDEX
+from cocoseg_gui.gui.app_state import AppState
+from cocoseg_gui.gui.dataset_locator import DatasetPaths, default_masks_dir, locate
+from cocoseg_gui.gui.main_window import MainWindow
+from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb
+
+WAIT_MS = 20000
+
+
+def make_window(qtbot, tmp_path: Path, settings_name: str = "settings.ini") -> MainWindow:
+    settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
+    window = MainWindow(AppState(settings), index_cache_dir=tmp_path / "index_cache")
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def open_and_wait(qtbot, window: MainWindow, annotations: Path, images: Path | None = None) -> None:
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        window.open_dataset(annotations, images)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, val_annotations, val_images) -> MainWindow:
+    win = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, win, val_annotations, val_images)
+    return win
+
+
+def rendered(window: MainWindow) -> np.ndarray:
+    """The viewer's scene at image resolution (image, overlay, outlines)."""
+    return qimage_to_rgb(window.viewer.render_image(1.0)).astype(np.int16)
+
+
+def reference_masks(index, image_id: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """pycocotools annToMask unions of the non-crowd and the crowd annotations of an image."""
+    from pycocotools.coco import COCO
+
+    coco = COCO(str(index.path))
+    anns = coco.loadAnns(coco.getAnnIds(imgIds=image_id))
+    info = coco.loadImgs(image_id)[0]
+    objects = np.zeros((info["height"], info["width"]), dtype=bool)
+    crowd = np.zeros_like(objects)
+    for ann in anns:
+        m = coco.annToMask(ann).astype(bool)
+        if ann["iscrowd"]:
+            crowd |= m
+        else:
+            objects |= m
+    return objects, crowd, anns
+
+
+def test_opens_the_demo_and_shows_the_first_image_with_its_mask(window: MainWindow, val_annotations) -> None:
+    state = window.state
+    assert state.annotations_path == val_annotations.resolve()
+    assert len(state.index) == 50
+    assert window.browser.model.rowCount() == 50
+    assert window.browser.count_label.text() == "50 of 50 images"
+    item = window.current
+    assert item is not None and item.image_id == window.browser.current_image_id()
+    info = state.index.image(item.image_id)
+    assert item.rgb.shape == (info.height, info.width, 3)
+    assert item.mask_source == "annotations"
+    # the mask drawn on the fly agrees with pycocotools: objects where annotations are, 255 on bare crowd
+    objects, crowd, _ = reference_masks(state.index, item.image_id)
+    mask = item.mask
+    assert np.array_equal((mask != 0) & (mask != IGNORE_INDEX), objects)
+    assert np.array_equal(mask == IGNORE_INDEX, crowd & ~objects)
+    assert window.legend.entries(), "the legend lists the classes present"
+    assert "50 of 50 images" in window.summary_label.text()
+
+
+def test_overlay_pixels_are_the_class_colours_blended_at_the_opacity(qtbot, window: MainWindow) -> None:
+    # the image with the most annotations, outlines off so only image + fill are drawn
+    index = window.state.index
+    image_id = int(index.image_ids()[np.argmax(index.annotation_counts())])
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        assert window.browser.select_image(image_id)
+    window.act_outlines.setChecked(False)
+    mask, rgb = window.current.mask, window.current.rgb.astype(np.int16)
+    out = rendered(window)
+    alpha = window.opacity()
+    assert alpha == pytest.approx(0.5)
+    palette = voc_palette().astype(np.int16)
+    expected = np.where((mask > 0)[..., None], rgb * (1 - alpha) + palette[mask] * alpha, rgb)
+    assert np.abs(out - expected).max() <= 2
+    assert (mask > 0).sum() > 1000  # a real overlay was checked
+
+    # opacity up with its shortcut (']'): the blend follows
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    assert window.opacity() == pytest.approx(0.6)
+    out = rendered(window)
+    expected = np.where((mask > 0)[..., None], rgb * 0.4 + palette[mask] * 0.6, rgb)
+    assert np.abs(out - expected).max() <= 2
+
+    # overlay off ('O'): the image alone
+    qtbot.keyClick(window, Qt.Key.Key_O)
+    assert not window.act_overlay.isChecked()
+    assert np.abs(rendered(window) - rgb).max() <= 1
+
+
+def test_legend_click_hides_a_class(qtbot, window: MainWindow) -> None:
+    index = window.state.index
+    image_id = int(index.image_ids()[np.argmax(index.annotation_counts())])
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        window.browser.select_image(image_id)
+    window.act_outlines.setChecked(False)
+    mask, rgb = window.current.mask, window.current.rgb.astype(np.int16)
+    entries = window.legend.entries()
+    assert len(entries) >= 2
+    hidden_cls = entries[0][0]  # the largest class
+    row_rect = window.legend.list.visualItemRect(window.legend.list.item(0))
+    with qtbot.waitSignal(window.legend.hidden_changed, timeout=WAIT_MS):
+        qtbot.mouseClick(window.legend.list.viewport(), Qt.MouseButton.LeftButton, pos=row_rect.center())
+    assert window.viewer.hidden_classes() == {hidden_cls}
+    out = rendered(window)
+    hidden = mask == hidden_cls
+    shown = (mask > 0) & ~hidden
+    assert np.abs(out[hidden] - rgb[hidden]).max() <= 1, "pixels of a hidden class revert to the image"
+    assert np.abs(out[shown] - rgb[shown]).mean() > 5, "other classes keep their overlay"
+    # the hidden class stays hidden on the next image
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        window.browser.step(1)
+    assert window.viewer.hidden_classes() == {hidden_cls}
+
+
+def test_next_previous_and_side_by_side_shortcuts(qtbot, window: MainWindow) -> None:
+    first = window.browser.current_image_id()
+    window.activateWindow()
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS) as blocker:
+        qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    second = blocker.args[0]
+    assert second != first and second == window.browser.model.image_id_at(1)
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS) as blocker:
+        qtbot.keyClick(window, Qt.Key.Key_PageUp)
+    assert blocker.args[0] == first
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    assert window.central.currentWidget() is window.side
+    assert np.array_equal(window.side.right.mask(), window.current.mask)
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    assert window.central.currentWidget() is window.viewer
+    rows = dict(window.shortcut_table()).values()
+    assert "Next image" in rows and "Zoom to fit" in rows
+
+
+def test_hover_readout_names_the_class(window: MainWindow) -> None:
+    mask = window.current.mask
+    ys, xs = np.nonzero((mask > 0) & (mask != IGNORE_INDEX))
+    x, y = int(xs[0]), int(ys[0])
+    window.viewer.hovered.emit(x, y, int(mask[y, x]))
+    name = window.source.class_names()[int(mask[y, x])]
+    assert window.hover_label.text() == f"{x}, {y}: {name}"
+
+
+def test_broken_json_shows_an_error_and_keeps_the_dataset(
+    qtbot, window: MainWindow, tmp_path, monkeypatch, val_images
+) -> None:
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: shown.append((title, text)))
+    broken = tmp_path / "instances_broken.json"
+    broken.write_text('{"images": [{"id": 1, "file_name": "a.jpg", ', encoding="utf-8")
+    index_before = window.state.index
+    with qtbot.waitSignal(window.dataset_failed, timeout=WAIT_MS):
+        window.open_dataset(broken, val_images)
+    assert len(shown) == 1 and "instances_broken.json" in shown[0][1]
+    assert window.state.index is index_before and window.browser.model.rowCount() == 50
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):  # still working
+        window.browser.step(1)
+    # a missing file fails before any thread starts, with the same dialog
+    with qtbot.waitSignal(window.dataset_failed, timeout=WAIT_MS):
+        window.open_dataset(tmp_path / "nope.json")
+    assert "nope.json" in shown[-1][1] and "does not exist" in shown[-1][1]
+
+
+def test_drop_a_dataset_folder_opens_it(qtbot, window: MainWindow, sample_root, train_annotations) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(train_annotations))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        window.dropEvent(event)
+    assert window.state.annotations_path.name == "instances_train2017.json"
+    assert window.state.images_dir.name == "train2017"
+    # a dataset root folder finds its annotations and images (val first)
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        window.open_path(sample_root)
+    assert window.state.annotations_path.name == "instances_val2017.json"
+    assert [p.annotations.name for p in window.recent_datasets()] == [
+        "instances_val2017.json",
+        "instances_train2017.json",
+    ]
+
+
+def test_settings_are_remembered(qtbot, tmp_path, val_annotations, val_images) -> None:
+    first = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, first, val_annotations, val_images)
+    first.set_opacity(0.8)
+    first.act_outlines.setChecked(False)
+    first.show_panel("predict")
+    first.close()
+    second = make_window(qtbot, tmp_path)
+    assert second.opacity() == pytest.approx(0.8)
+    assert not second.act_outlines.isChecked()
+    assert second.panel_tabs.currentIndex() == 2
+    assert second.recent_datasets() == [DatasetPaths(val_annotations.resolve(), val_images.resolve())]
+    # never the user's settings
+    assert Path(second.state.settings.fileName()).parent == tmp_path
+
+
+def test_mask_folder_is_shown_instead_of_drawing(qtbot, window: MainWindow, tmp_path) -> None:
+    """A mask folder's PNG is what the viewer shows (here a mask made of one class, to tell them apart)."""
+    item = window.current
+    out = tmp_path / "masks_val2017"
+    (out / "masks").mkdir(parents=True)
+    fake = np.full(item.mask.shape, 7, dtype=np.uint8)
+    png = Image.fromarray(fake, mode="L").convert("P")
+    png.putpalette(voc_palette().tobytes())
+    png.save(out / "masks" / "x.png")
+    (out / "image_mask_map.json").write_text(f'{{"{item.file_name}": "x.png"}}', encoding="utf-8")
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        window.open_masks(out)
+    assert window.current.mask_source == "mask file"
+    assert np.array_equal(window.current.mask, fake)
+    assert [e[0] for e in window.legend.entries()] == [7]
+
+
+def test_locate_standard_layouts(tmp_path, sample_root, val_annotations) -> None:
+    assert locate(val_annotations).images_dir.name == "val2017"
+    assert locate(sample_root).annotations.name == "instances_val2017.json"
+    assert locate(sample_root / "train2017").annotations.name == "instances_train2017.json"
+    paths = locate(val_annotations)
+    assert default_masks_dir(paths) == sample_root / "masks_val2017"
+    lonely = tmp_path / "instances_x.json"
+    lonely.write_text("{}", encoding="utf-8")
+    with pytest.raises(Exception, match="cannot find its image folder"):
+        locate(lonely)
