@@ -7,31 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
 from cocoseg_gui.core.palette import voc_palette
 from cocoseg_gui.core.types import IGNORE_INDEX
-from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.dataset_locator import DatasetPaths, default_masks_dir, locate
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb
-
-WAIT_MS = 20000
-
-
-def make_window(qtbot, tmp_path: Path, settings_name: str = "settings.ini") -> MainWindow:
-    settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
-    window = MainWindow(AppState(settings), index_cache_dir=tmp_path / "index_cache")
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
-def open_and_wait(qtbot, window: MainWindow, annotations: Path, images: Path | None = None) -> None:
-    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
-        window.open_dataset(annotations, images)
+from tests.gui.window_helpers import WAIT_MS, make_window, open_and_wait
 
 
 @pytest.fixture

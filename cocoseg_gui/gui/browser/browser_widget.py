@@ -119,14 +119,14 @@ class DatasetBrowser(QWidget):
         self.name_filter = QLineEdit(placeholderText="Filter by file name…", clearButtonEnabled=True)
         self.presence = QComboBox()
         for p in Presence:
-            self.presence.addItem(p.value.capitalize() if p is not Presence.ALL else "All images", p)
+            self.presence.addItem(p.value.capitalize() if p is not Presence.ALL else "All images", p.value)
         self.sort = QComboBox()
         for key, label in (
             (SortKey.NAME, "Sort: name"),
             (SortKey.ID, "Sort: id"),
             (SortKey.ANNOTATIONS, "Sort: annotations"),
         ):
-            self.sort.addItem(label, key)
+            self.sort.addItem(label, key.value)
         self.descending = QToolButton(text="↓", checkable=True, toolTip="Descending order")
         self.count_label = QLabel("No dataset")
         self.view = ThumbnailView(self.loader.size)
@@ -194,8 +194,8 @@ class DatasetBrowser(QWidget):
         return BrowserQuery(
             categories=self.categories.checked_ids(),
             name_contains=self.name_filter.text(),
-            presence=self.presence.currentData(),
-            sort=self.sort.currentData(),
+            presence=Presence(self.presence.currentData()),
+            sort=SortKey(self.sort.currentData()),
             descending=self.descending.isChecked(),
         )
 

@@ -1,0 +1,181 @@
+"""The dataset browser: numpy filters and sorting against the index, thumbnails off the GUI thread."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from cocoseg_gui.core.coco_index import CocoIndex
+from cocoseg_gui.gui.browser import DatasetBrowser
+from cocoseg_gui.gui.browser import thumbnails as thumbs
+from cocoseg_gui.gui.browser.filtering import BrowserQuery, ImageTable, Presence, SortKey
+from cocoseg_gui.gui.browser.image_list_model import ImageIdRole
+
+
+@pytest.fixture(scope="module")
+def val_index(val_annotations, tmp_path_factory) -> CocoIndex:
+    return CocoIndex.load(val_annotations, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture
+def browser(qtbot, val_index, val_images) -> DatasetBrowser:
+    widget = DatasetBrowser()
+    qtbot.addWidget(widget)
+    widget.resize(340, 700)
+    widget.set_dataset(val_index, val_images, None)
+    yield widget
+    widget.shutdown()
+
+
+def shown_names(browser: DatasetBrowser) -> list[str]:
+    table = browser.table
+    return [table.names[table.position_of(i)] for i in browser.model.shown_image_ids()]
+
+
+def test_category_filter_matches_the_index(browser: DatasetBrowser, val_index: CocoIndex) -> None:
+    person = next(c.id for c in val_index.categories if c.name == "person")
+    dog = next(c.id for c in val_index.categories if c.name == "dog")
+    browser.categories.set_checked([person])
+    expected = val_index.images_for_category(person)
+    assert browser.model.rowCount() == len(expected) > 0
+    assert set(browser.model.shown_image_ids().tolist()) == set(expected.tolist())
+    assert browser.count_label.text() == f"{len(expected)} of 50 images"
+    browser.categories.set_checked([person, dog])  # any of the checked categories
+    union = set(expected.tolist()) | set(val_index.images_for_category(dog).tolist())
+    assert set(browser.model.shown_image_ids().tolist()) == union
+    # the checklist shows image counts and searches by name
+    browser.categories.search.setText("dog")
+    visible = [
+        browser.categories.list.item(i)
+        for i in range(browser.categories.list.count())
+        if not browser.categories.list.item(i).isHidden()
+    ]
+    counts = val_index.category_image_counts()
+    assert [i.text() for i in visible] == [f"dog  ({counts[dog]})", f"hot dog  ({counts[58]})"]
+
+
+def test_name_and_presence_filters(qtbot, browser: DatasetBrowser, val_index: CocoIndex) -> None:
+    browser.presence.setCurrentIndex(browser.presence.findData(Presence.WITHOUT_ANNOTATIONS))
+    assert sorted(shown_names(browser)) == ["000000058636.jpg", "000000226111.jpg"]
+    browser.presence.setCurrentIndex(browser.presence.findData(Presence.WITH_ANNOTATIONS))
+    assert browser.model.rowCount() == 48
+    browser.presence.setCurrentIndex(0)
+    qtbot.keyClicks(browser.name_filter, "0000004")
+    qtbot.waitUntil(lambda: browser.model.rowCount() < 50, timeout=5000)  # debounced
+    expected = [img.file_name for img in val_index.images() if "0000004" in img.file_name]
+    assert sorted(shown_names(browser)) == sorted(expected) and 0 < len(expected) < 50
+    browser.clear_filters()
+    assert browser.model.rowCount() == 50
+    # has-mask: only the images whose masks are on disk
+    masked = {img.file_name for img in val_index.images()[:7]}
+    browser.set_masked_names(masked)
+    browser.presence.setCurrentIndex(browser.presence.findData(Presence.WITH_MASK))
+    assert set(shown_names(browser)) == masked
+    browser.presence.setCurrentIndex(browser.presence.findData(Presence.WITHOUT_MASK))
+    assert browser.model.rowCount() == 43 and not set(shown_names(browser)) & masked
+
+
+def test_sorting(browser: DatasetBrowser, val_index: CocoIndex) -> None:
+    names = shown_names(browser)
+    assert names == sorted(names)
+    browser.sort.setCurrentIndex(browser.sort.findData(SortKey.ID))
+    assert browser.model.shown_image_ids().tolist() == sorted(val_index.image_ids().tolist())
+    browser.sort.setCurrentIndex(browser.sort.findData(SortKey.ANNOTATIONS))
+    counts = [val_index.annotation_count(int(i)) for i in browser.model.shown_image_ids()]
+    assert counts == sorted(counts) and counts[0] == 0
+    browser.descending.setChecked(True)
+    counts = [val_index.annotation_count(int(i)) for i in browser.model.shown_image_ids()]
+    assert counts == sorted(counts, reverse=True) and counts[0] == max(val_index.annotation_counts())
+
+
+def test_selection_survives_filtering_and_steps(qtbot, browser: DatasetBrowser, val_index: CocoIndex) -> None:
+    target = int(val_index.image_ids()[10])
+    with qtbot.waitSignal(browser.image_selected) as blocker:
+        assert browser.select_image(target)
+    assert blocker.args == [target]
+    cat = int(val_index.image_category_ids(target)[0])
+    browser.categories.set_checked([cat])
+    assert browser.current_image_id() == target  # still shown, still selected
+    browser.step(1)
+    assert browser.current_image_id() == browser.model.image_id_at(browser.model.row_of_image(target) + 1)
+    # selecting an image hidden by the filters clears them
+    hidden = next(int(i) for i in val_index.image_ids() if cat not in val_index.image_category_ids(int(i)))
+    assert browser.select_image(hidden) and browser.model.rowCount() == 50
+
+
+def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, browser: DatasetBrowser, monkeypatch) -> None:
+    threads: list[threading.Thread] = []
+    original = thumbs.decode_thumbnail
+
+    def recording(path: Path, size: int):
+        threads.append(threading.current_thread())
+        return original(path, size)
+
+    monkeypatch.setattr(thumbs, "decode_thumbnail", recording)
+    browser.show()
+    model = browser.model
+    first = model.index(0)
+    placeholder = model.data(first, Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(
+        lambda: model.data(first, Qt.ItemDataRole.DecorationRole) is not placeholder, timeout=10000
+    )
+    pix = model.data(first, Qt.ItemDataRole.DecorationRole)
+    assert 0 < pix.width() <= 112 and 0 < pix.height() <= 84
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert model.data(first, ImageIdRole) == browser.model.image_id_at(0)
+    assert "annotations" in model.data(first, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_only_visible_rows_are_decoded_on_a_big_list(
+    qtbot, tmp_path, val_annotations, val_images, monkeypatch
+) -> None:
+    """3000 rows (the sample repeated): painting the view decodes about one screenful, not the list."""
+    data = json.loads(val_annotations.read_text(encoding="utf-8"))
+    images = [dict(img, id=k * 1_000_000 + img["id"]) for k in range(60) for img in data["images"]]
+    big = tmp_path / "instances_big.json"
+    big.write_text(json.dumps({"images": images, "annotations": [], "categories": data["categories"]}))
+    index = CocoIndex.load(big, cache_dir=tmp_path / "cache")
+    decoded: list[Path] = []
+    original = thumbs.decode_thumbnail
+    monkeypatch.setattr(thumbs, "decode_thumbnail", lambda p, s: (decoded.append(p), original(p, s))[1])
+    widget = DatasetBrowser()
+    qtbot.addWidget(widget)
+    widget.resize(340, 600)
+    widget.set_dataset(index, val_images, None)
+    widget.show()
+    qtbot.waitUntil(lambda: len(decoded) > 0 and widget.loader.pending_count() == 0, timeout=10000)
+    widget.loader.wait_idle()
+    assert widget.model.rowCount() == 3000
+    assert 0 < len(decoded) < 100
+    # scrolling to the end requests the rows now visible, newest first
+    widget.view.scrollToBottom()
+    qtbot.waitUntil(lambda: widget.loader.get(int(widget.model._rows[-1])) is not None, timeout=10000)
+    widget.loader.wait_idle()
+    assert len(decoded) < 200
+    widget.shutdown()
+
+
+def test_thumbnail_cache_is_bounded(qtbot, val_index: CocoIndex, val_images) -> None:
+    loader = thumbs.ThumbnailLoader(max_bytes=112 * 84 * 4 * 5)
+    table = ImageTable(val_index)
+    loader.set_source(lambda pos: val_images / table.names[pos])
+    ready: list[int] = []
+    loader.ready.connect(ready.append)
+    for pos in range(20):
+        loader.request(pos)
+    qtbot.waitUntil(lambda: len(ready) == 20, timeout=10000)
+    assert loader.cached_bytes() <= loader.max_bytes
+    assert sum(loader.get(p) is not None for p in ready[-5:]) >= 4  # the newest are kept
+    loader.shutdown()
+
+
+def test_query_is_pure_numpy(val_index: CocoIndex) -> None:
+    table = ImageTable(val_index)
+    positions = table.query(BrowserQuery(presence=Presence.WITHOUT_ANNOTATIONS, sort=SortKey.ID))
+    assert isinstance(positions, np.ndarray)
+    assert sorted(table.names[p] for p in positions) == ["000000058636.jpg", "000000226111.jpg"]

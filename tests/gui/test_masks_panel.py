@@ -1,0 +1,154 @@
+"""Masks panel in the window: generate from the UI, see the masks and the report; cancel; options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from cocoseg_gui.core import mask_job
+from cocoseg_gui.gui.browser.filtering import Presence
+from cocoseg_gui.gui.main_window import MainWindow
+from cocoseg_gui.gui.panels.masks_panel import MasksPanel
+from tests.gui.window_helpers import make_window, open_and_wait
+
+GEN_MS = 120000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, val_annotations, val_images) -> MainWindow:
+    win = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, win, val_annotations, val_images)
+    return win
+
+
+def generate(qtbot, panel: MasksPanel, expected: str = "finished") -> None:
+    with qtbot.waitSignal(panel.generation_finished, timeout=GEN_MS) as blocker:
+        qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [expected]
+
+
+def test_defaults_follow_the_dataset(window: MainWindow, sample_root) -> None:
+    panel = window.masks_panel
+    assert panel.output_dir() == (sample_root / "masks_val2017").resolve()
+    assert len(panel.classes.checked_ids()) == 80
+    options = panel.options()
+    assert options.classes is None and options.overlap == "smaller-on-top" and options.crowd == "ignore"
+    assert not panel.priority.isEnabled()
+    panel.overlap.setCurrentText("priority")
+    assert panel.priority.isEnabled() and panel.priority.count() == 80
+
+
+def test_generate_from_the_panel_then_browse_the_masks(qtbot, window: MainWindow, tmp_path) -> None:
+    panel = window.masks_panel
+    out = tmp_path / "masks"
+    panel.set_output_dir(out)
+    shown_before = window.current.image_id
+    with qtbot.waitSignal(window.image_shown, timeout=GEN_MS):  # the current image is reloaded from its file
+        generate(qtbot, panel)
+    pngs = sorted((out / "masks").glob("*.png"))
+    assert len(pngs) == 50
+    assert (out / "report.json").is_file() and (out / "image_mask_map.json").is_file()
+    report = json.loads((out / "report.json").read_text())
+    # the report: one table row per class of report.json, bars for the classes with pixels
+    view = panel.report_view
+    assert view.classes_table.rowCount() == len(report["classes"]) > 2
+    assert view.skips_table.rowCount() >= len(report["skipped"])
+    assert len(view.chart.bars) > 0 and view.chart.bars[0][1] == max(
+        c["pixels"] for c in report["classes"] if c["index"] != 0
+    )
+    assert window.state.masks_dir == out
+    # the browser knows which images have masks; the viewer shows the file
+    browser = window.browser
+    browser.presence.setCurrentIndex(browser.presence.findData(Presence.WITH_MASK))
+    assert browser.model.rowCount() == 50
+    assert window.current.image_id == shown_before and window.current.mask_source == "mask file"
+    name = json.loads((out / "image_mask_map.json").read_text())[window.current.file_name]
+    assert np.array_equal(window.current.mask, np.asarray(Image.open(out / "masks" / name)))
+    assert panel.generate_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_cancel_midway_leaves_only_complete_files(qtbot, window: MainWindow, tmp_path, monkeypatch) -> None:
+    panel = window.masks_panel
+    out = tmp_path / "cancelled"
+    panel.set_output_dir(out)
+    panel.workers.setValue(1)
+    original = mask_job._process
+    calls = {"n": 0}
+
+    def process_then_cancel(task, i, cfg):
+        result = original(task, i, cfg)
+        calls["n"] += 1
+        if calls["n"] == 5:  # like pressing Cancel while the job runs
+            panel.worker.cancel()
+        return result
+
+    monkeypatch.setattr(mask_job, "_process", process_then_cancel)
+    generate(qtbot, panel, expected="cancelled")
+    pngs = list((out / "masks").glob("*.png"))
+    assert 1 <= len(pngs) < 50
+    for png in pngs:
+        with Image.open(png) as im:
+            im.load()  # decodes completely
+            assert im.mode == "P"
+    assert not list(out.rglob("*.tmp"))
+    assert "Cancelled" in panel.progress_label.text()
+    assert panel.generate_button.isEnabled()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] is False
+
+
+def test_other_options_in_the_same_folder_ask_before_replacing(
+    qtbot, window: MainWindow, tmp_path, monkeypatch
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: (asked.append(a[2]), QMessageBox.StandardButton.Yes)[1]
+    )
+    panel = window.masks_panel
+    out = tmp_path / "m"
+    panel.set_output_dir(out)
+    panel.max_images.setValue(6)
+    generate(qtbot, panel)
+    person = next(c.id for c in window.state.index.categories if c.name == "person")
+    panel.classes.set_checked([person])
+    assert panel.options().classes == ("person",)
+    generate(qtbot, panel)
+    assert len(asked) == 1 and str(out) in asked[0]
+    mapping = json.loads((out / "category_mapping.json").read_text())
+    assert [c["name"] for c in mapping["classes"]] == ["background", "person"]
+    assert len(list((out / "masks").glob("*.png"))) == 6
+
+
+def test_options_are_remembered(qtbot, tmp_path, val_annotations, val_images) -> None:
+    first = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, first, val_annotations, val_images)
+    panel = first.masks_panel
+    panel.overlap.setCurrentText("later")
+    panel.crowd.setCurrentText("skip")
+    panel.min_area.setValue(25)
+    panel.max_images.setValue(10)
+    dog = next(c.id for c in first.state.index.categories if c.name == "dog")
+    panel.classes.set_checked([dog])
+    first.close()
+    second = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, second, val_annotations, val_images)
+    options = second.masks_panel.options()
+    assert (options.overlap, options.crowd, options.min_area, options.max_images) == ("later", "skip", 25, 10)
+    assert options.classes == ("dog",)
+
+
+def test_no_dataset_or_no_class_is_an_error_dialog(qtbot, window: MainWindow, monkeypatch, tmp_path) -> None:
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: shown.append(text))
+    panel = window.masks_panel
+    panel.set_output_dir(tmp_path / "x")
+    panel.classes.none_button.click()
+    panel.generate()
+    assert panel.worker is None and "no class selected" in shown[-1]
+    assert not Path(tmp_path / "x").exists()

@@ -1,0 +1,27 @@
+"""Helpers to open the workbench window in tests with temporary settings and index cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from cocoseg_gui.gui.app_state import AppState
+from cocoseg_gui.gui.main_window import MainWindow
+
+WAIT_MS = 20000
+
+
+def make_window(qtbot, tmp_path: Path, settings_name: str = "settings.ini") -> MainWindow:
+    """A shown window whose QSettings and index cache live under ``tmp_path`` (never the user's)."""
+    settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
+    window = MainWindow(AppState(settings), index_cache_dir=tmp_path / "index_cache")
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def open_and_wait(qtbot, window: MainWindow, annotations: Path, images: Path | None = None) -> None:
+    """Open a dataset and wait until it is loaded and its first image shown."""
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        window.open_dataset(annotations, images)
