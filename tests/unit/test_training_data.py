@@ -253,3 +253,17 @@ def test_loader_with_workers_skips_bad_images(damaged_folder) -> None:
     batches = [b for b in loader if b is not None]
     assert sum(b[0].shape[0] for b in batches) == 2
     assert all(b[1].dtype == torch.int64 and b[0].shape[1:] == (3, 64, 64) for b in batches)
+
+
+def test_colour_jitter_varies_the_image_within_range() -> None:
+    image = load_rgb(IMAGE)
+    transform = SegTransform(64, train=True, scale_range=(1.0, 1.0), hflip=False, color_jitter=0.3)
+    plain = SegTransform(64, train=True, scale_range=(1.0, 1.0), hflip=False, color_jitter=0.0)
+    std, mean = torch.tensor(IMAGENET_STD).view(3, 1, 1), torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    torch.manual_seed(5)
+    a, _ = plain(image, None)
+    torch.manual_seed(5)  # same crop, different colours
+    b, _ = transform(image, None)
+    rgb = b * std + mean
+    assert rgb.min() >= -1e-5 and rgb.max() <= 1 + 1e-5
+    assert not torch.allclose(a, b, atol=1e-3)

@@ -1,7 +1,8 @@
 """Image loading and the joint image + mask transforms (torchvision.transforms.v2).
 
-Train: random scale (shorter side in [0.5, 2.0] x img_size) -> pad to img_size (image 0, mask 255) ->
-random crop img_size -> horizontal flip -> colour jitter (image only) -> ImageNet normalisation.
+Train: random scale (shorter side in [0.5, 2.0] x img_size) -> random crop img_size, padded where the
+scaled image is smaller (image 0, mask 255) -> horizontal flip -> brightness/contrast/saturation jitter
+(image only) -> ImageNet normalisation.
 Val: letterbox (keep aspect, longer side = img_size, pad right/bottom: image 0, mask 255), plain resize
 to img_size x img_size, or none. Masks are always resized NEAREST, so no interpolated label appears.
 """
@@ -97,20 +98,7 @@ class SegTransform:
         self.img_size, self.train, self.resize = int(img_size), bool(train), resize
         self.mean, self.std = list(mean), list(std)
         self.normalize = v2.Normalize(self.mean, self.std)
-        self.augment: v2.Compose | None = None
-        if train:
-            lo, hi = scale_range
-            steps: list[v2.Transform] = [
-                v2.RandomResize(max(1, int(lo * img_size)), int(hi * img_size) + 1, antialias=True),
-                v2.RandomCrop(
-                    img_size, pad_if_needed=True, fill={tv_tensors.Image: 0, tv_tensors.Mask: IGNORE_INDEX}
-                ),
-            ]
-            if hflip:
-                steps.append(v2.RandomHorizontalFlip())
-            if color_jitter > 0:
-                steps.append(v2.ColorJitter(color_jitter, color_jitter, color_jitter))
-            self.augment = v2.Compose(steps)
+        self.scale_range, self.hflip, self.color_jitter = scale_range, hflip, float(color_jitter)
 
     def __repr__(self) -> str:
         return f"SegTransform(img_size={self.img_size}, train={self.train}, resize={self.resize!r})"
@@ -122,12 +110,59 @@ class SegTransform:
         msk = None
         if mask is not None:
             msk = tv_tensors.Mask(torch.from_numpy(np.array(mask, dtype=np.uint8, copy=True)))
-        if self.augment is not None:
-            img, msk = self.augment(img, msk) if msk is not None else (self.augment(img), None)
+        if self.train:
+            img, msk = self._scale_crop_flip(img, msk)
         elif self.resize != "none":
             img, msk = self._resize(img, msk)
-        out = self.normalize(F.to_dtype(_plain(img), torch.float32, scale=True))
+        out = F.to_dtype(_plain(img), torch.float32, scale=True)
+        if self.train and self.color_jitter > 0:
+            out = self._jitter(out)
+        out = self.normalize(out)
         return out, (_plain(msk).long() if msk is not None else None)
+
+    def _scale_crop_flip(
+        self, img: torch.Tensor, msk: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Random scale (shorter side in scale_range x img_size), random img_size crop, pad, flip.
+
+        Equivalent to resize-then-crop, but only the source window of the crop is resized.
+        """
+        h, w = img.shape[-2:]
+        s = self.img_size
+        lo, hi = self.scale_range
+        short = int(torch.randint(max(1, int(lo * s)), int(hi * s) + 1, ()))
+        f = short / min(h, w)
+        sh, sw = max(1, round(h * f)), max(1, round(w * f))
+        ch, cw = min(s, sh), min(s, sw)
+        top, left = int(torch.randint(0, sh - ch + 1, ())), int(torch.randint(0, sw - cw + 1, ()))
+        y0, x0 = min(h - 1, int(top / f)), min(w - 1, int(left / f))
+        y1, x1 = min(h, max(y0 + 1, round((top + ch) / f))), min(w, max(x0 + 1, round((left + cw) / f)))
+        img = F.resized_crop(img, y0, x0, y1 - y0, x1 - x0, [ch, cw], antialias=True)
+        if msk is not None:
+            msk = F.resized_crop(
+                msk, y0, x0, y1 - y0, x1 - x0, [ch, cw], interpolation=InterpolationMode.NEAREST
+            )
+        if ch < s or cw < s:
+            pt, pl = int(torch.randint(0, s - ch + 1, ())), int(torch.randint(0, s - cw + 1, ()))
+            pad = [pl, pt, s - cw - pl, s - ch - pt]
+            img = F.pad(img, pad, fill=0)
+            if msk is not None:
+                msk = F.pad(msk, pad, fill=IGNORE_INDEX)
+        if self.hflip and bool(torch.rand(()) < 0.5):
+            img = F.horizontal_flip(img)
+            msk = F.horizontal_flip(msk) if msk is not None else None
+        return img, msk
+
+    def _jitter(self, x: torch.Tensor) -> torch.Tensor:
+        """Brightness, contrast and saturation jitter of a float [0, 1] image (one pass each, in place)."""
+        j = self.color_jitter
+        b, c, sat = (1.0 + (torch.rand(3) * 2 - 1) * j).clamp_min(0).tolist()
+        x.mul_(b).clamp_(0, 1)
+        luma = torch.tensor([[0.299, 0.587, 0.114]])
+        mean = float((luma @ x.reshape(3, -1)).mean())
+        x.sub_(mean).mul_(c).add_(mean).clamp_(0, 1)
+        gray = (luma @ x.reshape(3, -1)).view(1, *x.shape[-2:])
+        return x.sub_(gray).mul_(sat).add_(gray).clamp_(0, 1)
 
     def _resize(
         self, img: torch.Tensor, msk: torch.Tensor | None
