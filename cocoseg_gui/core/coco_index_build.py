@@ -153,7 +153,7 @@ class AnnotationBuilder:
         self._n_parts = 0
         # a JSON number takes at least 2 bytes ("1,"): this bound never needs a copy
         self._coords = FloatStore(size_hint // 2 + 1024)
-        self._rle_counts = array("q")
+        self._rle_counts = array("I")  # uint32, as pycocotools stores counts
         self._rle_str = bytearray()
         self._extras: dict[int, Any] = {}  # file-order annotation index -> segmentation
         self.missing_area = 0
@@ -342,7 +342,7 @@ class AnnotationBuilder:
             "img_ann_start": img_ann_start,
             "part_off": part_off,
             "coords": coords,
-            "rle_counts": np.frombuffer(self._rle_counts, np.int64).copy(),
+            "rle_counts": np.frombuffer(self._rle_counts, np.uint32).copy(),
             "rle_str": np.frombuffer(bytes(self._rle_str), np.uint8),
         }
         return arrays, self._problems(ann_img, ann_cat, known, categories), extras
@@ -409,6 +409,6 @@ def _classify(seg: Any) -> int:
             return SEG_OTHER
         if type(counts) is str:
             return SEG_RLE_STR
-        if type(counts) is list and all(type(v) is int and 0 <= v < 2**63 for v in counts):
+        if type(counts) is list and all(type(v) is int and 0 <= v < 2**32 for v in counts):
             return SEG_RLE_LIST
     return SEG_OTHER

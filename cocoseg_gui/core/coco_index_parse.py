@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from .coco_index_build import AnnotationBuilder, ImageBuilder, IndexData, build_categories
+from .coco_index_stream import NotAnObject, StreamFallback, iter_sections
 from .errors import DatasetError
 from .jobs import CancelToken, Progress, ProgressCallback, report
 
@@ -45,9 +46,7 @@ def _events_whole(path: Path, raw: bytes) -> Iterator[Event]:
     size = len(raw)
     del raw
     if not isinstance(root, dict):
-        raise DatasetError(
-            path, f"not a COCO instances file: the top level is a JSON {type(root).__name__}, not an object"
-        )
+        raise _not_an_object(path, type(root).__name__)
     for key in list(root):
         value = root.pop(key)
         if key in ("images", "annotations") and isinstance(value, list):
@@ -63,21 +62,47 @@ def _events_whole(path: Path, raw: bytes) -> Iterator[Event]:
         del value
 
 
+def _not_an_object(path: Path, kind: str) -> DatasetError:
+    return DatasetError(path, f"not a COCO instances file: the top level is a JSON {kind}, not an object")
+
+
+def _events_stream(path: Path, size: int) -> Iterator[Event]:
+    """Sections read block by block (see coco_index_stream); StreamFallback if that is not possible."""
+    try:
+        with open(path, "rb") as fh:
+            try:
+                yield from iter_sections(fh)
+            except NotAnObject as exc:
+                raise _not_an_object(path, exc.kind) from None
+    except OSError as exc:
+        raise DatasetError(path, f"cannot read the file: {exc.strerror or exc}") from None
+
+
 def parse_coco(
-    path: Path, size: int, *, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+    path: Path,
+    size: int,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    stream: bool = True,
 ) -> IndexData:
     """Read and index ``path`` (``size`` bytes); DatasetError if it is not a usable COCO instances file."""
     report(progress, Progress(0, max(size, 1), "reading"))
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DatasetError(path, f"cannot read the file: {exc.strerror or exc}") from None
-    if cancel:
-        cancel.raise_if_cancelled()
-    report(progress, Progress(0, max(size, 1), "parsing"))
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of fresh containers: the cyclic GC would rescan them all for nothing
     try:
+        if stream:
+            try:
+                return _index(path, _events_stream(path, size), size, progress, cancel)
+            except StreamFallback:
+                pass  # odd layout or a syntax error: the whole-file parser handles it and says where
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise DatasetError(path, f"cannot read the file: {exc.strerror or exc}") from None
+        if cancel:
+            cancel.raise_if_cancelled()
+        report(progress, Progress(0, max(size, 1), "parsing"))
         return _index(path, _events_whole(path, raw), size, progress, cancel)
     finally:
         if gc_was_enabled:
