@@ -1,25 +1,420 @@
-"""Train panel: the training form, live plots and run controls."""
+"""Train panel: the training form, Start / Stop / Resume, live plots, run figures and a log."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
+import html
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cocoseg_gui.core.errors import CocoSegError, OptionsError
 from cocoseg_gui.gui.app_state import AppState
+from cocoseg_gui.gui.training.devices import DeviceChoice, list_devices
+from cocoseg_gui.gui.training.form import TrainForm
+from cocoseg_gui.gui.training.hints import ErrorReport, describe_error
+from cocoseg_gui.gui.training.history import latest_checkpoint, read_config, read_events
+from cocoseg_gui.gui.training.plots import TrainingPlots
+from cocoseg_gui.gui.training.recent import add_recent_run
+from cocoseg_gui.gui.training.run_status import RunStatus, RunStatusView
+from cocoseg_gui.gui.training.worker import TrainWorker, WorkerHandle, preload_torch_modules
+
+STATUS_REFRESH_MS = 500
+LOG_MAX_LINES = 5000
 
 
 class TrainPanel(QWidget):
-    """Configure and run a training; watch loss and IoU live."""
+    """Configure and run a training in a background thread; watch loss and IoU live."""
+
+    run_finished = Signal(object)  # the end event dict (or None after a failure)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        layout = QVBoxLayout(self)
-        form = QFormLayout()
-        self.epochs = QSpinBox(minimum=1, maximum=10000, value=10)
-        form.addRow("Epochs", self.epochs)
-        layout.addLayout(form)
+        self._handle: WorkerHandle | None = None
+        self._run_dir: Path | None = None
+        self.status = RunStatus()
+        self.last_error: ErrorReport | None = None
+        self._end_event: dict[str, Any] | None = None
+
+        self.form = TrainForm()
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop", enabled=False)
-        layout.addWidget(self.start_button)
-        layout.addWidget(self.stop_button)
-        layout.addStretch(1)
+        self.stop_button.setToolTip("Finish the current step, save last.pt and stop")
+        self.resume_button = QPushButton("Resume...")
+        self.resume_button.setToolTip("Continue a run folder from its last.pt")
+        self.open_button = QPushButton("Open run...")
+        self.open_button.setToolTip("Show the curves of a finished run (its metrics.jsonl)")
+        self.error_label = QLabel(wordWrap=True, visible=False)
+        self.error_label.setStyleSheet(
+            "QLabel { background: #fde8e8; color: #8a1010; border: 1px solid #e0a0a0; padding: 6px; }"
+        )
+        self.plots = TrainingPlots()
+        self.status_view = RunStatusView()
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setMaximumBlockCount(LOG_MAX_LINES)
+        self.log.setPlaceholderText("Training log")
+
+        self._build_layout()
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button.clicked.connect(self._choose_resume)
+        self.open_button.clicked.connect(self._choose_open_run)
+        self.state.masks_dir_changed.connect(self._on_masks_dir_changed)
+
+        self._refresh = QTimer(self, interval=STATUS_REFRESH_MS)
+        self._refresh.timeout.connect(self._refresh_status)
+
+        self._has_settings = self.form.load_settings(self.state.settings)
+        self.form.suggest_run_folder(self.state.settings)
+        if self.state.masks_dir is not None:
+            self.form.data.setText(str(self.state.masks_dir))
+        if not self._has_settings:
+            self.form.apply_device_defaults("cpu")
+        self._devices_probed = False
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    def _build_layout(self) -> None:
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setWidget(self.form)
+        scroll.setMinimumWidth(340)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.stop_button, self.resume_button, self.open_button):
+            buttons.addWidget(b)
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(0, 0, 0, 0)
+        left_lay.addWidget(scroll, 1)
+        left_lay.addLayout(buttons)
+
+        bottom = QWidget()
+        bottom_lay = QHBoxLayout(bottom)
+        bottom_lay.setContentsMargins(0, 0, 0, 0)
+        bottom_lay.addWidget(self.status_view, 1)
+        bottom_lay.addWidget(self.log, 1)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.plots)
+        right.addWidget(bottom)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.error_label)
+        lay.addWidget(split, 1)
+
+    # -- devices (torch is imported in a worker so the window opens fast) --------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._devices_probed:
+            self._devices_probed = True
+            QTimer.singleShot(0, self._probe_devices)
+
+    def _probe_devices(self) -> None:
+        """List cpu / cuda:N / mps (imports torch on the GUI thread, once, after the panel shows)."""
+        self._devices_probed = True
+        self._on_devices(list_devices())
+
+    def _on_devices(self, devices: list[DeviceChoice]) -> None:
+        untouched = self.form.matches_device_defaults("cpu")
+        self.form.set_devices(devices)
+        if not self._has_settings and untouched and not self.running:
+            best = next(
+                (d.name for d in devices if d.name.startswith("cuda")), devices[0].name if devices else "cpu"
+            )
+            self.form.apply_device_defaults(best)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._handle is not None and self._handle.is_running()
+
+    def start(self) -> bool:
+        """Validate the form and start training in the background; False (and a message) if it cannot."""
+        return self._start(resume=None)
+
+    def _start(self, resume: Path | None, replay: list[dict[str, Any]] | None = None) -> bool:
+        if self.running:
+            return False
+        self._clear_error()
+        try:
+            values = self.form.values()
+            if resume is None:
+                self._check_new_run_folder(values["out"])
+            self._check_mask_dataset(values["data"])
+            preload_torch_modules(values["model"])  # on the GUI thread: workers never import
+            from cocoseg_gui.core.training.config import TrainConfig
+            from cocoseg_gui.core.training.trainer import train
+
+            config = TrainConfig(**values, resume=resume)
+        except (CocoSegError, TypeError, ValueError) as exc:
+            self._show_error(describe_error(exc))
+            return False
+        self.form.save_settings(self.state.settings)
+        self._run_dir = Path(values["out"])
+        self.plots.reset()
+        self.status = RunStatus(run_dir=self._run_dir)
+        self.log.clear()
+        if replay:
+            self._apply_events(replay, log=False)
+            self._log(f"resuming {self._run_dir} after epoch {self.status.epochs_done}")
+        self._log(f"starting: {values['model']} on {values['data']} -> {self._run_dir}")
+        worker = TrainWorker(config, train)
+        worker.events.connect(self._on_events)
+        worker.failed.connect(self._on_failed)
+        worker.finished_run.connect(self._on_end_event)
+        self._end_event = None
+        self._handle = WorkerHandle(worker, self)
+        self._handle.thread.finished.connect(self._on_finished)
+        self._set_running(True)
+        self._handle.start()
+        return True
+
+    def stop(self) -> None:
+        """Ask the trainer to finish its step, save last.pt and end (status 'cancelled')."""
+        if self._handle is not None and self.running:
+            self._handle.cancel()
+            self.stop_button.setEnabled(False)
+            self._log("stopping after the current step (saving last.pt)...")
+
+    def resume_from(self, run_dir: str | Path) -> bool:
+        """Continue ``run_dir`` from its last.pt with its own options (the form shows them)."""
+        run_dir = Path(run_dir)
+        last = run_dir / "last.pt"
+        if not last.is_file():
+            self._show_error(
+                ErrorReport(
+                    "Cannot resume",
+                    f"{last}: no last.pt in this folder",
+                    "Choose a run folder written by cocoseg train (it holds last.pt).",
+                )
+            )
+            return False
+        try:
+            cfg = read_config(run_dir)
+            history = read_events(run_dir) if (run_dir / "metrics.jsonl").is_file() else []
+        except CocoSegError as exc:
+            self._show_error(describe_error(exc))
+            return False
+        self.form.set_values(cfg)
+        self.form.out.setText(str(run_dir))
+        return self._start(resume=last, replay=history)
+
+    def wait(self, msecs: int = 60000) -> bool:
+        """Block until the training thread ends (tests, shutdown)."""
+        return self._handle.wait(msecs) if self._handle is not None else True
+
+    def shutdown(self) -> None:
+        """Stop a running training and wait for it (the app is closing)."""
+        if self.running:
+            self.stop()
+            self.wait(120000)
+
+    def _check_new_run_folder(self, out: Path) -> None:
+        if (out / "metrics.jsonl").exists():
+            raise OptionsError(
+                f"{out}: this folder already holds a run; choose a new run folder or use Resume"
+            )
+
+    def _check_mask_dataset(self, data: Path) -> None:
+        if not (data / "category_mapping.json").is_file():
+            from cocoseg_gui.core.errors import DatasetError
+
+            raise DatasetError(
+                data, "not a mask dataset folder (no category_mapping.json): generate masks first"
+            )
+
+    # -- worker signals (GUI thread) -------------------------------------------------------------
+
+    def _on_events(self, batch: list[dict[str, Any]]) -> None:
+        self._apply_events(batch, log=True)
+
+    def _apply_events(self, events: list[dict[str, Any]], log: bool) -> None:
+        for e in events:
+            self.plots.add_event(e)
+            self.status.update(e)
+            if log:
+                self._log_event(e)
+        self.status_view.show_status(self.status)
+
+    def _on_failed(self, exc: BaseException, tb: str) -> None:
+        report = describe_error(exc)
+        self._show_error(report)
+        self._log(tb.rstrip(), color="#8a1010")
+
+    def _on_end_event(self, end: dict[str, Any] | None) -> None:
+        self._end_event = end
+
+    def _on_finished(self) -> None:
+        """The training thread has ended (finished, stopped, out of budget or failed)."""
+        end = self._end_event
+        self._set_running(False)
+        self.plots.flush()
+        if end is not None and not self.status.end_status:
+            self.status.update(end)
+        self.status_view.show_status(self.status)
+        run_dir = self._run_dir
+        if run_dir is not None and latest_checkpoint(run_dir) is not None:
+            add_recent_run(self.state.settings, run_dir)
+            self.state.set_run_dir(run_dir)
+            self.state.set_checkpoint(latest_checkpoint(run_dir))
+            self.state.status_message.emit(f"training {self.status.end_status or 'ended'}: {run_dir}")
+        self.form.suggest_run_folder(self.state.settings)
+        self.run_finished.emit(end)
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.resume_button.setEnabled(not running)
+        self.open_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.form.setEnabled(not running)
+        if running:
+            self._refresh.start()
+        else:
+            self._refresh.stop()
+
+    def _refresh_status(self) -> None:
+        self._poll_gpu_memory()
+        self.status_view.show_status(self.status)
+
+    def _poll_gpu_memory(self) -> None:
+        torch = sys.modules.get("torch")
+        if (
+            torch is None
+            or not self.status.device.startswith("cuda")
+            or self.status.gpu_memory_bytes is not None
+        ):
+            return
+        try:
+            self._gpu_peak = int(torch.cuda.max_memory_allocated(self.status.device))
+        except Exception:  # a device that went away: the figure is only informative
+            return
+        self.status_view.labels["device"].setText(
+            f"{self.status.device}   (peak GPU memory {self._gpu_peak / 2**30:.2f} GiB)"
+        )
+
+    # -- reopening a run -------------------------------------------------------------------------
+
+    def open_run(self, run_dir: str | Path) -> bool:
+        """Replay a run folder's metrics.jsonl into the plots, figures and log."""
+        if self.running:
+            return False
+        run_dir = Path(run_dir)
+        try:
+            events = read_events(run_dir)
+        except CocoSegError as exc:
+            self._show_error(describe_error(exc))
+            return False
+        self._clear_error()
+        self.plots.reset()
+        self.status = RunStatus(run_dir=run_dir)
+        self.log.clear()
+        self._log(f"opened {run_dir} ({len(events)} events)")
+        self._apply_events(events, log=True)
+        self.plots.flush()
+        self._run_dir = run_dir
+        ckpt = latest_checkpoint(run_dir)
+        self.state.set_run_dir(run_dir)
+        if ckpt is not None:
+            add_recent_run(self.state.settings, run_dir)
+            self.state.set_checkpoint(ckpt)
+        return True
+
+    def _choose_open_run(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a training run folder", self._dialog_start())
+        if folder:
+            self.open_run(folder)
+
+    def _choose_resume(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Resume a training run folder", self._dialog_start())
+        if folder:
+            self.resume_from(folder)
+
+    def _dialog_start(self) -> str:
+        return str(self.state.settings.value("train/run_root") or Path.home())
+
+    # -- messages --------------------------------------------------------------------------------
+
+    def _on_masks_dir_changed(self) -> None:
+        if self.state.masks_dir is not None and not self.running:
+            self.form.data.setText(str(self.state.masks_dir))
+
+    def _show_error(self, report: ErrorReport) -> None:
+        self.last_error = report
+        hint = f"<br><i>Hint: {html.escape(report.hint)}</i>" if report.hint else ""
+        self.error_label.setText(f"<b>{html.escape(report.title)}</b>: {html.escape(report.message)}{hint}")
+        self.error_label.setVisible(True)
+        self._log(
+            f"error: {report.message}" + (f" (hint: {report.hint})" if report.hint else ""), color="#8a1010"
+        )
+        self.state.status_message.emit(f"{report.title}: {report.message}")
+
+    def _clear_error(self) -> None:
+        self.last_error = None
+        self.error_label.setVisible(False)
+
+    def _log_event(self, e: dict[str, Any]) -> None:
+        kind = e.get("type")
+        if kind == "start":
+            self._log(f"device {e.get('device', '?')}, world size {e.get('world_size', 1)}")
+        elif kind == "epoch":
+            parts = [f"epoch {int(e.get('epoch', 0)) + 1}"]
+            for key, label in (
+                ("train_loss", "train loss"),
+                ("val_loss", "val loss"),
+                ("miou", "mIoU"),
+                ("pixel_acc", "pixel acc"),
+                ("mean_dice", "dice"),
+            ):
+                if isinstance(e.get(key), (int, float)):
+                    parts.append(f"{label} {e[key]:.4f}")
+            self._log(", ".join(parts))
+        elif kind == "checkpoint":
+            self._log(f"saved {e.get('path')}" + (" (best)" if e.get("best") else ""))
+        elif kind == "warning":
+            self._log(f"warning: {e.get('message', '')}", color="#b45a00")
+        elif kind == "end":
+            status = e.get("status", "")
+            reason = f" ({e['reason']})" if e.get("reason") else ""
+            color = "#8a1010" if status == "failed" else None
+            self._log(f"end: {status}{reason}", color=color)
+
+    def _log(self, text: str, color: str | None = None) -> None:
+        if color is None:
+            self.log.appendPlainText(text)
+        else:
+            self.log.appendHtml(
+                f'<span style="color:{color}">{html.escape(text)}</span>'.replace("\n", "<br>")
+            )
+
+    # -- screenshot ------------------------------------------------------------------------------
+
+    def prepare_screenshot(self, done: Callable[[], None]) -> None:
+        """Run a short training of the small unet on the demo data, then call ``done`` (curves visible)."""
+        from cocoseg_gui.gui.training.demo import DemoPreparer
+
+        self._demo = DemoPreparer(self.state, self)
+        self._demo.prepare_training(self, done)

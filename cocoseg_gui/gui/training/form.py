@@ -1,0 +1,382 @@
+"""The training options form: widgets for every TrainConfig option, QSettings persistence, validation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from cocoseg_gui.core.errors import OptionsError
+from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES, PRETRAINED_CHOICES
+from cocoseg_gui.gui.training.devices import DeviceChoice, defaults_for
+
+SETTINGS_GROUP = "train"
+VAL_SPLIT, VAL_FOLDER, VAL_TRAIN = "split", "folder", "train"
+AMP_CHOICES = ("off", "bf16", "fp16")
+LOSS_LABELS = {
+    "ce": "cross-entropy",
+    "wce": "weighted cross-entropy",
+    "focal": "focal",
+    "dice": "dice",
+    "ce+dice": "cross-entropy + dice",
+}
+
+
+def default_run_root() -> Path:
+    return Path.home() / "cocoseg-runs"
+
+
+def new_run_name() -> str:
+    return time.strftime("run-%Y%m%d-%H%M%S")
+
+
+def format_duration(seconds: float | None) -> str:
+    """``1:02:03`` / ``2:03``; '-' when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "-"
+    s = round(seconds)
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def parse_model_options(text: str) -> dict[str, Any]:
+    """``"width=16 depth=3"`` -> ``{"width": 16, "depth": 3}`` (ints, floats, true/false, else strings)."""
+    out: dict[str, Any] = {}
+    for item in text.replace(",", " ").split():
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise OptionsError(f"model options: {item!r} is not key=value (e.g. width=16)")
+        value: Any = raw
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                continue
+        if raw.lower() in ("true", "false"):
+            value = raw.lower() == "true"
+        out[key] = value
+    return out
+
+
+def format_model_options(kwargs: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in kwargs.items())
+
+
+class PathField(QWidget):
+    """A line edit with a Browse button (folder or file)."""
+
+    changed = Signal(str)
+
+    def __init__(
+        self, caption: str, folder: bool = True, placeholder: str = "", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.caption, self.folder = caption, folder
+        self.edit = QLineEdit(placeholderText=placeholder)
+        self.button = QPushButton("Browse...")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.edit, 1)
+        lay.addWidget(self.button)
+        self.button.clicked.connect(self._browse)
+        self.edit.textChanged.connect(self.changed)
+
+    def _browse(self) -> None:
+        start = self.edit.text() or str(Path.home())
+        if self.folder:
+            chosen = QFileDialog.getExistingDirectory(self, self.caption, start)
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(self, self.caption, start)
+        if chosen:
+            self.edit.setText(chosen)
+
+    def text(self) -> str:
+        return self.edit.text().strip()
+
+    def setText(self, text: str) -> None:
+        self.edit.setText(text)
+
+
+class TrainForm(QWidget):
+    """All options of a training run. ``values()`` gives TrainConfig keyword arguments."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data = PathField("Mask dataset folder", placeholder="a folder made by cocoseg masks")
+        self.val_mode = QComboBox()
+        self.val_mode.addItem("split off a fraction", VAL_SPLIT)
+        self.val_mode.addItem("second mask folder", VAL_FOLDER)
+        self.val_mode.addItem("the training data (optimistic)", VAL_TRAIN)
+        self.val_fraction = QDoubleSpinBox(minimum=0.01, maximum=0.9, singleStep=0.05, decimals=2, value=0.2)
+        self.val_data = PathField("Validation mask dataset folder")
+        self.val_warning = QLabel("Validating on the training images overstates the scores.")
+        self.val_warning.setStyleSheet("color: #b45a00;")
+        self.out = PathField("Run folder", placeholder="a new folder for this run")
+
+        self.model = QComboBox()
+        self.model.addItems(MODEL_NAMES)
+        self.model_options = QLineEdit(placeholderText="e.g. width=16 depth=3 (optional)")
+        self.model_options.setToolTip("Model arguments as key=value pairs (unet: width, depth)")
+        self.pretrained = QComboBox(editable=True)
+        self.pretrained.addItems(PRETRAINED_CHOICES)
+        self.pretrained.setToolTip("none, imagenet, coco, or the path of a weights file")
+        self.img_size = QSpinBox(minimum=32, maximum=2048, singleStep=32, value=192)
+        self.batch_size = QSpinBox(minimum=1, maximum=512, value=4)
+        self.epochs = QSpinBox(minimum=1, maximum=10000, value=20)
+        self.lr = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=6, singleStep=1e-4, value=1e-3)
+        self.loss = QComboBox()
+        for name in LOSS_NAMES:
+            self.loss.addItem(LOSS_LABELS.get(name, name), name)
+        self.class_weighting = QComboBox()
+        self.class_weighting.addItems(CLASS_WEIGHTINGS)
+        self.class_weighting.setToolTip("How class weights are derived from pixel counts (weighted losses)")
+        self.oversample = QCheckBox("oversample images of rare classes")
+        self.amp = QComboBox()
+        self.amp.addItems(AMP_CHOICES)
+        self.amp.setToolTip("Mixed precision (CUDA only)")
+        self.time_budget = QLineEdit("6h", placeholderText="e.g. 6h, 90m, 1h30m; empty = none")
+        self.device = QComboBox()
+        self.device.addItem("auto", "auto")
+        self.device.addItem("cpu", "cpu")
+        self.workers = QSpinBox(minimum=0, maximum=64, value=0)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.log_every = QSpinBox(minimum=1, maximum=10000, value=1)
+        self.log_every.setToolTip("Report the training loss every N steps (each report syncs the GPU once)")
+
+        form = QFormLayout(self)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Mask dataset", self.data)
+        form.addRow("Validation", self.val_mode)
+        form.addRow("Val. fraction", self.val_fraction)
+        form.addRow("Val. folder", self.val_data)
+        form.addRow("", self.val_warning)
+        form.addRow("Run folder", self.out)
+        form.addRow("Model", self.model)
+        form.addRow("Model options", self.model_options)
+        form.addRow("Pretrained", self.pretrained)
+        form.addRow("Image size", self.img_size)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Loss", self.loss)
+        form.addRow("Class weighting", self.class_weighting)
+        form.addRow("", self.oversample)
+        form.addRow("AMP", self.amp)
+        form.addRow("Time budget", self.time_budget)
+        form.addRow("Device", self.device)
+        form.addRow("Workers", self.workers)
+        form.addRow("Seed", self.seed)
+        form.addRow("Plot every (steps)", self.log_every)
+        self._form = form
+        self.val_mode.currentIndexChanged.connect(self._update_val_rows)
+        self._update_val_rows()
+
+    # -- validation mode rows
+    def _update_val_rows(self) -> None:
+        mode = self.val_mode.currentData()
+        self._form.setRowVisible(self.val_fraction, mode == VAL_SPLIT)
+        self._form.setRowVisible(self.val_data, mode == VAL_FOLDER)
+        self._form.setRowVisible(self.val_warning, mode == VAL_TRAIN)
+
+    # -- devices
+    def set_devices(self, devices: list[DeviceChoice]) -> None:
+        """Fill the device combo (keeps the current choice when it still exists)."""
+        current = self.device.currentData()
+        self.device.clear()
+        self.device.addItem("auto", "auto")
+        for d in devices:
+            self.device.addItem(d.label, d.name)
+        i = self.device.findData(current)
+        self.device.setCurrentIndex(max(i, 0))
+
+    def apply_device_defaults(self, device: str) -> None:
+        """Sizes that suit the device: small unet runs on CPU, bigger batches with AMP on a GPU."""
+        d = defaults_for(device)
+        self.img_size.setValue(int(d["img_size"]))
+        self.batch_size.setValue(int(d["batch_size"]))
+        self.workers.setValue(int(d["workers"]))
+        self.amp.setCurrentText("bf16" if d["amp"] else "off")
+        if device == "cpu":
+            self.model.setCurrentText("unet")
+        i = self.device.findData(device)
+        if i >= 0:
+            self.device.setCurrentIndex(i)
+
+    def matches_device_defaults(self, device: str) -> bool:
+        """True while the size fields still hold the defaults for ``device`` (the user changed nothing)."""
+        d = defaults_for(device)
+        return (self.img_size.value(), self.batch_size.value(), self.workers.value()) == (
+            d["img_size"],
+            d["batch_size"],
+            d["workers"],
+        )
+
+    # -- values
+    def time_budget_s(self) -> float | None:
+        from cocoseg_gui.core.training.config import parse_duration
+
+        text = self.time_budget.text().strip()
+        return parse_duration(text) if text else None
+
+    def values(self) -> dict[str, Any]:
+        """TrainConfig keyword arguments; raises OptionsError for a missing folder or bad duration."""
+        if not self.data.text():
+            raise OptionsError(
+                "no mask dataset folder: generate masks first (Masks panel) or choose a folder"
+            )
+        if not self.out.text():
+            raise OptionsError("no run folder: choose where the run is written")
+        mode = self.val_mode.currentData()
+        if mode == VAL_FOLDER and not self.val_data.text():
+            raise OptionsError("validation on a second mask folder: choose that folder")
+        pretrained = self.pretrained.currentText().strip() or "none"
+        return {
+            "data": Path(self.data.text()),
+            "out": Path(self.out.text()),
+            "model": self.model.currentText(),
+            "model_kwargs": parse_model_options(self.model_options.text()),
+            "val_data": Path(self.val_data.text()) if mode == VAL_FOLDER else None,
+            "val_fraction": float(self.val_fraction.value()),
+            "val_on_train": mode == VAL_TRAIN,
+            "epochs": self.epochs.value(),
+            "batch_size": self.batch_size.value(),
+            "img_size": self.img_size.value(),
+            "lr": float(self.lr.value()),
+            "loss": self.loss.currentData(),
+            "class_weighting": self.class_weighting.currentText(),
+            "oversample": self.oversample.isChecked(),
+            "amp": self.amp.currentText(),
+            "time_budget_s": self.time_budget_s(),
+            "device": self.device.currentData() or "auto",
+            "workers": self.workers.value(),
+            "seed": self.seed.value(),
+            "log_every": self.log_every.value(),
+            "pretrained": pretrained,
+        }
+
+    def set_values(self, v: dict[str, Any]) -> None:
+        """Fill the form from a config dict (config.json of a run, or saved settings)."""
+        if v.get("data"):
+            self.data.setText(str(v["data"]))
+        if v.get("out"):
+            self.out.setText(str(v["out"]))
+        if v.get("val_on_train"):
+            self.val_mode.setCurrentIndex(self.val_mode.findData(VAL_TRAIN))
+        elif v.get("val_data"):
+            self.val_mode.setCurrentIndex(self.val_mode.findData(VAL_FOLDER))
+            self.val_data.setText(str(v["val_data"]))
+        elif "val_fraction" in v or "val_data" in v:
+            self.val_mode.setCurrentIndex(self.val_mode.findData(VAL_SPLIT))
+        if v.get("val_fraction") is not None:
+            self.val_fraction.setValue(float(v["val_fraction"]))
+        for key, combo in (("model", self.model), ("class_weighting", self.class_weighting)):
+            if v.get(key) is not None and combo.findText(str(v[key])) >= 0:
+                combo.setCurrentText(str(v[key]))
+        if isinstance(v.get("model_kwargs"), dict):
+            self.model_options.setText(format_model_options(v["model_kwargs"]))
+        elif isinstance(v.get("model_kwargs"), str):
+            self.model_options.setText(v["model_kwargs"])
+        if v.get("pretrained") is not None:
+            self.pretrained.setCurrentText(str(v["pretrained"]))
+        if v.get("loss") is not None and self.loss.findData(v["loss"]) >= 0:
+            self.loss.setCurrentIndex(self.loss.findData(v["loss"]))
+        for key, spin in (
+            ("img_size", self.img_size),
+            ("batch_size", self.batch_size),
+            ("epochs", self.epochs),
+            ("workers", self.workers),
+            ("seed", self.seed),
+            ("log_every", self.log_every),
+        ):
+            if v.get(key) is not None:
+                spin.setValue(int(v[key]))
+        if v.get("lr") is not None:
+            self.lr.setValue(float(v["lr"]))
+        if "oversample" in v:
+            self.oversample.setChecked(bool(v["oversample"]))
+        if "amp" in v:
+            amp = v["amp"]
+            self.amp.setCurrentText("bf16" if amp is True else "off" if amp in (False, None) else str(amp))
+        if "time_budget_s" in v:
+            tb = v["time_budget_s"]
+            self.time_budget.setText("" if tb is None else _budget_text(float(tb)))
+        if v.get("device") is not None:
+            i = self.device.findData(str(v["device"]))
+            if i < 0:
+                self.device.addItem(str(v["device"]), str(v["device"]))
+                i = self.device.count() - 1
+            self.device.setCurrentIndex(i)
+
+    # -- settings
+    def save_settings(self, settings: QSettings) -> None:
+        try:
+            v = self.values()
+        except OptionsError:
+            return
+        settings.beginGroup(SETTINGS_GROUP)
+        for key, value in v.items():
+            if key == "model_kwargs":
+                value = format_model_options(value)
+            if key == "out":
+                continue  # each run gets a new folder; remember its parent instead
+            settings.setValue(key, "" if value is None else str(value))
+        settings.setValue("run_root", str(Path(v["out"]).parent))
+        settings.endGroup()
+
+    def load_settings(self, settings: QSettings) -> bool:
+        """Prefill from the last run's options; False when nothing was saved."""
+        settings.beginGroup(SETTINGS_GROUP)
+        keys = settings.childKeys()
+        raw = {k: settings.value(k) for k in keys}
+        settings.endGroup()
+        if not raw or "model" not in raw:
+            return False
+        v: dict[str, Any] = {}
+        for k, text in raw.items():
+            text = "" if text is None else str(text)
+            if k in ("img_size", "batch_size", "epochs", "workers", "seed", "log_every") and text.isdigit():
+                v[k] = int(text)
+            elif k in ("lr", "val_fraction", "time_budget_s"):
+                v[k] = float(text) if text else None
+            elif k in ("oversample", "val_on_train"):
+                v[k] = text.lower() == "true"
+            elif k in ("val_data",):
+                v[k] = text or None
+            elif k not in ("data", "run_root"):
+                v[k] = text
+        if raw.get("data"):
+            v["data"] = raw["data"]
+        if v.get("val_fraction") is None:
+            v.pop("val_fraction", None)
+        self.set_values(v)
+        return True
+
+    def suggest_run_folder(self, settings: QSettings) -> None:
+        """A fresh timestamped run folder under the last run's parent folder."""
+        root = settings.value(f"{SETTINGS_GROUP}/run_root") or str(default_run_root())
+        self.out.setText(str(Path(str(root)) / new_run_name()))
+
+
+def _budget_text(seconds: float) -> str:
+    if seconds % 3600 == 0:
+        return f"{int(seconds // 3600)}h"
+    if seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    return f"{seconds:g}s"

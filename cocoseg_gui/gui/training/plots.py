@@ -1,0 +1,250 @@
+"""Live training plots (pyqtgraph): loss per step, epoch losses, mIoU / pixel accuracy, per-class IoU bars.
+
+Events (docs/formats.md metrics.jsonl) are appended to growing numpy buffers; a 10 Hz timer pushes
+the buffers into the existing ``PlotDataItem``s with ``setData`` -- nothing is cleared and redrawn.
+Replaying a finished run feeds the same ``add_event`` then calls ``flush``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from cocoseg_gui.core.palette import class_color
+
+EMA_SMOOTHING = 0.9  # TensorBoard-style smoothing weight, debiased
+FLUSH_INTERVAL_MS = 100  # at most 10 plot updates a second
+
+
+class SeriesBuffer:
+    """An append-only (x, y) series in amortised-doubling numpy buffers."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._x = np.empty(capacity, dtype=np.float64)
+        self._y = np.empty(capacity, dtype=np.float64)
+        self.size = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.size == len(self._x):
+            self._x = np.concatenate([self._x, np.empty_like(self._x)])
+            self._y = np.concatenate([self._y, np.empty_like(self._y)])
+        self._x[self.size] = x
+        self._y[self.size] = y
+        self.size += 1
+
+    def clear(self) -> None:
+        self.size = 0
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.size]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.size]
+
+
+class Ema:
+    """Debiased exponential moving average (as TensorBoard's smoothing slider)."""
+
+    def __init__(self, weight: float = EMA_SMOOTHING) -> None:
+        self.weight = weight
+        self._value = 0.0
+        self._count = 0
+
+    def update(self, value: float) -> float:
+        self._count += 1
+        self._value = self.weight * self._value + (1 - self.weight) * value
+        return self._value / (1 - self.weight**self._count)
+
+    def reset(self) -> None:
+        self._value, self._count = 0.0, 0
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
+    w = pg.PlotWidget(background="w")
+    item = w.getPlotItem()
+    item.setTitle(title, color="#222", size="10pt")
+    item.setLabel("bottom", x_label, color="#444")
+    item.setLabel("left", y_label, color="#444")
+    item.showGrid(x=True, y=True, alpha=0.2)
+    for name in ("bottom", "left"):
+        item.getAxis(name).setPen(pg.mkPen("#666"))
+        item.getAxis(name).setTextPen(pg.mkPen("#333"))
+    item.addLegend(offset=(-5, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
+    w.setMinimumSize(220, 160)
+    return w
+
+
+def _class_colors(classes: list[Any]) -> dict[str, tuple[int, int, int]]:
+    """Name -> colour from a list of class names (index order, VOC colours) or of class dicts."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for i, c in enumerate(classes):
+        if isinstance(c, str):
+            out[c] = class_color(i)
+        elif isinstance(c, Mapping) and "name" in c:
+            index = int(c.get("index", i))
+            rgb = c.get("color") or class_color(index)
+            out[str(c["name"])] = (int(rgb[0]), int(rgb[1]), int(rgb[2]))
+    return out
+
+
+class TrainingPlots(QWidget):
+    """Four live plots of one training run."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loss_plot = _plot("Training loss per step", "step", "loss")
+        self.epoch_plot = _plot("Loss per epoch", "epoch", "loss")
+        self.metric_plot = _plot("Validation mIoU / pixel accuracy", "epoch", "")
+        self.class_plot = _plot("Per-class IoU (last epoch)", "IoU", "")
+        self.class_plot.getPlotItem().legend.setVisible(False)
+        self.class_plot.setXRange(0, 1, padding=0.02)
+        self.metric_plot.setYRange(0, 1, padding=0.02)
+
+        self.series: dict[str, SeriesBuffer] = {
+            k: SeriesBuffer()
+            for k in ("step_loss", "step_ema", "train_loss", "val_loss", "miou", "pixel_acc")
+        }
+        self.curves: dict[str, pg.PlotDataItem] = {
+            "step_loss": self.loss_plot.plot(name="loss", pen=pg.mkPen(100, 140, 220, 90, width=1)),
+            "step_ema": self.loss_plot.plot(name="smoothed", pen=pg.mkPen(20, 60, 180, width=2.5)),
+            "train_loss": self.epoch_plot.plot(
+                name="train",
+                pen=pg.mkPen(20, 60, 180, width=2),
+                symbol="o",
+                symbolSize=6,
+                symbolBrush=(20, 60, 180),
+            ),
+            "val_loss": self.epoch_plot.plot(
+                name="validation",
+                pen=pg.mkPen(220, 90, 20, width=2),
+                symbol="s",
+                symbolSize=6,
+                symbolBrush=(220, 90, 20),
+            ),
+            "miou": self.metric_plot.plot(
+                name="mIoU",
+                pen=pg.mkPen(30, 150, 60, width=2),
+                symbol="o",
+                symbolSize=6,
+                symbolBrush=(30, 150, 60),
+            ),
+            "pixel_acc": self.metric_plot.plot(
+                name="pixel acc.",
+                pen=pg.mkPen(150, 60, 170, width=2),
+                symbol="t",
+                symbolSize=7,
+                symbolBrush=(150, 60, 170),
+            ),
+        }
+        self.bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.7, pen=pg.mkPen("#555"))
+        self.class_plot.addItem(self.bars)
+        self.class_iou: dict[str, float] = {}
+        self._class_colors: dict[str, tuple[int, int, int]] = {}
+        self._ema = Ema()
+        self._dirty = False
+        self._bars_dirty = False
+
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.loss_plot, 0, 0)
+        grid.addWidget(self.epoch_plot, 0, 1)
+        grid.addWidget(self.metric_plot, 1, 0)
+        grid.addWidget(self.class_plot, 1, 1)
+
+        self._timer = QTimer(self, interval=FLUSH_INTERVAL_MS)
+        self._timer.timeout.connect(self.flush)
+        self._timer.start()
+
+    # -- feeding ---------------------------------------------------------------------------------
+
+    def set_class_colors(self, colors: Mapping[str, Iterable[int]]) -> None:
+        """Colours of the per-class bars, by class name."""
+        self._class_colors = {name: tuple(int(c) for c in rgb)[:3] for name, rgb in colors.items()}
+        self._bars_dirty = True
+
+    def reset(self) -> None:
+        for s in self.series.values():
+            s.clear()
+        self._ema.reset()
+        self.class_iou = {}
+        self._dirty = self._bars_dirty = True
+        self.flush()
+
+    def add_events(self, events: Iterable[Mapping[str, Any]]) -> None:
+        for e in events:
+            self.add_event(e)
+
+    def add_event(self, event: Mapping[str, Any]) -> None:
+        """Append one metrics.jsonl event to the buffers (drawn at the next flush)."""
+        kind = event.get("type")
+        if kind == "step":
+            loss = _finite(event.get("loss"))
+            step = _finite(event.get("global_step", event.get("step")))
+            if loss is None or step is None:
+                return
+            self.series["step_loss"].append(step, loss)
+            self.series["step_ema"].append(step, self._ema.update(loss))
+            self._dirty = True
+        elif kind == "epoch":
+            epoch = _finite(event.get("epoch"))
+            if epoch is None:
+                return
+            x = epoch + 1  # epochs are 0-based in the events, shown 1-based
+            for key in ("train_loss", "val_loss", "miou", "pixel_acc"):
+                v = _finite(event.get(key))
+                if v is not None:
+                    self.series[key].append(x, v)
+            per_class = event.get("per_class_iou")
+            if isinstance(per_class, Mapping):
+                self.class_iou = {str(k): v for k, v in per_class.items() if _finite(v) is not None}
+                self._bars_dirty = True
+            self._dirty = True
+        elif kind == "start":
+            classes = event.get("classes") or (event.get("config") or {}).get("classes")
+            if isinstance(classes, list):
+                self.set_class_colors(_class_colors(classes))
+
+    # -- drawing ---------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Push changed buffers into the existing curves (setData), at most 10 times a second."""
+        if self._dirty:
+            for key, curve in self.curves.items():
+                s = self.series[key]
+                curve.setData(s.x, s.y)
+            self._dirty = False
+        if self._bars_dirty:
+            self._draw_bars()
+            self._bars_dirty = False
+
+    def _draw_bars(self) -> None:
+        names = list(self.class_iou)
+        values = [float(self.class_iou[n]) for n in names]
+        ys = [len(names) - 1 - i for i in range(len(names))]  # first class at the top
+        brushes = [pg.mkBrush(*self._color(i, n)) for i, n in enumerate(names)]
+        self.bars.setOpts(x0=[0.0] * len(names), y=ys, width=values, height=0.7, brushes=brushes)
+        axis = self.class_plot.getPlotItem().getAxis("left")
+        axis.setTicks([list(zip(ys, names))])
+        if names:
+            self.class_plot.setYRange(-0.6, len(names) - 0.4, padding=0)
+
+    def _color(self, position: int, name: str) -> tuple[int, int, int]:
+        if name in self._class_colors:
+            return self._class_colors[name]
+        return class_color(position)
