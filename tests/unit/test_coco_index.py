@@ -427,3 +427,78 @@ def test_resolve_image_path(val_images: Path) -> None:
     assert resolve_image_path(val_images, "000000397133.jpg").is_file()
     assert resolve_image_path(Path("imgs"), "sub/x.jpg") == Path("imgs/sub/x.jpg")
     assert resolve_image_path(Path("imgs"), "sub/../x.jpg") == Path("imgs/sub/../x.jpg")
+
+
+def _same_data(a: Any, b: Any) -> None:
+    assert a.arrays.keys() == b.arrays.keys()
+    for key in a.arrays:
+        assert np.array_equal(a.arrays[key], b.arrays[key]), key
+    assert (a.categories, a.problems, a.extras) == (b.categories, b.problems, b.extras)
+
+
+def _tricky(tmp_path: Path) -> Path:
+    """Strings with braces and escaped quotes, nested lists of objects, odd whitespace, keys reordered."""
+    data = _minimal()
+    data["images"] += [
+        {"id": 5 + i, "file_name": 'we},{ird"]}\\ ' + f"{i} é.jpg", "width": 4, "height": 4}
+        for i in range(30)
+    ]
+    anns = []
+    for i in range(60):
+        anns.append(
+            {
+                "id": 100 + i,
+                "image_id": 5 + i % 30,
+                "category_id": 3,
+                "extra": [{"a": "},{"}, {"b": [1]}],
+                "segmentation": [[0, 0, 3, 0, 3, 3.5]] if i % 3 else {"size": [4, 4], "counts": [0, 5, 11]},
+                "area": 4.5,
+                "bbox": [0, 0, 3, 3],
+                "iscrowd": int(i % 3 == 0),
+            }
+        )
+    data["annotations"] = anns
+    text = json.dumps(
+        {
+            "annotations": anns,
+            "info": {"x": "}]"},
+            "categories": data["categories"],
+            "images": data["images"],
+        },
+        indent="\t",
+        ensure_ascii=False,
+    )
+    return _write(tmp_path, text.replace("\t", " \t\r\n").encode("utf-8"), "tricky.json")
+
+
+@pytest.mark.parametrize("block", [1 << 22, 4096, 97])
+def test_streaming_equals_whole_parse(block: int, val_annotations: Path, tmp_path: Path, monkeypatch) -> None:
+    from cocoseg_gui.core import coco_index_stream
+
+    for path in (val_annotations, _tricky(tmp_path)):
+        whole = coco_index_parse.parse_coco(path, path.stat().st_size, stream=False)
+        monkeypatch.setattr(coco_index_stream, "BLOCK", block)
+        with monkeypatch.context() as m:
+            m.setattr(coco_index_parse, "_events_whole", lambda *a: pytest.fail("fell back to whole parse"))
+            streamed = coco_index_parse.parse_coco(path, path.stat().st_size)
+        _same_data(streamed, whole)
+
+
+def test_tricky_file_reads_right(tmp_path: Path) -> None:
+    idx = _load(_tricky(tmp_path), tmp_path)
+    assert len(idx) == 32 and idx.num_annotations() == 60
+    assert idx.image(7).file_name == 'we},{ird"]}\\ 2 é.jpg'
+    assert [a.id for a in idx.annotations_for(5)] == [100, 130]
+    assert idx.annotations_for(5)[0].segmentation == {"size": [4, 4], "counts": [0, 5, 11]}
+
+
+def test_syntax_error_late_in_a_big_array(val_annotations: Path, tmp_path: Path, monkeypatch) -> None:
+    from cocoseg_gui.core import coco_index_stream
+
+    monkeypatch.setattr(coco_index_stream, "BLOCK", 4096)
+    lines = val_annotations.read_text().splitlines()
+    bad = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].strip().startswith('"area"'))
+    lines[bad] = lines[bad].replace(":", "")
+    path = _write(tmp_path, "\n".join(lines).encode(), "bad.json")
+    problem = _error(path, tmp_path)
+    assert "not valid JSON" in problem and f"line {bad + 1}," in problem
