@@ -1,8 +1,10 @@
 """The `cocoseg masks` job: a COCO instances file -> a mask dataset folder (docs/formats.md).
 
 Images are processed in chunks, in this process or in a ``spawn`` process pool (safe to start from a
-Qt thread); each chunk carries its images' annotations, so workers never re-read the JSON. Masks are
-written atomically; ``manifest.json`` says ``complete: false`` until the end. A rerun with the same
+Qt thread); a worker opens the index from CocoIndex's on-disk cache (memory-mapped, written when the
+main process loaded the file) and gets only image ids, so nothing big is pickled. Each process writes
+its PNGs from a small thread pool, overlapping file-system latency with drawing. Masks are written
+atomically; ``manifest.json`` says ``complete: false`` until the end. A rerun with the same
 ``options_hash`` keeps the masks already on disk (it only re-reads them for the report) and writes
 the rest; a rerun with other options refuses unless ``overwrite``.
 """
@@ -17,7 +19,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing import get_context
@@ -46,6 +48,7 @@ REPORT_FILE = "report.json"
 IMAGE_MAP_FILE = "image_mask_map.json"
 MAX_EXAMPLES = 5
 CHUNK_IMAGES = 16
+WRITER_THREADS = 2
 MIN_IMAGES_FOR_POOL = 64  # below this, starting worker processes costs more than it saves
 
 
@@ -70,12 +73,13 @@ class _Task:
     mask_name: str
     height: int
     width: int
-    annotations: list[Annotation]
+    num_annotations: int
     reuse: bool  # a mask from an earlier run with the same options is on disk
 
 
 @dataclass(frozen=True)
 class _Config:
+    annotations: Path
     images_dir: Path
     masks_dir: Path
     mapping: ClassMapping
@@ -157,11 +161,16 @@ def _image_size(images_dir: Path, file_name: str) -> tuple[tuple[int, int] | Non
         return None, str(exc) or type(exc).__name__
 
 
-def _process(task: _Task, index: int, cfg: _Config) -> _Outcome:
+def _process(
+    task: _Task, index: int, cfg: _Config, annotations: list[Annotation], writer: ThreadPoolExecutor
+) -> tuple[_Outcome, Future[None] | None]:
+    """Draw (or re-read) one mask; the PNG write is handed to ``writer`` (its future is returned)."""
+    if len(annotations) != task.num_annotations:
+        raise DatasetError(cfg.annotations, "the file changed while masks were being generated")
     size, error = _image_size(cfg.images_dir, task.file_name)
     mask_path = cfg.masks_dir / task.mask_name
     raster = rasterize_annotations(
-        task.annotations, task.height, task.width, cfg.mapping, cfg.options,
+        annotations, task.height, task.width, cfg.mapping, cfg.options,
         cfg.known_categories, cfg.groups, paint=not task.reuse,
     )  # fmt: skip
     reused = False
@@ -172,15 +181,14 @@ def _process(task: _Task, index: int, cfg: _Config) -> _Outcome:
             reused = label.shape == (task.height, task.width)
         if not reused:  # unreadable or wrong size: draw it again
             label = rasterize_annotations(
-                task.annotations, task.height, task.width, cfg.mapping, cfg.options,
+                annotations, task.height, task.width, cfg.mapping, cfg.options,
                 cfg.known_categories, cfg.groups,
             ).label  # fmt: skip
     assert label is not None
-    if not reused:
-        write_mask_png(mask_path, label)
+    written = None if reused else writer.submit(write_mask_png, mask_path, label)
     hist = class_histogram(label)
     nonzero = np.flatnonzero(hist)
-    return _Outcome(
+    outcome = _Outcome(
         task_index=index,
         hist=dict(zip(nonzero.tolist(), hist[nonzero].tolist())),
         skipped=raster.skipped,
@@ -193,38 +201,60 @@ def _process(task: _Task, index: int, cfg: _Config) -> _Outcome:
         size_mismatch=size if size is not None and size != (task.height, task.width) else None,
         unreadable=error,
     )
+    return outcome, written
 
 
-_WORKER_CONFIG: _Config | None = None
+def _process_all(
+    items: list[tuple[int, _Task]], cfg: _Config, index: CocoIndex, cancel: CancelToken | None = None
+) -> Iterator[_Outcome]:
+    """Process images in order, yielding each outcome once its mask is on disk."""
+    with ThreadPoolExecutor(WRITER_THREADS) as writer:
+        queue: list[tuple[_Outcome, Future[None] | None]] = []
+        for i, task in items:
+            if cancel is not None and cancel.cancelled:
+                break
+            queue.append(_process(task, i, cfg, index.annotations_for(task.image_id), writer))
+            while queue and (queue[0][1] is None or queue[0][1].done() or len(queue) > 2 * WRITER_THREADS):
+                outcome, written = queue.pop(0)
+                if written is not None:
+                    written.result()
+                yield outcome
+        for outcome, written in queue:
+            if written is not None:
+                written.result()
+            yield outcome
 
 
-def _init_worker(cfg: _Config) -> None:
-    global _WORKER_CONFIG
-    _WORKER_CONFIG = cfg
+_WORKER: tuple[_Config, CocoIndex] | None = None
+
+
+def _init_worker(cfg: _Config, index_path: Path) -> None:
+    global _WORKER
+    _WORKER = (cfg, CocoIndex.load(index_path))  # from the cache the parent wrote
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into a clean cancel
 
 
 def _process_chunk(chunk: list[tuple[int, _Task]]) -> list[_Outcome]:
-    assert _WORKER_CONFIG is not None
-    return [_process(task, i, _WORKER_CONFIG) for i, task in chunk]
+    assert _WORKER is not None
+    return list(_process_all(chunk, *_WORKER))
 
 
 def _run_in_process(
-    tasks: list[tuple[int, _Task]], cfg: _Config, cancel: CancelToken | None
+    tasks: list[tuple[int, _Task]], cfg: _Config, index: CocoIndex, cancel: CancelToken | None
 ) -> Iterator[list[_Outcome]]:
-    for i, task in tasks:
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        yield [_process(task, i, cfg)]
+    for outcome in _process_all(tasks, cfg, index, cancel):
+        yield [outcome]
+    if cancel is not None:
+        cancel.raise_if_cancelled()
 
 
 def _run_in_pool(
-    tasks: list[tuple[int, _Task]], cfg: _Config, workers: int, cancel: CancelToken | None
+    tasks: list[tuple[int, _Task]], cfg: _Config, index_path: Path, workers: int, cancel: CancelToken | None
 ) -> Iterator[list[_Outcome]]:
     chunks = [tasks[i : i + CHUNK_IMAGES] for i in range(0, len(tasks), CHUNK_IMAGES)]
     ctx = get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg,))
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg, index_path))
     pending: set[Future[list[_Outcome]]] = set()
     next_chunk = 0
     try:
@@ -365,7 +395,7 @@ class _Aggregate:
             "crowd_drawn_as_ignore": self.crowd_ignored,
             "examples": self.examples,
             "images_without_annotations": [
-                self.tasks[i].file_name for i in done if not self.tasks[i].annotations
+                self.tasks[i].file_name for i in done if not self.tasks[i].num_annotations
             ],
             "size_mismatches": self.size_mismatches,
             "unreadable_images": self.unreadable,
@@ -428,17 +458,27 @@ def generate_masks(
             name,
             img.height,
             img.width,
-            index.annotations_for(img.id),
+            index.annotation_count(img.id),
             name in existing,
         )
         for img, name in zip(images, names)
     ]
-    cfg = _Config(images_dir, masks_dir, mapping, options, frozenset(c.id for c in index.categories), groups)
+    cfg = _Config(
+        annotations,
+        images_dir,
+        masks_dir,
+        mapping,
+        options,
+        frozenset(c.id for c in index.categories),
+        groups,
+    )
     numbered = list(enumerate(tasks))
     workers = min(options.workers, max(1, len(tasks) // CHUNK_IMAGES))
     use_pool = workers > 1 and len(tasks) >= MIN_IMAGES_FOR_POOL
     batches = (
-        _run_in_pool(numbered, cfg, workers, cancel) if use_pool else _run_in_process(numbered, cfg, cancel)
+        _run_in_pool(numbered, cfg, index.path, workers, cancel)
+        if use_pool
+        else _run_in_process(numbered, cfg, index, cancel)
     )
     agg = _Aggregate(tasks, mapping)
     meter = RateMeter(len(tasks))
