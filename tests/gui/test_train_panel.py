@@ -1,0 +1,153 @@
+"""Train panel: a real short training from the form, live curves, Stop -> last.pt, replay of a run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cocoseg_gui.core.palette import class_color
+from cocoseg_gui.gui.app_state import AppState
+from cocoseg_gui.gui.panels.train_panel import TrainPanel
+from cocoseg_gui.gui.training.history import read_events
+from cocoseg_gui.gui.training.plots import Ema, SeriesBuffer
+from tests.gui.training_panel_fixtures import *  # noqa: F403
+from tests.gui.training_panel_fixtures import TINY_MODEL
+
+
+def make_panel(qtbot, settings, masks: Path | None = None) -> TrainPanel:
+    state = AppState(settings=settings)
+    if masks is not None:
+        state.set_masks_dir(masks)
+    panel = TrainPanel(state)
+    qtbot.addWidget(panel)
+    panel.resize(1400, 900)
+    return panel
+
+
+def fill_tiny(panel: TrainPanel, out: Path, epochs: int) -> None:
+    f = panel.form
+    f.out.setText(str(out))
+    f.model.setCurrentText("unet")
+    f.model_options.setText(" ".join(f"{k}={v}" for k, v in TINY_MODEL.items()))
+    f.img_size.setValue(64)
+    f.batch_size.setValue(2)
+    f.epochs.setValue(epochs)
+    f.time_budget.setText("")
+    f.log_every.setValue(1)
+    f.device.setCurrentIndex(f.device.findData("cpu"))
+
+
+@pytest.mark.slow
+def test_training_from_the_panel_plots_live_and_stops_with_last_pt(
+    qtbot, temp_settings, tiny_masks, tmp_path
+) -> None:
+    panel = make_panel(qtbot, temp_settings, tiny_masks)
+    assert panel.form.data.text() == str(tiny_masks)  # prefilled from the app state
+    run = tmp_path / "run"
+    fill_tiny(panel, run, epochs=50)
+    checkpoints: list[Path] = []
+    panel.state.checkpoint_changed.connect(lambda: checkpoints.append(panel.state.checkpoint_path))
+
+    assert panel.start(), panel.last_error
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    assert panel.start() is False  # a second start while running is refused
+    loss_curve = panel.plots.curves["step_loss"]
+    qtbot.waitUntil(lambda: len(loss_curve.getData()[0] if loss_curve.getData()[0] is not None else []) > 0,
+                    timeout=120000)
+    qtbot.waitUntil(lambda: panel.plots.series["miou"].size >= 1, timeout=120000)
+    panel.plots.flush()
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running and panel.start_button.isEnabled(), timeout=120000)
+
+    assert (run / "last.pt").is_file()
+    assert panel.status.end_status == "cancelled"
+    assert checkpoints and checkpoints[-1].parent == run
+    assert panel.state.run_dir == run
+
+    events = read_events(run)
+    steps = [e for e in events if e["type"] == "step"]
+    epochs = [e for e in events if e["type"] == "epoch"]
+    # every step of the file is on the curve, in order, and the EMA curve has as many points
+    xs, ys = panel.plots.curves["step_loss"].getData()
+    np.testing.assert_allclose(ys, [e["loss"] for e in steps])
+    np.testing.assert_array_equal(xs, [e["global_step"] for e in steps])
+    assert len(panel.plots.curves["step_ema"].getData()[0]) == len(steps)
+    # epoch metrics reached the plots and the figures
+    mx, my = panel.plots.curves["miou"].getData()
+    assert list(mx) == [e["epoch"] + 1 for e in epochs]
+    np.testing.assert_allclose(my, [e["miou"] for e in epochs])
+    assert panel.status_view.labels["best"].text().startswith(f"{max(e['miou'] for e in epochs):.4f}")
+    assert "epoch 1, train loss" in panel.log.toPlainText()
+    # per-class IoU bars: one per class with a value, in class colours
+    last = {k: v for k, v in epochs[-1]["per_class_iou"].items() if v is not None}
+    bars = panel.plots.bars.opts
+    assert list(bars["width"]) == pytest.approx(list(last.values()))
+    names = json.loads((tiny_masks / "category_mapping.json").read_text())["classes"]
+    index_of = {c["name"]: c["index"] for c in names}
+    first = next(iter(last))
+    assert bars["brushes"][0].color().getRgb()[:3] == class_color(index_of[first])
+    # the form was remembered and a fresh run folder is suggested
+    assert panel.form.out.text() != str(run)
+    again = make_panel(qtbot, temp_settings, tiny_masks)
+    assert again.form.img_size.value() == 64 and again.form.model_options.text() == "width=8 depth=2"
+
+
+def test_reopening_a_run_folder_replays_its_curves(qtbot, temp_settings, tiny_run):
+    panel = make_panel(qtbot, temp_settings)
+    assert panel.open_run(tiny_run)
+    events = read_events(tiny_run)
+    steps = [e for e in events if e["type"] == "step"]
+    _, ys = panel.plots.curves["step_loss"].getData()
+    np.testing.assert_allclose(ys, [e["loss"] for e in steps])
+    epoch = next(e for e in events if e["type"] == "epoch")
+    np.testing.assert_allclose(panel.plots.curves["val_loss"].getData()[1], [epoch["val_loss"]])
+    np.testing.assert_allclose(panel.plots.curves["pixel_acc"].getData()[1], [epoch["pixel_acc"]])
+    assert panel.status.end_status == "finished"
+    assert panel.state.checkpoint_path == tiny_run / "best.pt"
+    assert "end: finished" in panel.log.toPlainText()
+
+
+def test_start_without_a_mask_dataset_explains_and_keeps_working(qtbot, temp_settings, tmp_path):
+    panel = make_panel(qtbot, temp_settings)
+    panel.form.data.setText(str(tmp_path))  # a folder that is not a mask dataset
+    panel.form.out.setText(str(tmp_path / "run"))
+    assert panel.start() is False
+    assert panel.error_label.isVisibleTo(panel)
+    assert "category_mapping.json" in panel.last_error.message
+    assert "Generate a mask dataset" in panel.last_error.hint
+    assert panel.start_button.isEnabled() and not panel.running
+
+    panel.form.data.setText("")
+    assert panel.start() is False
+    assert "no mask dataset folder" in panel.last_error.message
+
+
+def test_bad_option_and_existing_run_folder_are_refused(qtbot, temp_settings, tiny_masks, tiny_run):
+    panel = make_panel(qtbot, temp_settings, tiny_masks)
+    panel.form.out.setText(str(tiny_run))
+    assert panel.start() is False
+    assert "already holds a run" in panel.last_error.message
+    panel.form.out.setText(str(tiny_run.parent / "new_run"))
+    panel.form.time_budget.setText("soon")
+    assert panel.start() is False
+    assert panel.last_error.title == "Invalid option" and "duration" in panel.last_error.message
+
+
+def test_out_of_memory_gets_a_batch_size_hint() -> None:
+    from cocoseg_gui.gui.training.hints import describe_error
+
+    report = describe_error(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert report.title == "Out of memory" and "batch size" in report.hint
+
+
+def test_series_buffer_grows_and_ema_is_debiased() -> None:
+    s = SeriesBuffer(capacity=2)
+    for i in range(5):
+        s.append(i, i * 10)
+    assert list(s.x) == [0, 1, 2, 3, 4] and list(s.y) == [0, 10, 20, 30, 40]
+    ema = Ema(0.9)
+    assert ema.update(4.0) == pytest.approx(4.0)  # debiased: the first value is itself
+    assert ema.update(2.0) == pytest.approx((0.09 * 4 + 0.1 * 2) / (1 - 0.81))
