@@ -79,3 +79,17 @@ def test_matches_numpy_reference_on_random_maps() -> None:
         inter = np.sum((t == c) & (p == c) & keep)
         union = np.sum(((t == c) | (p == c)) & keep)
         assert r["per_class_iou"][c] == pytest.approx(inter / union)
+
+
+def test_deterministic_mode_gives_the_same_matrix() -> None:
+    g = torch.Generator().manual_seed(2)
+    target, pred = torch.randint(0, 4, (2, 8, 8), generator=g), torch.randint(0, 4, (2, 8, 8), generator=g)
+    fast, exact = ConfusionMatrix(4), ConfusionMatrix(4)
+    fast.update(pred, target)
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        exact.update(pred, target)
+    finally:
+        torch.use_deterministic_algorithms(previous)
+    np.testing.assert_array_equal(fast.compute()["matrix"], exact.compute()["matrix"])

@@ -267,3 +267,21 @@ def test_colour_jitter_varies_the_image_within_range() -> None:
     rgb = b * std + mean
     assert rgb.min() >= -1e-5 and rgb.max() <= 1 + 1e-5
     assert not torch.allclose(a, b, atol=1e-3)
+
+
+def test_reads_the_mask_generator_output(tmp_path: Path) -> None:
+    from cocoseg_gui.core.mask_job import generate_masks
+    from cocoseg_gui.core.mask_options import MaskOptions
+
+    out = tmp_path / "generated"
+    annotations = SAMPLE / "annotations" / "instances_val2017.json"
+    generate_masks(annotations, SAMPLE / "val2017", out, MaskOptions(max_images=6, workers=1))
+    ds = MaskDataset(out, transform=build_transforms(64, train=False))
+    assert len(ds) == 6 and ds.num_classes == 81
+    counts = np.zeros(256, dtype=np.int64)
+    for i in range(len(ds)):
+        image, mask = ds[i]
+        assert image.shape == (3, 64, 64) and mask.shape == (64, 64)
+        counts += np.bincount(np.array(Image.open(ds.mask_path(i))).ravel(), minlength=256)
+    np.testing.assert_array_equal(class_pixel_counts(out), counts[:81])
+    assert len(sample_weights(out, ds.files)) == 6 and not ds.skipped

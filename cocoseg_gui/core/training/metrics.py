@@ -44,7 +44,12 @@ class ConfusionMatrix:
         target = target.to(self.matrix.device, torch.int64).flatten()
         valid = (target != self.ignore_index) & (target >= 0) & (target < c) & (pred >= 0) & (pred < c)
         idx = target[valid] * c + pred[valid]
-        self.matrix += torch.bincount(idx, minlength=c * c).view(c, c)
+        if torch.are_deterministic_algorithms_enabled():  # CUDA bincount has no deterministic kernel
+            counts = torch.zeros(c * c, dtype=torch.int64, device=idx.device)
+            counts.index_put_((idx,), torch.ones_like(idx), accumulate=True)
+        else:
+            counts = torch.bincount(idx, minlength=c * c)
+        self.matrix += counts.view(c, c)
 
     def all_reduce(self) -> None:
         """Sum the matrices of all processes (torch.distributed); a no-op when not initialised."""
