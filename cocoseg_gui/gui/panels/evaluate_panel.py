@@ -1,19 +1,370 @@
-"""Evaluate panel: metrics of a checkpoint on a mask dataset."""
+"""Evaluate panel: a checkpoint's metrics on a mask dataset (per-class IoU, confusion, worst images)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
+import html
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cocoseg_gui.core.errors import CocoSegError
+from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.gui.app_state import AppState
+from cocoseg_gui.gui.training.compare import class_table
+from cocoseg_gui.gui.training.confusion_plot import ConfusionPlot
+from cocoseg_gui.gui.training.form import PathField
+from cocoseg_gui.gui.training.hints import describe_error
+from cocoseg_gui.gui.training.history import latest_checkpoint
+from cocoseg_gui.gui.training.recent import recent_runs
+from cocoseg_gui.gui.training.worker import preload_torch_modules
+from cocoseg_gui.gui.workers import JobWorker, describe_progress
+
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f else None  # NaN -> None
+
+
+def named_ious(per_class: Any, names: Sequence[str]) -> list[tuple[int, str, float | None]]:
+    """(index, name, IoU) for each class, from a {name: iou} mapping or an array indexed by class."""
+    if isinstance(per_class, Mapping):
+        where = {n: i for i, n in enumerate(names)}
+        return [(where.get(str(k), -1), str(k), _num(v)) for k, v in per_class.items()]
+    values = list(np.asarray(per_class, dtype=np.float64).ravel())
+    return [(i, names[i] if i < len(names) else f"class {i}", _num(v)) for i, v in enumerate(values)]
+
+
+def image_rows(per_image: Any) -> list[tuple[str, float | None]]:
+    """(file, mIoU) rows from EvalResult.per_image: tuples (file, miou, per-class) or dicts."""
+    rows = []
+    for item in per_image or []:
+        if isinstance(item, Mapping):
+            rows.append(
+                (str(item.get("file") or item.get("file_name") or item.get("mask")), _num(item.get("miou")))
+            )
+        else:
+            rows.append((str(item[0]), _num(item[1])))
+    return rows
+
+
+def run_evaluation(
+    checkpoint: Path, data: Path, device: str, batch_size: int, progress: Any = None, cancel: Any = None
+) -> Any:
+    """Worker body: ``core.training.evaluate.evaluate`` (torch is already imported on the GUI thread)."""
+    from cocoseg_gui.core.training.evaluate import evaluate
+
+    return evaluate(checkpoint, data, device=device, batch_size=batch_size, progress=progress, cancel=cancel)
 
 
 class EvaluatePanel(QWidget):
-    """Evaluate a checkpoint: per-class IoU, confusion matrix, worst images."""
+    """Evaluate a checkpoint in a worker: mIoU, pixel accuracy, Dice, per-class IoU, confusion, worst images
+    (double-click one to compare it in the Predict panel)."""
+
+    evaluated = Signal(object)  # the EvalResult
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        layout = QVBoxLayout(self)
+        self.result: Any = None
+        self.names: list[str] = []
+        self.colors = class_table([])[1]
+        self.last_error = ""
+        self._job: JobWorker | None = None
+        self._image_paths: dict[str, Path] = {}
+
+        self.checkpoint = QComboBox(editable=True, minimumContentsLength=40)
+        self.checkpoint.setToolTip("A checkpoint (.pt): a recent run's, or browse")
+        self.browse_checkpoint = QPushButton("Browse...")
+        self.data = PathField("Mask dataset folder", placeholder="a folder made by cocoseg masks")
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu"])
+        self.batch_size = QSpinBox(minimum=1, maximum=256, value=4)
         self.run_button = QPushButton("Evaluate")
-        layout.addWidget(self.run_button)
-        layout.addStretch(1)
+        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.progress = QProgressBar(minimum=0, maximum=100, value=0, textVisible=True)
+        self.progress.setFormat("")
+        self.summary = QLabel("Choose a checkpoint and a mask dataset, then Evaluate.")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.class_table = QTableWidget(0, 2)
+        self.class_table.setHorizontalHeaderLabels(["Class", "IoU"])
+        self.class_table.verticalHeader().setVisible(False)
+        self.class_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.confusion = ConfusionPlot()
+        self.image_table = QTableWidget(0, 2)
+        self.image_table.setHorizontalHeaderLabels(["Image (worst first)", "mIoU"])
+        self.image_table.verticalHeader().setVisible(False)
+        self.image_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.image_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.image_table.setToolTip("Double-click (or press Enter) to open the image in the compare view")
+        for table in (self.class_table, self.image_table):
+            table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+            table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self._build_layout()
+
+        self.browse_checkpoint.clicked.connect(self._choose_checkpoint)
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.image_table.cellDoubleClicked.connect(self._open_row)
+        self.image_table.cellActivated.connect(self._open_row)
+        self.state.checkpoint_changed.connect(self._on_state_checkpoint)
+        self.state.run_dir_changed.connect(self._fill_recent)
+        self.state.masks_dir_changed.connect(self._on_masks_dir)
+        self._fill_recent()
+        self._on_masks_dir()
+        if self.state.checkpoint_path is not None:
+            self._on_state_checkpoint()
+
+    def _build_layout(self) -> None:
+        form = QFormLayout()
+        ck = QHBoxLayout()
+        ck.addWidget(self.checkpoint, 1)
+        ck.addWidget(self.browse_checkpoint)
+        form.addRow("Checkpoint", ck)
+        form.addRow("Mask dataset", self.data)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Device"))
+        row.addWidget(self.device)
+        row.addWidget(QLabel("Batch size"))
+        row.addWidget(self.batch_size)
+        row.addWidget(self.run_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.progress, 1)
+        form.addRow(row)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.class_table)
+        left.addWidget(self.image_table)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.confusion)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([360, 800])
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.summary)
+        lay.addWidget(split, 1)
+
+    # -- inputs ----------------------------------------------------------------------------------
+
+    def _fill_recent(self) -> None:
+        current = self.checkpoint.currentText()
+        self.checkpoint.clear()
+        for run in recent_runs(self.state.settings):
+            ckpt = latest_checkpoint(run)
+            if ckpt is not None:
+                self.checkpoint.addItem(str(ckpt))
+        self.checkpoint.setCurrentText(current)
+
+    def _on_state_checkpoint(self) -> None:
+        if self.state.checkpoint_path is not None and self._job is None:
+            self.checkpoint.setCurrentText(str(self.state.checkpoint_path))
+
+    def _on_masks_dir(self) -> None:
+        if self.state.masks_dir is not None and self._job is None:
+            self.data.setText(str(self.state.masks_dir))
+
+    def _choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Checkpoint to evaluate",
+            self.checkpoint.currentText() or str(Path.home()),
+            "Checkpoints (*.pt);;All files (*)",
+        )
+        if path:
+            self.checkpoint.setCurrentText(path)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    def start(self) -> bool:
+        """Evaluate in a worker; False (with a message) when the inputs are missing."""
+        if self._job is not None:
+            return False
+        ckpt = Path(self.checkpoint.currentText().strip()) if self.checkpoint.currentText().strip() else None
+        data = Path(self.data.text()) if self.data.text() else None
+        if ckpt is None or not ckpt.is_file():
+            self._show_error(
+                CocoSegError(
+                    f"{ckpt or 'no checkpoint'}: checkpoint file not found; "
+                    "train one (Train panel) or choose a .pt file"
+                )
+            )
+            return False
+        if data is None or not (data / "category_mapping.json").is_file():
+            from cocoseg_gui.core.errors import DatasetError
+
+            self._show_error(
+                DatasetError(
+                    data, "not a mask dataset folder (no category_mapping.json): generate masks first"
+                )
+            )
+            return False
+        preload_torch_modules()
+        self._image_paths = _image_paths_of(data)
+        self.summary.setText(f"evaluating {ckpt.name} on {data} ...")
+        self.summary.setStyleSheet("")
+        job = JobWorker(
+            run_evaluation, ckpt, data, self.device.currentText(), self.batch_size.value(), parent=self
+        )
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(self._on_result)
+        job.failed.connect(self._show_error)
+        job.cancelled.connect(lambda: self.summary.setText("evaluation cancelled"))
+        job.done.connect(self._on_done)
+        self._job = job
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        job.start()
+        return True
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+
+    def wait(self, msecs: int = 120000) -> None:
+        if self._job is not None:
+            self._job.wait(msecs)
+
+    def _on_progress(self, p: Progress) -> None:
+        self.progress.setRange(0, max(p.total, 1))
+        self.progress.setValue(p.done)
+        self.progress.setFormat(describe_progress(p))
+
+    def _on_done(self) -> None:
+        self._job = None
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 100)
+
+    def _show_error(self, exc: BaseException) -> None:
+        report = describe_error(exc)
+        self.last_error = report.text()
+        hint = f"<br><i>Hint: {html.escape(report.hint)}</i>" if report.hint else ""
+        self.summary.setStyleSheet("color: #8a1010;")
+        self.summary.setText(f"<b>{html.escape(report.title)}</b>: {html.escape(report.message)}{hint}")
+
+    # -- results ---------------------------------------------------------------------------------
+
+    def _on_result(self, result: Any) -> None:
+        self.result = result
+        classes = getattr(result, "classes", None)
+        if classes is None and self.data.text():
+            classes = _mapping_classes(Path(self.data.text()))
+        self.names, self.colors = class_table(classes or [])
+        self.summary.setStyleSheet("")
+        parts = [
+            f"<b>mIoU {float(result.miou):.4f}</b>",
+            f"pixel accuracy {float(result.pixel_acc):.4f}",
+            f"mean Dice {float(result.mean_dice):.4f}",
+        ]
+        n_images = len(getattr(result, "per_image", []) or [])
+        if n_images:
+            parts.append(f"{n_images} images")
+        self.summary.setText(" &nbsp;·&nbsp; ".join(parts))
+        self._fill_classes(result)
+        self.confusion.set_confusion(np.asarray(result.confusion), self.names)
+        self._fill_images(result)
+        self.evaluated.emit(result)
+
+    def _fill_classes(self, result: Any) -> None:
+        rows = [r for r in named_ious(result.per_class_iou, self.names) if r[2] is not None]
+        self.class_table.setRowCount(len(rows))
+        for row, (index, name, iou) in enumerate(rows):
+            cell = QTableWidgetItem(name)
+            if 0 <= index < 256:
+                r, g, b = (int(v) for v in self.colors[index])
+                cell.setData(Qt.ItemDataRole.DecorationRole, QColor(r, g, b))
+            value = QTableWidgetItem(f"{iou:.4f}")
+            value.setData(Qt.ItemDataRole.UserRole, iou)
+            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.class_table.setItem(row, 0, cell)
+            self.class_table.setItem(row, 1, value)
+
+    def _fill_images(self, result: Any) -> None:
+        rows = image_rows(getattr(result, "per_image", []))
+        self.image_table.setRowCount(len(rows))
+        for row, (file, miou) in enumerate(rows):
+            cell = QTableWidgetItem(file)
+            path = self._image_paths.get(file) or self._image_paths.get(Path(file).name)
+            if path is not None:
+                cell.setData(PATH_ROLE, str(path))
+                cell.setToolTip(str(path))
+            value = QTableWidgetItem(f"{miou:.4f}" if miou is not None else "-")
+            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.image_table.setItem(row, 0, cell)
+            self.image_table.setItem(row, 1, value)
+
+    def _open_row(self, row: int, _column: int = 0) -> None:
+        item = self.image_table.item(row, 0)
+        path = item.data(PATH_ROLE) if item is not None else None
+        if path:
+            self.state.compare_requested.emit(str(path))
+        elif item is not None:
+            self.summary.setText(f"{html.escape(item.text())}: image file not found (see the mask manifest)")
+
+    # -- screenshot ------------------------------------------------------------------------------
+
+    def prepare_screenshot(self, done: Callable[[], None]) -> None:
+        """Evaluation of a freshly trained tiny model on the demo masks."""
+        from cocoseg_gui.gui.training.demo import prepare_evaluate_screenshot
+
+        prepare_evaluate_screenshot(self, done)
+
+
+def _mapping_classes(data: Path) -> list[dict[str, Any]] | None:
+    try:
+        from cocoseg_gui.core.class_map import ClassMapping
+
+        mapping = ClassMapping.read(data / "category_mapping.json")
+        return mapping.to_json()["classes"]
+    except (CocoSegError, OSError, KeyError):
+        return None
+
+
+def _image_paths_of(data: Path) -> dict[str, Path]:
+    """Image path by COCO file name, by mask file name and by base name, from the mask dataset folder."""
+    from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+
+    try:
+        folder = MaskDatasetFolder(data)
+        samples = folder.samples()
+    except CocoSegError:
+        return {}
+    out: dict[str, Path] = {}
+    for s in samples:
+        if s.image_path is not None:
+            out[s.file_name] = s.image_path
+            out[Path(s.file_name).name] = s.image_path
+            out[s.mask_path.name] = s.image_path
+    return out

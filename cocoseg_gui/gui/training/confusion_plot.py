@@ -1,0 +1,60 @@
+"""A row-normalised confusion-matrix heat map (pyqtgraph ImageItem) with class names on both axes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+
+def normalise_rows(confusion: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, list[str], list[int]]:
+    """Rows (truth) divided by their sums, restricted to the classes present in truth or prediction.
+
+    Returns the matrix, the kept names and the kept class indices.
+    """
+    m = np.asarray(confusion, dtype=np.float64)
+    present = np.flatnonzero((m.sum(1) > 0) | (m.sum(0) > 0))
+    sub = m[np.ix_(present, present)]
+    rows = sub.sum(1, keepdims=True)
+    norm = np.divide(sub, rows, out=np.zeros_like(sub), where=rows > 0)
+    kept = [names[i] if i < len(names) else f"class {i}" for i in present]
+    return norm, kept, [int(i) for i in present]
+
+
+class ConfusionPlot(QWidget):
+    """Truth on the vertical axis (top to bottom), prediction on the horizontal axis; 0..1 colour scale."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(background="w")
+        item = self.plot.getPlotItem()
+        item.setTitle("Confusion matrix (rows: ground truth, normalised)", color="#222", size="10pt")
+        item.setLabel("bottom", "predicted", color="#444")
+        item.setLabel("left", "ground truth", color="#444")
+        for name in ("bottom", "left"):
+            item.getAxis(name).setPen(pg.mkPen("#666"))
+            item.getAxis(name).setTextPen(pg.mkPen("#333"))
+        item.invertY(True)
+        item.setMouseEnabled(x=True, y=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        item.addItem(self.image)
+        self.colorbar = item.addColorBar(self.image, colorMap="viridis", values=(0, 1), interactive=False)
+        self.matrix = np.zeros((0, 0))
+        self.names: list[str] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+
+    def set_confusion(self, confusion: np.ndarray, names: Sequence[str]) -> None:
+        self.matrix, self.names, _ = normalise_rows(confusion, names)
+        n = len(self.names)
+        self.image.setImage(self.matrix if n else np.zeros((1, 1)), levels=(0, 1))
+        self.image.setRect(0, 0, max(n, 1), max(n, 1))
+        ticks = [(i + 0.5, name) for i, name in enumerate(self.names)]
+        item = self.plot.getPlotItem()
+        item.getAxis("bottom").setTicks([ticks])
+        item.getAxis("left").setTicks([ticks])
+        item.getAxis("bottom").setStyle(hideOverlappingLabels=True)
+        self.plot.setRange(xRange=(0, max(n, 1)), yRange=(0, max(n, 1)), padding=0)
