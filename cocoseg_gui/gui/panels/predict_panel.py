@@ -106,6 +106,7 @@ class PredictPanel(QWidget):
     """Load a checkpoint, open images, view prediction overlays, compare with ground truth, export."""
 
     comparison_shown = Signal(object)  # the Comparison now on screen
+    failed = Signal(str)  # a load, prediction or export failed (the message is shown in the panel)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -349,6 +350,7 @@ class PredictPanel(QWidget):
     def _on_failed(self, exc: BaseException) -> None:
         report = describe_error(exc)
         self.last_error = report.text()
+        self.failed.emit(self.last_error)
         self._set_status(
             f"<b>{html.escape(report.title)}</b>: {html.escape(report.message)}"
             + (f" <i>Hint: {html.escape(report.hint)}</i>" if report.hint else ""),

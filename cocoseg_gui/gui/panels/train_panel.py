@@ -414,7 +414,6 @@ class TrainPanel(QWidget):
 
     def prepare_screenshot(self, done: Callable[[], None]) -> None:
         """Run a short training of the small unet on the demo data, then call ``done`` (curves visible)."""
-        from cocoseg_gui.gui.training.demo import DemoPreparer
+        from cocoseg_gui.gui.training.demo import prepare_train_screenshot
 
-        self._demo = DemoPreparer(self.state, self)
-        self._demo.prepare_training(self, done)
+        prepare_train_screenshot(self, done)

@@ -20,6 +20,7 @@ from cocoseg_gui.core.palette import class_color
 
 EMA_SMOOTHING = 0.9  # TensorBoard-style smoothing weight, debiased
 FLUSH_INTERVAL_MS = 100  # at most 10 plot updates a second
+MAX_BARS = 20  # per-class bars shown (best first): more names no longer fit beside the axis
 
 
 class SeriesBuffer:
@@ -234,17 +235,21 @@ class TrainingPlots(QWidget):
             self._bars_dirty = False
 
     def _draw_bars(self) -> None:
-        names = list(self.class_iou)
+        ranked = sorted(self.class_iou, key=lambda n: -float(self.class_iou[n]))
+        names = ranked[:MAX_BARS]
         values = [float(self.class_iou[n]) for n in names]
-        ys = [len(names) - 1 - i for i in range(len(names))]  # first class at the top
-        brushes = [pg.mkBrush(*self._color(i, n)) for i, n in enumerate(names)]
+        shown = f"top {len(names)} of {len(ranked)}, " if len(ranked) > len(names) else ""
+        title = f"Per-class IoU ({shown}last epoch)"
+        self.class_plot.getPlotItem().setTitle(title, color="#222", size="10pt")
+        ys = [len(names) - 1 - i for i in range(len(names))]  # best class at the top
+        brushes = [pg.mkBrush(*self._color(n)) for n in names]
         self.bars.setOpts(x0=[0.0] * len(names), y=ys, width=values, height=0.7, brushes=brushes)
         axis = self.class_plot.getPlotItem().getAxis("left")
         axis.setTicks([list(zip(ys, names))])
         if names:
             self.class_plot.setYRange(-0.6, len(names) - 0.4, padding=0)
 
-    def _color(self, position: int, name: str) -> tuple[int, int, int]:
+    def _color(self, name: str) -> tuple[int, int, int]:
         if name in self._class_colors:
             return self._class_colors[name]
-        return class_color(position)
+        return class_color(list(self.class_iou).index(name) if name in self.class_iou else 0)
