@@ -25,8 +25,12 @@ def rng_state() -> dict[str, Any]:
     py_state = random.getstate()
     state: dict[str, Any] = {
         "python": [py_state[0], list(py_state[1]), py_state[2]],
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+        "numpy": {
+            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
@@ -38,8 +42,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
     v, internal, gauss = state["python"]
     random.setstate((int(v), tuple(int(x) for x in internal), gauss))
     n = state["numpy"]
-    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
-                         n["cached_gaussian"]))
+    np.random.set_state(
+        ("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+    )
     torch.set_rng_state(state["torch"].cpu())
     cuda = state.get("cuda") or []
     if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
@@ -64,8 +69,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CocoSegError(f"{path}: not a cocoseg checkpoint (no 'format': '{FORMAT}' entry)")
     if int(ckpt.get("version", 0)) > VERSION:
-        raise CocoSegError(f"{path}: checkpoint version {ckpt.get('version')} is newer than this cocoseg "
-                           f"understands ({VERSION}); upgrade cocoseg")
+        raise CocoSegError(
+            f"{path}: checkpoint version {ckpt.get('version')} is newer than this cocoseg "
+            f"understands ({VERSION}); upgrade cocoseg"
+        )
     for key in ("model", "classes", "input"):
         if key not in ckpt:
             raise CocoSegError(f"{path}: cocoseg checkpoint is missing its {key!r} entry")
@@ -92,8 +99,10 @@ def build_checkpoint(
         "format": FORMAT,
         "version": VERSION,
         "model": {"name": model_name, "kwargs": dict(model_kwargs), "state_dict": state_dict},
-        "classes": [{"index": int(c["index"]), "name": str(c["name"]), "color": [int(x) for x in c["color"]]}
-                    for c in classes],
+        "classes": [
+            {"index": int(c["index"]), "name": str(c["name"]), "color": [int(x) for x in c["color"]]}
+            for c in classes
+        ],
         "ignore_index": int(ignore_index),
         "input": {"img_size": int(img_size), "mean": list(mean), "std": list(std), "resize": resize},
         "metrics": metrics,

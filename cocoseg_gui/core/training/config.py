@@ -70,8 +70,10 @@ class TrainConfig:
     grad_accum: int = 1
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     log_every: int = 10
+    val_every: int = 1
     tensorboard: bool = False
     resize: str = "letterbox"
+    augment: bool = True
     max_steps_per_epoch: int | None = None
     deterministic: bool = False
 
@@ -93,15 +95,22 @@ class TrainConfig:
             (0.0 < self.val_fraction < 1.0, f"val fraction must be in (0, 1), got {self.val_fraction}"),
             (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}"),
             (self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; choose from {SCHEDULES}"),
-            (isinstance(self.amp, bool) or self.amp in AMP_MODES,
-             f"unknown amp mode {self.amp!r}; choose from {AMP_MODES}"),
+            (
+                isinstance(self.amp, bool) or self.amp in AMP_MODES,
+                f"unknown amp mode {self.amp!r}; choose from {AMP_MODES}",
+            ),
             (self.grad_accum >= 1, f"grad accumulation must be >= 1, got {self.grad_accum}"),
             (self.workers >= 0, f"workers must be >= 0, got {self.workers}"),
             (self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}"),
-            (self.time_budget_s is None or self.time_budget_s > 0,
-             f"time budget must be > 0 seconds, got {self.time_budget_s}"),
-            (self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
-             f"max steps per epoch must be >= 1, got {self.max_steps_per_epoch}"),
+            (self.val_every >= 1, f"val_every must be >= 1, got {self.val_every}"),
+            (
+                self.time_budget_s is None or self.time_budget_s > 0,
+                f"time budget must be > 0 seconds, got {self.time_budget_s}",
+            ),
+            (
+                self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
+                f"max steps per epoch must be >= 1, got {self.max_steps_per_epoch}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -127,8 +136,9 @@ def resolve_amp(amp: str | bool, device_type: str) -> tuple[str, str | None]:
     if amp is False or amp == "off":
         return "off", None
     if device_type != "cuda":
-        return "off", (f"mixed precision (amp={amp}) is only used on CUDA; "
-                       f"training in float32 on {device_type}")
+        return "off", (
+            f"mixed precision (amp={amp}) is only used on CUDA; training in float32 on {device_type}"
+        )
     if amp is True:
         import torch
 

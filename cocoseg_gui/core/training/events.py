@@ -50,6 +50,7 @@ class EventLog:
         if self._fh is not None:
             line = orjson.dumps(event, default=_json_default, option=_OPTS)  # NaN -> null
             self._fh.write(line + b"\n")
+        failures: list[str] = []
         for i, cb in enumerate(self._callbacks):
             if i in self._broken:
                 continue
@@ -58,8 +59,12 @@ class EventLog:
             except Exception as exc:  # a broken front end must not kill training
                 self._broken.add(i)
                 detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                self.emit("warning", message=f"event callback {getattr(cb, '__name__', cb)!r} raised "
-                          f"{detail}; it is disabled for the rest of the run")
+                failures.append(
+                    f"event callback {getattr(cb, '__name__', cb)!r} raised {detail}; "
+                    "it is disabled for the rest of the run"
+                )
+        for message in failures:  # after every callback has seen this event
+            self.emit("warning", message=message)
         return event
 
     def add_callback(self, callback: EventCallback) -> None:

@@ -47,7 +47,7 @@ AUX_WEIGHT = 0.5  # weight of an auxiliary head's loss (torchvision's reference 
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" -> cuda, else mps, else cpu; an explicit name must be available."""
+    """ "auto" -> cuda, else mps, else cpu; an explicit name must be available."""
     name = (name or "auto").strip().lower()
     if name == "auto":
         if torch.cuda.is_available():
@@ -125,15 +125,20 @@ class Trainer:
     """One training run; ``run()`` returns the end event. Use ``train()``."""
 
     def __init__(
-        self, config: TrainConfig, ctx: DistContext, device: torch.device, log: EventLog,
+        self,
+        config: TrainConfig,
+        ctx: DistContext,
+        device: torch.device,
+        log: EventLog,
         cancel: CancelToken | None,
     ) -> None:
         self.cfg, self.ctx, self.device, self.log, self.cancel = config, ctx, device, log, cancel
         self.out = Path(config.out)
         self.resume_ckpt = load_checkpoint(config.resume) if config.resume else None
         if self.resume_ckpt is not None and "train_state" not in self.resume_ckpt:
-            raise OptionsError(f"{config.resume}: checkpoint has no training state to resume from "
-                               "(resume from last.pt)")
+            raise OptionsError(
+                f"{config.resume}: checkpoint has no training state to resume from (resume from last.pt)"
+            )
         self.epoch = 0
         self.batches_done = 0  # in the current epoch
         self.global_step = 0  # batches
@@ -164,8 +169,10 @@ class Trainer:
         name, kwargs, size = ck["model"]["name"], dict(ck["model"]["kwargs"]), int(ck["input"]["img_size"])
         asked = {k: v for k, v in cfg.model_kwargs.items() if kwargs.get(k) != v}
         if name != cfg.model or size != cfg.img_size or asked:
-            self.warn(f"resuming: model {name} {kwargs} at image size {size} from the checkpoint "
-                             f"(options asked for {cfg.model} {cfg.model_kwargs} at {cfg.img_size})")
+            self.warn(
+                f"resuming: model {name} {kwargs} at image size {size} from the checkpoint "
+                f"(options asked for {cfg.model} {cfg.model_kwargs} at {cfg.img_size})"
+            )
         return name, kwargs, size
 
     def _split(self, files: list[str]) -> tuple[list[str], list[str]]:
@@ -182,22 +189,27 @@ class Trainer:
                     train, val = list(split.get("train", [])), list(split.get("val", []))
                     missing = sorted(set(train + val) - set(files))
                     if missing:
-                        raise DatasetError(path, f"{len(missing)} images of the saved split are not in "
-                                                 f"{cfg.data}, e.g. {missing[:3]}")
+                        raise DatasetError(
+                            path,
+                            f"{len(missing)} images of the saved split are not in "
+                            f"{cfg.data}, e.g. {missing[:3]}",
+                        )
                     if self.ctx.is_main and path != candidates[0]:
                         atomic_write_json(candidates[0], split)
                     return train, val
         train, val = split_files(files, cfg.val_fraction, cfg.seed)
         if self.ctx.is_main:
-            atomic_write_json(candidates[0], {"train": train, "val": val, "seed": cfg.seed,
-                                              "val_fraction": cfg.val_fraction})
+            atomic_write_json(
+                candidates[0],
+                {"train": train, "val": val, "seed": cfg.seed, "val_fraction": cfg.val_fraction},
+            )
         return train, val
 
     def setup_data(self, img_size: int) -> None:
         from cocoseg_gui.core.training.data import MaskDataset, build_transforms, describe_split_leakage
 
         cfg = self.cfg
-        train_tf = build_transforms(img_size, train=True, resize=cfg.resize)
+        train_tf = build_transforms(img_size, train=cfg.augment, resize=cfg.resize)
         val_tf = build_transforms(img_size, train=False, resize=cfg.resize)
         full = MaskDataset(cfg.data)
         if not full.files:
@@ -207,10 +219,12 @@ class Trainer:
             train_files = full.files
             val_ds = MaskDataset(cfg.val_data, transform=val_tf)
             if [c["name"] for c in val_ds.classes] != [c["name"] for c in self.classes]:
-                raise DatasetError(cfg.val_data / "category_mapping.json",
-                                   "validation classes differ from the training classes "
-                                   f"({len(val_ds.classes)} vs {len(self.classes)}); generate both with the "
-                                   "same --classes")
+                raise DatasetError(
+                    cfg.val_data / "category_mapping.json",
+                    "validation classes differ from the training classes "
+                    f"({len(val_ds.classes)} vs {len(self.classes)}); generate both with the "
+                    "same --classes",
+                )
             leak = describe_split_leakage(train_files, val_ds.files)
             if leak:
                 self.warn(leak)
@@ -218,8 +232,10 @@ class Trainer:
         elif cfg.val_on_train:
             train_files = full.files
             self.val_ds = MaskDataset(cfg.data, transform=val_tf)
-            self.warn("validating on the training images (--val-on-train): validation scores measure "
-                             "fit, not generalisation")
+            self.warn(
+                "validating on the training images (--val-on-train): validation scores measure "
+                "fit, not generalisation"
+            )
         else:
             train_files, val_files = self._split(full.files)
             self.val_ds = MaskDataset(cfg.data, files=val_files, transform=val_tf)
@@ -235,15 +251,29 @@ class Trainer:
 
             weights = sample_weights(cfg.data, train_files)
         ctx = self.ctx
-        self.train_sampler = EpochSampler(len(self.train_ds), shuffle=True, seed=cfg.seed,
-                                          num_replicas=ctx.world_size, rank=ctx.rank, weights=weights)
-        self.val_sampler = EpochSampler(len(self.val_ds), shuffle=False, seed=cfg.seed,
-                                        num_replicas=ctx.world_size, rank=ctx.rank, pad=False)
+        self.train_sampler = EpochSampler(
+            len(self.train_ds),
+            shuffle=True,
+            seed=cfg.seed,
+            num_replicas=ctx.world_size,
+            rank=ctx.rank,
+            weights=weights,
+        )
+        self.val_sampler = EpochSampler(
+            len(self.val_ds),
+            shuffle=False,
+            seed=cfg.seed,
+            num_replicas=ctx.world_size,
+            rank=ctx.rank,
+            pad=False,
+        )
         pin = self.device.type == "cuda"
-        self.train_loader = make_loader(self.train_ds, self.train_sampler, cfg.batch_size, cfg.workers,
-                                        cfg.seed, pin)
-        self.val_loader = make_loader(self.val_ds, self.val_sampler, cfg.batch_size, cfg.workers,
-                                      cfg.seed, pin)
+        self.train_loader = make_loader(
+            self.train_ds, self.train_sampler, cfg.batch_size, cfg.workers, cfg.seed, pin
+        )
+        self.val_loader = make_loader(
+            self.val_ds, self.val_sampler, cfg.batch_size, cfg.workers, cfg.seed, pin
+        )
 
     def setup_model(self, name: str, kwargs: dict[str, Any]) -> None:
         from cocoseg_gui.core.training.losses import build_loss
@@ -314,19 +344,32 @@ class Trainer:
         state = None
         if with_state:
             state = {
-                "epoch": self.epoch, "batches_done": self.batches_done, "global_step": self.global_step,
-                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "epoch": self.epoch,
+                "batches_done": self.batches_done,
+                "global_step": self.global_step,
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
-                "rng": rng_state(), "best_miou": self.best_miou, "elapsed_s": self.elapsed(),
-                "last_epoch_s": self.last_epoch_s, "epoch_loss_sum": self.loss_sum,
-                "epoch_loss_count": self.loss_count, "skipped": sorted(self.skipped),
+                "rng": rng_state(),
+                "best_miou": self.best_miou,
+                "elapsed_s": self.elapsed(),
+                "last_epoch_s": self.last_epoch_s,
+                "epoch_loss_sum": self.loss_sum,
+                "epoch_loss_count": self.loss_count,
+                "skipped": sorted(self.skipped),
                 "world_size": self.ctx.world_size,
             }
         return build_checkpoint(
-            model_name=self.model_name, model_kwargs=self.model_kwargs,
+            model_name=self.model_name,
+            model_kwargs=self.model_kwargs,
             state_dict={k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
-            classes=self.classes, ignore_index=self.ignore_index, img_size=self.img_size,
-            resize=self.cfg.resize, metrics=metrics, config=self.cfg.to_json(), train_state=state,
+            classes=self.classes,
+            ignore_index=self.ignore_index,
+            img_size=self.img_size,
+            resize=self.cfg.resize,
+            metrics=metrics,
+            config=self.cfg.to_json(),
+            train_state=state,
         )
 
     def save(self, metrics: dict[str, Any], best: bool) -> None:
@@ -363,7 +406,8 @@ class Trainer:
         """The loss of the logits, plus half the auxiliary head's when the model returns one."""
         if isinstance(out, dict):
             return self.criterion(out["out"].float(), masks) + AUX_WEIGHT * self.criterion(
-                out["aux"].float(), masks)
+                out["aux"].float(), masks
+            )
         return self.criterion(out.float(), masks)
 
     def _stop_reason(self) -> _Stop | None:
@@ -434,9 +478,15 @@ class Trainer:
                 self._optimizer_step()
             if self.global_step % cfg.log_every == 0 and win_n:
                 now = time.perf_counter()
-                self.log.emit("step", epoch=self.epoch, step=self.batches_done, global_step=self.global_step,
-                              loss=float(win_loss.item()) / win_n, lr=self.optimizer.param_groups[0]["lr"],
-                              images_per_s=win_imgs * self.ctx.world_size / max(now - win_t, 1e-9))
+                self.log.emit(
+                    "step",
+                    epoch=self.epoch,
+                    step=self.batches_done,
+                    global_step=self.global_step,
+                    loss=float(win_loss.item()) / win_n,
+                    lr=self.optimizer.param_groups[0]["lr"],
+                    images_per_s=win_imgs * self.ctx.world_size / max(now - win_t, 1e-9),
+                )
                 win_loss.zero_()
                 win_n, win_imgs, win_t = 0, 0, now
             if boundary and not last_batch:
@@ -474,13 +524,15 @@ class Trainer:
             count += len(batch)
             cm.update(logits.argmax(1), masks)
         total_loss, total_count = dist_utils.all_reduce_sum(
-            self.ctx, [float(loss_sum.item()), count], self.device)
+            self.ctx, [float(loss_sum.item()), count], self.device
+        )
         if self.ctx.enabled:
             cm.all_reduce()
         res = cm.compute()
         return {
             "val_loss": total_loss / total_count if total_count else None,
-            "miou": float(res["miou"]), "pixel_acc": float(res["pixel_acc"]),
+            "miou": float(res["miou"]),
+            "pixel_acc": float(res["pixel_acc"]),
             "mean_dice": float(res["mean_dice"]),
             "per_class_iou": _named_iou(self.classes, res["per_class_iou"], res.get("present")),
         }
@@ -493,28 +545,49 @@ class Trainer:
         budget, last = self.cfg.time_budget_s, self.last_epoch_s
         wont_fit = budget is not None and last is not None and self.elapsed() + last > budget
         if dist_utils.any_rank(self.ctx, wont_fit, self.device):
-            return _Stop("time_budget", f"the next epoch (~{last or 0:.0f} s) would end past the time budget "
-                                        f"of {budget:.0f} s ({self.elapsed():.0f} s used)")
+            return _Stop(
+                "time_budget",
+                f"the next epoch (~{last or 0:.0f} s) would end past the time budget "
+                f"of {budget:.0f} s ({self.elapsed():.0f} s used)",
+            )
         return None
 
     def _start_event(self) -> None:
         cfg = self.cfg
         self.log.emit(
-            "start", config=cfg.to_json(), device=str(self.device), world_size=self.ctx.world_size,
-            model={"name": self.model_name, "kwargs": self.model_kwargs}, img_size=self.img_size,
-            num_train=len(self.train_ds), num_val=len(self.val_ds), num_classes=self.num_classes,
-            classes=[c["name"] for c in self.classes], amp=self.amp, epoch=self.epoch,
-            global_step=self.global_step, resumed_from=str(cfg.resume) if cfg.resume else None,
+            "start",
+            config=cfg.to_json(),
+            device=str(self.device),
+            world_size=self.ctx.world_size,
+            model={"name": self.model_name, "kwargs": self.model_kwargs},
+            img_size=self.img_size,
+            num_train=len(self.train_ds),
+            num_val=len(self.val_ds),
+            num_classes=self.num_classes,
+            classes=[c["name"] for c in self.classes],
+            amp=self.amp,
+            epoch=self.epoch,
+            global_step=self.global_step,
+            resumed_from=str(cfg.resume) if cfg.resume else None,
             batches_per_epoch=self.batches_per_epoch,
         )
 
     def _write_config(self) -> None:
         if self.ctx.is_main:
-            atomic_write_json(self.out / "config.json", {
-                **self.cfg.to_json(), "model_kwargs": self.model_kwargs, "img_size": self.img_size,
-                "classes": self.classes, "num_classes": self.num_classes, "ignore_index": self.ignore_index,
-                "world_size": self.ctx.world_size, "device": str(self.device), "amp_resolved": self.amp,
-            })
+            atomic_write_json(
+                self.out / "config.json",
+                {
+                    **self.cfg.to_json(),
+                    "model_kwargs": self.model_kwargs,
+                    "img_size": self.img_size,
+                    "classes": self.classes,
+                    "num_classes": self.num_classes,
+                    "ignore_index": self.ignore_index,
+                    "world_size": self.ctx.world_size,
+                    "device": str(self.device),
+                    "amp_resolved": self.amp,
+                },
+            )
 
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
@@ -536,15 +609,16 @@ class Trainer:
         try:
             while self.epoch < cfg.epochs:
                 resumed_mid_epoch = self.batches_done > 0
-                if not resumed_mid_epoch:
-                    stop = self._budget_stop_before_epoch()
-                    if stop is not None:
-                        raise stop
+                stop = self._stop_reason() if resumed_mid_epoch else self._budget_stop_before_epoch()
+                if stop is not None:
+                    raise stop
                 t_epoch = time.perf_counter()
                 self.train_epoch()
                 loss_sum, loss_count = dist_utils.all_reduce_sum(
-                    self.ctx, [self.loss_sum, self.loss_count], self.device)
-                metrics: dict[str, Any] = self.validate() if len(self.val_ds) else {}
+                    self.ctx, [self.loss_sum, self.loss_count], self.device
+                )
+                due = (self.epoch + 1) % cfg.val_every == 0 or self.epoch + 1 == cfg.epochs
+                metrics: dict[str, Any] = self.validate() if due and len(self.val_ds) else {}
                 epoch_s = time.perf_counter() - t_epoch
                 if not resumed_mid_epoch:
                     self.last_epoch_s = epoch_s
@@ -552,9 +626,15 @@ class Trainer:
                 best = miou is not None and miou > self.best_miou
                 if best:
                     self.best_miou = float(miou)
-                summary = {"epoch": self.epoch, "train_loss": loss_sum / loss_count if loss_count else None,
-                           **metrics, "elapsed_s": self.elapsed(), "epoch_s": epoch_s,
-                           "lr": self.optimizer.param_groups[0]["lr"], "skipped": len(self.skipped)}
+                summary = {
+                    "epoch": self.epoch,
+                    "train_loss": loss_sum / loss_count if loss_count else None,
+                    **metrics,
+                    "elapsed_s": self.elapsed(),
+                    "epoch_s": epoch_s,
+                    "lr": self.optimizer.param_groups[0]["lr"],
+                    "skipped": len(self.skipped),
+                }
                 self.log.emit("epoch", **summary)
                 self.epoch += 1
                 self.batches_done, self.loss_sum, self.loss_count = 0, 0.0, 0
@@ -564,8 +644,13 @@ class Trainer:
             self.save({"epoch": self.epoch, "batches_done": self.batches_done, "stopped": stop.status}, False)
             status, reason = stop.status, stop.reason
         return self.log.emit(
-            "end", status=status, reason=reason, best_miou=self.best_miou if self.best_miou >= 0 else None,
-            epochs_done=self.epoch, global_step=self.global_step, elapsed_s=self.elapsed(),
+            "end",
+            status=status,
+            reason=reason,
+            best_miou=self.best_miou if self.best_miou >= 0 else None,
+            epochs_done=self.epoch,
+            global_step=self.global_step,
+            elapsed_s=self.elapsed(),
             skipped=len(self.skipped),
         )
 
@@ -599,8 +684,10 @@ def train(
         if config.tensorboard and ctx.is_main:
             sink = _tensorboard_sink(out / "tensorboard")
             if sink is None:
-                trainer.warn("--tensorboard: the tensorboard package is not installed "
-                             "(pip install tensorboard); logging to metrics.jsonl only")
+                trainer.warn(
+                    "--tensorboard: the tensorboard package is not installed "
+                    "(pip install tensorboard); logging to metrics.jsonl only"
+                )
             else:
                 log.add_callback(sink)
         return trainer.run()
