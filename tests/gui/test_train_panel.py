@@ -83,7 +83,8 @@ def test_training_from_the_panel_plots_live_and_stops_with_last_pt(
     assert "epoch 1, train loss" in panel.log.toPlainText()
     # per-class IoU bars: one per class with a value, in class colours
     last = {k: v for k, v in epochs[-1]["per_class_iou"].items() if v is not None}
-    best_first = sorted(last, key=lambda k: -last[k])[:20]
+    assert list(panel.plots.class_iou) == list(last)  # in class index order, as in the file
+    best_first = sorted(last, key=lambda k: -last[k])[:20]  # ties keep the class order
     bars = panel.plots.bars.opts
     assert list(bars["width"]) == pytest.approx([last[k] for k in best_first])
     names = json.loads((tiny_masks / "category_mapping.json").read_text())["classes"]

@@ -235,7 +235,8 @@ class TrainingPlots(QWidget):
             self._bars_dirty = False
 
     def _draw_bars(self) -> None:
-        ranked = sorted(self.class_iou, key=lambda n: -float(self.class_iou[n]))
+        order = {name: i for i, name in enumerate(self._class_colors)}  # class index order, from the start
+        ranked = sorted(self.class_iou, key=lambda n: (-float(self.class_iou[n]), order.get(n, len(order))))
         names = ranked[:MAX_BARS]
         values = [float(self.class_iou[n]) for n in names]
         shown = f"top {len(names)} of {len(ranked)}, " if len(ranked) > len(names) else ""

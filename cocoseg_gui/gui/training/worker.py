@@ -63,7 +63,7 @@ class _Worker(QObject):
 class TrainWorker(_Worker):
     """Runs ``train(config, callbacks=[...], cancel=token)`` and emits its events in batches."""
 
-    events = Signal(list)  # list of event dicts, in order
+    events = Signal(object)  # list of event dicts, in order (object: a QVariantMap would sort the keys)
     finished_run = Signal(object)  # the end event (dict) or None
 
     def __init__(self, config: Any, train_fn: Callable[..., Any]) -> None:
