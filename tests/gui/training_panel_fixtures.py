@@ -1,7 +1,7 @@
 """Fixtures for the Train / Predict / Evaluate panel tests: a small mask folder and a tiny trained run.
 
 The mask folder is built with pycocotools (tests/training_fixtures.py); the run is a real ``train()`` of
-a narrow U-Net (width 8, depth 2) at 64 px for one epoch, so predictions and metrics are real but quick.
+a narrow U-Net (width 8, depth 2) at 64 px for three epochs, so predictions and metrics are real but quick.
 Import the fixtures into a test module: ``from tests.gui.training_panel_fixtures import *  # noqa: F403``.
 """
 
@@ -26,14 +26,14 @@ def tiny_masks(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_masks: Path) -> Path:
-    """A finished one-epoch run folder (best.pt, last.pt, metrics.jsonl) of a tiny U-Net."""
+    """A finished three-epoch run folder (best.pt, last.pt, metrics.jsonl) of a tiny U-Net."""
     from cocoseg_gui.core.training.config import TrainConfig
     from cocoseg_gui.core.training.trainer import train
 
     out = tmp_path_factory.mktemp("tiny_run")
     config = TrainConfig(
         data=tiny_masks, out=out, model="unet", model_kwargs=dict(TINY_MODEL), img_size=64, batch_size=4,
-        epochs=1, time_budget_s=None, device="cpu", workers=0, log_every=1, val_on_train=True, lr=3e-3,
+        epochs=3, time_budget_s=None, device="cpu", workers=0, log_every=1, val_on_train=True, lr=1e-2,
     )
     end = train(config)
     assert end["status"] == "finished", end
