@@ -60,10 +60,12 @@ def named_ious(per_class: Any, names: Sequence[str]) -> list[tuple[int, str, flo
 
 
 def image_rows(per_image: Any) -> list[tuple[str, float | None]]:
-    """(file, mIoU) rows from EvalResult.per_image: tuples (file, miou, per-class) or dicts."""
+    """(file, mIoU) rows from EvalResult.per_image: ImageScore records, tuples (file, miou, ...) or dicts."""
     rows = []
     for item in per_image or []:
-        if isinstance(item, Mapping):
+        if hasattr(item, "file") and hasattr(item, "miou"):
+            rows.append((str(item.file), _num(item.miou)))
+        elif isinstance(item, Mapping):
             rows.append(
                 (str(item.get("file") or item.get("file_name") or item.get("mask")), _num(item.get("miou")))
             )
@@ -278,10 +280,8 @@ class EvaluatePanel(QWidget):
 
     def _on_result(self, result: Any) -> None:
         self.result = result
-        classes = getattr(result, "classes", None)
-        if classes is None and self.data.text():
-            classes = _mapping_classes(Path(self.data.text()))
-        self.names, self.colors = class_table(classes or [])
+        classes = _mapping_classes(Path(self.data.text())) if self.data.text() else None
+        self.names, self.colors = class_table(classes or getattr(result, "class_names", []))
         self.summary.setStyleSheet("")
         parts = [
             f"<b>mIoU {float(result.miou):.4f}</b>",
