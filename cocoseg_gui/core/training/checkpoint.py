@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pickle
 import random
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +61,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CocoSegError(f"{path}: checkpoint file not found")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, OSError) as exc:
+    except Exception as exc:  # UnpicklingError, BadZipFile, RuntimeError, KeyError, ... on garbage
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CocoSegError(f"{path}: not a cocoseg checkpoint (torch.load failed: {first[:200]})") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:

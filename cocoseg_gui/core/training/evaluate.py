@@ -1,0 +1,163 @@
+"""Evaluate a checkpoint on a mask dataset folder, at the ORIGINAL mask resolution.
+
+Each image is predicted at the model's input size, its logits resized back to the image's size
+(Predictor), and compared with the full-size mask. One confusion matrix gives the dataset
+metrics (core.training.metrics.ConfusionMatrix), one per image gives the per-image scores.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    """One image's mIoU (over the classes present in its mask or prediction) and per-class IoU."""
+
+    file: str
+    miou: float
+    per_class_iou: dict[str, float]
+
+
+@dataclass
+class EvalResult:
+    """Dataset metrics; per_image sorted worst first."""
+
+    class_names: list[str]
+    per_class_iou: dict[str, float | None]  # None: class in neither ground truth nor prediction
+    per_class_dice: dict[str, float | None]
+    miou: float
+    pixel_acc: float
+    mean_dice: float
+    confusion: np.ndarray  # [gt, pred] pixel counts, int64
+    per_image: list[ImageScore] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    checkpoint: str = ""
+    data: str = ""
+
+    @property
+    def num_images(self) -> int:
+        return len(self.per_image)
+
+    def to_json(self) -> dict[str, Any]:
+        """Machine-readable form (NaN -> None)."""
+
+        def clean(v: float) -> float | None:
+            return None if v is None or math.isnan(v) else float(v)
+
+        return {
+            "checkpoint": self.checkpoint,
+            "data": self.data,
+            "num_images": self.num_images,
+            "miou": clean(self.miou),
+            "pixel_acc": clean(self.pixel_acc),
+            "mean_dice": clean(self.mean_dice),
+            "per_class_iou": self.per_class_iou,
+            "per_class_dice": self.per_class_dice,
+            "classes": self.class_names,
+            "confusion": self.confusion.tolist(),
+            "per_image": [
+                {"file": s.file, "miou": clean(s.miou), "per_class_iou": s.per_class_iou}
+                for s in self.per_image
+            ],
+            "skipped": [{"file": f, "error": e} for f, e in self.skipped],
+        }
+
+
+def _image_matrix(pred: np.ndarray, gt: np.ndarray, num_classes: int, ignore_index: int) -> np.ndarray:
+    valid = (gt != ignore_index) & (gt < num_classes) & (pred < num_classes)
+    idx = gt[valid].astype(np.int64) * num_classes + pred[valid].astype(np.int64)
+    return np.bincount(idx, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def _image_score(file: str, m: np.ndarray, names: list[str]) -> ImageScore:
+    tp = np.diag(m).astype(np.float64)
+    union = m.sum(0) + m.sum(1) - tp
+    present = union > 0
+    per = {names[i]: float(tp[i] / union[i]) for i in np.flatnonzero(present)}
+    miou = float(np.mean(list(per.values()))) if per else math.nan
+    return ImageScore(file, miou, per)
+
+
+def evaluate(
+    checkpoint: str | Path,
+    data: str | Path,
+    *,
+    files: Sequence[str] | None = None,
+    device: str = "auto",
+    batch_size: int = 4,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> EvalResult:
+    """Metrics of ``checkpoint`` on the mask folder ``data`` (``files``: image names, default all).
+
+    Unreadable images are skipped and listed in ``skipped``. ``cancel`` raises Cancelled.
+    """
+    from cocoseg_gui.core.training.data import MaskDataset
+    from cocoseg_gui.core.training.metrics import ConfusionMatrix
+    from cocoseg_gui.core.training.predict import Predictor
+
+    predictor = Predictor.from_checkpoint(checkpoint, device)
+    ds = MaskDataset(data, files=files)
+    names = predictor.class_names
+    if [c["name"] for c in ds.classes] != names:
+        raise DatasetError(
+            Path(data) / "category_mapping.json",
+            f"classes differ from the checkpoint's ({len(ds.classes)} vs {len(names)}: "
+            f"{[c['name'] for c in ds.classes][:4]}... vs {names[:4]}...)",
+        )
+    c, ignore = predictor.num_classes, ds.ignore_index
+    total = np.zeros((c, c), dtype=np.int64)
+    scores: list[ImageScore] = []
+    skipped: list[tuple[str, str]] = []
+    meter = RateMeter(len(ds))
+    for start in range(0, len(ds), max(1, batch_size)):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        pairs = []
+        for i in range(start, min(start + batch_size, len(ds))):
+            try:
+                image, mask = ds.load_pair(i)
+            except DatasetError as exc:
+                skipped.append((ds.files[i], str(exc)))
+                continue
+            pairs.append((ds.files[i], image, np.asarray(mask, dtype=np.uint8)))
+        preds = predictor.predict_batch([im for _, im, _ in pairs])
+        for (name, _, gt), pred in zip(pairs, preds):
+            m = _image_matrix(pred, gt, c, ignore)
+            total += m
+            scores.append(_image_score(name, m, names))
+        done = min(start + batch_size, len(ds))
+        if progress is not None and meter.due(done):
+            report(progress, meter.progress(done, ds.files[done - 1]))
+    cm = ConfusionMatrix(c, ignore, "cpu")
+    cm.matrix = torch.from_numpy(total)
+    res = cm.compute()
+
+    def named(values: list[float]) -> dict[str, float | None]:
+        return {n: (None if math.isnan(v) else v) for n, v in zip(names, values)}
+
+    scores.sort(key=lambda s: (math.inf if math.isnan(s.miou) else s.miou, s.file))
+    return EvalResult(
+        class_names=names,
+        per_class_iou=named(res["per_class_iou"]),
+        per_class_dice=named(res["per_class_dice"]),
+        miou=float(res["miou"]),
+        pixel_acc=float(res["pixel_acc"]),
+        mean_dice=float(res["mean_dice"]),
+        confusion=np.asarray(res["matrix"], dtype=np.int64),
+        per_image=scores,
+        skipped=skipped,
+        checkpoint=str(checkpoint),
+        data=str(data),
+    )
