@@ -71,8 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(state)
     if args.screenshot is not None:
         window.resize(*SCREENSHOT_SIZE)
+        window.show_dialogs = False
     if args.panel:
         window.show_panel(args.panel)
+    shot = Screenshot(app, window, args.screenshot, args.panel) if args.screenshot is not None else None
     window.show()
 
     if args.annotations is not None:
@@ -85,8 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.statusBar().showMessage("Open a COCO dataset with File > Open dataset… (or drop it here)")
 
     try:
-        if args.screenshot is not None:
-            return Screenshot(app, window, args.screenshot, args.panel).run()
+        if shot is not None:
+            return shot.run()
         return int(app.exec())
     finally:
         if tmp is not None:
@@ -100,20 +102,20 @@ class Screenshot:
         self.app, self.window, self.path, self.panel = app, window, Path(path), panel
         self.code = 1
         self.done = False
+        # connected before the dataset is opened: an error found at once is caught too
+        window.dataset_failed.connect(lambda message: self.finish(2, f"cannot open the dataset: {message}"))
 
     def run(self) -> int:
         from PySide6.QtCore import QTimer
 
         from cocoseg_gui.gui.main_window import first_image_shown
 
-        self.window.dataset_failed.connect(
-            lambda message: self.finish(2, f"cannot open the dataset: {message}")
-        )
-        first_image_shown(self.window, self._prepare_panel)
-        QTimer.singleShot(
-            SCREENSHOT_TIMEOUT_MS, lambda: self.finish(3, "timed out waiting for the first image")
-        )
-        self.app.exec()
+        if not self.done:
+            first_image_shown(self.window, self._prepare_panel)
+            QTimer.singleShot(
+                SCREENSHOT_TIMEOUT_MS, lambda: self.finish(3, "timed out waiting for the first image")
+            )
+            self.app.exec()
         self.window.shutdown()
         return self.code
 

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self._pending_masks_dir: Path | None = None
         self._hidden: set[int] = set()
         self._skip_masks_reload = False
+        self.show_dialogs = True  # False when unattended (--screenshot): errors go to dataset_failed only
         self._opacity = float(state.settings.value("view/opacity", 0.5))
         self.setWindowTitle("cocoseg")
         self.setAcceptDrops(True)
@@ -344,7 +345,8 @@ class MainWindow(QMainWindow):
 
         message = error_text(exc)
         self.statusBar().showMessage(f"Could not open the dataset: {message}", 15000)
-        show_error(self, "Could not open the dataset", message)
+        if self.show_dialogs:
+            show_error(self, "Could not open the dataset", message)
         self.dataset_failed.emit(message)
 
     def _show_job(self, visible: bool) -> None:
