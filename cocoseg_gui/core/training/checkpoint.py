@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import random
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +64,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # UnpicklingError, BadZipFile, RuntimeError, KeyError, ... on garbage
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CocoSegError(f"{path}: not a cocoseg checkpoint (torch.load failed: {first[:200]})") from exc
+        if not zipfile.is_zipfile(path):
+            why = "not a file written by torch.save"
+        elif isinstance(exc, pickle.UnpicklingError):
+            why = "it holds pickled objects, not only tensors and plain data; refused for safety"
+        else:
+            why = f"torch.load failed: {type(exc).__name__}"
+        raise CocoSegError(f"{path}: not a cocoseg checkpoint ({why})") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CocoSegError(f"{path}: not a cocoseg checkpoint (no 'format': '{FORMAT}' entry)")
     if int(ckpt.get("version", 0)) > VERSION:

@@ -137,7 +137,8 @@ def resolve_amp(amp: str | bool, device_type: str) -> tuple[str, str | None]:
         return "off", None
     if device_type != "cuda":
         return "off", (
-            f"mixed precision (amp={amp}) is only used on CUDA; training in float32 on {device_type}"
+            f"mixed precision (--amp {'auto' if amp is True else amp}) is only used on CUDA; "
+            f"training in float32 on {device_type}"
         )
     if amp is True:
         import torch

@@ -1,0 +1,86 @@
+"""`cocoseg evaluate`: a checkpoint's per-class IoU, mIoU and pixel accuracy on a mask dataset folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a checkpoint on a mask dataset folder",
+        description="Predict every image of MASKS_DIR at the model's input size, resize the prediction "
+        "back to the mask's full resolution, and print per-class IoU, mIoU, pixel accuracy and mean Dice.",
+    )
+    p.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT")
+    p.add_argument("--data", required=True, type=Path, metavar="MASKS_DIR")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON (machine readable)")
+    p.add_argument("--worst", type=int, default=5, metavar="N", help="list the N worst images (default 5)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.set_defaults(func=run)
+
+
+def _f(v: float | None) -> str:
+    return "     -" if v is None or math.isnan(v) else f"{v:6.4f}"
+
+
+def format_table(result: Any, worst: int = 5) -> str:
+    """The human-readable report: one row per class present, then the totals and worst images."""
+    width = max([len(n) for n in result.class_names] + [5])
+    lines = [f"{'class':<{width}}  {'IoU':>6}  {'Dice':>6}"]
+    for name in result.class_names:
+        iou = result.per_class_iou.get(name)
+        if iou is not None:
+            lines.append(f"{name:<{width}}  {_f(iou)}  {_f(result.per_class_dice.get(name))}")
+    absent = sum(v is None for v in result.per_class_iou.values())
+    if absent:
+        lines.append(f"({absent} classes in neither ground truth nor prediction are left out)")
+    lines.append(
+        f"mIoU {_f(result.miou)}  pixel accuracy {_f(result.pixel_acc)}  mean Dice {_f(result.mean_dice)}  "
+        f"({result.num_images} images)"
+    )
+    if worst > 0 and result.per_image:
+        lines.append(
+            "worst images: " + ", ".join(f"{s.file} {_f(s.miou).strip()}" for s in result.per_image[:worst])
+        )
+    if result.skipped:
+        lines.append(f"skipped {len(result.skipped)} unreadable images, e.g. {result.skipped[0][1]}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cocoseg_gui.cli.progress_bar import ProgressBar
+    from cocoseg_gui.core.jobs import Cancelled, CancelToken
+    from cocoseg_gui.core.training.evaluate import evaluate
+
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    bar = ProgressBar("evaluate")
+    try:
+        result = evaluate(
+            args.checkpoint,
+            args.data,
+            device=args.device,
+            batch_size=args.batch_size,
+            progress=bar,
+            cancel=cancel,
+        )
+    except Cancelled:
+        bar.close()
+        print("cocoseg evaluate: cancelled", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    bar.close()
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1))
+    else:
+        print(format_table(result, args.worst))
+    return 0

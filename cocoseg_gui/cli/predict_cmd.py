@@ -1,0 +1,56 @@
+"""`cocoseg predict`: palette PNG masks (and overlays) for images, at their original size."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "predict",
+        help="predict masks for images with a checkpoint",
+        description="Write OUT/<image stem>.png (palette PNG, pixel = class index) for every INPUT image "
+        "(folders are searched recursively), at the image's original size; --overlay also writes "
+        "OUT/overlays/<stem>.jpg, the image blended with the class colours.",
+    )
+    p.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files or folders")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR")
+    p.add_argument("--overlay", action="store_true", help="also write overlay pictures")
+    p.add_argument("--overlay-format", choices=("jpg", "png"), default="jpg")
+    p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity of the class colours")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cocoseg_gui.cli.progress_bar import ProgressBar
+    from cocoseg_gui.core.jobs import Cancelled, CancelToken
+    from cocoseg_gui.core.training.predict import predict_files
+
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    bar = ProgressBar("predict")
+    try:
+        result = predict_files(
+            args.checkpoint, args.inputs, args.out, overlay=args.overlay, progress=bar, cancel=cancel,
+            device=args.device, batch_size=args.batch_size, alpha=args.alpha,
+            overlay_format=args.overlay_format,
+        )  # fmt: skip
+    except Cancelled:
+        bar.close()
+        print(f"cocoseg predict: cancelled; {args.out} holds the masks written so far", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    bar.close()
+    for path, problem in result.failed:
+        print(f"cocoseg predict: warning: skipped {path}: {problem}", file=sys.stderr)
+    extra = f" and {len(result.overlays)} overlays" if args.overlay else ""
+    print(f"{len(result.masks)} masks{extra} written to {args.out}")
+    return 0 if result.masks else 2

@@ -1,0 +1,174 @@
+"""`cocoseg train`: train a segmentation model on a mask dataset folder (one process or torchrun DDP)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a segmentation model on a mask dataset folder",
+        description="Train on MASKS_DIR (made by `cocoseg masks`), writing RUN_DIR/config.json, split.json, "
+        "metrics.jsonl, last.pt and best.pt. Ctrl-C stops after the current step with a checkpoint "
+        "(--resume RUN_DIR/last.pt continues exactly). Several GPUs: "
+        "torchrun --nproc_per_node=N -m cocoseg_gui.cli train ...",
+    )
+    p.add_argument(
+        "--data", required=True, type=Path, metavar="MASKS_DIR", help="training mask dataset folder"
+    )
+    p.add_argument("--val-data", type=Path, metavar="MASKS_DIR", help="validation folder (default: a split)")
+    p.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME", help=", ".join(MODEL_NAMES))
+    p.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder")
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--batch-size", type=int, default=8, help="per process (default: %(default)s)")
+    p.add_argument("--img-size", type=int, default=512, help="model input size (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: %(default)s)")
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw")
+    p.add_argument("--schedule", choices=("poly", "cosine"), default="poly", help="per-step LR decay to 0")
+    p.add_argument("--loss", choices=LOSS_NAMES, default="ce")
+    p.add_argument("--class-weighting", choices=CLASS_WEIGHTINGS, default="inverse_sqrt",
+                   help="class weights of --loss wce (from report.json pixel counts)")  # fmt: skip
+    p.add_argument("--focal-gamma", type=float, default=2.0)
+    p.add_argument("--focal-alpha", action="store_true", help="class weights as alpha of --loss focal")
+    p.add_argument("--oversample", action="store_true", help="sample images with rare classes more often")
+    p.add_argument("--amp", nargs="?", const="auto", default="off", choices=("auto", "bf16", "fp16", "off"),
+                   help="mixed precision on CUDA (bare --amp: bf16 where supported, else fp16)")  # fmt: skip
+    p.add_argument("--time-budget", default="6h", metavar="DURATION",
+                   help="stop cleanly (with a checkpoint) before this much training time, counting time "
+                   "before a resume: 6h, 90m, 1h30m, seconds, or none (default: %(default)s)")  # fmt: skip
+    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
+    p.add_argument("--workers", type=int, default=2, help="data loader processes (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", type=Path, metavar="CKPT", help="continue a run from its last.pt")
+    p.add_argument("--pretrained", default="none", metavar="none|imagenet|coco|PATH",
+                   help="initial weights (default: none)")  # fmt: skip
+    p.add_argument("--val-fraction", type=float, default=0.2, help="split share when no --val-data")
+    p.add_argument(
+        "--val-on-train", action="store_true", help="validate on the training images (overfit check)"
+    )
+    p.add_argument("--val-every", type=int, default=1, metavar="N", help="validate every N epochs")
+    p.add_argument("--grad-accum", type=int, default=1, metavar="N", help="accumulate N batches per step")
+    p.add_argument("--unet-width", type=int, help="unet channels at full resolution (default 32)")
+    p.add_argument("--unet-depth", type=int, help="unet down-samplings (default 4)")
+    p.add_argument("--aux-loss", action="store_true", help="torchvision models: train the auxiliary head")
+    p.add_argument("--resize", choices=("letterbox", "resize"), default="letterbox",
+                   help="validation/prediction resize (default: letterbox, aspect kept)")  # fmt: skip
+    p.add_argument("--no-augment", action="store_true", help="train on letterboxed images, no augmentation")
+    p.add_argument("--log-every", type=int, default=10, metavar="N", help="print a step line every N steps")
+    p.add_argument("--max-steps-per-epoch", type=int, metavar="N", help="cap the steps of an epoch")
+    p.add_argument("--deterministic", action="store_true", help="deterministic CUDA kernels (slower)")
+    p.add_argument("--tensorboard", action="store_true", help="also log to RUN_DIR/tensorboard")
+    p.set_defaults(func=run)
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """TrainConfig from parsed arguments (raises OptionsError on bad values)."""
+    from cocoseg_gui.core.training.config import TrainConfig, parse_duration
+
+    kwargs: dict[str, Any] = {}
+    if args.unet_width is not None:
+        kwargs["width"] = args.unet_width
+    if args.unet_depth is not None:
+        kwargs["depth"] = args.unet_depth
+    if args.aux_loss:
+        kwargs["aux_loss"] = True
+    budget = (
+        None if str(args.time_budget).lower() in ("none", "off", "0") else parse_duration(args.time_budget)
+    )
+    return TrainConfig(
+        data=args.data, out=args.out, model=args.model, val_data=args.val_data,
+        val_fraction=args.val_fraction, val_on_train=args.val_on_train, epochs=args.epochs,
+        batch_size=args.batch_size, img_size=args.img_size,
+        lr=args.lr, weight_decay=args.weight_decay, optimizer=args.optimizer, schedule=args.schedule,
+        loss=args.loss, focal_gamma=args.focal_gamma, class_weighting=args.class_weighting,
+        focal_alpha=args.focal_alpha, oversample=args.oversample,
+        amp=True if args.amp == "auto" else args.amp, time_budget_s=budget, device=args.device,
+        workers=args.workers, seed=args.seed, resume=args.resume, pretrained=args.pretrained,
+        grad_accum=args.grad_accum, model_kwargs=kwargs, log_every=args.log_every, val_every=args.val_every,
+        tensorboard=args.tensorboard, resize=args.resize, augment=not args.no_augment,
+        max_steps_per_epoch=args.max_steps_per_epoch, deterministic=args.deterministic,
+    )  # fmt: skip
+
+
+def _fmt(value: Any, spec: str = ".4f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+class EventPrinter:
+    """Turns trainer events into compact terminal lines."""
+
+    def __init__(self, epochs: int, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self.epochs = epochs
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.batches = 0
+
+    def __call__(self, e: dict[str, Any]) -> None:
+        kind = e["type"]
+        if kind == "start":
+            self.batches = e.get("batches_per_epoch", 0)
+            m = e.get("model", {})
+            resumed = f", resumed at epoch {e['epoch'] + 1}" if e.get("resumed_from") else ""
+            self._print(
+                f"training {m.get('name')} {m.get('kwargs', {})} on {e['device']} "
+                f"(world size {e['world_size']}, amp {e.get('amp', 'off')}): "
+                f"{e.get('num_train')} train / {e.get('num_val')} val images, "
+                f"{e.get('num_classes')} classes, {self.batches} steps/epoch{resumed}"
+            )
+        elif kind == "step":
+            self._print(
+                f"epoch {e['epoch'] + 1}/{self.epochs} step {e['step']}/{self.batches} loss {e['loss']:.4f} "
+                f"lr {e['lr']:.2e} {e['images_per_s']:.1f} img/s"
+            )
+        elif kind == "epoch":
+            self._print(
+                f"epoch {e['epoch'] + 1}/{self.epochs} done: train_loss {_fmt(e.get('train_loss'))} "
+                f"val_loss {_fmt(e.get('val_loss'))} mIoU {_fmt(e.get('miou'))} "
+                f"pixel_acc {_fmt(e.get('pixel_acc'))} dice {_fmt(e.get('mean_dice'))} "
+                f"({e.get('epoch_s', 0):.1f}s, total {e.get('elapsed_s', 0):.0f}s)"
+            )
+        elif kind == "checkpoint" and e.get("best"):
+            self._print(f"  new best mIoU -> {e['path']}")
+        elif kind == "warning":
+            print(f"cocoseg train: warning: {e['message']}", file=self.err, flush=True)
+        elif kind == "end":
+            self._print(
+                f"{e['status']}: {e.get('reason', '')}; best mIoU {_fmt(e.get('best_miou'))}, "
+                f"{e.get('epochs_done', 0)} epochs, {e.get('elapsed_s', 0):.0f}s"
+            )
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cocoseg_gui.core.jobs import CancelToken
+    from cocoseg_gui.core.training.trainer import train
+
+    config = build_config(args)
+    cancel = CancelToken()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if cancel.cancelled:  # second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        cancel.cancel()
+        print("\ncocoseg train: stopping after the current step, saving last.pt (Ctrl-C again to abort)",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        end = train(config, callbacks=[EventPrinter(config.epochs)], cancel=cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if end["status"] == "cancelled":
+        print(f"cocoseg train: cancelled; resume with --resume {config.out / 'last.pt'}", file=sys.stderr)
+        return 130
+    return 0
