@@ -127,6 +127,7 @@ class EvaluatePanel(QWidget):
         for table in (self.class_table, self.image_table):
             table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
             table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+            table.verticalHeader().setDefaultSectionSize(20)
         self._build_layout()
 
         self.browse_checkpoint.clicked.connect(self._choose_checkpoint)

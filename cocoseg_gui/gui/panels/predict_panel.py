@@ -154,11 +154,14 @@ class PredictPanel(QWidget):
         self.legend = LegendWidget()
         self.score_label = QLabel("")
         self.score_table = QTableWidget(0, 4)
-        self.score_table.setHorizontalHeaderLabels(["Class", "IoU", "Truth px", "Predicted px"])
+        self.score_table.setHorizontalHeaderLabels(["Class", "IoU", "Truth px", "Pred. px"])
         self.score_table.verticalHeader().setVisible(False)
         self.score_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.score_table.setSortingEnabled(False)
-        self.score_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.score_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.score_table.verticalHeader().setDefaultSectionSize(20)
         self._build_layout()
 
         self.load_button.clicked.connect(self._choose_checkpoint)
@@ -220,6 +223,11 @@ class PredictPanel(QWidget):
                 self.checkpoint_combo.addItem(f"{run.name} / {ckpt.name}", str(ckpt))
         if self.checkpoint is not None:
             i = self.checkpoint_combo.findData(str(self.checkpoint))
+            if i < 0:
+                self.checkpoint_combo.addItem(
+                    f"{self.checkpoint.parent.name} / {self.checkpoint.name}", str(self.checkpoint)
+                )
+                i = self.checkpoint_combo.count() - 1
             self.checkpoint_combo.setCurrentIndex(i)
         self.checkpoint_combo.blockSignals(False)
 

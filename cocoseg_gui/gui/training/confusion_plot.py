@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 
@@ -21,6 +22,9 @@ def normalise_rows(confusion: np.ndarray, names: Sequence[str]) -> tuple[np.ndar
     norm = np.divide(sub, rows, out=np.zeros_like(sub), where=rows > 0)
     kept = [names[i] if i < len(names) else f"class {i}" for i in present]
     return norm, kept, [int(i) for i in present]
+
+
+LABEL_PX = 80  # horizontal room one class name needs under the heat map
 
 
 class ConfusionPlot(QWidget):
@@ -54,7 +58,22 @@ class ConfusionPlot(QWidget):
         self.image.setRect(0, 0, max(n, 1), max(n, 1))
         ticks = [(i + 0.5, name) for i, name in enumerate(self.names)]
         item = self.plot.getPlotItem()
-        item.getAxis("bottom").setTicks([ticks])
         item.getAxis("left").setTicks([ticks])
-        item.getAxis("bottom").setStyle(hideOverlappingLabels=True)
+        self._set_bottom_ticks()
         self.plot.setRange(xRange=(0, max(n, 1)), yRange=(0, max(n, 1)), padding=0)
+
+    def _set_bottom_ticks(self) -> None:
+        """Names under the columns, every k-th when they would overlap (all stay on the left axis)."""
+        n = len(self.names)
+        width = max(self.plot.width() - 160, 200)
+        step = max(1, -(-n * LABEL_PX // width))
+        ticks = [(i + 0.5, name) for i, name in enumerate(self.names) if i % step == 0]
+        self.plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
+        self.plot.getPlotItem().setLabel(
+            "bottom", "predicted" + (f" (one name in {step} shown)" if step > 1 else "")
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.names:
+            self._set_bottom_ticks()

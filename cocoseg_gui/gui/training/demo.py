@@ -117,7 +117,9 @@ def ensure_checkpoint(
 
         def ok(run: Path) -> None:
             from cocoseg_gui.gui.training.history import latest_checkpoint
+            from cocoseg_gui.gui.training.recent import add_recent_run
 
+            add_recent_run(state.settings, run)
             state.set_run_dir(run)
             state.set_checkpoint(latest_checkpoint(run))
             then()
