@@ -154,3 +154,36 @@ def test_series_buffer_grows_and_ema_is_debiased() -> None:
     ema = Ema(0.9)
     assert ema.update(4.0) == pytest.approx(4.0)  # debiased: the first value is itself
     assert ema.update(2.0) == pytest.approx((0.09 * 4 + 0.1 * 2) / (1 - 0.81))
+
+
+@pytest.mark.slow
+def test_resume_continues_the_run_and_keeps_its_curves(qtbot, temp_settings, tiny_masks, tmp_path):
+    panel = make_panel(qtbot, temp_settings, tiny_masks)
+    run = tmp_path / "run"
+    fill_tiny(panel, run, epochs=50)
+    assert panel.start(), panel.last_error
+    qtbot.waitUntil(lambda: panel.plots.series["miou"].size >= 1, timeout=120000)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=120000)
+    before = [e for e in read_events(run) if e["type"] == "step"]
+
+    assert panel.resume_from(run), panel.last_error
+    assert panel.form.out.text() == str(run) and panel.form.img_size.value() == 64  # the run's own options
+    assert panel.plots.series["step_loss"].size >= len(before)  # the history is replayed first
+    qtbot.waitUntil(lambda: panel.plots.series["miou"].size >= 2, timeout=120000)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=120000)
+
+    events = read_events(run)
+    starts = [e for e in events if e["type"] == "start"]
+    assert len(starts) == 2 and starts[1]["resumed_from"] == str(run / "last.pt")
+    steps = [e["global_step"] for e in events if e["type"] == "step"]
+    assert steps == sorted(steps) and steps[-1] > before[-1]["global_step"]  # continues, never restarts
+    xs, _ = panel.plots.curves["step_loss"].getData()
+    np.testing.assert_array_equal(xs, steps)
+
+
+def test_resume_needs_last_pt(qtbot, temp_settings, tmp_path):
+    panel = make_panel(qtbot, temp_settings)
+    assert panel.resume_from(tmp_path) is False
+    assert "last.pt" in panel.last_error.message
