@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import signal
+import struct
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -27,13 +28,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from cocoseg_gui import __version__
 from cocoseg_gui.core.atomic import atomic_write_json, remove_stale_temporaries
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.coco_index import CocoIndex, resolve_image_path
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
+from cocoseg_gui.core.image_header import image_size
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.core.mask_png import class_histogram, read_mask_png, write_mask_png
@@ -151,13 +152,10 @@ def options_hash(
 def _image_size(images_dir: Path, file_name: str) -> tuple[tuple[int, int] | None, str | None]:
     """(h, w) from the image header (no decoding), or an error text."""
     try:
-        path = resolve_image_path(images_dir, file_name)
-        with Image.open(path) as img:
-            w, h = img.size
-        return (h, w), None
+        return image_size(resolve_image_path(images_dir, file_name)), None
     except FileNotFoundError:
         return None, "file not found"
-    except (OSError, SyntaxError, ValueError, CocoSegError) as exc:
+    except (OSError, SyntaxError, ValueError, struct.error, CocoSegError) as exc:
         return None, str(exc) or type(exc).__name__
 
 

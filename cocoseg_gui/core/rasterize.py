@@ -150,6 +150,76 @@ def encode_segmentation(segmentation: Any, height: int, width: int) -> EncodedSe
     raise Undrawable("invalid_segmentation", f"segmentation of type {type(segmentation).__name__}")
 
 
+def _encode_polygons_batch(
+    segmentations: Sequence[Any], height: int, width: int
+) -> list[EncodedSegmentation | Undrawable] | None:
+    """Encode several polygon segmentations of one image with one pycocotools call (the fast path).
+
+    Returns None when a part is not plainly numeric or finite, so the caller encodes one by one.
+    """
+    parts: list[Any] = []
+    owners: list[tuple[int, int, int]] = []  # (first part, part count, dropped parts) per segmentation
+    for seg in segmentations:
+        seg_parts = _polygon_parts(seg)
+        valid = [p for p in seg_parts if hasattr(p, "__len__") and len(p) >= 6 and len(p) % 2 == 0]
+        owners.append((len(parts), len(valid), len(seg_parts) - len(valid)))
+        parts.extend(valid)
+    if not parts:
+        return [_undrawable(seg, height, width) for seg in segmentations]
+    try:
+        coords = np.concatenate(parts).astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        return None
+    if coords.ndim != 1 or not np.isfinite(coords).all():
+        return None
+    sizes = np.fromiter((len(p) // 2 for p in parts), dtype=np.int64, count=len(parts))
+    starts = np.zeros(len(parts), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    xs, ys = coords[0::2], coords[1::2]
+    outside = (
+        (np.minimum.reduceat(xs, starts) < 0)
+        | (np.minimum.reduceat(ys, starts) < 0)
+        | (np.maximum.reduceat(xs, starts) > width)
+        | (np.maximum.reduceat(ys, starts) > height)
+    ).tolist()
+    rles = mask_utils.frPyObjects(parts, height, width)
+    out: list[EncodedSegmentation | Undrawable] = []
+    for seg, (first, n, dropped) in zip(segmentations, owners):
+        if n == 0:
+            out.append(_undrawable(seg, height, width))
+            continue
+        rle = rles[first] if n == 1 else mask_utils.merge(rles[first : first + n])
+        out.append(EncodedSegmentation(rle, any(outside[first : first + n]), dropped))
+    return out
+
+
+def _undrawable(segmentation: Any, height: int, width: int) -> Undrawable:
+    try:
+        encode_segmentation(segmentation, height, width)
+    except Undrawable as exc:
+        return exc
+    raise AssertionError("expected an undrawable segmentation")  # pragma: no cover
+
+
+def encode_many(
+    segmentations: Sequence[Any], height: int, width: int
+) -> list[EncodedSegmentation | Undrawable]:
+    """``encode_segmentation`` of each (an Undrawable in place of each failure), polygons in one batch."""
+    out: list[EncodedSegmentation | Undrawable | None] = [None] * len(segmentations)
+    polygons = [i for i, seg in enumerate(segmentations) if isinstance(seg, (list, tuple)) and len(seg) > 0]
+    batch = _encode_polygons_batch([segmentations[i] for i in polygons], height, width) if polygons else []
+    if batch is not None:
+        for i, enc in zip(polygons, batch):
+            out[i] = enc
+    for i, seg in enumerate(segmentations):
+        if out[i] is None:
+            try:
+                out[i] = encode_segmentation(seg, height, width)
+            except Undrawable as exc:
+                out[i] = exc
+    return out  # type: ignore[return-value]
+
+
 def annotation_mask(annotation: Annotation, height: int, width: int) -> np.ndarray:
     """(H, W) bool mask of one annotation, equal to pycocotools ``annToMask``; all False if undrawable."""
     try:
@@ -199,6 +269,12 @@ def decode_counts(strings: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
             start = np.maximum.accumulate(np.where(first, np.arange(idx.size), 0))
             counts[idx] = csum - (csum - values[idx])[start]
     return counts, offsets
+
+
+def _ones(counts: np.ndarray, offsets: np.ndarray) -> list[int]:
+    """Pixels set in each RLE of a ``decode_counts`` batch (the sum of its odd-position counts)."""
+    pos = np.arange(counts.size) - np.repeat(offsets[:-1], np.diff(offsets))
+    return np.add.reduceat(np.where(pos & 1, counts, 0), offsets[:-1]).tolist()
 
 
 @dataclass
@@ -257,6 +333,7 @@ def rasterize_annotations(
         groups = priority_groups(options, mapping)
     result = RasterResult(None)
     todo: list[tuple[Annotation, EncodedSegmentation, int]] = []  # (annotation, encoded, value)
+    candidates: list[tuple[Annotation, int]] = []
     for ann in annotations:
         index = mapping.index_of(ann.category_id)
         if index is None:
@@ -267,20 +344,20 @@ def rasterize_annotations(
         if ann.iscrowd and options.crowd == "skip":
             result.skip("crowd", ann, "crowd annotation (--crowd skip)")
             continue
-        try:
-            enc = encode_segmentation(ann.segmentation, height, width)
-        except Undrawable as exc:
-            result.skip(exc.reason, ann, exc.detail)
-            continue
-        value = IGNORE_INDEX if ann.iscrowd and options.crowd == "ignore" else index
-        todo.append((ann, enc, value))
+        candidates.append((ann, IGNORE_INDEX if ann.iscrowd and options.crowd == "ignore" else index))
+    encoded = encode_many([ann.segmentation for ann, _ in candidates], height, width)
+    for (ann, value), enc in zip(candidates, encoded):
+        if isinstance(enc, Undrawable):
+            result.skip(enc.reason, ann, enc.detail)
+        else:
+            todo.append((ann, enc, value))
 
     counts, offsets = decode_counts([enc.rle["counts"] for _, enc, _ in todo]) if todo else (None, None)
     kept: list[int] = []
     areas: list[int] = []
+    pixel_counts = _ones(counts, offsets) if counts is not None and offsets is not None else []
     for j, (ann, enc, _) in enumerate(todo):
-        assert counts is not None and offsets is not None
-        pixels = int(counts[offsets[j] + 1 : offsets[j + 1] : 2].sum())
+        pixels = pixel_counts[j]
         field_area = ann.area
         if pixels == 0 or (field_area == 0 and not math.isnan(field_area)):
             result.skip("zero_area", ann, f"{pixels} pixels, area field {field_area}")
@@ -308,12 +385,17 @@ def rasterize_annotations(
     if order:
         assert counts is not None and offsets is not None
         ends = np.cumsum(counts)
+        target = memoryview(flat)  # slice assignment from a memoryview: about twice numpy's speed
+        filled: dict[int, memoryview] = {}  # value -> an image-sized buffer of that value
         for j in order:
             a, b = int(offsets[j]), int(offsets[j + 1])
             run_ends = ends[a:b] - (ends[a - 1] if a else 0)
             value = todo[j][2]
+            source = filled.get(value)
+            if source is None:
+                source = filled[value] = memoryview(bytes((value,)) * flat.size)
             for start, stop in zip(run_ends[0:-1:2].tolist(), run_ends[1::2].tolist()):
-                flat[start:stop] = value
+                target[start:stop] = source[start:stop]
     result.label = flat.reshape(width, height).T
     return result
 
