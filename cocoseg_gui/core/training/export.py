@@ -1,0 +1,64 @@
+"""Export a checkpoint's model to ONNX (optional: needs the ``onnx`` package, ``pip install onnx``)."""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+
+from cocoseg_gui.core.atomic import atomic_write_bytes
+from cocoseg_gui.core.errors import CocoSegError
+
+DEFAULT_OPSET = 17
+
+
+def onnx_available() -> bool:
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = DEFAULT_OPSET) -> Path:
+    """Write ``out``: input ``image`` [N,3,S,S] (letterboxed, normalised), output ``logits`` [N,C,S,S].
+
+    The batch size is dynamic; S is the checkpoint's input size. Class names, colours, input size
+    and normalisation are stored in the model's metadata (``cocoseg.*`` keys).
+    """
+    if not onnx_available():
+        raise CocoSegError(
+            "ONNX export needs the onnx package: pip install onnx (or pip install 'cocoseg-gui[onnx]')"
+        )
+    import onnx
+    import torch
+
+    from cocoseg_gui.core.training.predict import Predictor
+
+    pred = Predictor.from_checkpoint(checkpoint, device="cpu")
+    dummy = torch.zeros(1, 3, pred.img_size, pred.img_size)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # legacy exporter deprecation, tracer notes on static shapes
+        torch.onnx.export(
+            pred.model, (dummy,), buf, dynamo=False, opset_version=opset, input_names=["image"],
+            output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+        )  # fmt: skip
+    model = onnx.load_from_string(buf.getvalue())
+    ckpt_input = {"img_size": pred.img_size, "resize": pred.resize, "mean": pred.transform.mean,
+                  "std": pred.transform.std}  # fmt: skip
+    meta = {
+        "cocoseg.model": pred.model_name,
+        "cocoseg.classes": json.dumps(
+            [{"index": c["index"], "name": c["name"], "color": c["color"]} for c in pred.classes]
+        ),
+        "cocoseg.input": json.dumps(ckpt_input),
+    }
+    for key, value in meta.items():
+        prop = model.metadata_props.add()
+        prop.key, prop.value = key, value
+    onnx.checker.check_model(model)
+    out = Path(out)
+    atomic_write_bytes(out, model.SerializeToString())
+    return out
