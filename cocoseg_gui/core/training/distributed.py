@@ -89,6 +89,13 @@ def broadcast_object(ctx: DistContext, obj: Any) -> Any:
     return box[0]
 
 
+def broadcast_buffers(ctx: DistContext, module: torch.nn.Module) -> None:
+    """Give every rank rank 0's buffers (BatchNorm running stats drift apart after local forwards)."""
+    if ctx.enabled:
+        for buf in module.buffers():
+            dist.broadcast(buf, src=0)
+
+
 def sample_seed(seed: int, epoch: int, position: int) -> int:
     """A per-sample augmentation seed from (run seed, epoch, global position in the epoch)."""
     return (seed * 1_000_003 + epoch * 7_919 + position * 104_729 + 12_345) % (2**31 - 1)

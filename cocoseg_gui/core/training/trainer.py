@@ -508,6 +508,7 @@ class Trainer:
 
         self.ddp_model.eval()
         model = self.model  # no DDP forward in eval: ranks may see different batch counts
+        dist_utils.broadcast_buffers(self.ctx, model)  # validate rank 0's model, the one saved
         cm = ConfusionMatrix(self.num_classes, self.ignore_index, self.device)
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         count = 0
