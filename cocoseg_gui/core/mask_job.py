@@ -37,7 +37,7 @@ from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
 from cocoseg_gui.core.image_header import image_size
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.mask_png import class_histogram, read_mask_png, write_mask_png
+from cocoseg_gui.core.mask_png import class_histogram, encode_mask_png, read_mask_png, write_file_atomic
 from cocoseg_gui.core.rasterize import SKIP_REASONS, priority_groups, rasterize_annotations
 from cocoseg_gui.core.types import IGNORE_INDEX, Annotation
 
@@ -183,7 +183,8 @@ def _process(
                 cfg.known_categories, cfg.groups,
             ).label  # fmt: skip
     assert label is not None
-    written = None if reused else writer.submit(write_mask_png, mask_path, label)
+    # encode here; the thread only does the system calls (it would otherwise contend for the GIL)
+    written = None if reused else writer.submit(write_file_atomic, mask_path, encode_mask_png(label))
     hist = class_histogram(label)
     nonzero = np.flatnonzero(hist)
     outcome = _Outcome(

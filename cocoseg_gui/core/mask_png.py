@@ -66,13 +66,18 @@ def encode_mask_png(label: np.ndarray) -> bytes:
 
 
 def write_mask_png(path: str | Path, label: np.ndarray) -> None:
-    """Write a mask atomically: a temporary ``.<name>.<pid>.tmp`` beside it, renamed into place.
+    """Encode and write a mask atomically (see ``write_file_atomic``)."""
+    write_file_atomic(path, encode_mask_png(label))
+
+
+def write_file_atomic(path: str | Path, data: bytes) -> None:
+    """Write bytes through a temporary ``.<name>.<pid>.tmp`` beside ``path``, renamed into place.
 
     Lighter than ``atomic_write_bytes`` (no random name, no fsync): the rename still never exposes
-    a partial file, and ``remove_stale_temporaries`` clears what a killed writer leaves.
+    a partial file, and ``remove_stale_temporaries`` clears what a killed writer leaves. Only
+    system calls, so a writer thread running it barely holds the GIL.
     """
     path = Path(path)
-    data = encode_mask_png(label)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
