@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -36,6 +36,7 @@ from cocoseg_gui.gui.training.form import PathField
 from cocoseg_gui.gui.training.hints import describe_error
 from cocoseg_gui.gui.training.history import latest_checkpoint
 from cocoseg_gui.gui.training.recent import recent_runs
+from cocoseg_gui.gui.training.responsive import is_narrow, orient_splitter
 from cocoseg_gui.gui.training.worker import preload_torch_modules
 from cocoseg_gui.gui.workers import JobWorker, describe_progress
 
@@ -168,10 +169,18 @@ class EvaluatePanel(QWidget):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setSizes([360, 800])
+        self._split = split
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.summary)
         lay.addWidget(split, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Tables beside the heat map when wide; stacked in a narrow dock."""
+        narrow = is_narrow(event.size().width())
+        orient_splitter(self._split, narrow)
+        self.confusion.setMinimumHeight(380 if narrow else 0)
+        super().resizeEvent(event)
 
     # -- inputs ----------------------------------------------------------------------------------
 

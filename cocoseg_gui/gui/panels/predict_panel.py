@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -46,6 +46,7 @@ from cocoseg_gui.gui.training.compare import (
 from cocoseg_gui.gui.training.hints import describe_error
 from cocoseg_gui.gui.training.history import latest_checkpoint
 from cocoseg_gui.gui.training.recent import recent_runs
+from cocoseg_gui.gui.training.responsive import is_narrow, orient_splitter
 from cocoseg_gui.gui.training.worker import preload_torch_modules
 from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
@@ -207,10 +208,18 @@ class PredictPanel(QWidget):
         split.setStretchFactor(1, 1)
         split.setStretchFactor(2, 0)
         split.setSizes([200, 900, 300])
+        self._split = split
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.status)
         lay.addWidget(split, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """List | views | legend when wide; stacked (views at least 400 px high) in a narrow dock."""
+        narrow = is_narrow(event.size().width())
+        orient_splitter(self._split, narrow)
+        self.tabs.setMinimumHeight(400 if narrow else 0)
+        super().resizeEvent(event)
 
     # -- checkpoint ------------------------------------------------------------------------------
 

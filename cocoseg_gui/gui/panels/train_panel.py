@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -31,6 +31,7 @@ from cocoseg_gui.gui.training.hints import ErrorReport, describe_error
 from cocoseg_gui.gui.training.history import latest_checkpoint, read_config, read_events
 from cocoseg_gui.gui.training.plots import TrainingPlots
 from cocoseg_gui.gui.training.recent import add_recent_run
+from cocoseg_gui.gui.training.responsive import is_narrow, orient_box, orient_splitter
 from cocoseg_gui.gui.training.run_status import RunStatus, RunStatusView
 from cocoseg_gui.gui.training.worker import TrainWorker, WorkerHandle, preload_torch_modules
 
@@ -95,6 +96,7 @@ class TrainPanel(QWidget):
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(self.form)
         scroll.setMinimumWidth(340)
+        self._form_scroll = scroll
         buttons = QHBoxLayout()
         for b in (self.start_button, self.stop_button, self.resume_button, self.open_button):
             buttons.addWidget(b)
@@ -106,6 +108,7 @@ class TrainPanel(QWidget):
 
         bottom = QWidget()
         bottom_lay = QHBoxLayout(bottom)
+        self._bottom_layout = bottom_lay
         bottom_lay.setContentsMargins(0, 0, 0, 0)
         bottom_lay.addWidget(self.status_view, 1)
         bottom_lay.addWidget(self.log, 1)
@@ -120,9 +123,21 @@ class TrainPanel(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
+        self._split = split
         lay = QVBoxLayout(self)
         lay.addWidget(self.error_label)
         lay.addWidget(split, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Form beside the plots when wide; stacked, plots in one column, in a narrow dock."""
+        narrow = is_narrow(event.size().width())
+        orient_splitter(self._split, narrow)
+        orient_box(self._bottom_layout, narrow)
+        self.plots.set_columns(1 if narrow else 2)
+        self.plots.setMinimumHeight(4 * 200 if narrow else 0)
+        self._form_scroll.setMinimumWidth(0 if narrow else 340)
+        self._form_scroll.setMinimumHeight(360 if narrow else 0)
+        super().resizeEvent(event)
 
     # -- devices (torch is imported in a worker so the window opens fast) --------------------------
 

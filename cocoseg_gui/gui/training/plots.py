@@ -162,16 +162,23 @@ class TrainingPlots(QWidget):
         self._dirty: set[str] = set()  # series changed since the last flush
         self._bars_dirty = False
 
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.loss_plot, 0, 0)
-        grid.addWidget(self.epoch_plot, 0, 1)
-        grid.addWidget(self.metric_plot, 1, 0)
-        grid.addWidget(self.class_plot, 1, 1)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._columns = 0
+        self.set_columns(2)
 
         self._timer = QTimer(self, interval=FLUSH_INTERVAL_MS)
         self._timer.timeout.connect(self.flush)
         self._timer.start()
+
+    def set_columns(self, columns: int) -> None:
+        """2x2 plots, or one column in a narrow dock."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for i, w in enumerate((self.loss_plot, self.epoch_plot, self.metric_plot, self.class_plot)):
+            self._grid.removeWidget(w)
+            self._grid.addWidget(w, i // columns, i % columns)
 
     # -- feeding ---------------------------------------------------------------------------------
 
