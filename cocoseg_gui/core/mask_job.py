@@ -38,7 +38,13 @@ from cocoseg_gui.core.image_header import image_size
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.core.mask_png import class_histogram, encode_mask_png, read_mask_png, write_file_atomic
-from cocoseg_gui.core.rasterize import SKIP_REASONS, priority_groups, rasterize_annotations
+from cocoseg_gui.core.rasterize import (
+    SKIP_REASONS,
+    RasterResult,
+    priority_groups,
+    rasterize_annotations,
+    rasterize_many,
+)
 from cocoseg_gui.core.types import IGNORE_INDEX, Annotation
 
 __all__ = ["MaskOptions", "MaskReport", "generate_masks", "mask_names", "options_hash"]
@@ -48,7 +54,8 @@ MANIFEST_FILE = "manifest.json"
 REPORT_FILE = "report.json"
 IMAGE_MAP_FILE = "image_mask_map.json"
 MAX_EXAMPLES = 5
-CHUNK_IMAGES = 16
+CHUNK_IMAGES = 16  # images per task sent to a worker process
+RASTER_BATCH = 8  # images whose RLEs are decoded together
 WRITER_THREADS = 2
 MIN_IMAGES_FOR_POOL = 64  # below this, starting worker processes costs more than it saves
 
@@ -160,17 +167,16 @@ def _image_size(images_dir: Path, file_name: str) -> tuple[tuple[int, int] | Non
 
 
 def _process(
-    task: _Task, index: int, cfg: _Config, annotations: list[Annotation], writer: ThreadPoolExecutor
+    task: _Task,
+    index: int,
+    cfg: _Config,
+    annotations: list[Annotation],
+    raster: RasterResult,
+    writer: ThreadPoolExecutor,
 ) -> tuple[_Outcome, Future[None] | None]:
-    """Draw (or re-read) one mask; the PNG write is handed to ``writer`` (its future is returned)."""
-    if len(annotations) != task.num_annotations:
-        raise DatasetError(cfg.annotations, "the file changed while masks were being generated")
+    """Finish one mask (drawn, or re-read when resuming); the file write goes to ``writer``."""
     size, error = _image_size(cfg.images_dir, task.file_name)
     mask_path = cfg.masks_dir / task.mask_name
-    raster = rasterize_annotations(
-        annotations, task.height, task.width, cfg.mapping, cfg.options,
-        cfg.known_categories, cfg.groups, paint=not task.reuse,
-    )  # fmt: skip
     reused = False
     label = raster.label
     if task.reuse:
@@ -206,13 +212,22 @@ def _process(
 def _process_all(
     items: list[tuple[int, _Task]], cfg: _Config, index: CocoIndex, cancel: CancelToken | None = None
 ) -> Iterator[_Outcome]:
-    """Process images in order, yielding each outcome once its mask is on disk."""
+    """Process images in order (rasterised in batches), yielding each outcome once its mask is on disk."""
     with ThreadPoolExecutor(WRITER_THREADS) as writer:
         queue: list[tuple[_Outcome, Future[None] | None]] = []
-        for i, task in items:
+        for first in range(0, len(items), RASTER_BATCH):
             if cancel is not None and cancel.cancelled:
                 break
-            queue.append(_process(task, i, cfg, index.annotations_for(task.image_id), writer))
+            batch = items[first : first + RASTER_BATCH]
+            anns = [index.annotations_for(task.image_id) for _, task in batch]
+            if any(len(a) != task.num_annotations for a, (_, task) in zip(anns, batch)):
+                raise DatasetError(cfg.annotations, "the file changed while masks were being generated")
+            rasters = rasterize_many(
+                [(a, task.height, task.width, not task.reuse) for a, (_, task) in zip(anns, batch)],
+                cfg.mapping, cfg.options, cfg.known_categories, cfg.groups,
+            )  # fmt: skip
+            for (i, task), a, raster in zip(batch, anns, rasters):
+                queue.append(_process(task, i, cfg, a, raster, writer))
             while queue and (queue[0][1] is None or queue[0][1].done() or len(queue) > 2 * WRITER_THREADS):
                 outcome, written = queue.pop(0)
                 if written is not None:
