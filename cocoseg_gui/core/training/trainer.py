@@ -523,7 +523,7 @@ class Trainer:
             logits = logits.float()
             loss_sum += self.criterion(logits, masks).double() * len(batch)
             count += len(batch)
-            cm.update(logits.argmax(1), masks)
+            cm.update(logits.max(1).indices, masks)  # = argmax(1), faster on CPU
         total_loss, total_count = dist_utils.all_reduce_sum(
             self.ctx, [float(loss_sum.item()), count], self.device
         )
