@@ -55,8 +55,10 @@ def test_training_from_the_panel_plots_live_and_stops_with_last_pt(
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
     assert panel.start() is False  # a second start while running is refused
     loss_curve = panel.plots.curves["step_loss"]
-    qtbot.waitUntil(lambda: len(loss_curve.getData()[0] if loss_curve.getData()[0] is not None else []) > 0,
-                    timeout=120000)
+    qtbot.waitUntil(
+        lambda: len(loss_curve.getData()[0] if loss_curve.getData()[0] is not None else []) > 0,
+        timeout=120000,
+    )
     qtbot.waitUntil(lambda: panel.plots.series["miou"].size >= 1, timeout=120000)
     panel.plots.flush()
     panel.stop()
@@ -187,3 +189,43 @@ def test_resume_needs_last_pt(qtbot, temp_settings, tmp_path):
     panel = make_panel(qtbot, temp_settings)
     assert panel.resume_from(tmp_path) is False
     assert "last.pt" in panel.last_error.message
+
+
+def test_run_status_progress_remaining_time_and_gpu_memory(qtbot) -> None:
+    from cocoseg_gui.gui.training.run_status import RunStatus, RunStatusView
+
+    s = RunStatus()
+    s.update(
+        {
+            "type": "start",
+            "time": 1000.0,
+            "device": "cuda:0",
+            "batches_per_epoch": 10,
+            "config": {"epochs": 4, "time_budget_s": 100.0},
+        }
+    )
+    s.update(
+        {
+            "type": "step",
+            "time": 1010.0,
+            "epoch": 0,
+            "step": 5,
+            "global_step": 5,
+            "loss": 1.0,
+            "images_per_s": 12.5,
+        }
+    )
+    assert s.progress_fraction() == pytest.approx(5 / 40)
+    s.update({"type": "epoch", "time": 1020.0, "epoch": 0, "miou": 0.25, "elapsed_s": 20.0})
+    s.update({"type": "epoch", "time": 1040.0, "epoch": 1, "miou": 0.2, "elapsed_s": 40.0})
+    s.update({"type": "end", "time": 1040.0, "status": "time_budget", "best_miou": 0.25})
+    assert s.progress_fraction() == pytest.approx(0.5) and s.best_miou == 0.25
+    assert s.remaining_s() == pytest.approx(40.0)  # 2 epochs at 20 s, within the 60 s left of the budget
+    s.gpu_memory_bytes = 3 * 2**30
+    view = RunStatusView()
+    qtbot.addWidget(view)
+    view.show_status(s)
+    assert view.labels["device"].text() == "cuda:0   (peak GPU memory 3.00 GiB)"
+    assert view.labels["speed"].text() == "12.5 images/s"
+    assert view.labels["best"].text().startswith("0.2500")
+    assert "time_budget" in view.progress.format()

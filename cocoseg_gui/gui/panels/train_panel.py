@@ -316,20 +316,14 @@ class TrainPanel(QWidget):
         self.status_view.show_status(self.status)
 
     def _poll_gpu_memory(self) -> None:
+        """Peak GPU memory of the training (torch.cuda.max_memory_allocated; cheap, thread-safe)."""
         torch = sys.modules.get("torch")
-        if (
-            torch is None
-            or not self.status.device.startswith("cuda")
-            or self.status.gpu_memory_bytes is not None
-        ):
+        if torch is None or not self.status.device.startswith("cuda"):
             return
         try:
-            self._gpu_peak = int(torch.cuda.max_memory_allocated(self.status.device))
+            self.status.gpu_memory_bytes = int(torch.cuda.max_memory_allocated(self.status.device))
         except Exception:  # a device that went away: the figure is only informative
             return
-        self.status_view.labels["device"].setText(
-            f"{self.status.device}   (peak GPU memory {self._gpu_peak / 2**30:.2f} GiB)"
-        )
 
     # -- reopening a run -------------------------------------------------------------------------
 
