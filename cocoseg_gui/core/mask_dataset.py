@@ -13,7 +13,7 @@ import numpy as np
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.coco_index import resolve_image_path
 from cocoseg_gui.core.errors import DatasetError
-from cocoseg_gui.core.mask_job import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR, REPORT_FILE
+from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR, REPORT_FILE
 from cocoseg_gui.core.mask_png import read_mask_png
 
 

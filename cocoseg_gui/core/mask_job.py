@@ -18,42 +18,43 @@ import os
 import signal
 import struct
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from multiprocessing import get_context
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cocoseg_gui import __version__
 from cocoseg_gui.core.atomic import atomic_write_json, remove_stale_temporaries
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.coco_index import CocoIndex, resolve_image_path
-from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
+from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.image_header import image_size
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
+from cocoseg_gui.core.mask_folder import (
+    IMAGE_MAP_FILE,
+    MANIFEST_FILE,
+    MASKS_DIR,
+    REPORT_FILE,
+    manifest_json,
+    mask_names,
+    prepare_out,
+)
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.core.mask_png import class_histogram, encode_mask_png, read_mask_png, write_file_atomic
+from cocoseg_gui.core.mask_report import ImageOutcome, ImageTask, ReportBuilder
 from cocoseg_gui.core.rasterize import (
-    SKIP_REASONS,
     RasterResult,
     priority_groups,
     rasterize_annotations,
     rasterize_many,
 )
-from cocoseg_gui.core.types import IGNORE_INDEX, Annotation
+from cocoseg_gui.core.types import Annotation
 
 __all__ = ["MaskOptions", "MaskReport", "generate_masks", "mask_names", "options_hash"]
 
-MASKS_DIR = "masks"
-MANIFEST_FILE = "manifest.json"
-REPORT_FILE = "report.json"
-IMAGE_MAP_FILE = "image_mask_map.json"
-MAX_EXAMPLES = 5
 CHUNK_IMAGES = 16  # images per task sent to a worker process
 RASTER_BATCH = 8  # images whose RLEs are decoded together
 WRITER_THREADS = 2
@@ -75,17 +76,6 @@ class MaskReport:
 
 
 @dataclass(frozen=True)
-class _Task:
-    image_id: int
-    file_name: str
-    mask_name: str
-    height: int
-    width: int
-    num_annotations: int
-    reuse: bool  # a mask from an earlier run with the same options is on disk
-
-
-@dataclass(frozen=True)
 class _Config:
     annotations: Path
     images_dir: Path
@@ -94,47 +84,6 @@ class _Config:
     options: MaskOptions
     known_categories: frozenset[int]
     groups: dict[int, int]
-
-
-@dataclass
-class _Outcome:
-    task_index: int
-    hist: dict[int, int]
-    skipped: Counter[str]
-    examples: list[tuple[str, int, str]]
-    clipped: int
-    dropped_parts: int
-    drawn: int
-    crowd_ignored: int
-    reused: bool
-    size_mismatch: tuple[int, int] | None = None  # actual (h, w) when it differs from the JSON
-    unreadable: str | None = None
-
-
-# ---------------------------------------------------------------------------------------------- naming
-def mask_names(file_names: Sequence[str]) -> list[str]:
-    """Mask file names (``<stem>.png``), unique even on case-insensitive disks.
-
-    Images whose stems collide get a name from their sub-folder path (``a/x.jpg`` -> ``a__x.png``),
-    plus ``_1``, ``_2``... if still taken; the result depends only on the order of ``file_names``.
-    """
-    paths = [PurePosixPath(f.replace("\\", "/")) for f in file_names]
-    stems = [p.stem for p in paths]
-    seen = Counter(s.casefold() for s in stems)
-    used = {s.casefold() for s in stems if seen[s.casefold()] == 1}
-    names = []
-    for path, stem in zip(paths, stems):
-        if seen[stem.casefold()] == 1:
-            names.append(stem + ".png")
-            continue
-        base = "__".join(path.with_suffix("").parts) or "image"
-        name, k = base, 0
-        while name.casefold() in used:
-            k += 1
-            name = f"{base}_{k}"
-        used.add(name.casefold())
-        names.append(name + ".png")
-    return names
 
 
 def options_hash(
@@ -167,13 +116,13 @@ def _image_size(images_dir: Path, file_name: str) -> tuple[tuple[int, int] | Non
 
 
 def _process(
-    task: _Task,
+    task: ImageTask,
     index: int,
     cfg: _Config,
     annotations: list[Annotation],
     raster: RasterResult,
     writer: ThreadPoolExecutor,
-) -> tuple[_Outcome, Future[None] | None]:
+) -> tuple[ImageOutcome, Future[None] | None]:
     """Finish one mask (drawn, or re-read when resuming); the file write goes to ``writer``."""
     size, error = _image_size(cfg.images_dir, task.file_name)
     mask_path = cfg.masks_dir / task.mask_name
@@ -193,7 +142,7 @@ def _process(
     written = None if reused else writer.submit(write_file_atomic, mask_path, encode_mask_png(label))
     hist = class_histogram(label)
     nonzero = np.flatnonzero(hist)
-    outcome = _Outcome(
+    outcome = ImageOutcome(
         task_index=index,
         hist=dict(zip(nonzero.tolist(), hist[nonzero].tolist())),
         skipped=raster.skipped,
@@ -210,11 +159,11 @@ def _process(
 
 
 def _process_all(
-    items: list[tuple[int, _Task]], cfg: _Config, index: CocoIndex, cancel: CancelToken | None = None
-) -> Iterator[_Outcome]:
+    items: list[tuple[int, ImageTask]], cfg: _Config, index: CocoIndex, cancel: CancelToken | None = None
+) -> Iterator[ImageOutcome]:
     """Process images in order (rasterised in batches), yielding each outcome once its mask is on disk."""
     with ThreadPoolExecutor(WRITER_THREADS) as writer:
-        queue: list[tuple[_Outcome, Future[None] | None]] = []
+        queue: list[tuple[ImageOutcome, Future[None] | None]] = []
         for first in range(0, len(items), RASTER_BATCH):
             if cancel is not None and cancel.cancelled:
                 break
@@ -249,14 +198,14 @@ def _init_worker(cfg: _Config, index_path: Path) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into a clean cancel
 
 
-def _process_chunk(chunk: list[tuple[int, _Task]]) -> list[_Outcome]:
+def _process_chunk(chunk: list[tuple[int, ImageTask]]) -> list[ImageOutcome]:
     assert _WORKER is not None
     return list(_process_all(chunk, *_WORKER))
 
 
 def _run_in_process(
-    tasks: list[tuple[int, _Task]], cfg: _Config, index: CocoIndex, cancel: CancelToken | None
-) -> Iterator[list[_Outcome]]:
+    tasks: list[tuple[int, ImageTask]], cfg: _Config, index: CocoIndex, cancel: CancelToken | None
+) -> Iterator[list[ImageOutcome]]:
     for outcome in _process_all(tasks, cfg, index, cancel):
         yield [outcome]
     if cancel is not None:
@@ -264,12 +213,16 @@ def _run_in_process(
 
 
 def _run_in_pool(
-    tasks: list[tuple[int, _Task]], cfg: _Config, index_path: Path, workers: int, cancel: CancelToken | None
-) -> Iterator[list[_Outcome]]:
+    tasks: list[tuple[int, ImageTask]],
+    cfg: _Config,
+    index_path: Path,
+    workers: int,
+    cancel: CancelToken | None,
+) -> Iterator[list[ImageOutcome]]:
     chunks = [tasks[i : i + CHUNK_IMAGES] for i in range(0, len(tasks), CHUNK_IMAGES)]
     ctx = get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg, index_path))
-    pending: set[Future[list[_Outcome]]] = set()
+    pending: set[Future[list[ImageOutcome]]] = set()
     next_chunk = 0
     try:
         while next_chunk < len(chunks) or pending:
@@ -285,145 +238,6 @@ def _run_in_pool(
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-# ------------------------------------------------------------------------------------------ the folder
-def _relative(path: Path, out: Path) -> str:
-    try:
-        return Path(os.path.relpath(path.resolve(), out.resolve())).as_posix()
-    except ValueError:  # another drive
-        return path.resolve().as_posix()
-
-
-def _prepare_out(out: Path, digest: str, overwrite: bool) -> bool:
-    """Check OUT against an earlier run; return True when resuming it. Clears it when overwriting."""
-    manifest_path = out / MANIFEST_FILE
-    masks_dir = out / MASKS_DIR
-    previous: dict[str, Any] | None = None
-    if manifest_path.exists():
-        try:
-            previous = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            previous = {}
-    has_masks = masks_dir.is_dir() and any(masks_dir.iterdir())
-    if previous is not None and previous.get("options_hash") == digest:
-        return True
-    if (previous is not None or has_masks) and not overwrite:
-        what = (
-            f"masks made with other options ({json.dumps(previous.get('options'))})"
-            if previous
-            else "masks but no readable manifest.json"
-        )
-        raise OptionsError(
-            f"{out} already holds {what}; pass --overwrite to replace them, or choose another --out"
-        )
-    if overwrite:
-        if masks_dir.is_dir():
-            for p in masks_dir.iterdir():
-                if p.suffix == ".png" or p.name.endswith(".tmp"):
-                    p.unlink()
-        for name in (MANIFEST_FILE, REPORT_FILE, IMAGE_MAP_FILE, MAPPING_FILE):
-            with contextlib.suppress(FileNotFoundError):
-                (out / name).unlink()
-    return False
-
-
-def _manifest(
-    annotations: Path, images_dir: Path, out: Path, options: MaskOptions, digest: str, n: int, complete: bool
-) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "tool": f"cocoseg {__version__}",
-        "annotations": _relative(annotations, out),
-        "images_dir": _relative(images_dir, out),
-        "options": options.to_json(),
-        "options_hash": digest,
-        "num_images": n,
-        "complete": complete,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-
-
-class _Aggregate:
-    """Merges per-image outcomes into report.json."""
-
-    def __init__(self, tasks: list[_Task], mapping: ClassMapping) -> None:
-        self.tasks = tasks
-        self.mapping = mapping
-        self.skipped: Counter[str] = Counter({r: 0 for r in SKIP_REASONS})
-        self.examples: dict[str, list[dict[str, Any]]] = {}
-        self.clipped = self.dropped_parts = self.drawn = self.crowd_ignored = 0
-        self.pixels = np.zeros(256, dtype=np.int64)
-        self.images = np.zeros(256, dtype=np.int64)
-        self.per_image: dict[int, dict[str, int]] = {}
-        self.size_mismatches: list[dict[str, Any]] = []
-        self.unreadable: list[dict[str, Any]] = []
-        self.written = self.reused = 0
-
-    def example(self, reason: str, annotation_id: int, image_id: int, detail: str) -> None:
-        items = self.examples.setdefault(reason, [])
-        if len(items) < MAX_EXAMPLES:
-            items.append({"annotation_id": annotation_id, "image_id": image_id, "detail": detail})
-
-    def add(self, o: _Outcome) -> None:
-        task = self.tasks[o.task_index]
-        self.skipped.update(o.skipped)
-        for reason, ann_id, detail in o.examples:
-            self.example(reason, ann_id, task.image_id, detail)
-        self.clipped += o.clipped
-        self.dropped_parts += o.dropped_parts
-        self.drawn += o.drawn
-        self.crowd_ignored += o.crowd_ignored
-        for k, v in o.hist.items():
-            self.pixels[k] += v
-            self.images[k] += 1
-        self.per_image[o.task_index] = {str(k): v for k, v in sorted(o.hist.items())}
-        if o.size_mismatch is not None:
-            self.size_mismatches.append(
-                {
-                    "file_name": task.file_name,
-                    "json": [task.height, task.width],
-                    "actual": list(o.size_mismatch),
-                }
-            )
-        if o.unreadable is not None:
-            self.unreadable.append({"file_name": task.file_name, "error": o.unreadable})
-        if o.reused:
-            self.reused += 1
-        else:
-            self.written += 1
-
-    def report(self, orphans: list[Annotation]) -> dict[str, Any]:
-        skipped = Counter(self.skipped)
-        skipped["unknown_image"] += len(orphans)
-        for ann in orphans[:MAX_EXAMPLES]:
-            self.example("unknown_image", ann.id, ann.image_id, f"image_id {ann.image_id} not in 'images'")
-        indices = [0, *range(1, self.mapping.num_classes), IGNORE_INDEX]
-        done = sorted(self.per_image)
-        return {
-            "version": 1,
-            "skipped": dict(skipped),
-            "clipped_out_of_bounds": self.clipped,
-            "polygon_parts_dropped": self.dropped_parts,
-            "annotations_drawn": self.drawn,
-            "crowd_drawn_as_ignore": self.crowd_ignored,
-            "examples": self.examples,
-            "images_without_annotations": [
-                self.tasks[i].file_name for i in done if not self.tasks[i].num_annotations
-            ],
-            "size_mismatches": self.size_mismatches,
-            "unreadable_images": self.unreadable,
-            "classes": [
-                {
-                    "index": i,
-                    "name": self.mapping.name_of(i),
-                    "pixels": int(self.pixels[i]),
-                    "images": int(self.images[i]),
-                }
-                for i in indices
-            ],
-            "per_image": {self.tasks[i].mask_name: self.per_image[i] for i in done},
-        }
 
 
 # --------------------------------------------------------------------------------------------- the job
@@ -455,18 +269,18 @@ def generate_masks(
 
     images = index.images()[: options.max_images]
     names = mask_names([img.file_name for img in images])
-    resume = _prepare_out(out, digest, overwrite)
+    resume = prepare_out(out, digest, overwrite)
     masks_dir = out / MASKS_DIR
     masks_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(masks_dir)
     existing = {p.name for p in masks_dir.iterdir()} if resume else set()
     mapping.write(out / MAPPING_FILE)
     atomic_write_json(
-        out / MANIFEST_FILE, _manifest(annotations, images_dir, out, options, digest, len(images), False)
+        out / MANIFEST_FILE, manifest_json(annotations, images_dir, out, options, digest, len(images), False)
     )
 
     tasks = [
-        _Task(
+        ImageTask(
             img.id,
             img.file_name,
             name,
@@ -494,7 +308,7 @@ def generate_masks(
         if use_pool
         else _run_in_process(numbered, cfg, index, cancel)
     )
-    agg = _Aggregate(tasks, mapping)
+    agg = ReportBuilder(tasks, mapping)
     meter = RateMeter(len(tasks))
     report(progress, meter.progress(0, "masks"))
     for batch in batches:
@@ -510,7 +324,7 @@ def generate_masks(
     atomic_write_json(out / REPORT_FILE, report_json, indent=1)
     atomic_write_json(out / IMAGE_MAP_FILE, {t.file_name: t.mask_name for t in tasks})
     atomic_write_json(
-        out / MANIFEST_FILE, _manifest(annotations, images_dir, out, options, digest, len(images), True)
+        out / MANIFEST_FILE, manifest_json(annotations, images_dir, out, options, digest, len(images), True)
     )
     return MaskReport(
         out=out,
