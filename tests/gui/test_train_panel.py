@@ -229,3 +229,16 @@ def test_run_status_progress_remaining_time_and_gpu_memory(qtbot) -> None:
     assert view.labels["speed"].text() == "12.5 images/s"
     assert view.labels["best"].text().startswith("0.2500")
     assert "time_budget" in view.progress.format()
+
+
+def test_run_status_after_a_resume_counts_on_from_the_stop() -> None:
+    from cocoseg_gui.gui.training.run_status import RunStatus
+
+    s = RunStatus()
+    s.update({"type": "start", "time": 0.0, "config": {"epochs": 4}})
+    s.update({"type": "epoch", "time": 30.0, "epoch": 0, "elapsed_s": 30.0})
+    s.update({"type": "end", "time": 31.0, "status": "cancelled"})
+    s.update({"type": "start", "time": 5000.0, "config": {"epochs": 4}})  # resumed much later
+    assert s.running and s.end_status == ""
+    s.update({"type": "epoch", "time": 5030.0, "epoch": 1, "elapsed_s": 61.0})
+    assert s.elapsed_s == pytest.approx(61.0)

@@ -44,9 +44,12 @@ class RunStatus:
         if isinstance(t, (int, float)):
             if self.started_at is None:
                 self.started_at = float(t)
+            elif kind == "start":  # a resume: the clock goes on from where the run stopped
+                self.started_at = float(t) - self.elapsed_s
             self.last_event_time = float(t)
             self.elapsed_s = max(self.elapsed_s, float(t) - self.started_at)
         if kind == "start":
+            self.end_status = self.end_reason = ""
             cfg = e.get("config") or {}
             self.device = str(e.get("device") or cfg.get("device") or "")
             self.epochs = int(cfg.get("epochs") or 0)
