@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QResizeEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -99,6 +99,7 @@ class EvaluatePanel(QWidget):
         self.last_error = ""
         self._job: JobWorker | None = None
         self._image_paths: dict[str, Path] = {}
+        self._devices_listed = False
 
         self.checkpoint = QComboBox(editable=True, minimumContentsLength=40)
         self.checkpoint.setToolTip("A checkpoint (.pt): a recent run's, or browse")
@@ -174,6 +175,22 @@ class EvaluatePanel(QWidget):
         lay.addLayout(form)
         lay.addWidget(self.summary)
         lay.addWidget(split, 1)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """List the devices (imports torch on the GUI thread) once, after the panel first shows."""
+        super().showEvent(event)
+        if not self._devices_listed:
+            self._devices_listed = True
+            QTimer.singleShot(0, self._list_devices)
+
+    def _list_devices(self) -> None:
+        from cocoseg_gui.gui.training.devices import list_devices
+
+        current = self.device.currentText()
+        for d in list_devices():
+            if self.device.findText(d.name) < 0:
+                self.device.addItem(d.name)
+        self.device.setCurrentText(current)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Tables beside the heat map when wide; stacked in a narrow dock."""
