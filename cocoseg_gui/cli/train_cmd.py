@@ -151,9 +151,16 @@ class EventPrinter:
 
 def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.jobs import CancelToken
+
+    from cocoseg_gui.core.errors import DatasetError
+
+    config = build_config(args)  # option errors before the slow torch import
+    for folder in (config.data, config.val_data):
+        if folder is not None and not folder.is_dir():
+            raise DatasetError(folder, "mask dataset folder not found")
+
     from cocoseg_gui.core.training.trainer import train
 
-    config = build_config(args)
     cancel = CancelToken()
 
     def on_sigint(signum: int, frame: Any) -> None:

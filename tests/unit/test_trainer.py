@@ -278,3 +278,17 @@ def test_stale_run_files_do_not_leak_into_a_fresh_run(person4: Path, tmp_path: P
     assert read_events(run)[0]["type"] == "start"
     assert not list(run.glob(".*.tmp"))
     shutil.rmtree(run)
+
+
+def test_tensorboard_is_optional(person4: Path, tmp_path: Path) -> None:  # noqa: F811
+    token = CancelToken()
+    token.cancel()
+    end = train(tiny_config(person4, tmp_path / "run", tensorboard=True), cancel=token)
+    assert end["status"] == "cancelled"
+    warnings = [e["message"] for e in read_events(tmp_path / "run") if e["type"] == "warning"]
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        assert any("pip install tensorboard" in w for w in warnings)
+    else:
+        assert (tmp_path / "run" / "tensorboard").is_dir()
