@@ -150,9 +150,8 @@ class EventPrinter:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cocoseg_gui.core.jobs import CancelToken
-
     from cocoseg_gui.core.errors import DatasetError
+    from cocoseg_gui.core.jobs import CancelToken
 
     config = build_config(args)  # option errors before the slow torch import
     for folder in (config.data, config.val_data):
