@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -101,7 +102,7 @@ class EvaluatePanel(QWidget):
         self._image_paths: dict[str, Path] = {}
         self._devices_listed = False
 
-        self.checkpoint = QComboBox(editable=True, minimumContentsLength=40)
+        self.checkpoint = QComboBox(editable=True, minimumContentsLength=16)
         self.checkpoint.setToolTip("A checkpoint (.pt): a recent run's, or browse")
         self.browse_checkpoint = QPushButton("Browse...")
         self.data = PathField("Mask dataset folder", placeholder="a folder made by cocoseg masks")
@@ -115,6 +116,7 @@ class EvaluatePanel(QWidget):
         self.summary = QLabel("Choose a checkpoint and a mask dataset, then Evaluate.")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.class_table = QTableWidget(0, 2)
         self.class_table.setHorizontalHeaderLabels(["Class", "IoU"])
         self.class_table.verticalHeader().setVisible(False)
@@ -152,11 +154,13 @@ class EvaluatePanel(QWidget):
         ck.addWidget(self.browse_checkpoint)
         form.addRow("Checkpoint", ck)
         form.addRow("Mask dataset", self.data)
+        options = QHBoxLayout()
+        options.addWidget(self.device)
+        options.addWidget(QLabel("Batch size"))
+        options.addWidget(self.batch_size)
+        options.addStretch(1)
+        form.addRow("Device", options)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Device"))
-        row.addWidget(self.device)
-        row.addWidget(QLabel("Batch size"))
-        row.addWidget(self.batch_size)
         row.addWidget(self.run_button)
         row.addWidget(self.cancel_button)
         row.addWidget(self.progress, 1)

@@ -13,13 +13,14 @@ from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QHBoxLayout,
+    QGridLayout,
     QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSplitter,
     QTableWidget,
@@ -122,7 +123,8 @@ class PredictPanel(QWidget):
         self._pending: Path | None = None
         self._export_job: JobWorker | None = None
 
-        self.checkpoint_combo = QComboBox(minimumContentsLength=30)
+        self.checkpoint_label = QLabel("Checkpoint")
+        self.checkpoint_combo = QComboBox(minimumContentsLength=16)
         self.checkpoint_combo.setPlaceholderText("recent runs")
         self.load_button = QPushButton("Load checkpoint...")
         self.open_button = QPushButton("Open images...")
@@ -180,18 +182,10 @@ class PredictPanel(QWidget):
         self._fill_recent()
 
     def _build_layout(self) -> None:
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Checkpoint"))
-        top.addWidget(self.checkpoint_combo, 2)
-        for b in (
-            self.load_button,
-            self.open_button,
-            self.folder_button,
-            self.export_button,
-            self.cancel_button,
-        ):
-            top.addWidget(b)
-        top.addWidget(self.progress, 1)
+        self._toolbar = QGridLayout()
+        self._toolbar_narrow: bool | None = None
+        self._arrange_toolbar(narrow=False)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         right = QWidget()
         r = QVBoxLayout(right)
         r.setContentsMargins(0, 0, 0, 0)
@@ -210,13 +204,42 @@ class PredictPanel(QWidget):
         split.setSizes([200, 900, 300])
         self._split = split
         lay = QVBoxLayout(self)
-        lay.addLayout(top)
+        lay.addLayout(self._toolbar)
         lay.addWidget(self.status)
         lay.addWidget(split, 1)
+
+    def _arrange_toolbar(self, narrow: bool) -> None:
+        """One row when wide; checkpoint, then buttons three to a row, in a narrow dock."""
+        if narrow == self._toolbar_narrow:
+            return
+        self._toolbar_narrow = narrow
+        grid = self._toolbar
+        items = [
+            self.checkpoint_label,
+            self.checkpoint_combo,
+            self.load_button,
+            self.open_button,
+            self.folder_button,
+            self.export_button,
+            self.cancel_button,
+            self.progress,
+        ]
+        for w in items:
+            grid.removeWidget(w)
+        if not narrow:
+            for col, w in enumerate(items):
+                grid.addWidget(w, 0, col)
+            return
+        grid.addWidget(self.checkpoint_label, 0, 0)
+        grid.addWidget(self.checkpoint_combo, 0, 1, 1, 2)
+        for i, w in enumerate(items[2:7]):
+            grid.addWidget(w, 1 + i // 3, i % 3)
+        grid.addWidget(self.progress, 2, 2)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """List | views | legend when wide; stacked (views at least 400 px high) in a narrow dock."""
         narrow = is_narrow(event.size().width())
+        self._arrange_toolbar(narrow)
         orient_splitter(self._split, narrow)
         self.tabs.setMinimumHeight(400 if narrow else 0)
         super().resizeEvent(event)
