@@ -248,6 +248,7 @@ class MainWindow(QMainWindow):
         s.masks_dir_changed.connect(self._on_masks_dir_changed)
         s.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         s.open_image_requested.connect(self.browser.select_image)
+        s.compare_requested.connect(lambda _path: self.show_panel("predict"))  # Evaluate -> compare view
         self.browser.image_selected.connect(self.show_image)
         self.browser.rows_changed.connect(lambda _shown, _total: self._update_summary())
         self.legend.hidden_changed.connect(self._on_hidden_changed)
