@@ -242,3 +242,23 @@ def test_run_status_after_a_resume_counts_on_from_the_stop() -> None:
     assert s.running and s.end_status == ""
     s.update({"type": "epoch", "time": 5030.0, "epoch": 1, "elapsed_s": 61.0})
     assert s.elapsed_s == pytest.approx(61.0)
+
+
+def test_missing_images_fail_with_a_message_and_the_panel_recovers(qtbot, temp_settings, tmp_path):
+    from tests.training_fixtures import build_mask_folder
+
+    masks = build_mask_folder(tmp_path / "masks", max_images=4, copy_images=True)
+    for image in (masks / "images").iterdir():
+        image.unlink()
+    panel = make_panel(qtbot, temp_settings, masks)
+    fill_tiny(panel, tmp_path / "run", epochs=1)
+    finished = []
+    panel.run_finished.connect(finished.append)
+    assert panel.start(), panel.last_error
+    qtbot.waitUntil(lambda: bool(finished), timeout=120000)
+    assert not panel.running and panel.start_button.isEnabled()
+    # the trainer skips unreadable images with warnings: the panel says so when the run ends
+    assert panel.error_label.isVisibleTo(panel)
+    assert panel.last_warning is not None and "4 unreadable image" in panel.last_warning.message
+    assert "images folder" in panel.last_warning.hint
+    assert "warning: skipped unreadable image or mask" in panel.log.toPlainText()

@@ -36,6 +36,8 @@ from cocoseg_gui.gui.training.run_status import RunStatus, RunStatusView
 from cocoseg_gui.gui.training.worker import TrainWorker, WorkerHandle, preload_torch_modules
 
 STATUS_REFRESH_MS = 500
+ERROR_STYLE = "QLabel { background: #fde8e8; color: #8a1010; border: 1px solid #e0a0a0; padding: 6px; }"
+WARNING_STYLE = "QLabel { background: #fff4e0; color: #7a4a00; border: 1px solid #e8c080; padding: 6px; }"
 LOG_MAX_LINES = 5000
 
 
@@ -51,6 +53,8 @@ class TrainPanel(QWidget):
         self._run_dir: Path | None = None
         self.status = RunStatus()
         self.last_error: ErrorReport | None = None
+        self.last_warning: ErrorReport | None = None
+        self._skipped_warnings = 0
         self._end_event: dict[str, Any] | None = None
 
         self.form = TrainForm()
@@ -62,9 +66,6 @@ class TrainPanel(QWidget):
         self.open_button = QPushButton("Open run...")
         self.open_button.setToolTip("Show the curves of a finished run (its metrics.jsonl)")
         self.error_label = QLabel(wordWrap=True, visible=False)
-        self.error_label.setStyleSheet(
-            "QLabel { background: #fde8e8; color: #8a1010; border: 1px solid #e0a0a0; padding: 6px; }"
-        )
         self.plots = TrainingPlots()
         self.status_view = RunStatusView()
         self.log = QPlainTextEdit(readOnly=True)
@@ -297,6 +298,7 @@ class TrainPanel(QWidget):
             self.state.set_run_dir(run_dir)
             self.state.set_checkpoint(latest_checkpoint(run_dir))
             self.state.status_message.emit(f"training {self.status.end_status or 'ended'}: {run_dir}")
+        self._warn_if_skipped()
         self.form.suggest_run_folder(self.state.settings)
         self.run_finished.emit(end)
 
@@ -373,16 +375,32 @@ class TrainPanel(QWidget):
 
     def _show_error(self, report: ErrorReport) -> None:
         self.last_error = report
-        hint = f"<br><i>Hint: {html.escape(report.hint)}</i>" if report.hint else ""
-        self.error_label.setText(f"<b>{html.escape(report.title)}</b>: {html.escape(report.message)}{hint}")
-        self.error_label.setVisible(True)
+        self._banner(report, ERROR_STYLE)
         self._log(
             f"error: {report.message}" + (f" (hint: {report.hint})" if report.hint else ""), color="#8a1010"
         )
         self.state.status_message.emit(f"{report.title}: {report.message}")
 
+    def _banner(self, report: ErrorReport, style: str) -> None:
+        hint = f"<br><i>Hint: {html.escape(report.hint)}</i>" if report.hint else ""
+        self.error_label.setStyleSheet(style)
+        self.error_label.setText(f"<b>{html.escape(report.title)}</b>: {html.escape(report.message)}{hint}")
+        self.error_label.setVisible(True)
+
+    def _warn_if_skipped(self) -> None:
+        """After a run: a warning banner when images or masks could not be read (the trainer skips them)."""
+        if self._skipped_warnings and self.last_error is None:
+            self.last_warning = ErrorReport(
+                "Some images were skipped",
+                f"{self._skipped_warnings} unreadable image or mask warnings during this run (see the log)",
+                "Check that the images folder named in the mask dataset's manifest.json exists and holds "
+                "the images; regenerate the masks if they are damaged.",
+            )
+            self._banner(self.last_warning, WARNING_STYLE)
+
     def _clear_error(self) -> None:
-        self.last_error = None
+        self.last_error = self.last_warning = None
+        self._skipped_warnings = 0
         self.error_label.setVisible(False)
 
     def _log_event(self, e: dict[str, Any]) -> None:
@@ -404,7 +422,10 @@ class TrainPanel(QWidget):
         elif kind == "checkpoint":
             self._log(f"saved {e.get('path')}" + (" (best)" if e.get("best") else ""))
         elif kind == "warning":
-            self._log(f"warning: {e.get('message', '')}", color="#b45a00")
+            message = str(e.get("message", ""))
+            if "skipped" in message and ("unreadable" in message or "not found" in message):
+                self._skipped_warnings += 1
+            self._log(f"warning: {message}", color="#b45a00")
         elif kind == "end":
             status = e.get("status", "")
             reason = f" ({e['reason']})" if e.get("reason") else ""
