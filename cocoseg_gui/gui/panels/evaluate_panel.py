@@ -323,6 +323,7 @@ class EvaluatePanel(QWidget):
         if n_images:
             parts.append(f"{n_images} images")
         self.summary.setText(" &nbsp;·&nbsp; ".join(parts))
+        self.progress.setFormat(f"done: {n_images} images" if n_images else "done")
         self._fill_classes(result)
         self.confusion.set_confusion(np.asarray(result.confusion), self.names)
         self._fill_images(result)
