@@ -81,8 +81,10 @@ def test_name_and_presence_filters(qtbot, browser: DatasetBrowser, val_index: Co
 
 
 def test_sorting(browser: DatasetBrowser, val_index: CocoIndex) -> None:
+    assert browser.model.shown_image_ids().tolist() == val_index.image_ids().tolist()  # file order first
+    browser.sort.setCurrentIndex(browser.sort.findData(SortKey.NAME))
     names = shown_names(browser)
-    assert names == sorted(names)
+    assert names == sorted(names) != [img.file_name for img in val_index.images()]
     browser.sort.setCurrentIndex(browser.sort.findData(SortKey.ID))
     assert browser.model.shown_image_ids().tolist() == sorted(val_index.image_ids().tolist())
     browser.sort.setCurrentIndex(browser.sort.findData(SortKey.ANNOTATIONS))

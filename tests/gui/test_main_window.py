@@ -16,7 +16,7 @@ from cocoseg_gui.core.types import IGNORE_INDEX
 from cocoseg_gui.gui.dataset_locator import DatasetPaths, default_masks_dir, locate
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb
-from tests.gui.window_helpers import WAIT_MS, make_window, open_and_wait
+from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401
 
 
 @pytest.fixture

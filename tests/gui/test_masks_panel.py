@@ -11,11 +11,10 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from cocoseg_gui.core import mask_job
 from cocoseg_gui.gui.browser.filtering import Presence
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.panels.masks_panel import MasksPanel
-from tests.gui.window_helpers import make_window, open_and_wait
+from tests.gui.window_helpers import make_window, no_blocking_dialogs, open_and_wait  # noqa: F401
 
 GEN_MS = 120000
 
@@ -73,32 +72,55 @@ def test_generate_from_the_panel_then_browse_the_masks(qtbot, window: MainWindow
     assert panel.generate_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 
-def test_cancel_midway_leaves_only_complete_files(qtbot, window: MainWindow, tmp_path, monkeypatch) -> None:
+def big_dataset(tmp_path: Path, val_annotations: Path, val_images: Path, copies: int) -> tuple[Path, Path]:
+    """The val sample repeated ``copies`` times (new ids and file names; images are symlinks)."""
+    data = json.loads(val_annotations.read_text(encoding="utf-8"))
+    images_dir = tmp_path / "big2017"
+    images_dir.mkdir()
+    images, anns = [], []
+    for k in range(copies):
+        for img in data["images"]:
+            name = f"{k:03d}_{img['file_name']}"
+            (images_dir / name).symlink_to(val_images / img["file_name"])
+            images.append(dict(img, id=k * 10_000_000 + img["id"], file_name=name))
+        anns += [
+            dict(a, id=k * 10_000_000 + a["id"], image_id=k * 10_000_000 + a["image_id"])
+            for a in data["annotations"]
+        ]
+    path = tmp_path / "instances_big2017.json"
+    path.write_text(json.dumps({"images": images, "annotations": anns, "categories": data["categories"]}))
+    return path, images_dir
+
+
+@pytest.mark.slow
+def test_cancel_midway_leaves_only_complete_files(qtbot, tmp_path, val_annotations, val_images) -> None:
+    annotations, images_dir = big_dataset(tmp_path, val_annotations, val_images, copies=60)  # 3000 images
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, annotations, images_dir)
     panel = window.masks_panel
     out = tmp_path / "cancelled"
     panel.set_output_dir(out)
     panel.workers.setValue(1)
-    original = mask_job._process
-    calls = {"n": 0}
+    seen: list[int] = []
 
-    def process_then_cancel(task, i, cfg):
-        result = original(task, i, cfg)
-        calls["n"] += 1
-        if calls["n"] == 5:  # like pressing Cancel while the job runs
-            panel.worker.cancel()
-        return result
+    def cancel_once_started(event) -> None:  # like pressing Cancel while masks are being written
+        seen.append(event.done)
+        if event.done > 0 and panel.cancel_button.isEnabled():
+            qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
 
-    monkeypatch.setattr(mask_job, "_process", process_then_cancel)
-    generate(qtbot, panel, expected="cancelled")
+    with qtbot.waitSignal(panel.generation_finished, timeout=GEN_MS) as blocker:
+        panel.generate()
+        panel.worker.progress.connect(cancel_once_started)
+    assert blocker.args == ["cancelled"]
     pngs = list((out / "masks").glob("*.png"))
-    assert 1 <= len(pngs) < 50
+    assert 0 < len(pngs) < 3000, f"progress seen: {seen}"
     for png in pngs:
         with Image.open(png) as im:
             im.load()  # decodes completely
             assert im.mode == "P"
     assert not list(out.rglob("*.tmp"))
     assert "Cancelled" in panel.progress_label.text()
-    assert panel.generate_button.isEnabled()
+    assert panel.generate_button.isEnabled() and not panel.cancel_button.isEnabled()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] is False
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.main_window import MainWindow
@@ -25,3 +27,16 @@ def open_and_wait(qtbot, window: MainWindow, annotations: Path, images: Path | N
     """Open a dataset and wait until it is loaded and its first image shown."""
     with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
         window.open_dataset(annotations, images)
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_dialogs(monkeypatch) -> list[str]:
+    """An unexpected error dialog fails the test instead of blocking it (tests expecting one patch again)."""
+    shown: list[str] = []
+
+    def record(parent, title, text, *args):
+        shown.append(text)
+        raise AssertionError(f"unexpected error dialog: {title}: {text}")
+
+    monkeypatch.setattr(QMessageBox, "critical", record)
+    return shown

@@ -122,6 +122,7 @@ class DatasetBrowser(QWidget):
             self.presence.addItem(p.value.capitalize() if p is not Presence.ALL else "All images", p.value)
         self.sort = QComboBox()
         for key, label in (
+            (SortKey.FILE, "Sort: file order"),
             (SortKey.NAME, "Sort: name"),
             (SortKey.ID, "Sort: id"),
             (SortKey.ANNOTATIONS, "Sort: annotations"),

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 class SortKey(str, Enum):
+    FILE = "file order"  # as in the JSON (what `cocoseg masks --max-images` takes first)
     NAME = "name"
     ID = "id"
     ANNOTATIONS = "annotations"
@@ -36,7 +37,7 @@ class BrowserQuery:
     categories: frozenset[int] = field(default_factory=frozenset)  # keep images with any of these
     name_contains: str = ""
     presence: Presence = Presence.ALL
-    sort: SortKey = SortKey.NAME
+    sort: SortKey = SortKey.FILE
     descending: bool = False
 
 
@@ -107,6 +108,8 @@ class ImageTable:
         return order[keep[order]]
 
     def _order(self, key: SortKey) -> np.ndarray:
+        if key is SortKey.FILE:
+            return np.arange(len(self.ids))
         if key is SortKey.ID:
             return np.argsort(self.ids, kind="stable")
         if key is SortKey.ANNOTATIONS:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -148,25 +148,21 @@ class MasksPanel(QWidget):
         opt_layout.addWidget(QLabel("Classes"))
         opt_layout.addWidget(self.classes, 1)
         opt_layout.addLayout(form)
-        opt_layout.addLayout(buttons)
-        opt_layout.addWidget(self.progress)
-        opt_layout.addWidget(self.progress_label)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(options)
-        splitter.addWidget(self.report_view)
-        splitter.setChildrenCollapsible(False)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
-        self.splitter = splitter
+        self.tabs = QTabWidget()
+        self.tabs.addTab(options, "Options")
+        self.tabs.addTab(self.report_view, "Report")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.progress_label)
 
         self.overlap.currentTextChanged.connect(self._update_priority_enabled)
         self.classes.changed.connect(self._sync_priority)
         self.browse.clicked.connect(self._browse)
         self.out_dir.textEdited.connect(lambda _t: setattr(self, "_out_edited", True))
-        self.generate_button.clicked.connect(self.generate)
+        self.generate_button.clicked.connect(lambda: self.generate())
         self.cancel_button.clicked.connect(self.cancel)
         state.dataset_changed.connect(self._on_dataset_changed)
         state.masks_dir_changed.connect(self._on_masks_dir_changed)
@@ -257,8 +253,17 @@ class MasksPanel(QWidget):
             )
 
     def _on_masks_dir_changed(self) -> None:
-        if self.worker is None and self.state.masks_dir is not None:
-            self.report_view.set_report(read_report(self.state.masks_dir))
+        """A mask folder was opened or generated: show its report; generate into it by default."""
+        if self.worker is not None or self.state.masks_dir is None:
+            return
+        self.show_report(read_report(self.state.masks_dir))
+        if not self._out_edited:
+            self.out_dir.setText(str(self.state.masks_dir))
+
+    def show_report(self, report: dict[str, Any] | None) -> None:
+        self.report_view.set_report(report)
+        if report:
+            self.tabs.setCurrentWidget(self.report_view)
 
     # -- running
     def generate(self, overwrite: bool = False) -> None:
@@ -322,7 +327,7 @@ class MasksPanel(QWidget):
             self.progress_label.setText("Failed")
         if (out / "image_mask_map.json").is_file():
             self.state.set_masks_dir(out)
-            self.report_view.set_report(read_report(out))
+            self.show_report(read_report(out))
         self.state.status_message.emit(self.progress_label.text())
         if worker is not None:
             worker.deleteLater()
