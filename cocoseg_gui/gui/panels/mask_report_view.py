@@ -37,7 +37,7 @@ SKIP_LABELS = {
 class ClassBarChart(QWidget):
     """Horizontal bars: pixels per class (largest first), in the class colours, with the share printed."""
 
-    def __init__(self, parent: QWidget | None = None, max_bars: int = 12) -> None:
+    def __init__(self, parent: QWidget | None = None, max_bars: int = 10) -> None:
         super().__init__(parent)
         self.max_bars = max_bars
         self.bars: list[tuple[str, int, tuple[int, int, int]]] = []  # name, pixels, colour
