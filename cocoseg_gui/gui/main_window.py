@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self._pending_masks_dir: Path | None = None
         self._hidden: set[int] = set()
         self._skip_masks_reload = False
+        self._side_stale = False
         self.show_dialogs = True  # False when unattended (--screenshot): errors go to dataset_failed only
         self._opacity = float(state.settings.value("view/opacity", 0.5))
         self.setWindowTitle("cocoseg")
@@ -504,12 +505,12 @@ class MainWindow(QMainWindow):
             return  # the user moved on; the loader is already fetching the new one
         self.current = item
         colors = self.source.colors
+        self.viewer.set_mask(None)  # so the new image does not rescale the previous mask
         self.viewer.set_image(item.rgb)
         self.viewer.set_mask(item.mask, colors)
         self.viewer.set_outlines(item.outlines)
-        self.side.set_data(item.rgb, item.mask, colors)
         self.viewer.set_hidden_classes(self._hidden)
-        self.side.set_hidden_classes(self._hidden)
+        self._side_stale = True  # filled when shown: no work for a hidden view
         if item.mask is not None:
             self.legend.set_classes(legend_entries(item.mask, self.source.class_names(), colors))
         else:
@@ -555,6 +556,12 @@ class MainWindow(QMainWindow):
         self.side.set_opacity(self._opacity)
         self.side.set_overlay_visible(overlay)
         side = self.act_side.isChecked()
+        if side and self._side_stale and self.current is not None and self.source is not None:
+            self._side_stale = False
+            self.side.set_data(self.current.rgb, self.current.mask, self.source.colors)
+            self.side.set_hidden_classes(self._hidden)
+            self.side.set_opacity(self._opacity)
+            self.side.set_overlay_visible(overlay)
         self.central.setCurrentWidget(self.side if side else self.viewer)
 
     def zoom_fit(self) -> None:
