@@ -239,3 +239,25 @@ def test_locate_standard_layouts(tmp_path, sample_root, val_annotations) -> None
     lonely.write_text("{}", encoding="utf-8")
     with pytest.raises(Exception, match="cannot find its image folder"):
         locate(lonely)
+
+
+def test_screenshot_waits_for_the_panel_to_prepare(qtbot, tmp_path, monkeypatch) -> None:
+    """--panel P --screenshot: P.prepare_screenshot(done) runs first; the grab waits for done()."""
+    from PySide6.QtCore import QTimer
+
+    from cocoseg_gui.gui import app as gui_app
+    from cocoseg_gui.gui.panels import predict_panel
+
+    calls: list[str] = []
+
+    def prepare_screenshot(self, done) -> None:
+        calls.append("prepare")
+        QTimer.singleShot(0, lambda: (calls.append("done"), done()))
+
+    monkeypatch.setattr(predict_panel.PredictPanel, "prepare_screenshot", prepare_screenshot, raising=False)
+    monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
+    shot = tmp_path / "shot.png"
+    assert gui_app.main(["--panel", "predict", "--screenshot", str(shot)]) == 0
+    assert calls == ["prepare", "done"]
+    with Image.open(shot) as im:
+        assert im.size == gui_app.SCREENSHOT_SIZE
