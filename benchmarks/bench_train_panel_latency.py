@@ -58,13 +58,29 @@ class Lateness:
 
     def summary(self) -> dict[str, float]:
         a = np.asarray(self.samples[1:] or [0.0], dtype=np.float64)
-        return {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)), "max": float(a.max()),
-                "over_100ms": int((a > 100).sum()), "ticks": len(a)}
+        return {
+            "p50": float(np.percentile(a, 50)),
+            "p99": float(np.percentile(a, 99)),
+            "max": float(a.max()),
+            "over_100ms": int((a > 100).sum()),
+            "ticks": len(a),
+        }
 
 
 def config_kwargs(masks: Path, out: Path, seconds: float) -> dict:
-    return dict(data=masks, out=out, model="unet", model_kwargs={"width": 16, "depth": 3}, img_size=96,
-                batch_size=4, epochs=10000, time_budget_s=seconds, device="cpu", workers=0, log_every=1)
+    return dict(
+        data=masks,
+        out=out,
+        model="unet",
+        model_kwargs={"width": 16, "depth": 3},
+        img_size=96,
+        batch_size=4,
+        epochs=10000,
+        time_budget_s=seconds,
+        device="cpu",
+        workers=0,
+        log_every=1,
+    )
 
 
 def run_until(app: QApplication, done: threading.Event | None, panel=None, limit_s: float = 600) -> None:
@@ -135,8 +151,10 @@ def main() -> None:
 
     print(f"event-loop lateness over {args.seconds:g} s of CPU training (ms)")
     for name, s in (("baseline (thread, nothing drawn)", base), ("Train panel (live plots)", ours)):
-        print(f"  {name:34s} p50 {s['p50']:6.1f}  p99 {s['p99']:6.1f}  max {s['max']:6.1f}  "
-              f"stalls>100ms {s['over_100ms']}  ticks {s['ticks']}")
+        print(
+            f"  {name:34s} p50 {s['p50']:6.1f}  p99 {s['p99']:6.1f}  max {s['max']:6.1f}  "
+            f"stalls>100ms {s['over_100ms']}  ticks {s['ticks']}"
+        )
     print(f"  steps plotted: {steps}")
     print(f"ratio p99 ours/baseline: {ours['p99'] / max(base['p99'], 1.0):.2f}")
 

@@ -22,6 +22,12 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format_is_applied() -> None:
+    cmd = [_tool("ruff"), "format", "--check", "cocoseg_gui", "tests", "benchmarks"]
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, "run `ruff format .`\n" + result.stdout + result.stderr
+
+
 def test_core_never_imports_qt() -> None:
     result = subprocess.run([_tool("lint-imports")], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

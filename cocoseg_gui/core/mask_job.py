@@ -32,7 +32,7 @@ from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.coco_index import CocoIndex, resolve_image_path
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.image_header import image_size
-from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
+from cocoseg_gui.core.jobs import Cancelled, CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.mask_folder import (
     IMAGE_MAP_FILE,
     MANIFEST_FILE,
@@ -311,14 +311,20 @@ def generate_masks(
     agg = ReportBuilder(tasks, mapping)
     meter = RateMeter(len(tasks))
     report(progress, meter.progress(0, "masks"))
-    for batch in batches:
-        for outcome in batch:
-            agg.add(outcome)
-        done = len(agg.per_image)
-        if meter.due(done):
-            report(progress, meter.progress(done, "masks"))
-    if cancel is not None:
-        cancel.raise_if_cancelled()
+    try:
+        for batch in batches:
+            for outcome in batch:
+                agg.add(outcome)
+            done = len(agg.per_image)
+            if meter.due(done):
+                report(progress, meter.progress(done, "masks"))
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+    except Cancelled:
+        # The map lists the masks complete on disk, so the browser shows them and a rerun resumes.
+        finished = {t.file_name: t.mask_name for i, t in enumerate(tasks) if t.reuse or i in agg.per_image}
+        atomic_write_json(out / IMAGE_MAP_FILE, finished)
+        raise
 
     report_json = agg.report(index.orphan_annotations())
     atomic_write_json(out / REPORT_FILE, report_json, indent=1)

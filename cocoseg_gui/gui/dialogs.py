@@ -69,3 +69,17 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(buttons)
         self.resize(460, 420)
+
+
+def confirm_quit(parent: QWidget | None, jobs: list[str]) -> bool:
+    """Ask before quitting while ``jobs`` run; stopped training keeps last.pt, masks resume on rerun."""
+    answer = QMessageBox.question(
+        parent,
+        "Quit cocoseg",
+        f"{' and '.join(jobs).capitalize()} still running.\n\n"
+        "Quit anyway? Training stops after the current step and saves last.pt (resume it later "
+        "from the Train panel); mask generation keeps the masks written so far and resumes on rerun.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes

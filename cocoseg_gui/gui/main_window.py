@@ -28,7 +28,7 @@ from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.browser import DatasetBrowser
 from cocoseg_gui.gui.dataset_locator import DatasetPaths, default_masks_dir, locate
-from cocoseg_gui.gui.dialogs import ShortcutsDialog, show_about, show_error
+from cocoseg_gui.gui.dialogs import ShortcutsDialog, confirm_quit, show_about, show_error
 from cocoseg_gui.gui.image_source import MASK_MAP_FILE, ImageLoader, ImageSource, LoadedImage
 from cocoseg_gui.gui.panels.masks_panel import MasksPanel
 from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
@@ -623,7 +623,19 @@ class MainWindow(QMainWindow):
                 Qt.Orientation.Vertical,
             )
 
+    def running_jobs(self) -> list[str]:
+        """Long jobs that quitting would stop: 'training', 'mask generation', 'evaluation'."""
+        jobs = ["mask generation"] if self.masks_panel.is_running() else []
+        for name, job in (("train", "training"), ("evaluate", "evaluation")):
+            if getattr(self.panels.get(name), "running", False):
+                jobs.append(job)
+        return jobs
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        jobs = self.running_jobs()
+        if jobs and self.show_dialogs and not confirm_quit(self, jobs):
+            event.ignore()
+            return
         self.save_settings()
         self.shutdown()
         super().closeEvent(event)

@@ -53,8 +53,14 @@ def _rendered(v: MaskViewer) -> np.ndarray:
 
 def _move(v: MaskViewer, pos: QPoint, button=Qt.MouseButton.NoButton, kind=QEvent.Type.MouseMove) -> None:
     buttons = button if kind != QEvent.Type.MouseButtonRelease else Qt.MouseButton.NoButton
-    ev = QMouseEvent(kind, QPointF(pos), QPointF(v.viewport().mapToGlobal(pos)), button, buttons,
-                     Qt.KeyboardModifier.NoModifier)
+    ev = QMouseEvent(
+        kind,
+        QPointF(pos),
+        QPointF(v.viewport().mapToGlobal(pos)),
+        button,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(v.viewport(), ev)
 
 
@@ -65,9 +71,16 @@ def _view_pos(v: MaskViewer, x: float, y: float) -> QPoint:
 
 
 def _wheel(v: MaskViewer, pos: QPoint, notches: int) -> None:
-    ev = QWheelEvent(QPointF(pos), QPointF(v.viewport().mapToGlobal(pos)), QPoint(0, 0),
-                     QPoint(0, 120 * notches), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
-                     Qt.ScrollPhase.NoScrollPhase, False)
+    ev = QWheelEvent(
+        QPointF(pos),
+        QPointF(v.viewport().mapToGlobal(pos)),
+        QPoint(0, 0),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(v.viewport(), ev)
 
 

@@ -123,6 +123,9 @@ def test_cancel_midway_leaves_only_complete_files(qtbot, tmp_path, val_annotatio
     assert panel.generate_button.isEnabled() and not panel.cancel_button.isEnabled()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] is False
+    written = json.loads((out / "image_mask_map.json").read_text())  # the masks finished so far
+    assert set(written.values()) <= {p.name for p in pngs} and written
+    assert window.state.masks_dir == out  # the browser shows them as "has mask"
 
 
 def test_other_options_in_the_same_folder_ask_before_replacing(

@@ -262,3 +262,37 @@ def test_missing_images_fail_with_a_message_and_the_panel_recovers(qtbot, temp_s
     assert panel.last_warning is not None and "4 unreadable image" in panel.last_warning.message
     assert "images folder" in panel.last_warning.hint
     assert "warning: skipped unreadable image or mask" in panel.log.toPlainText()
+
+
+@pytest.mark.slow
+def test_quitting_while_training_asks_then_stops_with_last_pt(
+    qtbot, tmp_path, tiny_masks, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from tests.gui.window_helpers import make_window
+
+    window = make_window(qtbot, tmp_path)
+    window.state.set_masks_dir(tiny_masks)
+    panel = window.panels["train"]
+    run = tmp_path / "run"
+    fill_tiny(panel, run, epochs=500)
+    answers: list[str] = []
+
+    def answer(reply):
+        def ask(parent, title, text, *args):
+            answers.append(text)
+            return reply
+
+        return ask
+
+    assert panel.start(), panel.last_error
+    qtbot.waitUntil(lambda: panel.status.step_in_epoch >= 1, timeout=120000)
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    window.close()
+    assert window.isVisible() and panel.running  # "No" keeps the app and the run going
+    assert "Training still running" in answers[0]
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    window.close()
+    assert not window.isVisible() and not panel.running
+    assert (run / "last.pt").is_file()

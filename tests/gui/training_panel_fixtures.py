@@ -32,8 +32,19 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_masks: Path) -> Path
 
     out = tmp_path_factory.mktemp("tiny_run")
     config = TrainConfig(
-        data=tiny_masks, out=out, model="unet", model_kwargs=dict(TINY_MODEL), img_size=64, batch_size=4,
-        epochs=3, time_budget_s=None, device="cpu", workers=0, log_every=1, val_on_train=True, lr=1e-2,
+        data=tiny_masks,
+        out=out,
+        model="unet",
+        model_kwargs=dict(TINY_MODEL),
+        img_size=64,
+        batch_size=4,
+        epochs=3,
+        time_budget_s=None,
+        device="cpu",
+        workers=0,
+        log_every=1,
+        val_on_train=True,
+        lr=1e-2,
     )
     end = train(config)
     assert end["status"] == "finished", end

@@ -94,6 +94,7 @@ class MaskDataset(torch.utils.data.Dataset):
             self.num_classes: int = int(mapping.get("num_classes", len(self.classes)))
             self.ignore_index: int = int(mapping.get("ignore_index", IGNORE_INDEX))
             images_dir = Path(manifest["images_dir"])
+            self.complete: bool = bool(manifest.get("complete", True))
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(
                 self.root, f"malformed category_mapping.json or manifest.json ({exc!r})"

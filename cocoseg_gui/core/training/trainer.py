@@ -215,6 +215,11 @@ class Trainer:
         if not full.files:
             raise DatasetError(cfg.data, "the mask dataset has no images")
         self.classes, self.num_classes, self.ignore_index = full.classes, full.num_classes, full.ignore_index
+        if not full.complete:
+            self.warn(
+                f"{cfg.data}: mask generation did not finish (cancelled?); training on the "
+                f"{len(full.files)} masks written so far. Rerun `cocoseg masks` to complete it."
+            )
         if cfg.val_data is not None:
             train_files = full.files
             val_ds = MaskDataset(cfg.val_data, transform=val_tf)

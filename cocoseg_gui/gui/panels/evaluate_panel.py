@@ -181,17 +181,20 @@ class EvaluatePanel(QWidget):
         lay.addWidget(split, 1)
 
     def showEvent(self, event: QShowEvent) -> None:
-        """List the devices (imports torch on the GUI thread) once, after the panel first shows."""
+        """List the devices (in a background thread) once, after the panel first shows."""
         super().showEvent(event)
         if not self._devices_listed:
             self._devices_listed = True
             QTimer.singleShot(0, self._list_devices)
 
     def _list_devices(self) -> None:
-        from cocoseg_gui.gui.training.devices import list_devices
+        from cocoseg_gui.gui.training.device_probe import device_probe
 
+        device_probe().request(self._add_devices)
+
+    def _add_devices(self, devices: list) -> None:
         current = self.device.currentText()
-        for d in list_devices():
+        for d in devices:
             if self.device.findText(d.name) < 0:
                 self.device.addItem(d.name)
         self.device.setCurrentText(current)
@@ -287,6 +290,11 @@ class EvaluatePanel(QWidget):
     def wait(self, msecs: int = 120000) -> None:
         if self._job is not None:
             self._job.wait(msecs)
+
+    def shutdown(self) -> None:
+        """The app is closing: cancel a running evaluation and wait for its thread."""
+        self.cancel()
+        self.wait()
 
     def _on_progress(self, p: Progress) -> None:
         self.progress.setRange(0, max(p.total, 1))

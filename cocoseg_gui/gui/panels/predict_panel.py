@@ -513,6 +513,14 @@ class PredictPanel(QWidget):
             if job is not None:
                 job.wait(msecs)
 
+    def shutdown(self) -> None:
+        """The app is closing: stop an export, let a model load or prediction end, drop what is queued."""
+        self._pending = None
+        for job in (self._job, self._export_job):
+            if job is not None:
+                job.cancel()
+        self.wait(120000)
+
     # -- screenshot ------------------------------------------------------------------------------
 
     def prepare_screenshot(self, done: Callable[[], None]) -> None:

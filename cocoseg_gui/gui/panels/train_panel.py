@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
 from cocoseg_gui.gui.app_state import AppState
-from cocoseg_gui.gui.training.devices import DeviceChoice, list_devices
+from cocoseg_gui.gui.training.device_probe import device_probe
+from cocoseg_gui.gui.training.devices import DeviceChoice
 from cocoseg_gui.gui.training.form import TrainForm
 from cocoseg_gui.gui.training.hints import ErrorReport, describe_error
 from cocoseg_gui.gui.training.history import latest_checkpoint, read_config, read_events
@@ -149,9 +150,9 @@ class TrainPanel(QWidget):
             QTimer.singleShot(0, self._probe_devices)
 
     def _probe_devices(self) -> None:
-        """List cpu / cuda:N / mps (imports torch on the GUI thread, once, after the panel shows)."""
+        """List cpu / cuda:N / mps in a background thread, once, after the panel shows."""
         self._devices_probed = True
-        self._on_devices(list_devices())
+        device_probe().request(self._on_devices)
 
     def _on_devices(self, devices: list[DeviceChoice]) -> None:
         untouched = self.form.matches_device_defaults("cpu")

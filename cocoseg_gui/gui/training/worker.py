@@ -37,7 +37,11 @@ def preload_torch_modules(model: str | None = None) -> None:
 
     With PySide6 6.12, importing a module in a worker thread while the GUI thread runs Python can
     crash the interpreter in shiboken's import hook ("none_dealloc"), so workers never import.
+    The one exception, the device probe's ``import torch`` (6.12.0 is excluded), is waited for first.
     """
+    from cocoseg_gui.gui.training.device_probe import wait_for_probe
+
+    wait_for_probe()
     for name in TORCH_JOB_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)

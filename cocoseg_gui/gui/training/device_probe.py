@@ -1,0 +1,65 @@
+"""List the compute devices once, in a background thread (importing torch takes seconds)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from cocoseg_gui.gui.training.devices import DeviceChoice, list_devices
+
+
+class DeviceProbe(QObject):
+    """Runs :func:`list_devices` off the GUI thread; every caller gets the one cached result."""
+
+    ready = Signal(list)  # list[DeviceChoice], delivered on the GUI thread (queued)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._devices: list[DeviceChoice] | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def devices(self) -> list[DeviceChoice] | None:
+        return self._devices
+
+    def request(self, receiver: Callable[[list[DeviceChoice]], None]) -> None:
+        """Call ``receiver(devices)`` on the GUI thread: at once if known, else when the probe ends."""
+        if self._devices is not None:
+            receiver(self._devices)
+            return
+        self.ready.connect(receiver)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cocoseg-device-probe", daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout_s: float | None = None) -> None:
+        """Block until a started probe has finished (its ``import torch`` done)."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            devices = list_devices()
+        except Exception:  # a broken CUDA driver must not break the form
+            devices = [DeviceChoice("cpu", "cpu")]
+        self._devices = devices
+        self.ready.emit(devices)
+
+
+_probe: DeviceProbe | None = None
+
+
+def device_probe() -> DeviceProbe:
+    """The application's single probe (created on first use, on the GUI thread)."""
+    global _probe
+    if _probe is None:
+        _probe = DeviceProbe()
+    return _probe
+
+
+def wait_for_probe() -> None:
+    """Wait for a running probe, so that the GUI thread never imports torch at the same time."""
+    if _probe is not None:
+        _probe.wait()
