@@ -46,6 +46,7 @@ class TrainPanel(QWidget):
     """Configure and run a training in a background thread; watch loss and IoU live."""
 
     run_finished = Signal(object)  # the end event dict (or None after a failure)
+    epoch_finished = Signal(int)  # epochs done in the live run (1-based)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -268,6 +269,9 @@ class TrainPanel(QWidget):
 
     def _on_events(self, batch: list[dict[str, Any]]) -> None:
         self._apply_events(batch, log=True)
+        for e in batch:
+            if e.get("type") == "epoch":
+                self.epoch_finished.emit(int(e.get("epoch", 0)) + 1)
 
     def _apply_events(self, events: list[dict[str, Any]], log: bool) -> None:
         for e in events:

@@ -129,8 +129,15 @@ def ensure_checkpoint(
     ensure_demo_masks(state, parent, train_it, done)
 
 
+SCREENSHOT_EPOCHS = 10  # the run the train screenshot shows: caught mid-run, after SHOT_AFTER_EPOCHS
+SHOT_AFTER_EPOCHS = 6
+
+
 def prepare_train_screenshot(panel: TrainPanel, done: Callable[[], None]) -> None:
-    """A short real training of the small unet from the panel's form, so the plots have curves."""
+    """A real training of the small unet from the panel's form, grabbed mid-run when the plots have curves.
+
+    The app then quits, which stops the run (last.pt saved) like Stop would.
+    """
 
     def start() -> None:
         f = panel.form
@@ -140,11 +147,12 @@ def prepare_train_screenshot(panel: TrainPanel, done: Callable[[], None]) -> Non
         f.model_options.setText(" ".join(f"{k}={v}" for k, v in DEMO_MODEL.items()))
         f.img_size.setValue(96)
         f.batch_size.setValue(4)
-        f.epochs.setValue(4)
+        f.epochs.setValue(SCREENSHOT_EPOCHS)
         f.lr.setValue(3e-3)
-        f.time_budget.setText("")
+        f.time_budget.setText("2h")
         f.log_every.setValue(1)
         f.workers.setValue(0)
+        panel.epoch_finished.connect(lambda n: done() if n >= SHOT_AFTER_EPOCHS else None)
         panel.run_finished.connect(lambda _end: done())
         if not panel.start():
             done()
