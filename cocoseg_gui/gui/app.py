@@ -65,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.screenshot is not None:  # reproducible: never the user's window layout or options
         tmp = tempfile.TemporaryDirectory(prefix="cocoseg-gui-")
         settings = QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
+        tempfile.tempdir = tmp.name  # demo masks and runs made for the picture are removed at exit
     else:
         settings = QSettings("cocoseg", "cocoseg")
     state = AppState(settings)

@@ -57,6 +57,15 @@ def _optional_panel(name: str, state: AppState) -> QWidget:
     return Panel(state)
 
 
+def _scrollable(widget: QWidget) -> QScrollArea:
+    """``widget`` in a frameless scroll area, so its minimum size never squeezes its neighbours."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(widget)
+    return scroll
+
+
 class MainWindow(QMainWindow):
     dataset_loaded = Signal()
     dataset_failed = Signal(str)  # the message shown
@@ -79,18 +88,22 @@ class MainWindow(QMainWindow):
         self._opacity = float(state.settings.value("view/opacity", 0.5))
         self.setWindowTitle("cocoseg")
         self.setAcceptDrops(True)
-        self.setDockNestingEnabled(True)
 
-        # central: single viewer or image | mask side by side
+        # Workspaces (tabs filling the window): "Images & masks" is an inner main window with the viewer
+        # and its docks (browser, Masks panel, legend); Train, Predict and Evaluate get the whole width
+        # for their plots and views instead of a narrow dock.
         self.viewer = MaskViewer()
         self.side = SideBySideView(left_title="Image", right_title="Mask")
         self.side.set_mode(MODE_IMAGE_MASK)
-        self.central = QStackedWidget()
+        self.central = QStackedWidget()  # single viewer or image | mask side by side
         self.central.addWidget(self.viewer)
         self.central.addWidget(self.side)
-        self.setCentralWidget(self.central)
+        self.browse = QMainWindow()
+        self.browse.setWindowFlags(Qt.WindowType.Widget)
+        self.browse.setObjectName("browse_workspace")
+        self.browse.setDockNestingEnabled(True)
+        self.browse.setCentralWidget(self.central)
 
-        # docks
         self.browser = DatasetBrowser()
         self.browser_dock = self._dock(
             "Dataset", "browser", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea
@@ -100,17 +113,17 @@ class MainWindow(QMainWindow):
         self.panels: dict[str, QWidget] = {"masks": MasksPanel(state)}
         for name in PANEL_NAMES[1:]:
             self.panels[name] = _optional_panel(name, state)
-        self.panel_tabs = QTabWidget()
-        for name in PANEL_NAMES:  # scrollable, so a panel's minimum size never squeezes the viewer
-            scroll = QScrollArea()
-            scroll.setWidgetResizable(True)
-            scroll.setFrameShape(QFrame.Shape.NoFrame)
-            scroll.setWidget(self.panels[name])
-            self.panel_tabs.addTab(scroll, name.capitalize())
-        self.panels_dock = self._dock(
-            "Panels", "panels", self.panel_tabs, Qt.DockWidgetArea.RightDockWidgetArea
+        self.masks_dock = self._dock(
+            "Masks", "masks", _scrollable(self.panels["masks"]), Qt.DockWidgetArea.RightDockWidgetArea
         )
-        self.splitDockWidget(self.panels_dock, self.legend_dock, Qt.Orientation.Vertical)
+        self.browse.splitDockWidget(self.masks_dock, self.legend_dock, Qt.Orientation.Vertical)
+        self.panel_tabs = QTabWidget()  # index i shows PANEL_NAMES[i] ("masks": the Images workspace)
+        self.panel_tabs.setDocumentMode(True)
+        self.panel_tabs.addTab(self.browse, "Images && masks")
+        for name in PANEL_NAMES[1:]:
+            self.panel_tabs.addTab(_scrollable(self.panels[name]), name.capitalize())
+        self.panel_tabs.currentChanged.connect(self._on_workspace_changed)
+        self.setCentralWidget(self.panel_tabs)
         self._layout_pending = True  # default dock sizes, applied once shown unless a saved layout exists
 
         # status bar
@@ -138,10 +151,10 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------------ setup
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
+        dock = QDockWidget(title, self.browse)
         dock.setObjectName(f"dock_{name}")
         dock.setWidget(widget)
-        self.addDockWidget(area, dock)
+        self.browse.addDockWidget(area, dock)
         return dock
 
     def _action(
@@ -187,6 +200,28 @@ class MainWindow(QMainWindow):
         self.act_side = a("&Side by side (image | mask)", self._apply_view_options, ("S",), checkable=True)
         self.act_outlines = a("Instance out&lines", self._apply_view_options, ("L",), checkable=True)
         self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, ("F1", "?"))
+        self.act_workspaces = [
+            a(
+                f"{'Images & masks' if name == 'masks' else name.capitalize()} workspace",
+                lambda name=name: self.show_panel(name),
+                (f"Ctrl+{i}",),
+            )
+            for i, name in enumerate(PANEL_NAMES, start=1)
+        ]
+        # keys that act on the image viewer only work in the Images workspace
+        self._viewer_actions = [
+            self.act_next,
+            self.act_prev,
+            self.act_fit,
+            self.act_100,
+            self.act_zoom_in,
+            self.act_zoom_out,
+            self.act_overlay,
+            self.act_opacity_up,
+            self.act_opacity_down,
+            self.act_side,
+            self.act_outlines,
+        ]
         self.act_about = a("&About cocoseg", lambda: show_about(self))
         self.act_overlay.setChecked(True)
         self.act_outlines.setChecked(True)
@@ -216,9 +251,11 @@ class MainWindow(QMainWindow):
             self.act_outlines,
             self.act_side,
             None,
+            *self.act_workspaces,
+            None,
         ):
             view.addAction(act) if act is not None else view.addSeparator()
-        for dock in (self.browser_dock, self.panels_dock, self.legend_dock):
+        for dock in (self.browser_dock, self.masks_dock, self.legend_dock):
             view.addAction(dock.toggleViewAction())
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
@@ -574,10 +611,17 @@ class MainWindow(QMainWindow):
         (self.side if self.act_side.isChecked() else self.viewer).zoom_by(factor)
 
     def show_panel(self, name: str) -> QWidget:
+        """Switch to the workspace of ``name`` (the Masks panel lives in the Images workspace)."""
         panel = self.panels[name]
         self.panel_tabs.setCurrentIndex(PANEL_NAMES.index(name))
-        self.panels_dock.show()
+        if name == "masks":
+            self.masks_dock.show()
+            self.masks_dock.raise_()
         return panel
+
+    def _on_workspace_changed(self, index: int) -> None:
+        for act in self._viewer_actions:
+            act.setEnabled(index == 0)
 
     # ---------------------------------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
@@ -588,7 +632,10 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1440, 900)
         if isinstance(window_state, QByteArray | bytes) and window_state:
-            self._layout_pending = not self.restoreState(window_state)
+            self.restoreState(window_state)
+        browse_state = s.value("window/browse_state")
+        if isinstance(browse_state, QByteArray | bytes) and browse_state:
+            self._layout_pending = not self.browse.restoreState(browse_state)
         self.act_outlines.setChecked(str(s.value("view/outlines", "true")).lower() == "true")
         self.act_side.setChecked(str(s.value("view/side_by_side", "false")).lower() == "true")
         tab = str(s.value("view/panel", "masks"))
@@ -600,6 +647,7 @@ class MainWindow(QMainWindow):
         s = self.state.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
+        s.setValue("window/browse_state", self.browse.saveState())
         s.setValue("view/opacity", self._opacity)
         s.setValue("view/outlines", self.act_outlines.isChecked())
         s.setValue("view/side_by_side", self.act_side.isChecked())
@@ -612,13 +660,13 @@ class MainWindow(QMainWindow):
         if self._layout_pending:
             self._layout_pending = False
             width = max(self.width(), 800)
-            self.resizeDocks(
-                [self.browser_dock, self.panels_dock],
+            self.browse.resizeDocks(
+                [self.browser_dock, self.masks_dock],
                 [int(width * 0.23), int(width * 0.27)],
                 Qt.Orientation.Horizontal,
             )
-            self.resizeDocks(
-                [self.panels_dock, self.legend_dock],
+            self.browse.resizeDocks(
+                [self.masks_dock, self.legend_dock],
                 [int(self.height() * 0.68), int(self.height() * 0.22)],
                 Qt.Orientation.Vertical,
             )

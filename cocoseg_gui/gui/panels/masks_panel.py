@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -364,6 +365,14 @@ class MasksPanel(QWidget):
         ):
             w.setEnabled(not running)
         self.priority.setEnabled(not running and self.overlap.currentText() == "priority")
+
+    def prepare_screenshot(self, done: Callable[[], None]) -> None:
+        """For ``cocoseg-gui --screenshot --panel masks``: generate into a temp folder, show the report."""
+        import tempfile
+
+        self.set_output_dir(Path(tempfile.mkdtemp(prefix="cocoseg-demo-masks-")))
+        self.generation_finished.connect(lambda _outcome: done())
+        self.generate()
 
     def shutdown(self) -> None:
         """Cancel a running generation and wait for it (window closing)."""

@@ -25,6 +25,7 @@ def normalise_rows(confusion: np.ndarray, names: Sequence[str]) -> tuple[np.ndar
 
 
 LABEL_PX = 80  # horizontal room one class name needs under the heat map
+ROW_LABEL_PX = 14  # vertical room one class name needs left of the heat map
 
 
 class ConfusionPlot(QWidget):
@@ -56,24 +57,23 @@ class ConfusionPlot(QWidget):
         n = len(self.names)
         self.image.setImage(self.matrix if n else np.zeros((1, 1)), levels=(0, 1))
         self.image.setRect(0, 0, max(n, 1), max(n, 1))
-        ticks = [(i + 0.5, name) for i, name in enumerate(self.names)]
-        item = self.plot.getPlotItem()
-        item.getAxis("left").setTicks([ticks])
-        self._set_bottom_ticks()
+        self._set_axis_ticks()
         self.plot.setRange(xRange=(0, max(n, 1)), yRange=(0, max(n, 1)), padding=0)
 
-    def _set_bottom_ticks(self) -> None:
-        """Names under the columns, every k-th when they would overlap (all stay on the left axis)."""
+    def _set_axis_ticks(self) -> None:
+        """Class names on both axes, every k-th where they would overlap (the label says which)."""
         n = len(self.names)
-        width = max(self.plot.width() - 160, 200)
-        step = max(1, -(-n * LABEL_PX // width))
-        ticks = [(i + 0.5, name) for i, name in enumerate(self.names) if i % step == 0]
-        self.plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
-        self.plot.getPlotItem().setLabel(
-            "bottom", "predicted" + (f" (one name in {step} shown)" if step > 1 else "")
-        )
+        item = self.plot.getPlotItem()
+        for axis, title, room, px in (
+            ("bottom", "predicted", max(self.plot.width() - 160, 200), LABEL_PX),
+            ("left", "ground truth", max(self.plot.height() - 90, 100), ROW_LABEL_PX),
+        ):
+            step = max(1, -(-n * px // room))
+            ticks = [(i + 0.5, name) for i, name in enumerate(self.names) if i % step == 0]
+            item.getAxis(axis).setTicks([ticks, []])
+            item.setLabel(axis, title + (f" (one name in {step} shown)" if step > 1 else ""), color="#444")
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self.names:
-            self._set_bottom_ticks()
+            self._set_axis_ticks()

@@ -152,7 +152,12 @@ def prepare_train_screenshot(panel: TrainPanel, done: Callable[[], None]) -> Non
         f.time_budget.setText("2h")
         f.log_every.setValue(1)
         f.workers.setValue(0)
-        panel.epoch_finished.connect(lambda n: done() if n >= SHOT_AFTER_EPOCHS else None)
+        def on_epoch(n: int) -> None:
+            if n >= SHOT_AFTER_EPOCHS:
+                panel.plots.flush()  # the plots redraw at most 10 times a second: show this epoch too
+                done()
+
+        panel.epoch_finished.connect(on_epoch)
         panel.run_finished.connect(lambda _end: done())
         if not panel.start():
             done()
