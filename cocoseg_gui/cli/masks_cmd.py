@@ -105,4 +105,11 @@ def run(args: argparse.Namespace) -> int:
     for key in ("size_mismatches", "unreadable_images", "images_without_annotations"):
         if rep[key]:
             print(f"{key.replace('_', ' ')}: {len(rep[key])} (see report.json)")
+    foreground = sum(c["pixels"] for c in rep["classes"] if 0 < c["index"] < 255)
+    if result.num_images and not foreground:
+        print(
+            f"cocoseg masks: warning: all {result.num_images} masks are background only: no annotation "
+            "of the selected classes was drawn (see the skip counts above and report.json)",
+            file=sys.stderr,
+        )
     return 0

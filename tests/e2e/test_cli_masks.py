@@ -63,3 +63,12 @@ def test_broken_json_exit_2_naming_the_file(tmp_path: Path, val_images: Path) ->
     assert result.returncode == 2
     assert "cocoseg masks: error:" in result.stderr and str(broken) in result.stderr
     assert not (tmp_path / "o" / "masks").exists()
+
+
+def test_all_background_result_is_warned(tmp_path: Path, val_annotations: Path, val_images: Path) -> None:
+    """A class that no sample image holds gives background-only masks: said loudly, not silently."""
+    out = tmp_path / "out"
+    args = ["--annotations", str(val_annotations), "--images", str(val_images), "--out", str(out)]
+    result = cocoseg(*args, "--classes", "zebra", "--max-images", "5", cache=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "all 5 masks are background only" in result.stderr

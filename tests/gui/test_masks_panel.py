@@ -62,6 +62,12 @@ def test_generate_from_the_panel_then_browse_the_masks(qtbot, window: MainWindow
         c["pixels"] for c in report["classes"] if c["index"] != 0
     )
     assert window.state.masks_dir == out
+    assert "background only" not in view.summary.text()
+    # a report whose masks hold no object pixel says so (what a broken generation looks like)
+    blank = {**report, "classes": [{**c, "pixels": 0} if c["index"] else c for c in report["classes"]]}
+    view.set_report(blank)
+    assert view.summary.text().startswith("Warning: every mask is background only")
+    view.set_report(report)
     # the browser knows which images have masks; the viewer shows the file
     browser = window.browser
     browser.presence.setCurrentIndex(browser.presence.findData(Presence.WITH_MASK))

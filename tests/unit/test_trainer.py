@@ -292,3 +292,35 @@ def test_tensorboard_is_optional(person4: Path, tmp_path: Path) -> None:  # noqa
         assert any("pip install tensorboard" in w for w in warnings)
     else:
         assert (tmp_path / "run" / "tensorboard").is_dir()
+
+
+def test_all_background_training_masks_are_refused(tmp_path: Path, person4: Path) -> None:  # noqa: F811
+    """Masks that came out all background (a broken generation) stop training with a clear error."""
+    from PIL import Image
+
+    data = tmp_path / "data"
+    shutil.copytree(person4, data)
+    report = json.loads((data / "report.json").read_text())
+    for name, counts in report["per_image"].items():
+        with Image.open(data / "masks" / name) as im:
+            blank = Image.new("P", im.size, 0)
+            blank.putpalette(im.getpalette())
+        blank.save(data / "masks" / name)
+        report["per_image"][name] = {"0": sum(counts.values())}
+    for c in report["classes"]:
+        c["pixels"] = c["pixels"] if c["index"] == 0 else 0
+    (data / "report.json").write_text(json.dumps(report))
+    with pytest.raises(CocoSegError, match="no object pixel"):
+        train(tiny_config(data, tmp_path / "run"))
+
+
+def test_classes_absent_from_training_are_warned(tmp_path: Path) -> None:
+    from tests.trainer_fixtures import keep_classes
+    from tests.training_fixtures import build_mask_folder
+
+    data = build_mask_folder(tmp_path / "data", max_images=8)
+    keep_classes(data, ["person", "zebra"], max_images=4)  # no sample image holds a zebra
+    events: list[dict[str, Any]] = []
+    train(tiny_config(data, tmp_path / "run", epochs=1), callbacks=[events.append])
+    warnings = [e["message"] for e in events if e["type"] == "warning"]
+    assert any("1 of 2 classes have no training pixel: zebra" in w for w in warnings), warnings

@@ -254,6 +254,44 @@ def class_weights(
     return torch.tensor(weights, dtype=torch.float32)
 
 
+def pixels_per_class_of(root: Path | str, files: Sequence[str], num_classes: int) -> np.ndarray | None:
+    """Pixels per class index over the masks of ``files`` (from report.json per_image), or None
+    when the folder has no report (a run that did not finish)."""
+    root = Path(root)
+    if not (root / "report.json").is_file():
+        return None
+    mask_map = read_json(root / "image_mask_map.json")
+    per_image = read_json(root / "report.json").get("per_image", {})
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for f in files:
+        for k, v in per_image.get(mask_map.get(f, ""), {}).items():
+            idx = int(k)
+            if 0 <= idx < num_classes:
+                counts[idx] += int(v)
+    return counts
+
+
+def check_foreground(
+    root: Path | str, files: Sequence[str], classes: Sequence[dict], role: str
+) -> str | None:
+    """Raise DatasetError when the masks of ``files`` hold no object pixel (all background: a broken
+    mask generation must not train silently); return a warning naming classes with no pixel, if any."""
+    counts = pixels_per_class_of(root, files, len(classes))
+    if counts is None:
+        return None
+    if counts[1:].sum() == 0:
+        raise DatasetError(
+            Path(root) / "report.json",
+            f"the {len(files)} {role} masks hold no object pixel (all background): check the "
+            "annotations file and --classes of `cocoseg masks`, and the report's skip counts",
+        )
+    missing = [str(c["name"]) for c in classes[1:] if counts[int(c["index"])] == 0]
+    if not missing:
+        return None
+    shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+    return f"{len(missing)} of {len(classes) - 1} classes have no {role} pixel: {shown}"
+
+
 def sample_weights(root: Path | str, files: Sequence[str]) -> list[float]:
     """Per-image sampling weights (mean 1) for WeightedRandomSampler: rarer classes -> higher weight.
 

@@ -206,7 +206,12 @@ class Trainer:
         return train, val
 
     def setup_data(self, img_size: int) -> None:
-        from cocoseg_gui.core.training.data import MaskDataset, build_transforms, describe_split_leakage
+        from cocoseg_gui.core.training.data import (
+            MaskDataset,
+            build_transforms,
+            check_foreground,
+            describe_split_leakage,
+        )
 
         cfg = self.cfg
         train_tf = build_transforms(img_size, train=cfg.augment, resize=cfg.resize)
@@ -247,6 +252,9 @@ class Trainer:
         self.train_ds = MaskDataset(cfg.data, files=train_files, transform=train_tf)
         if not len(self.train_ds):
             raise DatasetError(cfg.data, "no training images left after the validation split")
+        absent = check_foreground(cfg.data, self.train_ds.files, self.classes, "training")
+        if absent:
+            self.warn(absent + " (nothing to learn for them)")
         if not len(self.val_ds):
             self.warn("no validation images: epochs report no mIoU and best.pt is not written")
 

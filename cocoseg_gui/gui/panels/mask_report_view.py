@@ -169,10 +169,14 @@ class MaskReportView(QWidget):
             1 for c in classes if int(c.get("index", 0)) not in (0, 255) and int(c.get("pixels", 0)) > 0
         )
         images = len(report.get("per_image", {}))
-        self.summary.setText(
+        text = (
             f"{images} masks · {drawn} classes with pixels · {skipped} annotations skipped · "
             f"{len(report.get('images_without_annotations', []))} images without annotations"
         )
+        if images and not drawn:  # a generation that silently produced nothing must not look fine
+            text = f"Warning: every mask is background only; check the classes and the skips. {text}"
+        self.summary.setText(text)
+        self.summary.setStyleSheet("QLabel { color: #8a1010; font-weight: bold; }" if not drawn else "")
 
     @staticmethod
     def _skip_rows(report: dict[str, Any]) -> list[tuple[str, int]]:
