@@ -152,6 +152,7 @@ def prepare_train_screenshot(panel: TrainPanel, done: Callable[[], None]) -> Non
         f.time_budget.setText("2h")
         f.log_every.setValue(1)
         f.workers.setValue(0)
+
         def on_epoch(n: int) -> None:
             if n >= SHOT_AFTER_EPOCHS:
                 panel.plots.flush()  # the plots redraw at most 10 times a second: show this epoch too
