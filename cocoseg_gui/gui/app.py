@@ -65,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.screenshot is not None:  # reproducible: never the user's window layout or options
         tmp = tempfile.TemporaryDirectory(prefix="cocoseg-gui-")
         settings = QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
-        tempfile.tempdir = tmp.name  # demo masks and runs made for the picture are removed at exit
+        from cocoseg_gui.gui.training import demo
+
+        demo.temp_root = Path(tmp.name)  # demo masks and runs made for the picture are removed at exit
     else:
         settings = QSettings("cocoseg", "cocoseg")
     state = AppState(settings)
@@ -93,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(app.exec())
     finally:
         if tmp is not None:
+            from cocoseg_gui.gui.training import demo
+
+            demo.temp_root = None
             tmp.cleanup()
 
 

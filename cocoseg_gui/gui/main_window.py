@@ -39,6 +39,7 @@ from cocoseg_gui.gui.workers import JobWorker
 MAX_RECENT = 10
 OPACITY_STEP = 0.1
 PANEL_NAMES = ("masks", "train", "predict", "evaluate")
+PROBE_DELAY_MS = 3000  # after the first image; one ~0.3 s hitch (loading libtorch holds the GIL)
 
 
 def _optional_panel(name: str, state: AppState) -> QWidget:
@@ -55,6 +56,14 @@ def _optional_panel(name: str, state: AppState) -> QWidget:
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return label
     return Panel(state)
+
+
+def _start_device_probe() -> None:
+    try:
+        from cocoseg_gui.gui.training.device_probe import device_probe
+    except ImportError:  # the training panels are optional
+        return
+    device_probe().start()
 
 
 def _scrollable(widget: QWidget) -> QScrollArea:
@@ -125,6 +134,7 @@ class MainWindow(QMainWindow):
         self.panel_tabs.currentChanged.connect(self._on_workspace_changed)
         self.setCentralWidget(self.panel_tabs)
         self._layout_pending = True  # default dock sizes, applied once shown unless a saved layout exists
+        self._probe_started = False
 
         # status bar
         self.hover_label = QLabel("")
@@ -657,6 +667,9 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if not self._probe_started:  # torch loads in the background once the window is up
+            self._probe_started = True
+            QTimer.singleShot(PROBE_DELAY_MS, _start_device_probe)
         if self._layout_pending:
             self._layout_pending = False
             width = max(self.width(), 800)

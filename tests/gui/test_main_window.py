@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -257,7 +258,12 @@ def test_screenshot_waits_for_the_panel_to_prepare(qtbot, tmp_path, monkeypatch)
     monkeypatch.setattr(predict_panel.PredictPanel, "prepare_screenshot", prepare_screenshot, raising=False)
     monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
     shot = tmp_path / "shot.png"
+    tempdir_before = tempfile.gettempdir()
     assert gui_app.main(["--panel", "predict", "--screenshot", str(shot)]) == 0
     assert calls == ["prepare", "done"]
+    # the screenshot's temporary folder is gone, and nothing else points into it any more
+    from cocoseg_gui.gui.training import demo
+
+    assert demo.temp_root is None and tempfile.gettempdir() == tempdir_before
     with Image.open(shot) as im:
         assert im.size == gui_app.SCREENSHOT_SIZE

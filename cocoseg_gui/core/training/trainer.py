@@ -220,7 +220,7 @@ class Trainer:
         if not full.files:
             raise DatasetError(cfg.data, "the mask dataset has no images")
         self.classes, self.num_classes, self.ignore_index = full.classes, full.num_classes, full.ignore_index
-        if not full.complete:
+        if not getattr(full, "complete", True):
             self.warn(
                 f"{cfg.data}: mask generation did not finish (cancelled?); training on the "
                 f"{len(full.files)} masks written so far. Rerun `cocoseg masks` to complete it."

@@ -368,9 +368,9 @@ class MasksPanel(QWidget):
 
     def prepare_screenshot(self, done: Callable[[], None]) -> None:
         """For ``cocoseg-gui --screenshot --panel masks``: generate into a temp folder, show the report."""
-        import tempfile
+        from cocoseg_gui.gui.training.demo import temp_dir
 
-        self.set_output_dir(Path(tempfile.mkdtemp(prefix="cocoseg-demo-masks-")))
+        self.set_output_dir(temp_dir("demo-masks"))
         self.generation_finished.connect(lambda _outcome: done())
         self.generate()
 

@@ -30,8 +30,12 @@ def demo_root() -> Path:
     return Path(__file__).resolve().parents[3] / "resources" / "sample_coco"
 
 
-def _temp_dir(name: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"cocoseg-{name}-"))
+temp_root: Path | None = None  # where demo folders go (the screenshot's temporary folder), else the system's
+
+
+def temp_dir(name: str) -> Path:
+    """A new folder for demo masks or runs."""
+    return Path(tempfile.mkdtemp(prefix=f"cocoseg-{name}-", dir=temp_root))
 
 
 def _run(job: JobWorker, on_ok: Callable[[Any], None], on_fail: Callable[[BaseException], None]) -> None:
@@ -61,7 +65,7 @@ def ensure_demo_masks(
     from cocoseg_gui.core.mask_options import MaskOptions
 
     root = demo_root()
-    out = _temp_dir("demo-masks")
+    out = temp_dir("demo-masks")
     job = JobWorker(
         generate_masks,
         root / "annotations" / "instances_val2017.json",
@@ -113,7 +117,7 @@ def ensure_checkpoint(
         from cocoseg_gui.gui.training.worker import preload_torch_modules
 
         preload_torch_modules("unet")
-        job = JobWorker(_tiny_train, state.masks_dir, _temp_dir("demo-run"), parent=parent)
+        job = JobWorker(_tiny_train, state.masks_dir, temp_dir("demo-run"), parent=parent)
 
         def ok(run: Path) -> None:
             from cocoseg_gui.gui.training.history import latest_checkpoint
@@ -142,7 +146,7 @@ def prepare_train_screenshot(panel: TrainPanel, done: Callable[[], None]) -> Non
     def start() -> None:
         f = panel.form
         f.data.setText(str(panel.state.masks_dir))
-        f.out.setText(str(_temp_dir("demo-run")))
+        f.out.setText(str(temp_dir("demo-run")))
         f.model.setCurrentText("unet")
         f.model_options.setText(" ".join(f"{k}={v}" for k, v in DEMO_MODEL.items()))
         f.img_size.setValue(96)

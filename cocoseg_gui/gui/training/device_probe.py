@@ -1,7 +1,15 @@
-"""List the compute devices once, in a background thread (importing torch takes seconds)."""
+"""List the compute devices once, in a background thread, then import the torch job modules there.
+
+Importing torch and torchvision takes seconds; done on the GUI thread it froze the window at the first
+Train/Evaluate show or the first Start. PySide6 6.12.0, whose import hook crashed on imports from other
+threads, is excluded in pyproject.toml; the GUI thread's own imports wait for this thread first.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import os
 import threading
 from collections.abc import Callable
 
@@ -30,14 +38,25 @@ class DeviceProbe(QObject):
             receiver(self._devices)
             return
         self.ready.connect(receiver)
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="cocoseg-device-probe", daemon=True)
-            self._thread.start()
+        self.start()
 
     def wait(self, timeout_s: float | None = None) -> None:
         """Block until a started probe has finished (its ``import torch`` done)."""
         if self._thread is not None:
             self._thread.join(timeout_s)
+
+    def start(self) -> None:
+        """Start the probe now (the window calls this once it is idle after opening)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cocoseg-device-probe", daemon=True)
+            # A process forked while this thread holds an import lock would hang in its first import
+            # (DataLoader workers fork): every fork waits for the probe to end first.
+            os.register_at_fork(before=self._join_before_fork)
+            self._thread.start()
+
+    def _join_before_fork(self) -> None:
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
 
     def _run(self) -> None:
         try:
@@ -46,6 +65,12 @@ class DeviceProbe(QObject):
             devices = [DeviceChoice("cpu", "cpu")]
         self._devices = devices
         self.ready.emit(devices)
+        # then the training/prediction modules, so Start or Load checkpoint does not pause the window
+        from cocoseg_gui.gui.training.worker import TORCH_JOB_MODULES
+
+        for name in (*TORCH_JOB_MODULES, "torchvision.models.segmentation"):
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
 
 
 _probe: DeviceProbe | None = None
