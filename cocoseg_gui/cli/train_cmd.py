@@ -141,8 +141,8 @@ class EventPrinter:
             print(f"cocoseg train: warning: {e['message']}", file=self.err, flush=True)
         elif kind == "end":
             self._print(
-                f"{e['status']}: {e.get('reason', '')}; best mIoU {_fmt(e.get('best_miou'))}, "
-                f"{e.get('epochs_done', 0)} epochs, {e.get('elapsed_s', 0):.0f}s"
+                f"{e['status']} after {e.get('epochs_done', 0)} epochs in {e.get('elapsed_s', 0):.0f}s "
+                f"({e.get('reason', '')}); best mIoU {_fmt(e.get('best_miou'))}"
             )
 
     def _print(self, line: str) -> None:

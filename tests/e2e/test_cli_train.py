@@ -50,7 +50,7 @@ def test_train_evaluate_predict_export(person_masks: Path, tmp_path: Path) -> No
     out = proc.stdout
     assert "training unet" in out and "4 train / 2 val images, 2 classes" in out
     assert "epoch 1/2 step 1/2 loss" in out and "epoch 2/2 done: train_loss" in out
-    assert "finished: 2 epochs done" in out
+    assert "finished after 2 epochs" in out
     assert {"config.json", "split.json", "metrics.jsonl", "last.pt", "best.pt"} <= {
         p.name for p in run.iterdir()
     }
