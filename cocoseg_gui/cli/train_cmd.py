@@ -140,9 +140,10 @@ class EventPrinter:
         elif kind == "warning":
             print(f"cocoseg train: warning: {e['message']}", file=self.err, flush=True)
         elif kind == "end":
+            reason = "" if e["status"] == "failed" else f" ({e.get('reason', '')})"  # errors: on stderr
             self._print(
-                f"{e['status']} after {e.get('epochs_done', 0)} epochs in {e.get('elapsed_s', 0):.0f}s "
-                f"({e.get('reason', '')}); best mIoU {_fmt(e.get('best_miou'))}"
+                f"{e['status']} after {e.get('epochs_done', 0)} epochs in {e.get('elapsed_s', 0):.0f}s"
+                f"{reason}; best mIoU {_fmt(e.get('best_miou'))}"
             )
 
     def _print(self, line: str) -> None:
