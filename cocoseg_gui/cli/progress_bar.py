@@ -34,6 +34,9 @@ class ProgressBar:
         if not self._tty and pct // 10 == self._last_pct // 10 and p.done < p.total:
             return
         self._last_pct = pct
+        if not p.total:  # a phase without a count yet (e.g. "reading annotations")
+            self._write(f"{self.label}: {p.message or 'working'}...")
+            return
         filled = int(frac * self.width)
         bar = "#" * filled + "-" * (self.width - filled)
         rate = f"{p.rate:.1f} {self.unit}/s" if p.rate else f"- {self.unit}/s"
@@ -41,6 +44,9 @@ class ProgressBar:
             f"{self.label} [{bar}] {p.done}/{p.total} {pct:3d}% {rate} "
             f"ETA {format_duration(p.eta_s)} {p.message}".rstrip()
         )
+        self._write(line)
+
+    def _write(self, line: str) -> None:
         if self._tty:
             self.stream.write("\r" + line[:200] + "\x1b[K")
         else:
