@@ -267,3 +267,19 @@ def test_screenshot_waits_for_the_panel_to_prepare(qtbot, tmp_path, monkeypatch)
     assert demo.temp_root is None and tempfile.gettempdir() == tempdir_before
     with Image.open(shot) as im:
         assert im.size == gui_app.SCREENSHOT_SIZE
+
+
+def test_workspaces_switch_by_shortcut_and_viewer_keys_follow(qtbot, window: MainWindow) -> None:
+    """Train/Predict/Evaluate fill the window; the viewer's single-key shortcuts only act on images."""
+    current = window.current.image_id
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.panel_tabs.currentWidget().widget() is window.panels["train"]
+    assert not window.act_next.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_J)  # "next image" must not fire while the Train form is shown
+    assert window.browser.current_image_id() == current
+    assert window.panels["train"].width() > window.width() * 0.9  # the whole width, not a dock
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.panel_tabs.currentWidget() is window.browse and window.act_next.isEnabled()
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_J)
+    assert window.current.image_id != current

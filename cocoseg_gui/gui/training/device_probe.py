@@ -64,7 +64,8 @@ class DeviceProbe(QObject):
         except Exception:  # a broken CUDA driver must not break the form
             devices = [DeviceChoice("cpu", "cpu")]
         self._devices = devices
-        self.ready.emit(devices)
+        with contextlib.suppress(RuntimeError):  # the app quit meanwhile (the QObject is gone)
+            self.ready.emit(devices)
         # then the training/prediction modules, so Start or Load checkpoint does not pause the window
         from cocoseg_gui.gui.training.worker import TORCH_JOB_MODULES
 
