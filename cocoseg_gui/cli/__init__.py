@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from cocoseg_gui import __version__
-from cocoseg_gui.core.errors import CocoSegError
+from cocoseg_gui.core.errors import CocoSegError, describe_os_error
 
 # sub-command name -> module under cocoseg_gui.cli
 COMMANDS: dict[str, str] = {
@@ -52,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CocoSegError as exc:
         print(f"cocoseg {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a folder without write permission...
+        print(f"cocoseg {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"\ncocoseg {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -40,9 +40,11 @@ def atomic_open(path: str | Path, mode: str = "wb", fsync: bool = True) -> Itera
             if fsync:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # a failed write or fsync (full disk) names no file by itself
         raise
 
 

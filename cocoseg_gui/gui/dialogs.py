@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui import __version__
-from cocoseg_gui.core.errors import CocoSegError
+from cocoseg_gui.core.errors import CocoSegError, describe_os_error
 
 
 def error_text(error: BaseException | str) -> str:
@@ -26,8 +26,8 @@ def error_text(error: BaseException | str) -> str:
         return error
     if isinstance(error, CocoSegError):
         return str(error)
-    if isinstance(error, OSError) and error.filename:
-        return f"{error.filename}: {error.strerror or error}"
+    if isinstance(error, OSError) and (error.filename or error.strerror):
+        return describe_os_error(error)
     return f"{type(error).__name__}: {error}"
 
 

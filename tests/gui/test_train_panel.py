@@ -148,6 +148,28 @@ def test_out_of_memory_gets_a_batch_size_hint() -> None:
     assert report.title == "Out of memory" and "batch size" in report.hint
 
 
+@pytest.mark.slow
+def test_full_disk_at_a_checkpoint_is_reported_with_a_resume_hint(
+    qtbot, temp_settings, tiny_masks, tmp_path, monkeypatch
+) -> None:
+    import errno
+
+    from cocoseg_gui.core.training import checkpoint
+
+    def disk_full(path, writer) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(checkpoint, "atomic_write_with", disk_full)
+    panel = make_panel(qtbot, temp_settings, tiny_masks)
+    fill_tiny(panel, tmp_path / "run", epochs=1)
+    with qtbot.waitSignal(panel.run_finished, timeout=120000):
+        assert panel.start(), panel.last_error
+    report = panel.last_error
+    assert report.title == "Disk full"
+    assert "last.pt: No space left on device" in report.message and "Resume" in report.hint
+    assert panel.start_button.isEnabled()  # the app keeps working
+
+
 def test_series_buffer_grows_and_ema_is_debiased() -> None:
     s = SeriesBuffer(capacity=2)
     for i in range(5):

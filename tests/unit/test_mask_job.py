@@ -286,3 +286,39 @@ def test_worker_processes_give_identical_output(
     assert result.report == single
     for p in (val_run / "masks").iterdir():
         assert np.array_equal(read(p), read(tmp_path / "out" / "masks" / p.name))
+
+
+def test_full_disk_names_the_file_and_a_rerun_resumes(
+    tmp_path: Path, val_annotations: Path, val_images: Path, monkeypatch, capsys
+) -> None:
+    """A write failing with ENOSPC: a clear CLI message (file, problem, what to do), no partial file,
+    and once space is back the same command keeps the masks already written."""
+    import errno
+
+    from cocoseg_gui.cli import main as cli_main
+    from cocoseg_gui.core.mask_png import write_file_atomic
+
+    out = tmp_path / "out"
+    calls = {"n": 0}
+
+    def disk_fills_up(path, data) -> None:
+        calls["n"] += 1
+        if calls["n"] > 6:
+            with open(Path(path).with_name(f".{Path(path).name}.x.tmp"), "wb"):
+                pass  # the kind of debris a failed writer could leave; the writer cleans its own
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        write_file_atomic(path, data)
+
+    monkeypatch.setattr(mask_job, "write_file_atomic", disk_fills_up)
+    args = ["masks", "--annotations", str(val_annotations), "--images", str(val_images), "--out", str(out)]
+    assert cli_main([*args, "--workers", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and str(out / "masks") in err and "rerun resumes" in err
+    written = sorted(p.name for p in (out / "masks").glob("*.png"))
+    assert len(written) == 6
+    for p in written:
+        read(out / "masks" / p)  # complete files only
+    monkeypatch.setattr(mask_job, "write_file_atomic", write_file_atomic)
+    assert cli_main([*args, "--workers", "1"]) == 0
+    assert "44 written, 6 kept" in capsys.readouterr().out
+    assert not list((out / "masks").glob(".*.tmp"))  # the rerun cleared the debris

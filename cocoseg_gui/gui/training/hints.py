@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
-from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
+from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError, describe_os_error
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,16 @@ def describe_error(exc: BaseException) -> ErrorReport:
         return ErrorReport("Invalid option", text, "Correct the option in the form and start again.")
     if isinstance(exc, FileNotFoundError):
         return ErrorReport("File not found", text, "Choose an existing file or folder.")
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ErrorReport(
+            "Disk full",
+            describe_os_error(exc),
+            "Free some space, then Resume from the run folder: training continues from last.pt.",
+        )
+    if isinstance(exc, OSError) and (exc.filename or exc.strerror):
+        return ErrorReport(
+            "Cannot read or write a file", describe_os_error(exc), "Check the file named above."
+        )
     if isinstance(exc, CocoSegError):
         return ErrorReport("Cannot run", text, "")
     if "cuda" in low and ("not available" in low or "no cuda" in low or "invalid device" in low):
