@@ -43,7 +43,7 @@ def atomic_open(path: str | Path, mode: str = "wb", fsync: bool = True) -> Itera
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.filename is None:
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
             exc.filename = str(path)  # a failed write or fsync (full disk) names no file by itself
         raise
 

@@ -38,3 +38,17 @@ def test_remove_stale_temporaries_only_removes_ours(tmp_path: Path) -> None:
     (tmp_path / "keep.png").write_bytes(b"")
     assert remove_stale_temporaries(tmp_path) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
+
+
+def test_a_failed_write_names_the_target(tmp_path: Path) -> None:
+    """A system error raised by write/close (ENOSPC) carries no file name; the writer adds the target's."""
+    import errno
+
+    def full(fh) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "last.pt"
+    with pytest.raises(OSError) as info:
+        atomic_write_with(target, full)
+    assert info.value.filename == str(target) and info.value.errno == errno.ENOSPC
+    assert "No space left on device" in str(info.value)
