@@ -43,9 +43,14 @@ def atomic_open(path: str | Path, mode: str = "wb", fsync: bool = True) -> Itera
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
-            exc.filename = str(path)  # a failed write or fsync (full disk) names no file by itself
+        name_the_file(exc, path)
         raise
+
+
+def name_the_file(exc: BaseException, path: str | Path) -> None:
+    """Give a system error from write/fsync/close (a full disk names no file by itself) ``path``."""
+    if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+        exc.filename = str(path)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, fsync: bool = True) -> None:

@@ -22,6 +22,7 @@ try:  # ISA-L deflate: same zlib stream format, several times faster
 except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
     _isal = None
 
+from cocoseg_gui.core.atomic import name_the_file
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.palette import palette_bytes
 
@@ -86,8 +87,7 @@ def write_file_atomic(path: str | Path, data: bytes) -> None:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
-            exc.filename = str(path)  # a failed write or close (full disk) names no file by itself
+        name_the_file(exc, path)
         raise
 
 
