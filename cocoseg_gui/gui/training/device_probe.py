@@ -27,6 +27,7 @@ class DeviceProbe(QObject):
         super().__init__()
         self._devices: list[DeviceChoice] | None = None
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # a request either sees the devices or is connected before the emit
 
     @property
     def devices(self) -> list[DeviceChoice] | None:
@@ -34,10 +35,13 @@ class DeviceProbe(QObject):
 
     def request(self, receiver: Callable[[list[DeviceChoice]], None]) -> None:
         """Call ``receiver(devices)`` on the GUI thread: at once if known, else when the probe ends."""
-        if self._devices is not None:
-            receiver(self._devices)
+        with self._lock:
+            devices = self._devices
+            if devices is None:
+                self.ready.connect(receiver)
+        if devices is not None:
+            receiver(devices)
             return
-        self.ready.connect(receiver)
         self.start()
 
     def wait(self, timeout_s: float | None = None) -> None:
@@ -63,8 +67,8 @@ class DeviceProbe(QObject):
             devices = list_devices()
         except Exception:  # a broken CUDA driver must not break the form
             devices = [DeviceChoice("cpu", "cpu")]
-        self._devices = devices
-        with contextlib.suppress(RuntimeError):  # the app quit meanwhile (the QObject is gone)
+        with self._lock, contextlib.suppress(RuntimeError):  # RuntimeError: the app quit meanwhile
+            self._devices = devices
             self.ready.emit(devices)
         # then the training/prediction modules, so Start or Load checkpoint does not pause the window
         from cocoseg_gui.gui.training.worker import TORCH_JOB_MODULES
