@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.jobs import Cancelled, CancelToken
     from cocoseg_gui.core.mask_job import generate_masks
     from cocoseg_gui.core.mask_options import MaskOptions
+    from cocoseg_gui.core.mask_report import classes_with_pixels
 
     classes = _split(args.classes)
     options = MaskOptions(
@@ -105,8 +106,7 @@ def run(args: argparse.Namespace) -> int:
     for key in ("size_mismatches", "unreadable_images", "images_without_annotations"):
         if rep[key]:
             print(f"{key.replace('_', ' ')}: {len(rep[key])} (see report.json)")
-    foreground = sum(c["pixels"] for c in rep["classes"] if 0 < c["index"] < 255)
-    if result.num_images and not foreground:
+    if result.num_images and not classes_with_pixels(rep):
         print(
             f"cocoseg masks: warning: all {result.num_images} masks are background only: no annotation "
             "of the selected classes was drawn (see the skip counts above and report.json)",

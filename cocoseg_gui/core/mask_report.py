@@ -125,3 +125,13 @@ class ReportBuilder:
             ],
             "per_image": {self.tasks[i].mask_name: self.per_image[i] for i in done},
         }
+
+
+def classes_with_pixels(report: dict[str, Any]) -> int:
+    """How many object classes (not background, not ignore) of a report.json have any pixel; 0 for a
+    generation whose masks all came out background."""
+    return sum(
+        1
+        for c in report.get("classes", [])
+        if isinstance(c, dict) and int(c.get("index", 0)) not in (0, 255) and int(c.get("pixels", 0)) > 0
+    )

@@ -254,17 +254,28 @@ def class_weights(
     return torch.tensor(weights, dtype=torch.float32)
 
 
+def per_image_class_pixels(root: Path | str, files: Sequence[str]) -> list[dict[str, int]]:
+    """report.json's ``per_image`` pixel counts (class index as a string -> pixels) of each of ``files``."""
+    root = Path(root)
+    mask_map = read_json(root / "image_mask_map.json")
+    per_image = read_json(root / "report.json").get("per_image", {})
+    out = []
+    for f in files:
+        mask_name = mask_map.get(f)
+        if mask_name is None:
+            raise DatasetError(root / "image_mask_map.json", f"no mask for image {f!r}")
+        out.append(per_image.get(mask_name, {}))
+    return out
+
+
 def pixels_per_class_of(root: Path | str, files: Sequence[str], num_classes: int) -> np.ndarray | None:
     """Pixels per class index over the masks of ``files`` (from report.json per_image), or None
     when the folder has no report (a run that did not finish)."""
-    root = Path(root)
-    if not (root / "report.json").is_file():
+    if not (Path(root) / "report.json").is_file():
         return None
-    mask_map = read_json(root / "image_mask_map.json")
-    per_image = read_json(root / "report.json").get("per_image", {})
     counts = np.zeros(num_classes, dtype=np.int64)
-    for f in files:
-        for k, v in per_image.get(mask_map.get(f, ""), {}).items():
+    for image_counts in per_image_class_pixels(root, files):
+        for k, v in image_counts.items():
             idx = int(k)
             if 0 <= idx < num_classes:
                 counts[idx] += int(v)
@@ -299,17 +310,11 @@ def sample_weights(root: Path | str, files: Sequence[str]) -> list[float]:
     ``files`` containing that class); a background-only image counts as containing a class that
     every image has (1/sqrt(len(files))).
     """
-    root = Path(root)
-    mask_map = read_json(root / "image_mask_map.json")
-    per_image = read_json(root / "report.json").get("per_image", {})
     ignore = str(IGNORE_INDEX)
-    present: list[set[str]] = []
-    for f in files:
-        mask_name = mask_map.get(f)
-        if mask_name is None:
-            raise DatasetError(root / "image_mask_map.json", f"no mask for image {f!r}")
-        counts = per_image.get(mask_name, {})
-        present.append({k for k, v in counts.items() if int(v) > 0 and k not in ("0", ignore)})
+    present = [
+        {k for k, v in counts.items() if int(v) > 0 and k not in ("0", ignore)}
+        for counts in per_image_class_pixels(root, files)
+    ]
     freq: dict[str, int] = {}
     for classes in present:
         for k in classes:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoseg_gui.core.mask_report import classes_with_pixels
 from cocoseg_gui.core.palette import class_color
 
 SKIP_LABELS = {
@@ -165,9 +166,7 @@ class MaskReportView(QWidget):
             if count:
                 self.skips_table.item(row, 1).setForeground(QColor(200, 120, 0))
         skipped = sum(int(v) for v in report.get("skipped", {}).values())
-        drawn = sum(
-            1 for c in classes if int(c.get("index", 0)) not in (0, 255) and int(c.get("pixels", 0)) > 0
-        )
+        drawn = classes_with_pixels(report)
         images = len(report.get("per_image", {}))
         text = (
             f"{images} masks · {drawn} classes with pixels · {skipped} annotations skipped · "

@@ -8,7 +8,6 @@ threads, is excluded in pyproject.toml; the GUI thread's own imports wait for th
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import threading
 from collections.abc import Callable
@@ -71,11 +70,10 @@ class DeviceProbe(QObject):
             self._devices = devices
             self.ready.emit(devices)
         # then the training/prediction modules, so Start or Load checkpoint does not pause the window
-        from cocoseg_gui.gui.training.worker import TORCH_JOB_MODULES
+        from cocoseg_gui.gui.training.worker import import_job_modules
 
-        for name in (*TORCH_JOB_MODULES, "torchvision.models.segmentation"):
-            with contextlib.suppress(Exception):
-                importlib.import_module(name)
+        with contextlib.suppress(Exception):  # the GUI thread's own preload reports real failures
+            import_job_modules(torchvision_models=True)
 
 
 _probe: DeviceProbe | None = None

@@ -32,6 +32,18 @@ STEP_BATCH_INTERVAL_S = 0.1  # step events reach the GUI at most 10 times a seco
 PROGRESS_INTERVAL_S = 0.05
 
 
+def import_job_modules(torchvision_models: bool) -> None:
+    """Import the torch job modules (and torchvision's segmentation models when asked), and PIL's plugins."""
+    for name in TORCH_JOB_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    if torchvision_models:
+        importlib.import_module("torchvision.models.segmentation")
+    from PIL import Image
+
+    Image.init()
+
+
 def preload_torch_modules(model: str | None = None) -> None:
     """Import the torch job modules on the GUI thread, before a worker thread needs them.
 
@@ -42,14 +54,7 @@ def preload_torch_modules(model: str | None = None) -> None:
     from cocoseg_gui.gui.training.device_probe import wait_for_probe
 
     wait_for_probe()
-    for name in TORCH_JOB_MODULES:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-    if model and model != "unet":
-        importlib.import_module("torchvision.models.segmentation")
-    from PIL import Image
-
-    Image.init()
+    import_job_modules(torchvision_models=bool(model) and model != "unet")
 
 
 class _Worker(QObject):
