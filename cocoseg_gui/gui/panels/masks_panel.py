@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -126,6 +127,11 @@ class MasksPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress_label = QLabel("")
+        # a long output path is clipped (full text selectable and in the tooltip) instead of widening the
+        # dock into a horizontal scroll bar
+        self.progress_label.setWordWrap(True)
+        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.progress_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.report_view = MaskReportView()
 
         out_row = QHBoxLayout()
@@ -329,6 +335,7 @@ class MasksPanel(QWidget):
         if (out / "image_mask_map.json").is_file():
             self.state.set_masks_dir(out)
             self.show_report(read_report(out))
+        self.progress_label.setToolTip(self.progress_label.text())
         self.state.status_message.emit(self.progress_label.text())
         if worker is not None:
             worker.deleteLater()
