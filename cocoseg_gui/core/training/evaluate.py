@@ -89,6 +89,33 @@ def _image_score(file: str, m: np.ndarray, names: list[str]) -> ImageScore:
     return ImageScore(file, miou, per)
 
 
+def _check_values(gt: np.ndarray, num_classes: int, ignore_index: int, path: Path) -> None:
+    """A ground-truth value that is neither a class index nor ``ignore_index`` would be silently dropped."""
+    if int(gt.max(initial=0)) < num_classes:
+        return
+    bad = np.unique(gt[(gt >= num_classes) & (gt != ignore_index)])
+    if bad.size:
+        raise DatasetError(
+            path,
+            f"mask value {int(bad[0])} is not a class index 0..{num_classes - 1} nor ignore {ignore_index} "
+            f"(values found: {[int(v) for v in bad[:5]]}); the mask does not belong to this class mapping",
+        )
+
+
+def _check_masks_exist(ds: Any, data: Path) -> None:
+    """Refuse a folder with nothing to evaluate rather than report metrics of 0 images."""
+    if len(ds) == 0:
+        raise DatasetError(data / "image_mask_map.json", "lists no images: nothing to evaluate")
+    missing = [i for i in range(len(ds)) if not ds.mask_path(i).is_file()]
+    if len(missing) == len(ds):
+        names = ", ".join(f"masks/{ds.mask_map[ds.files[i]]}" for i in missing[:3])
+        raise DatasetError(
+            data,
+            f"none of the {len(ds)} masks named in image_mask_map.json exists (e.g. {names}); "
+            "regenerate them with `cocoseg masks`",
+        )
+
+
 def evaluate(
     checkpoint: str | Path,
     data: str | Path,
@@ -101,7 +128,8 @@ def evaluate(
 ) -> EvalResult:
     """Metrics of ``checkpoint`` on the mask folder ``data`` (``files``: image names, default all).
 
-    Unreadable images are skipped and listed in ``skipped``. ``cancel`` raises Cancelled.
+    Unreadable images are skipped and listed in ``skipped``; a folder where no image can be
+    evaluated, or a mask value outside 0..K-1 and ignore, raises DatasetError. ``cancel`` raises Cancelled.
     """
     from cocoseg_gui.core.training.data import MaskDataset
     from cocoseg_gui.core.training.metrics import ConfusionMatrix
@@ -116,6 +144,7 @@ def evaluate(
             f"classes differ from the checkpoint's ({len(ds.classes)} vs {len(names)}: "
             f"{[c['name'] for c in ds.classes][:4]}... vs {names[:4]}...)",
         )
+    _check_masks_exist(ds, Path(data))
     c, ignore = predictor.num_classes, ds.ignore_index
     total = np.zeros((c, c), dtype=np.int64)
     scores: list[ImageScore] = []
@@ -131,7 +160,9 @@ def evaluate(
             except DatasetError as exc:
                 skipped.append((ds.files[i], str(exc)))
                 continue
-            pairs.append((ds.files[i], image, np.asarray(mask, dtype=np.uint8)))
+            gt = np.asarray(mask, dtype=np.uint8)
+            _check_values(gt, c, ignore, ds.mask_path(i))
+            pairs.append((ds.files[i], image, gt))
         preds = predictor.predict_batch([im for _, im, _ in pairs])
         for (name, _, gt), pred in zip(pairs, preds):
             m = _image_matrix(pred, gt, c, ignore)
@@ -140,6 +171,10 @@ def evaluate(
         done = min(start + batch_size, len(ds))
         if progress is not None and meter.due(done):
             report(progress, meter.progress(done, ds.files[done - 1]))
+    if not scores:
+        raise DatasetError(
+            Path(data), f"no image could be evaluated: all {len(skipped)} were skipped, e.g. {skipped[0][1]}"
+        )
     cm = ConfusionMatrix(c, ignore, "cpu")
     cm.matrix = torch.from_numpy(total)
     res = cm.compute()
