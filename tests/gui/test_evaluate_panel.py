@@ -36,7 +36,7 @@ def test_evaluation_matches_core_evaluate(qtbot, temp_settings, tiny_run, tiny_m
         assert panel.start()
         assert not panel.run_button.isEnabled()
     result = blocker.args[0]
-    qtbot.waitUntil(lambda: panel.run_button.isEnabled(), timeout=10000)
+    qtbot.waitUntil(lambda: panel.run_button.isEnabled(), timeout=60000)
 
     assert result.miou == pytest.approx(reference.miou)
     assert f"mIoU {reference.miou:.4f}" in panel.summary.text()
