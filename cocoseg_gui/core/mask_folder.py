@@ -65,7 +65,7 @@ def check_out_apart_from_images(out: Path, images_dir: Path) -> None:
     images = os.path.realpath(images_dir)
     out_real, masks_real = os.path.realpath(out), os.path.realpath(out / MASKS_DIR)
     if out_real == images:
-        where = "is the image folder"
+        where = f"is the image folder {images_dir}"
     elif _inside(out_real, images):
         where = f"is inside the image folder {images_dir}"
     elif _inside(masks_real, images):
