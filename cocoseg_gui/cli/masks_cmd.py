@@ -37,7 +37,14 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--workers", type=int, default=default_workers(), help="worker processes (default: %(default)s)"
     )
-    p.add_argument("--overwrite", action="store_true", help="replace masks made in OUT with other options")
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help="replace masks made in OUT with other options (only the masks cocoseg made are deleted)",
+    )  # fmt: skip
+    p.add_argument(
+        "--follow-symlinks", action="store_true",
+        help="read images through symbolic links that lead outside --images (refused by default)",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -63,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         min_area=args.min_area,
         max_images=args.max_images,
         workers=args.workers,
+        follow_symlinks=args.follow_symlinks,
     )
     cancel = CancelToken()
 
@@ -97,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     rep = result.report
     skipped = {k: v for k, v in rep["skipped"].items() if v}
     print(
-        f"{result.num_images} masks in {result.out / 'masks'} "
+        f"{result.written + result.reused} masks in {result.out / 'masks'} "
         f"({result.written} written, {result.reused} kept) in {result.elapsed_s:.1f}s; "
         f"{rep['annotations_drawn']} annotations drawn"
     )
@@ -106,6 +114,14 @@ def run(args: argparse.Namespace) -> int:
     for key in ("size_mismatches", "unreadable_images", "images_without_annotations"):
         if rep[key]:
             print(f"{key.replace('_', ' ')}: {len(rep[key])} (see report.json)")
+    for item in rep.get("refused_images", [])[:3]:
+        print(f"cocoseg masks: warning: no mask for {item['error']}", file=sys.stderr)
+    if rep.get("refused_images"):
+        print(
+            f"cocoseg masks: warning: {len(rep['refused_images'])} images refused: their file name leads "
+            "outside the image folder (report.json refused_images)",
+            file=sys.stderr,
+        )
     if result.num_images and not classes_with_pixels(rep):
         print(
             f"cocoseg masks: warning: all {result.num_images} masks are background only: no annotation "

@@ -66,6 +66,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--max-steps-per-epoch", type=int, metavar="N", help="cap the steps of an epoch")
     p.add_argument("--deterministic", action="store_true", help="deterministic CUDA kernels (slower)")
     p.add_argument("--tensorboard", action="store_true", help="also log to RUN_DIR/tensorboard")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="read images through symbolic links leading outside the image folder")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -95,6 +97,7 @@ def build_config(args: argparse.Namespace) -> Any:
         grad_accum=args.grad_accum, model_kwargs=kwargs, log_every=args.log_every, val_every=args.val_every,
         tensorboard=args.tensorboard, resize=args.resize, augment=not args.no_augment,
         max_steps_per_epoch=args.max_steps_per_epoch, deterministic=args.deterministic,
+        follow_symlinks=args.follow_symlinks,
     )  # fmt: skip
 
 

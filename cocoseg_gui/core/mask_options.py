@@ -28,6 +28,8 @@ class MaskOptions:
       covers them), ``class`` (crowd drawn as its class like any object), ``skip`` (crowd dropped).
     - ``min_area``: skip annotations whose rasterised pixel count (not the COCO area field) is below it.
     - ``max_images``: only the first N images of the file; ``workers``: processes (not part of the hash).
+    - ``follow_symlinks``: read images through symbolic links that leave the image folder (refused by
+      default, docs/adr/0102-paths-outside-the-dataset.md).
     """
 
     classes: tuple[str, ...] | None = None
@@ -37,6 +39,7 @@ class MaskOptions:
     min_area: float = 0
     max_images: int | None = None
     workers: int = field(default_factory=default_workers)
+    follow_symlinks: bool = False
 
     def __post_init__(self) -> None:
         if self.overlap not in OVERLAP_POLICIES:
@@ -63,6 +66,8 @@ class MaskOptions:
         """The options as written to manifest.json (workers excluded: they do not change the output)."""
         data = asdict(self)
         data.pop("workers")
+        if not self.follow_symlinks:  # the default is left out: manifests of earlier versions stay equal
+            data.pop("follow_symlinks")
         data["classes"] = list(self.classes) if self.classes is not None else None
         data["priority"] = list(self.priority)
         return data

@@ -43,6 +43,7 @@ class ImageOutcome:
     reused: bool
     size_mismatch: tuple[int, int] | None = None  # actual (h, w) when it differs from the JSON
     unreadable: str | None = None
+    refused: tuple[str, str] | None = None  # (reason, message): the file name leaves the image folder
 
 
 class ReportBuilder:
@@ -59,6 +60,8 @@ class ReportBuilder:
         self.per_image: dict[int, dict[str, int]] = {}
         self.size_mismatches: list[dict[str, Any]] = []
         self.unreadable: list[dict[str, Any]] = []
+        self.refused: list[dict[str, Any]] = []
+        self.refused_tasks: set[int] = set()
         self.written = self.reused = 0
 
     def example(self, reason: str, annotation_id: int, image_id: int, detail: str) -> None:
@@ -66,8 +69,18 @@ class ReportBuilder:
         if len(items) < MAX_EXAMPLES:
             items.append({"annotation_id": annotation_id, "image_id": image_id, "detail": detail})
 
+    @property
+    def done(self) -> int:
+        """Images finished so far (a mask on disk, or refused)."""
+        return len(self.per_image) + len(self.refused_tasks)
+
     def add(self, o: ImageOutcome) -> None:
         task = self.tasks[o.task_index]
+        if o.refused is not None:
+            self.refused_tasks.add(o.task_index)
+            reason, error = o.refused
+            self.refused.append({"file_name": task.file_name, "reason": reason, "error": error})
+            return
         self.skipped.update(o.skipped)
         for reason, ann_id, detail in o.examples:
             self.example(reason, ann_id, task.image_id, detail)
@@ -114,6 +127,7 @@ class ReportBuilder:
             ],
             "size_mismatches": self.size_mismatches,
             "unreadable_images": self.unreadable,
+            "refused_images": self.refused,
             "classes": [
                 {
                     "index": i,

@@ -76,6 +76,7 @@ class TrainConfig:
     augment: bool = True
     max_steps_per_epoch: int | None = None
     deterministic: bool = False
+    follow_symlinks: bool = False  # read images/masks through links leaving their folder (ADR 0102)
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)

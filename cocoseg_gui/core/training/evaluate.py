@@ -98,17 +98,19 @@ def evaluate(
     batch_size: int = 4,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    follow_symlinks: bool = False,
 ) -> EvalResult:
     """Metrics of ``checkpoint`` on the mask folder ``data`` (``files``: image names, default all).
 
-    Unreadable images are skipped and listed in ``skipped``. ``cancel`` raises Cancelled.
+    Unreadable images, and entries leading outside the dataset (core.safe_paths; symbolic links too
+    unless ``follow_symlinks``), are skipped and listed in ``skipped``. ``cancel`` raises Cancelled.
     """
     from cocoseg_gui.core.training.data import MaskDataset
     from cocoseg_gui.core.training.metrics import ConfusionMatrix
     from cocoseg_gui.core.training.predict import Predictor
 
     predictor = Predictor.from_checkpoint(checkpoint, device)
-    ds = MaskDataset(data, files=files)
+    ds = MaskDataset(data, files=files, follow_symlinks=follow_symlinks)
     names = predictor.class_names
     if [c["name"] for c in ds.classes] != names:
         raise DatasetError(
@@ -119,7 +121,7 @@ def evaluate(
     c, ignore = predictor.num_classes, ds.ignore_index
     total = np.zeros((c, c), dtype=np.int64)
     scores: list[ImageScore] = []
-    skipped: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = list(ds.refused)
     meter = RateMeter(len(ds))
     for start in range(0, len(ds), max(1, batch_size)):
         if cancel is not None:

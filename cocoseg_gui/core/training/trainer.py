@@ -216,7 +216,8 @@ class Trainer:
         cfg = self.cfg
         train_tf = build_transforms(img_size, train=cfg.augment, resize=cfg.resize)
         val_tf = build_transforms(img_size, train=False, resize=cfg.resize)
-        full = MaskDataset(cfg.data)
+        full = MaskDataset(cfg.data, follow_symlinks=cfg.follow_symlinks)
+        self._warn_refused(full)
         if not full.files:
             raise DatasetError(cfg.data, "the mask dataset has no images")
         self.classes, self.num_classes, self.ignore_index = full.classes, full.num_classes, full.ignore_index
@@ -227,7 +228,8 @@ class Trainer:
             )
         if cfg.val_data is not None:
             train_files = full.files
-            val_ds = MaskDataset(cfg.val_data, transform=val_tf)
+            val_ds = MaskDataset(cfg.val_data, transform=val_tf, follow_symlinks=cfg.follow_symlinks)
+            self._warn_refused(val_ds)
             if [c["name"] for c in val_ds.classes] != [c["name"] for c in self.classes]:
                 raise DatasetError(
                     cfg.val_data / "category_mapping.json",
@@ -241,15 +243,19 @@ class Trainer:
             self.val_ds = val_ds
         elif cfg.val_on_train:
             train_files = full.files
-            self.val_ds = MaskDataset(cfg.data, transform=val_tf)
+            self.val_ds = MaskDataset(cfg.data, transform=val_tf, follow_symlinks=cfg.follow_symlinks)
             self.warn(
                 "validating on the training images (--val-on-train): validation scores measure "
                 "fit, not generalisation"
             )
         else:
             train_files, val_files = self._split(full.files)
-            self.val_ds = MaskDataset(cfg.data, files=val_files, transform=val_tf)
-        self.train_ds = MaskDataset(cfg.data, files=train_files, transform=train_tf)
+            self.val_ds = MaskDataset(
+                cfg.data, files=val_files, transform=val_tf, follow_symlinks=cfg.follow_symlinks
+            )
+        self.train_ds = MaskDataset(
+            cfg.data, files=train_files, transform=train_tf, follow_symlinks=cfg.follow_symlinks
+        )
         if not len(self.train_ds):
             raise DatasetError(cfg.data, "no training images left after the validation split")
         absent = check_foreground(cfg.data, self.train_ds.files, self.classes, "training")
@@ -287,6 +293,12 @@ class Trainer:
         self.val_loader = make_loader(
             self.val_ds, self.val_sampler, cfg.batch_size, cfg.workers, cfg.seed, pin
         )
+
+    def _warn_refused(self, ds: Any) -> None:
+        """Name the image_mask_map.json entries left out because they lead outside the dataset."""
+        if ds.refused:
+            more = f" (and {len(ds.refused) - 1} more)" if len(ds.refused) > 1 else ""
+            self.warn(f"left out {len(ds.refused)} images: {ds.refused[0][1]}{more}")
 
     def setup_model(self, name: str, kwargs: dict[str, Any]) -> None:
         from cocoseg_gui.core.training.losses import build_loss
