@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cocoseg_gui.core.image_entry import DEFAULT_MAX_IMAGE_PIXELS
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, default_workers
 
 
@@ -37,6 +38,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--workers", type=int, default=default_workers(), help="worker processes (default: %(default)s)"
     )
+    p.add_argument(
+        "--max-image-pixels", type=int, default=DEFAULT_MAX_IMAGE_PIXELS, metavar="N",
+        help="refuse (report, no mask) image entries whose width x height in the JSON is above N "
+        "(default: %(default)s, Pillow's decompression-bomb limit)",
+    )  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace masks made in OUT with other options")
     p.set_defaults(func=run)
 
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         min_area=args.min_area,
         max_images=args.max_images,
         workers=args.workers,
+        max_image_pixels=args.max_image_pixels,
     )
     cancel = CancelToken()
 
@@ -106,6 +113,14 @@ def run(args: argparse.Namespace) -> int:
     for key in ("size_mismatches", "unreadable_images", "images_without_annotations"):
         if rep[key]:
             print(f"{key.replace('_', ' ')}: {len(rep[key])} (see report.json)")
+    if rep["refused_images"]:
+        first, n = rep["refused_images"][0], len(rep["refused_images"])
+        print(
+            f"cocoseg masks: warning: {n} image {'entry' if n == 1 else 'entries'} of {args.annotations} "
+            f"refused (no mask; listed in report.json), e.g. image id {first['image_id']} "
+            f"{first['file_name']!r}: {first['reason']}",
+            file=sys.stderr,
+        )
     if result.num_images and not classes_with_pixels(rep):
         print(
             f"cocoseg masks: warning: all {result.num_images} masks are background only: no annotation "

@@ -59,7 +59,13 @@ class ReportBuilder:
         self.per_image: dict[int, dict[str, int]] = {}
         self.size_mismatches: list[dict[str, Any]] = []
         self.unreadable: list[dict[str, Any]] = []
+        self.refused: list[dict[str, Any]] = []
         self.written = self.reused = 0
+
+    def refuse(self, image_id: int, file_name: str, reason: str, num_annotations: int) -> None:
+        """An image entry that gets no mask (see image_entry); its annotations count as refused_image."""
+        self.refused.append({"image_id": image_id, "file_name": file_name, "reason": reason})
+        self.skipped["refused_image"] += num_annotations
 
     def example(self, reason: str, annotation_id: int, image_id: int, detail: str) -> None:
         items = self.examples.setdefault(reason, [])
@@ -114,6 +120,7 @@ class ReportBuilder:
             ],
             "size_mismatches": self.size_mismatches,
             "unreadable_images": self.unreadable,
+            "refused_images": self.refused,
             "classes": [
                 {
                     "index": i,
