@@ -52,6 +52,7 @@ SKIP_REASONS = (
     "below_min_area",
 )
 
+_FILL_BUFFER_PIXELS = 1 << 24  # above this, paint runs with numpy instead of from per-class buffers
 
 __all__ = [
     "SKIP_REASONS",
@@ -184,6 +185,13 @@ def _finish(
         return result
 
     flat = np.zeros(job.height * job.width, dtype=np.uint8)  # column-major, like the RLE runs
+    if flat.size > _FILL_BUFFER_PIXELS:  # one image-sized buffer per class would cost too much memory
+        for j in order:
+            value, ends = todo[j][2], run_ends[j]
+            for start, stop in zip(ends[0:-1:2], ends[1::2]):
+                flat[start:stop] = value
+        result.label = flat.reshape(job.width, job.height).T
+        return result
     target = memoryview(flat)  # slice assignment from a memoryview: about twice numpy's speed
     filled: dict[int, memoryview] = {}  # value -> an image-sized buffer of that value
     for j in order:

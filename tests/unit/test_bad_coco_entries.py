@@ -216,3 +216,18 @@ def test_negative_rle_counts_are_called_negative(
     assert example["annotation_id"] == ann["id"] and example["image_id"] == img["id"]
     assert "RLE count -100 at position 1 is negative" in example["detail"]
     assert "sum to" not in example["detail"]
+
+
+def test_large_image_painting_equals_the_fast_path(
+    val_annotations: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Images above 16M pixels are painted without per-class image-sized buffers: same class maps."""
+    from cocoseg_gui.core import rasterize
+
+    index = CocoIndex.load(val_annotations)
+    mapping = ClassMapping.from_categories(index.categories)
+    ids = index.image_ids()[:12].tolist()
+    fast = [rasterize_image(index, i, mapping, MaskOptions()) for i in ids]
+    monkeypatch.setattr(rasterize, "_FILL_BUFFER_PIXELS", 0)
+    for i, want in zip(ids, fast):
+        assert np.array_equal(rasterize_image(index, i, mapping, MaskOptions()), want)
