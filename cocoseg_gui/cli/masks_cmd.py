@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cocoseg_gui.core.image_entry import DEFAULT_MAX_IMAGE_PIXELS
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, default_workers
 
 
@@ -37,6 +38,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--workers", type=int, default=default_workers(), help="worker processes (default: %(default)s)"
     )
+    p.add_argument(
+        "--max-image-pixels", type=int, default=DEFAULT_MAX_IMAGE_PIXELS, metavar="N",
+        help="refuse (report, no mask) image entries whose width x height in the JSON is above N "
+        "(default: %(default)s, Pillow's decompression-bomb limit)",
+    )  # fmt: skip
     p.add_argument(
         "--overwrite", action="store_true",
         help="replace masks made in OUT with other options (only the masks cocoseg made are deleted)",
@@ -71,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         max_images=args.max_images,
         workers=args.workers,
         follow_symlinks=args.follow_symlinks,
+        max_image_pixels=args.max_image_pixels,
     )
     cancel = CancelToken()
 
@@ -114,12 +121,18 @@ def run(args: argparse.Namespace) -> int:
     for key in ("size_mismatches", "unreadable_images", "images_without_annotations"):
         if rep[key]:
             print(f"{key.replace('_', ' ')}: {len(rep[key])} (see report.json)")
-    for item in rep.get("refused_images", [])[:3]:
-        print(f"cocoseg masks: warning: no mask for {item['error']}", file=sys.stderr)
-    if rep.get("refused_images"):
+    refused = rep["refused_images"]
+    for item in refused[:3]:
         print(
-            f"cocoseg masks: warning: {len(rep['refused_images'])} images refused: their file name leads "
-            "outside the image folder (report.json refused_images)",
+            f"cocoseg masks: warning: no mask for image id {item['image_id']} {item['file_name']!r}: "
+            f"{item['error']}",
+            file=sys.stderr,
+        )
+    if refused:
+        n = len(refused)
+        print(
+            f"cocoseg masks: warning: {n} image {'entry' if n == 1 else 'entries'} of {args.annotations} "
+            "refused (no mask; listed in report.json refused_images)",
             file=sys.stderr,
         )
     if result.num_images and not classes_with_pixels(rep):

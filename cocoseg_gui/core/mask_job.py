@@ -32,6 +32,7 @@ from cocoseg_gui.core.atomic import atomic_write_json, remove_stale_temporaries
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.coco_index import CocoIndex
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
+from cocoseg_gui.core.image_entry import check_unique_file_names, image_entry_problem
 from cocoseg_gui.core.image_header import image_size
 from cocoseg_gui.core.jobs import Cancelled, CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.mask_folder import (
@@ -283,6 +284,11 @@ def generate_masks(
     digest = options_hash(options, mapping, groups, annotations)
 
     images = index.images()[: options.max_images]
+    check_unique_file_names(annotations, images)
+    refused = [(img, why) for img in images if (why := image_entry_problem(img, options.max_image_pixels))]
+    if refused:
+        bad = {img.id for img, _ in refused}
+        images = [img for img in images if img.id not in bad]
     names = mask_names([img.file_name for img in images])
     resume = prepare_out(out, images_dir, digest, overwrite, names)
     masks_dir = out / MASKS_DIR
@@ -325,6 +331,8 @@ def generate_masks(
         else _run_in_process(numbered, cfg, index, cancel)
     )
     agg = ReportBuilder(tasks, mapping)
+    for img, why in refused:
+        agg.refuse(img.id, img.file_name, *why, index.annotation_count(img.id))
     meter = RateMeter(len(tasks))
     report(progress, meter.progress(0, "masks"))
     try:

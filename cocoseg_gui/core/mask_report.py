@@ -64,6 +64,11 @@ class ReportBuilder:
         self.refused_tasks: set[int] = set()
         self.written = self.reused = 0
 
+    def refuse(self, image_id: int, file_name: str, reason: str, error: str, num_annotations: int) -> None:
+        """An image entry that gets no mask; its annotations count as refused_image."""
+        self.refused.append({"image_id": image_id, "file_name": file_name, "reason": reason, "error": error})
+        self.skipped["refused_image"] += num_annotations
+
     def example(self, reason: str, annotation_id: int, image_id: int, detail: str) -> None:
         items = self.examples.setdefault(reason, [])
         if len(items) < MAX_EXAMPLES:
@@ -78,8 +83,7 @@ class ReportBuilder:
         task = self.tasks[o.task_index]
         if o.refused is not None:
             self.refused_tasks.add(o.task_index)
-            reason, error = o.refused
-            self.refused.append({"file_name": task.file_name, "reason": reason, "error": error})
+            self.refuse(task.image_id, task.file_name, *o.refused, task.num_annotations)
             return
         self.skipped.update(o.skipped)
         for reason, ann_id, detail in o.examples:
