@@ -287,10 +287,12 @@ def test_missing_images_fail_with_a_message_and_the_panel_recovers(qtbot, temp_s
     assert panel.start(), panel.last_error
     qtbot.waitUntil(lambda: bool(finished), timeout=120000)
     assert not panel.running and panel.start_button.isEnabled()
-    # the trainer skips unreadable images with warnings: the panel says so when the run ends
+    # the trainer skips unreadable images with warnings; an epoch with none readable is an error
+    # (issue 12 item 11: it used to end "finished")
     assert panel.error_label.isVisibleTo(panel)
-    assert panel.last_warning is not None and "4 unreadable image" in panel.last_warning.message
-    assert "images folder" in panel.last_warning.hint
+    assert panel.status.end_status == "failed"
+    assert "no training image of epoch 1 could be read (3 skipped" in panel.last_error.message  # 1 is val
+    assert "images folder" in panel.last_error.hint
     assert "warning: skipped unreadable image or mask" in panel.log.toPlainText()
 
 
