@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 Sample = tuple[torch.Tensor, torch.Tensor]
 
 
+class MaskValueError(DatasetError):
+    """A mask holds a value that is no class index and not the ignore value: an error, never skipped
+    (training on it would fail or learn garbage; the mask folder does not match its category_mapping)."""
+
+
 def read_json(path: Path) -> Any:
     """Parse a JSON file; a missing or malformed file raises DatasetError naming it."""
     try:
@@ -173,10 +178,11 @@ class MaskDataset(torch.utils.data.Dataset):
                 mask = m
         except FileNotFoundError:
             raise DatasetError(mpath, "mask file not found") from None
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise DatasetError(mpath, f"cannot read mask ({exc})") from None
         if mask.mode not in ("P", "L"):
             raise DatasetError(mpath, f"mask mode is {mask.mode!r}, expected a label map ('P' or 'L')")
+        self._check_mask_values(mpath, mask)
         ipath = self.image_path(i)
         raw = open_image(ipath)
         image = to_rgb(raw, exif_transpose=True)
@@ -186,9 +192,24 @@ class MaskDataset(torch.utils.data.Dataset):
             raise DatasetError(ipath, f"image size {image.size} differs from its mask {mask.size}")
         return image, mask
 
+    def _check_mask_values(self, path: Path, mask: Image.Image) -> None:
+        """Raise MaskValueError for a value >= num_classes other than ignore_index (a histogram: cheap)."""
+        hist = mask.histogram()
+        bad = [v for v in range(self.num_classes, 256) if hist[v] and v != self.ignore_index]
+        if bad:
+            raise MaskValueError(
+                path,
+                f"mask value {bad[0]} ({hist[bad[0]]} pixels"
+                + (f"; also {bad[1:4]}" if len(bad) > 1 else "")
+                + f") is neither a class index 0..{self.num_classes - 1} of category_mapping.json nor "
+                f"{self.ignore_index} (ignore): regenerate the masks with `cocoseg masks`",
+            )
+
     def __getitem__(self, i: int) -> Any:
         try:
             image, mask = self.load_pair(i)
+        except MaskValueError:
+            raise
         except DatasetError as exc:
             log.warning("skipping %s: %s", self.files[i], exc)
             self.skipped.append((self.files[i], str(exc)))
