@@ -504,14 +504,19 @@ class Trainer:
             return "no checkpoint was written"
         return f"the checkpoints of earlier steps are kept ({', '.join(kept)})"
 
-    def _check_finite_loss(self, window: torch.Tensor) -> None:
-        """Before an optimiser step: a NaN/inf loss stops the run before it reaches the weights."""
-        bad = not bool(torch.isfinite(window).item())
+    def _check_finite_loss(self, nonfinite: torch.Tensor) -> None:
+        """Stop when a step loss since the last check was NaN/inf (``nonfinite``: a flag on the device).
+
+        Checked where the loop waits for the device anyway (log steps, the end of an epoch or a stop), not
+        after every step: a sync per step would stall the GPU's queue. Weights hit by the bad step are never
+        saved: ``_check_finite_weights`` guards every checkpoint.
+        """
+        bad = bool(nonfinite.item())
         if self.ctx.enabled:
             bad = dist_utils.any_rank(self.ctx, bad, self.device)
         if bad:
             raise NonFiniteLossError(
-                f"the training loss is not finite ({float(window.item())}) at epoch {self.epoch + 1}, step "
+                f"the training loss is not finite (NaN or inf) by epoch {self.epoch + 1}, step "
                 f"{self.batches_done}: training stopped (is the learning rate {self.cfg.lr:g} too high?); "
                 f"{self._kept_checkpoints()}"
             )
@@ -579,6 +584,7 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         win_loss = torch.zeros((), device=self.device, dtype=torch.float64)
         step_loss = torch.zeros((), device=self.device, dtype=torch.float64)  # since the last optimiser step
+        nonfinite = torch.zeros((), device=self.device, dtype=torch.bool)  # a NaN/inf step loss, unchecked
         win_n, win_imgs, win_t = 0, 0, time.perf_counter()
         count = 0
         accum = self.batches_done % cfg.grad_accum
@@ -617,9 +623,11 @@ class Trainer:
             accum += 1
             if boundary:
                 accum = 0
-                self._check_finite_loss(step_loss)
+                nonfinite |= ~torch.isfinite(step_loss)  # on the device: no wait here
                 step_loss.zero_()
                 self._optimizer_step()
+            if self.global_step % cfg.log_every == 0:
+                self._check_finite_loss(nonfinite)
             if self.global_step % cfg.log_every == 0 and win_n:
                 now = time.perf_counter()
                 self.log.emit(
@@ -636,10 +644,12 @@ class Trainer:
             if boundary and not last_batch:
                 stop = self._stop_reason()
                 if stop is not None:
+                    self._check_finite_loss(nonfinite)
                     self._flush_loss(loss_sum, count)
                     raise stop
             if last_batch:
                 break
+        self._check_finite_loss(nonfinite)
         self._flush_loss(loss_sum, count)
 
     def _flush_loss(self, loss_sum: torch.Tensor, count: int) -> None:
