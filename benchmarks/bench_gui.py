@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,9 +81,13 @@ def link_images(n_images: int, folder: Path) -> None:
     for split in ("train", "val"):
         data = orjson.loads((SAMPLE / "annotations" / f"instances_{split}2017.json").read_bytes())
         sources += [SAMPLE / f"{split}2017" / img["file_name"] for img in data["images"]]
-    folder.mkdir(parents=True, exist_ok=True)
+    copies = folder / "_src"  # links must stay inside the image folder (ADR 0102)
+    copies.mkdir(parents=True, exist_ok=True)
+    for i, src in enumerate(sources):
+        shutil.copyfile(src, copies / f"{i}{src.suffix}")
     for i in range(n_images):
-        os.symlink(sources[i % len(sources)], folder / f"{i + 1:012d}.jpg")
+        k = i % len(sources)
+        os.symlink(copies / f"{k}{sources[k].suffix}", folder / f"{i + 1:012d}.jpg")
 
 
 class Session:

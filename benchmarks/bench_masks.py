@@ -39,7 +39,8 @@ def build_dataset(root: Path, n_images: int) -> tuple[Path, Path]:
     for ann in src["annotations"]:
         by_image.setdefault(ann["image_id"], []).append(ann)
     images_dir = root / "images"
-    images_dir.mkdir(parents=True)
+    sources = images_dir / "_src"  # links must stay inside the image folder (ADR 0102)
+    shutil.copytree(SAMPLE / "val2017", sources)
     images, annotations = [], []
     next_ann = 1
     for k in range(n_images):
@@ -48,7 +49,7 @@ def build_dataset(root: Path, n_images: int) -> tuple[Path, Path]:
         name = f"r{rep:04d}_{img['file_name']}"
         target = images_dir / name
         try:
-            target.symlink_to(SAMPLE / "val2017" / img["file_name"])
+            target.symlink_to(sources / img["file_name"])
         except OSError:
             shutil.copyfile(SAMPLE / "val2017" / img["file_name"], target)
         new_id = k + 1

@@ -28,6 +28,10 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=positive_int, default=4)
+    p.add_argument(
+        "--follow-symlinks", action="store_true",
+        help="read images and masks through symbolic links leading outside their folders",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -75,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             progress=bar,
             cancel=cancel,
+            follow_symlinks=args.follow_symlinks,
         )
     except Cancelled:
         bar.close()

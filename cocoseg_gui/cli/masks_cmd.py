@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.cli.arg_types import out_dir, positive_int
+from cocoseg_gui.core.image_entry import DEFAULT_MAX_IMAGE_PIXELS
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, default_workers
 
 
@@ -39,7 +40,19 @@ def add_parser(subparsers: Any) -> None:
         "--workers", type=positive_int, default=default_workers(),
         help="worker processes (default: %(default)s)",
     )  # fmt: skip
-    p.add_argument("--overwrite", action="store_true", help="replace masks made in OUT with other options")
+    p.add_argument(
+        "--max-image-pixels", type=int, default=DEFAULT_MAX_IMAGE_PIXELS, metavar="N",
+        help="refuse (report, no mask) image entries whose width x height in the JSON is above N "
+        "(default: %(default)s, Pillow's decompression-bomb limit)",
+    )  # fmt: skip
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help="replace masks made in OUT with other options (only the masks cocoseg made are deleted)",
+    )  # fmt: skip
+    p.add_argument(
+        "--follow-symlinks", action="store_true",
+        help="read images through symbolic links that lead outside --images (refused by default)",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -65,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         min_area=args.min_area,
         max_images=args.max_images,
         workers=args.workers,
+        follow_symlinks=args.follow_symlinks,
+        max_image_pixels=args.max_image_pixels,
     )
     cancel = CancelToken()
 
@@ -99,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     rep = result.report
     skipped = {k: v for k, v in rep["skipped"].items() if v}
     print(
-        f"{result.num_images} masks in {result.out / 'masks'} "
+        f"{result.written + result.reused} masks in {result.out / 'masks'} "
         f"({result.written} written, {result.reused} kept) in {result.elapsed_s:.1f}s; "
         f"{rep['annotations_drawn']} annotations drawn"
     )
@@ -108,6 +123,20 @@ def run(args: argparse.Namespace) -> int:
     for key in ("size_mismatches", "unreadable_images", "images_without_annotations"):
         if rep[key]:
             print(f"{key.replace('_', ' ')}: {len(rep[key])} (see report.json)")
+    refused = rep["refused_images"]
+    for item in refused[:3]:
+        print(
+            f"cocoseg masks: warning: no mask for image id {item['image_id']} {item['file_name']!r}: "
+            f"{item['error']}",
+            file=sys.stderr,
+        )
+    if refused:
+        n = len(refused)
+        print(
+            f"cocoseg masks: warning: {n} image {'entry' if n == 1 else 'entries'} of {args.annotations} "
+            "refused (no mask; listed in report.json refused_images)",
+            file=sys.stderr,
+        )
     if result.num_images and not classes_with_pixels(rep):
         print(
             f"cocoseg masks: warning: all {result.num_images} masks are background only: no annotation "

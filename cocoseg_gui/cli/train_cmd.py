@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cocoseg_gui.cli.arg_types import non_negative_int, out_dir, positive_int
+from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES
 
 
@@ -17,8 +18,9 @@ def add_parser(subparsers: Any) -> None:
         "train",
         help="train a segmentation model on a mask dataset folder",
         description="Train on MASKS_DIR (made by `cocoseg masks`), writing RUN_DIR/config.json, split.json, "
-        "metrics.jsonl, last.pt and best.pt. Ctrl-C stops after the current step with a checkpoint "
-        "(--resume RUN_DIR/last.pt continues exactly). Several GPUs: "
+        "metrics.jsonl, last.pt and best.pt. A RUN_DIR that already holds a run is refused unless --resume "
+        "or --overwrite. Ctrl-C or SIGTERM stops after the current step with a checkpoint (exit 130 or "
+        "143; --resume RUN_DIR/last.pt continues exactly). Several GPUs: "
         "torchrun --nproc_per_node=N -m cocoseg_gui.cli train ...",
     )
     p.add_argument(
@@ -27,6 +29,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--val-data", type=Path, metavar="MASKS_DIR", help="validation folder (default: a split)")
     p.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME", help=", ".join(MODEL_NAMES))
     p.add_argument("--out", required=True, type=out_dir, metavar="RUN_DIR", help="run folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start a new run in a RUN_DIR that holds one (its checkpoints and log are replaced)"
+                   )  # fmt: skip
     p.add_argument("--epochs", type=positive_int, default=50)
     p.add_argument("--batch-size", type=positive_int, default=8, help="per process (default: %(default)s)")
     p.add_argument(
@@ -46,11 +51,11 @@ def add_parser(subparsers: Any) -> None:
                    help="mixed precision on CUDA (bare --amp: bf16 where supported, else fp16)")  # fmt: skip
     p.add_argument("--time-budget", default="6h", metavar="DURATION",
                    help="stop cleanly (with a checkpoint) before this much training time, counting time "
-                   "before a resume: 6h, 90m, 1h30m, seconds, or none (default: %(default)s)")  # fmt: skip
+                   "before a resume: 6h, 90m, 1h30m, seconds (> 0), or none (default: %(default)s)"
+                   )  # fmt: skip
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
-    p.add_argument(
-        "--workers", type=non_negative_int, default=2, help="data loader processes (default: %(default)s)"
-    )
+    p.add_argument("--workers", type=non_negative_int, default=2,
+                   help="data loader processes, at most the CPU count (default: %(default)s)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", type=Path, metavar="CKPT", help="continue a run from its last.pt")
     p.add_argument("--pretrained", default="none", metavar="none|imagenet|coco|PATH",
@@ -75,6 +80,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--max-steps-per-epoch", type=positive_int, metavar="N", help="cap the steps of an epoch")
     p.add_argument("--deterministic", action="store_true", help="deterministic CUDA kernels (slower)")
     p.add_argument("--tensorboard", action="store_true", help="also log to RUN_DIR/tensorboard")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="read images through symbolic links leading outside the image folder")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -89,9 +96,7 @@ def build_config(args: argparse.Namespace) -> Any:
         kwargs["depth"] = args.unet_depth
     if args.aux_loss:
         kwargs["aux_loss"] = True
-    budget = (
-        None if str(args.time_budget).lower() in ("none", "off", "0") else parse_duration(args.time_budget)
-    )
+    budget = None if str(args.time_budget).lower() in ("none", "off") else parse_duration(args.time_budget)
     return TrainConfig(
         data=args.data, out=args.out, model=args.model, val_data=args.val_data,
         val_fraction=args.val_fraction, val_on_train=args.val_on_train, epochs=args.epochs,
@@ -104,6 +109,8 @@ def build_config(args: argparse.Namespace) -> Any:
         grad_accum=args.grad_accum, model_kwargs=kwargs, log_every=args.log_every, val_every=args.val_every,
         tensorboard=args.tensorboard, resize=args.resize, augment=not args.no_augment,
         max_steps_per_epoch=args.max_steps_per_epoch, deterministic=args.deterministic,
+        follow_symlinks=args.follow_symlinks,
+        overwrite=args.overwrite,
     )  # fmt: skip
 
 
@@ -159,32 +166,67 @@ class EventPrinter:
         print(line, file=self.out, flush=True)
 
 
+class SignalCancel(CancelToken):
+    """A CancelToken that remembers the signal that set it (the end event's reason, the exit status)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signum: int | None = None
+        self.reason: str | None = None
+
+    def cancel(self, signum: int = signal.SIGINT) -> None:
+        if self.signum is None:
+            self.signum = signum
+            name = signal.Signals(signum).name
+            self.reason = "cancelled by the user" if signum == signal.SIGINT else f"stopped by {name}"
+        super().cancel()
+
+
+def _refuse_existing_run(config: Any) -> None:
+    """A new run into a folder holding one: say what the user can do (before the slow torch import)."""
+    from cocoseg_gui.core.training.run_folder import RunExistsError, run_files
+
+    found = run_files(config.out)
+    if found:
+        raise RunExistsError(
+            config.out,
+            found,
+            f"{config.out}: this folder already holds a run ({', '.join(found)}); a new run would replace "
+            f"them. Continue it with --resume {config.out / 'last.pt'}, choose another --out, or pass "
+            "--overwrite to replace it",
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import DatasetError
-    from cocoseg_gui.core.jobs import CancelToken
 
     config = build_config(args)  # option errors before the slow torch import
     for folder in (config.data, config.val_data):
         if folder is not None and not folder.is_dir():
             raise DatasetError(folder, "mask dataset folder not found")
+    if config.resume is None and not config.overwrite:
+        _refuse_existing_run(config)
 
     from cocoseg_gui.core.training.trainer import train
 
-    cancel = CancelToken()
+    cancel = SignalCancel()
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        if cancel.cancelled:  # second Ctrl-C: stop now
+    def on_signal(signum: int, frame: Any) -> None:
+        if cancel.cancelled:  # a second Ctrl-C or SIGTERM: stop now
             raise KeyboardInterrupt
-        cancel.cancel()
-        print("\ncocoseg train: stopping after the current step, saving last.pt (Ctrl-C again to abort)",
-              file=sys.stderr, flush=True)  # fmt: skip
+        cancel.cancel(signum)
+        how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"\ncocoseg train: {how}: stopping after the current step, saving last.pt "
+              "(Ctrl-C again to abort)", file=sys.stderr, flush=True)  # fmt: skip
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         end = train(config, callbacks=[EventPrinter(config.epochs)], cancel=cancel)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     if end["status"] == "cancelled":
-        print(f"cocoseg train: cancelled; resume with --resume {config.out / 'last.pt'}", file=sys.stderr)
-        return 130
+        print(f"cocoseg train: {end.get('reason') or 'cancelled'}; resume with --resume "
+              f"{config.out / 'last.pt'}", file=sys.stderr)  # fmt: skip
+        return 128 + (cancel.signum or signal.SIGINT)  # 130 for Ctrl-C, 143 for SIGTERM
     return 0

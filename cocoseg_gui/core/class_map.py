@@ -26,9 +26,13 @@ def resolve_categories(
 ) -> list[int]:
     """Turn names or ids (``"person"``, ``"1"``, ``1``) into category ids, in the order given.
 
-    Raises OptionsError naming the unknown token and listing the valid names.
+    Raises OptionsError naming the unknown token and listing the valid names, or, for a name that
+    several categories share (names are matched ignoring case), naming their ids: picking one of them
+    silently would train on the wrong class.
     """
-    by_name = {c.name.lower(): c.id for c in categories}
+    by_name: dict[str, list[int]] = {}
+    for c in categories:
+        by_name.setdefault(c.name.lower(), []).append(c.id)
     ids = {c.id for c in categories}
     out: list[int] = []
     for token in tokens:
@@ -36,7 +40,14 @@ def resolve_categories(
         if not text:
             continue
         if text.lower() in by_name:
-            cid = by_name[text.lower()]
+            shared = by_name[text.lower()]
+            if len(shared) > 1:
+                listed = ", ".join(map(str, shared))
+                raise OptionsError(
+                    f"{what} name {text!r} is ambiguous: categories {listed} share it in the annotations "
+                    f"file; name the one you mean by its id (e.g. {shared[0]} instead of {text!r})"
+                )
+            cid = shared[0]
         elif text.lstrip("-").isdigit() and int(text) in ids:
             cid = int(text)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from .coco_index_cache import cache_file, default_cache_dir, read_cache, source_
 from .coco_index_parse import parse_coco
 from .errors import DatasetError
 from .jobs import CancelToken, Progress, ProgressCallback, report
+from .safe_paths import SafeRoot
 from .types import Annotation, Category, ImageInfo
 
 __all__ = ["CocoIndex", "default_cache_dir", "resolve_image_path"]
@@ -263,17 +264,6 @@ class CocoIndex:
         return np.unique(self._a["ann_cat"][lo:hi])
 
 
-def resolve_image_path(images_dir: str | Path, file_name: str) -> Path:
-    """``images_dir / file_name``, refusing names that are absolute or climb out of ``images_dir``."""
-    if not file_name or "\0" in file_name:
-        raise DatasetError(Path(images_dir), f"invalid image file name {file_name!r}")
-    posix, win = PurePosixPath(file_name.replace("\\", "/")), PureWindowsPath(file_name)
-    depth, escapes = 0, False
-    for part in posix.parts:
-        depth += -1 if part == ".." else 1
-        escapes = escapes or depth < 0
-    if posix.is_absolute() or win.is_absolute() or win.drive or escapes:
-        raise DatasetError(
-            Path(images_dir), f"image file name {file_name!r} points outside the image folder (refused)"
-        )
-    return Path(images_dir).joinpath(*posix.parts)
+def resolve_image_path(images_dir: str | Path, file_name: str, follow_symlinks: bool = False) -> Path:
+    """``images_dir / file_name``, refusing names that leave ``images_dir`` (core.safe_paths.SafeRoot)."""
+    return SafeRoot(images_dir, follow_symlinks, "image file name").resolve(file_name)

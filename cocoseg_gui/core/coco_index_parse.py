@@ -37,12 +37,31 @@ def json_error(
     return DatasetError(path, f"not valid JSON: {exc.msg} (line {line}, column {col})")
 
 
+def utf8_error(path: Path, raw: bytes) -> DatasetError | None:
+    """A DatasetError saying where ``raw`` stops being UTF-8, or None if it is UTF-8.
+
+    orjson reports invalid UTF-8 as "surrogates not allowed" at line 1, column 1 whatever the place.
+    """
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        pos = exc.start
+        line = raw.count(b"\n", 0, pos) + 1
+        col = pos - (raw.rfind(b"\n", 0, pos) + 1) + 1
+        return DatasetError(
+            path,
+            f"not UTF-8 text at byte {pos} (line {line}, column {col}: {raw[pos : pos + 4]!r}); a JSON "
+            "file must be UTF-8: re-save it as UTF-8",
+        )
+    return None
+
+
 def _events_whole(path: Path, raw: bytes) -> Iterator[Event]:
     """Parse the whole file at once and hand out its sections in chunks, freeing each as it goes."""
     try:
         root = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise json_error(path, exc) from None
+        raise (utf8_error(path, raw) or json_error(path, exc)) from None
     size = len(raw)
     del raw
     if not isinstance(root, dict):

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
-from cocoseg_gui.core.coco_index import resolve_image_path
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR, REPORT_FILE
 from cocoseg_gui.core.mask_png import read_mask_png
+from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError
 
 
 def _read_json(path: Path, required: bool = True) -> Any:
@@ -38,10 +38,16 @@ class MaskSample:
 
 
 class MaskDatasetFolder:
-    """A mask dataset folder; files are read on first use and errors name the file."""
+    """A mask dataset folder; files are read on first use and errors name the file.
 
-    def __init__(self, root: str | Path) -> None:
+    Image and mask names that lead outside the image folder or ``masks/`` are refused
+    (core.safe_paths; symbolic links leaving them too, unless ``follow_symlinks``).
+    """
+
+    def __init__(self, root: str | Path, follow_symlinks: bool = False) -> None:
         self.root = Path(root)
+        self.follow_symlinks = follow_symlinks
+        self.refused: list[tuple[str, str]] = []  # (image file name, why), filled by samples()
         if not self.root.is_dir():
             raise DatasetError(self.root, "mask dataset folder not found")
         self.manifest: dict[str, Any] = _read_json(self.root / MANIFEST_FILE)
@@ -83,19 +89,33 @@ class MaskDatasetFolder:
         return _read_json(self.root / REPORT_FILE, required=False)
 
     def samples(self) -> list[MaskSample]:
-        """The images whose mask is on disk, in the order of image_mask_map.json."""
+        """The images whose mask is on disk, in the order of image_mask_map.json; entries refused by
+        core.safe_paths are left out and listed in ``refused`` as (image file name, message)."""
         images_dir = self.images_dir
+        images = SafeRoot(images_dir, self.follow_symlinks, "image file name") if images_dir else None
         out = []
-        for file_name, mask_name in self.image_mask_map.items():
-            mask_path = self.masks_dir / mask_name
+        self.refused.clear()
+        for file_name in self.image_mask_map:
+            try:
+                mask_path = self.mask_path(file_name)
+                image_path = images.resolve(file_name) if images is not None else None
+            except UnsafePathError as exc:
+                self.refused.append((file_name, str(exc)))
+                continue
             if mask_path.is_file():
-                image_path = resolve_image_path(images_dir, file_name) if images_dir is not None else None
                 out.append(MaskSample(file_name, image_path, mask_path))
         return out
 
+    @cached_property
+    def _masks(self) -> SafeRoot:
+        return SafeRoot(self.masks_dir, self.follow_symlinks, "mask file name")
+
     def mask_path(self, file_name: str) -> Path:
-        """Mask path of an image file name; KeyError if the image has no mask here."""
-        return self.masks_dir / self.image_mask_map[file_name]
+        """Mask path of an image file name; KeyError if the image has no mask here, UnsafePathError
+        (naming image_mask_map.json and the entry) if the map's entry leads outside ``masks/``."""
+        mask_name = self.image_mask_map[file_name]
+        subject = f"entry {file_name!r}: mask file name {mask_name!r}"
+        return self._masks.resolve(mask_name, self.root / IMAGE_MAP_FILE, subject)
 
     def read_mask(self, file_name: str) -> np.ndarray:
         """The (H, W) uint8 class map of an image (by its COCO file name)."""

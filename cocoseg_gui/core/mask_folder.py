@@ -15,6 +15,7 @@ from cocoseg_gui import __version__
 from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.safe_paths import SafeRoot
 
 MASKS_DIR = "masks"
 MANIFEST_FILE = "manifest.json"
@@ -54,8 +55,52 @@ def relative_path(path: Path, out: Path) -> str:
         return path.resolve().as_posix()
 
 
-def prepare_out(out: Path, digest: str, overwrite: bool) -> bool:
-    """Check OUT against an earlier run; return True when resuming it. Clears it when overwriting."""
+def _inside(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
+
+
+def check_out_apart_from_images(out: Path, images_dir: Path) -> None:
+    """Refuse an OUT that is, or lies inside, the image folder, or whose masks/ holds the image folder:
+    masks would be written among the source images (and --overwrite would delete them)."""
+    images = os.path.realpath(images_dir)
+    out_real, masks_real = os.path.realpath(out), os.path.realpath(out / MASKS_DIR)
+    if out_real == images:
+        where = f"is the image folder {images_dir}"
+    elif _inside(out_real, images):
+        where = f"is inside the image folder {images_dir}"
+    elif _inside(masks_real, images):
+        where = f"has its {MASKS_DIR}/ folder in the image folder {images_dir}"
+    elif _inside(images, masks_real):
+        where = f"holds the image folder {images_dir} in its {MASKS_DIR}/ folder"
+    else:
+        return
+    raise OptionsError(
+        f"--out {out} {where}: masks would be written among the images; choose a folder outside it, "
+        f"e.g. {Path(images).parent / ('masks_' + Path(images).name)}"
+    )
+
+
+def _masks_made_before(out: Path) -> set[str]:
+    """Mask file names an earlier run in OUT listed (image_mask_map.json, report.json per_image)."""
+    names: set[str] = set()
+    for file, key in ((IMAGE_MAP_FILE, None), (REPORT_FILE, "per_image")):
+        try:
+            data = json.loads((out / file).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        listed = data.get(key) if key and isinstance(data, dict) else data
+        if isinstance(listed, dict):
+            names.update(str(v) for v in (listed.keys() if key else listed.values()))
+    return names
+
+
+def prepare_out(out: Path, images_dir: Path, digest: str, overwrite: bool, names: Sequence[str] = ()) -> bool:
+    """Check OUT against the image folder and an earlier run; return True when resuming that run.
+
+    Overwriting deletes only the masks this job makes (``names``) and those an earlier run listed,
+    never other files in ``masks/`` (docs/adr/0102-paths-outside-the-dataset.md).
+    """
+    check_out_apart_from_images(out, images_dir)
     manifest_path = out / MANIFEST_FILE
     masks_dir = out / MASKS_DIR
     previous: dict[str, Any] | None = None
@@ -78,9 +123,11 @@ def prepare_out(out: Path, digest: str, overwrite: bool) -> bool:
         )
     if overwrite:
         if masks_dir.is_dir():
-            for p in masks_dir.iterdir():
-                if p.suffix == ".png" or p.name.endswith(".tmp"):
-                    p.unlink()
+            masks = SafeRoot(masks_dir, what="mask file name")
+            for name in _masks_made_before(out) | set(names):
+                if masks.refusal(name) is None and "/" not in name.replace("\\", "/"):
+                    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                        (masks_dir / name).unlink()
         for name in (MANIFEST_FILE, REPORT_FILE, IMAGE_MAP_FILE, MAPPING_FILE):
             with contextlib.suppress(FileNotFoundError):
                 (out / name).unlink()

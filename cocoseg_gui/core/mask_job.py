@@ -18,6 +18,7 @@ import os
 import signal
 import struct
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -29,8 +30,9 @@ import numpy as np
 
 from cocoseg_gui.core.atomic import atomic_write_json, remove_stale_temporaries
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
-from cocoseg_gui.core.coco_index import CocoIndex, resolve_image_path
+from cocoseg_gui.core.coco_index import CocoIndex
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
+from cocoseg_gui.core.image_entry import check_unique_file_names, image_entry_problem
 from cocoseg_gui.core.image_header import image_size
 from cocoseg_gui.core.jobs import Cancelled, CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.mask_folder import (
@@ -51,6 +53,7 @@ from cocoseg_gui.core.rasterize import (
     rasterize_annotations,
     rasterize_many,
 )
+from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError
 from cocoseg_gui.core.types import Annotation
 
 __all__ = ["MaskOptions", "MaskReport", "generate_masks", "mask_names", "options_hash"]
@@ -79,6 +82,7 @@ class MaskReport:
 class _Config:
     annotations: Path
     images_dir: Path
+    images: SafeRoot  # refuses file names that leave images_dir (docs/adr/0102-paths-outside-the-dataset.md)
     masks_dir: Path
     mapping: ClassMapping
     options: MaskOptions
@@ -101,14 +105,16 @@ def options_hash(
         "annotations_size": st.st_size,
         "annotations_mtime_ns": st.st_mtime_ns,
     }
+    if options.follow_symlinks:  # only when set: hashes of earlier folders stay valid
+        canonical["follow_symlinks"] = True
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 # ------------------------------------------------------------------------------------- per image work
-def _image_size(images_dir: Path, file_name: str) -> tuple[tuple[int, int] | None, str | None]:
+def _image_size(path: Path) -> tuple[tuple[int, int] | None, str | None]:
     """(h, w) from the image header (no decoding), or an error text."""
     try:
-        return image_size(resolve_image_path(images_dir, file_name)), None
+        return image_size(path), None
     except FileNotFoundError:
         return None, "file not found"
     except (OSError, SyntaxError, ValueError, struct.error, CocoSegError) as exc:
@@ -123,8 +129,18 @@ def _process(
     raster: RasterResult,
     writer: ThreadPoolExecutor,
 ) -> tuple[ImageOutcome, Future[None] | None]:
-    """Finish one mask (drawn, or re-read when resuming); the file write goes to ``writer``."""
-    size, error = _image_size(cfg.images_dir, task.file_name)
+    """Finish one mask (drawn, or re-read when resuming); the file write goes to ``writer``.
+
+    A file name that leaves the image folder gets no mask (and no image_mask_map.json entry).
+    """
+    try:
+        size, error = _image_size(cfg.images.resolve(task.file_name))
+    except UnsafePathError as exc:
+        refused = ImageOutcome(
+            task_index=index, hist={}, skipped=Counter(), examples=[], clipped=0, dropped_parts=0,
+            drawn=0, crowd_ignored=0, reused=False, refused=(exc.reason, str(exc)),
+        )  # fmt: skip
+        return refused, None
     mask_path = cfg.masks_dir / task.mask_name
     reused = False
     label = raster.label
@@ -268,8 +284,13 @@ def generate_masks(
     digest = options_hash(options, mapping, groups, annotations)
 
     images = index.images()[: options.max_images]
+    check_unique_file_names(annotations, images)
+    refused = [(img, why) for img in images if (why := image_entry_problem(img, options.max_image_pixels))]
+    if refused:
+        bad = {img.id for img, _ in refused}
+        images = [img for img in images if img.id not in bad]
     names = mask_names([img.file_name for img in images])
-    resume = prepare_out(out, digest, overwrite)
+    resume = prepare_out(out, images_dir, digest, overwrite, names)
     masks_dir = out / MASKS_DIR
     masks_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(masks_dir)
@@ -294,6 +315,7 @@ def generate_masks(
     cfg = _Config(
         annotations,
         images_dir,
+        SafeRoot(images_dir, options.follow_symlinks, "image file name"),
         masks_dir,
         mapping,
         options,
@@ -309,26 +331,36 @@ def generate_masks(
         else _run_in_process(numbered, cfg, index, cancel)
     )
     agg = ReportBuilder(tasks, mapping)
+    for img, why in refused:
+        agg.refuse(img.id, img.file_name, *why, index.annotation_count(img.id))
     meter = RateMeter(len(tasks))
     report(progress, meter.progress(0, "masks"))
     try:
         for batch in batches:
             for outcome in batch:
                 agg.add(outcome)
-            done = len(agg.per_image)
+            done = agg.done
             if meter.due(done):
                 report(progress, meter.progress(done, "masks"))
         if cancel is not None:
             cancel.raise_if_cancelled()
     except Cancelled:
         # The map lists the masks complete on disk, so the browser shows them and a rerun resumes.
-        finished = {t.file_name: t.mask_name for i, t in enumerate(tasks) if t.reuse or i in agg.per_image}
+        finished = {
+            t.file_name: t.mask_name
+            for i, t in enumerate(tasks)
+            if i in agg.per_image
+            or (t.reuse and i not in agg.refused_tasks and cfg.images.refusal(t.file_name) is None)
+        }
         atomic_write_json(out / IMAGE_MAP_FILE, finished)
         raise
 
     report_json = agg.report(index.orphan_annotations())
     atomic_write_json(out / REPORT_FILE, report_json, indent=1)
-    atomic_write_json(out / IMAGE_MAP_FILE, {t.file_name: t.mask_name for t in tasks})
+    atomic_write_json(
+        out / IMAGE_MAP_FILE,
+        {t.file_name: t.mask_name for i, t in enumerate(tasks) if i not in agg.refused_tasks},
+    )
     atomic_write_json(
         out / MANIFEST_FILE, manifest_json(annotations, images_dir, out, options, digest, len(images), True)
     )

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cocoseg_gui.core.errors import OptionsError
+from cocoseg_gui.core.image_entry import DEFAULT_MAX_IMAGE_PIXELS
 
 OVERLAP_POLICIES = ("smaller-on-top", "later", "priority")
 CROWD_POLICIES = ("ignore", "class", "skip")
@@ -28,6 +29,10 @@ class MaskOptions:
       covers them), ``class`` (crowd drawn as its class like any object), ``skip`` (crowd dropped).
     - ``min_area``: skip annotations whose rasterised pixel count (not the COCO area field) is below it.
     - ``max_images``: only the first N images of the file; ``workers``: processes (not part of the hash).
+    - ``follow_symlinks``: read images through symbolic links that leave the image folder (refused by
+      default, docs/adr/0102-paths-outside-the-dataset.md).
+    - ``max_image_pixels``: image entries whose width x height is above it are refused (reported, no
+      mask), as Pillow refuses decompression bombs (not part of the hash: it never changes a mask).
     """
 
     classes: tuple[str, ...] | None = None
@@ -37,6 +42,8 @@ class MaskOptions:
     min_area: float = 0
     max_images: int | None = None
     workers: int = field(default_factory=default_workers)
+    follow_symlinks: bool = False
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 
     def __post_init__(self) -> None:
         if self.overlap not in OVERLAP_POLICIES:
@@ -55,6 +62,8 @@ class MaskOptions:
             raise OptionsError(f"--max-images must be >= 1, got {self.max_images}")
         if self.workers < 1:
             raise OptionsError(f"--workers must be >= 1, got {self.workers}")
+        if self.max_image_pixels < 1:
+            raise OptionsError(f"--max-image-pixels must be >= 1, got {self.max_image_pixels}")
         if self.classes is not None:
             object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
         object.__setattr__(self, "priority", tuple(str(c) for c in self.priority))
@@ -63,6 +72,8 @@ class MaskOptions:
         """The options as written to manifest.json (workers excluded: they do not change the output)."""
         data = asdict(self)
         data.pop("workers")
+        if not self.follow_symlinks:  # the default is left out: manifests of earlier versions stay equal
+            data.pop("follow_symlinks")
         data["classes"] = list(self.classes) if self.classes is not None else None
         data["priority"] = list(self.priority)
         return data

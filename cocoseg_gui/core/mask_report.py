@@ -43,6 +43,7 @@ class ImageOutcome:
     reused: bool
     size_mismatch: tuple[int, int] | None = None  # actual (h, w) when it differs from the JSON
     unreadable: str | None = None
+    refused: tuple[str, str] | None = None  # (reason, message): the file name leaves the image folder
 
 
 class ReportBuilder:
@@ -59,15 +60,31 @@ class ReportBuilder:
         self.per_image: dict[int, dict[str, int]] = {}
         self.size_mismatches: list[dict[str, Any]] = []
         self.unreadable: list[dict[str, Any]] = []
+        self.refused: list[dict[str, Any]] = []
+        self.refused_tasks: set[int] = set()
         self.written = self.reused = 0
+
+    def refuse(self, image_id: int, file_name: str, reason: str, error: str, num_annotations: int) -> None:
+        """An image entry that gets no mask; its annotations count as refused_image."""
+        self.refused.append({"image_id": image_id, "file_name": file_name, "reason": reason, "error": error})
+        self.skipped["refused_image"] += num_annotations
 
     def example(self, reason: str, annotation_id: int, image_id: int, detail: str) -> None:
         items = self.examples.setdefault(reason, [])
         if len(items) < MAX_EXAMPLES:
             items.append({"annotation_id": annotation_id, "image_id": image_id, "detail": detail})
 
+    @property
+    def done(self) -> int:
+        """Images finished so far (a mask on disk, or refused)."""
+        return len(self.per_image) + len(self.refused_tasks)
+
     def add(self, o: ImageOutcome) -> None:
         task = self.tasks[o.task_index]
+        if o.refused is not None:
+            self.refused_tasks.add(o.task_index)
+            self.refuse(task.image_id, task.file_name, *o.refused, task.num_annotations)
+            return
         self.skipped.update(o.skipped)
         for reason, ann_id, detail in o.examples:
             self.example(reason, ann_id, task.image_id, detail)
@@ -114,6 +131,7 @@ class ReportBuilder:
             ],
             "size_mismatches": self.size_mismatches,
             "unreadable_images": self.unreadable,
+            "refused_images": self.refused,
             "classes": [
                 {
                     "index": i,

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cocoseg_gui.core.class_map import ClassMapping, resolve_categories
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.image_entry import image_entry_problem
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.core.segmentation import (
     EncodedSegmentation,
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 # Why an annotation is not drawn; one reason per annotation, checked in this order.
 SKIP_REASONS = (
     "unknown_image",
+    "refused_image",
     "unknown_category",
     "class_not_selected",
     "crowd",
@@ -49,6 +52,7 @@ SKIP_REASONS = (
     "below_min_area",
 )
 
+_FILL_BUFFER_PIXELS = 1 << 24  # above this, paint runs with numpy instead of from per-class buffers
 
 __all__ = [
     "SKIP_REASONS",
@@ -181,6 +185,13 @@ def _finish(
         return result
 
     flat = np.zeros(job.height * job.width, dtype=np.uint8)  # column-major, like the RLE runs
+    if flat.size > _FILL_BUFFER_PIXELS:  # one image-sized buffer per class would cost too much memory
+        for j in order:
+            value, ends = todo[j][2], run_ends[j]
+            for start, stop in zip(ends[0:-1:2], ends[1::2]):
+                flat[start:stop] = value
+        result.label = flat.reshape(job.width, job.height).T
+        return result
     target = memoryview(flat)  # slice assignment from a memoryview: about twice numpy's speed
     filled: dict[int, memoryview] = {}  # value -> an image-sized buffer of that value
     for j in order:
@@ -254,8 +265,14 @@ def rasterize_annotations(
 def rasterize_image(
     index: CocoIndex, image_id: int, class_mapping: ClassMapping, options: MaskOptions
 ) -> np.ndarray:
-    """The class map of one image, exactly as ``cocoseg masks`` writes it: (H, W) uint8, C-contiguous."""
+    """The class map of one image, exactly as ``cocoseg masks`` writes it: (H, W) uint8, C-contiguous.
+
+    DatasetError for an image entry ``cocoseg masks`` refuses (size 0 or too large, NUL in the name).
+    """
     info = index.image(image_id)
+    problem = image_entry_problem(info, options.max_image_pixels)
+    if problem is not None:
+        raise DatasetError(index.path, f"image id {image_id} ({info.file_name!r}): {problem[1]}")
     known = {c.id for c in index.categories}
     result = rasterize_annotations(
         index.annotations_for(image_id), info.height, info.width, class_mapping, options, known

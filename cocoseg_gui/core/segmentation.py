@@ -2,8 +2,13 @@
 
 Polygons: ``frPyObjects`` on the parts + ``merge``; uncompressed RLE: ``frPyObjects``; compressed RLE as
 given. A polygon part with fewer than 3 points, an odd number of coordinates or a non-finite value is
-dropped; an annotation with no valid part left is ``degenerate_polygon``. An RLE whose ``size`` is not
-the image's is ``rle_size_mismatch``; one whose counts do not cover the image is ``invalid_rle``.
+dropped; an annotation with no valid part left is ``degenerate_polygon``. A part reaching further than
+one image size beyond the image is first clipped to that margin (``bounded_parts``): pycocotools' work
+and memory grow with the polygon's extent in pixels (23 GB for coordinates near 1e8), and a polygon
+within the margin, as every real one is, is passed on untouched, so its mask is exactly ``annToMask``'s
+(a clipped one can differ from it by a pixel per column along its clipped edges). An RLE whose ``size``
+is not the image's is ``rle_size_mismatch``; one with a negative count or counts that do not cover the
+image is ``invalid_rle``.
 ``decode_counts`` turns compressed count strings back into integers (vectorised ``rleFrString``).
 """
 
@@ -35,6 +40,62 @@ class EncodedSegmentation:
     rle: dict[str, Any]
     clipped: bool = False  # a polygon point lies outside the image (pycocotools clips it)
     dropped_parts: int = 0  # polygon parts dropped as degenerate
+
+
+def _margin_box(height: int, width: int) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1): the image plus one image size (its larger side) on every side."""
+    m = float(max(height, width, 1))
+    return -m, -m, width + m, height + m
+
+
+def _clip_to_box(xy: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Sutherland-Hodgman: the flat polygon ``xy`` clipped to ``box``; it keeps the polygon's (even-odd)
+    inside within the box, so pixels of the image are filled as before. May have fewer than 3 points."""
+    pts = xy.reshape(-1, 2)
+    x0, y0, x1, y1 = box
+    for axis, bound, below in ((0, x0, False), (0, x1, True), (1, y0, False), (1, y1, True)):
+        if len(pts) == 0:
+            break
+        v = pts[:, axis]
+        inside = v <= bound if below else v >= bound
+        if inside.all():
+            continue
+        nxt = np.roll(pts, -1, axis=0)
+        cross = inside != np.roll(inside, -1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            t = np.where(cross, (bound - v) / (nxt[:, axis] - v), 0.0)
+            hit = pts + t[:, None] * (nxt - pts)
+        hit[:, axis] = bound
+        both = np.empty((2 * len(pts), 2))
+        both[0::2], both[1::2] = pts, hit
+        keep = np.empty(2 * len(pts), bool)
+        keep[0::2], keep[1::2] = inside, cross
+        pts = both[keep]
+    return pts.reshape(-1)
+
+
+def bounded_parts(parts: Sequence[Any], height: int, width: int) -> list[Any]:
+    """``parts`` (flat finite polygons of >= 3 points) with every part that leaves the margin box
+    clipped to it (see the module docstring); parts inside it are returned as they are."""
+    box = _margin_box(height, width)
+    out: list[Any] = []
+    for part in parts:
+        xy = np.asarray(part, dtype=np.float64)
+        xs, ys = xy[0::2], xy[1::2]
+        if xs.min() >= box[0] and ys.min() >= box[1] and xs.max() <= box[2] and ys.max() <= box[3]:
+            out.append(part)
+            continue
+        clipped = _clip_to_box(xy, box)
+        if len(clipped) < 6 or not np.isfinite(clipped).all():  # nothing left near the image
+            clipped = np.array([box[0], box[1]] * 3)  # a point outside: no pixel, the part still counts
+        out.append(clipped)
+    return out
+
+
+def _within_margin(coords: np.ndarray, height: int, width: int) -> bool:
+    x0, y0, x1, y1 = _margin_box(height, width)
+    xs, ys = coords[0::2], coords[1::2]
+    return bool(xs.min() >= x0 and ys.min() >= y0 and xs.max() <= x1 and ys.max() <= y1)
 
 
 def _polygon_parts(segmentation: list[Any]) -> list[Any]:
@@ -69,6 +130,8 @@ def _encode_polygons(segmentation: list[Any], height: int, width: int) -> Encode
         raise Undrawable(
             "degenerate_polygon", f"no part with >= 3 finite points and an even coordinate count ({sizes})"
         )
+    if not _within_margin(points, height, width):
+        valid = bounded_parts(valid, height, width)
     rles = mask_utils.frPyObjects(valid, height, width)
     rle = rles[0] if len(rles) == 1 else mask_utils.merge(rles)  # merge of one RLE is that RLE
     xy = points.reshape(-1, 2)
@@ -93,8 +156,9 @@ def _encode_rle(segmentation: dict[str, Any], height: int, width: int) -> Encode
             arr = np.asarray(counts, dtype=np.int64)
         except (TypeError, ValueError, OverflowError) as exc:
             raise Undrawable("invalid_rle", "RLE counts are not integers") from exc
-        if arr.ndim != 1 or (arr < 0).any() or int(arr.sum()) != h * w:
-            raise Undrawable("invalid_rle", f"RLE counts sum to {int(arr.sum())}, not {h}x{w}={h * w}")
+        if arr.ndim != 1:
+            raise Undrawable("invalid_rle", "RLE counts are not a flat list of integers")
+        _check_counts(arr, h, w)
         rle = mask_utils.frPyObjects({"size": [h, w], "counts": [int(c) for c in arr]}, h, w)
         return EncodedSegmentation(rle)
     if isinstance(counts, str):
@@ -105,9 +169,24 @@ def _encode_rle(segmentation: dict[str, Any], height: int, width: int) -> Encode
         decoded, _ = decode_counts([counts])
     except ValueError as exc:
         raise Undrawable("invalid_rle", str(exc)) from exc
-    if (decoded < 0).any() or int(decoded.sum()) != h * w:
-        raise Undrawable("invalid_rle", f"RLE counts sum to {int(decoded.sum())}, not {h}x{w}={h * w}")
+    _check_counts(decoded, h, w)
     return EncodedSegmentation({"size": [h, w], "counts": counts})
+
+
+def _check_counts(counts: np.ndarray, h: int, w: int) -> None:
+    """Undrawable unless the run lengths are all >= 0 and cover the h x w image exactly."""
+    negative = np.flatnonzero(counts < 0)
+    if len(negative):
+        i = int(negative[0])
+        raise Undrawable(
+            "invalid_rle",
+            f"RLE count {int(counts[i])} at position {i} is negative"
+            + (f" ({len(negative)} negative counts)" if len(negative) > 1 else "")
+            + "; run lengths must be >= 0",
+        )
+    total = int(counts.sum())
+    if total != h * w:
+        raise Undrawable("invalid_rle", f"RLE counts sum to {total}, not {h}x{w}={h * w}")
 
 
 def encode_segmentation(segmentation: Any, height: int, width: int) -> EncodedSegmentation:
@@ -155,6 +234,8 @@ def _encode_polygons_batch(
         | (np.maximum.reduceat(xs, starts) > width)
         | (np.maximum.reduceat(ys, starts) > height)
     ).tolist()
+    if not _within_margin(coords, height, width):
+        parts = bounded_parts(parts, height, width)
     rles = mask_utils.frPyObjects(parts, height, width)
     out: list[EncodedSegmentation | Undrawable] = []
     for seg, (first, n, dropped) in zip(segmentations, owners):

@@ -16,9 +16,9 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
-from cocoseg_gui.core.coco_index import resolve_image_path
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.safe_paths import SafeRoot
 
 if TYPE_CHECKING:
     from cocoseg_gui.core.coco_index import CocoIndex
@@ -52,12 +52,22 @@ def read_mask_map(masks_dir: Path) -> dict[str, str]:
 
 
 class ImageSource:
-    """Reads images and their masks for one open dataset (and optionally a mask folder)."""
+    """Reads images and their masks for one open dataset (and optionally a mask folder).
 
-    def __init__(self, index: CocoIndex, images_dir: Path, masks_dir: Path | None = None) -> None:
+    Names leading outside the image folder or the mask folder's ``masks/`` (symbolic links too) are
+    refused, as everywhere (core.safe_paths, docs/adr/0102-paths-outside-the-dataset.md).
+    """
+
+    def __init__(
+        self, index: CocoIndex, images_dir: Path, masks_dir: Path | None = None, follow_symlinks: bool = False
+    ) -> None:
         self.index = index
         self.images_dir = Path(images_dir)
         self.masks_dir = Path(masks_dir) if masks_dir is not None else None
+        self._images = SafeRoot(self.images_dir, follow_symlinks, "image file name")
+        self._masks = (
+            SafeRoot(self.masks_dir / "masks", follow_symlinks, "mask file name") if self.masks_dir else None
+        )
         self.mask_map: dict[str, str] = {}
         self.mapping = ClassMapping.from_categories(index.categories)
         if self.masks_dir is not None:
@@ -80,7 +90,8 @@ class ImageSource:
         return set(self.mask_map)
 
     def image_path(self, file_name: str) -> Path:
-        return resolve_image_path(self.images_dir, file_name)
+        """The image's path; UnsafePathError (a DatasetError) if the name leaves the image folder."""
+        return self._images.resolve(file_name)
 
     def load(self, image_id: int) -> LoadedImage:
         info = self.index.image(image_id)
@@ -92,12 +103,15 @@ class ImageSource:
             raise DatasetError(path, f"cannot read the image ({exc})") from exc
         mask, source, error = None, "", ""
         mask_name = self.mask_map.get(info.file_name)
-        if mask_name is not None and self.masks_dir is not None:
-            mask_path = self.masks_dir / "masks" / mask_name
+        if mask_name is not None and self.masks_dir is not None and self._masks is not None:
             try:
+                subject = f"entry {info.file_name!r}: mask file name {mask_name!r}"
+                mask_path = self._masks.resolve(mask_name, self.masks_dir / MASK_MAP_FILE, subject)
                 with Image.open(mask_path) as m:
                     mask = np.asarray(m if m.mode in ("P", "L") else m.convert("L"), dtype=np.uint8)
                 source = "mask file"
+            except DatasetError as exc:
+                error = f"{exc}; drawn from the annotations"
             except (OSError, ValueError) as exc:
                 error = f"{mask_path}: cannot read the mask ({exc}); drawn from the annotations"
         if mask is None:

@@ -72,3 +72,25 @@ def test_all_background_result_is_warned(tmp_path: Path, val_annotations: Path, 
     result = cocoseg(*args, "--classes", "zebra", "--max-images", "5", cache=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "all 5 masks are background only" in result.stderr
+
+
+def test_refused_image_entries_warned_and_limit_option(
+    tmp_path: Path, val_annotations: Path, val_images: Path
+) -> None:
+    """Bad image entries (0 width, NUL in the name, too many pixels) are refused with a warning, exit 0."""
+    data = json.loads(val_annotations.read_text(encoding="utf-8"))
+    data["images"][0]["width"] = 0
+    data["images"][1]["file_name"] = "a\0b.jpg"
+    ann = tmp_path / "bad_entries.json"
+    ann.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["--annotations", str(ann), "--images", str(val_images), "--out", str(out)]
+    result = cocoseg(*args, "--max-image-pixels", "300000", "--workers", "1", cache=tmp_path)
+    assert result.returncode == 0, result.stderr
+    refused = json.loads((out / "report.json").read_text())["refused_images"]
+    too_big = [img for img in data["images"][2:] if img["width"] * img["height"] > 300_000]
+    assert len(refused) == 2 + len(too_big) and too_big
+    assert f"warning: {len(refused)} image entries of {ann} refused" in result.stderr
+    assert "size 0x" in result.stderr and "Traceback" not in result.stderr
+    bad = cocoseg(*args, "--max-image-pixels", "0", "--out", str(tmp_path / "o2"), cache=tmp_path)
+    assert bad.returncode == 2 and "--max-image-pixels must be >= 1" in bad.stderr

@@ -117,6 +117,42 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(person_masks: Path, tmp_path: Pa
     assert f"resumed at epoch {done + 1}" in proc2.stdout and "finished" in proc2.stdout
 
 
+@pytest.mark.slow
+def test_sigterm_stops_like_ctrl_c_with_last_pt_and_an_end_event(person_masks: Path, tmp_path: Path) -> None:
+    """Issue 12 item 16: SIGTERM (kill, a scheduler's stop) saves last.pt, logs the end, exits 143."""
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "cocoseg_gui.cli", "train", "--data", str(person_masks), "--model", "unet",
+           "--out", str(run), "--epochs", "500", "--log-every", "1", "--val-on-train", *TINY]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 240
+    for line in proc.stdout:
+        if " step " in line or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 143, err
+    assert "SIGTERM: stopping after the current step" in err and "--resume" in err
+    assert "(stopped by SIGTERM)" in out
+    events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert events[-1]["status"] == "cancelled" and events[-1]["reason"] == "stopped by SIGTERM"
+    assert events[-2]["type"] == "checkpoint" and (run / "last.pt").is_file()
+
+
+def test_new_run_into_a_finished_run_is_refused(person_masks: Path, tmp_path: Path) -> None:
+    """Issue 12 item 2, as a user types it: exit 2, the three ways out, nothing replaced."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.pt").write_bytes(b"the user's best model")
+    proc = cocoseg("train", "--data", str(person_masks), "--model", "unet", "--out", str(run), *TINY)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "already holds a run (best.pt)" in proc.stderr
+    assert all(way in proc.stderr for way in ("--resume", "another --out", "--overwrite"))
+    assert (run / "best.pt").read_bytes() == b"the user's best model" and sorted(run.iterdir()) == [
+        run / "best.pt"
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -79,15 +80,18 @@ def test_generate_from_the_panel_then_browse_the_masks(qtbot, window: MainWindow
 
 
 def big_dataset(tmp_path: Path, val_annotations: Path, val_images: Path, copies: int) -> tuple[Path, Path]:
-    """The val sample repeated ``copies`` times (new ids and file names; images are symlinks)."""
+    """The val sample repeated ``copies`` times (new ids and file names; images are symlinks to copies in
+    the image folder: links leading outside it are refused, docs/adr/0102-paths-outside-the-dataset.md)."""
     data = json.loads(val_annotations.read_text(encoding="utf-8"))
     images_dir = tmp_path / "big2017"
-    images_dir.mkdir()
+    (images_dir / "_src").mkdir(parents=True)
+    for img in data["images"]:
+        shutil.copyfile(val_images / img["file_name"], images_dir / "_src" / img["file_name"])
     images, anns = [], []
     for k in range(copies):
         for img in data["images"]:
             name = f"{k:03d}_{img['file_name']}"
-            (images_dir / name).symlink_to(val_images / img["file_name"])
+            (images_dir / name).symlink_to(images_dir / "_src" / img["file_name"])
             images.append(dict(img, id=k * 10_000_000 + img["id"], file_name=name))
         anns += [
             dict(a, id=k * 10_000_000 + a["id"], image_id=k * 10_000_000 + a["image_id"])

@@ -11,6 +11,7 @@ import pytest
 from cocoseg_gui.core.palette import class_color
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.panels.train_panel import TrainPanel
+from cocoseg_gui.gui.training import existing_run
 from cocoseg_gui.gui.training.history import read_events
 from cocoseg_gui.gui.training.plots import Ema, SeriesBuffer
 from tests.gui.training_panel_fixtures import *  # noqa: F403
@@ -130,10 +131,17 @@ def test_start_without_a_mask_dataset_explains_and_keeps_working(qtbot, temp_set
     assert "no mask dataset folder" in panel.last_error.message
 
 
-def test_bad_option_and_existing_run_folder_are_refused(qtbot, temp_settings, tiny_masks, tiny_run):
+def test_bad_option_and_existing_run_folder_are_refused(
+    qtbot, temp_settings, tiny_masks, tiny_run, monkeypatch
+):
+    asked: list[Path] = []
+    monkeypatch.setattr(
+        existing_run, "ask_existing_run", lambda parent, out, *a: asked.append(out) or "cancel"
+    )
     panel = make_panel(qtbot, temp_settings, tiny_masks)
     panel.form.out.setText(str(tiny_run))
     assert panel.start() is False
+    assert asked == [tiny_run]  # Cancel in the dialog: nothing starts, nothing is replaced
     assert "already holds a run" in panel.last_error.message
     panel.form.out.setText(str(tiny_run.parent / "new_run"))
     panel.form.time_budget.setText("soon")
@@ -279,10 +287,12 @@ def test_missing_images_fail_with_a_message_and_the_panel_recovers(qtbot, temp_s
     assert panel.start(), panel.last_error
     qtbot.waitUntil(lambda: bool(finished), timeout=120000)
     assert not panel.running and panel.start_button.isEnabled()
-    # the trainer skips unreadable images with warnings: the panel says so when the run ends
+    # the trainer skips unreadable images with warnings; an epoch with none readable is an error
+    # (issue 12 item 11: it used to end "finished")
     assert panel.error_label.isVisibleTo(panel)
-    assert panel.last_warning is not None and "4 unreadable image" in panel.last_warning.message
-    assert "images folder" in panel.last_warning.hint
+    assert panel.status.end_status == "failed"
+    assert "no training image of epoch 1 could be read (3 skipped" in panel.last_error.message  # 1 is val
+    assert "images folder" in panel.last_error.hint
     assert "warning: skipped unreadable image or mask" in panel.log.toPlainText()
 
 
@@ -318,3 +328,39 @@ def test_quitting_while_training_asks_then_stops_with_last_pt(
     window.close()
     assert not window.isVisible() and not panel.running
     assert (run / "last.pt").is_file()
+
+
+@pytest.mark.parametrize("answer", ["new_folder", "overwrite", "resume"])
+def test_start_on_a_run_folder_asks_and_follows_the_answer(
+    qtbot, temp_settings, tiny_masks, tiny_run, tmp_path, monkeypatch, answer
+) -> None:
+    """Issue 12 item 2: Start on a folder holding a run never replaces it silently; the dialog decides."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    before = {n: (run / n).read_bytes() for n in ("best.pt", "last.pt", "metrics.jsonl")}
+    asked: list[tuple[Path, list[str], Path]] = []
+
+    def ask(parent, out, found, new_folder):
+        asked.append((out, found, new_folder))
+        return answer
+
+    monkeypatch.setattr(existing_run, "ask_existing_run", ask)
+    panel = make_panel(qtbot, temp_settings, tiny_masks)
+    fill_tiny(panel, run, epochs=1)
+    with qtbot.waitSignal(panel.run_finished, timeout=120000):
+        assert panel.start(), panel.last_error
+    assert asked == [(run, ["best.pt", "last.pt", "metrics.jsonl"], tmp_path / "run-2")]
+    assert panel.status.end_status == "finished", panel.last_error
+    after = {n: (run / n).read_bytes() for n in before}
+    if answer == "new_folder":
+        assert after == before and panel.state.run_dir == tmp_path / "run-2"
+        assert (tmp_path / "run-2" / "best.pt").is_file()
+    elif answer == "overwrite":
+        events = read_events(run)
+        assert [e["type"] for e in events].count("start") == 1 and events[-1]["epochs_done"] == 1
+    else:  # resume: the run continues with its own options and keeps its history
+        assert after["metrics.jsonl"].startswith(before["metrics.jsonl"])
+        starts = [e for e in read_events(run) if e["type"] == "start"]
+        assert len(starts) == 2 and starts[-1]["resumed_from"] == str(run / "last.pt")

@@ -259,6 +259,43 @@ def test_corrupt_cache_ignored(damage: str, val_annotations: Path, tmp_path: Pat
     assert _load(val_annotations, tmp_path).from_cache  # rebuilt
 
 
+def _annotation_records(idx: CocoIndex) -> list[Any]:
+    return [
+        (a.id, a.image_id, a.category_id, a.area, a.bbox, a.iscrowd, _plain(a.segmentation))
+        for i in idx.image_ids().tolist()
+        for a in idx.annotations_for(i)
+    ]
+
+
+@pytest.mark.parametrize(
+    "array", ["coords", "part_off", "seg_start", "seg_len", "ann_ids", "ann_cat", "img_ann_start", "header"]
+)
+def test_changed_bytes_in_cache_rebuild_it(array: str, val_annotations: Path, tmp_path: Path) -> None:
+    """A few bytes changed inside a real cache (a disk or copy fault) used to give wrong annotations
+    (38 of 40 drawn) or a segfault; the checksum catches them and the index is rebuilt exactly."""
+    ref = CocoIndex.load(val_annotations, use_cache=False)
+    _load(val_annotations, tmp_path)
+    target = cache_file(tmp_path / "cache", val_annotations.resolve())
+    raw = bytearray(target.read_bytes())
+    if array == "header":
+        pos = raw.find(b'"bicycle"') + 1  # a category name: still valid JSON, another name
+        offsets = [pos, pos + 3]
+    else:
+        blob = np.ascontiguousarray(ref._a[array]).tobytes()
+        start = raw.find(blob)
+        assert start > 0 and len(blob) >= 8
+        offsets = [start + 1, start + len(blob) // 2, start + len(blob) - 3]
+    for k, pos in enumerate(offsets):
+        raw[pos] ^= 1 if array == "header" else 0x41 << (k % 2)  # header: "bicycle" -> "cicxcle"
+    target.write_bytes(bytes(raw))
+    idx = _load(val_annotations, tmp_path)
+    assert not idx.from_cache
+    assert idx.categories == ref.categories and idx.images() == ref.images()
+    assert _annotation_records(idx) == _annotation_records(ref)
+    again = _load(val_annotations, tmp_path)
+    assert again.from_cache and _annotation_records(again) == _annotation_records(ref)
+
+
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "x"))
     assert default_cache_dir() == tmp_path / "x"

@@ -225,7 +225,8 @@ def test_evaluate_refuses_a_mask_value_above_k(ckpt: Path, masks: Path, capsys) 
         bad = Image.fromarray(arr, mode="P")
         bad.putpalette(im.getpalette())
     bad.save(name)
-    with pytest.raises(DatasetError, match=rf"{name.name}: mask value 7 is not a class index 0\.\.1"):
+    expected = rf"{name.name}: mask value 7 \(3 pixels\) is neither a class index 0\.\.1"
+    with pytest.raises(DatasetError, match=expected):
         evaluate(ckpt, masks, device="cpu")
     code, err = cli(capsys, "evaluate", "--checkpoint", str(ckpt), "--data", str(masks), "--device", "cpu")
     assert code == 2 and "mask value 7" in err and name.name in err

@@ -263,10 +263,12 @@ def test_oversampling_weighted_loss_and_accumulation_run(person4: Path, tmp_path
 def test_resume_rejects_non_checkpoint(person4: Path, tmp_path: Path) -> None:  # noqa: F811
     bogus = tmp_path / "weights.pt"
     torch.save({"state_dict": {}}, bogus)
+    events: list[dict[str, Any]] = []
     with pytest.raises(CocoSegError, match=r"weights\.pt: not a cocoseg checkpoint"):
-        train(tiny_config(person4, tmp_path / "run", resume=bogus))
-    end = read_events(tmp_path / "run")[-1]
+        train(tiny_config(person4, tmp_path / "run", resume=bogus), callbacks=[events.append])
+    end = events[-1]
     assert end["type"] == "end" and end["status"] == "failed"
+    assert not (tmp_path / "run").exists()  # a start that fails touches no run folder (issue 12 item 3)
 
 
 def test_stale_run_files_do_not_leak_into_a_fresh_run(person4: Path, tmp_path: Path) -> None:  # noqa: F811

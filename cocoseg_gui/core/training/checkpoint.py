@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import pickle
 import random
 import zipfile
@@ -13,6 +14,7 @@ import torch
 
 from cocoseg_gui.core.atomic import atomic_write_with
 from cocoseg_gui.core.errors import CocoSegError
+from cocoseg_gui.core.training.config import MAX_IMG_SIZE, MIN_IMG_SIZE
 from cocoseg_gui.core.training.names import IMAGENET_MEAN, IMAGENET_STD
 
 FORMAT = "cocoseg-checkpoint"
@@ -52,8 +54,51 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> None:
-    """Write ``checkpoint`` atomically (a kill never leaves a half-written file)."""
-    atomic_write_with(path, lambda fh: torch.save(checkpoint, fh))
+    """Write ``checkpoint`` atomically (a kill or a full disk never leaves a half-written file).
+
+    torch.save reports a failed write (a full disk) as RuntimeError "enforce fail at
+    inline_container.cc"; it is raised as the OSError behind it, naming ``path``.
+    """
+    try:
+        atomic_write_with(path, lambda fh: torch.save(checkpoint, fh))
+    except RuntimeError as exc:
+        os_error = _os_error_behind(exc)
+        if os_error is None:
+            if "inline_container" not in str(exc):
+                raise
+            os_error = OSError(errno.EIO, f"writing the checkpoint failed ({exc})")
+        os_error.filename = str(path)
+        raise os_error from None
+
+
+def _os_error_behind(exc: BaseException) -> OSError | None:
+    """The OSError a wrapped exception was raised while handling (its __cause__/__context__ chain)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, OSError):
+            return OSError(cur.errno, cur.strerror or str(cur))
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def load_failure_reason(path: Path, exc: Exception) -> str:
+    """Why ``torch.load(path, weights_only=True)`` failed, in our words: torch's own message advises
+    ``weights_only=False``, which would run code from the file."""
+    if not zipfile.is_zipfile(path):
+        return "not a file written by torch.save"
+    if isinstance(exc, pickle.UnpicklingError):
+        return "it holds pickled objects, not only tensors and plain data; refused for safety"
+    return f"torch.load failed: {type(exc).__name__}"
+
+
+def safe_torch_load(path: Path, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(weights_only=True)``; a file it refuses raises CocoSegError naming it and saying why."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # UnpicklingError, BadZipFile, RuntimeError, KeyError, ... on garbage
+        raise CocoSegError(f"{path}: not a cocoseg checkpoint ({load_failure_reason(path, exc)})") from None
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -61,16 +106,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise CocoSegError(f"{path}: checkpoint file not found")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # UnpicklingError, BadZipFile, RuntimeError, KeyError, ... on garbage
-        if not zipfile.is_zipfile(path):
-            why = "not a file written by torch.save"
-        elif isinstance(exc, pickle.UnpicklingError):
-            why = "it holds pickled objects, not only tensors and plain data; refused for safety"
-        else:
-            why = f"torch.load failed: {type(exc).__name__}"
-        raise CocoSegError(f"{path}: not a cocoseg checkpoint ({why})") from exc
+    ckpt = safe_torch_load(path, map_location=map_location)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CocoSegError(f"{path}: not a cocoseg checkpoint (no 'format': '{FORMAT}' entry)")
     if int(ckpt.get("version", 0)) > VERSION:
@@ -81,7 +117,18 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     for key in ("model", "classes", "input"):
         if key not in ckpt:
             raise CocoSegError(f"{path}: cocoseg checkpoint is missing its {key!r} entry")
+    _check_input_size(path, ckpt["input"])
     return ckpt
+
+
+def _check_input_size(path: Path, spec: Any) -> None:
+    """Refuse an input size no model was trained at (a damaged file would allocate tens of GB)."""
+    size = spec.get("img_size") if isinstance(spec, dict) else None
+    if isinstance(size, bool) or not isinstance(size, int) or not MIN_IMG_SIZE <= size <= MAX_IMG_SIZE:
+        raise CocoSegError(
+            f"{path}: the checkpoint's input size {size!r} is not in [{MIN_IMG_SIZE}, {MAX_IMG_SIZE}]; "
+            "the file is damaged or not a cocoseg checkpoint"
+        )
 
 
 def build_checkpoint(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("poly", "cosine")
 AMP_MODES = ("off", "bf16", "fp16")
 DEFAULT_TIME_BUDGET_S = 6 * 3600.0
+MIN_IMG_SIZE = 16
+MAX_IMG_SIZE = 8192  # 8192^2 RGB float batch of 1 is ~0.8 GB: larger is a typo, not a model input
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([hms])")
 
@@ -76,6 +79,8 @@ class TrainConfig:
     augment: bool = True
     max_steps_per_epoch: int | None = None
     deterministic: bool = False
+    follow_symlinks: bool = False  # read images/masks through links leaving their folder (ADR 0102)
+    overwrite: bool = False  # a new run may replace the run already in ``out`` (see run_folder.py)
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -89,9 +94,19 @@ class TrainConfig:
         checks = [
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-            (self.img_size >= 16, f"image size must be >= 16, got {self.img_size}"),
-            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
-            (self.weight_decay >= 0, f"weight decay must be >= 0, got {self.weight_decay}"),
+            (
+                MIN_IMG_SIZE <= self.img_size <= MAX_IMG_SIZE,
+                f"image size must be in [{MIN_IMG_SIZE}, {MAX_IMG_SIZE}], got {self.img_size}",
+            ),
+            (_finite(self.lr) and self.lr > 0, f"learning rate must be a finite number > 0, got {self.lr}"),
+            (
+                _finite(self.weight_decay) and self.weight_decay >= 0,
+                f"weight decay must be a finite number >= 0, got {self.weight_decay}",
+            ),
+            (
+                _finite(self.focal_gamma) and self.focal_gamma >= 0,
+                f"focal gamma must be a finite number >= 0, got {self.focal_gamma}",
+            ),
             (0.0 < self.val_fraction < 1.0, f"val fraction must be in (0, 1), got {self.val_fraction}"),
             (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}"),
             (self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; choose from {SCHEDULES}"),
@@ -104,8 +119,8 @@ class TrainConfig:
             (self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}"),
             (self.val_every >= 1, f"val_every must be >= 1, got {self.val_every}"),
             (
-                self.time_budget_s is None or self.time_budget_s > 0,
-                f"time budget must be > 0 seconds, got {self.time_budget_s}",
+                self.time_budget_s is None or (_finite(self.time_budget_s) and self.time_budget_s > 0),
+                f"time budget must be > 0 seconds (or none), got {self.time_budget_s}",
             ),
             (
                 self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
@@ -129,6 +144,14 @@ class TrainConfig:
         """Inverse of to_json; unknown keys are ignored (forward compatible)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in obj.items() if k in names})
+
+
+def _finite(value: Any) -> bool:
+    """A real, finite number (``inf`` and ``nan`` pass ``> 0`` checks or fail them silently)."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def resolve_amp(amp: str | bool, device_type: str) -> tuple[str, str | None]:

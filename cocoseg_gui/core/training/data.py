@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError, check_relative_name
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, IMAGENET_MEAN, IMAGENET_STD
 from cocoseg_gui.core.training.transforms import build_transforms, load_rgb, open_image, to_rgb
 from cocoseg_gui.core.types import IGNORE_INDEX
@@ -39,6 +40,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Sample = tuple[torch.Tensor, torch.Tensor]
+
+
+class MaskValueError(DatasetError):
+    """A mask holds a value that is no class index and not the ignore value: an error, never skipped
+    (training on it would fail or learn garbage; the mask folder does not match its category_mapping)."""
 
 
 def read_json(path: Path) -> Any:
@@ -69,6 +75,10 @@ class MaskDataset(torch.utils.data.Dataset):
     ``None`` (use ``collate_skip_none``), a warning, and an entry ``(file, reason)`` in ``skipped``
     (per process: with DataLoader workers each worker counts its own).
 
+    Names that lead outside the image folder or ``masks/`` are refused (core.safe_paths): by their text
+    here, listed in ``refused`` as ``(file, reason)`` and left out of the default ``files``; symbolic links
+    leaving the folders (unless ``follow_symlinks``) when loading, as skipped items.
+
     Geometry: the mask is the reference. COCO annotations are in stored pixel coordinates, so
     when the EXIF-rotated image does not match the mask size but the stored image does, the
     stored orientation is used.
@@ -79,6 +89,7 @@ class MaskDataset(torch.utils.data.Dataset):
         root: Path | str,
         files: Sequence[str] | None = None,
         transform: Callable[[Image.Image, Image.Image], Any] | None = None,
+        follow_symlinks: bool = False,
     ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
@@ -86,6 +97,8 @@ class MaskDataset(torch.utils.data.Dataset):
         mapping = read_json(self.root / "category_mapping.json")
         manifest = read_json(self.root / "manifest.json")
         self.mask_map: dict[str, str] = read_json(self.root / "image_mask_map.json")
+        if not isinstance(self.mask_map, dict):
+            raise DatasetError(self.root / "image_mask_map.json", "expected a JSON object {image: mask}")
         try:
             self.classes: list[dict] = [
                 {"index": int(c["index"]), "name": str(c["name"]), "color": [int(v) for v in c["color"]]}
@@ -106,8 +119,12 @@ class MaskDataset(torch.utils.data.Dataset):
             )
         self.images_dir = images_dir if images_dir.is_absolute() else (self.root / images_dir)
         self.masks_dir = self.root / "masks"
+        self._images = SafeRoot(self.images_dir, follow_symlinks, "image file name")
+        self._masks = SafeRoot(self.masks_dir, follow_symlinks, "mask file name")
+        self.refused = self._refused_entries()
         if files is None:
-            self.files: list[str] = sorted(self.mask_map)
+            refused = {f for f, _ in self.refused}
+            self.files: list[str] = sorted(f for f in self.mask_map if f not in refused)
         else:
             unknown = [f for f in files if f not in self.mask_map]
             if unknown:
@@ -125,11 +142,32 @@ class MaskDataset(torch.utils.data.Dataset):
     def __repr__(self) -> str:
         return f"MaskDataset({str(self.root)!r}, {len(self)} images, {self.num_classes} classes)"
 
+    def _refused_entries(self) -> list[tuple[str, str]]:
+        """image_mask_map.json entries whose image or mask name leaves its folder (text only: cheap)."""
+        refused = []
+        map_file = self.root / "image_mask_map.json"
+        for f, m in self.mask_map.items():
+            reason, subject, folder = check_relative_name(f), f"image file name {f!r}", self.images_dir
+            if reason is None:
+                reason, subject, folder = (
+                    check_relative_name(m),
+                    f"entry {f!r}: mask file name {m!r}",
+                    self.masks_dir,
+                )
+            if reason is not None:
+                refused.append((f, str(UnsafePathError(map_file, subject, reason, folder))))
+        return refused
+
     def image_path(self, i: int) -> Path:
-        return self.images_dir / self.files[i]
+        """The image's path; UnsafePathError (a DatasetError) if the name leaves the image folder."""
+        return self._images.resolve(self.files[i])
 
     def mask_path(self, i: int) -> Path:
-        return self.masks_dir / self.mask_map[self.files[i]]
+        """The mask's path; UnsafePathError naming image_mask_map.json and the entry if it leaves masks/."""
+        f = self.files[i]
+        m = self.mask_map[f]
+        subject = f"entry {f!r}: mask file name {m!r}"
+        return self._masks.resolve(m, self.root / "image_mask_map.json", subject)
 
     def load_pair(self, i: int) -> tuple[Image.Image, Image.Image]:
         """The RGB image and its mask as PIL images (mask mode "P" or "L"); raises DatasetError."""
@@ -140,10 +178,11 @@ class MaskDataset(torch.utils.data.Dataset):
                 mask = m
         except FileNotFoundError:
             raise DatasetError(mpath, "mask file not found") from None
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise DatasetError(mpath, f"cannot read mask ({exc})") from None
         if mask.mode not in ("P", "L"):
             raise DatasetError(mpath, f"mask mode is {mask.mode!r}, expected a label map ('P' or 'L')")
+        self._check_mask_values(mpath, mask)
         ipath = self.image_path(i)
         raw = open_image(ipath)
         image = to_rgb(raw, exif_transpose=True)
@@ -153,9 +192,24 @@ class MaskDataset(torch.utils.data.Dataset):
             raise DatasetError(ipath, f"image size {image.size} differs from its mask {mask.size}")
         return image, mask
 
+    def _check_mask_values(self, path: Path, mask: Image.Image) -> None:
+        """Raise MaskValueError for a value >= num_classes other than ignore_index (a histogram: cheap)."""
+        hist = mask.histogram()
+        bad = [v for v in range(self.num_classes, 256) if hist[v] and v != self.ignore_index]
+        if bad:
+            raise MaskValueError(
+                path,
+                f"mask value {bad[0]} ({hist[bad[0]]} pixels"
+                + (f"; also {bad[1:4]}" if len(bad) > 1 else "")
+                + f") is neither a class index 0..{self.num_classes - 1} of category_mapping.json nor "
+                f"{self.ignore_index} (ignore): regenerate the masks with `cocoseg masks`",
+            )
+
     def __getitem__(self, i: int) -> Any:
         try:
             image, mask = self.load_pair(i)
+        except MaskValueError:
+            raise
         except DatasetError as exc:
             log.warning("skipping %s: %s", self.files[i], exc)
             self.skipped.append((self.files[i], str(exc)))

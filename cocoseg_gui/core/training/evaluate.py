@@ -89,19 +89,6 @@ def _image_score(file: str, m: np.ndarray, names: list[str]) -> ImageScore:
     return ImageScore(file, miou, per)
 
 
-def _check_values(gt: np.ndarray, num_classes: int, ignore_index: int, path: Path) -> None:
-    """A ground-truth value that is neither a class index nor ``ignore_index`` would be silently dropped."""
-    if int(gt.max(initial=0)) < num_classes:
-        return
-    bad = np.unique(gt[(gt >= num_classes) & (gt != ignore_index)])
-    if bad.size:
-        raise DatasetError(
-            path,
-            f"mask value {int(bad[0])} is not a class index 0..{num_classes - 1} nor ignore {ignore_index} "
-            f"(values found: {[int(v) for v in bad[:5]]}); the mask does not belong to this class mapping",
-        )
-
-
 def _check_masks_exist(ds: Any, data: Path) -> None:
     """Refuse a folder with nothing to evaluate rather than report metrics of 0 images."""
     if len(ds) == 0:
@@ -125,18 +112,21 @@ def evaluate(
     batch_size: int = 4,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    follow_symlinks: bool = False,
 ) -> EvalResult:
     """Metrics of ``checkpoint`` on the mask folder ``data`` (``files``: image names, default all).
 
-    Unreadable images are skipped and listed in ``skipped``; a folder where no image can be
-    evaluated, or a mask value outside 0..K-1 and ignore, raises DatasetError. ``cancel`` raises Cancelled.
+    Unreadable images, and entries leading outside the dataset (core.safe_paths; symbolic links too
+    unless ``follow_symlinks``), are skipped and listed in ``skipped``; a folder where no image can
+    be evaluated, or a mask value outside 0..K-1 and ignore, raises DatasetError. ``cancel`` raises
+    Cancelled.
     """
-    from cocoseg_gui.core.training.data import MaskDataset
+    from cocoseg_gui.core.training.data import MaskDataset, MaskValueError
     from cocoseg_gui.core.training.metrics import ConfusionMatrix
     from cocoseg_gui.core.training.predict import Predictor
 
     predictor = Predictor.from_checkpoint(checkpoint, device)
-    ds = MaskDataset(data, files=files)
+    ds = MaskDataset(data, files=files, follow_symlinks=follow_symlinks)
     names = predictor.class_names
     if [c["name"] for c in ds.classes] != names:
         raise DatasetError(
@@ -148,7 +138,7 @@ def evaluate(
     c, ignore = predictor.num_classes, ds.ignore_index
     total = np.zeros((c, c), dtype=np.int64)
     scores: list[ImageScore] = []
-    skipped: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = list(ds.refused)
     meter = RateMeter(len(ds))
     for start in range(0, len(ds), max(1, batch_size)):
         if cancel is not None:
@@ -157,12 +147,12 @@ def evaluate(
         for i in range(start, min(start + batch_size, len(ds))):
             try:
                 image, mask = ds.load_pair(i)
+            except MaskValueError:
+                raise  # a mask that does not fit the class mapping: an error, as in training
             except DatasetError as exc:
                 skipped.append((ds.files[i], str(exc)))
                 continue
-            gt = np.asarray(mask, dtype=np.uint8)
-            _check_values(gt, c, ignore, ds.mask_path(i))
-            pairs.append((ds.files[i], image, gt))
+            pairs.append((ds.files[i], image, np.asarray(mask, dtype=np.uint8)))
         preds = predictor.predict_batch([im for _, im, _ in pairs])
         for (name, _, gt), pred in zip(pairs, preds):
             m = _image_matrix(pred, gt, c, ignore)

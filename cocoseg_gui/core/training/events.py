@@ -38,9 +38,18 @@ class EventLog:
         self._callbacks = list(callbacks) if enabled else []
         self._broken: set[int] = set()
         self._fh: IO[bytes] | None = None
-        if enabled and path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(path, "ab", buffering=0)  # noqa: SIM115 - kept open for the run
+        if path is not None:
+            self.open_file(path, fresh=False)
+
+    def open_file(self, path: Path, fresh: bool) -> None:
+        """Start writing events to ``path``: appended, or a fresh file when ``fresh`` (a new run).
+
+        Opened only once the run has set up, so a start that fails leaves an existing log untouched.
+        """
+        if not self.enabled:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(path, "wb" if fresh else "ab", buffering=0)  # noqa: SIM115 - kept open for the run
 
     def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
         """Build the event ``{"type", "time", **fields}``, write and dispatch it; return it."""

@@ -10,24 +10,39 @@ from typing import Any
 import numpy as np
 import torch
 
-from cocoseg_gui.core.training.data import collate_skip_none
+from cocoseg_gui.core.training.data import MaskValueError, collate_skip_none
 from cocoseg_gui.core.training.distributed import EpochSampler
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """Stands in for an unreadable image inside a batch."""
+    """Stands in for an unreadable image inside a batch (``reason``: the file and the problem)."""
 
     file: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Stands in for a sample that must stop training (a bad mask value): its file and problem.
+
+    Carried back from a loader worker as data, because DataLoader re-raises a worker's exception
+    as a RuntimeError holding a traceback when the exception takes more than one argument.
+    """
+
+    path: str
+    problem: str
 
 
 @dataclass
 class Batch:
-    """Stacked images and masks (None when every item was unreadable) and the files skipped."""
+    """Stacked images and masks (None when every item was unreadable), the files skipped and failures."""
 
     images: torch.Tensor | None
     masks: torch.Tensor | None
     skipped: list[str] = field(default_factory=list)
+    failed: list[Failed] = field(default_factory=list)
+    skip_reasons: list[str] = field(default_factory=list)  # parallel to ``skipped``
 
     def __len__(self) -> int:
         return 0 if self.images is None else int(self.images.shape[0])
@@ -56,17 +71,25 @@ class KeyedDataset(torch.utils.data.Dataset):
     def __getitem__(self, key: tuple[int, int]) -> Any:
         index, seed = key
         seed_all(seed)
-        item = self.dataset[index]
-        return Skipped(self.dataset.files[index]) if item is None else item
+        try:
+            item = self.dataset[index]
+        except MaskValueError as exc:
+            return Failed(str(exc.path), exc.problem)
+        if item is None:
+            found = getattr(self.dataset, "skipped", None)
+            return Skipped(self.dataset.files[index], found[-1][1] if found else "")
+        return item
 
 
 def collate(items: Sequence[Any]) -> Batch:
     """collate_skip_none, remembering which files were skipped."""
-    skipped = [it.file for it in items if isinstance(it, Skipped)]
-    stacked = collate_skip_none([None if isinstance(it, Skipped) else it for it in items])
+    skips = [it for it in items if isinstance(it, Skipped)]
+    skipped, reasons = [it.file for it in skips], [it.reason for it in skips]
+    failed = [it for it in items if isinstance(it, Failed)]
+    stacked = collate_skip_none([None if isinstance(it, (Skipped, Failed)) else it for it in items])
     if stacked is None:
-        return Batch(None, None, skipped)
-    return Batch(stacked[0], stacked[1], skipped)
+        return Batch(None, None, skipped, failed, reasons)
+    return Batch(stacked[0], stacked[1], skipped, failed, reasons)
 
 
 def worker_init(worker_id: int) -> None:

@@ -203,28 +203,50 @@ def _build_torchvision(name: str, num_classes: int, pretrained: str, kwargs: dic
 
 
 def _state_dict_of(obj: Any, path: Path, name: str) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
-    """(state_dict, cocoseg model kwargs or None) from a loaded weights file."""
+    """(state_dict, cocoseg model kwargs or None) of a loaded weights file; else DatasetError saying why."""
+    kwargs = None
     if isinstance(obj, dict) and obj.get("format") == "cocoseg-checkpoint":
         model = obj.get("model", {})
+        if not isinstance(model, dict):
+            raise DatasetError(path, "damaged cocoseg checkpoint (its 'model' entry is not a dict)")
         if model.get("name") not in (None, name):
             raise DatasetError(path, f"this is a checkpoint of model {model.get('name')!r}, not {name!r}")
-        return model.get("state_dict", {}), dict(model.get("kwargs") or {})
-    if isinstance(obj, dict):
+        obj, kwargs = model.get("state_dict", {}), dict(model.get("kwargs") or {})
+    elif isinstance(obj, dict):
         for key in ("state_dict", "model_state_dict", "model"):
             if isinstance(obj.get(key), dict):
-                return obj[key], None
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-            return obj, None
-    raise DatasetError(path, "not a state_dict or a cocoseg checkpoint")
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj:
+        raise DatasetError(
+            path, f"not a state_dict or a cocoseg checkpoint (it holds {_describe(obj)}, not named tensors)"
+        )
+    bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise DatasetError(
+            path,
+            f"not a state_dict: {len(bad)} of its {len(obj)} entries are not tensors named by strings "
+            f"(e.g. {bad[0]!r}: {_describe(obj[bad[0]])})",
+        )
+    return obj, kwargs
+
+
+def _describe(obj: Any) -> str:
+    if isinstance(obj, dict):
+        return f"a dict of {len(obj)} entries" if obj else "an empty dict"
+    name = type(obj).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _read_weights(path: Path) -> Any:
+    from cocoseg_gui.core.training.checkpoint import load_failure_reason
+
     if not path.is_file():
         raise DatasetError(path, "weights file not found")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors come in many types
-        raise DatasetError(path, f"cannot load weights ({type(exc).__name__}: {exc})") from None
+        raise DatasetError(path, f"cannot load weights: {load_failure_reason(path, exc)}") from None
 
 
 def load_weights_file(model: nn.Module, path: Path | str) -> tuple[list[str], list[str]]:
@@ -253,7 +275,13 @@ def _load_matching(model: nn.Module, state: dict[str, Any], path: Path) -> tuple
         else:
             skipped.append(key)
     if not matched:
-        raise DatasetError(path, f"no weights in this file match model {getattr(model, 'model_name', '?')!r}")
+        own_keys = sorted(own)[:2]
+        raise DatasetError(
+            path,
+            f"no weights in this file match model {getattr(model, 'model_name', '?')!r}: none of its "
+            f"{len(state)} tensors has a name and shape of the model (a state_dict of another model? "
+            f"its keys are like {sorted(state)[:2]}, the model's like {own_keys})",
+        )
     model.load_state_dict(matched, strict=False)
     if skipped:
         log.warning(

@@ -10,12 +10,18 @@ RUN/metrics.jsonl, from rank 0 only. Stops:
   at the epoch boundary instead of being cut mid-epoch. Either way last.pt is saved and the status
   is "time_budget". A mid-epoch stop saves the position in the epoch, and ``resume`` continues
   from that very sample (the epoch order and augmentations are seeded per epoch and per sample).
+- non-finite loss: checked at every optimiser step, before the step; the run fails with an end event
+  of kind "non_finite_loss" and saves nothing (last.pt and best.pt of earlier epochs are kept).
+
+Everything that can fail on bad input (options, data, weights, checkpoint) is checked before the run
+folder is touched; a new run into a folder that holds a run is refused unless ``overwrite``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,7 +30,7 @@ from typing import Any
 import torch
 
 from cocoseg_gui.core.atomic import atomic_write_json
-from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
 from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.training import distributed as dist_utils
 from cocoseg_gui.core.training.checkpoint import (
@@ -39,6 +45,7 @@ from cocoseg_gui.core.training.distributed import DistContext, EpochSampler
 from cocoseg_gui.core.training.events import EventLog
 from cocoseg_gui.core.training.loaders import Batch, make_loader, seed_all
 from cocoseg_gui.core.training.optim import build_optimizer, build_scheduler
+from cocoseg_gui.core.training.run_folder import CHECKPOINTS, LOG, check_new_run_folder
 
 __all__ = ["TrainConfig", "parse_duration", "resolve_device", "train"]
 
@@ -115,6 +122,20 @@ def _tensorboard_sink(log_dir: Path) -> Callable[[dict[str, Any]], None] | None:
     return sink
 
 
+class NonFiniteLossError(CocoSegError):
+    """The loss (or the weights) stopped being finite: training cannot go on from here."""
+
+    kind = "non_finite_loss"
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a container's or taskset's limit)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class _Stop(Exception):
     def __init__(self, status: str, reason: str) -> None:
         super().__init__(reason)
@@ -150,6 +171,7 @@ class Trainer:
         self.skipped: set[str] = set()
         self.t0 = time.perf_counter()
         self._pending_warnings: list[str] | None = []
+        self._split_to_write: dict[str, Any] | None = None  # written by run(), once setup succeeded
 
     # ---------------------------------------------------------------- setup
     def warn(self, message: str) -> None:
@@ -194,15 +216,16 @@ class Trainer:
                             f"{len(missing)} images of the saved split are not in "
                             f"{cfg.data}, e.g. {missing[:3]}",
                         )
-                    if self.ctx.is_main and path != candidates[0]:
-                        atomic_write_json(candidates[0], split)
+                    if path != candidates[0]:
+                        self._split_to_write = split
                     return train, val
         train, val = split_files(files, cfg.val_fraction, cfg.seed)
-        if self.ctx.is_main:
-            atomic_write_json(
-                candidates[0],
-                {"train": train, "val": val, "seed": cfg.seed, "val_fraction": cfg.val_fraction},
-            )
+        self._split_to_write = {
+            "train": train,
+            "val": val,
+            "seed": cfg.seed,
+            "val_fraction": cfg.val_fraction,
+        }
         return train, val
 
     def setup_data(self, img_size: int) -> None:
@@ -216,9 +239,11 @@ class Trainer:
         cfg = self.cfg
         train_tf = build_transforms(img_size, train=cfg.augment, resize=cfg.resize)
         val_tf = build_transforms(img_size, train=False, resize=cfg.resize)
-        full = MaskDataset(cfg.data)
+        full = MaskDataset(cfg.data, follow_symlinks=cfg.follow_symlinks)
+        self._warn_refused(full)
         if not full.files:
             raise DatasetError(cfg.data, "the mask dataset has no images")
+        self._check_mask_files(full)
         self.classes, self.num_classes, self.ignore_index = full.classes, full.num_classes, full.ignore_index
         if not getattr(full, "complete", True):
             self.warn(
@@ -227,7 +252,8 @@ class Trainer:
             )
         if cfg.val_data is not None:
             train_files = full.files
-            val_ds = MaskDataset(cfg.val_data, transform=val_tf)
+            val_ds = MaskDataset(cfg.val_data, transform=val_tf, follow_symlinks=cfg.follow_symlinks)
+            self._warn_refused(val_ds)
             if [c["name"] for c in val_ds.classes] != [c["name"] for c in self.classes]:
                 raise DatasetError(
                     cfg.val_data / "category_mapping.json",
@@ -238,18 +264,23 @@ class Trainer:
             leak = describe_split_leakage(train_files, val_ds.files)
             if leak:
                 self.warn(leak)
+            self._check_mask_files(val_ds)
             self.val_ds = val_ds
         elif cfg.val_on_train:
             train_files = full.files
-            self.val_ds = MaskDataset(cfg.data, transform=val_tf)
+            self.val_ds = MaskDataset(cfg.data, transform=val_tf, follow_symlinks=cfg.follow_symlinks)
             self.warn(
                 "validating on the training images (--val-on-train): validation scores measure "
                 "fit, not generalisation"
             )
         else:
             train_files, val_files = self._split(full.files)
-            self.val_ds = MaskDataset(cfg.data, files=val_files, transform=val_tf)
-        self.train_ds = MaskDataset(cfg.data, files=train_files, transform=train_tf)
+            self.val_ds = MaskDataset(
+                cfg.data, files=val_files, transform=val_tf, follow_symlinks=cfg.follow_symlinks
+            )
+        self.train_ds = MaskDataset(
+            cfg.data, files=train_files, transform=train_tf, follow_symlinks=cfg.follow_symlinks
+        )
         if not len(self.train_ds):
             raise DatasetError(cfg.data, "no training images left after the validation split")
         absent = check_foreground(cfg.data, self.train_ds.files, self.classes, "training")
@@ -281,12 +312,47 @@ class Trainer:
             pad=False,
         )
         pin = self.device.type == "cuda"
+        workers = self._loader_workers()
         self.train_loader = make_loader(
-            self.train_ds, self.train_sampler, cfg.batch_size, cfg.workers, cfg.seed, pin
+            self.train_ds, self.train_sampler, cfg.batch_size, workers, cfg.seed, pin
         )
-        self.val_loader = make_loader(
-            self.val_ds, self.val_sampler, cfg.batch_size, cfg.workers, cfg.seed, pin
+        self.val_loader = make_loader(self.val_ds, self.val_sampler, cfg.batch_size, workers, cfg.seed, pin)
+
+    def _loader_workers(self) -> int:
+        """cfg.workers, capped at the CPUs available (more processes only compete for them)."""
+        cpus = available_cpus()
+        if self.cfg.workers > cpus:
+            self.warn(
+                f"--workers {self.cfg.workers}: only {cpus} CPUs are available; using {cpus} loader workers"
+            )
+            return cpus
+        return self.cfg.workers
+
+    def _check_mask_files(self, ds: Any) -> None:
+        """Every mask file named by image_mask_map.json missing: an error naming them (not "all background");
+        some missing: a warning (those images are skipped)."""
+        if not hasattr(ds, "mask_path"):  # an in-memory stand-in (benchmarks/bench_train_step.py)
+            return
+        missing = [f for i, f in enumerate(ds.files) if not ds.mask_path(i).is_file()]
+        if not missing:
+            return
+        names = ", ".join(repr(ds.mask_map[f]) for f in missing[:3])
+        if len(missing) == len(ds.files):
+            raise DatasetError(
+                ds.masks_dir,
+                f"none of the {len(missing)} mask files named in image_mask_map.json exist (e.g. {names}): "
+                "regenerate the masks with `cocoseg masks`",
+            )
+        self.warn(
+            f"{ds.masks_dir}: {len(missing)} of {len(ds.files)} mask files named in image_mask_map.json "
+            f"are missing (e.g. {names}); their images are skipped"
         )
+
+    def _warn_refused(self, ds: Any) -> None:
+        """Name the image_mask_map.json entries left out because they lead outside the dataset."""
+        if ds.refused:
+            more = f" (and {len(ds.refused) - 1} more)" if len(ds.refused) > 1 else ""
+            self.warn(f"left out {len(ds.refused)} images: {ds.refused[0][1]}{more}")
 
     def setup_model(self, name: str, kwargs: dict[str, Any]) -> None:
         from cocoseg_gui.core.training.losses import build_loss
@@ -294,10 +360,18 @@ class Trainer:
 
         cfg, dev = self.cfg, self.device
         pretrained = "none" if self.resume_ckpt is not None else cfg.pretrained
+        if self.resume_ckpt is not None:
+            self._check_resume_classes()
         model = build_model(name, self.num_classes, pretrained=pretrained, **kwargs)
         self.model_kwargs = dict(getattr(model, "model_kwargs", kwargs))  # defaults resolved
         if self.resume_ckpt is not None:
-            model.load_state_dict(self.resume_ckpt["model"]["state_dict"])
+            try:
+                model.load_state_dict(self.resume_ckpt["model"]["state_dict"])
+            except (RuntimeError, KeyError, TypeError) as exc:
+                first = str(exc).strip().splitlines()[0][:300]
+                raise CocoSegError(
+                    f"{self.cfg.resume}: the checkpoint's weights do not fit model {name} {kwargs} ({first})"
+                ) from None
         model.to(dev)
         self.channels_last = dev.type == "cuda"
         if self.channels_last:
@@ -330,6 +404,22 @@ class Trainer:
         self.amp = amp
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
         self.scaler = torch.amp.GradScaler(dev.type, enabled=amp == "fp16")
+
+    def _check_resume_classes(self) -> None:
+        """The checkpoint and the data must have the same classes (else: a size mismatch traceback)."""
+        theirs = [str(c.get("name")) for c in self.resume_ckpt["classes"]]  # type: ignore[index]
+        ours = [str(c["name"]) for c in self.classes]
+        if theirs == ours:
+            return
+        if len(theirs) != len(ours):
+            what = f"the checkpoint has {len(theirs)} classes and the data {len(ours)}"
+        else:
+            what = "the checkpoint's classes have other names than the data's"
+        raise DatasetError(
+            self.cfg.resume,
+            f"cannot resume on {self.cfg.data}: {what} ({theirs[:4]}... vs {ours[:4]}...); resume with the "
+            "mask dataset the run was trained on, or start a new run with --pretrained on this checkpoint",
+        )
 
     def restore(self) -> None:
         """Continue exactly where the checkpoint stopped (call last: it restores the RNGs)."""
@@ -386,7 +476,11 @@ class Trainer:
         )
 
     def save(self, metrics: dict[str, Any], best: bool) -> None:
-        """last.pt (with the training state) and, when ``best``, best.pt; rank 0 writes, all wait."""
+        """last.pt (with the training state) and, when ``best``, best.pt; rank 0 writes, all wait.
+
+        Weights that are not finite are never written over a good checkpoint.
+        """
+        self._check_finite_weights()
         dist_utils.barrier(self.ctx)
         if self.ctx.is_main:
             save_checkpoint(self.out / "last.pt", self._checkpoint(metrics, with_state=True))
@@ -396,12 +490,51 @@ class Trainer:
                 self.log.emit("checkpoint", path="best.pt", epoch=metrics.get("epoch", self.epoch), best=True)
         dist_utils.barrier(self.ctx)
 
+    def _check_finite_weights(self) -> None:
+        finite = torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all()
+        if not bool(finite.item()):
+            raise NonFiniteLossError(
+                f"the model weights are no longer finite at epoch {self.epoch + 1} (learning rate "
+                f"{self.cfg.lr:g} too high?): training stopped; {self._kept_checkpoints()}"
+            )
+
+    def _kept_checkpoints(self) -> str:
+        kept = [n for n in CHECKPOINTS if (self.out / n).is_file()]
+        if not kept:
+            return "no checkpoint was written"
+        return f"the checkpoints of earlier steps are kept ({', '.join(kept)})"
+
+    def _check_finite_loss(self, nonfinite: torch.Tensor) -> None:
+        """Stop when a step loss since the last check was NaN/inf (``nonfinite``: a flag on the device).
+
+        Checked where the loop waits for the device anyway (log steps, the end of an epoch or a stop), not
+        after every step: a sync per step would stall the GPU's queue. Weights hit by the bad step are never
+        saved: ``_check_finite_weights`` guards every checkpoint.
+        """
+        bad = bool(nonfinite.item())
+        if self.ctx.enabled:
+            bad = dist_utils.any_rank(self.ctx, bad, self.device)
+        if bad:
+            raise NonFiniteLossError(
+                f"the training loss is not finite (NaN or inf) by epoch {self.epoch + 1}, step "
+                f"{self.batches_done}: training stopped (is the learning rate {self.cfg.lr:g} too high?); "
+                f"{self._kept_checkpoints()}"
+            )
+
     # ---------------------------------------------------------------- loop
-    def _note_skipped(self, files: list[str]) -> None:
-        for f in files:
+    def _check_batch(self, batch: Batch) -> None:
+        """Skipped files -> warnings; a sample that must stop training (bad mask value) -> DatasetError."""
+        if batch.failed:
+            raise DatasetError(batch.failed[0].path, batch.failed[0].problem)
+        if batch.skipped:
+            self._note_skipped(batch.skipped, batch.skip_reasons)
+
+    def _note_skipped(self, files: list[str], reasons: Sequence[str] = ()) -> None:
+        for f, why in zip(files, [*reasons, *[""] * (len(files) - len(reasons))]):
             if f not in self.skipped:
                 self.skipped.add(f)
-                self.warn(f"skipped unreadable image or mask {f!r} ({len(self.skipped)} so far)")
+                detail = f": {why}" if why else ""
+                self.warn(f"skipped unreadable image or mask {f!r}{detail} ({len(self.skipped)} so far)")
 
     def _to_device(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         images = batch.images.to(self.device, non_blocking=True)  # type: ignore[union-attr]
@@ -431,7 +564,7 @@ class Trainer:
             c, o = dist_utils.all_reduce_sum(self.ctx, [float(cancelled), float(over)], self.device)
             cancelled, over = c > 0, o > 0
         if cancelled:
-            return _Stop("cancelled", "cancelled by the user")
+            return _Stop("cancelled", getattr(self.cancel, "reason", None) or "cancelled by the user")
         if over:
             return _Stop("time_budget", f"time budget of {budget:.0f} s reached")
         return None
@@ -450,12 +583,13 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         win_loss = torch.zeros((), device=self.device, dtype=torch.float64)
+        step_loss = torch.zeros((), device=self.device, dtype=torch.float64)  # since the last optimiser step
+        nonfinite = torch.zeros((), device=self.device, dtype=torch.bool)  # a NaN/inf step loss, unchecked
         win_n, win_imgs, win_t = 0, 0, time.perf_counter()
         count = 0
         accum = self.batches_done % cfg.grad_accum
         for batch in self.train_loader:
-            if batch.skipped:
-                self._note_skipped(batch.skipped)
+            self._check_batch(batch)
             last_batch = self.batches_done + 1 >= self.batches_per_epoch
             boundary = (accum + 1) % cfg.grad_accum == 0 or last_batch
             sync = contextlib.nullcontext()
@@ -478,6 +612,7 @@ class Trainer:
                     self.scaler.scale(loss / cfg.grad_accum).backward()
             if n:
                 d = loss.detach().double() * n  # type: ignore[union-attr]
+                step_loss += d
                 loss_sum += d
                 count += n
                 win_loss += d
@@ -488,7 +623,11 @@ class Trainer:
             accum += 1
             if boundary:
                 accum = 0
+                nonfinite |= ~torch.isfinite(step_loss)  # on the device: no wait here
+                step_loss.zero_()
                 self._optimizer_step()
+            if self.global_step % cfg.log_every == 0:
+                self._check_finite_loss(nonfinite)
             if self.global_step % cfg.log_every == 0 and win_n:
                 now = time.perf_counter()
                 self.log.emit(
@@ -505,10 +644,12 @@ class Trainer:
             if boundary and not last_batch:
                 stop = self._stop_reason()
                 if stop is not None:
+                    self._check_finite_loss(nonfinite)
                     self._flush_loss(loss_sum, count)
                     raise stop
             if last_batch:
                 break
+        self._check_finite_loss(nonfinite)
         self._flush_loss(loss_sum, count)
 
     def _flush_loss(self, loss_sum: torch.Tensor, count: int) -> None:
@@ -526,8 +667,7 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         count = 0
         for batch in self.val_loader:
-            if batch.skipped:
-                self._note_skipped(batch.skipped)
+            self._check_batch(batch)
             if not len(batch):
                 continue
             images, masks = self._to_device(batch)
@@ -588,6 +728,8 @@ class Trainer:
 
     def _write_config(self) -> None:
         if self.ctx.is_main:
+            if self._split_to_write is not None:
+                atomic_write_json(self.out / "split.json", self._split_to_write)
             atomic_write_json(
                 self.out / "config.json",
                 {
@@ -603,7 +745,8 @@ class Trainer:
                 },
             )
 
-    def run(self) -> dict[str, Any]:
+    def prepare(self) -> None:
+        """Everything that can fail on bad options, data, weights or checkpoint; writes no file."""
         cfg = self.cfg
         self.model_name, self.model_kwargs, self.img_size = self._model_spec()
         seed_all(cfg.seed)
@@ -613,8 +756,23 @@ class Trainer:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.setup_data(self.img_size)
         self.setup_model(self.model_name, self.model_kwargs)
-        self._write_config()
         self.restore()
+
+    def _check_trained(self, loss_count: float) -> None:
+        """An epoch in which no training image could be read trained nothing: an error, not "finished"."""
+        if loss_count == 0:
+            shown = ", ".join(sorted(self.skipped)[:3])
+            raise DatasetError(
+                self.cfg.data,
+                f"no training image of epoch {self.epoch + 1} could be read ({len(self.skipped)} skipped"
+                + (f", e.g. {shown}" if shown else "")
+                + "): nothing was trained; see the warnings above",
+            )
+
+    def run(self) -> dict[str, Any]:
+        """Train from the state ``prepare`` set up (call that first); return the end event."""
+        cfg = self.cfg
+        self._write_config()
         self.t0 = time.perf_counter()
         self._start_event()
         for message in self._pending_warnings or []:
@@ -631,6 +789,7 @@ class Trainer:
                 loss_sum, loss_count = dist_utils.all_reduce_sum(
                     self.ctx, [self.loss_sum, self.loss_count], self.device
                 )
+                self._check_trained(loss_count)
                 due = (self.epoch + 1) % cfg.val_every == 0 or self.epoch + 1 == cfg.epochs
                 metrics: dict[str, Any] = self.validate() if due and len(self.val_ds) else {}
                 epoch_s = time.perf_counter() - t_epoch
@@ -675,10 +834,10 @@ def train(
     """Run a training job; return its ``end`` event (also sent to ``callbacks`` and metrics.jsonl).
 
     Launched by torchrun (WORLD_SIZE > 1) it runs DDP: NCCL on CUDA, gloo on CPU, rank 0 writes.
-    Errors are reported as an ``end`` event with status "failed" and re-raised.
+    Errors are reported as an ``end`` event with status "failed" (and a ``kind``, e.g. "non_finite_loss")
+    and re-raised. A new run (no ``resume``) into a folder holding a run raises RunExistsError unless
+    ``config.overwrite``; bad input raises before the folder is touched.
     """
-    from cocoseg_gui.core.atomic import remove_stale_temporaries
-
     device = resolve_device(config.device)
     env = dist_utils.env_context()
     if env.enabled and device.type == "cuda":
@@ -686,15 +845,14 @@ def train(
         torch.cuda.set_device(device)
     ctx = dist_utils.init_distributed(device)
     out = Path(config.out)
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(out)
-        if config.resume is None and (out / "metrics.jsonl").exists():
-            (out / "metrics.jsonl").unlink()  # a fresh run starts a fresh log
-    sinks = list(callbacks)
-    log = EventLog(out / "metrics.jsonl" if ctx.is_main else None, sinks, enabled=ctx.is_main)
+    log = EventLog(None, list(callbacks), enabled=ctx.is_main)
     try:
+        if config.resume is None and not config.overwrite:
+            check_new_run_folder(out)
         trainer = Trainer(config, ctx, device, log, cancel)
+        trainer.prepare()  # bad input fails here, before the run folder is touched
+        if ctx.is_main:
+            _open_run_folder(out, log, fresh=config.resume is None)
         if config.tensorboard and ctx.is_main:
             sink = _tensorboard_sink(out / "tensorboard")
             if sink is None:
@@ -706,8 +864,27 @@ def train(
                 log.add_callback(sink)
         return trainer.run()
     except BaseException as exc:
-        log.emit("end", status="failed", reason=str(exc) or type(exc).__name__, best_miou=None)
+        kind = getattr(exc, "kind", None)
+        log.emit(
+            "end",
+            status="failed",
+            reason=str(exc) or type(exc).__name__,
+            best_miou=None,
+            **({"kind": kind} if kind else {}),
+        )
         raise
     finally:
         log.close()
         dist_utils.cleanup(ctx)
+
+
+def _open_run_folder(out: Path, log: EventLog, fresh: bool) -> None:
+    """Create the run folder and start its log; a fresh run replaces the files of the run it overwrites."""
+    from cocoseg_gui.core.atomic import remove_stale_temporaries
+
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)
+    if fresh:
+        for name in CHECKPOINTS:
+            (out / name).unlink(missing_ok=True)  # overwrite asked for (or a folder without a run)
+    log.open_file(out / LOG, fresh=fresh)

@@ -186,4 +186,5 @@ class MaskReportView(QWidget):
         rows.append(("images without annotations", len(report.get("images_without_annotations", []))))
         rows.append(("image size mismatches", len(report.get("size_mismatches", []))))
         rows.append(("unreadable images", len(report.get("unreadable_images", []))))
+        rows.append(("refused image entries", len(report.get("refused_images", []))))
         return rows

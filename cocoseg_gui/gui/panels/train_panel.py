@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
 from cocoseg_gui.gui.app_state import AppState
+from cocoseg_gui.gui.training import existing_run
 from cocoseg_gui.gui.training.device_probe import device_probe
 from cocoseg_gui.gui.training.devices import DeviceChoice
 from cocoseg_gui.gui.training.form import TrainForm
@@ -181,7 +182,9 @@ class TrainPanel(QWidget):
         try:
             values = self.form.values()
             if resume is None:
-                self._check_new_run_folder(values["out"])
+                choice = self._choose_run_folder(values)
+                if choice == existing_run.RESUME:
+                    return self.resume_from(values["out"])
             self._check_mask_dataset(values["data"])
             preload_torch_modules(values["model"])  # on the GUI thread: workers never import
             from cocoseg_gui.core.training.config import TrainConfig
@@ -251,11 +254,28 @@ class TrainPanel(QWidget):
             self.stop()
             self.wait(120000)
 
-    def _check_new_run_folder(self, out: Path) -> None:
-        if (out / "metrics.jsonl").exists():
+    def _choose_run_folder(self, values: dict[str, Any]) -> str | None:
+        """A run folder that already holds a run: ask (new folder, resume, overwrite, cancel) and apply
+        the answer to ``values``; returns the answer, None when the folder is free."""
+        from cocoseg_gui.core.training.run_folder import next_free_folder, run_files
+
+        out = Path(values["out"])
+        found = run_files(out)
+        if not found:
+            return None
+        fresh = next_free_folder(out)
+        choice = existing_run.ask_existing_run(self, out, found, fresh)
+        if choice == existing_run.NEW_FOLDER:
+            self.form.out.setText(str(fresh))
+            values["out"] = fresh
+        elif choice == existing_run.OVERWRITE:
+            values["overwrite"] = True
+        elif choice != existing_run.RESUME:
             raise OptionsError(
-                f"{out}: this folder already holds a run; choose a new run folder or use Resume"
+                f"{out}: this folder already holds a run; not started (choose a new run folder, Resume "
+                "or Overwrite)"
             )
+        return choice
 
     def _check_mask_dataset(self, data: Path) -> None:
         if not (data / "category_mapping.json").is_file():

@@ -30,7 +30,9 @@ def describe_error(exc: BaseException) -> ErrorReport:
         )
     if isinstance(exc, DatasetError):
         hint = "Check the file named above."
-        if "category_mapping" in low or "mask" in low or "manifest" in low:
+        if "could be read" in low:
+            hint = "Check that the images folder of the mask dataset's manifest exists and holds the images."
+        elif "category_mapping" in low or "mask" in low or "manifest" in low:
             hint = "Generate a mask dataset first (Masks panel or `cocoseg masks`) and choose its folder."
         elif "image" in low:
             hint = "Check that the images folder of the mask dataset's manifest exists and holds the images."
