@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cocoseg_gui.cli.arg_types import non_negative_int, positive_int
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -21,9 +23,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT")
     p.add_argument("--data", required=True, type=Path, metavar="MASKS_DIR")
     p.add_argument("--json", action="store_true", help="print the full result as JSON (machine readable)")
-    p.add_argument("--worst", type=int, default=5, metavar="N", help="list the N worst images (default 5)")
+    p.add_argument(
+        "--worst", type=non_negative_int, default=5, metavar="N", help="list the N worst images (default 5)"
+    )
     p.add_argument("--device", default="auto")
-    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--batch-size", type=positive_int, default=4)
     p.add_argument(
         "--follow-symlinks", action="store_true",
         help="read images and masks through symbolic links leading outside their folders",

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from cocoseg_gui.cli.arg_types import out_file
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -16,7 +18,7 @@ def add_parser(subparsers: Any) -> None:
         "Needs the onnx package (pip install onnx).",
     )
     p.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT")
-    p.add_argument("--onnx", required=True, type=Path, metavar="OUT.onnx")
+    p.add_argument("--onnx", required=True, type=out_file, metavar="OUT.onnx")
     p.add_argument("--opset", type=int, default=17)
     p.set_defaults(func=run)
 

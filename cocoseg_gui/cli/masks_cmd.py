@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cocoseg_gui.cli.arg_types import out_dir, positive_int
 from cocoseg_gui.core.image_entry import DEFAULT_MAX_IMAGE_PIXELS
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, default_workers
 
@@ -22,7 +23,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--annotations", required=True, type=Path, help="COCO instances JSON")
     p.add_argument("--images", required=True, type=Path, help="the image folder")
-    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--out", required=True, type=out_dir, help="output folder")
     p.add_argument("--classes", help="comma list of category names or ids to keep (default: all)")
     p.add_argument(
         "--overlap", choices=OVERLAP_POLICIES, default="smaller-on-top",
@@ -34,10 +35,11 @@ def add_parser(subparsers: Any) -> None:
         help="crowd regions: ignore (255 where no object covers them; default), class, or skip",
     )  # fmt: skip
     p.add_argument("--min-area", type=float, default=0, help="skip annotations with fewer pixels than this")
-    p.add_argument("--max-images", type=int, help="only the first N images of the file")
+    p.add_argument("--max-images", type=positive_int, help="only the first N images of the file")
     p.add_argument(
-        "--workers", type=int, default=default_workers(), help="worker processes (default: %(default)s)"
-    )
+        "--workers", type=positive_int, default=default_workers(),
+        help="worker processes (default: %(default)s)",
+    )  # fmt: skip
     p.add_argument(
         "--max-image-pixels", type=int, default=DEFAULT_MAX_IMAGE_PIXELS, metavar="N",
         help="refuse (report, no mask) image entries whose width x height in the JSON is above N "

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cocoseg_gui.cli.arg_types import out_dir, positive_int
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -19,12 +21,17 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files or folders")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR")
+    p.add_argument("--out", required=True, type=out_dir, metavar="DIR")
     p.add_argument("--overlay", action="store_true", help="also write overlay pictures")
     p.add_argument("--overlay-format", choices=("jpg", "png"), default="jpg")
     p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity of the class colours")
     p.add_argument("--device", default="auto")
-    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--batch-size", type=positive_int, default=4)
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help="replace files in DIR at the output names that predict did not write (its own are replaced "
+        "anyway); DIR may still not be an input folder or inside a mask dataset folder",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -39,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = predict_files(
             args.checkpoint, args.inputs, args.out, overlay=args.overlay, progress=bar, cancel=cancel,
-            device=args.device, batch_size=args.batch_size, alpha=args.alpha,
+            device=args.device, batch_size=args.batch_size, alpha=args.alpha, overwrite=args.overwrite,
             overlay_format=args.overlay_format,
         )  # fmt: skip
     except Cancelled:

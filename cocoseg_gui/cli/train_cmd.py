@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from cocoseg_gui.cli.arg_types import non_negative_int, out_dir, positive_int
 from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES
 
@@ -27,13 +28,15 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--val-data", type=Path, metavar="MASKS_DIR", help="validation folder (default: a split)")
     p.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME", help=", ".join(MODEL_NAMES))
-    p.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder")
+    p.add_argument("--out", required=True, type=out_dir, metavar="RUN_DIR", help="run folder")
     p.add_argument("--overwrite", action="store_true",
                    help="start a new run in a RUN_DIR that holds one (its checkpoints and log are replaced)"
                    )  # fmt: skip
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=8, help="per process (default: %(default)s)")
-    p.add_argument("--img-size", type=int, default=512, help="model input size (default: %(default)s)")
+    p.add_argument("--epochs", type=positive_int, default=50)
+    p.add_argument("--batch-size", type=positive_int, default=8, help="per process (default: %(default)s)")
+    p.add_argument(
+        "--img-size", type=positive_int, default=512, help="model input size (default: %(default)s)"
+    )
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: %(default)s)")
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw")
@@ -51,7 +54,7 @@ def add_parser(subparsers: Any) -> None:
                    "before a resume: 6h, 90m, 1h30m, seconds (> 0), or none (default: %(default)s)"
                    )  # fmt: skip
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
-    p.add_argument("--workers", type=int, default=2,
+    p.add_argument("--workers", type=non_negative_int, default=2,
                    help="data loader processes, at most the CPU count (default: %(default)s)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", type=Path, metavar="CKPT", help="continue a run from its last.pt")
@@ -61,16 +64,20 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--val-on-train", action="store_true", help="validate on the training images (overfit check)"
     )
-    p.add_argument("--val-every", type=int, default=1, metavar="N", help="validate every N epochs")
-    p.add_argument("--grad-accum", type=int, default=1, metavar="N", help="accumulate N batches per step")
-    p.add_argument("--unet-width", type=int, help="unet channels at full resolution (default 32)")
-    p.add_argument("--unet-depth", type=int, help="unet down-samplings (default 4)")
+    p.add_argument("--val-every", type=positive_int, default=1, metavar="N", help="validate every N epochs")
+    p.add_argument(
+        "--grad-accum", type=positive_int, default=1, metavar="N", help="accumulate N batches per step"
+    )
+    p.add_argument("--unet-width", type=positive_int, help="unet channels at full resolution (default 32)")
+    p.add_argument("--unet-depth", type=positive_int, help="unet down-samplings (default 4)")
     p.add_argument("--aux-loss", action="store_true", help="torchvision models: train the auxiliary head")
     p.add_argument("--resize", choices=("letterbox", "resize"), default="letterbox",
                    help="validation/prediction resize (default: letterbox, aspect kept)")  # fmt: skip
     p.add_argument("--no-augment", action="store_true", help="train on letterboxed images, no augmentation")
-    p.add_argument("--log-every", type=int, default=10, metavar="N", help="print a step line every N steps")
-    p.add_argument("--max-steps-per-epoch", type=int, metavar="N", help="cap the steps of an epoch")
+    p.add_argument(
+        "--log-every", type=positive_int, default=10, metavar="N", help="print a step line every N steps"
+    )
+    p.add_argument("--max-steps-per-epoch", type=positive_int, metavar="N", help="cap the steps of an epoch")
     p.add_argument("--deterministic", action="store_true", help="deterministic CUDA kernels (slower)")
     p.add_argument("--tensorboard", action="store_true", help="also log to RUN_DIR/tensorboard")
     p.add_argument("--follow-symlinks", action="store_true",

@@ -10,9 +10,11 @@ from cocoseg_gui.gui.training.device_probe import DeviceProbe
 def test_probe_lists_cpu_on_the_gui_thread(qtbot) -> None:
     probe = DeviceProbe()
     got: list[list] = []
-    with qtbot.waitSignal(probe.ready, timeout=120000):
-        probe.request(got.append)
-    assert got and got[0][0].name == "cpu"
+    probe.request(got.append)
+    # wait for the receiver itself: ready is queued to each receiver separately, so a waitSignal's own
+    # slot can run (and end the wait) before got.append does; that race failed under load
+    qtbot.waitUntil(lambda: bool(got), timeout=120000)
+    assert got[0][0].name == "cpu"
     probe.request(got.append)  # known now: answered at once with the same list
     assert got[1] == got[0]
     probe.wait()

@@ -36,7 +36,7 @@ def test_evaluation_matches_core_evaluate(qtbot, temp_settings, tiny_run, tiny_m
         assert panel.start()
         assert not panel.run_button.isEnabled()
     result = blocker.args[0]
-    qtbot.waitUntil(lambda: panel.run_button.isEnabled(), timeout=10000)
+    qtbot.waitUntil(lambda: panel.run_button.isEnabled(), timeout=60000)
 
     assert result.miou == pytest.approx(reference.miou)
     assert f"mIoU {reference.miou:.4f}" in panel.summary.text()
@@ -66,7 +66,7 @@ def test_evaluation_matches_core_evaluate(qtbot, temp_settings, tiny_run, tiny_m
     np.testing.assert_allclose(panel.confusion.image.image, norm)
 
     # double-clicking the worst image asks for the compare view with its path
-    with qtbot.waitSignal(panel.state.compare_requested, timeout=5000) as req:
+    with qtbot.waitSignal(panel.state.compare_requested, timeout=30000) as req:
         panel.image_table.cellDoubleClicked.emit(0, 0)
     path = req.args[0]
     assert path == panel.image_table.item(0, 0).data(PATH_ROLE)

@@ -170,7 +170,7 @@ def test_viewport_at_100_percent_shows_the_blend(viewer, sample, qtbot) -> None:
     viewer.set_opacity(0.6)
     viewer.zoom_100()
     assert viewer.scale_factor() == 1.0
-    qtbot.waitUntil(lambda: viewer.horizontalScrollBar().isVisible())  # the viewport shrinks for scroll bars
+    qtbot.waitUntil(lambda: viewer.horizontalScrollBar().isVisible(), timeout=30000)  # viewport shrinks
     QApplication.processEvents()
     grab = qimage_to_rgb(viewer.viewport().grab().toImage())
     ref = blend(sample.rgb, sample.mask, overlay_lut(None, 0.6))

@@ -175,3 +175,40 @@ def test_batch_export_writes_palette_masks_and_overlays(qtbot, temp_settings, ti
         np.testing.assert_array_equal(np.asarray(m), panel.predictor.predict(rgb))
     assert len(list((out / "overlays").iterdir())) == 2
     assert "exported" in panel.status.text()
+
+
+def test_batch_export_never_writes_over_inputs_or_files_it_did_not_write(
+    qtbot, temp_settings, tiny_run, tiny_masks, tmp_path, monkeypatch
+):
+    """Issue 12 item 1: the core check applies; a foreign file is replaced only once the user agrees."""
+    src = tmp_path / "in"
+    src.mkdir()
+    image = first_images(tiny_masks, 1)[0]
+    Image.open(image).save(src / f"{image.stem}.png")  # an input at the name of its own mask
+    before = (src / f"{image.stem}.png").read_bytes()
+    panel = make_panel(qtbot, temp_settings)
+    panel.state.set_masks_dir(tiny_masks)
+    load(qtbot, panel, tiny_run / "best.pt")
+    for out, message in [(src, "is the input folder"), (tiny_masks / "masks", "mask dataset folder")]:
+        with qtbot.waitSignal(panel.failed, timeout=60000) as blocker:
+            panel.export(src, out)
+        assert message in blocker.args[0] and message in panel.status.text()
+        qtbot.waitUntil(lambda: panel._export_job is None, timeout=60000)
+    assert (src / f"{image.stem}.png").read_bytes() == before
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{image.stem}.png").write_bytes(b"mine")
+    answers: list[bool] = []
+    monkeypatch.setattr(panel, "_confirm_overwrite", lambda exc: answers.append(False) or False)
+    with qtbot.waitSignal(panel.failed, timeout=60000) as blocker:
+        panel.export(src, out)
+    assert "did not write" in blocker.args[0] and answers == [False]
+    qtbot.waitUntil(lambda: panel._export_job is None and panel.export_button.isEnabled(), timeout=60000)
+    assert (out / f"{image.stem}.png").read_bytes() == b"mine"
+
+    monkeypatch.setattr(panel, "_confirm_overwrite", lambda exc: True)
+    panel.export(src, out)
+    qtbot.waitUntil(lambda: "exported" in panel.status.text(), timeout=120000)
+    with Image.open(out / f"{image.stem}.png") as m:
+        assert m.mode == "P"

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.main_window import MainWindow
 
-WAIT_MS = 20000
+WAIT_MS = 60000  # a dataset load + first image on a loaded 2-core machine; a pass costs nothing
 
 
 def make_window(qtbot, tmp_path: Path, settings_name: str = "settings.ini") -> MainWindow:

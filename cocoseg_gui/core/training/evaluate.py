@@ -89,6 +89,20 @@ def _image_score(file: str, m: np.ndarray, names: list[str]) -> ImageScore:
     return ImageScore(file, miou, per)
 
 
+def _check_masks_exist(ds: Any, data: Path) -> None:
+    """Refuse a folder with nothing to evaluate rather than report metrics of 0 images."""
+    if len(ds) == 0:
+        raise DatasetError(data / "image_mask_map.json", "lists no images: nothing to evaluate")
+    missing = [i for i in range(len(ds)) if not ds.mask_path(i).is_file()]
+    if len(missing) == len(ds):
+        names = ", ".join(f"masks/{ds.mask_map[ds.files[i]]}" for i in missing[:3])
+        raise DatasetError(
+            data,
+            f"none of the {len(ds)} masks named in image_mask_map.json exists (e.g. {names}); "
+            "regenerate them with `cocoseg masks`",
+        )
+
+
 def evaluate(
     checkpoint: str | Path,
     data: str | Path,
@@ -103,9 +117,11 @@ def evaluate(
     """Metrics of ``checkpoint`` on the mask folder ``data`` (``files``: image names, default all).
 
     Unreadable images, and entries leading outside the dataset (core.safe_paths; symbolic links too
-    unless ``follow_symlinks``), are skipped and listed in ``skipped``. ``cancel`` raises Cancelled.
+    unless ``follow_symlinks``), are skipped and listed in ``skipped``; a folder where no image can
+    be evaluated, or a mask value outside 0..K-1 and ignore, raises DatasetError. ``cancel`` raises
+    Cancelled.
     """
-    from cocoseg_gui.core.training.data import MaskDataset
+    from cocoseg_gui.core.training.data import MaskDataset, MaskValueError
     from cocoseg_gui.core.training.metrics import ConfusionMatrix
     from cocoseg_gui.core.training.predict import Predictor
 
@@ -118,6 +134,7 @@ def evaluate(
             f"classes differ from the checkpoint's ({len(ds.classes)} vs {len(names)}: "
             f"{[c['name'] for c in ds.classes][:4]}... vs {names[:4]}...)",
         )
+    _check_masks_exist(ds, Path(data))
     c, ignore = predictor.num_classes, ds.ignore_index
     total = np.zeros((c, c), dtype=np.int64)
     scores: list[ImageScore] = []
@@ -130,6 +147,8 @@ def evaluate(
         for i in range(start, min(start + batch_size, len(ds))):
             try:
                 image, mask = ds.load_pair(i)
+            except MaskValueError:
+                raise  # a mask that does not fit the class mapping: an error, as in training
             except DatasetError as exc:
                 skipped.append((ds.files[i], str(exc)))
                 continue
@@ -142,6 +161,10 @@ def evaluate(
         done = min(start + batch_size, len(ds))
         if progress is not None and meter.due(done):
             report(progress, meter.progress(done, ds.files[done - 1]))
+    if not scores:
+        raise DatasetError(
+            Path(data), f"no image could be evaluated: all {len(skipped)} were skipped, e.g. {skipped[0][1]}"
+        )
     cm = ConfusionMatrix(c, ignore, "cpu")
     cm.matrix = torch.from_numpy(total)
     res = cm.compute()

@@ -7,6 +7,7 @@ argmax, so the mask has exactly the input image's height and width.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from cocoseg_gui.core.atomic import atomic_write_with
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.predict_output import OVERWRITE_HINT, PredictRecord, check_predict_out
 from cocoseg_gui.core.training.checkpoint import load_checkpoint
 from cocoseg_gui.core.types import IGNORE_INDEX
 
@@ -216,9 +218,14 @@ def predict_files(
     batch_size: int = 4,
     alpha: float = 0.5,
     overlay_format: str = "jpg",
+    overwrite: bool = False,
+    ground_truth: Sequence[str | Path] = (),
+    overwrite_hint: str = OVERWRITE_HINT,
 ) -> PredictResult:
     """Write ``out/<stem>.png`` palette masks (and ``out/overlays/<stem>.<jpg|png>``) for the inputs.
 
+    ``out`` must not hold inputs or ground truth, nor files at the target names that predict did
+    not write unless ``overwrite`` (core.predict_output; ``ground_truth``: more folders to protect).
     Unreadable images are listed in ``failed`` and skipped. Files are written atomically;
     ``cancel`` stops between batches (raising Cancelled), leaving only complete files.
     """
@@ -226,19 +233,29 @@ def predict_files(
 
     if overlay_format not in ("jpg", "png"):
         raise OptionsError(f"overlay format must be jpg or png, got {overlay_format!r}")
-    predictor = Predictor.from_checkpoint(checkpoint, device)
+    if batch_size < 1:
+        raise OptionsError(f"batch size must be at least 1, got {batch_size}")
     files = collect_images(inputs)
     if not files:
         raise OptionsError(f"no images found in {', '.join(str(i) for i in inputs)}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     names = _output_names(files)
+    targets = {n: [f"{n}.png", *([f"overlays/{n}.{overlay_format}"] if overlay else [])] for n in names}
+    check_predict_out(
+        out, [*inputs, *files], [t for ts in targets.values() for t in ts],
+        ground_truth=ground_truth, overwrite=overwrite, overwrite_hint=overwrite_hint,
+    )  # fmt: skip
+    predictor = Predictor.from_checkpoint(checkpoint, device)
+    out.mkdir(parents=True, exist_ok=True)
+    record = PredictRecord(out)
     result = PredictResult()
     meter = RateMeter(len(files))
-    for start in range(0, len(files), max(1, batch_size)):
+    for start in range(0, len(files), batch_size):
         if cancel is not None:
             cancel.raise_if_cancelled()
         chunk = list(zip(files[start : start + batch_size], names[start : start + batch_size]))
+        batch_targets = [t for _, name in chunk for t in targets[name]]
+        record.pending(batch_targets)  # before writing: a killed run still owns its files
         loaded: list[tuple[Path, str, Image.Image]] = []
         for path, name in chunk:
             try:
@@ -256,7 +273,10 @@ def predict_files(
                 fmt = "JPEG" if overlay_format == "jpg" else "PNG"
                 atomic_write_with(target, lambda fh, b=blended, f=fmt: b.save(fh, f), fsync=False)
                 result.overlays.append(target)
+        record.written(batch_targets)
         done = min(start + batch_size, len(files))
         if progress is not None and meter.due(done):
             report(progress, meter.progress(done, files[done - 1].name))
+    with contextlib.suppress(OSError):  # the append-only record stays valid without compaction
+        record.compact()
     return result

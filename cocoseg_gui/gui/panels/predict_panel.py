@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -56,6 +57,7 @@ from cocoseg_gui.gui.workers import JobWorker, describe_progress
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 TAB_OVERLAY, TAB_COMPARE, TAB_ERRORS = 0, 1, 2
+GUI_OVERWRITE_HINT = "replace them only if you agree, or choose another folder"
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -122,6 +124,7 @@ class PredictPanel(QWidget):
         self._job: JobWorker | None = None
         self._pending: Path | None = None
         self._export_job: JobWorker | None = None
+        self._retry_export: tuple[Path, Path] | None = None
 
         self.checkpoint_label = QLabel("Checkpoint")
         self.checkpoint_combo = QComboBox(minimumContentsLength=16)
@@ -471,21 +474,34 @@ class PredictPanel(QWidget):
         src = QFileDialog.getExistingDirectory(self, "Folder of images to predict", str(Path.home()))
         if not src:
             return
-        dst = QFileDialog.getExistingDirectory(self, "Where to write masks and overlays", src)
+        # not src itself: predictions are never written into the input folder (core.predict_output)
+        start = str(Path(src).parent)
+        dst = QFileDialog.getExistingDirectory(self, "Where to write masks and overlays", start)
         if dst:
             self.export(Path(src), Path(dst))
 
-    def export(self, inputs: Path, out: Path) -> JobWorker | None:
-        """Predict every image of ``inputs`` into ``out`` (palette PNG masks and overlays), with progress."""
+    def _ground_truth_folders(self) -> list[Path]:
+        """The open dataset's images and the open mask folder: never an export destination."""
+        return [p for p in (self.state.images_dir, self.state.masks_dir) if p is not None]
+
+    def export(self, inputs: Path, out: Path, overwrite: bool = False) -> JobWorker | None:
+        """Predict every image of ``inputs`` into ``out`` (palette PNG masks and overlays), with progress.
+
+        ``out`` may not hold inputs or ground truth; files there that predict did not write are
+        replaced only after the user agrees (``overwrite``).
+        """
         if self.checkpoint is None or self._export_job is not None:
             return None
         preload_torch_modules()
         from cocoseg_gui.core.training.predict import predict_files
 
-        job = JobWorker(predict_files, self.checkpoint, [inputs], out, overlay=True, parent=self)
+        job = JobWorker(
+            predict_files, self.checkpoint, [inputs], out, overlay=True, overwrite=overwrite,
+            ground_truth=self._ground_truth_folders(), overwrite_hint=GUI_OVERWRITE_HINT, parent=self,
+        )  # fmt: skip
         job.progress.connect(self._on_export_progress)
         job.succeeded.connect(lambda _r: self._set_status(f"exported predictions to {out}"))
-        job.failed.connect(self._on_failed)
+        job.failed.connect(lambda exc: self._on_export_failed(exc, inputs, out))
         job.cancelled.connect(lambda: self._set_status("export cancelled (finished files are kept)"))
         job.done.connect(self._on_export_done)
         self._export_job = job
@@ -493,6 +509,24 @@ class PredictPanel(QWidget):
         self.export_button.setEnabled(False)
         job.start()
         return job
+
+    def _on_export_failed(self, exc: BaseException, inputs: Path, out: Path) -> None:
+        from cocoseg_gui.core.predict_output import ForeignFilesError
+
+        self._on_failed(exc)
+        if isinstance(exc, ForeignFilesError) and self._confirm_overwrite(exc):
+            # the job's done signal comes after failed: start the overwriting export once it is clear
+            self._retry_export = (inputs, out)
+
+    def _confirm_overwrite(self, exc: BaseException) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Replace files?",
+            f"{exc}\n\nReplace these files with predicted masks and overlays?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _on_export_progress(self, p: Progress) -> None:
         self.progress.setRange(0, max(p.total, 1))
@@ -503,6 +537,9 @@ class PredictPanel(QWidget):
         self._export_job = None
         self.cancel_button.setEnabled(False)
         self.export_button.setEnabled(True)
+        retry, self._retry_export = self._retry_export, None
+        if retry is not None:
+            self.export(*retry, overwrite=True)
 
     def cancel(self) -> None:
         if self._export_job is not None:
