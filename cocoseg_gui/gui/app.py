@@ -52,8 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from cocoseg_gui.core.dataset_locator import demo_dataset
     from cocoseg_gui.gui.app_state import AppState
-    from cocoseg_gui.gui.dataset_locator import demo_dataset
     from cocoseg_gui.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])

@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.coco_index import CocoIndex
+from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir, locate
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.browser import DatasetBrowser
-from cocoseg_gui.gui.dataset_locator import DatasetPaths, default_masks_dir, locate
 from cocoseg_gui.gui.dialogs import ShortcutsDialog, confirm_quit, show_about, show_error
 from cocoseg_gui.gui.image_source import MASK_MAP_FILE, ImageLoader, ImageSource, LoadedImage
 from cocoseg_gui.gui.panels.masks_panel import MasksPanel

@@ -12,9 +12,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
+from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir, locate
 from cocoseg_gui.core.palette import voc_palette
 from cocoseg_gui.core.types import IGNORE_INDEX
-from cocoseg_gui.gui.dataset_locator import DatasetPaths, default_masks_dir, locate
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401

@@ -29,12 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, MaskOptions, default_workers
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.browser.category_checklist import CategoryChecklist
-from cocoseg_gui.gui.dataset_locator import DatasetPaths, default_masks_dir
 from cocoseg_gui.gui.dialogs import show_error
 from cocoseg_gui.gui.panels.mask_report_view import MaskReportView
 from cocoseg_gui.gui.workers import JobWorker, describe_progress

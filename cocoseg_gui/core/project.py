@@ -1,0 +1,355 @@
+"""A project: the datasets a user works with, their roles, their mask folders and the runs.
+
+One small JSON file (``cocoseg-project.json``, format in docs/formats.md) ties them together so every panel
+and command can take its defaults from the roles (train on *train* masks, validate and evaluate on *val*
+masks) instead of from whatever was opened last. Qt-free: the CLI (``--project``) and the GUI share it.
+Paths are stored relative to the project folder when they are inside it, else absolute, so a project
+folder can be moved together with its masks and runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from cocoseg_gui.core.atomic import atomic_write_json
+from cocoseg_gui.core.dataset_locator import DatasetPaths, images_dir_for, split_of
+from cocoseg_gui.core.errors import DatasetError
+
+PROJECT_FILE = "cocoseg-project.json"
+FORMAT = "cocoseg-project"
+VERSION = 1
+
+
+class Role(str, Enum):
+    """What a dataset is for. Training reads ``train``; validation and evaluation read ``val``."""
+
+    TRAIN = "train"
+    VAL = "val"
+    TEST = "test"
+    UNLABELLED = "unlabelled"
+
+    @classmethod
+    def guess(cls, split: str | None) -> Role:
+        """The role a COCO split name suggests (``train2017`` -> train, ``val2017`` -> val, ...)."""
+        name = (split or "").lower()
+        for role, prefixes in (
+            (cls.TRAIN, ("train",)),
+            (cls.VAL, ("val",)),
+            (cls.TEST, ("test",)),
+            (cls.UNLABELLED, ("unlabeled", "unlabelled")),
+        ):
+            if name.startswith(prefixes):
+                return role
+        return cls.TRAIN
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """One dataset of a project: annotations and/or an image folder, and where its masks are."""
+
+    name: str
+    role: Role
+    annotations: Path | None = None
+    images: Path | None = None
+    masks: Path | None = None  # a mask dataset folder (cocoseg masks --out); None: not generated yet
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.role.value})"
+
+    def holds_image(self, image: Path) -> bool:
+        """True when ``image`` lies under this dataset's image folder."""
+        if self.images is None:
+            return False
+        try:
+            Path(image).resolve().relative_to(self.images.resolve())
+        except ValueError:
+            return False
+        return True
+
+
+@dataclass
+class Project:
+    """The project file's content; ``file`` is where it is (or will be) saved."""
+
+    file: Path
+    name: str
+    datasets: list[DatasetEntry] = field(default_factory=list)
+    runs: list[Path] = field(default_factory=list)
+    checkpoint: Path | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.file.parent
+
+    # --- roles -----------------------------------------------------------------------------------
+    def with_role(self, role: Role) -> list[DatasetEntry]:
+        return [d for d in self.datasets if d.role is role]
+
+    def first(self, role: Role) -> DatasetEntry | None:
+        found = self.with_role(role)
+        return found[0] if found else None
+
+    def dataset(self, name: str) -> DatasetEntry:
+        for entry in self.datasets:
+            if entry.name == name:
+                return entry
+        raise KeyError(name)
+
+    def default_masks_dir(self, entry: DatasetEntry) -> Path:
+        """Where a dataset's masks go unless the user chooses: the project's folder, never the dataset's."""
+        return self.folder / "masks" / entry.name
+
+    def masks_dir(self, entry: DatasetEntry) -> Path:
+        return entry.masks if entry.masks is not None else self.default_masks_dir(entry)
+
+    def training_masks(self) -> Path | None:
+        """The mask folder Train uses by default: the first train dataset's."""
+        entry = self.first(Role.TRAIN)
+        return entry.masks if entry is not None else None
+
+    def validation_masks(self) -> Path | None:
+        """The mask folder Train validates on and Evaluate uses by default: the first val dataset's."""
+        entry = self.first(Role.VAL)
+        return entry.masks if entry is not None else None
+
+    def role_of_masks(self, masks: Path | None) -> DatasetEntry | None:
+        """The dataset whose mask folder is ``masks`` (None for a folder outside the project)."""
+        if masks is None:
+            return None
+        target = _resolved(masks)
+        for entry in self.datasets:
+            if entry.masks is not None and _resolved(entry.masks) == target:
+                return entry
+        return None
+
+    def training_warnings(self, train_masks: Path | None, val_masks: Path | None) -> list[str]:
+        """What is wrong with the roles of a training setup, said before Start (empty: nothing)."""
+        warnings: list[str] = []
+        train = self.role_of_masks(train_masks)
+        val = self.role_of_masks(val_masks)
+        if (
+            train_masks is not None
+            and val_masks is not None
+            and _resolved(train_masks) == _resolved(val_masks)
+        ):
+            warnings.append(
+                "the training and validation masks are the same folder: validation scores will "
+                "measure memorisation, not generalisation"
+            )
+        if train is not None and train.role is not Role.TRAIN:
+            warnings.append(f"training on {train.label}, which is not a training dataset")
+        if val is not None and val.role is Role.TRAIN:
+            warnings.append(f"validating on {val.label}, which is a training dataset")
+        return warnings
+
+    def evaluation_warnings(self, masks: Path | None) -> list[str]:
+        """Evaluating on training images flatters the model: say so before Start."""
+        entry = self.role_of_masks(masks)
+        if entry is not None and entry.role is Role.TRAIN:
+            return [f"evaluating on {entry.label}: the model has seen these images"]
+        return []
+
+    def ground_truth_for(self, image: Path) -> tuple[DatasetEntry, Path] | None:
+        """The dataset holding ``image`` and its mask file, when the dataset's masks have it."""
+        from cocoseg_gui.core.mask_dataset import MaskDatasetFolder  # reads JSON: only when asked
+
+        for entry in self.datasets:
+            if entry.masks is None or not entry.holds_image(image) or not entry.masks.is_dir():
+                continue
+            try:
+                folder = MaskDatasetFolder(entry.masks)
+                assert entry.images is not None
+                rel = Path(image).resolve().relative_to(entry.images.resolve()).as_posix()
+                mask = folder.mask_path(rel)
+            except (DatasetError, KeyError):
+                continue
+            if mask.is_file():
+                return entry, mask
+        return None
+
+    # --- changes (each returns nothing; the caller saves) ---------------------------------------
+    def add_dataset(self, entry: DatasetEntry) -> DatasetEntry:
+        """Add ``entry`` (renamed ``name-2``... if the name is taken) or return the same data's entry."""
+        for existing in self.datasets:
+            if _same_data(existing, entry):
+                return existing
+        taken = {d.name for d in self.datasets}
+        name, n = entry.name, 2
+        while name in taken:
+            name, n = f"{entry.name}-{n}", n + 1
+        entry = replace(entry, name=name)
+        self.datasets.append(entry)
+        return entry
+
+    def update_dataset(self, name: str, **changes: Any) -> DatasetEntry:
+        for i, entry in enumerate(self.datasets):
+            if entry.name == name:
+                self.datasets[i] = replace(entry, **changes)
+                return self.datasets[i]
+        raise KeyError(name)
+
+    def add_run(self, run_dir: Path) -> None:
+        run_dir = Path(run_dir)
+        self.runs = [run_dir, *[r for r in self.runs if _resolved(r) != _resolved(run_dir)]]
+
+    # --- file --------------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "datasets": [
+                {
+                    "name": d.name,
+                    "role": d.role.value,
+                    "annotations": self._store(d.annotations),
+                    "images": self._store(d.images),
+                    "masks": self._store(d.masks),
+                }
+                for d in self.datasets
+            ],
+            "runs": [self._store(r) for r in self.runs],
+            "checkpoint": self._store(self.checkpoint),
+        }
+
+    def save(self) -> None:
+        atomic_write_json(self.file, self.to_json())
+
+    def _store(self, path: Path | None) -> str | None:
+        if path is None:
+            return None
+        path = Path(path)
+        try:
+            return path.resolve().relative_to(self.folder.resolve()).as_posix()
+        except ValueError:
+            return str(path.resolve())
+
+    @classmethod
+    def load(cls, file: str | Path) -> Project:
+        """Read a project file; DatasetError naming the file and the problem when it cannot be used."""
+        file = Path(file)
+        if file.is_dir():
+            file = file / PROJECT_FILE
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise DatasetError(file, "project file not found") from exc
+        except UnicodeDecodeError as exc:
+            raise DatasetError(file, f"not UTF-8 text at byte {exc.start}") from exc
+        except ValueError as exc:
+            raise DatasetError(file, f"not a valid JSON file ({exc})") from exc
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise DatasetError(file, f'not a cocoseg project (expected "format": "{FORMAT}")')
+        version = data.get("version")
+        if not isinstance(version, int) or version > VERSION:
+            raise DatasetError(
+                file,
+                f"project format version {version!r} is newer than this cocoseg reads "
+                f"({VERSION}): update cocoseg",
+            )
+        folder = file.parent
+        try:
+            datasets = [_entry_from_json(item, folder) for item in data.get("datasets") or []]
+            runs = [_path(folder, r) for r in data.get("runs") or []]
+            checkpoint = _path(folder, data.get("checkpoint"))
+        except (TypeError, ValueError, KeyError) as exc:
+            raise DatasetError(file, f"malformed project ({exc})") from exc
+        names = [d.name for d in datasets]
+        if len(set(names)) != len(names):
+            raise DatasetError(file, "two datasets share a name; rename one")
+        return cls(
+            file,
+            str(data.get("name") or folder.name),
+            datasets,
+            [r for r in runs if r is not None],
+            checkpoint,
+        )
+
+
+def _path(folder: Path, value: object) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise ValueError(f"bad path {value!r}")
+    path = Path(value)
+    return path if path.is_absolute() else folder / path
+
+
+def _entry_from_json(item: object, folder: Path) -> DatasetEntry:
+    if not isinstance(item, dict):
+        raise ValueError("a dataset must be a JSON object")
+    name = item["name"]
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"bad dataset name {name!r}")
+    try:
+        role = Role(item["role"])
+    except ValueError:
+        raise ValueError(
+            f"dataset {name!r}: unknown role {item['role']!r} (one of {', '.join(r.value for r in Role)})"
+        ) from None
+    entry = DatasetEntry(
+        name,
+        role,
+        _path(folder, item.get("annotations")),
+        _path(folder, item.get("images")),
+        _path(folder, item.get("masks")),
+    )
+    if entry.annotations is None and entry.images is None:
+        raise ValueError(f"dataset {name!r} has neither annotations nor images")
+    return entry
+
+
+def _resolved(path: Path) -> Path:
+    return Path(path).expanduser().resolve()
+
+
+def _same_data(a: DatasetEntry, b: DatasetEntry) -> bool:
+    def key(e: DatasetEntry) -> tuple[Path | None, Path | None]:
+        return (e.annotations and _resolved(e.annotations), e.images and _resolved(e.images))
+
+    return key(a) == key(b)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "dataset"
+
+
+def entry_for(paths: DatasetPaths, role: Role | None = None, masks: Path | None = None) -> DatasetEntry:
+    """A project dataset for a located COCO set; named after its split (``val2017``), role guessed."""
+    split = split_of(paths.annotations) or paths.images_dir.name
+    return DatasetEntry(_slug(split), role or Role.guess(split), paths.annotations, paths.images_dir, masks)
+
+
+def coco_folder_datasets(root: Path) -> list[DatasetEntry]:
+    """Every split of a COCO folder (``annotations/instances_<split>.json`` + ``<split>/``), train first."""
+    found: list[DatasetEntry] = []
+    for sub in (root / "annotations", root):
+        if not sub.is_dir():
+            continue
+        for json_file in sorted(sub.glob("*.json")):
+            if split_of(json_file) is None:
+                continue
+            try:
+                found.append(entry_for(DatasetPaths(json_file, images_dir_for(json_file))))
+            except DatasetError:
+                continue  # annotations without their images: not a dataset we can open
+    order = list(Role)
+    return sorted(found, key=lambda e: (order.index(e.role), e.name))
+
+
+def new_project(file: Path, datasets: Iterable[DatasetEntry] = (), name: str | None = None) -> Project:
+    """A project to be saved at ``file`` (a folder means ``folder/cocoseg-project.json``)."""
+    file = Path(file)
+    if file.suffix.lower() != ".json":
+        file = file / PROJECT_FILE
+    project = Project(file, name or file.parent.name)
+    for entry in datasets:
+        project.add_dataset(entry)
+    return project
