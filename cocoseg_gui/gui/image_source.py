@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
+from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping, fitting_categories
 from cocoseg_gui.core.coco_index import resolve_image_path
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.palette import voc_palette
@@ -59,12 +59,14 @@ class ImageSource:
         self.images_dir = Path(images_dir)
         self.masks_dir = Path(masks_dir) if masks_dir is not None else None
         self.mask_map: dict[str, str] = {}
-        self.mapping = ClassMapping.from_categories(index.categories)
+        categories, self.note = fitting_categories(index.categories)  # note: why some are not drawn
+        self.mapping = ClassMapping(categories)
         if self.masks_dir is not None:
             self.mask_map = read_mask_map(self.masks_dir)
             mapping_file = self.masks_dir / MAPPING_FILE
             if mapping_file.is_file():
                 self.mapping = ClassMapping.read(mapping_file)
+                self.note = ""
         self._options = None
 
     @property
@@ -88,7 +90,7 @@ class ImageSource:
         try:
             with Image.open(path) as im:
                 rgb = np.asarray(im.convert("RGB"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise DatasetError(path, f"cannot read the image ({exc})") from exc
         mask, source, error = None, "", ""
         mask_name = self.mask_map.get(info.file_name)
@@ -98,11 +100,13 @@ class ImageSource:
                 with Image.open(mask_path) as m:
                     mask = np.asarray(m if m.mode in ("P", "L") else m.convert("L"), dtype=np.uint8)
                 source = "mask file"
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, Image.DecompressionBombError) as exc:
                 error = f"{mask_path}: cannot read the mask ({exc}); drawn from the annotations"
         if mask is None:
-            mask = self.rasterize(image_id)
-            source = "annotations"
+            error = error or _drawable_size_problem(info.width, info.height)
+            if not error:
+                mask = self.rasterize(image_id)
+                source = "annotations"
         return LoadedImage(image_id, info.file_name, rgb, mask, source, self.outlines(image_id), error)
 
     def rasterize(self, image_id: int) -> np.ndarray:
@@ -129,6 +133,16 @@ class ImageSource:
                 if arr.ndim == 1 and arr.size >= 6 and arr.size % 2 == 0:
                     out.append((cls, arr.reshape(-1, 2)))
         return out
+
+
+def _drawable_size_problem(width: int, height: int) -> str:
+    """Why the annotations' image size cannot give a mask ("" when it can): empty, or a memory bomb."""
+    limit = Image.MAX_IMAGE_PIXELS or 0
+    if width <= 0 or height <= 0:
+        return f"the annotations give this image a size of {width}×{height}: no mask drawn"
+    if limit and width * height > limit:
+        return f"the annotations give this image {width}×{height} pixels (over {limit}): no mask drawn"
+    return ""
 
 
 class _Relay(QObject):
