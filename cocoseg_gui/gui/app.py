@@ -52,6 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.images is not None and args.annotations is None:
         print("cocoseg-gui: error: --images needs --annotations", file=sys.stderr)
         return 2
+    from cocoseg_gui.gui.system_libs import check_before_qt
+
+    missing = check_before_qt(qt_args)  # Qt's own message for this names no library
+    if missing:
+        print(missing, file=sys.stderr)
+        return 1
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
