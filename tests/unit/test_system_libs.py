@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +34,8 @@ FRESH_DEBIAN_LDD = """\
 \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f2b3b800000)
 \t/lib64/ld-linux-x86-64.so.2 (0x00007f2b3c2a0000)
 """
+
+REPO = Path(__file__).resolve().parents[2]
 
 needs_ldd = pytest.mark.skipif(
     not sys.platform.startswith("linux") or shutil.which("ldd") is None, reason="needs Linux ldd"
@@ -125,3 +130,22 @@ def test_a_missing_library_found_by_real_ldd(tmp_path) -> None:
     shutil.copy(plugin, lonely)
     missing = missing_xcb_libraries([lonely])
     assert missing is not None and "libQt6XcbQpa.so.6" in missing.libraries
+
+
+@needs_ldd
+def test_cocoseg_gui_names_the_missing_libraries_instead_of_starting_qt(tmp_path) -> None:
+    missing = missing_xcb_libraries()
+    if missing is None:
+        pytest.skip("this machine has every library of the xcb plugin")
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env.update(DISPLAY=":0", PYTHONPATH=str(REPO), COCOSEG_CACHE_DIR=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "cocoseg_gui", "--settings", str(tmp_path / "s.ini")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "sudo apt-get install " + " ".join(missing.apt) in result.stderr
+    assert "could not load the Qt platform plugin" not in result.stderr  # Qt never started
