@@ -131,12 +131,14 @@ class Screenshot:
 
         if not self.done:
             first_image_shown(self.window, self._prepare_panel, failed=self.warnings.append)
-            QTimer.singleShot(
-                SCREENSHOT_TIMEOUT_MS, lambda: self.finish(3, "timed out waiting for the first image")
-            )
+            QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, self._time_out)
             self.app.exec()
         self.window.shutdown()
         return self.code
+
+    def _time_out(self) -> None:
+        waiting_for = "the first image" if self._waiting else f"the {self.panel} panel to prepare"
+        self.finish(3, f"timed out waiting for {waiting_for}")
 
     def _on_dataset_loaded(self) -> None:
         """No image will come when the dataset (or its filtered list) has none: take the picture."""

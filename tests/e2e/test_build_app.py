@@ -63,6 +63,15 @@ def test_the_frozen_app_takes_a_screenshot_of_the_demo(app_dir: Path, tmp_path) 
         assert len(set(im.convert("RGB").getdata())) > 5000  # photographs, not an empty window
 
 
+def test_the_frozen_app_trains_in_the_train_panel(app_dir: Path, tmp_path) -> None:
+    # torch and torchvision (its operators load from _C_stable.so, which the spec adds) in the bundle
+    shot = tmp_path / "train.png"
+    result = run(app_dir / "cocoseg-gui", tmp_path, "--screenshot", str(shot), "--panel", "train")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert shot.is_file()
+
+
 def test_the_frozen_cli_is_reachable_both_ways(app_dir: Path, tmp_path) -> None:
     for args in ((app_dir / "cocoseg", "--version"), (app_dir / "cocoseg-gui", "cli", "--version")):
         result = run(args[0], tmp_path, *args[1:])
