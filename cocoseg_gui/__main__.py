@@ -1,6 +1,9 @@
-"""`python -m cocoseg_gui` launches the desktop app, like `cocoseg-gui`."""
+"""`python -m cocoseg_gui` opens the desktop app, like `cocoseg-gui`; `python -m cocoseg_gui cli ...` the CLI.
 
-from cocoseg_gui.gui.app import main
+This is also the frozen app's entry script (packaging/cocoseg.spec): see cocoseg_gui.launcher.
+"""
 
-if __name__ == "__main__":
+from cocoseg_gui.launcher import main
+
+if __name__ == "__main__":  # guarded: 'spawn' worker processes re-import the main module
     raise SystemExit(main())

@@ -163,3 +163,21 @@ class ClassMapping:
         if not isinstance(data, dict):
             raise DatasetError(path, "not a category mapping (expected a JSON object)")
         return cls.from_json(data, path)
+
+
+def fitting_categories(categories: Sequence[Category]) -> tuple[tuple[Category, ...], str]:
+    """All categories when they fit a uint8 mask, else the first MAX_CLASSES by id and a note saying so.
+
+    For defaults (the viewer's on-the-fly masks, the Masks panel's initial selection): a dataset with
+    more categories than class indices must still open; an explicit selection of too many still raises.
+    """
+    cats = tuple(sorted(categories, key=lambda c: c.id))
+    if len(cats) <= MAX_CLASSES:
+        return cats, ""
+    kept = cats[:MAX_CLASSES]
+    note = (
+        f"{len(cats)} categories, but a uint8 mask holds at most {MAX_CLASSES} classes (255 is 'ignore'): "
+        f"using the first {MAX_CLASSES} by id (up to {kept[-1].name!r}, id {kept[-1].id}); "
+        "select the classes you need (Masks panel, `cocoseg masks --classes`)"
+    )
+    return kept, note

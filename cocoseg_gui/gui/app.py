@@ -2,7 +2,11 @@
 
 ``--screenshot PATH`` opens the dataset (or the demo), waits for the first image with its overlay
 (signals, no sleeps), lets the chosen panel prepare itself (``prepare_screenshot(done)``), renders the
-whole window to PATH and exits; it works with ``QT_QPA_PLATFORM=offscreen``.
+whole window to PATH and exits; it works with ``QT_QPA_PLATFORM=offscreen``. A first image that cannot
+be shown (missing, unreadable) or a dataset without images does not stop it: the window shows the
+problem in its status bar, the picture is taken, each problem is printed to stderr as
+``cocoseg-gui: warning: ...`` and the exit status is 0. Exit 2: the dataset cannot be opened; 1: PATH
+cannot be written; 3: nothing to show after SCREENSHOT_TIMEOUT_MS; 4: the panel could not prepare.
 """
 
 from __future__ import annotations
@@ -48,6 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.images is not None and args.annotations is None:
         print("cocoseg-gui: error: --images needs --annotations", file=sys.stderr)
         return 2
+    from cocoseg_gui.gui.system_libs import check_before_qt
+
+    missing = check_before_qt(qt_args)  # Qt's own message for this names no library
+    if missing:
+        print(missing, file=sys.stderr)
+        return 1
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -108,8 +118,11 @@ class Screenshot:
         self.app, self.window, self.path, self.panel = app, window, Path(path), panel
         self.code = 1
         self.done = False
+        self.warnings: list[str] = []
+        self._waiting = True  # for the first image
         # connected before the dataset is opened: an error found at once is caught too
         window.dataset_failed.connect(lambda message: self.finish(2, f"cannot open the dataset: {message}"))
+        window.dataset_loaded.connect(self._on_dataset_loaded)
 
     def run(self) -> int:
         from PySide6.QtCore import QTimer
@@ -117,15 +130,30 @@ class Screenshot:
         from cocoseg_gui.gui.main_window import first_image_shown
 
         if not self.done:
-            first_image_shown(self.window, self._prepare_panel)
-            QTimer.singleShot(
-                SCREENSHOT_TIMEOUT_MS, lambda: self.finish(3, "timed out waiting for the first image")
-            )
+            first_image_shown(self.window, self._prepare_panel, failed=self.warnings.append)
+            QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, self._time_out)
             self.app.exec()
         self.window.shutdown()
         return self.code
 
+    def _time_out(self) -> None:
+        waiting_for = "the first image" if self._waiting else f"the {self.panel} panel to prepare"
+        self.finish(3, f"timed out waiting for {waiting_for}")
+
+    def _on_dataset_loaded(self) -> None:
+        """No image will come when the dataset (or its filtered list) has none: take the picture."""
+        if self._waiting and self.window.browser.current_image_id() is None:
+            self.warnings.append("the dataset has no images to show")
+            self._prepare_panel()
+
     def _prepare_panel(self) -> None:
+        if not self._waiting:
+            return
+        self._waiting = False
+        current = self.window.current
+        for problem in (self.window.notice_label.toolTip(), current.error if current else ""):
+            if problem:
+                self.warnings.append(problem)
         panel = self.window.show_panel(self.panel) if self.panel else None
         prepare = getattr(panel, "prepare_screenshot", None)
         if callable(prepare):
@@ -161,6 +189,8 @@ class Screenshot:
             return
         self.done = True
         self.code = code
+        for warning in self.warnings:
+            print(f"cocoseg-gui: warning: {warning}", file=sys.stderr)
         print(f"cocoseg-gui: {'error: ' if code else ''}{message}", file=sys.stderr if code else sys.stdout)
         self.app.exit(code)
 

@@ -15,8 +15,9 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
+from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping, fitting_categories
 from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.image_entry import image_entry_problem
 from cocoseg_gui.core.palette import voc_palette
 from cocoseg_gui.core.safe_paths import SafeRoot
 
@@ -69,12 +70,14 @@ class ImageSource:
             SafeRoot(self.masks_dir / "masks", follow_symlinks, "mask file name") if self.masks_dir else None
         )
         self.mask_map: dict[str, str] = {}
-        self.mapping = ClassMapping.from_categories(index.categories)
+        categories, self.note = fitting_categories(index.categories)  # note: why some are not drawn
+        self.mapping = ClassMapping(categories)
         if self.masks_dir is not None:
             self.mask_map = read_mask_map(self.masks_dir)
             mapping_file = self.masks_dir / MAPPING_FILE
             if mapping_file.is_file():
                 self.mapping = ClassMapping.read(mapping_file)
+                self.note = ""
         self._options = None
 
     @property
@@ -99,7 +102,7 @@ class ImageSource:
         try:
             with Image.open(path) as im:
                 rgb = np.asarray(im.convert("RGB"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise DatasetError(path, f"cannot read the image ({exc})") from exc
         mask, source, error = None, "", ""
         mask_name = self.mask_map.get(info.file_name)
@@ -112,11 +115,14 @@ class ImageSource:
                 source = "mask file"
             except DatasetError as exc:
                 error = f"{exc}; drawn from the annotations"
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, Image.DecompressionBombError) as exc:
                 error = f"{mask_path}: cannot read the mask ({exc}); drawn from the annotations"
         if mask is None:
-            mask = self.rasterize(image_id)
-            source = "annotations"
+            problem = image_entry_problem(info)  # the entries `cocoseg masks` refuses: 0x0, a pixel bomb
+            if problem is None:
+                mask, source = self.rasterize(image_id), "annotations"
+            else:
+                error = "; ".join(filter(None, [error, f"{problem[1]}: no mask drawn"]))
         return LoadedImage(image_id, info.file_name, rgb, mask, source, self.outlines(image_id), error)
 
     def rasterize(self, image_id: int) -> np.ndarray:

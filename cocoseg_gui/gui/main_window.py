@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
     dataset_loaded = Signal()
     dataset_failed = Signal(str)  # the message shown
     image_shown = Signal(int)  # image id, once the viewer shows it with its mask
+    image_failed = Signal(int, str)  # image id, the message shown in the status bar
 
     def __init__(
         self, state: AppState, index_cache_dir: Path | None = None, parent: QWidget | None = None
@@ -140,12 +141,15 @@ class MainWindow(QMainWindow):
         self.hover_label = QLabel("")
         self.summary_label = QLabel("No dataset")
         self.job_label = QLabel("")
+        self.notice_label = QLabel("")  # a lasting problem of the open dataset (full text in the tooltip)
+        self.notice_label.setVisible(False)
         self.job_progress = QProgressBar()
         self.job_progress.setMaximumWidth(180)
         self.job_cancel = QToolButton(text="Cancel")
         self.job_cancel.clicked.connect(self.cancel_loading)
         bar = self.statusBar()
         bar.addWidget(self.hover_label, 1)
+        bar.addPermanentWidget(self.notice_label)
         bar.addPermanentWidget(self.job_label)
         bar.addPermanentWidget(self.job_progress)
         bar.addPermanentWidget(self.job_cancel)
@@ -398,6 +402,21 @@ class MainWindow(QMainWindow):
             show_error(self, "Could not open the dataset", message)
         self.dataset_failed.emit(message)
 
+    def _report(self, title: str, exc: BaseException | str) -> None:
+        """A problem the user did not ask about: status bar, and a dialog unless unattended."""
+        from cocoseg_gui.gui.dialogs import error_text
+
+        self.statusBar().showMessage(f"{title}: {error_text(exc)}", 15000)
+        if self.show_dialogs:
+            show_error(self, title, exc)
+
+    def set_notice(self, text: str) -> None:
+        """Show (or clear, with "") a lasting warning in the status bar, e.g. classes left out."""
+        short = text.split(":", 1)[0] if len(text) > 80 else text
+        self.notice_label.setText(f"⚠ {short}" if text else "")
+        self.notice_label.setToolTip(text)
+        self.notice_label.setVisible(bool(text))
+
     def _show_job(self, visible: bool) -> None:
         for w in (self.job_label, self.job_progress, self.job_cancel):
             w.setVisible(visible)
@@ -428,9 +447,10 @@ class MainWindow(QMainWindow):
         try:
             self.source = ImageSource(s.index, s.images_dir, s.masks_dir)
         except CocoSegError as exc:
-            show_error(self, "Could not open the mask folder", exc)
+            self._report("Could not open the mask folder", exc)
             s.masks_dir = None
             self.source = ImageSource(s.index, s.images_dir, None)
+        self.set_notice(self.source.note)
         names = self.source.class_names()
         self.viewer.set_class_names(names)
         self.side.set_class_names(names)
@@ -550,6 +570,20 @@ class MainWindow(QMainWindow):
     def _on_image_loaded(self, item: LoadedImage) -> None:
         if self.source is None or self.browser.current_image_id() not in (None, item.image_id):
             return  # the user moved on; the loader is already fetching the new one
+        try:
+            self._display(item)
+        except Exception as exc:  # a slot must not fail silently: the wait for this image would never end
+            self.current = None
+            self._on_image_failed(item.image_id, exc)
+            return
+        h, w = item.rgb.shape[:2]
+        mask = f"mask from {item.mask_source}" if item.mask_source else "no mask"
+        note = f" · {item.error}" if item.error else ""
+        self.statusBar().showMessage(f"{item.file_name} ({w}×{h}) · {mask}{note}", 6000)
+        self.image_shown.emit(item.image_id)
+
+    def _display(self, item: LoadedImage) -> None:
+        assert self.source is not None
         self.current = item
         colors = self.source.colors
         self.viewer.set_mask(None)  # so the new image does not rescale the previous mask
@@ -563,15 +597,13 @@ class MainWindow(QMainWindow):
         else:
             self.legend.set_classes([])
         self._apply_view_options()
-        h, w = item.rgb.shape[:2]
-        note = f" · {item.error}" if item.error else ""
-        self.statusBar().showMessage(f"{item.file_name} ({w}×{h}) · mask from {item.mask_source}{note}", 6000)
-        self.image_shown.emit(item.image_id)
 
     def _on_image_failed(self, image_id: int, exc: BaseException) -> None:
         from cocoseg_gui.gui.dialogs import error_text
 
-        self.statusBar().showMessage(f"Cannot show image {image_id}: {error_text(exc)}", 15000)
+        message = f"Cannot show image {image_id}: {error_text(exc)}"
+        self.statusBar().showMessage(message, 15000)
+        self.image_failed.emit(image_id, message)
 
     # -------------------------------------------------------------------------------------------- view
     def _on_hidden_changed(self, hidden: set[int]) -> None:
@@ -716,14 +748,33 @@ class MainWindow(QMainWindow):
         self.loader.wait_idle(5000)
 
 
-def first_image_shown(window: MainWindow, callback: Callable[[], None]) -> None:
-    """Call ``callback`` once, when the window first shows an image (or at once if it already has)."""
+def first_image_shown(
+    window: MainWindow, callback: Callable[[], None], failed: Callable[[str], None] | None = None
+) -> None:
+    """Call ``callback`` once, when the window first shows an image (or at once if it already has).
+
+    With ``failed``, an image that cannot be shown ends the wait too: ``failed(message)``, then
+    ``callback()``, so an unattended run goes on with the problem in the status bar.
+    """
     if window.current is not None:
         QTimer.singleShot(0, callback)
         return
 
-    def once(_image_id: int) -> None:
-        window.image_shown.disconnect(once)
+    def disconnect() -> None:
+        window.image_shown.disconnect(shown)
+        if failed is not None:
+            window.image_failed.disconnect(not_shown)
+
+    def shown(_image_id: int) -> None:
+        disconnect()
         callback()
 
-    window.image_shown.connect(once)
+    def not_shown(_image_id: int, message: str) -> None:
+        disconnect()
+        assert failed is not None
+        failed(message)
+        callback()
+
+    window.image_shown.connect(shown)
+    if failed is not None:
+        window.image_failed.connect(not_shown)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from cocoseg_gui.core.class_map import ClassMapping
@@ -15,11 +16,12 @@ from cocoseg_gui.core.coco_index import CocoIndex
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.core.palette import class_color
 from cocoseg_gui.core.rasterize import rasterize_image
+from tests.gui.bad_datasets import FIRST_IMAGE_PROBLEMS, tiny_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_gui(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_gui(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", COCOSEG_CACHE_DIR=str(tmp_path / "cache"))
     return subprocess.run(
         [sys.executable, "-m", "cocoseg_gui", *args],
@@ -27,7 +29,7 @@ def run_gui(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
 
 
@@ -82,3 +84,41 @@ def test_screenshot_of_a_missing_file_fails_at_once(tmp_path) -> None:
     )
     assert result.returncode == 2
     assert "nope.json: does not exist" in result.stderr
+
+
+# far below the 300 s the screenshot used to wait for a first image that never came
+NO_WAITING_S = 120
+
+
+@pytest.mark.parametrize("problem", FIRST_IMAGE_PROBLEMS)
+def test_screenshot_with_a_first_image_that_cannot_be_shown_goes_on(tmp_path, problem: str) -> None:
+    annotations = tiny_dataset(tmp_path / "data", problem)
+    shot = tmp_path / "shot.png"
+    result = run_gui(
+        tmp_path,
+        "--annotations",
+        str(annotations),
+        "--images",
+        str(annotations.parent / "images"),
+        "--screenshot",
+        str(shot),
+        timeout=NO_WAITING_S,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cocoseg-gui: warning:" in result.stderr  # the problem, on stderr
+    assert "Traceback" not in result.stderr
+    assert "saved" in result.stdout
+    with Image.open(shot) as im:
+        assert im.size == (1440, 900)
+
+
+def test_screenshot_of_a_dataset_with_300_categories(tmp_path) -> None:
+    annotations = tiny_dataset(tmp_path / "data", extra_categories=300 - 80)
+    shot = tmp_path / "shot.png"
+    result = run_gui(
+        tmp_path, "--annotations", str(annotations), "--screenshot", str(shot), timeout=NO_WAITING_S
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "warning: 300 categories" in result.stderr and "first 254 by id" in result.stderr
+    assert shot.is_file()

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoseg_gui.core.class_map import MAX_CLASSES, fitting_categories
 from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.jobs import Progress
@@ -244,6 +245,10 @@ class MasksPanel(QWidget):
             ids = [c.id for c in index.categories if c.name in names]
             if ids:
                 self.classes.set_checked(ids)
+        kept, note = fitting_categories(index.categories)
+        if len(self.classes.checked_ids()) > MAX_CLASSES:  # generating would fail: start from what fits
+            self.classes.set_checked(c.id for c in kept)
+            self.progress_label.setText(note)
         self._sync_priority()
         saved_priority = self.state.settings.value("masks/priority", "")
         if saved_priority:
