@@ -81,7 +81,7 @@ def link_images(n_images: int, folder: Path) -> None:
     for split in ("train", "val"):
         data = orjson.loads((SAMPLE / "annotations" / f"instances_{split}2017.json").read_bytes())
         sources += [SAMPLE / f"{split}2017" / img["file_name"] for img in data["images"]]
-    copies = folder / "_src"  # links must stay inside the image folder (ADR 0102)
+    copies = folder / "_src"  # links must stay inside the image folder (ADR 0003)
     copies.mkdir(parents=True, exist_ok=True)
     for i, src in enumerate(sources):
         shutil.copyfile(src, copies / f"{i}{src.suffix}")

@@ -39,7 +39,7 @@ def build_dataset(root: Path, n_images: int) -> tuple[Path, Path]:
     for ann in src["annotations"]:
         by_image.setdefault(ann["image_id"], []).append(ann)
     images_dir = root / "images"
-    sources = images_dir / "_src"  # links must stay inside the image folder (ADR 0102)
+    sources = images_dir / "_src"  # links must stay inside the image folder (ADR 0003)
     shutil.copytree(SAMPLE / "val2017", sources)
     images, annotations = [], []
     next_ann = 1

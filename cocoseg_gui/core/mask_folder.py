@@ -98,7 +98,7 @@ def prepare_out(out: Path, images_dir: Path, digest: str, overwrite: bool, names
     """Check OUT against the image folder and an earlier run; return True when resuming that run.
 
     Overwriting deletes only the masks this job makes (``names``) and those an earlier run listed,
-    never other files in ``masks/`` (docs/adr/0102-paths-outside-the-dataset.md).
+    never other files in ``masks/`` (docs/adr/0003-paths-outside-the-dataset.md).
     """
     check_out_apart_from_images(out, images_dir)
     manifest_path = out / MANIFEST_FILE

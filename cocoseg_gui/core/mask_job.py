@@ -82,7 +82,7 @@ class MaskReport:
 class _Config:
     annotations: Path
     images_dir: Path
-    images: SafeRoot  # refuses file names that leave images_dir (docs/adr/0102-paths-outside-the-dataset.md)
+    images: SafeRoot  # refuses file names that leave images_dir (docs/adr/0003-paths-outside-the-dataset.md)
     masks_dir: Path
     mapping: ClassMapping
     options: MaskOptions

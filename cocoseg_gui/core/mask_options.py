@@ -30,7 +30,7 @@ class MaskOptions:
     - ``min_area``: skip annotations whose rasterised pixel count (not the COCO area field) is below it.
     - ``max_images``: only the first N images of the file; ``workers``: processes (not part of the hash).
     - ``follow_symlinks``: read images through symbolic links that leave the image folder (refused by
-      default, docs/adr/0102-paths-outside-the-dataset.md).
+      default, docs/adr/0003-paths-outside-the-dataset.md).
     - ``max_image_pixels``: image entries whose width x height is above it are refused (reported, no
       mask), as Pillow refuses decompression bombs (not part of the hash: it never changes a mask).
     """

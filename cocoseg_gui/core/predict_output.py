@@ -5,7 +5,7 @@ Before a run, :func:`check_predict_out` refuses an OUT that is (or is inside) an
 mask dataset folder, and any existing target that an earlier predict run did not write, unless
 ``overwrite``. :class:`PredictRecord` keeps ``OUT/predict_manifest.jsonl``: one line per file predict
 wrote (its size and mtime), so a rerun may replace its own outputs but not a file the user put or
-edited there. See docs/adr/0104-predict-output-safety.md.
+edited there. See docs/adr/0005-predict-output-safety.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dataset-relative names -> paths that stay inside their folder (docs/adr/0102-paths-outside-the-dataset.md).
+"""Dataset-relative names -> paths that stay inside their folder (docs/adr/0003-paths-outside-the-dataset.md).
 
 A COCO ``file_name`` or an image_mask_map.json entry comes from a file anyone may have written. Every
 place that opens an image or a mask by such a name goes through ``SafeRoot.resolve``, which refuses

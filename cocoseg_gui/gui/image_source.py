@@ -56,7 +56,7 @@ class ImageSource:
     """Reads images and their masks for one open dataset (and optionally a mask folder).
 
     Names leading outside the image folder or the mask folder's ``masks/`` (symbolic links too) are
-    refused, as everywhere (core.safe_paths, docs/adr/0102-paths-outside-the-dataset.md).
+    refused, as everywhere (core.safe_paths, docs/adr/0003-paths-outside-the-dataset.md).
     """
 
     def __init__(

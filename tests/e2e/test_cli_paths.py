@@ -1,4 +1,4 @@
-"""`cocoseg masks` on names leading outside the image folder and an --out in it (ADR 0102)."""
+"""`cocoseg masks` on names leading outside the image folder and an --out in it (ADR 0003)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The viewer and the thumbnails never read outside the dataset (issue 12 items 6, 7, 8; ADR 0102)."""
+"""The viewer and the thumbnails never read outside the dataset (issue 12 items 6, 7, 8; ADR 0003)."""
 
 from __future__ import annotations
 

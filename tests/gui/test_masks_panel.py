@@ -81,7 +81,7 @@ def test_generate_from_the_panel_then_browse_the_masks(qtbot, window: MainWindow
 
 def big_dataset(tmp_path: Path, val_annotations: Path, val_images: Path, copies: int) -> tuple[Path, Path]:
     """The val sample repeated ``copies`` times (new ids and file names; images are symlinks to copies in
-    the image folder: links leading outside it are refused, docs/adr/0102-paths-outside-the-dataset.md)."""
+    the image folder: links leading outside it are refused, docs/adr/0003-paths-outside-the-dataset.md)."""
     data = json.loads(val_annotations.read_text(encoding="utf-8"))
     images_dir = tmp_path / "big2017"
     (images_dir / "_src").mkdir(parents=True)

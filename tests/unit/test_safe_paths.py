@@ -1,4 +1,4 @@
-"""Names leading outside the dataset (issue 12 items 4, 6, 7, 8; docs/adr/0102-paths-outside-the-dataset.md):
+"""Names leading outside the dataset (issue 12 items 4, 6, 7, 8; docs/adr/0003-paths-outside-the-dataset.md):
 the core.safe_paths helper, `cocoseg masks` (refused entries, --out vs the image folder, --overwrite) and
 MaskDatasetFolder, on real files."""
 

@@ -1,4 +1,4 @@
-"""Train and evaluate never read outside the mask dataset (issue 12 items 6, 7, 8; ADR 0102): image names
+"""Train and evaluate never read outside the mask dataset (issue 12 items 6, 7, 8; ADR 0003): image names
 and image_mask_map.json entries with '..' or absolute paths, and symbolic links leaving the image folder."""
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class TrainConfig:
     augment: bool = True
     max_steps_per_epoch: int | None = None
     deterministic: bool = False
-    follow_symlinks: bool = False  # read images/masks through links leaving their folder (ADR 0102)
+    follow_symlinks: bool = False  # read images/masks through links leaving their folder (ADR 0003)
     overwrite: bool = False  # a new run may replace the run already in ``out`` (see run_folder.py)
 
     def __post_init__(self) -> None:

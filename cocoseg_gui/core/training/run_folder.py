@@ -1,7 +1,7 @@
 """Whether a run folder already holds a training run, and a fresh sibling for a new one.
 
 A new (not resumed) training never replaces a run's checkpoints or log without being asked
-(docs/adr/0103-run-folder-protection.md). No torch import: the CLI checks before loading torch.
+(docs/adr/0004-run-folder-protection.md). No torch import: the CLI checks before loading torch.
 """
 
 from __future__ import annotations
