@@ -585,6 +585,7 @@ class MainWindow(QMainWindow):
     def _display(self, item: LoadedImage) -> None:
         assert self.source is not None
         self.current = item
+        self.viewer.set_message("")
         colors = self.source.colors
         self.viewer.set_mask(None)  # so the new image does not rescale the previous mask
         self.viewer.set_image(item.rgb)
@@ -603,6 +604,11 @@ class MainWindow(QMainWindow):
 
         message = f"Cannot show image {image_id}: {error_text(exc)}"
         self.statusBar().showMessage(message, 15000)
+        self.viewer.set_mask(None)  # not the previous image's: the view says why it is empty
+        self.viewer.set_image(None)
+        self.viewer.set_outlines(None)
+        name = self.source.index.image(image_id).file_name if self.source is not None else str(image_id)
+        self.viewer.set_message(f"Cannot show {name!r}\n\n{error_text(exc)}")
         self.image_failed.emit(image_id, message)
 
     # -------------------------------------------------------------------------------------------- view

@@ -36,12 +36,15 @@ def test_a_first_image_that_cannot_be_shown_is_reported_and_the_next_one_shows(
     assert EXPECTED[problem] in message, message
     if first_failed:
         assert window.current is None
+        assert EXPECTED[problem] in window.viewer.message()  # the empty view says why
+        assert window.viewer.image_size() is None  # not the previous image
     else:
         assert window.current is not None and window.current.mask is None
     # the window goes on: the next image shows with its mask (no dialog: the autouse fixture fails on one)
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         window.browser.step(1)
     assert window.current is not None and window.current.mask is not None
+    assert window.viewer.message() == ""
 
 
 def test_more_categories_than_a_mask_holds_opens_with_a_notice(qtbot, tmp_path) -> None:

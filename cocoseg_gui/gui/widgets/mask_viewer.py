@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsView,
+    QLabel,
     QWidget,
 )
 
@@ -103,8 +104,24 @@ class MaskViewer(QGraphicsView):
         self.horizontalScrollBar().valueChanged.connect(self._emit_view_changed)
         self.verticalScrollBar().valueChanged.connect(self._emit_view_changed)
         self._update_smoothing()
+        # why nothing is shown (an image that cannot be read), centred over the empty view
+        self._message = QLabel(self.viewport())
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._message.setWordWrap(True)
+        self._message.setStyleSheet("color: #f0f0f0; background: transparent; padding: 24px;")
+        self._message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._message.hide()
 
     # ----------------------------------------------------------------------------------------- content
+    def set_message(self, text: str) -> None:
+        """Show ``text`` over the view (e.g. why an image cannot be shown); "" hides it."""
+        self._message.setText(text)
+        self._message.setVisible(bool(text))
+        self._message.setGeometry(self.viewport().rect())
+
+    def message(self) -> str:
+        return self._message.text() if self._message.isVisible() else ""
+
     def set_image(self, rgb: np.ndarray | QImage | None) -> None:
         """Show an HxWx3 uint8 RGB array (or a QImage); None clears it. Fits the view on the first image."""
         if rgb is None:
@@ -459,6 +476,7 @@ class MaskViewer(QGraphicsView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._message.setGeometry(self.viewport().rect())
         if self._auto_fit:
             self._fit()
 
