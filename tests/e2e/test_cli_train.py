@@ -91,9 +91,10 @@ def test_train_evaluate_predict_export(person_masks: Path, tmp_path: Path) -> No
         assert (tmp_path / "m.onnx").stat().st_size > 10_000
 
 
-@pytest.mark.slow
-def test_ctrl_c_saves_a_checkpoint_that_resumes(person_masks: Path, tmp_path: Path) -> None:
-    run = tmp_path / "run"
+def interrupted_training(
+    person_masks: Path, run: Path, sig: signal.Signals
+) -> tuple[subprocess.Popen[str], str, str]:
+    """A long `cocoseg train` sent ``sig`` once its first step is logged; (process, stdout, stderr)."""
     cmd = [sys.executable, "-m", "cocoseg_gui.cli", "train", "--data", str(person_masks), "--model", "unet",
            "--out", str(run), "--epochs", "500", "--log-every", "1", "--val-on-train", *TINY]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -102,8 +103,15 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(person_masks: Path, tmp_path: Pa
     for line in proc.stdout:  # wait until training runs
         if " step " in line or time.monotonic() > deadline:
             break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=240)
+    return proc, out, err
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_checkpoint_that_resumes(person_masks: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    proc, out, err = interrupted_training(person_masks, run, signal.SIGINT)
     assert proc.returncode == 130, err
     assert "stopping after the current step" in err and "--resume" in err
     assert "cancelled after 0 epochs" in out and "(cancelled by the user)" in out
@@ -121,16 +129,7 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(person_masks: Path, tmp_path: Pa
 def test_sigterm_stops_like_ctrl_c_with_last_pt_and_an_end_event(person_masks: Path, tmp_path: Path) -> None:
     """Issue 12 item 16: SIGTERM (kill, a scheduler's stop) saves last.pt, logs the end, exits 143."""
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "cocoseg_gui.cli", "train", "--data", str(person_masks), "--model", "unet",
-           "--out", str(run), "--epochs", "500", "--log-every", "1", "--val-on-train", *TINY]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 240
-    for line in proc.stdout:
-        if " step " in line or time.monotonic() > deadline:
-            break
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=240)
+    proc, out, err = interrupted_training(person_masks, run, signal.SIGTERM)
     assert proc.returncode == 143, err
     assert "SIGTERM: stopping after the current step" in err and "--resume" in err
     assert "(stopped by SIGTERM)" in out
