@@ -90,9 +90,11 @@ def test_sorting(browser: DatasetBrowser, val_index: CocoIndex) -> None:
     browser.sort.setCurrentIndex(browser.sort.findData(SortKey.ANNOTATIONS))
     counts = [val_index.annotation_count(int(i)) for i in browser.model.shown_image_ids()]
     assert counts == sorted(counts) and counts[0] == 0
+    assert browser.descending.text() == "↑" and "Ascending" in browser.descending.toolTip()
     browser.descending.setChecked(True)
     counts = [val_index.annotation_count(int(i)) for i in browser.model.shown_image_ids()]
     assert counts == sorted(counts, reverse=True) and counts[0] == max(val_index.annotation_counts())
+    assert browser.descending.text() == "↓" and "Descending" in browser.descending.toolTip()
 
 
 def test_selection_survives_filtering_and_steps(qtbot, browser: DatasetBrowser, val_index: CocoIndex) -> None:

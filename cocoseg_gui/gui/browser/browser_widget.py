@@ -141,7 +141,8 @@ class DatasetBrowser(QWidget):
             (SortKey.ANNOTATIONS, "Sort: annotations"),
         ):
             self.sort.addItem(label, key.value)
-        self.descending = QToolButton(text="↓", checkable=True, toolTip="Descending order")
+        self.descending = QToolButton(checkable=True)
+        self._show_sort_direction(False)
         self.count_label = QLabel("No dataset")
         self.view = ThumbnailView(self.loader.size)
         self.view.setModel(self.model)
@@ -176,9 +177,16 @@ class DatasetBrowser(QWidget):
         self.name_filter.textChanged.connect(lambda _t: self._debounce.start())
         self.presence.currentIndexChanged.connect(lambda _i: self.refresh())
         self.sort.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.descending.toggled.connect(self._show_sort_direction)
         self.descending.toggled.connect(lambda _c: self.refresh())
         self.categories.changed.connect(lambda _ids: self.refresh())
         self.view.selectionModel().currentChanged.connect(self._on_current_changed)
+
+    def _show_sort_direction(self, descending: bool) -> None:
+        """The arrow says the order shown now; the tooltip says what a click does."""
+        self.descending.setText("↓" if descending else "↑")
+        now, other = ("Descending", "ascending") if descending else ("Ascending", "descending")
+        self.descending.setToolTip(f"{now} order (click for {other})")
 
     # -- dataset
     def set_dataset(
