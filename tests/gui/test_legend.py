@@ -112,3 +112,16 @@ def test_hidden_set_persists_across_images_and_drives_the_viewer(legend, sample,
     assert legend.hidden() == {PERSON}
     legend.set_hidden({CAR, PERSON})
     assert viewer.hidden_classes() == {CAR, PERSON}
+
+
+def test_solo_holds_on_the_next_image_and_unsolo_restores(legend, sample, qtbot) -> None:
+    legend.toggle(BICYCLE)  # hidden before the solo (the gestures have their own tests)
+    legend.solo(CAR)
+    # "the next image": a class it shows that the previous one lacked must stay hidden while CAR is soloed
+    other = sample.mask.copy()
+    other[:20, :20] = 42
+    with qtbot.waitSignal(legend.hidden_changed):  # so the viewer hides the new class too
+        legend.set_classes(legend_entries(other, {**sample.names, 42: "extra"}))
+    assert {e[0] for e in legend.entries()} - legend.hidden() == {CAR} and legend.solo_class() == CAR
+    legend.solo(CAR)  # again: unsolo
+    assert legend.hidden() == {BICYCLE} and legend.solo_class() is None

@@ -106,7 +106,8 @@ class LegendWidget(QWidget):
     """Rows "swatch name share" sorted by share. Click toggles a class hidden (greyed); Ctrl/Alt-click or
     double-click solos it (the same again restores what was hidden before); "Show all" resets.
 
-    The hidden set persists across ``set_classes``: a class hidden on one image stays hidden on the next.
+    The hidden set persists across ``set_classes``: a class hidden on one image stays hidden on the next,
+    and a soloed class stays the only one shown.
     """
 
     hidden_changed = Signal(set)
@@ -148,6 +149,8 @@ class LegendWidget(QWidget):
             key=lambda e: (-e[3], e[0]),
         )
         self._rebuild()
+        if self._solo is not None:  # solo means "only this class" on the next image too
+            self._change(self._hidden | {i for i, *_ in self._entries if i != self._solo})
 
     def entries(self) -> list[LegendEntry]:
         """The rows in display order."""
