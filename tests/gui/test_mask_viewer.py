@@ -404,3 +404,16 @@ def test_side_by_side_truth_and_error_view(side, sample, qtbot) -> None:
     assert np.array_equal(_rendered(side.right), right)  # the marker is not part of an exported picture
     QApplication.sendEvent(side.left.viewport(), QEvent(QEvent.Type.Leave))
     assert not side.right.marker_visible()
+
+
+def test_side_by_side_split_starts_even_whatever_the_titles(qtbot, sample) -> None:
+    view = SideBySideView(left_title="No ground truth for this image (not in the open dataset or masks)",
+                          right_title="Prediction")  # fmt: skip
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.set_left(sample.rgb)
+    view.set_right(sample.rgb, sample.mask)
+    view.show()
+    qtbot.waitExposed(view)
+    left, right = view.splitter.sizes()
+    assert abs(left - right) <= 2, (left, right)

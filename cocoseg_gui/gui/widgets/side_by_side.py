@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer, ViewState
 
@@ -36,6 +36,8 @@ class SideBySideView(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         for title, viewer in ((self._left_title, self.left), (self._right_title, self.right)):
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # a long title ("No ground truth for this image") must not widen its pane: the split starts even
+            title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             pane = QWidget()
             lay = QVBoxLayout(pane)
             lay.setContentsMargins(0, 0, 0, 0)
@@ -44,6 +46,8 @@ class SideBySideView(QWidget):
             lay.addWidget(viewer, 1)
             splitter.addWidget(pane)
         splitter.setChildrenCollapsible(False)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
