@@ -27,6 +27,11 @@ class DatasetPaths:
         return self.images_dir.name
 
     @property
+    def display_name(self) -> str:
+        """What tells COCO sets apart, whose JSONs are all ``instances_<split>.json``: ``val2017 (coco)``."""
+        return f"{self.split} ({self.root.name})" if self.root.name else self.split
+
+    @property
     def root(self) -> Path:
         """The dataset root: the folder holding ``annotations/``, else the annotations' folder."""
         parent = self.annotations.parent

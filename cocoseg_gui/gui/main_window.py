@@ -429,8 +429,14 @@ class MainWindow(QMainWindow):
         self.browser.set_dataset(
             s.index, s.images_dir, self.source.masked_file_names() if self.source else None
         )
-        self.setWindowTitle(f"cocoseg — {s.annotations_path.name if s.annotations_path else ''}")
+        self.setWindowTitle(f"cocoseg — {self._dataset_name()}")
         self._update_summary()
+
+    def _dataset_name(self) -> str:
+        s = self.state
+        if s.annotations_path is None or s.images_dir is None:
+            return ""
+        return DatasetPaths(s.annotations_path, s.images_dir).display_name
 
     def _on_masks_dir_changed(self) -> None:
         if self.state.index is None or self._skip_masks_reload:
@@ -462,7 +468,7 @@ class MainWindow(QMainWindow):
             return
         shown, total = self.browser.model.rowCount(), len(s.index)
         text = (
-            f"{s.annotations_path.name if s.annotations_path else ''} · {shown} of {total} images · "
+            f"{self._dataset_name()} · {shown} of {total} images · "
             f"{s.index.num_annotations()} annotations · {len(s.index.categories)} categories"
         )
         if self.source is not None and self.source.masks_dir is not None:
@@ -552,7 +558,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         recent = self.recent_datasets()
         for paths in recent:
-            act = self.recent_menu.addAction(f"{paths.annotations.name} — {paths.images_dir}")
+            act = self.recent_menu.addAction(f"{paths.display_name} — {paths.annotations}")
             act.triggered.connect(lambda _c=False, p=paths: self.open_dataset(p.annotations, p.images_dir))
         if not recent:
             self.recent_menu.addAction("(none)").setEnabled(False)
