@@ -23,6 +23,17 @@ SCREENSHOT_TIMEOUT_MS = 300_000
 SCREENSHOT_SIZE = (1440, 900)
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    """``1024x700`` -> (1024, 700); at least 640x480, so the layout has room to be judged."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1024x700, got {text!r}") from None
+    if w < 640 or h < 480:
+        raise argparse.ArgumentTypeError(f"the window must be at least 640x480, got {text!r}")
+    return w, h
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cocoseg-gui",
@@ -38,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--screenshot", type=Path, metavar="PATH", help="render the window to PATH (PNG) and exit"
     )
+    parser.add_argument(
+        "--size", type=_window_size, metavar="WxH",
+        help=f"window size for --screenshot (default: {SCREENSHOT_SIZE[0]}x{SCREENSHOT_SIZE[1]})",
+    )  # fmt: skip
     parser.add_argument(
         "--settings",
         type=Path,
@@ -83,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     state = AppState(settings)
     window = MainWindow(state)
     if args.screenshot is not None:
-        window.resize(*SCREENSHOT_SIZE)
+        window.resize(*(args.size or SCREENSHOT_SIZE))
         window.show_dialogs = False
     if args.panel:
         window.show_panel(args.panel)

@@ -284,3 +284,14 @@ def test_workspaces_switch_by_shortcut_and_viewer_keys_follow(qtbot, window: Mai
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         qtbot.keyClick(window, Qt.Key.Key_J)
     assert window.current.image_id != current
+
+
+def test_screenshot_size_is_chosen(tmp_path) -> None:
+    from cocoseg_gui.gui import app as gui_app
+
+    shot = tmp_path / "small.png"
+    assert gui_app.main(["--screenshot", str(shot), "--size", "1024x700"]) == 0
+    with Image.open(shot) as im:
+        assert im.size == (1024, 700)
+    with pytest.raises(SystemExit):
+        gui_app.build_parser().parse_args(["--size", "300x200"])
