@@ -92,3 +92,18 @@ def test_a_broken_mask_png_is_a_dataset_error_naming_it(folder: Path) -> None:
     reader.mask_path(name).unlink()
     with pytest.raises(DatasetError, match="mask file not found"):
         reader.read_mask(name)
+
+
+def test_trainer_dataset_reads_masks_through_the_same_reader(folder: Path) -> None:
+    from PIL import Image
+
+    from cocoseg_gui.core.training.data import MaskDataset
+
+    reader, dataset = MaskDatasetFolder(folder), MaskDataset(folder)
+    _, mask = dataset.load_pair(0)
+    assert np.array_equal(np.asarray(mask), reader.read_mask(dataset.files[0]))
+    rgb = Image.fromarray(reader.read_mask(dataset.files[0])).convert("RGB")
+    rgb.save(reader.mask_path(dataset.files[0]))  # an RGB "mask": not a class map, refused by both
+    with pytest.raises(DatasetError, match=r"must be a palette \(P\) or grayscale \(L\) PNG") as by_reader:
+        reader.read_mask(dataset.files[0])
+    assert dataset[0] is None and dataset.skipped == [(dataset.files[0], str(by_reader.value))]

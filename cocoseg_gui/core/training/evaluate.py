@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
+from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
 from cocoseg_gui.core.scores import class_scores, image_confusion, mean_iou
 
 
@@ -78,7 +80,7 @@ class EvalResult:
 def _check_masks_exist(ds: Any, data: Path) -> None:
     """Refuse a folder with nothing to evaluate rather than report metrics of 0 images."""
     if len(ds) == 0:
-        raise DatasetError(data / "image_mask_map.json", "lists no images: nothing to evaluate")
+        raise DatasetError(data / IMAGE_MAP_FILE, "lists no images: nothing to evaluate")
     missing = [i for i in range(len(ds)) if not ds.mask_path(i).is_file()]
     if len(missing) == len(ds):
         names = ", ".join(f"masks/{ds.mask_map[ds.files[i]]}" for i in missing[:3])
@@ -116,7 +118,7 @@ def evaluate(
     names = predictor.class_names
     if [c["name"] for c in ds.classes] != names:
         raise DatasetError(
-            Path(data) / "category_mapping.json",
+            Path(data) / MAPPING_FILE,
             f"classes differ from the checkpoint's ({len(ds.classes)} vs {len(names)}: "
             f"{[c['name'] for c in ds.classes][:4]}... vs {names[:4]}...)",
         )
