@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.types import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 _SPLIT = re.compile(r"^(?:instances|annotations?)_(.+)\.json$", re.IGNORECASE)
 
 

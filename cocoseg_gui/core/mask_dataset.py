@@ -1,4 +1,9 @@
-"""Reading a mask dataset folder written by `cocoseg masks`: manifest, mapping, report, masks."""
+"""Reading a mask dataset folder written by `cocoseg masks`: manifest, mapping, report, masks.
+
+The one reader of that folder (docs/formats.md): the trainer's dataset (core.training.data), evaluation,
+Predict's ground truth and the viewer (gui.image_source) all go through these functions and
+``MaskDatasetFolder``, so a file name, a refusal (core.safe_paths) or an error message is defined once.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ from cocoseg_gui.core.mask_png import read_mask_png
 from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError
 
 
-def _read_json(path: Path, required: bool = True) -> Any:
+def read_json(path: str | Path, required: bool = True) -> Any:
+    """Parse a JSON file; None when it is missing and not ``required``, else DatasetError naming it."""
+    path = Path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -26,6 +33,35 @@ def _read_json(path: Path, required: bool = True) -> Any:
         raise DatasetError(path, "file not found (is this a folder written by `cocoseg masks`?)") from exc
     except (OSError, ValueError) as exc:
         raise DatasetError(path, f"cannot read JSON ({exc})") from exc
+
+
+def read_image_mask_map(root: str | Path, required: bool = True) -> dict[str, str]:
+    """image_mask_map.json of a mask folder: image file name -> mask file name (relative to ``masks/``);
+    {} when it is missing and not ``required``."""
+    path = Path(root) / IMAGE_MAP_FILE
+    data = read_json(path, required)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DatasetError(path, "expected a JSON object {image: mask}")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def read_report(root: str | Path, required: bool = False) -> dict[str, Any] | None:
+    """report.json of a mask folder, or None when the run did not finish (missing, not ``required``)."""
+    path = Path(root) / REPORT_FILE
+    data = read_json(path, required)
+    if data is not None and not isinstance(data, dict):
+        raise DatasetError(path, "expected a JSON object (a report written by `cocoseg masks`)")
+    return data
+
+
+def report_if_readable(root: str | Path) -> dict[str, Any] | None:
+    """report.json, or None when there is none or it cannot be read (what a view shows: nothing)."""
+    try:
+        return read_report(root)
+    except DatasetError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -42,15 +78,34 @@ class MaskDatasetFolder:
 
     Image and mask names that lead outside the image folder or ``masks/`` are refused
     (core.safe_paths; symbolic links leaving them too, unless ``follow_symlinks``).
+
+    ``browse=True`` is the viewer's tolerance: the folder or its manifest.json may be missing, the
+    manifest unreadable (then {}),
+    category_mapping.json and image_mask_map.json may be missing (``mapping`` None, no masks), so a
+    half-written folder can still be looked at; a mask that cannot be read is the caller's per-image
+    problem (``read_mask`` raises DatasetError naming it).
     """
 
-    def __init__(self, root: str | Path, follow_symlinks: bool = False) -> None:
+    def __init__(self, root: str | Path, follow_symlinks: bool = False, *, browse: bool = False) -> None:
         self.root = Path(root)
         self.follow_symlinks = follow_symlinks
+        self.browse = browse
         self.refused: list[tuple[str, str]] = []  # (image file name, why), filled by samples()
-        if not self.root.is_dir():
+        if not browse and not self.root.is_dir():
             raise DatasetError(self.root, "mask dataset folder not found")
-        self.manifest: dict[str, Any] = _read_json(self.root / MANIFEST_FILE)
+        if browse:
+            try:
+                manifest = read_json(self.root / MANIFEST_FILE, required=False)
+            except DatasetError:
+                manifest = None
+            self.manifest: dict[str, Any] = manifest if isinstance(manifest, dict) else {}
+            has_mapping = (self.root / MAPPING_FILE).is_file()
+            # None only when browsing a folder without category_mapping.json
+            self.mapping: ClassMapping | None = (
+                ClassMapping.read(self.root / MAPPING_FILE) if has_mapping else None
+            )
+            return
+        self.manifest = read_json(self.root / MANIFEST_FILE)
         if not isinstance(self.manifest, dict) or "options_hash" not in self.manifest:
             raise DatasetError(self.root / MANIFEST_FILE, "not a cocoseg mask manifest")
         self.mapping = ClassMapping.read(self.root / MAPPING_FILE)
@@ -78,15 +133,12 @@ class MaskDatasetFolder:
     @cached_property
     def image_mask_map(self) -> dict[str, str]:
         """Image file name -> mask file name (relative to ``masks/``); empty before a run completes."""
-        data = _read_json(self.root / IMAGE_MAP_FILE, required=self.complete) or {}
-        if not isinstance(data, dict):
-            raise DatasetError(self.root / IMAGE_MAP_FILE, "expected a JSON object {image: mask}")
-        return {str(k): str(v) for k, v in data.items()}
+        return read_image_mask_map(self.root, required=self.complete and not self.browse)
 
     @cached_property
     def report(self) -> dict[str, Any] | None:
         """report.json, or None when the run did not finish."""
-        return _read_json(self.root / REPORT_FILE, required=False)
+        return read_report(self.root)
 
     def samples(self) -> list[MaskSample]:
         """The images whose mask is on disk, in the order of image_mask_map.json; entries refused by

@@ -80,6 +80,12 @@ def check_out_apart_from_images(out: Path, images_dir: Path) -> None:
     )
 
 
+def holds_masks(folder: Path) -> bool:
+    """True when ``folder`` already has a manifest or mask files (a rerun resumes or must overwrite)."""
+    masks = Path(folder) / MASKS_DIR
+    return (Path(folder) / MANIFEST_FILE).is_file() or (masks.is_dir() and any(masks.iterdir()))
+
+
 def _masks_made_before(out: Path) -> set[str]:
     """Mask file names an earlier run in OUT listed (image_mask_map.json, report.json per_image)."""
     names: set[str] = set()

@@ -117,5 +117,5 @@ def read_mask_png(path: str | Path) -> np.ndarray:
             return np.asarray(img, dtype=np.uint8)
     except FileNotFoundError as exc:
         raise DatasetError(path, "mask file not found") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise DatasetError(path, f"cannot read the mask ({exc})") from exc

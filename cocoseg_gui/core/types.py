@@ -7,6 +7,8 @@ from typing import Any
 
 BACKGROUND = 0
 IGNORE_INDEX = 255
+# file name suffixes read as images (lower case), in the order a file dialog lists them
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ runs it there, one request at a time, and drops results the user has already mov
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,16 +14,15 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping, fitting_categories
+from cocoseg_gui.core.class_map import ClassMapping, fitting_categories
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.image_entry import image_entry_problem
+from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
 from cocoseg_gui.core.palette import voc_palette
 from cocoseg_gui.core.safe_paths import SafeRoot
 
 if TYPE_CHECKING:
     from cocoseg_gui.core.coco_index import CocoIndex
-
-MASK_MAP_FILE = "image_mask_map.json"
 
 
 @dataclass
@@ -36,20 +34,6 @@ class LoadedImage:
     mask_source: str  # "mask file", "annotations" or "" (no mask)
     outlines: list[tuple[int, np.ndarray]] = field(default_factory=list)
     error: str = ""  # why no mask / a problem worth a status message
-
-
-def read_mask_map(masks_dir: Path) -> dict[str, str]:
-    """image file name -> mask file name (relative to masks/) of a mask dataset folder ({} if none)."""
-    path = Path(masks_dir) / MASK_MAP_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DatasetError(path, f"cannot read JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise DatasetError(path, "expected a JSON object mapping image file names to mask file names")
-    return {str(k): str(v) for k, v in data.items()}
 
 
 class ImageSource:
@@ -66,18 +50,17 @@ class ImageSource:
         self.images_dir = Path(images_dir)
         self.masks_dir = Path(masks_dir) if masks_dir is not None else None
         self._images = SafeRoot(self.images_dir, follow_symlinks, "image file name")
-        self._masks = (
-            SafeRoot(self.masks_dir / "masks", follow_symlinks, "mask file name") if self.masks_dir else None
+        # the mask folder as the viewer tolerates it: no manifest needed (core.mask_dataset, browse)
+        self.masks = (
+            MaskDatasetFolder(self.masks_dir, follow_symlinks, browse=True)
+            if self.masks_dir is not None
+            else None
         )
-        self.mask_map: dict[str, str] = {}
+        self.mask_map: dict[str, str] = self.masks.image_mask_map if self.masks is not None else {}
         categories, self.note = fitting_categories(index.categories)  # note: why some are not drawn
         self.mapping = ClassMapping(categories)
-        if self.masks_dir is not None:
-            self.mask_map = read_mask_map(self.masks_dir)
-            mapping_file = self.masks_dir / MAPPING_FILE
-            if mapping_file.is_file():
-                self.mapping = ClassMapping.read(mapping_file)
-                self.note = ""
+        if self.masks is not None and self.masks.mapping is not None:
+            self.mapping, self.note = self.masks.mapping, ""
         self._options = None
 
     @property
@@ -105,18 +88,11 @@ class ImageSource:
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise DatasetError(path, f"cannot read the image ({exc})") from exc
         mask, source, error = None, "", ""
-        mask_name = self.mask_map.get(info.file_name)
-        if mask_name is not None and self.masks_dir is not None and self._masks is not None:
+        if self.masks is not None and info.file_name in self.mask_map:
             try:
-                subject = f"entry {info.file_name!r}: mask file name {mask_name!r}"
-                mask_path = self._masks.resolve(mask_name, self.masks_dir / MASK_MAP_FILE, subject)
-                with Image.open(mask_path) as m:
-                    mask = np.asarray(m if m.mode in ("P", "L") else m.convert("L"), dtype=np.uint8)
-                source = "mask file"
-            except DatasetError as exc:
+                mask, source = self.masks.read_mask(info.file_name), "mask file"
+            except DatasetError as exc:  # a refused entry, a missing or unreadable mask: said, not fatal
                 error = f"{exc}; drawn from the annotations"
-            except (OSError, ValueError, Image.DecompressionBombError) as exc:
-                error = f"{mask_path}: cannot read the mask ({exc}); drawn from the annotations"
         if mask is None:
             problem = image_entry_problem(info)  # the entries `cocoseg masks` refuses: 0x0, a pixel bomb
             if problem is None:

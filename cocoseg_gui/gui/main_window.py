@@ -26,10 +26,11 @@ from cocoseg_gui.core.coco_index import CocoIndex
 from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir, locate
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
+from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.browser import DatasetBrowser
 from cocoseg_gui.gui.dialogs import ShortcutsDialog, confirm_quit, show_about, show_error
-from cocoseg_gui.gui.image_source import MASK_MAP_FILE, ImageLoader, ImageSource, LoadedImage
+from cocoseg_gui.gui.image_source import ImageLoader, ImageSource, LoadedImage
 from cocoseg_gui.gui.panels.masks_panel import MasksPanel
 from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
@@ -363,7 +364,7 @@ class MainWindow(QMainWindow):
         self._load_worker = None
         self._show_job(False)
         masks_dir = self._pending_masks_dir
-        if masks_dir is None and (default_masks_dir(paths) / MASK_MAP_FILE).is_file():
+        if masks_dir is None and (default_masks_dir(paths) / IMAGE_MAP_FILE).is_file():
             masks_dir = default_masks_dir(paths)  # masks generated earlier for this dataset
         self.state.masks_dir = masks_dir
         self.state.set_dataset(
@@ -496,9 +497,9 @@ class MainWindow(QMainWindow):
             self.open_masks(Path(path))
 
     def open_masks(self, path: Path) -> None:
-        if not (Path(path) / MASK_MAP_FILE).is_file():
+        if not (Path(path) / IMAGE_MAP_FILE).is_file():
             show_error(
-                self, "Open mask folder", DatasetError(Path(path), f"no {MASK_MAP_FILE}: not a mask folder")
+                self, "Open mask folder", DatasetError(Path(path), f"no {IMAGE_MAP_FILE}: not a mask folder")
             )
             return
         self.state.set_masks_dir(Path(path))
@@ -528,7 +529,7 @@ class MainWindow(QMainWindow):
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()
             path = Path(urls[0].toLocalFile())
-            if path.is_dir() and (path / MASK_MAP_FILE).is_file() and self.state.index is not None:
+            if path.is_dir() and (path / IMAGE_MAP_FILE).is_file() and self.state.index is not None:
                 self.open_masks(path)
             else:
                 self.open_path(path)

@@ -1,12 +1,11 @@
 """The mask dataset folder as a torch Dataset, the train/val split, and class balancing.
 
 The folder layout is described in docs/formats.md (masks/, category_mapping.json,
-image_mask_map.json, manifest.json, report.json).
+image_mask_map.json, manifest.json, report.json); its files are read by core.mask_dataset.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
@@ -18,7 +17,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.mask_dataset import read_image_mask_map, read_json, read_report
+from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR, REPORT_FILE
+from cocoseg_gui.core.mask_png import read_mask_png
 from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError, check_relative_name
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, IMAGENET_MEAN, IMAGENET_STD
 from cocoseg_gui.core.training.transforms import build_transforms, load_rgb, open_image, to_rgb
@@ -47,18 +50,6 @@ class MaskValueError(DatasetError):
     (training on it would fail or learn garbage; the mask folder does not match its category_mapping)."""
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; a missing or malformed file raises DatasetError naming it."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DatasetError(
-            path, "file not found (is this a mask dataset folder? run `cocoseg masks`)"
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetError(path, f"cannot parse JSON ({exc})") from None
-
-
 def _default_transform(image: Image.Image, mask: Image.Image) -> Sample:
     img = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).float().div_(255.0)
     mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
@@ -70,7 +61,7 @@ class MaskDataset(torch.utils.data.Dataset):
     """Images + palette masks of a mask dataset folder.
 
     ``files`` are image file names (keys of image_mask_map.json), default all, sorted.
-    ``transform(image, mask)`` gets PIL images (RGB image, "P"/"L" mask) and returns tensors;
+    ``transform(image, mask)`` gets PIL images (RGB image, "L" class-map mask) and returns tensors;
     the default keeps the size and only normalises. An image or mask that cannot be read gives
     ``None`` (use ``collate_skip_none``), a warning, and an entry ``(file, reason)`` in ``skipped``
     (per process: with DataLoader workers each worker counts its own).
@@ -94,11 +85,9 @@ class MaskDataset(torch.utils.data.Dataset):
         self.root = Path(root)
         if not self.root.is_dir():
             raise DatasetError(self.root, "mask dataset folder not found")
-        mapping = read_json(self.root / "category_mapping.json")
-        manifest = read_json(self.root / "manifest.json")
-        self.mask_map: dict[str, str] = read_json(self.root / "image_mask_map.json")
-        if not isinstance(self.mask_map, dict):
-            raise DatasetError(self.root / "image_mask_map.json", "expected a JSON object {image: mask}")
+        mapping = read_json(self.root / MAPPING_FILE)
+        manifest = read_json(self.root / MANIFEST_FILE)
+        self.mask_map: dict[str, str] = read_image_mask_map(self.root)
         try:
             self.classes: list[dict] = [
                 {"index": int(c["index"]), "name": str(c["name"]), "color": [int(v) for v in c["color"]]}
@@ -114,11 +103,11 @@ class MaskDataset(torch.utils.data.Dataset):
             ) from None
         if self.num_classes != len(self.classes):
             raise DatasetError(
-                self.root / "category_mapping.json",
+                self.root / MAPPING_FILE,
                 f"num_classes is {self.num_classes} but {len(self.classes)} classes are listed",
             )
         self.images_dir = images_dir if images_dir.is_absolute() else (self.root / images_dir)
-        self.masks_dir = self.root / "masks"
+        self.masks_dir = self.root / MASKS_DIR
         self._images = SafeRoot(self.images_dir, follow_symlinks, "image file name")
         self._masks = SafeRoot(self.masks_dir, follow_symlinks, "mask file name")
         self.refused = self._refused_entries()
@@ -129,7 +118,7 @@ class MaskDataset(torch.utils.data.Dataset):
             unknown = [f for f in files if f not in self.mask_map]
             if unknown:
                 raise DatasetError(
-                    self.root / "image_mask_map.json",
+                    self.root / IMAGE_MAP_FILE,
                     f"{len(unknown)} requested images have no mask, e.g. {unknown[:3]}",
                 )
             self.files = list(files)
@@ -145,7 +134,7 @@ class MaskDataset(torch.utils.data.Dataset):
     def _refused_entries(self) -> list[tuple[str, str]]:
         """image_mask_map.json entries whose image or mask name leaves its folder (text only: cheap)."""
         refused = []
-        map_file = self.root / "image_mask_map.json"
+        map_file = self.root / IMAGE_MAP_FILE
         for f, m in self.mask_map.items():
             reason, subject, folder = check_relative_name(f), f"image file name {f!r}", self.images_dir
             if reason is None:
@@ -167,21 +156,12 @@ class MaskDataset(torch.utils.data.Dataset):
         f = self.files[i]
         m = self.mask_map[f]
         subject = f"entry {f!r}: mask file name {m!r}"
-        return self._masks.resolve(m, self.root / "image_mask_map.json", subject)
+        return self._masks.resolve(m, self.root / IMAGE_MAP_FILE, subject)
 
     def load_pair(self, i: int) -> tuple[Image.Image, Image.Image]:
-        """The RGB image and its mask as PIL images (mask mode "P" or "L"); raises DatasetError."""
+        """The RGB image and its mask as PIL images (mask mode "L"); raises DatasetError."""
         mpath = self.mask_path(i)
-        try:
-            with Image.open(mpath) as m:
-                m.load()
-                mask = m
-        except FileNotFoundError:
-            raise DatasetError(mpath, "mask file not found") from None
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            raise DatasetError(mpath, f"cannot read mask ({exc})") from None
-        if mask.mode not in ("P", "L"):
-            raise DatasetError(mpath, f"mask mode is {mask.mode!r}, expected a label map ('P' or 'L')")
+        mask = Image.fromarray(read_mask_png(mpath))  # mode L: the class map (RGB and the like refused)
         self._check_mask_values(mpath, mask)
         ipath = self.image_path(i)
         raw = open_image(ipath)
@@ -254,7 +234,7 @@ def describe_split_leakage(train_files: Sequence[str], val_files: Sequence[str])
 
 
 def _mapping_num_classes(root: Path) -> int:
-    mapping = read_json(Path(root) / "category_mapping.json")
+    mapping = read_json(Path(root) / MAPPING_FILE)
     return int(mapping.get("num_classes", len(mapping.get("classes", []))))
 
 
@@ -262,7 +242,7 @@ def class_pixel_counts(root: Path | str) -> np.ndarray:
     """Pixels per class index (background included, ignore excluded), from report.json classes[].pixels."""
     root = Path(root)
     n = _mapping_num_classes(root)
-    report = read_json(root / "report.json")
+    report = read_report(root, required=True) or {}
     counts = np.zeros(n, dtype=np.int64)
     try:
         for c in report["classes"]:
@@ -270,7 +250,7 @@ def class_pixel_counts(root: Path | str) -> np.ndarray:
             if 0 <= idx < n:
                 counts[idx] = int(c["pixels"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise DatasetError(root / "report.json", f"malformed classes list ({exc!r})") from None
+        raise DatasetError(root / REPORT_FILE, f"malformed classes list ({exc!r})") from None
     return counts
 
 
@@ -311,13 +291,13 @@ def class_weights(
 def per_image_class_pixels(root: Path | str, files: Sequence[str]) -> list[dict[str, int]]:
     """report.json's ``per_image`` pixel counts (class index as a string -> pixels) of each of ``files``."""
     root = Path(root)
-    mask_map = read_json(root / "image_mask_map.json")
-    per_image = read_json(root / "report.json").get("per_image", {})
+    mask_map = read_image_mask_map(root)
+    per_image = (read_report(root, required=True) or {}).get("per_image", {})
     out = []
     for f in files:
         mask_name = mask_map.get(f)
         if mask_name is None:
-            raise DatasetError(root / "image_mask_map.json", f"no mask for image {f!r}")
+            raise DatasetError(root / IMAGE_MAP_FILE, f"no mask for image {f!r}")
         out.append(per_image.get(mask_name, {}))
     return out
 
@@ -325,7 +305,7 @@ def per_image_class_pixels(root: Path | str, files: Sequence[str]) -> list[dict[
 def pixels_per_class_of(root: Path | str, files: Sequence[str], num_classes: int) -> np.ndarray | None:
     """Pixels per class index over the masks of ``files`` (from report.json per_image), or None
     when the folder has no report (a run that did not finish)."""
-    if not (Path(root) / "report.json").is_file():
+    if not (Path(root) / REPORT_FILE).is_file():
         return None
     counts = np.zeros(num_classes, dtype=np.int64)
     for image_counts in per_image_class_pixels(root, files):
@@ -346,7 +326,7 @@ def check_foreground(
         return None
     if counts[1:].sum() == 0:
         raise DatasetError(
-            Path(root) / "report.json",
+            Path(root) / REPORT_FILE,
             f"the {len(files)} {role} masks hold no object pixel (all background): check the "
             "annotations file and --classes of `cocoseg masks`, and the report's skip counts",
         )

@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
+from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
+from cocoseg_gui.core.scores import class_scores, image_confusion, mean_iou
 
 
 @dataclass(frozen=True)
@@ -74,25 +77,10 @@ class EvalResult:
         }
 
 
-def _image_matrix(pred: np.ndarray, gt: np.ndarray, num_classes: int, ignore_index: int) -> np.ndarray:
-    valid = (gt != ignore_index) & (gt < num_classes) & (pred < num_classes)
-    idx = gt[valid].astype(np.int64) * num_classes + pred[valid].astype(np.int64)
-    return np.bincount(idx, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def _image_score(file: str, m: np.ndarray, names: list[str]) -> ImageScore:
-    tp = np.diag(m).astype(np.float64)
-    union = m.sum(0) + m.sum(1) - tp
-    present = union > 0
-    per = {names[i]: float(tp[i] / union[i]) for i in np.flatnonzero(present)}
-    miou = float(np.mean(list(per.values()))) if per else math.nan
-    return ImageScore(file, miou, per)
-
-
 def _check_masks_exist(ds: Any, data: Path) -> None:
     """Refuse a folder with nothing to evaluate rather than report metrics of 0 images."""
     if len(ds) == 0:
-        raise DatasetError(data / "image_mask_map.json", "lists no images: nothing to evaluate")
+        raise DatasetError(data / IMAGE_MAP_FILE, "lists no images: nothing to evaluate")
     missing = [i for i in range(len(ds)) if not ds.mask_path(i).is_file()]
     if len(missing) == len(ds):
         names = ", ".join(f"masks/{ds.mask_map[ds.files[i]]}" for i in missing[:3])
@@ -130,7 +118,7 @@ def evaluate(
     names = predictor.class_names
     if [c["name"] for c in ds.classes] != names:
         raise DatasetError(
-            Path(data) / "category_mapping.json",
+            Path(data) / MAPPING_FILE,
             f"classes differ from the checkpoint's ({len(ds.classes)} vs {len(names)}: "
             f"{[c['name'] for c in ds.classes][:4]}... vs {names[:4]}...)",
         )
@@ -155,9 +143,12 @@ def evaluate(
             pairs.append((ds.files[i], image, np.asarray(mask, dtype=np.uint8)))
         preds = predictor.predict_batch([im for _, im, _ in pairs])
         for (name, _, gt), pred in zip(pairs, preds):
-            m = _image_matrix(pred, gt, c, ignore)
+            m = image_confusion(gt, pred, c, ignore)
             total += m
-            scores.append(_image_score(name, m, names))
+            per_class = class_scores(m, names)
+            miou = mean_iou(per_class)
+            per_name = {s.name: float(s.iou or 0.0) for s in per_class}
+            scores.append(ImageScore(name, math.nan if miou is None else miou, per_name))
         done = min(start + batch_size, len(ds))
         if progress is not None and meter.due(done):
             report(progress, meter.progress(done, ds.files[done - 1]))

@@ -23,9 +23,7 @@ from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, repo
 from cocoseg_gui.core.palette import voc_palette
 from cocoseg_gui.core.predict_output import OVERWRITE_HINT, PredictRecord, check_predict_out
 from cocoseg_gui.core.training.checkpoint import load_checkpoint
-from cocoseg_gui.core.types import IGNORE_INDEX
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+from cocoseg_gui.core.types import IGNORE_INDEX, IMAGE_SUFFIXES
 
 ImageLike = Image.Image | np.ndarray
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.gui.app_state import AppState
@@ -255,13 +256,11 @@ class EvaluatePanel(QWidget):
                 )
             )
             return False
-        if data is None or not (data / "category_mapping.json").is_file():
+        if data is None or not (data / MAPPING_FILE).is_file():
             from cocoseg_gui.core.errors import DatasetError
 
             self._show_error(
-                DatasetError(
-                    data, "not a mask dataset folder (no category_mapping.json): generate masks first"
-                )
+                DatasetError(data, f"not a mask dataset folder (no {MAPPING_FILE}): generate masks first")
             )
             return False
         preload_torch_modules()
@@ -384,9 +383,7 @@ class EvaluatePanel(QWidget):
 
 def _mapping_classes(data: Path) -> list[dict[str, Any]] | None:
     try:
-        from cocoseg_gui.core.class_map import ClassMapping
-
-        mapping = ClassMapping.read(data / "category_mapping.json")
+        mapping = ClassMapping.read(data / MAPPING_FILE)
         return mapping.to_json()["classes"]
     except (CocoSegError, OSError, KeyError):
         return None

@@ -33,24 +33,14 @@ from cocoseg_gui.core.class_map import MAX_CLASSES, fitting_categories
 from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.jobs import Progress
+from cocoseg_gui.core.mask_dataset import report_if_readable
+from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, holds_masks
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, MaskOptions, default_workers
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.browser.category_checklist import CategoryChecklist
 from cocoseg_gui.gui.dialogs import show_error
 from cocoseg_gui.gui.panels.mask_report_view import MaskReportView
 from cocoseg_gui.gui.workers import JobWorker, describe_progress
-
-REPORT_FILE = "report.json"
-
-
-def read_report(masks_dir: Path) -> dict[str, Any] | None:
-    """The report.json of a mask folder, or None when there is none or it is unreadable."""
-    path = Path(masks_dir) / REPORT_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _run_generate(
@@ -75,12 +65,6 @@ def _run_generate(
         index=index,
         overwrite=overwrite,
     )
-
-
-def holds_masks(folder: Path) -> bool:
-    """True when ``folder`` already has a manifest or mask files (a rerun resumes or must overwrite)."""
-    masks = folder / "masks"
-    return (folder / "manifest.json").is_file() or (masks.is_dir() and any(masks.iterdir()))
 
 
 class MasksPanel(QWidget):
@@ -268,7 +252,7 @@ class MasksPanel(QWidget):
         """A mask folder was opened or generated: show its report; generate into it by default."""
         if self.worker is not None or self.state.masks_dir is None:
             return
-        self.show_report(read_report(self.state.masks_dir))
+        self.show_report(report_if_readable(self.state.masks_dir))
         if not self._out_edited:
             self.out_dir.setText(str(self.state.masks_dir))
 
@@ -337,9 +321,9 @@ class MasksPanel(QWidget):
             self.progress_label.setText(f"Cancelled: the masks written so far are in {out}")
         else:
             self.progress_label.setText("Failed")
-        if (out / "image_mask_map.json").is_file():
+        if (out / IMAGE_MAP_FILE).is_file():
             self.state.set_masks_dir(out)
-            self.show_report(read_report(out))
+            self.show_report(report_if_readable(out))
         self.progress_label.setToolTip(self.progress_label.text())
         self.state.status_message.emit(self.progress_label.text())
         if worker is not None:

@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
 
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
+from cocoseg_gui.core.scores import image_scores, mean_iou
+from cocoseg_gui.core.types import IMAGE_SUFFIXES
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.training.compare import (
     ERROR_LEGEND,
@@ -40,8 +42,6 @@ from cocoseg_gui.gui.training.compare import (
     class_table,
     error_colors,
     error_map,
-    image_scores,
-    mean_iou,
     truth_from_index,
     truth_from_masks,
 )
@@ -55,7 +55,6 @@ from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.side_by_side import SideBySideView
 from cocoseg_gui.gui.workers import JobWorker, describe_progress
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 TAB_OVERLAY, TAB_COMPARE, TAB_ERRORS = 0, 1, 2
 GUI_OVERWRITE_HINT = "replace them only if you agree, or choose another folder"
 

@@ -1,4 +1,4 @@
-"""Prediction vs ground truth without Qt: ground-truth lookup, per-class IoU of one image, the error map.
+"""Prediction vs ground truth without Qt: ground-truth lookup and the error map (IoU: core.scores).
 
 Runs in the Predict panel's worker thread; everything here is numpy (and core readers).
 """
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cocoseg_gui.core.palette import class_color
+from cocoseg_gui.core.scores import ClassScore
 from cocoseg_gui.core.types import IGNORE_INDEX
 
 if TYPE_CHECKING:
@@ -39,41 +40,6 @@ def error_map(truth: np.ndarray, pred: np.ndarray, ignore_index: int = IGNORE_IN
     out = np.where(truth == pred, ERROR_CORRECT, ERROR_WRONG).astype(np.uint8)
     out[truth == ignore_index] = ERROR_IGNORED
     return out
-
-
-@dataclass(frozen=True)
-class ClassScore:
-    index: int
-    name: str
-    iou: float | None  # None when the class is in neither truth nor prediction
-    truth_pixels: int
-    pred_pixels: int
-
-
-def image_scores(
-    truth: np.ndarray, pred: np.ndarray, names: Sequence[str], ignore_index: int = IGNORE_INDEX
-) -> list[ClassScore]:
-    """IoU of each class present in the truth or the prediction (ignored pixels excluded), by class index."""
-    valid = truth != ignore_index
-    n = len(names)
-    t = truth[valid].astype(np.int64)
-    p = pred[valid].astype(np.int64)
-    keep = (t < n) & (p < n)
-    conf = np.bincount(t[keep] * n + p[keep], minlength=n * n).reshape(n, n)
-    inter = np.diag(conf)
-    truth_px, pred_px = conf.sum(1), conf.sum(0)
-    union = truth_px + pred_px - inter
-    out = []
-    for i in np.flatnonzero(union > 0):
-        out.append(
-            ClassScore(int(i), names[i], float(inter[i] / union[i]), int(truth_px[i]), int(pred_px[i]))
-        )
-    return out
-
-
-def mean_iou(scores: Sequence[ClassScore]) -> float | None:
-    values = [s.iou for s in scores if s.iou is not None]
-    return float(np.mean(values)) if values else None
 
 
 def class_table(classes: Sequence[Any]) -> tuple[list[str], np.ndarray]:
