@@ -364,3 +364,23 @@ def test_start_on_a_run_folder_asks_and_follows_the_answer(
         assert after["metrics.jsonl"].startswith(before["metrics.jsonl"])
         starts = [e for e in read_events(run) if e.type == "start"]
         assert len(starts) == 2 and starts[-1].resumed_from == str(run / "last.pt")
+
+
+def test_skipped_images_banner_follows_the_warning_kind_not_its_text(qtbot, temp_settings, tmp_path):
+    """One unreadable image: the run finishes with the "Some images were skipped" banner, counted by the
+    warning's kind (issue 9 item 4; the panel used to match the message text)."""
+    from tests.training_fixtures import build_mask_folder
+
+    masks = build_mask_folder(tmp_path / "masks", max_images=4, copy_images=True)
+    sorted((masks / "images").iterdir())[0].write_bytes(b"not a jpeg at all")
+    panel = make_panel(qtbot, temp_settings, masks)
+    fill_tiny(panel, tmp_path / "run", epochs=1)
+    finished = []
+    panel.run_finished.connect(finished.append)
+    assert panel.start(), panel.last_error
+    qtbot.waitUntil(lambda: bool(finished), timeout=120000)
+    assert panel.status.end_status == "finished" and panel.last_error is None
+    assert panel.last_warning is not None and panel.last_warning.title == "Some images were skipped"
+    assert "1 unreadable image or mask warnings" in panel.last_warning.message
+    kinds = [e.kind for e in read_events(tmp_path / "run") if e.type == "warning"]
+    assert kinds.count("skipped_images") == 1

@@ -139,3 +139,48 @@ def test_run_reader_loads_an_old_run_folder_and_skips_a_partial_last_line(tmp_pa
     (tmp_path / "metrics.jsonl").write_text('{"type": "start"}\n[1, 2]\n{}\n', encoding="utf-8")
     with pytest.raises(DatasetError, match="line 2 is not an event"):
         read_events(tmp_path)
+
+
+def test_tensorboard_sink_reads_typed_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sink logs step and epoch scalars from the typed events (a recording SummaryWriter stands in
+    for the optional tensorboard package, which this environment may not have)."""
+    import sys
+    import types
+
+    from cocoseg_gui.core.training.trainer import _tensorboard_sink
+
+    calls: list[tuple] = []
+
+    class Writer:
+        def __init__(self, log_dir: str) -> None:
+            calls.append(("open", log_dir))
+
+        def add_scalar(self, tag: str, value: float, step: int) -> None:
+            calls.append((tag, value, step))
+
+        def flush(self) -> None:
+            calls.append(("flush",))
+
+        def close(self) -> None:
+            calls.append(("close",))
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=Writer))
+    sink = _tensorboard_sink(tmp_path / "tb")
+    assert sink is not None
+    for event in EXAMPLES:
+        sink(event)
+    assert calls == [
+        ("open", str(tmp_path / "tb")),
+        ("train/loss", 0.5, 1),
+        ("train/lr", 1e-3, 1),
+        ("epoch/train_loss", 0.4, 0),
+        ("epoch/val_loss", 0.6, 0),
+        ("epoch/miou", 0.3, 0),
+        ("epoch/pixel_acc", 0.8, 0),
+        ("epoch/mean_dice", 0.35, 0),
+        ("flush",),
+        ("epoch/train_loss", 0.3, 1),
+        ("flush",),
+        ("close",),
+        ("close",),
+    ]
