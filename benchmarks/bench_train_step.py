@@ -56,6 +56,7 @@ def engine_rates(folder: Path, out: Path, args: argparse.Namespace) -> list[floa
     """images/s of each epoch of train() (one step event per epoch, its window = the whole epoch)."""
     import cocoseg_gui.core.training.data as data_module
     from cocoseg_gui.core.training.config import TrainConfig
+    from cocoseg_gui.core.training.event_types import StepEvent
     from cocoseg_gui.core.training.trainer import train
 
     steps = args.images // args.batch_size
@@ -69,7 +70,7 @@ def engine_rates(folder: Path, out: Path, args: argparse.Namespace) -> list[floa
     data_module.MaskDataset = MemDataset  # type: ignore[misc]
     data_module.check_foreground = lambda *a, **k: None  # the in-memory files are not in report.json
     try:
-        train(cfg, callbacks=[lambda e: rates.append(e["images_per_s"]) if e["type"] == "step" else None])
+        train(cfg, callbacks=[lambda e: rates.append(e.images_per_s) if isinstance(e, StepEvent) else None])
     finally:
         data_module.MaskDataset, data_module.check_foreground = original, original_check  # type: ignore[misc]
     return rates

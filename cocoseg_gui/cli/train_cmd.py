@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from cocoseg_gui.cli.arg_types import non_negative_int, out_dir, positive_int
 from cocoseg_gui.core.jobs import CancelToken
+from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES
 
 
@@ -127,39 +128,37 @@ class EventPrinter:
         self.err = err or sys.stderr
         self.batches = 0
 
-    def __call__(self, e: dict[str, Any]) -> None:
-        kind = e["type"]
-        if kind == "start":
-            self.batches = e.get("batches_per_epoch", 0)
-            m = e.get("model", {})
-            resumed = f", resumed at epoch {e['epoch'] + 1}" if e.get("resumed_from") else ""
+    def __call__(self, e: ev.Event) -> None:
+        if isinstance(e, ev.StartEvent):
+            self.batches = e.steps_per_epoch or 0
+            resumed = f", resumed at epoch {e.epoch + 1}" if e.resumed_from else ""
             self._print(
-                f"training {m.get('name')} {m.get('kwargs', {})} on {e['device']} "
-                f"(world size {e['world_size']}, amp {e.get('amp', 'off')}): "
-                f"{e.get('num_train')} train / {e.get('num_val')} val images, "
-                f"{e.get('num_classes')} classes, {self.batches} steps/epoch{resumed}"
+                f"training {e.model.get('name')} {e.model.get('kwargs', {})} on {e.device} "
+                f"(world size {e.world_size}, amp {e.amp}): "
+                f"{e.num_train} train / {e.num_val} val images, "
+                f"{e.num_classes} classes, {self.batches} steps/epoch{resumed}"
             )
-        elif kind == "step":
+        elif isinstance(e, ev.StepEvent):
             self._print(
-                f"epoch {e['epoch'] + 1}/{self.epochs} step {e['step']}/{self.batches} loss {e['loss']:.4f} "
-                f"lr {e['lr']:.2e} {e['images_per_s']:.1f} img/s"
+                f"epoch {e.epoch + 1}/{self.epochs} step {e.step}/{self.batches} loss {_fmt(e.loss)} "
+                f"lr {_fmt(e.lr, '.2e')} {_fmt(e.images_per_s, '.1f')} img/s"
             )
-        elif kind == "epoch":
+        elif isinstance(e, ev.EpochEvent):
             self._print(
-                f"epoch {e['epoch'] + 1}/{self.epochs} done: train_loss {_fmt(e.get('train_loss'))} "
-                f"val_loss {_fmt(e.get('val_loss'))} mIoU {_fmt(e.get('miou'))} "
-                f"pixel_acc {_fmt(e.get('pixel_acc'))} dice {_fmt(e.get('mean_dice'))} "
-                f"({e.get('epoch_s', 0):.1f}s, total {e.get('elapsed_s', 0):.0f}s)"
+                f"epoch {e.epoch + 1}/{self.epochs} done: train_loss {_fmt(e.train_loss)} "
+                f"val_loss {_fmt(e.val_loss)} mIoU {_fmt(e.miou)} "
+                f"pixel_acc {_fmt(e.pixel_acc)} dice {_fmt(e.mean_dice)} "
+                f"({e.epoch_s or 0:.1f}s, total {e.elapsed_s or 0:.0f}s)"
             )
-        elif kind == "checkpoint" and e.get("best"):
-            self._print(f"  new best mIoU -> {e['path']}")
-        elif kind == "warning":
-            print(f"cocoseg train: warning: {e['message']}", file=self.err, flush=True)
-        elif kind == "end":
-            reason = "" if e["status"] == "failed" else f" ({e.get('reason', '')})"  # errors: on stderr
+        elif isinstance(e, ev.CheckpointEvent) and e.best:
+            self._print(f"  new best mIoU -> {e.path}")
+        elif isinstance(e, ev.WarningEvent):
+            print(f"cocoseg train: warning: {e.message}", file=self.err, flush=True)
+        elif isinstance(e, ev.EndEvent):
+            reason = "" if e.status == "failed" else f" ({e.reason})"  # errors: on stderr
             self._print(
-                f"{e['status']} after {e.get('epochs_done', 0)} epochs in {e.get('elapsed_s', 0):.0f}s"
-                f"{reason}; best mIoU {_fmt(e.get('best_miou'))}"
+                f"{e.status} after {e.epochs_done or 0} epochs in {e.elapsed_s or 0:.0f}s"
+                f"{reason}; best mIoU {_fmt(e.best_miou)}"
             )
 
     def _print(self, line: str) -> None:
@@ -225,8 +224,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    if end["status"] == "cancelled":
-        print(f"cocoseg train: {end.get('reason') or 'cancelled'}; resume with --resume "
+    if end.status == "cancelled":
+        print(f"cocoseg train: {end.reason or 'cancelled'}; resume with --resume "
               f"{config.out / 'last.pt'}", file=sys.stderr)  # fmt: skip
         return 128 + (cancel.signum or signal.SIGINT)  # 130 for Ctrl-C, 143 for SIGTERM
     return 0

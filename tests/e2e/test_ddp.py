@@ -44,9 +44,7 @@ def test_two_process_gloo_training(person4: Path, tmp_path: Path) -> None:  # no
     assert sorted(p.name for p in run.iterdir()) == ["best.pt", "config.json", "last.pt", "metrics.jsonl"]
     events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [e["type"] for e in events].count("start") == 1
-    assert (
-        events[0]["world_size"] == 2 and events[0]["batches_per_epoch"] == 2
-    )  # 4 images / 2 ranks / batch 1
+    assert events[0]["world_size"] == 2 and events[0]["steps_per_epoch"] == 2  # 4 images / 2 ranks / batch 1
     assert events[-1]["type"] == "end" and events[-1]["status"] == "finished"
     steps = [e for e in events if e["type"] == "step"]
     assert [e["global_step"] for e in steps] == [1, 2]

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from cocoseg_gui.core.palette import class_color
+from cocoseg_gui.core.training.run_reader import read_events
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.panels.train_panel import TrainPanel
 from cocoseg_gui.gui.training import existing_run
-from cocoseg_gui.gui.training.history import read_events
 from cocoseg_gui.gui.training.plots import Ema, SeriesBuffer
 from tests.gui.training_panel_fixtures import *  # noqa: F403
 from tests.gui.training_panel_fixtures import TINY_MODEL
@@ -71,21 +71,21 @@ def test_training_from_the_panel_plots_live_and_stops_with_last_pt(
     assert panel.state.run_dir == run
 
     events = read_events(run)
-    steps = [e for e in events if e["type"] == "step"]
-    epochs = [e for e in events if e["type"] == "epoch"]
+    steps = [e for e in events if e.type == "step"]
+    epochs = [e for e in events if e.type == "epoch"]
     # every step of the file is on the curve, in order, and the EMA curve has as many points
     xs, ys = panel.plots.curves["step_loss"].getData()
-    np.testing.assert_allclose(ys, [e["loss"] for e in steps])
-    np.testing.assert_array_equal(xs, [e["global_step"] for e in steps])
+    np.testing.assert_allclose(ys, [e.loss for e in steps])
+    np.testing.assert_array_equal(xs, [e.global_step for e in steps])
     assert len(panel.plots.curves["step_ema"].getData()[0]) == len(steps)
     # epoch metrics reached the plots and the figures
     mx, my = panel.plots.curves["miou"].getData()
-    assert list(mx) == [e["epoch"] + 1 for e in epochs]
-    np.testing.assert_allclose(my, [e["miou"] for e in epochs])
-    assert panel.status_view.labels["best"].text().startswith(f"{max(e['miou'] for e in epochs):.4f}")
+    assert list(mx) == [e.epoch + 1 for e in epochs]
+    np.testing.assert_allclose(my, [e.miou for e in epochs])
+    assert panel.status_view.labels["best"].text().startswith(f"{max(e.miou for e in epochs):.4f}")
     assert "epoch 1, train loss" in panel.log.toPlainText()
     # per-class IoU bars: one per class with a value, in class colours
-    last = {k: v for k, v in epochs[-1]["per_class_iou"].items() if v is not None}
+    last = {k: v for k, v in epochs[-1].per_class_iou.items() if v is not None}
     assert list(panel.plots.class_iou) == list(last)  # in class index order, as in the file
     best_first = sorted(last, key=lambda k: -last[k])[:20]  # ties keep the class order
     bars = panel.plots.bars.opts
@@ -104,13 +104,13 @@ def test_reopening_a_run_folder_replays_its_curves(qtbot, temp_settings, tiny_ru
     panel = make_panel(qtbot, temp_settings)
     assert panel.open_run(tiny_run)
     events = read_events(tiny_run)
-    steps = [e for e in events if e["type"] == "step"]
+    steps = [e for e in events if e.type == "step"]
     _, ys = panel.plots.curves["step_loss"].getData()
-    np.testing.assert_allclose(ys, [e["loss"] for e in steps])
-    epochs = [e for e in events if e["type"] == "epoch"]
+    np.testing.assert_allclose(ys, [e.loss for e in steps])
+    epochs = [e for e in events if e.type == "epoch"]
     assert len(epochs) == 3
-    np.testing.assert_allclose(panel.plots.curves["val_loss"].getData()[1], [e["val_loss"] for e in epochs])
-    np.testing.assert_allclose(panel.plots.curves["pixel_acc"].getData()[1], [e["pixel_acc"] for e in epochs])
+    np.testing.assert_allclose(panel.plots.curves["val_loss"].getData()[1], [e.val_loss for e in epochs])
+    np.testing.assert_allclose(panel.plots.curves["pixel_acc"].getData()[1], [e.pixel_acc for e in epochs])
     assert panel.status.end_status == "finished"
     assert panel.state.checkpoint_path == tiny_run / "best.pt"
     assert "end: finished" in panel.log.toPlainText()
@@ -197,7 +197,7 @@ def test_resume_continues_the_run_and_keeps_its_curves(qtbot, temp_settings, tin
     qtbot.waitUntil(lambda: panel.plots.series["miou"].size >= 1, timeout=120000)
     panel.stop()
     qtbot.waitUntil(lambda: not panel.running, timeout=120000)
-    before = [e for e in read_events(run) if e["type"] == "step"]
+    before = [e for e in read_events(run) if e.type == "step"]
 
     assert panel.resume_from(run), panel.last_error
     assert panel.form.out.text() == str(run) and panel.form.img_size.value() == 64  # the run's own options
@@ -207,10 +207,10 @@ def test_resume_continues_the_run_and_keeps_its_curves(qtbot, temp_settings, tin
     qtbot.waitUntil(lambda: not panel.running, timeout=120000)
 
     events = read_events(run)
-    starts = [e for e in events if e["type"] == "start"]
-    assert len(starts) == 2 and starts[1]["resumed_from"] == str(run / "last.pt")
-    steps = [e["global_step"] for e in events if e["type"] == "step"]
-    assert steps == sorted(steps) and steps[-1] > before[-1]["global_step"]  # continues, never restarts
+    starts = [e for e in events if e.type == "start"]
+    assert len(starts) == 2 and starts[1].resumed_from == str(run / "last.pt")
+    steps = [e.global_step for e in events if e.type == "step"]
+    assert steps == sorted(steps) and steps[-1] > before[-1].global_step  # continues, never restarts
     xs, _ = panel.plots.curves["step_loss"].getData()
     np.testing.assert_array_equal(xs, steps)
 
@@ -359,8 +359,28 @@ def test_start_on_a_run_folder_asks_and_follows_the_answer(
         assert (tmp_path / "run-2" / "best.pt").is_file()
     elif answer == "overwrite":
         events = read_events(run)
-        assert [e["type"] for e in events].count("start") == 1 and events[-1]["epochs_done"] == 1
+        assert [e.type for e in events].count("start") == 1 and events[-1].epochs_done == 1
     else:  # resume: the run continues with its own options and keeps its history
         assert after["metrics.jsonl"].startswith(before["metrics.jsonl"])
-        starts = [e for e in read_events(run) if e["type"] == "start"]
-        assert len(starts) == 2 and starts[-1]["resumed_from"] == str(run / "last.pt")
+        starts = [e for e in read_events(run) if e.type == "start"]
+        assert len(starts) == 2 and starts[-1].resumed_from == str(run / "last.pt")
+
+
+def test_skipped_images_banner_follows_the_warning_kind_not_its_text(qtbot, temp_settings, tmp_path):
+    """One unreadable image: the run finishes with the "Some images were skipped" banner, counted by the
+    warning's kind (issue 9 item 4; the panel used to match the message text)."""
+    from tests.training_fixtures import build_mask_folder
+
+    masks = build_mask_folder(tmp_path / "masks", max_images=4, copy_images=True)
+    sorted((masks / "images").iterdir())[0].write_bytes(b"not a jpeg at all")
+    panel = make_panel(qtbot, temp_settings, masks)
+    fill_tiny(panel, tmp_path / "run", epochs=1)
+    finished = []
+    panel.run_finished.connect(finished.append)
+    assert panel.start(), panel.last_error
+    qtbot.waitUntil(lambda: bool(finished), timeout=120000)
+    assert panel.status.end_status == "finished" and panel.last_error is None
+    assert panel.last_warning is not None and panel.last_warning.title == "Some images were skipped"
+    assert "1 unreadable image or mask warnings" in panel.last_warning.message
+    kinds = [e.kind for e in read_events(tmp_path / "run") if e.type == "warning"]
+    assert kinds.count("skipped_images") == 1

@@ -47,7 +47,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_masks: Path) -> Path
         lr=1e-2,
     )
     end = train(config)
-    assert end["status"] == "finished", end
+    assert end.status == "finished", end
     return out
 
 

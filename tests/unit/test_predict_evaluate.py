@@ -39,7 +39,7 @@ def checkpoint(person4: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         augment=False,
         time_budget_s=None,
     )
-    assert train(cfg)["status"] == "finished"
+    assert train(cfg).status == "finished"
     return run / "last.pt"
 
 

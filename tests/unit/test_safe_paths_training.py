@@ -76,7 +76,7 @@ def test_train_and_evaluate_skip_entries_outside(tampered: Path, tmp_path: Path)
         model_kwargs={"width": 8, "depth": 2}, val_on_train=True, augment=False, time_budget_s=None,
     )  # fmt: skip
     end = train(cfg)
-    assert end["status"] == "finished" and end["skipped"] == 1  # the link, found when loading
+    assert end.status == "finished" and end.skipped == 1  # the link, found when loading
     events = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     warnings = [e["message"] for e in events if e["type"] == "warning"]
     assert any("left out 3 images" in w and "image_mask_map.json" in w for w in warnings)

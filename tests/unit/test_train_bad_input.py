@@ -21,6 +21,7 @@ from PIL import Image
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
 from cocoseg_gui.core.training.checkpoint import load_checkpoint, save_checkpoint
 from cocoseg_gui.core.training.config import TrainConfig
+from cocoseg_gui.core.training.event_types import CheckpointEvent, EndEvent, Event, WarningEvent, WarningKind
 from cocoseg_gui.core.training.run_folder import RunExistsError, next_free_folder, run_files
 from cocoseg_gui.core.training.trainer import available_cpus, train
 from tests.trainer_fixtures import keep_classes, person4  # noqa: F401
@@ -44,7 +45,7 @@ def tiny_config(data: Path, out: Path, **kw: Any) -> TrainConfig:
 def finished_run(tmp_path_factory: pytest.TempPathFactory, person4: Path) -> Path:  # noqa: F811
     """A finished one-epoch run (read-only: copy it to change it)."""
     out = tmp_path_factory.mktemp("finished") / "run"
-    assert train(tiny_config(person4, out))["status"] == "finished"
+    assert train(tiny_config(person4, out)).status == "finished"
     return out
 
 
@@ -77,7 +78,7 @@ def test_new_run_into_a_run_folder_is_refused_unless_overwrite(
     assert_untouched(run, before)
 
     end = train(tiny_config(person4, run, overwrite=True))
-    assert end["status"] == "finished"
+    assert end.status == "finished"
     assert [e["type"] for e in events_of(run)].count("start") == 1  # a fresh log
     assert next_free_folder(run) == tmp_path / "run-2"
 
@@ -143,13 +144,13 @@ def test_non_finite_loss_stops_and_keeps_the_good_checkpoints(
     for group in ck["train_state"]["optimizer"]["param_groups"]:
         group["lr"] = group["initial_lr"] = 1e30
     torch.save(ck, hot)
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     with pytest.raises(CocoSegError, match="not finite") as info:
         train(tiny_config(person4, run, epochs=3, resume=hot), callbacks=[events.append])
     assert "kept (best.pt, last.pt)" in str(info.value)
     end = events[-1]
-    assert end["type"] == "end" and end["status"] == "failed" and end["kind"] == "non_finite_loss"
-    assert not [e for e in events if e["type"] == "checkpoint"]
+    assert isinstance(end, EndEvent) and end.status == "failed" and end.kind == "non_finite_loss"
+    assert not [e for e in events if isinstance(e, CheckpointEvent)]
     for name in ("best.pt", "last.pt"):
         assert (run / name).read_bytes() == before[name]
 
@@ -205,10 +206,10 @@ def test_training_where_every_image_is_skipped_fails(tmp_path: Path) -> None:
     data = build_mask_folder(tmp_path / "data", max_images=4, copy_images=True)
     for image in (data / "images").iterdir():
         image.write_bytes(b"not an image")
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     with pytest.raises(DatasetError, match="no training image of epoch 1 could be read"):
         train(tiny_config(data, tmp_path / "run", val_on_train=False), callbacks=[events.append])
-    assert events[-1]["status"] == "failed"
+    assert isinstance(events[-1], EndEvent) and events[-1].status == "failed"
     assert not (tmp_path / "run" / "last.pt").exists()
 
 
@@ -228,10 +229,12 @@ def png_claiming_size(path: Path, width: int, height: int) -> None:
 def test_decompression_bomb_mask_is_skipped_with_a_warning_naming_it(person4: Path, tmp_path: Path) -> None:  # noqa: F811
     data, masks = damaged_copy(person4, tmp_path)
     png_claiming_size(data / "masks" / masks[0], 30000, 30000)
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     end = train(tiny_config(data, tmp_path / "run"), callbacks=[events.append])
-    assert end["status"] == "finished" and end["skipped"] == 1
-    warnings = [e["message"] for e in events if e["type"] == "warning"]
+    assert end.status == "finished" and end.skipped == 1
+    warnings = [
+        e.message for e in events if isinstance(e, WarningEvent) and e.kind == WarningKind.SKIPPED_IMAGES
+    ]
     assert any("skipped unreadable image or mask" in w and masks[0] in w and "decompression bomb" in w
                for w in warnings), warnings  # fmt: skip
 
@@ -310,10 +313,12 @@ def test_disk_full_hint_for_checkpoint_errors() -> None:
 
 
 def test_workers_are_capped_at_the_cpu_count(person4: Path, tmp_path: Path) -> None:  # noqa: F811
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     cfg = tiny_config(person4, tmp_path / "run", workers=1000, max_steps_per_epoch=1)
-    assert train(cfg, callbacks=[events.append])["status"] == "finished"
-    warnings = [e["message"] for e in events if e["type"] == "warning"]
+    assert train(cfg, callbacks=[events.append]).status == "finished"
+    warnings = [
+        e.message for e in events if isinstance(e, WarningEvent) and e.kind == WarningKind.WORKERS_CAPPED
+    ]
     cpus = available_cpus()
     assert f"--workers 1000: only {cpus} CPUs are available; using {cpus} loader workers" in warnings
 

@@ -15,6 +15,7 @@ from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.training.checkpoint import load_checkpoint
 from cocoseg_gui.core.training.config import TrainConfig, parse_duration
 from cocoseg_gui.core.training.distributed import EpochSampler
+from cocoseg_gui.core.training.event_types import EndEvent, Event, WarningEvent, WarningKind
 from cocoseg_gui.core.training.trainer import Trainer, resolve_device, train
 from tests.trainer_fixtures import person4  # noqa: F401
 
@@ -105,18 +106,21 @@ def test_overfits_four_images(person4: Path, tmp_path: Path) -> None:  # noqa: F
         person4, tmp_path / "run", epochs=60, batch_size=4, lr=1e-2, augment=False, val_every=20, log_every=10
     )
     end = train(cfg)
-    assert end["status"] == "finished"
-    assert end["best_miou"] >= 0.9
+    assert end.status == "finished"
+    assert end.best_miou >= 0.9
     events = read_events(tmp_path / "run")
-    assert events[0]["type"] == "start" and events[-1] == end
+    assert events[0]["type"] == "start" and events[-1] == end.to_json()
     assert events[0]["world_size"] == 1 and events[0]["num_train"] == 4
     epochs = [e for e in events if e["type"] == "epoch"]
     assert [e["epoch"] for e in epochs] == list(range(60))
     assert epochs[-1]["train_loss"] < epochs[0]["train_loss"] / 3
     assert set(epochs[-1]["per_class_iou"]) == {"background", "person"}
-    assert any(e["type"] == "warning" and "val-on-train" in e["message"] for e in events)
+    assert any(
+        e["type"] == "warning" and e["kind"] == "val_on_train" and "val-on-train" in e["message"]
+        for e in events
+    )
     best = load_checkpoint(tmp_path / "run" / "best.pt")
-    assert best["metrics"]["miou"] == pytest.approx(end["best_miou"])
+    assert best["metrics"]["miou"] == pytest.approx(end.best_miou)
     assert [c["name"] for c in best["classes"]] == ["background", "person"]
     assert best["model"]["kwargs"] == TINY and best["input"]["img_size"] == 64
     assert "train_state" not in best and "train_state" in load_checkpoint(tmp_path / "run" / "last.pt")
@@ -126,21 +130,21 @@ def test_overfits_four_images(person4: Path, tmp_path: Path) -> None:  # noqa: F
 def test_resume_continues_exactly(person4: Path, tmp_path: Path, stop_on: str) -> None:  # noqa: F811
     """2 epochs straight == stopped (at the epoch boundary / after one step) + resumed."""
     straight = train(tiny_config(person4, tmp_path / "a"))
-    assert straight["status"] == "finished"
+    assert straight.status == "finished"
 
     token = CancelToken()
 
-    def stop(event: dict[str, Any]) -> None:
-        if event["type"] == stop_on:
+    def stop(event: Event) -> None:
+        if event.type == stop_on:
             token.cancel()
 
     first = train(tiny_config(person4, tmp_path / "b"), callbacks=[stop], cancel=token)
-    assert first["status"] == "cancelled"
+    assert first.status == "cancelled"
     state = load_checkpoint(tmp_path / "b" / "last.pt")["train_state"]
     assert (state["epoch"], state["batches_done"]) == ((1, 0) if stop_on == "epoch" else (0, 1))
     # resume with a different worker count: per-sample seeds make augmentation independent of it
     resumed = train(tiny_config(person4, tmp_path / "b", resume=tmp_path / "b" / "last.pt", workers=1))
-    assert resumed["status"] == "finished" and resumed["global_step"] == straight["global_step"]
+    assert resumed.status == "finished" and resumed.global_step == straight.global_step
     a, b = weights(tmp_path / "a" / "last.pt"), weights(tmp_path / "b" / "last.pt")
     assert a.keys() == b.keys()
     for k in a:
@@ -155,8 +159,8 @@ def test_resume_continues_exactly(person4: Path, tmp_path: Path, stop_on: str) -
 
 def test_time_budget_stops_with_checkpoint(person4: Path, tmp_path: Path) -> None:  # noqa: F811
     end = train(tiny_config(person4, tmp_path / "run", epochs=50, time_budget_s=1e-3))
-    assert end["status"] == "time_budget" and "time budget" in end["reason"]
-    assert end["epochs_done"] == 0 and end["global_step"] == 1  # stopped after the first step
+    assert end.status == "time_budget" and "time budget" in end.reason
+    assert end.epochs_done == 0 and end.global_step == 1  # stopped after the first step
     ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
     assert ckpt["train_state"]["batches_done"] == 1
     events = read_events(tmp_path / "run")
@@ -167,7 +171,7 @@ def test_time_budget_stops_with_checkpoint(person4: Path, tmp_path: Path) -> Non
             person4, tmp_path / "run", epochs=50, time_budget_s=1e-3, resume=tmp_path / "run" / "last.pt"
         )
     )
-    assert again["status"] == "time_budget" and again["global_step"] == 1
+    assert again.status == "time_budget" and again.global_step == 1
 
 
 def test_time_budget_predicts_the_next_epoch(tmp_path: Path) -> None:
@@ -188,16 +192,16 @@ def test_time_budget_predicts_the_next_epoch(tmp_path: Path) -> None:
 def test_callback_errors_do_not_stop_training(person4: Path, tmp_path: Path) -> None:  # noqa: F811
     seen: list[str] = []
 
-    def broken(event: dict[str, Any]) -> None:
+    def broken(event: Event) -> None:
         raise RuntimeError("GUI went away")
 
     end = train(
-        tiny_config(person4, tmp_path / "run", epochs=1), callbacks=[broken, lambda e: seen.append(e["type"])]
+        tiny_config(person4, tmp_path / "run", epochs=1), callbacks=[broken, lambda e: seen.append(e.type)]
     )
-    assert end["status"] == "finished"
+    assert end.status == "finished"
     events = read_events(tmp_path / "run")
     warnings = [e for e in events if e["type"] == "warning" and "GUI went away" in e["message"]]
-    assert len(warnings) == 1
+    assert len(warnings) == 1 and warnings[0]["kind"] == "callback_failed"
     assert seen[0] == "start" and seen[-1] == "end"
 
 
@@ -208,9 +212,9 @@ def test_corrupt_image_is_skipped_and_counted(tmp_path: Path) -> None:
     victim = sorted(json.loads((data / "image_mask_map.json").read_text()))[1]
     (data / "images" / victim).write_bytes(b"not a jpeg at all")
     end = train(tiny_config(data, tmp_path / "run", epochs=1, val_on_train=False, val_fraction=0.25))
-    assert end["status"] == "finished" and end["skipped"] == 1
-    warnings = [e["message"] for e in read_events(tmp_path / "run") if e["type"] == "warning"]
-    assert sum(victim in w for w in warnings) == 1
+    assert end.status == "finished" and end.skipped == 1
+    warnings = [e for e in read_events(tmp_path / "run") if e["type"] == "warning"]
+    assert [w["kind"] for w in warnings if victim in w["message"]] == ["skipped_images"]
 
 
 def test_split_is_saved_disjoint_and_reused(person4: Path, tmp_path: Path) -> None:  # noqa: F811
@@ -226,7 +230,7 @@ def test_split_is_saved_disjoint_and_reused(person4: Path, tmp_path: Path) -> No
             person4, tmp_path / "run2", val_on_train=False, val_fraction=0.5, seed=7, resume=run / "last.pt"
         )
     )
-    assert end["status"] == "finished"
+    assert end.status == "finished"
     assert json.loads((tmp_path / "run2" / "split.json").read_text())["val"] == split["val"]
     start = read_events(tmp_path / "run2")[0]
     assert (start["num_train"], start["num_val"]) == (3, 1)
@@ -254,7 +258,7 @@ def test_oversampling_weighted_loss_and_accumulation_run(person4: Path, tmp_path
             amp=True,
         )
     )
-    assert end["status"] == "finished" and end["global_step"] == 2
+    assert end.status == "finished" and end.global_step == 2
     events = read_events(tmp_path / "run")
     assert any(e["type"] == "warning" and "only used on CUDA" in e["message"] for e in events)
     assert events[0]["amp"] == "off"
@@ -263,11 +267,11 @@ def test_oversampling_weighted_loss_and_accumulation_run(person4: Path, tmp_path
 def test_resume_rejects_non_checkpoint(person4: Path, tmp_path: Path) -> None:  # noqa: F811
     bogus = tmp_path / "weights.pt"
     torch.save({"state_dict": {}}, bogus)
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     with pytest.raises(CocoSegError, match=r"weights\.pt: not a cocoseg checkpoint"):
         train(tiny_config(person4, tmp_path / "run", resume=bogus), callbacks=[events.append])
     end = events[-1]
-    assert end["type"] == "end" and end["status"] == "failed"
+    assert isinstance(end, EndEvent) and end.status == "failed"
     assert not (tmp_path / "run").exists()  # a start that fails touches no run folder (issue 12 item 3)
 
 
@@ -286,7 +290,7 @@ def test_tensorboard_is_optional(person4: Path, tmp_path: Path) -> None:  # noqa
     token = CancelToken()
     token.cancel()
     end = train(tiny_config(person4, tmp_path / "run", tensorboard=True), cancel=token)
-    assert end["status"] == "cancelled"
+    assert end.status == "cancelled"
     warnings = [e["message"] for e in read_events(tmp_path / "run") if e["type"] == "warning"]
     try:
         import tensorboard  # noqa: F401
@@ -322,7 +326,8 @@ def test_classes_absent_from_training_are_warned(tmp_path: Path) -> None:
 
     data = build_mask_folder(tmp_path / "data", max_images=8)
     keep_classes(data, ["person", "zebra"], max_images=4)  # no sample image holds a zebra
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     train(tiny_config(data, tmp_path / "run", epochs=1), callbacks=[events.append])
-    warnings = [e["message"] for e in events if e["type"] == "warning"]
-    assert any("1 of 2 classes have no training pixel: zebra" in w for w in warnings), warnings
+    warnings = [e for e in events if isinstance(e, WarningEvent)]
+    absent = [w.message for w in warnings if w.kind == WarningKind.CLASSES_WITHOUT_PIXELS]
+    assert any("1 of 2 classes have no training pixel: zebra" in m for m in absent), warnings

@@ -1,8 +1,10 @@
-"""Training events: each goes to every callback and is appended to RUN/metrics.jsonl (one JSON a line)."""
+"""Training events: each goes to every callback and is appended to RUN/metrics.jsonl (one JSON a line).
+
+The events are the typed objects of ``event_types``; the file gets their ``to_json()``.
+"""
 
 from __future__ import annotations
 
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,7 +12,9 @@ from typing import IO, Any
 
 import orjson
 
-EventCallback = Callable[[dict[str, Any]], None]
+from cocoseg_gui.core.training.event_types import Event, WarningEvent, WarningKind
+
+EventCallback = Callable[[Event], None]
 _OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
@@ -51,13 +55,12 @@ class EventLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(path, "wb" if fresh else "ab", buffering=0)  # noqa: SIM115 - kept open for the run
 
-    def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
-        """Build the event ``{"type", "time", **fields}``, write and dispatch it; return it."""
-        event: dict[str, Any] = {"type": type_, "time": time.time(), **fields}
+    def emit(self, event: Event) -> Event:
+        """Write ``event`` to metrics.jsonl and hand it to every callback; return it."""
         if not self.enabled:
             return event
         if self._fh is not None:
-            line = orjson.dumps(event, default=_json_default, option=_OPTS)  # NaN -> null
+            line = orjson.dumps(event.to_json(), default=_json_default, option=_OPTS)  # NaN -> null
             self._fh.write(line + b"\n")
         failures: list[str] = []
         for i, cb in enumerate(self._callbacks):
@@ -73,15 +76,15 @@ class EventLog:
                     "it is disabled for the rest of the run"
                 )
         for message in failures:  # after every callback has seen this event
-            self.emit("warning", message=message)
+            self.warning(WarningKind.CALLBACK_FAILED, message)
         return event
 
     def add_callback(self, callback: EventCallback) -> None:
         if self.enabled:
             self._callbacks.append(callback)
 
-    def warning(self, message: str) -> dict[str, Any]:
-        return self.emit("warning", message=message)
+    def warning(self, kind: str, message: str) -> Event:
+        return self.emit(WarningEvent(kind=kind, message=message))
 
     def close(self) -> None:
         if self._fh is not None:

@@ -42,6 +42,15 @@ from cocoseg_gui.core.training.checkpoint import (
 )
 from cocoseg_gui.core.training.config import TrainConfig, parse_duration, resolve_amp
 from cocoseg_gui.core.training.distributed import DistContext, EpochSampler
+from cocoseg_gui.core.training.event_types import (
+    CheckpointEvent,
+    EndEvent,
+    EpochEvent,
+    Event,
+    StartEvent,
+    StepEvent,
+    WarningKind,
+)
 from cocoseg_gui.core.training.events import EventLog
 from cocoseg_gui.core.training.loaders import Batch, make_loader, seed_all
 from cocoseg_gui.core.training.optim import build_optimizer, build_scheduler
@@ -49,7 +58,7 @@ from cocoseg_gui.core.training.run_folder import CHECKPOINTS, LOG, check_new_run
 
 __all__ = ["TrainConfig", "parse_duration", "resolve_device", "train"]
 
-EventCallback = Callable[[dict[str, Any]], None]
+EventCallback = Callable[[Event], None]
 AUX_WEIGHT = 0.5  # weight of an auxiliary head's loss (torchvision's reference recipe)
 
 
@@ -99,24 +108,25 @@ def _named_iou(classes: list[dict], per_class: Any, present: Any) -> dict[str, f
     return out
 
 
-def _tensorboard_sink(log_dir: Path) -> Callable[[dict[str, Any]], None] | None:
+def _tensorboard_sink(log_dir: Path) -> Callable[[Event], None] | None:
     try:
         from torch.utils.tensorboard import SummaryWriter
     except Exception:  # tensorboard not installed (ImportError) or broken
         return None
     writer = SummaryWriter(str(log_dir))
 
-    def sink(event: dict[str, Any]) -> None:
-        kind = event["type"]
-        if kind == "step":
-            writer.add_scalar("train/loss", event["loss"], event["global_step"])
-            writer.add_scalar("train/lr", event["lr"], event["global_step"])
-        elif kind == "epoch":
+    def sink(event: Event) -> None:
+        if isinstance(event, StepEvent):
+            for key, value in (("train/loss", event.loss), ("train/lr", event.lr)):
+                if value is not None:
+                    writer.add_scalar(key, value, event.global_step)
+        elif isinstance(event, EpochEvent):
             for key in ("train_loss", "val_loss", "miou", "pixel_acc", "mean_dice"):
-                if event.get(key) is not None:
-                    writer.add_scalar(f"epoch/{key}", event[key], event["epoch"])
+                value = getattr(event, key)
+                if value is not None:
+                    writer.add_scalar(f"epoch/{key}", value, event.epoch)
             writer.flush()
-        elif kind == "end":
+        elif isinstance(event, EndEvent):
             writer.close()
 
     return sink
@@ -170,16 +180,16 @@ class Trainer:
         self.loss_count = 0
         self.skipped: set[str] = set()
         self.t0 = time.perf_counter()
-        self._pending_warnings: list[str] | None = []
+        self._pending_warnings: list[tuple[str, str]] | None = []
         self._split_to_write: dict[str, Any] | None = None  # written by run(), once setup succeeded
 
     # ---------------------------------------------------------------- setup
-    def warn(self, message: str) -> None:
-        """A warning event; those raised while setting up follow the start event."""
+    def warn(self, kind: str, message: str) -> None:
+        """A warning event of ``kind`` (a WarningKind); those raised while setting up follow the start."""
         if self._pending_warnings is None:
-            self.log.warning(message)
+            self.log.warning(kind, message)
         else:
-            self._pending_warnings.append(message)
+            self._pending_warnings.append((kind, message))
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.perf_counter() - self.t0
@@ -192,8 +202,9 @@ class Trainer:
         asked = {k: v for k, v in cfg.model_kwargs.items() if kwargs.get(k) != v}
         if name != cfg.model or size != cfg.img_size or asked:
             self.warn(
+                WarningKind.RESUME_MODEL,
                 f"resuming: model {name} {kwargs} at image size {size} from the checkpoint "
-                f"(options asked for {cfg.model} {cfg.model_kwargs} at {cfg.img_size})"
+                f"(options asked for {cfg.model} {cfg.model_kwargs} at {cfg.img_size})",
             )
         return name, kwargs, size
 
@@ -247,8 +258,9 @@ class Trainer:
         self.classes, self.num_classes, self.ignore_index = full.classes, full.num_classes, full.ignore_index
         if not getattr(full, "complete", True):
             self.warn(
+                WarningKind.INCOMPLETE_MASKS,
                 f"{cfg.data}: mask generation did not finish (cancelled?); training on the "
-                f"{len(full.files)} masks written so far. Rerun `cocoseg masks` to complete it."
+                f"{len(full.files)} masks written so far. Rerun `cocoseg masks` to complete it.",
             )
         if cfg.val_data is not None:
             train_files = full.files
@@ -263,15 +275,16 @@ class Trainer:
                 )
             leak = describe_split_leakage(train_files, val_ds.files)
             if leak:
-                self.warn(leak)
+                self.warn(WarningKind.SPLIT_LEAKAGE, leak)
             self._check_mask_files(val_ds)
             self.val_ds = val_ds
         elif cfg.val_on_train:
             train_files = full.files
             self.val_ds = MaskDataset(cfg.data, transform=val_tf, follow_symlinks=cfg.follow_symlinks)
             self.warn(
+                WarningKind.VAL_ON_TRAIN,
                 "validating on the training images (--val-on-train): validation scores measure "
-                "fit, not generalisation"
+                "fit, not generalisation",
             )
         else:
             train_files, val_files = self._split(full.files)
@@ -285,9 +298,12 @@ class Trainer:
             raise DatasetError(cfg.data, "no training images left after the validation split")
         absent = check_foreground(cfg.data, self.train_ds.files, self.classes, "training")
         if absent:
-            self.warn(absent + " (nothing to learn for them)")
+            self.warn(WarningKind.CLASSES_WITHOUT_PIXELS, absent + " (nothing to learn for them)")
         if not len(self.val_ds):
-            self.warn("no validation images: epochs report no mIoU and best.pt is not written")
+            self.warn(
+                WarningKind.NO_VALIDATION,
+                "no validation images: epochs report no mIoU and best.pt is not written",
+            )
 
         weights = None
         if cfg.oversample:
@@ -323,7 +339,8 @@ class Trainer:
         cpus = available_cpus()
         if self.cfg.workers > cpus:
             self.warn(
-                f"--workers {self.cfg.workers}: only {cpus} CPUs are available; using {cpus} loader workers"
+                WarningKind.WORKERS_CAPPED,
+                f"--workers {self.cfg.workers}: only {cpus} CPUs are available; using {cpus} loader workers",
             )
             return cpus
         return self.cfg.workers
@@ -344,15 +361,18 @@ class Trainer:
                 "regenerate the masks with `cocoseg masks`",
             )
         self.warn(
+            WarningKind.MISSING_MASKS,
             f"{ds.masks_dir}: {len(missing)} of {len(ds.files)} mask files named in image_mask_map.json "
-            f"are missing (e.g. {names}); their images are skipped"
+            f"are missing (e.g. {names}); their images are skipped",
         )
 
     def _warn_refused(self, ds: Any) -> None:
         """Name the image_mask_map.json entries left out because they lead outside the dataset."""
         if ds.refused:
             more = f" (and {len(ds.refused) - 1} more)" if len(ds.refused) > 1 else ""
-            self.warn(f"left out {len(ds.refused)} images: {ds.refused[0][1]}{more}")
+            self.warn(
+                WarningKind.IMAGES_LEFT_OUT, f"left out {len(ds.refused)} images: {ds.refused[0][1]}{more}"
+            )
 
     def setup_model(self, name: str, kwargs: dict[str, Any]) -> None:
         from cocoseg_gui.core.training.losses import build_loss
@@ -400,7 +420,7 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, cfg.schedule, self.opt_steps_per_epoch * cfg.epochs)
         amp, warning = resolve_amp(cfg.amp, dev.type)
         if warning:
-            self.warn(warning)
+            self.warn(WarningKind.AMP_UNAVAILABLE, warning)
         self.amp = amp
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
         self.scaler = torch.amp.GradScaler(dev.type, enabled=amp == "fp16")
@@ -484,10 +504,11 @@ class Trainer:
         dist_utils.barrier(self.ctx)
         if self.ctx.is_main:
             save_checkpoint(self.out / "last.pt", self._checkpoint(metrics, with_state=True))
-            self.log.emit("checkpoint", path="last.pt", epoch=metrics.get("epoch", self.epoch), best=False)
+            epoch = metrics.get("epoch", self.epoch)
+            self.log.emit(CheckpointEvent(path="last.pt", epoch=epoch, best=False))
             if best:
                 save_checkpoint(self.out / "best.pt", self._checkpoint(metrics, with_state=False))
-                self.log.emit("checkpoint", path="best.pt", epoch=metrics.get("epoch", self.epoch), best=True)
+                self.log.emit(CheckpointEvent(path="best.pt", epoch=epoch, best=True))
         dist_utils.barrier(self.ctx)
 
     def _check_finite_weights(self) -> None:
@@ -534,7 +555,10 @@ class Trainer:
             if f not in self.skipped:
                 self.skipped.add(f)
                 detail = f": {why}" if why else ""
-                self.warn(f"skipped unreadable image or mask {f!r}{detail} ({len(self.skipped)} so far)")
+                self.warn(
+                    WarningKind.SKIPPED_IMAGES,
+                    f"skipped unreadable image or mask {f!r}{detail} ({len(self.skipped)} so far)",
+                )
 
     def _to_device(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         images = batch.images.to(self.device, non_blocking=True)  # type: ignore[union-attr]
@@ -631,13 +655,14 @@ class Trainer:
             if self.global_step % cfg.log_every == 0 and win_n:
                 now = time.perf_counter()
                 self.log.emit(
-                    "step",
-                    epoch=self.epoch,
-                    step=self.batches_done,
-                    global_step=self.global_step,
-                    loss=float(win_loss.item()) / win_n,
-                    lr=self.optimizer.param_groups[0]["lr"],
-                    images_per_s=win_imgs * self.ctx.world_size / max(now - win_t, 1e-9),
+                    StepEvent(
+                        epoch=self.epoch,
+                        step=self.batches_done,
+                        global_step=self.global_step,
+                        loss=float(win_loss.item()) / win_n,
+                        lr=self.optimizer.param_groups[0]["lr"],
+                        images_per_s=win_imgs * self.ctx.world_size / max(now - win_t, 1e-9),
+                    )
                 )
                 win_loss.zero_()
                 win_n, win_imgs, win_t = 0, 0, now
@@ -709,21 +734,22 @@ class Trainer:
     def _start_event(self) -> None:
         cfg = self.cfg
         self.log.emit(
-            "start",
-            config=cfg.to_json(),
-            device=str(self.device),
-            world_size=self.ctx.world_size,
-            model={"name": self.model_name, "kwargs": self.model_kwargs},
-            img_size=self.img_size,
-            num_train=len(self.train_ds),
-            num_val=len(self.val_ds),
-            num_classes=self.num_classes,
-            classes=[c["name"] for c in self.classes],
-            amp=self.amp,
-            epoch=self.epoch,
-            global_step=self.global_step,
-            resumed_from=str(cfg.resume) if cfg.resume else None,
-            batches_per_epoch=self.batches_per_epoch,
+            StartEvent(
+                config=cfg.to_json(),
+                device=str(self.device),
+                world_size=self.ctx.world_size,
+                model={"name": self.model_name, "kwargs": self.model_kwargs},
+                img_size=self.img_size,
+                num_train=len(self.train_ds),
+                num_val=len(self.val_ds),
+                num_classes=self.num_classes,
+                classes=[c["name"] for c in self.classes],
+                amp=self.amp,
+                epoch=self.epoch,
+                global_step=self.global_step,
+                resumed_from=str(cfg.resume) if cfg.resume else None,
+                steps_per_epoch=self.batches_per_epoch,
+            )
         )
 
     def _write_config(self) -> None:
@@ -769,14 +795,14 @@ class Trainer:
                 + "): nothing was trained; see the warnings above",
             )
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> EndEvent:
         """Train from the state ``prepare`` set up (call that first); return the end event."""
         cfg = self.cfg
         self._write_config()
         self.t0 = time.perf_counter()
         self._start_event()
-        for message in self._pending_warnings or []:
-            self.log.warning(message)
+        for kind, message in self._pending_warnings or []:
+            self.log.warning(kind, message)
         self._pending_warnings = None
         try:
             while self.epoch < cfg.epochs:
@@ -808,7 +834,7 @@ class Trainer:
                     "lr": self.optimizer.param_groups[0]["lr"],
                     "skipped": len(self.skipped),
                 }
-                self.log.emit("epoch", **summary)
+                self.log.emit(EpochEvent(**summary))
                 self.epoch += 1
                 self.batches_done, self.loss_sum, self.loss_count = 0, 0.0, 0
                 self.save(summary, best)
@@ -816,8 +842,7 @@ class Trainer:
         except _Stop as stop:
             self.save({"epoch": self.epoch, "batches_done": self.batches_done, "stopped": stop.status}, False)
             status, reason = stop.status, stop.reason
-        return self.log.emit(
-            "end",
+        end = EndEvent(
             status=status,
             reason=reason,
             best_miou=self.best_miou if self.best_miou >= 0 else None,
@@ -826,11 +851,13 @@ class Trainer:
             elapsed_s=self.elapsed(),
             skipped=len(self.skipped),
         )
+        self.log.emit(end)
+        return end
 
 
 def train(
     config: TrainConfig, callbacks: Sequence[EventCallback] = (), cancel: CancelToken | None = None
-) -> dict[str, Any]:
+) -> EndEvent:
     """Run a training job; return its ``end`` event (also sent to ``callbacks`` and metrics.jsonl).
 
     Launched by torchrun (WORLD_SIZE > 1) it runs DDP: NCCL on CUDA, gloo on CPU, rank 0 writes.
@@ -857,21 +884,16 @@ def train(
             sink = _tensorboard_sink(out / "tensorboard")
             if sink is None:
                 trainer.warn(
+                    WarningKind.TENSORBOARD_MISSING,
                     "--tensorboard: the tensorboard package is not installed "
-                    "(pip install tensorboard); logging to metrics.jsonl only"
+                    "(pip install tensorboard); logging to metrics.jsonl only",
                 )
             else:
                 log.add_callback(sink)
         return trainer.run()
     except BaseException as exc:
         kind = getattr(exc, "kind", None)
-        log.emit(
-            "end",
-            status="failed",
-            reason=str(exc) or type(exc).__name__,
-            best_miou=None,
-            **({"kind": kind} if kind else {}),
-        )
+        log.emit(EndEvent(status="failed", reason=str(exc) or type(exc).__name__, best_miou=None, kind=kind))
         raise
     finally:
         log.close()

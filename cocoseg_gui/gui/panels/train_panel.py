@@ -24,13 +24,14 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
+from cocoseg_gui.core.training import event_types as ev
+from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config, read_events
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.training import existing_run
 from cocoseg_gui.gui.training.device_probe import device_probe
 from cocoseg_gui.gui.training.devices import DeviceChoice
 from cocoseg_gui.gui.training.form import TrainForm
 from cocoseg_gui.gui.training.hints import ErrorReport, describe_error
-from cocoseg_gui.gui.training.history import latest_checkpoint, read_config, read_events
 from cocoseg_gui.gui.training.plots import TrainingPlots
 from cocoseg_gui.gui.training.recent import add_recent_run
 from cocoseg_gui.gui.training.responsive import is_narrow, orient_box, orient_splitter
@@ -46,7 +47,7 @@ LOG_MAX_LINES = 5000
 class TrainPanel(QWidget):
     """Configure and run a training in a background thread; watch loss and IoU live."""
 
-    run_finished = Signal(object)  # the end event dict (or None after a failure)
+    run_finished = Signal(object)  # the EndEvent (or None after a failure)
     epoch_finished = Signal(int)  # epochs done in the live run (1-based)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
@@ -58,7 +59,7 @@ class TrainPanel(QWidget):
         self.last_error: ErrorReport | None = None
         self.last_warning: ErrorReport | None = None
         self._skipped_warnings = 0
-        self._end_event: dict[str, Any] | None = None
+        self._end_event: ev.EndEvent | None = None
 
         self.form = TrainForm()
         self.start_button = QPushButton("Start")
@@ -175,7 +176,7 @@ class TrainPanel(QWidget):
         """Validate the form and start training in the background; False (and a message) if it cannot."""
         return self._start(resume=None)
 
-    def _start(self, resume: Path | None, replay: list[dict[str, Any]] | None = None) -> bool:
+    def _start(self, resume: Path | None, replay: list[ev.Event] | None = None) -> bool:
         if self.running:
             return False
         self._clear_error()
@@ -287,13 +288,13 @@ class TrainPanel(QWidget):
 
     # -- worker signals (GUI thread) -------------------------------------------------------------
 
-    def _on_events(self, batch: list[dict[str, Any]]) -> None:
+    def _on_events(self, batch: list[ev.Event]) -> None:
         self._apply_events(batch, log=True)
         for e in batch:
-            if e.get("type") == "epoch":
-                self.epoch_finished.emit(int(e.get("epoch", 0)) + 1)
+            if isinstance(e, ev.EpochEvent):
+                self.epoch_finished.emit(e.epoch + 1)
 
-    def _apply_events(self, events: list[dict[str, Any]], log: bool) -> None:
+    def _apply_events(self, events: list[ev.Event], log: bool) -> None:
         for e in events:
             self.plots.add_event(e)
             self.status.update(e)
@@ -306,7 +307,7 @@ class TrainPanel(QWidget):
         self._show_error(report)
         self._log(tb.rstrip(), color="#8a1010")
 
-    def _on_end_event(self, end: dict[str, Any] | None) -> None:
+    def _on_end_event(self, end: ev.EndEvent | None) -> None:
         self._end_event = end
 
     def _on_finished(self) -> None:
@@ -428,12 +429,11 @@ class TrainPanel(QWidget):
         self._skipped_warnings = 0
         self.error_label.setVisible(False)
 
-    def _log_event(self, e: dict[str, Any]) -> None:
-        kind = e.get("type")
-        if kind == "start":
-            self._log(f"device {e.get('device', '?')}, world size {e.get('world_size', 1)}")
-        elif kind == "epoch":
-            parts = [f"epoch {int(e.get('epoch', 0)) + 1}"]
+    def _log_event(self, e: ev.Event) -> None:
+        if isinstance(e, ev.StartEvent):
+            self._log(f"device {e.device or '?'}, world size {e.world_size}")
+        elif isinstance(e, ev.EpochEvent):
+            parts = [f"epoch {e.epoch + 1}"]
             for key, label in (
                 ("train_loss", "train loss"),
                 ("val_loss", "val loss"),
@@ -441,21 +441,20 @@ class TrainPanel(QWidget):
                 ("pixel_acc", "pixel acc"),
                 ("mean_dice", "dice"),
             ):
-                if isinstance(e.get(key), (int, float)):
-                    parts.append(f"{label} {e[key]:.4f}")
+                value = getattr(e, key)
+                if isinstance(value, (int, float)):
+                    parts.append(f"{label} {value:.4f}")
             self._log(", ".join(parts))
-        elif kind == "checkpoint":
-            self._log(f"saved {e.get('path')}" + (" (best)" if e.get("best") else ""))
-        elif kind == "warning":
-            message = str(e.get("message", ""))
-            if "skipped" in message and ("unreadable" in message or "not found" in message):
+        elif isinstance(e, ev.CheckpointEvent):
+            self._log(f"saved {e.path}" + (" (best)" if e.best else ""))
+        elif isinstance(e, ev.WarningEvent):
+            if e.kind == ev.WarningKind.SKIPPED_IMAGES:
                 self._skipped_warnings += 1
-            self._log(f"warning: {message}", color="#b45a00")
-        elif kind == "end":
-            status = e.get("status", "")
-            reason = f" ({e['reason']})" if e.get("reason") else ""
-            color = "#8a1010" if status == "failed" else None
-            self._log(f"end: {status}{reason}", color=color)
+            self._log(f"warning: {e.message}", color="#b45a00")
+        elif isinstance(e, ev.EndEvent):
+            reason = f" ({e.reason})" if e.reason else ""
+            color = "#8a1010" if e.status == "failed" else None
+            self._log(f"end: {e.status}{reason}", color=color)
 
     def _log(self, text: str, color: str | None = None) -> None:
         if color is None:

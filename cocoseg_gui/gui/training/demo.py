@@ -120,7 +120,7 @@ def ensure_checkpoint(
         job = JobWorker(_tiny_train, state.masks_dir, temp_dir("demo-run"), parent=parent)
 
         def ok(run: Path) -> None:
-            from cocoseg_gui.gui.training.history import latest_checkpoint
+            from cocoseg_gui.core.training.run_reader import latest_checkpoint
             from cocoseg_gui.gui.training.recent import add_recent_run
 
             add_recent_run(state.settings, run)

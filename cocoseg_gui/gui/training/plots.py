@@ -17,6 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from cocoseg_gui.core.palette import class_color
+from cocoseg_gui.core.training import event_types as ev
 
 EMA_SMOOTHING = 0.9  # TensorBoard-style smoothing weight, debiased
 FLUSH_INTERVAL_MS = 100  # at most 10 plot updates a second
@@ -196,37 +197,35 @@ class TrainingPlots(QWidget):
         self._bars_dirty = True
         self.flush()
 
-    def add_events(self, events: Iterable[Mapping[str, Any]]) -> None:
+    def add_events(self, events: Iterable[ev.Event | Mapping[str, Any]]) -> None:
         for e in events:
             self.add_event(e)
 
-    def add_event(self, event: Mapping[str, Any]) -> None:
-        """Append one metrics.jsonl event to the buffers (drawn at the next flush)."""
-        kind = event.get("type")
-        if kind == "step":
-            loss = _finite(event.get("loss"))
-            step = _finite(event.get("global_step", event.get("step")))
+    def add_event(self, event: ev.Event | Mapping[str, Any]) -> None:
+        """Append one event (a metrics.jsonl object is parsed first); drawn at the next flush."""
+        if isinstance(event, Mapping):
+            event = ev.parse_event(event)
+        if isinstance(event, ev.StepEvent):
+            loss = _finite(event.loss)
+            step = _finite(event.global_step)
             if loss is None or step is None:
                 return
             self.series["step_loss"].append(step, loss)
             self.series["step_ema"].append(step, self._ema.update(loss))
             self._dirty.update(("step_loss", "step_ema"))
-        elif kind == "epoch":
-            epoch = _finite(event.get("epoch"))
-            if epoch is None:
-                return
-            x = epoch + 1  # epochs are 0-based in the events, shown 1-based
+        elif isinstance(event, ev.EpochEvent):
+            x = event.epoch + 1  # epochs are 0-based in the events, shown 1-based
             for key in ("train_loss", "val_loss", "miou", "pixel_acc"):
-                v = _finite(event.get(key))
+                v = _finite(getattr(event, key))
                 if v is not None:
                     self.series[key].append(x, v)
                     self._dirty.add(key)
-            per_class = event.get("per_class_iou")
+            per_class = event.per_class_iou
             if isinstance(per_class, Mapping):
                 self.class_iou = {str(k): v for k, v in per_class.items() if _finite(v) is not None}
                 self._bars_dirty = True
-        elif kind == "start":
-            classes = event.get("classes") or (event.get("config") or {}).get("classes")
+        elif isinstance(event, ev.StartEvent):
+            classes = event.classes or event.config.get("classes")
             if isinstance(classes, list):
                 self.set_class_colors(_class_colors(classes))
 

@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QProgressBar, QWidget
 
+from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.gui.training.form import format_duration
 
 
@@ -38,56 +39,54 @@ class RunStatus:
     last_event_time: float | None = None
     _max_step: int = field(default=-1, repr=False)
 
-    def update(self, e: Mapping[str, Any]) -> None:
-        kind = e.get("type")
-        t = e.get("time")
-        if isinstance(t, (int, float)):
+    def update(self, e: ev.Event | Mapping[str, Any]) -> None:
+        """Fold in one event (a metrics.jsonl object is parsed first)."""
+        if isinstance(e, Mapping):
+            e = ev.parse_event(e)
+        t = e.time
+        if t:
             if self.started_at is None:
-                self.started_at = float(t)
-            elif kind == "start":  # a resume: the clock goes on from where the run stopped
-                self.started_at = float(t) - self.elapsed_s
-            self.last_event_time = float(t)
-            self.elapsed_s = max(self.elapsed_s, float(t) - self.started_at)
-        if kind == "start":
+                self.started_at = t
+            elif isinstance(e, ev.StartEvent):  # a resume: the clock goes on from where the run stopped
+                self.started_at = t - self.elapsed_s
+            self.last_event_time = t
+            self.elapsed_s = max(self.elapsed_s, t - self.started_at)
+        if isinstance(e, ev.StartEvent):
             self.end_status = self.end_reason = ""
-            cfg = e.get("config") or {}
-            self.device = str(e.get("device") or cfg.get("device") or "")
+            cfg = e.config
+            self.device = str(e.device or cfg.get("device") or "")
             self.epochs = int(cfg.get("epochs") or 0)
             tb = cfg.get("time_budget_s")
             self.time_budget_s = float(tb) if tb else None
-            spe = e.get("batches_per_epoch", e.get("steps_per_epoch"))
-            self.steps_per_epoch = int(spe) if spe else None
-        elif kind == "step":
-            ep = int(e.get("epoch", 0))
-            if ep != self.epoch:
+            self.steps_per_epoch = int(e.steps_per_epoch) if e.steps_per_epoch else None
+        elif isinstance(e, ev.StepEvent):
+            if e.epoch != self.epoch:
                 self._max_step = -1
-            self.epoch = ep
-            self.step_in_epoch = int(e.get("step", 0))  # batches done in this epoch (1-based)
+            self.epoch = e.epoch
+            self.step_in_epoch = e.step  # batches done in this epoch (1-based)
             self._max_step = max(self._max_step, self.step_in_epoch)
-            if e.get("images_per_s") is not None:
-                self.images_per_s = float(e["images_per_s"])
-            for key in ("max_memory_allocated", "gpu_memory_bytes", "cuda_max_memory"):
-                if e.get(key) is not None:
-                    self.gpu_memory_bytes = int(e[key])
-        elif kind == "epoch":
-            self.epoch = int(e.get("epoch", 0))
+            if e.images_per_s is not None:
+                self.images_per_s = float(e.images_per_s)
+            if e.gpu_memory_bytes is not None:
+                self.gpu_memory_bytes = int(e.gpu_memory_bytes)
+        elif isinstance(e, ev.EpochEvent):
+            self.epoch = e.epoch
             self.epochs_done = self.epoch + 1
             if self.steps_per_epoch is None and self._max_step > 0:
                 self.steps_per_epoch = self._max_step
             self.step_in_epoch = 0
-            miou = e.get("miou")
-            if isinstance(miou, (int, float)):
-                self.last_miou = float(miou)
-                self.best_miou = miou if self.best_miou is None else max(self.best_miou, float(miou))
-            if isinstance(e.get("elapsed_s"), (int, float)):
-                self.elapsed_s = float(e["elapsed_s"])
-        elif kind == "checkpoint":
-            self.checkpoint = str(e.get("path", ""))
-        elif kind == "end":
-            self.end_status = str(e.get("status", ""))
-            self.end_reason = str(e.get("reason", "") or "")
-            if isinstance(e.get("best_miou"), (int, float)):
-                self.best_miou = float(e["best_miou"])
+            if e.miou is not None:
+                self.last_miou = float(e.miou)
+                self.best_miou = e.miou if self.best_miou is None else max(self.best_miou, float(e.miou))
+            if e.elapsed_s is not None:
+                self.elapsed_s = float(e.elapsed_s)
+        elif isinstance(e, ev.CheckpointEvent):
+            self.checkpoint = e.path
+        elif isinstance(e, ev.EndEvent):
+            self.end_status = e.status
+            self.end_reason = e.reason or ""
+            if e.best_miou is not None:
+                self.best_miou = float(e.best_miou)
 
     @property
     def running(self) -> bool:

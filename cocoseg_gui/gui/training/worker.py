@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from cocoseg_gui.core.jobs import Cancelled, CancelToken, Progress
+from cocoseg_gui.core.training.event_types import EndEvent, Event, StepEvent
 
 TORCH_JOB_MODULES = (
     "torch",
@@ -72,20 +73,20 @@ class _Worker(QObject):
 class TrainWorker(_Worker):
     """Runs ``train(config, callbacks=[...], cancel=token)`` and emits its events in batches."""
 
-    events = Signal(object)  # list of event dicts, in order (object: a QVariantMap would sort the keys)
-    finished_run = Signal(object)  # the end event (dict) or None
+    events = Signal(object)  # list of typed events (core.training.event_types), in order
+    finished_run = Signal(object)  # the EndEvent or None
 
     def __init__(self, config: Any, train_fn: Callable[..., Any]) -> None:
         super().__init__()
         self.config = config
         self._train_fn = train_fn
-        self._pending: list[dict] = []
+        self._pending: list[Event] = []
         self._last_emit = 0.0
 
-    def _on_event(self, event: dict) -> None:
-        self._pending.append(dict(event))
+    def _on_event(self, event: Event) -> None:
+        self._pending.append(event)  # frozen: safe to hand to the GUI thread as it is
         now = time.monotonic()
-        if event.get("type") != "step" or now - self._last_emit >= STEP_BATCH_INTERVAL_S:
+        if not isinstance(event, StepEvent) or now - self._last_emit >= STEP_BATCH_INTERVAL_S:
             self._flush(now)
 
     def _flush(self, now: float | None = None) -> None:
@@ -99,7 +100,7 @@ class TrainWorker(_Worker):
         try:
             end = self._train_fn(self.config, callbacks=[self._on_event], cancel=self.token)
         except Cancelled:
-            end = {"type": "end", "status": "cancelled", "reason": "stopped"}
+            end = EndEvent(status="cancelled", reason="stopped")
         except BaseException as exc:  # reported to the user, the app keeps working
             self._flush()
             self.failed.emit(exc, traceback.format_exc())
