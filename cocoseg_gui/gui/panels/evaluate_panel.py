@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import Progress
+from cocoseg_gui.core.training.run_reader import latest_checkpoint
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.training.compare import class_table
 from cocoseg_gui.gui.training.confusion_plot import ConfusionPlot
 from cocoseg_gui.gui.training.form import PathField
 from cocoseg_gui.gui.training.hints import describe_error
-from cocoseg_gui.gui.training.history import latest_checkpoint
 from cocoseg_gui.gui.training.recent import recent_runs
 from cocoseg_gui.gui.training.responsive import is_narrow, orient_splitter
 from cocoseg_gui.gui.training.worker import preload_torch_modules

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
 from cocoseg_gui.core.scores import image_scores, mean_iou
+from cocoseg_gui.core.training.run_reader import latest_checkpoint
 from cocoseg_gui.core.types import IMAGE_SUFFIXES
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.training.compare import (
@@ -46,7 +47,6 @@ from cocoseg_gui.gui.training.compare import (
     truth_from_masks,
 )
 from cocoseg_gui.gui.training.hints import describe_error
-from cocoseg_gui.gui.training.history import latest_checkpoint
 from cocoseg_gui.gui.training.recent import recent_runs
 from cocoseg_gui.gui.training.responsive import is_narrow, orient_splitter
 from cocoseg_gui.gui.training.worker import preload_torch_modules
