@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from cocoseg_gui.core.palette import class_color
@@ -21,7 +21,9 @@ from cocoseg_gui.core.training import event_types as ev
 
 EMA_SMOOTHING = 0.9  # TensorBoard-style smoothing weight, debiased
 FLUSH_INTERVAL_MS = 100  # at most 10 plot updates a second
-MAX_BARS = 20  # per-class bars shown (best first): more names no longer fit beside the axis
+MAX_BARS = 20  # per-class bars shown (best first) at most
+BAR_LABEL_PX = 15  # vertical room one class name needs beside the axis (at 1024x700 the plot has ~200 px)
+BAR_PLOT_CHROME_PX = 70  # title, x axis and its label
 
 
 class SeriesBuffer:
@@ -157,6 +159,7 @@ class TrainingPlots(QWidget):
         }
         self.bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.7, pen=pg.mkPen("#555"))
         self.class_plot.addItem(self.bars)
+        self.class_plot.installEventFilter(self)  # fewer bars when the plot is short: names never overlap
         self.class_iou: dict[str, float] = {}
         self._class_colors: dict[str, tuple[int, int, int]] = {}
         self._ema = Ema()
@@ -241,10 +244,20 @@ class TrainingPlots(QWidget):
             self._draw_bars()
             self._bars_dirty = False
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.class_plot and event.type() == QEvent.Type.Resize and self.class_iou:
+            self._bars_dirty = True  # redrawn by the next flush
+        return super().eventFilter(watched, event)
+
+    def bars_that_fit(self) -> int:
+        """How many class names fit beside the bars' axis at the plot's height (3 at least)."""
+        room = self.class_plot.height() - BAR_PLOT_CHROME_PX
+        return max(3, min(MAX_BARS, room // BAR_LABEL_PX))
+
     def _draw_bars(self) -> None:
         order = {name: i for i, name in enumerate(self._class_colors)}  # class index order, from the start
         ranked = sorted(self.class_iou, key=lambda n: (-float(self.class_iou[n]), order.get(n, len(order))))
-        names = ranked[:MAX_BARS]
+        names = ranked[: self.bars_that_fit()]
         values = [float(self.class_iou[n]) for n in names]
         shown = f"top {len(names)} of {len(ranked)}, " if len(ranked) > len(names) else ""
         title = f"Per-class IoU ({shown}last epoch)"
