@@ -24,7 +24,7 @@ def test_bars_follow_the_plot_height(qtbot) -> None:
     assert len(short) * BAR_LABEL_PX <= plots.class_plot.height()  # one name per label's height
     assert short == [f"class {i}" for i in range(len(short))]  # the best ones
     title = plots.class_plot.getPlotItem().titleLabel.text
-    assert f"top {len(short)} of 40" in title
+    assert f"best {len(short)} of 40" in title
 
     plots.resize(1600, 1400)
     qtbot.waitUntil(lambda: plots.class_plot.height() > 600)
