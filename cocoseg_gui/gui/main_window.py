@@ -7,7 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -67,9 +75,30 @@ def _start_device_probe() -> None:
     device_probe().start()
 
 
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" (not exported by PySide6)
+
+
+class _FitScrollArea(QScrollArea):
+    """Scrolls only when the content's minimum size does not fit the viewport.
+
+    QScrollArea sizes content with a word-wrapped label by its height-for-width, which Qt computes from
+    the children's size *hints*: a workspace that fits at 1024x700 got a scroll bar and its bottom row (an
+    axis label) below the fold. Capping the content at the viewport's height when its minimum fits keeps
+    the scroll bar for windows that are really too small.
+    """
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        content = self.widget()
+        if content is not None:
+            room = self.maximumViewportSize().height()  # the viewport without scroll bars
+            fits = content.minimumSizeHint().height() <= room
+            content.setMaximumHeight(room if fits else QWIDGETSIZE_MAX)
+
+
 def _scrollable(widget: QWidget) -> QScrollArea:
     """``widget`` in a frameless scroll area, so its minimum size never squeezes its neighbours."""
-    scroll = QScrollArea()
+    scroll = _FitScrollArea()
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
     scroll.setWidget(widget)

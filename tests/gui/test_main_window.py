@@ -295,3 +295,35 @@ def test_screenshot_size_is_chosen(tmp_path) -> None:
         assert im.size == (1024, 700)
     with pytest.raises(SystemExit):
         gui_app.build_parser().parse_args(["--size", "300x200"])
+
+
+def test_workspaces_scroll_only_when_their_minimum_does_not_fit(qtbot) -> None:
+    """Qt sizes scroll content holding a word-wrapped label by a height-for-width computed from size
+    hints: Evaluate at 1024x700 scrolled, its x-axis label below the fold, though its minimum fitted."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+    from cocoseg_gui.gui.main_window import _scrollable
+
+    class Plot(QWidget):  # like the confusion plot: wants 480 px, makes do with 68
+        def sizeHint(self) -> QSize:
+            return QSize(600, 480)
+
+        def minimumSizeHint(self) -> QSize:
+            return QSize(68, 68)
+
+    content = QWidget()
+    lay = QVBoxLayout(content)
+    summary = QLabel("mIoU 0.0038 · pixel accuracy 0.0855 · mean Dice 0.0072 · 50 images")
+    summary.setWordWrap(True)
+    lay.addWidget(summary)
+    lay.addWidget(Plot(), 1)
+    scroll = _scrollable(content)
+    qtbot.addWidget(scroll)
+    scroll.resize(1000, 400)
+    scroll.show()
+    qtbot.waitExposed(scroll)
+    qtbot.waitUntil(lambda: content.height() == scroll.viewport().height())
+    assert scroll.verticalScrollBar().maximum() == 0
+    scroll.resize(1000, 60)  # really too small: the scroll bar comes back
+    qtbot.waitUntil(lambda: scroll.verticalScrollBar().maximum() > 0)
