@@ -39,9 +39,9 @@ def test_defaults_follow_the_dataset(window: MainWindow, sample_root) -> None:
     assert len(panel.classes.checked_ids()) == 80
     options = panel.options()
     assert options.classes is None and options.overlap == "smaller-on-top" and options.crowd == "ignore"
-    assert not panel.priority.isEnabled()
+    assert not panel.priority.isEnabled() and panel.priority.isHidden()
     panel.overlap.setCurrentText("priority")
-    assert panel.priority.isEnabled() and panel.priority.count() == 80
+    assert panel.priority.isEnabled() and panel.priority.count() == 80 and not panel.priority.isHidden()
 
 
 def test_generate_from_the_panel_then_browse_the_masks(qtbot, window: MainWindow, tmp_path) -> None:

@@ -122,7 +122,7 @@ class MasksPanel(QWidget):
         out_row = QHBoxLayout()
         out_row.addWidget(self.out_dir, 1)
         out_row.addWidget(self.browse)
-        form = QFormLayout()
+        form = self._form = QFormLayout()
         form.addRow("Overlap", self.overlap)
         form.addRow("Priority", self.priority)
         form.addRow("Crowd", self.crowd)
@@ -205,7 +205,11 @@ class MasksPanel(QWidget):
             self.priority.addItems(order)
 
     def _update_priority_enabled(self, *_args: object) -> None:
-        self.priority.setEnabled(self.overlap.currentText() == "priority")
+        """The priority list shows only under the priority policy: in a 700 px window its room goes to
+        the class list and the Generate row."""
+        wanted = self.overlap.currentText() == "priority"
+        self.priority.setEnabled(wanted)
+        self._form.setRowVisible(self.priority, wanted)
 
     def _browse(self) -> None:
         start = self.out_dir.text() or str(Path.home())
