@@ -188,6 +188,12 @@ def test_series_buffer_grows_and_ema_is_debiased() -> None:
     assert ema.update(2.0) == pytest.approx((0.09 * 4 + 0.1 * 2) / (1 - 0.81))
 
 
+def run_to_its_end(qtbot, panel) -> None:
+    """Start the form's run and wait until the panel has handled its end (run_finished)."""
+    with qtbot.waitSignal(panel.run_finished, timeout=120000):
+        assert panel.start(), panel.last_error
+
+
 def wait_handled_end(qtbot, panel) -> None:
     """The thread ended *and* the panel handled it (the last events drawn): ``running`` alone turns False
     before the queued finished signal reaches the panel, and a loaded machine shows the gap."""
@@ -288,10 +294,7 @@ def test_missing_images_fail_with_a_message_and_the_panel_recovers(qtbot, temp_s
         image.unlink()
     panel = make_panel(qtbot, temp_settings, masks)
     fill_tiny(panel, tmp_path / "run", epochs=1)
-    finished = []
-    panel.run_finished.connect(finished.append)
-    assert panel.start(), panel.last_error
-    qtbot.waitUntil(lambda: bool(finished), timeout=120000)
+    run_to_its_end(qtbot, panel)
     assert not panel.running and panel.start_button.isEnabled()
     # the trainer skips unreadable images with warnings; an epoch with none readable is an error
     # (issue 12 item 11: it used to end "finished")
@@ -381,10 +384,7 @@ def test_skipped_images_banner_follows_the_warning_kind_not_its_text(qtbot, temp
     sorted((masks / "images").iterdir())[0].write_bytes(b"not a jpeg at all")
     panel = make_panel(qtbot, temp_settings, masks)
     fill_tiny(panel, tmp_path / "run", epochs=1)
-    finished = []
-    panel.run_finished.connect(finished.append)
-    assert panel.start(), panel.last_error
-    qtbot.waitUntil(lambda: bool(finished), timeout=120000)
+    run_to_its_end(qtbot, panel)
     assert panel.status.end_status == "finished" and panel.last_error is None
     assert panel.last_warning is not None and panel.last_warning.title == "Some images were skipped"
     assert "1 unreadable image or mask warnings" in panel.last_warning.message
