@@ -20,15 +20,16 @@ if TYPE_CHECKING:
     from cocoseg_gui.core.coco_index import CocoIndex
 
 ERROR_CORRECT, ERROR_WRONG, ERROR_IGNORED = 1, 2, 3
+# Okabe-Ito blue and vermillion: told apart with every common colour-vision deficiency (green/red is not)
 ERROR_LEGEND: tuple[tuple[int, str, tuple[int, int, int]], ...] = (
-    (ERROR_CORRECT, "correct", (40, 170, 60)),
-    (ERROR_WRONG, "wrong", (230, 30, 30)),
+    (ERROR_CORRECT, "correct", (0, 114, 178)),
+    (ERROR_WRONG, "wrong", (213, 94, 0)),
     (ERROR_IGNORED, "ignored (no label)", (150, 150, 150)),
 )
 
 
 def error_colors() -> np.ndarray:
-    """256x3 colours of the error map: correct green, wrong red, ignored grey."""
+    """256x3 colours of the error map: correct blue, wrong vermillion, ignored grey."""
     colors = np.zeros((256, 3), dtype=np.uint8)
     for value, _name, rgb in ERROR_LEGEND:
         colors[value] = rgb
