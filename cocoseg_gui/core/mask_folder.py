@@ -100,8 +100,48 @@ def _masks_made_before(out: Path) -> set[str]:
     return names
 
 
-def prepare_out(out: Path, images_dir: Path, digest: str, overwrite: bool, names: Sequence[str] = ()) -> bool:
+class MasksExistError(OptionsError):
+    """OUT holds masks this run would not resume. ``what`` says what they are in plain words (another
+    dataset's, other options, ...), so the GUI can ask in its own words; the message adds the CLI's flags."""
+
+    def __init__(self, out: Path, what: str) -> None:
+        self.out, self.what = Path(out), what
+        super().__init__(
+            f"{out} already holds {what}; pass --overwrite to replace them, or choose another --out"
+        )
+
+
+def _what_is_there(out: Path, previous: dict[str, Any] | None, current: dict[str, Any] | None) -> str:
+    """The masks in OUT in words: whose, and which options differ (never a JSON dump)."""
+    if not previous:
+        return "masks but no readable manifest.json"
+    if current is None:
+        return "masks made with other options"
+    before, now = previous.get("annotations"), current.get("annotations")
+    if before and now and (out / before).resolve() != (out / now).resolve():
+        return f"the masks of another dataset ({Path(before).name}, images {previous.get('images_dir')})"
+    old, new = previous.get("options") or {}, current.get("options") or {}
+    changed = [
+        f"{k} {old.get(k)!r} -> {new.get(k)!r}"
+        for k in sorted(set(old) | set(new))
+        if old.get(k) != new.get(k)
+    ]
+    if changed:
+        return f"masks made with other options ({'; '.join(changed)})"
+    return "masks of another version of the annotations file (its size or date changed)"
+
+
+def prepare_out(
+    out: Path,
+    images_dir: Path,
+    digest: str,
+    overwrite: bool,
+    names: Sequence[str] = (),
+    current: dict[str, Any] | None = None,
+) -> bool:
     """Check OUT against the image folder and an earlier run; return True when resuming that run.
+
+    ``current``: the manifest this run will write, to say how the masks already there differ.
 
     Overwriting deletes only the masks this job makes (``names``) and those an earlier run listed,
     never other files in ``masks/`` (docs/adr/0003-paths-outside-the-dataset.md).
@@ -119,14 +159,7 @@ def prepare_out(out: Path, images_dir: Path, digest: str, overwrite: bool, names
     if previous is not None and previous.get("options_hash") == digest:
         return True
     if (previous is not None or has_masks) and not overwrite:
-        what = (
-            f"masks made with other options ({json.dumps(previous.get('options'))})"
-            if previous
-            else "masks but no readable manifest.json"
-        )
-        raise OptionsError(
-            f"{out} already holds {what}; pass --overwrite to replace them, or choose another --out"
-        )
+        raise MasksExistError(out, _what_is_there(out, previous, current))
     if overwrite:
         if masks_dir.is_dir():
             masks = SafeRoot(masks_dir, what="mask file name")

@@ -290,15 +290,14 @@ def generate_masks(
         bad = {img.id for img, _ in refused}
         images = [img for img in images if img.id not in bad]
     names = mask_names([img.file_name for img in images])
-    resume = prepare_out(out, images_dir, digest, overwrite, names)
+    current = manifest_json(annotations, images_dir, out, options, digest, len(images), False)
+    resume = prepare_out(out, images_dir, digest, overwrite, names, current)
     masks_dir = out / MASKS_DIR
     masks_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(masks_dir)
     existing = {p.name for p in masks_dir.iterdir()} if resume else set()
     mapping.write(out / MAPPING_FILE)
-    atomic_write_json(
-        out / MANIFEST_FILE, manifest_json(annotations, images_dir, out, options, digest, len(images), False)
-    )
+    atomic_write_json(out / MANIFEST_FILE, current)
 
     tasks = [
         ImageTask(

@@ -138,12 +138,15 @@ def test_cancel_midway_leaves_only_complete_files(qtbot, tmp_path, val_annotatio
     assert window.state.masks_dir == out  # the browser shows them as "has mask"
 
 
+@pytest.mark.parametrize("answer", [True, False])
 def test_other_options_in_the_same_folder_ask_before_replacing(
-    qtbot, window: MainWindow, tmp_path, monkeypatch
+    qtbot, window: MainWindow, tmp_path, monkeypatch, answer: bool
 ) -> None:
+    from cocoseg_gui.gui.panels import masks_panel
+
     asked: list[str] = []
     monkeypatch.setattr(
-        QMessageBox, "question", lambda *a, **k: (asked.append(a[2]), QMessageBox.StandardButton.Yes)[1]
+        masks_panel, "ask_replace_masks", lambda _p, error: (asked.append(error.what), answer)[1]
     )
     panel = window.masks_panel
     out = tmp_path / "m"
@@ -153,10 +156,15 @@ def test_other_options_in_the_same_folder_ask_before_replacing(
     person = next(c.id for c in window.state.index.categories if c.name == "person")
     panel.classes.set_checked([person])
     assert panel.options().classes == ("person",)
-    generate(qtbot, panel)
-    assert len(asked) == 1 and str(out) in asked[0]
+    generate(qtbot, panel, "finished" if answer else "cancelled")  # no error box (the autouse fixture)
+    # what changed, in words: no JSON dump of every option, no CLI flag
+    assert asked == ["masks made with other options (classes None -> ['person'])"]
     mapping = json.loads((out / "category_mapping.json").read_text())
-    assert [c["name"] for c in mapping["classes"]] == ["background", "person"]
+    if answer:
+        assert [c["name"] for c in mapping["classes"]] == ["background", "person"]
+    else:
+        assert len(mapping["classes"]) == 81  # kept
+        assert "Not generated" in panel.progress_label.text() and "--" not in panel.progress_label.text()
     assert len(list((out / "masks").glob("*.png"))) == 6
 
 

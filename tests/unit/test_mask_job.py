@@ -238,8 +238,9 @@ def test_resume_recomputes_only_missing_masks(
         assert np.array_equal(read(out / "masks" / name), label)
     assert second.report["per_image"] == first.report["per_image"]
     assert json.loads((out / "manifest.json").read_text())["options_hash"] == first.options_hash
-    with pytest.raises(OptionsError, match="--overwrite"):
+    with pytest.raises(OptionsError, match="--overwrite") as info:
         run(val_annotations, val_images, out, max_images=20, crowd="skip")
+    assert info.value.what == "masks made with other options (crowd 'ignore' -> 'skip')"  # no JSON dump
     third = run(val_annotations, val_images, out, max_images=20, crowd="skip", overwrite=True)
     assert third.written == 20 and third.options_hash != first.options_hash
 
@@ -322,3 +323,17 @@ def test_full_disk_names_the_file_and_a_rerun_resumes(
     assert cli_main([*args, "--workers", "1"]) == 0
     assert "44 written, 6 kept" in capsys.readouterr().out
     assert not list((out / "masks").glob(".*.tmp"))  # the rerun cleared the debris
+
+
+def test_masks_of_another_dataset_are_named_as_such(
+    tmp_path: Path, val_annotations: Path, val_images: Path, train_annotations: Path, train_images: Path
+) -> None:
+    """Same options, another dataset: not "made with other options" (issue 9)."""
+    from cocoseg_gui.core.mask_folder import MasksExistError
+
+    out = tmp_path / "out"
+    run(val_annotations, val_images, out, max_images=3)
+    with pytest.raises(MasksExistError) as info:
+        run(train_annotations, train_images, out, max_images=3)
+    assert info.value.what.startswith("the masks of another dataset (instances_val2017.json")
+    assert info.value.out == out

@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 
 from cocoseg_gui.core.class_map import MAX_CLASSES, fitting_categories
 from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir
-from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_dataset import report_if_readable
-from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, holds_masks
+from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MasksExistError
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, MaskOptions, default_workers
 from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.browser.category_checklist import CategoryChecklist
@@ -332,23 +332,19 @@ class MasksPanel(QWidget):
         self.state.status_message.emit(self.progress_label.text())
         if worker is not None:
             worker.deleteLater()
-        if isinstance(error, OptionsError) and holds_masks(out) and self._confirm_overwrite(out, error):
-            self.generate(overwrite=True)
-            return
-        if error is not None:
+        if isinstance(error, MasksExistError):  # asked in the panel's words, never the CLI's flags
+            if ask_replace_masks(self, error):
+                self.generate(overwrite=True)
+                return
+            outcome = "cancelled"  # the user declined: nothing failed
+            self.progress_label.setText(
+                f"Not generated: {out} keeps its masks. Choose another Output folder, or Generate again "
+                "and answer Replace."
+            )
+            self.progress_label.setToolTip(self.progress_label.text())
+        elif error is not None:
             show_error(self, "Generate masks", error)
         self.generation_finished.emit(outcome)
-
-    def _confirm_overwrite(self, out: Path, error: BaseException) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "Replace masks?",
-            f"{out} already holds masks made with other options.\n\nReplace them with masks made with the "
-            "current options?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
 
     def _set_running(self, running: bool) -> None:
         self.generate_button.setEnabled(not running)
@@ -410,3 +406,21 @@ class MasksPanel(QWidget):
 
     def save_settings(self) -> None:
         self._save_options()
+
+
+def ask_replace_masks(parent: QWidget, error: MasksExistError) -> bool:
+    """Replace the masks already in the Output folder? (what they are, in words; tests patch this)."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Replace masks?",
+        f"The Output folder {error.out} already holds {error.what}.",
+        parent=parent,
+    )
+    box.setInformativeText(
+        "Replace them with masks of the open dataset made with the current options? Only the masks "
+        "cocoseg made there are deleted."
+    )
+    replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is replace
