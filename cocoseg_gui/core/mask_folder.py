@@ -75,8 +75,8 @@ def check_out_apart_from_images(out: Path, images_dir: Path) -> None:
     else:
         return
     raise OptionsError(
-        f"--out {out} {where}: masks would be written among the images; choose a folder outside it, "
-        f"e.g. {Path(images).parent / ('masks_' + Path(images).name)}"
+        f"the output folder {out} {where}: masks would be written among the images; choose a folder "
+        f"outside it, e.g. {Path(images).parent / ('masks_' + Path(images).name)}"
     )
 
 

@@ -22,5 +22,5 @@ def test_masks_command_refuses_outside_names_and_out_in_images(
         followed.returncode == 0 and "5 masks" in followed.stdout and "3 image entries of" in followed.stderr
     )
     refused = cocoseg(*args, "--out", str(images), "--overwrite", cache=tmp_path)
-    assert refused.returncode == 2 and "cocoseg masks: error: --out" in refused.stderr
+    assert refused.returncode == 2 and "cocoseg masks: error: the output folder" in refused.stderr
     assert "is the image folder" in refused.stderr and "Traceback" not in refused.stderr
