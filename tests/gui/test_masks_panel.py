@@ -195,3 +195,18 @@ def test_no_dataset_or_no_class_is_an_error_dialog(qtbot, window: MainWindow, mo
     panel.generate()
     assert panel.worker is None and "no class selected" in shown[-1]
     assert not Path(tmp_path / "x").exists()
+
+
+def test_another_dataset_clears_the_last_report_and_its_output(
+    qtbot, window: MainWindow, tmp_path, train_annotations, train_images, sample_root
+) -> None:
+    """Issue 9: the val report and "Done: masks in ..." stayed after the train set was opened."""
+    panel = window.masks_panel
+    panel.set_output_dir(tmp_path / "val_masks")
+    panel.max_images.setValue(3)
+    generate(qtbot, panel)
+    assert panel.report_view.report is not None and "Done" in panel.progress_label.text()
+    assert panel.tabs.currentWidget() is panel.report_view
+    open_and_wait(qtbot, window, train_annotations, train_images)
+    assert panel.report_view.report is None and panel.progress_label.text() == ""
+    assert panel.tabs.currentIndex() == 0  # the options, for the new dataset

@@ -220,6 +220,11 @@ class MasksPanel(QWidget):
     # -- dataset / masks changes
     def _on_dataset_changed(self) -> None:
         index = self.state.index
+        if self.worker is None:  # the last run's report and "Done: masks in ..." belong to the old dataset
+            self.show_report(None)
+            self.progress_label.setText("")
+            self.progress_label.setToolTip("")
+            self.progress.reset()
         if index is None:
             self.classes.set_categories([])
             return
@@ -254,7 +259,10 @@ class MasksPanel(QWidget):
 
     def _on_masks_dir_changed(self) -> None:
         """A mask folder was opened or generated: show its report; generate into it by default."""
-        if self.worker is not None or self.state.masks_dir is None:
+        if self.worker is not None:
+            return
+        if self.state.masks_dir is None:
+            self.show_report(None)
             return
         self.show_report(report_if_readable(self.state.masks_dir))
         if not self._out_edited:
@@ -262,8 +270,7 @@ class MasksPanel(QWidget):
 
     def show_report(self, report: dict[str, Any] | None) -> None:
         self.report_view.set_report(report)
-        if report:
-            self.tabs.setCurrentWidget(self.report_view)
+        self.tabs.setCurrentWidget(self.report_view if report else self.tabs.widget(0))
 
     # -- running
     def generate(self, overwrite: bool = False) -> None:
