@@ -11,6 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.cli.arg_types import non_negative_int, positive_int
+from cocoseg_gui.cli.project_opts import (
+    add_project_option,
+    load_project,
+    missing_default,
+    project_checkpoint,
+    require,
+    warn,
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -20,8 +28,11 @@ def add_parser(subparsers: Any) -> None:
         description="Predict every image of MASKS_DIR at the model's input size, resize the prediction "
         "back to the mask's full resolution, and print per-class IoU, mIoU, pixel accuracy and mean Dice.",
     )
-    p.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT")
-    p.add_argument("--data", required=True, type=Path, metavar="MASKS_DIR")
+    p.add_argument("--checkpoint", type=Path, metavar="CKPT", help="with --project: the project's checkpoint")
+    p.add_argument(
+        "--data", type=Path, metavar="MASKS_DIR", help="with --project: the first val dataset's masks"
+    )
+    add_project_option(p)
     p.add_argument("--json", action="store_true", help="print the full result as JSON (machine readable)")
     p.add_argument(
         "--worst", type=non_negative_int, default=5, metavar="N", help="list the N worst images (default 5)"
@@ -63,11 +74,33 @@ def format_table(result: Any, worst: int = 5) -> str:
     return "\n".join(lines)
 
 
+def _fill_from_project(args: argparse.Namespace, project: Any) -> None:
+    """--checkpoint and --data from the project where not given; role warnings before the work."""
+    from cocoseg_gui.core.project import Role
+
+    if args.checkpoint is None:
+        args.checkpoint = project_checkpoint(project)
+    if args.data is None:
+        val = project.first(Role.VAL)
+        if val is None or val.masks is None:
+            what = "the project has no val dataset" if val is None else f"{val.label} has no masks yet"
+            fix = "add one"
+            if val is not None:
+                fix = f"make them with `cocoseg masks --project {project.file} --dataset {val.name}`"
+            raise missing_default(project, "--data", what, fix)
+        args.data = val.masks
+    warn("evaluate", project.evaluation_warnings(args.data))
+
+
 def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.cli.progress_bar import ProgressBar
     from cocoseg_gui.core.jobs import Cancelled, CancelToken
     from cocoseg_gui.core.training.evaluate import evaluate
 
+    project = load_project(args)
+    if project is not None:
+        _fill_from_project(args, project)
+    require(args, "--checkpoint", "--data")
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     bar = ProgressBar("evaluate")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.cli.arg_types import out_dir, positive_int
+from cocoseg_gui.cli.project_opts import add_project_option, load_project, missing_default, require
 from cocoseg_gui.core.image_entry import DEFAULT_MAX_IMAGE_PIXELS
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, default_workers
 
@@ -21,9 +22,14 @@ def add_parser(subparsers: Any) -> None:
         "category-id order, 255 ignore) plus category_mapping.json, image_mask_map.json, manifest.json "
         "and report.json. A rerun with the same options resumes.",
     )
-    p.add_argument("--annotations", required=True, type=Path, help="COCO instances JSON")
-    p.add_argument("--images", required=True, type=Path, help="the image folder")
-    p.add_argument("--out", required=True, type=out_dir, help="output folder")
+    p.add_argument("--annotations", type=Path, help="COCO instances JSON (required without --project)")
+    p.add_argument("--images", type=Path, help="the image folder (required without --project)")
+    p.add_argument("--out", type=out_dir, help="output folder (with --project: masks/<dataset> in it)")
+    add_project_option(p)
+    p.add_argument(
+        "--dataset", metavar="NAME",
+        help="with --project: the dataset to make masks for (needed when several have annotations)",
+    )  # fmt: skip
     p.add_argument("--classes", help="comma list of category names or ids to keep (default: all)")
     p.add_argument(
         "--overlap", choices=OVERLAP_POLICIES, default="smaller-on-top",
@@ -62,7 +68,62 @@ def _split(text: str | None) -> list[str] | None:
     return parse_class_list(text)
 
 
+def _project_dataset(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Fill --annotations/--images/--out from the project's dataset; (project, entry) or (None, None)."""
+    from cocoseg_gui.core.errors import OptionsError
+
+    project = load_project(args)
+    if project is None:
+        if args.dataset is not None:
+            raise OptionsError("--dataset needs --project")
+        return None, None
+    if args.dataset is None and None not in (args.annotations, args.images, args.out):
+        return project, None  # nothing to fill, nothing to record
+    if args.dataset is not None:
+        try:
+            entry = project.dataset(args.dataset)
+        except KeyError:
+            names = ", ".join(d.name for d in project.datasets) or "none"
+            raise OptionsError(f"{project.file}: no dataset {args.dataset!r} (datasets: {names})") from None
+    else:
+        labelled = [d for d in project.datasets if d.annotations is not None]
+        if len(labelled) != 1:
+            names = ", ".join(d.name for d in labelled)
+            raise missing_default(
+                project, "--annotations",
+                f"the project has {len(labelled)} datasets with annotations ({names or 'none'})",
+                "choose one with --dataset NAME" if labelled else "add a dataset with annotations",
+            )  # fmt: skip
+        entry = labelled[0]
+    if args.annotations is None:
+        if entry.annotations is None:
+            raise missing_default(
+                project, "--annotations", f"dataset {entry.name!r} has no annotations", "add them to it"
+            )
+        args.annotations = entry.annotations
+    if args.images is None:
+        if entry.images is None:
+            raise missing_default(
+                project, "--images", f"dataset {entry.name!r} has no image folder", "add one to it"
+            )
+        args.images = entry.images
+    if args.out is None:
+        args.out = project.masks_dir(entry)
+    return project, entry
+
+
 def run(args: argparse.Namespace) -> int:
+    project, entry = _project_dataset(args)
+    require(args, "--annotations", "--images", "--out")
+    code = _run(args)
+    if code == 0 and entry is not None:
+        project.update_dataset(entry.name, masks=args.out)
+        project.save()
+        print(f"recorded {args.out} as the masks of {entry.label} in {project.file}")
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     from cocoseg_gui.cli.progress_bar import ProgressBar
     from cocoseg_gui.core.jobs import Cancelled, CancelToken
     from cocoseg_gui.core.mask_job import generate_masks

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.cli.arg_types import out_dir, positive_int
+from cocoseg_gui.cli.project_opts import add_project_option, load_project, project_checkpoint, require
 
 
 def add_parser(subparsers: Any) -> None:
@@ -19,7 +20,8 @@ def add_parser(subparsers: Any) -> None:
         "(folders are searched recursively), at the image's original size; --overlay also writes "
         "OUT/overlays/<stem>.jpg, the image blended with the class colours.",
     )
-    p.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT")
+    p.add_argument("--checkpoint", type=Path, metavar="CKPT", help="with --project: the project's checkpoint")
+    add_project_option(p)
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files or folders")
     p.add_argument("--out", required=True, type=out_dir, metavar="DIR")
     p.add_argument("--overlay", action="store_true", help="also write overlay pictures")
@@ -40,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.jobs import Cancelled, CancelToken
     from cocoseg_gui.core.training.predict import predict_files
 
+    project = load_project(args)
+    if project is not None and args.checkpoint is None:
+        args.checkpoint = project_checkpoint(project)
+    require(args, "--checkpoint")
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     bar = ProgressBar("predict")

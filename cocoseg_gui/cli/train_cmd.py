@@ -9,6 +9,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cocoseg_gui.cli.arg_types import non_negative_int, out_dir, positive_int
+from cocoseg_gui.cli.project_opts import (
+    add_project_option,
+    is_main_process,
+    load_project,
+    missing_default,
+    require,
+    warn,
+)
 from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES
@@ -25,11 +33,19 @@ def add_parser(subparsers: Any) -> None:
         "torchrun --nproc_per_node=N -m cocoseg_gui.cli train ...",
     )
     p.add_argument(
-        "--data", required=True, type=Path, metavar="MASKS_DIR", help="training mask dataset folder"
-    )
-    p.add_argument("--val-data", type=Path, metavar="MASKS_DIR", help="validation folder (default: a split)")
+        "--data", type=Path, metavar="MASKS_DIR",
+        help="training mask dataset folder (with --project: the first train dataset's masks)",
+    )  # fmt: skip
+    p.add_argument(
+        "--val-data", type=Path, metavar="MASKS_DIR",
+        help="validation folder (default: the --project's first val dataset's masks, else a split)",
+    )  # fmt: skip
     p.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME", help=", ".join(MODEL_NAMES))
-    p.add_argument("--out", required=True, type=out_dir, metavar="RUN_DIR", help="run folder")
+    p.add_argument(
+        "--out", type=out_dir, metavar="RUN_DIR",
+        help="run folder (with --project: a free runs/<model>-<n> in the project folder)",
+    )  # fmt: skip
+    add_project_option(p)
     p.add_argument("--overwrite", action="store_true",
                    help="start a new run in a RUN_DIR that holds one (its checkpoints and log are replaced)"
                    )  # fmt: skip
@@ -196,15 +212,62 @@ def _refuse_existing_run(config: Any) -> None:
         )
 
 
+def _fill_from_project(args: argparse.Namespace, project: Any) -> None:
+    """--data, --val-data and --out from the project's roles, where the user did not give them."""
+    from cocoseg_gui.core.project import Role
+    from cocoseg_gui.core.training.run_folder import next_free_folder
+
+    if args.data is None:
+        train = project.first(Role.TRAIN)
+        if train is None:
+            raise missing_default(project, "--data", "the project has no train dataset", "add one")
+        if train.masks is None:
+            raise missing_default(
+                project, "--data", f"{train.label} has no masks yet",
+                f"make them with `cocoseg masks --project {project.file} --dataset {train.name}`",
+            )  # fmt: skip
+        args.data = train.masks
+    if args.val_data is None and not args.val_on_train:
+        val = project.first(Role.VAL)
+        if val is not None and val.masks is not None:
+            args.val_data = val.masks
+        elif val is not None:
+            warn("train", [f"{val.label} has no masks yet: validating on a split of the training masks"])
+    if args.out is None:
+        if args.resume is not None:
+            args.out = Path(args.resume).parent
+        else:
+            args.out = next_free_folder(project.folder / "runs" / f"{args.model}-1")
+
+
+def _record_run(project: Any, out: Path) -> None:
+    """The run (and its best.pt as the project's checkpoint) into the project file."""
+    from cocoseg_gui.core.training.run_folder import run_files
+
+    if not is_main_process() or not run_files(out):
+        return
+    project.add_run(out)
+    if (out / "best.pt").is_file():
+        project.checkpoint = out / "best.pt"
+    project.save()
+    print(f"recorded run {out} in {project.file}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import DatasetError
 
+    project = load_project(args)
+    if project is not None:
+        _fill_from_project(args, project)
+    require(args, "--data", "--out")
     config = build_config(args)  # option errors before the slow torch import
     for folder in (config.data, config.val_data):
         if folder is not None and not folder.is_dir():
             raise DatasetError(folder, "mask dataset folder not found")
     if config.resume is None and not config.overwrite:
         _refuse_existing_run(config)
+    if project is not None and is_main_process():
+        warn("train", project.training_warnings(config.data, config.val_data))
 
     from cocoseg_gui.core.training.trainer import train
 
@@ -224,6 +287,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if project is not None:
+        _record_run(project, config.out)
     if end.status == "cancelled":
         print(f"cocoseg train: {end.reason or 'cancelled'}; resume with --resume "
               f"{config.out / 'last.pt'}", file=sys.stderr)  # fmt: skip
