@@ -102,7 +102,10 @@ def test_training_from_the_panel_plots_live_and_stops_with_last_pt(
 
 def test_reopening_a_run_folder_replays_its_curves(qtbot, temp_settings, tiny_run):
     panel = make_panel(qtbot, temp_settings)
+    panel.form.img_size.setValue(512)
     assert panel.open_run(tiny_run)
+    # the form shows the run's own options (issue 9: Open run reloaded the plots but not the form)
+    assert panel.form.img_size.value() == 64 and panel.form.out.text() == str(tiny_run)
     events = read_events(tiny_run)
     steps = [e for e in events if e.type == "step"]
     _, ys = panel.plots.curves["step_loss"].getData()

@@ -356,7 +356,7 @@ class TrainPanel(QWidget):
     # -- reopening a run -------------------------------------------------------------------------
 
     def open_run(self, run_dir: str | Path) -> bool:
-        """Replay a run folder's metrics.jsonl into the plots, figures and log."""
+        """Replay a run folder's metrics.jsonl into the plots, figures and log; its options into the form."""
         if self.running:
             return False
         run_dir = Path(run_dir)
@@ -370,6 +370,12 @@ class TrainPanel(QWidget):
         self.status = RunStatus(run_dir=run_dir)
         self.log.clear()
         self._log(f"opened {run_dir} ({len(events)} events)")
+        if (run_dir / "config.json").is_file():  # the form shows the opened run's options (Resume, Start)
+            try:
+                self.form.set_values(read_config(run_dir))
+                self.form.out.setText(str(run_dir))
+            except CocoSegError as exc:
+                self._log(f"the run's options were not loaded: {exc}", color="#b45a00")
         self._apply_events(events, log=True)
         self.plots.flush()
         self._run_dir = run_dir
