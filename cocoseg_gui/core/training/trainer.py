@@ -10,8 +10,9 @@ RUN/metrics.jsonl, from rank 0 only. Stops:
   at the epoch boundary instead of being cut mid-epoch. Either way last.pt is saved and the status
   is "time_budget". A mid-epoch stop saves the position in the epoch, and ``resume`` continues
   from that very sample (the epoch order and augmentations are seeded per epoch and per sample).
-- non-finite loss: checked at every optimiser step, before the step; the run fails with an end event
-  of kind "non_finite_loss" and saves nothing (last.pt and best.pt of earlier epochs are kept).
+- non-finite loss: flagged on the device at every optimiser step and checked where the loop syncs anyway
+  (log steps, a stop, the end of an epoch); the run fails with an end event of kind "non_finite_loss" and
+  saves nothing: non-finite weights never reach a checkpoint (last.pt and best.pt of earlier epochs are kept).
 
 Everything that can fail on bad input (options, data, weights, checkpoint) is checked before the run
 folder is touched; a new run into a folder that holds a run is refused unless ``overwrite``.
