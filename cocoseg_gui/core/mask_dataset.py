@@ -64,6 +64,17 @@ def report_if_readable(root: str | Path) -> dict[str, Any] | None:
         return None
 
 
+def map_entry_subject(file_name: str, mask_name: str) -> str:
+    """How a refusal names an image_mask_map.json entry whose mask name leads outside ``masks/``."""
+    return f"entry {file_name!r}: mask file name {mask_name!r}"
+
+
+def resolve_mask_entry(masks: SafeRoot, root: Path, file_name: str, mask_name: str) -> Path:
+    """The mask file of one image_mask_map.json entry of the folder ``root``; UnsafePathError naming the
+    map and the entry when the mask name leads outside ``masks/`` (``masks``: a SafeRoot over it)."""
+    return masks.resolve(mask_name, root / IMAGE_MAP_FILE, map_entry_subject(file_name, mask_name))
+
+
 @dataclass(frozen=True)
 class MaskSample:
     """One image and its mask."""
@@ -165,9 +176,7 @@ class MaskDatasetFolder:
     def mask_path(self, file_name: str) -> Path:
         """Mask path of an image file name; KeyError if the image has no mask here, UnsafePathError
         (naming image_mask_map.json and the entry) if the map's entry leads outside ``masks/``."""
-        mask_name = self.image_mask_map[file_name]
-        subject = f"entry {file_name!r}: mask file name {mask_name!r}"
-        return self._masks.resolve(mask_name, self.root / IMAGE_MAP_FILE, subject)
+        return resolve_mask_entry(self._masks, self.root, file_name, self.image_mask_map[file_name])
 
     def read_mask(self, file_name: str) -> np.ndarray:
         """The (H, W) uint8 class map of an image (by its COCO file name)."""

@@ -19,7 +19,13 @@ from PIL import Image
 
 from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import DatasetError, OptionsError
-from cocoseg_gui.core.mask_dataset import read_image_mask_map, read_json, read_report
+from cocoseg_gui.core.mask_dataset import (
+    map_entry_subject,
+    read_image_mask_map,
+    read_json,
+    read_report,
+    resolve_mask_entry,
+)
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR, REPORT_FILE
 from cocoseg_gui.core.mask_png import read_mask_png
 from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError, check_relative_name
@@ -138,11 +144,7 @@ class MaskDataset(torch.utils.data.Dataset):
         for f, m in self.mask_map.items():
             reason, subject, folder = check_relative_name(f), f"image file name {f!r}", self.images_dir
             if reason is None:
-                reason, subject, folder = (
-                    check_relative_name(m),
-                    f"entry {f!r}: mask file name {m!r}",
-                    self.masks_dir,
-                )
+                reason, subject, folder = check_relative_name(m), map_entry_subject(f, m), self.masks_dir
             if reason is not None:
                 refused.append((f, str(UnsafePathError(map_file, subject, reason, folder))))
         return refused
@@ -154,9 +156,7 @@ class MaskDataset(torch.utils.data.Dataset):
     def mask_path(self, i: int) -> Path:
         """The mask's path; UnsafePathError naming image_mask_map.json and the entry if it leaves masks/."""
         f = self.files[i]
-        m = self.mask_map[f]
-        subject = f"entry {f!r}: mask file name {m!r}"
-        return self._masks.resolve(m, self.root / IMAGE_MAP_FILE, subject)
+        return resolve_mask_entry(self._masks, self.root, f, self.mask_map[f])
 
     def load_pair(self, i: int) -> tuple[Image.Image, Image.Image]:
         """The RGB image and its mask as PIL images (mask mode "L"); raises DatasetError."""
