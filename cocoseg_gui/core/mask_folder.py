@@ -15,7 +15,7 @@ from cocoseg_gui import __version__
 from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.safe_paths import SafeRoot
+from cocoseg_gui.core.safe_paths import SafeRoot, is_within
 
 MASKS_DIR = "masks"
 MANIFEST_FILE = "manifest.json"
@@ -55,10 +55,6 @@ def relative_path(path: Path, out: Path) -> str:
         return path.resolve().as_posix()
 
 
-def _inside(path: str, folder: str) -> bool:
-    return os.path.commonpath([path, folder]) == folder
-
-
 def check_out_apart_from_images(out: Path, images_dir: Path) -> None:
     """Refuse an OUT that is, or lies inside, the image folder, or whose masks/ holds the image folder:
     masks would be written among the source images (and --overwrite would delete them)."""
@@ -66,11 +62,11 @@ def check_out_apart_from_images(out: Path, images_dir: Path) -> None:
     out_real, masks_real = os.path.realpath(out), os.path.realpath(out / MASKS_DIR)
     if out_real == images:
         where = f"is the image folder {images_dir}"
-    elif _inside(out_real, images):
+    elif is_within(out_real, images):
         where = f"is inside the image folder {images_dir}"
-    elif _inside(masks_real, images):
+    elif is_within(masks_real, images):
         where = f"has its {MASKS_DIR}/ folder in the image folder {images_dir}"
-    elif _inside(images, masks_real):
+    elif is_within(images, masks_real):
         where = f"holds the image folder {images_dir} in its {MASKS_DIR}/ folder"
     else:
         return

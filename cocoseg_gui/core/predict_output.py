@@ -19,6 +19,7 @@ from typing import Any
 from cocoseg_gui.core.atomic import atomic_write_text
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR
+from cocoseg_gui.core.safe_paths import is_within
 
 PREDICT_MANIFEST = "predict_manifest.jsonl"
 OVERWRITE_HINT = "pass --overwrite to replace them, or choose another --out"
@@ -108,10 +109,6 @@ def _is_mask_dataset(folder: Path) -> bool:
     )
 
 
-def _within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def check_predict_out(
     out: str | Path,
     inputs: Sequence[str | Path],
@@ -134,7 +131,7 @@ def check_predict_out(
     for item in inputs:
         p = Path(item)
         folder = Path(os.path.realpath(p))
-        if p.is_dir() and _within(real, folder):
+        if p.is_dir() and is_within(real, folder):
             where = "is the input folder" if real == folder else "is inside the input folder"
             raise OptionsError(
                 f"{out} {where} {p}: the masks would replace input images or be read as images by the "
@@ -147,7 +144,7 @@ def check_predict_out(
                 "ground-truth masks; choose another output folder"
             )
     for gt in ground_truth:
-        if _within(real, Path(os.path.realpath(gt))):
+        if is_within(real, Path(os.path.realpath(gt))):
             raise OptionsError(
                 f"{out} is (or is inside) the ground-truth folder {gt}: predictions there would replace "
                 "ground truth; choose another output folder"

@@ -14,7 +14,14 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from cocoseg_gui.core.errors import DatasetError
 
-__all__ = ["REFUSAL_REASONS", "SafeRoot", "UnsafePathError", "check_relative_name", "resolve_under"]
+__all__ = [
+    "REFUSAL_REASONS",
+    "SafeRoot",
+    "UnsafePathError",
+    "check_relative_name",
+    "is_within",
+    "resolve_under",
+]
 
 # short reasons, the keys of report.json's ``refused_images`` counts
 EMPTY, NUL, ABSOLUTE, CLIMBS, SYMLINK = "empty", "nul_byte", "absolute", "parent_dir", "symlink_outside"
@@ -34,6 +41,12 @@ class UnsafePathError(DatasetError):
     def __init__(self, where: str | Path, subject: str, reason: str, folder: str | Path) -> None:
         self.reason = reason
         super().__init__(where, f"{subject} {_WORDS[reason].format(folder=folder)}: refused")
+
+
+def is_within(path: str | Path, folder: str | Path) -> bool:
+    """True when ``path`` is ``folder`` or lies below it; both must be real paths (os.path.realpath)."""
+    folder = os.fspath(folder)
+    return os.path.commonpath([os.fspath(path), folder]) == folder
 
 
 def check_relative_name(name: str) -> str | None:
@@ -67,7 +80,7 @@ class SafeRoot:
         reason = check_relative_name(name)
         if reason is None and not self.follow_symlinks:
             real = os.path.realpath(self._join(name))
-            if os.path.commonpath([real, self._real]) != self._real:
+            if not is_within(real, self._real):
                 reason = SYMLINK
         return reason
 
