@@ -173,6 +173,18 @@ class MaskDatasetFolder:
     def _masks(self) -> SafeRoot:
         return SafeRoot(self.masks_dir, self.follow_symlinks, "mask file name")
 
+    def file_name_of(self, image: str | Path, images_dir: str | Path | None = None) -> str | None:
+        """The image_mask_map.json key of an image file: its path under ``images_dir`` (default the
+        manifest's image folder), or None when it is not there or has no entry."""
+        folder = Path(images_dir) if images_dir is not None else self.images_dir
+        if folder is None:
+            return None
+        try:
+            key = Path(image).resolve().relative_to(folder.resolve()).as_posix()
+        except ValueError:
+            return None
+        return key if key in self.image_mask_map else None
+
     def mask_path(self, file_name: str) -> Path:
         """Mask path of an image file name; KeyError if the image has no mask here, UnsafePathError
         (naming image_mask_map.json and the entry) if the map's entry leads outside ``masks/``."""

@@ -165,12 +165,11 @@ class Project:
                 continue
             try:
                 folder = MaskDatasetFolder(entry.masks)
-                assert entry.images is not None
-                rel = Path(image).resolve().relative_to(entry.images.resolve()).as_posix()
-                mask = folder.mask_path(rel)
-            except (DatasetError, KeyError):
+                key = folder.file_name_of(image, entry.images)
+                mask = folder.mask_path(key) if key is not None else None
+            except DatasetError:
                 continue
-            if mask.is_file():
+            if mask is not None and mask.is_file():
                 return entry, mask
         return None
 

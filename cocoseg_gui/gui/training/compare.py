@@ -89,10 +89,9 @@ def truth_from_masks(masks_dir: Path, image: Path, names: Sequence[str]) -> np.n
     from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
 
     folder = MaskDatasetFolder(masks_dir)
-    mapping = folder.image_mask_map
-    key = _file_name_in(folder.images_dir, image)
-    if key not in mapping:
-        key = next((k for k in mapping if Path(k).name == image.name), None)
+    key = folder.file_name_of(image)
+    if key is None:
+        key = next((k for k in folder.image_mask_map if Path(k).name == image.name), None)
     if key is None or not folder.mask_path(key).is_file():
         return None
     mask = folder.read_mask(key)
