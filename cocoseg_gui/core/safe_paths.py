@@ -20,7 +20,6 @@ __all__ = [
     "UnsafePathError",
     "check_relative_name",
     "is_within",
-    "resolve_under",
 ]
 
 # short reasons, the keys of report.json's ``refused_images`` counts
@@ -95,8 +94,3 @@ class SafeRoot:
 
     def _join(self, name: str) -> Path:
         return self.root.joinpath(*PurePosixPath(name.replace("\\", "/")).parts)
-
-
-def resolve_under(root: str | Path, name: str, follow_symlinks: bool = False) -> Path:
-    """``root / name`` for one name (see SafeRoot for many); raises UnsafePathError."""
-    return SafeRoot(root, follow_symlinks).resolve(name)

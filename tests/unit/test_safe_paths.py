@@ -16,7 +16,7 @@ from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
 from cocoseg_gui.core.mask_job import generate_masks
 from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError, check_relative_name, resolve_under
+from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError, check_relative_name
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +52,7 @@ def symlink(link: Path, target: Path) -> None:
 def test_names_leaving_the_folder_are_refused(name: str, reason: str, tmp_path: Path) -> None:
     assert check_relative_name(name) == reason
     with pytest.raises(UnsafePathError) as info:
-        resolve_under(tmp_path, name)
+        SafeRoot(tmp_path).resolve(name)
     assert info.value.reason == reason and str(tmp_path) in str(info.value) and "refused" in str(info.value)
     assert isinstance(info.value, DatasetError)
 
@@ -60,7 +60,7 @@ def test_names_leaving_the_folder_are_refused(name: str, reason: str, tmp_path: 
 @pytest.mark.parametrize("name", ["x.jpg", "sub/x.jpg", "sub/../x.jpg", "./x.jpg", "a..b.jpg", "..x.jpg"])
 def test_names_inside_the_folder_are_kept(name: str, tmp_path: Path) -> None:
     assert check_relative_name(name) is None
-    assert resolve_under(tmp_path, name) == tmp_path.joinpath(*Path(name).parts)
+    assert SafeRoot(tmp_path).resolve(name) == tmp_path.joinpath(*Path(name).parts)
 
 
 def test_symlinks_leaving_the_folder_are_refused_unless_allowed(tmp_path: Path) -> None:
