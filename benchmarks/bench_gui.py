@@ -41,7 +41,7 @@ app = QApplication([])
 if sys.argv[1] == "bare":
     w = QMainWindow(); w.resize(1440, 900); w.show(); app.processEvents()
 else:
-    from cocoseg_gui.gui.app_state import AppState
+    from cocoseg_gui.gui.services.app_state import AppState
     from cocoseg_gui.core.dataset_locator import demo_dataset
     from cocoseg_gui.gui.main_window import MainWindow
     w = MainWindow(AppState(QSettings(sys.argv[2], QSettings.Format.IniFormat)))
@@ -97,8 +97,8 @@ class Session:
         from PySide6.QtCore import QSettings
         from PySide6.QtWidgets import QApplication
 
-        from cocoseg_gui.gui.app_state import AppState
         from cocoseg_gui.gui.main_window import MainWindow
+        from cocoseg_gui.gui.services.app_state import AppState
 
         self.app = QApplication.instance() or QApplication([])
         settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)

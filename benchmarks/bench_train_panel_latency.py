@@ -104,8 +104,8 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     from cocoseg_gui.core.training.config import TrainConfig
     from cocoseg_gui.core.training.trainer import train
-    from cocoseg_gui.gui.app_state import AppState
-    from cocoseg_gui.gui.panels.train_panel import TrainPanel
+    from cocoseg_gui.gui.services.app_state import AppState
+    from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-train-panel-"))
     try:

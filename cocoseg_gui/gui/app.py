@@ -1,9 +1,9 @@
 """`cocoseg-gui`: the desktop workbench entry point (also `python -m cocoseg_gui`).
 
 ``--screenshot PATH`` opens the dataset (or the demo), waits for the first image with its overlay
-(signals, no sleeps), lets the chosen panel prepare itself (``prepare_screenshot(done)``), renders the
-whole window to PATH and exits; it works with ``QT_QPA_PLATFORM=offscreen``. A first image that cannot
-be shown (missing, unreadable) or a dataset without images does not stop it: the window shows the
+(signals, no sleeps), lets ``screenshots.prepare`` bring the chosen panel to a state worth a picture,
+renders the whole window to PATH and exits; it works with ``QT_QPA_PLATFORM=offscreen``. A first image
+that cannot be shown (missing, unreadable) or a dataset without images does not stop it: the window shows the
 problem in its status bar, the picture is taken, each problem is printed to stderr as
 ``cocoseg-gui: warning: ...`` and the exit status is 0. Exit 2: the dataset cannot be opened; 1: PATH
 cannot be written; 3: nothing to show after SCREENSHOT_TIMEOUT_MS; 4: the panel could not prepare.
@@ -78,8 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from cocoseg_gui.core.dataset_locator import demo_dataset
-    from cocoseg_gui.gui.app_state import AppState
     from cocoseg_gui.gui.main_window import MainWindow
+    from cocoseg_gui.gui.services.app_state import AppState
 
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setOrganizationName("cocoseg")
@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.screenshot is not None:  # reproducible: never the user's window layout or options
         tmp = tempfile.TemporaryDirectory(prefix="cocoseg-gui-")
         settings = QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
-        from cocoseg_gui.gui.training import demo
+        from cocoseg_gui.gui import screenshots as demo
 
         demo.temp_root = Path(tmp.name)  # demo masks and runs made for the picture are removed at exit
     else:
@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(app.exec())
     finally:
         if tmp is not None:
-            from cocoseg_gui.gui.training import demo
+            from cocoseg_gui.gui import screenshots as demo
 
             demo.temp_root = None
             tmp.cleanup()
@@ -170,14 +170,15 @@ class Screenshot:
             if problem:
                 self.warnings.append(problem)
         panel = self.window.show_panel(self.panel) if self.panel else None
-        prepare = getattr(panel, "prepare_screenshot", None)
-        if callable(prepare):
-            try:
-                prepare(self.grab)
-            except Exception as exc:
-                self.finish(4, f"the {self.panel} panel could not prepare: {exc}")
-        else:
+        if panel is None:
             self.grab()
+            return
+        from cocoseg_gui.gui import screenshots
+
+        try:
+            screenshots.prepare(self.panel, panel, self.grab)
+        except Exception as exc:
+            self.finish(4, f"the {self.panel} panel could not prepare: {exc}")
 
     def grab(self) -> None:
         if self.done:

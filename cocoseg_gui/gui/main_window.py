@@ -35,15 +35,15 @@ from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir, lo
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
-from cocoseg_gui.gui.app_state import AppState
-from cocoseg_gui.gui.browser import DatasetBrowser
-from cocoseg_gui.gui.dialogs import ShortcutsDialog, confirm_quit, show_about, show_error
-from cocoseg_gui.gui.image_source import ImageLoader, ImageSource, LoadedImage
-from cocoseg_gui.gui.panels.masks_panel import MasksPanel
+from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
+from cocoseg_gui.gui.services.workers import JobWorker
+from cocoseg_gui.gui.widgets.browser import DatasetBrowser
+from cocoseg_gui.gui.widgets.dialogs import ShortcutsDialog, confirm_quit, show_about, show_error
 from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.side_by_side import MODE_IMAGE_MASK, SideBySideView
-from cocoseg_gui.gui.workers import JobWorker
+from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
 
 MAX_RECENT = 10
 OPACITY_STEP = 0.1
@@ -55,11 +55,11 @@ def _optional_panel(name: str, state: AppState) -> QWidget:
     """The Train / Predict / Evaluate panel if its module is there, else a "coming soon" placeholder."""
     try:
         if name == "train":
-            from cocoseg_gui.gui.panels.train_panel import TrainPanel as Panel
+            from cocoseg_gui.gui.workspaces.train_panel import TrainPanel as Panel
         elif name == "predict":
-            from cocoseg_gui.gui.panels.predict_panel import PredictPanel as Panel
+            from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel as Panel
         else:
-            from cocoseg_gui.gui.panels.evaluate_panel import EvaluatePanel as Panel
+            from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel as Panel
     except ImportError:
         label = QLabel(f"The {name.capitalize()} panel is coming soon.")
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -69,7 +69,7 @@ def _optional_panel(name: str, state: AppState) -> QWidget:
 
 def _start_device_probe() -> None:
     try:
-        from cocoseg_gui.gui.training.device_probe import device_probe
+        from cocoseg_gui.gui.services.device_probe import device_probe
     except ImportError:  # the training panels are optional
         return
     device_probe().start()
@@ -424,7 +424,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Loading cancelled", 5000)
 
     def _fail(self, exc: BaseException | str) -> None:
-        from cocoseg_gui.gui.dialogs import error_text
+        from cocoseg_gui.gui.widgets.dialogs import error_text
 
         message = error_text(exc)
         self.statusBar().showMessage(f"Could not open the dataset: {message}", 15000)
@@ -434,7 +434,7 @@ class MainWindow(QMainWindow):
 
     def _report(self, title: str, exc: BaseException | str) -> None:
         """A problem the user did not ask about: status bar, and a dialog unless unattended."""
-        from cocoseg_gui.gui.dialogs import error_text
+        from cocoseg_gui.gui.widgets.dialogs import error_text
 
         self.statusBar().showMessage(f"{title}: {error_text(exc)}", 15000)
         if self.show_dialogs:
@@ -636,7 +636,7 @@ class MainWindow(QMainWindow):
         self._apply_view_options()
 
     def _on_image_failed(self, image_id: int, exc: BaseException) -> None:
-        from cocoseg_gui.gui.dialogs import error_text
+        from cocoseg_gui.gui.widgets.dialogs import error_text
 
         message = f"Cannot show image {image_id}: {error_text(exc)}"
         self.statusBar().showMessage(message, 15000)

@@ -11,10 +11,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from cocoseg_gui.core.coco_index import CocoIndex
-from cocoseg_gui.gui.browser import DatasetBrowser
-from cocoseg_gui.gui.browser import thumbnails as thumbs
-from cocoseg_gui.gui.browser.filtering import BrowserQuery, ImageTable, Presence, SortKey
-from cocoseg_gui.gui.browser.image_list_model import ImageIdRole
+from cocoseg_gui.gui.widgets.browser import DatasetBrowser
+from cocoseg_gui.gui.widgets.browser import thumbnails as thumbs
+from cocoseg_gui.gui.widgets.browser.filtering import BrowserQuery, ImageTable, Presence, SortKey
+from cocoseg_gui.gui.widgets.browser.image_list_model import ImageIdRole
 
 
 @pytest.fixture(scope="module")

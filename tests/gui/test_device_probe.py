@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from cocoseg_gui.gui.training.device_probe import DeviceProbe
+from cocoseg_gui.gui.services.device_probe import DeviceProbe
 
 
 def test_probe_lists_cpu_on_the_gui_thread(qtbot) -> None:

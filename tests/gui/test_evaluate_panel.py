@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from cocoseg_gui.core.training.evaluate import evaluate
-from cocoseg_gui.gui.app_state import AppState
-from cocoseg_gui.gui.panels.evaluate_panel import PATH_ROLE, EvaluatePanel
+from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.workspaces.evaluate_panel import PATH_ROLE, EvaluatePanel
 from tests.gui.training_panel_fixtures import *  # noqa: F403
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from cocoseg_gui.core.coco_index import CocoIndex
 from cocoseg_gui.core.mask_job import generate_masks
 from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.gui.image_source import ImageSource
+from cocoseg_gui.gui.services.image_source import ImageSource
 
 
 def test_viewer_browses_a_folder_without_manifest_and_survives_a_broken_mask(

@@ -13,10 +13,10 @@ from cocoseg_gui.core.coco_index import CocoIndex
 from cocoseg_gui.core.mask_job import generate_masks
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.core.safe_paths import UnsafePathError
-from cocoseg_gui.gui.browser.filtering import ImageTable
-from cocoseg_gui.gui.browser.image_list_model import ImageListModel
-from cocoseg_gui.gui.browser.thumbnails import ThumbnailLoader
-from cocoseg_gui.gui.image_source import ImageSource
+from cocoseg_gui.gui.services.image_source import ImageSource
+from cocoseg_gui.gui.widgets.browser.filtering import ImageTable
+from cocoseg_gui.gui.widgets.browser.image_list_model import ImageListModel
+from cocoseg_gui.gui.widgets.browser.thumbnails import ThumbnailLoader
 
 
 @pytest.fixture

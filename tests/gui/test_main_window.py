@@ -244,26 +244,27 @@ def test_locate_standard_layouts(tmp_path, sample_root, val_annotations) -> None
 
 
 def test_screenshot_waits_for_the_panel_to_prepare(qtbot, tmp_path, monkeypatch) -> None:
-    """--panel P --screenshot: P.prepare_screenshot(done) runs first; the grab waits for done()."""
+    """--panel P --screenshot: screenshots.prepare(P, panel, done) runs first; the grab waits for done()."""
     from PySide6.QtCore import QTimer
 
     from cocoseg_gui.gui import app as gui_app
-    from cocoseg_gui.gui.panels import predict_panel
+    from cocoseg_gui.gui import screenshots
+    from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
 
     calls: list[str] = []
 
-    def prepare_screenshot(self, done) -> None:
-        calls.append("prepare")
+    def prepare_predict(panel, done) -> None:
+        calls.append("prepare" if isinstance(panel, PredictPanel) else "wrong panel")
         QTimer.singleShot(0, lambda: (calls.append("done"), done()))
 
-    monkeypatch.setattr(predict_panel.PredictPanel, "prepare_screenshot", prepare_screenshot, raising=False)
+    monkeypatch.setitem(screenshots.PREPARE, "predict", prepare_predict)
     monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
     shot = tmp_path / "shot.png"
     tempdir_before = tempfile.gettempdir()
     assert gui_app.main(["--panel", "predict", "--screenshot", str(shot)]) == 0
     assert calls == ["prepare", "done"]
     # the screenshot's temporary folder is gone, and nothing else points into it any more
-    from cocoseg_gui.gui.training import demo
+    from cocoseg_gui.gui import screenshots as demo
 
     assert demo.temp_root is None and tempfile.gettempdir() == tempdir_before
     with Image.open(shot) as im:

@@ -12,9 +12,9 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from cocoseg_gui.gui.browser.filtering import Presence
 from cocoseg_gui.gui.main_window import MainWindow
-from cocoseg_gui.gui.panels.masks_panel import MasksPanel
+from cocoseg_gui.gui.widgets.browser.filtering import Presence
+from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
 from tests.gui.window_helpers import make_window, no_blocking_dialogs, open_and_wait  # noqa: F401
 
 GEN_MS = 120000
@@ -142,7 +142,7 @@ def test_cancel_midway_leaves_only_complete_files(qtbot, tmp_path, val_annotatio
 def test_other_options_in_the_same_folder_ask_before_replacing(
     qtbot, window: MainWindow, tmp_path, monkeypatch, answer: bool
 ) -> None:
-    from cocoseg_gui.gui.panels import masks_panel
+    from cocoseg_gui.gui.workspaces import masks_panel
 
     asked: list[str] = []
     monkeypatch.setattr(

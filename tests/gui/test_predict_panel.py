@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from cocoseg_gui.core.training.predict import Predictor
-from cocoseg_gui.gui.app_state import AppState
-from cocoseg_gui.gui.panels.predict_panel import TAB_COMPARE, PredictPanel
-from cocoseg_gui.gui.training.compare import ERROR_CORRECT, ERROR_IGNORED, ERROR_WRONG
+from cocoseg_gui.core.truth_compare import ERROR_CORRECT, ERROR_IGNORED, ERROR_WRONG
+from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb
+from cocoseg_gui.gui.workspaces.predict_panel import TAB_COMPARE, PredictPanel
 from tests.gui.training_panel_fixtures import *  # noqa: F403
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample_coco"

@@ -10,10 +10,10 @@ import pytest
 
 from cocoseg_gui.core.palette import class_color
 from cocoseg_gui.core.training.run_reader import read_events
-from cocoseg_gui.gui.app_state import AppState
-from cocoseg_gui.gui.panels.train_panel import TrainPanel
-from cocoseg_gui.gui.training import existing_run
-from cocoseg_gui.gui.training.plots import Ema, SeriesBuffer
+from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
+from cocoseg_gui.gui.widgets.training_plots import Ema, SeriesBuffer
+from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
 from tests.gui.training_panel_fixtures import *  # noqa: F403
 from tests.gui.training_panel_fixtures import TINY_MODEL
 
@@ -153,7 +153,7 @@ def test_bad_option_and_existing_run_folder_are_refused(
 
 
 def test_out_of_memory_gets_a_batch_size_hint() -> None:
-    from cocoseg_gui.gui.training.hints import describe_error
+    from cocoseg_gui.gui.services.error_hints import describe_error
 
     report = describe_error(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert report.title == "Out of memory" and "batch size" in report.hint
@@ -237,7 +237,7 @@ def test_resume_needs_last_pt(qtbot, temp_settings, tmp_path):
 
 
 def test_run_status_progress_remaining_time_and_gpu_memory(qtbot) -> None:
-    from cocoseg_gui.gui.training.run_status import RunStatus, RunStatusView
+    from cocoseg_gui.gui.widgets.run_status import RunStatus, RunStatusView
 
     s = RunStatus()
     s.update(
@@ -277,7 +277,7 @@ def test_run_status_progress_remaining_time_and_gpu_memory(qtbot) -> None:
 
 
 def test_run_status_after_a_resume_counts_on_from_the_stop() -> None:
-    from cocoseg_gui.gui.training.run_status import RunStatus
+    from cocoseg_gui.gui.widgets.run_status import RunStatus
 
     s = RunStatus()
     s.update({"type": "start", "time": 0.0, "config": {"epochs": 4}})

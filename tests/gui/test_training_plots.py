@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cocoseg_gui.gui.training.plots import BAR_LABEL_PX, MAX_BARS, TrainingPlots
+from cocoseg_gui.gui.widgets.training_plots import BAR_LABEL_PX, MAX_BARS, TrainingPlots
 
 
 def _shown_names(plots: TrainingPlots) -> list[str]:

@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
-from cocoseg_gui.gui.app_state import AppState
 from cocoseg_gui.gui.main_window import MainWindow
+from cocoseg_gui.gui.services.app_state import AppState
 
 WAIT_MS = 60000  # a dataset load + first image on a loaded 2-core machine; a pass costs nothing
 

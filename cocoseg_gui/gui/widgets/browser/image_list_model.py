@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 
-from cocoseg_gui.gui.browser.filtering import ImageTable
-from cocoseg_gui.gui.browser.thumbnails import ThumbnailLoader, placeholder_pixmap
+from cocoseg_gui.gui.widgets.browser.filtering import ImageTable
+from cocoseg_gui.gui.widgets.browser.thumbnails import ThumbnailLoader, placeholder_pixmap
 
 ImageIdRole = Qt.ItemDataRole.UserRole + 1
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +32,15 @@ from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.training.run_reader import latest_checkpoint
-from cocoseg_gui.gui.app_state import AppState
-from cocoseg_gui.gui.training.compare import class_table
-from cocoseg_gui.gui.training.confusion_plot import ConfusionPlot
-from cocoseg_gui.gui.training.form import PathField
-from cocoseg_gui.gui.training.hints import describe_error
-from cocoseg_gui.gui.training.recent import recent_runs
-from cocoseg_gui.gui.training.responsive import is_narrow, orient_splitter
-from cocoseg_gui.gui.training.worker import preload_torch_modules
-from cocoseg_gui.gui.workers import JobWorker, describe_progress
+from cocoseg_gui.core.truth_compare import class_table
+from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.error_hints import describe_error
+from cocoseg_gui.gui.services.recent_runs import recent_runs
+from cocoseg_gui.gui.services.train_worker import preload_torch_modules
+from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
+from cocoseg_gui.gui.widgets.confusion_plot import ConfusionPlot
+from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_splitter
+from cocoseg_gui.gui.widgets.train_form import PathField
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -189,7 +189,7 @@ class EvaluatePanel(QWidget):
             QTimer.singleShot(0, self._list_devices)
 
     def _list_devices(self) -> None:
-        from cocoseg_gui.gui.training.device_probe import device_probe
+        from cocoseg_gui.gui.services.device_probe import device_probe
 
         device_probe().request(self._add_devices)
 
@@ -373,12 +373,6 @@ class EvaluatePanel(QWidget):
             self.summary.setText(f"{html.escape(item.text())}: image file not found (see the mask manifest)")
 
     # -- screenshot ------------------------------------------------------------------------------
-
-    def prepare_screenshot(self, done: Callable[[], None]) -> None:
-        """Evaluation of a freshly trained tiny model on the demo masks."""
-        from cocoseg_gui.gui.training.demo import prepare_evaluate_screenshot
-
-        prepare_evaluate_screenshot(self, done)
 
 
 def _mapping_classes(data: Path) -> list[dict[str, Any]] | None:

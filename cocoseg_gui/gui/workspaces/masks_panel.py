@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +35,11 @@ from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_dataset import report_if_readable
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MasksExistError
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, MaskOptions, default_workers
-from cocoseg_gui.gui.app_state import AppState
-from cocoseg_gui.gui.browser.category_checklist import CategoryChecklist
-from cocoseg_gui.gui.dialogs import show_error
-from cocoseg_gui.gui.panels.mask_report_view import MaskReportView
-from cocoseg_gui.gui.workers import JobWorker, describe_progress
+from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
+from cocoseg_gui.gui.widgets.browser.category_checklist import CategoryChecklist
+from cocoseg_gui.gui.widgets.dialogs import show_error
+from cocoseg_gui.gui.widgets.mask_report_view import MaskReportView
 
 
 def _run_generate(
@@ -368,14 +367,6 @@ class MasksPanel(QWidget):
         ):
             w.setEnabled(not running)
         self.priority.setEnabled(not running and self.overlap.currentText() == "priority")
-
-    def prepare_screenshot(self, done: Callable[[], None]) -> None:
-        """For ``cocoseg-gui --screenshot --panel masks``: generate into a temp folder, show the report."""
-        from cocoseg_gui.gui.training.demo import temp_dir
-
-        self.set_output_dir(temp_dir("demo-masks"))
-        self.generation_finished.connect(lambda _outcome: done())
-        self.generate()
 
     def shutdown(self) -> None:
         """Cancel a running generation and wait for it (window closing)."""

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES, PRETRAINED_CHOICES
-from cocoseg_gui.gui.training.devices import DeviceChoice, defaults_for
+from cocoseg_gui.gui.services.devices import DeviceChoice, defaults_for
 
 SETTINGS_GROUP = "train"
 VAL_SPLIT, VAL_FOLDER, VAL_TRAIN = "split", "folder", "train"

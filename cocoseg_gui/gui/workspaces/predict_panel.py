@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,7 @@ from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
 from cocoseg_gui.core.scores import image_scores, mean_iou
 from cocoseg_gui.core.training.run_reader import latest_checkpoint
-from cocoseg_gui.core.types import IMAGE_SUFFIXES
-from cocoseg_gui.gui.app_state import AppState
-from cocoseg_gui.gui.training.compare import (
+from cocoseg_gui.core.truth_compare import (
     ERROR_LEGEND,
     Comparison,
     class_table,
@@ -46,14 +44,16 @@ from cocoseg_gui.gui.training.compare import (
     truth_from_index,
     truth_from_masks,
 )
-from cocoseg_gui.gui.training.hints import describe_error
-from cocoseg_gui.gui.training.recent import recent_runs
-from cocoseg_gui.gui.training.responsive import is_narrow, orient_splitter
-from cocoseg_gui.gui.training.worker import preload_torch_modules
+from cocoseg_gui.core.types import IMAGE_SUFFIXES
+from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.error_hints import describe_error
+from cocoseg_gui.gui.services.recent_runs import recent_runs
+from cocoseg_gui.gui.services.train_worker import preload_torch_modules
+from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
+from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_splitter
 from cocoseg_gui.gui.widgets.side_by_side import SideBySideView
-from cocoseg_gui.gui.workers import JobWorker, describe_progress
 
 TAB_OVERLAY, TAB_COMPARE, TAB_ERRORS = 0, 1, 2
 GUI_OVERWRITE_HINT = "replace them only if you agree, or choose another folder"
@@ -558,12 +558,6 @@ class PredictPanel(QWidget):
         self.wait(120000)
 
     # -- screenshot ------------------------------------------------------------------------------
-
-    def prepare_screenshot(self, done: Callable[[], None]) -> None:
-        """Compare view of a demo image with a freshly trained tiny model (trained first if none)."""
-        from cocoseg_gui.gui.training.demo import prepare_predict_screenshot
-
-        prepare_predict_screenshot(self, done)
 
 
 def _legend_rows(

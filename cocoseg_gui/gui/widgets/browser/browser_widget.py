@@ -32,10 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.gui.browser.category_checklist import CategoryChecklist
-from cocoseg_gui.gui.browser.filtering import BrowserQuery, ImageTable, Presence, SortKey
-from cocoseg_gui.gui.browser.image_list_model import ImageListModel
-from cocoseg_gui.gui.browser.thumbnails import ThumbnailLoader, thumb_box
+from cocoseg_gui.gui.widgets.browser.category_checklist import CategoryChecklist
+from cocoseg_gui.gui.widgets.browser.filtering import BrowserQuery, ImageTable, Presence, SortKey
+from cocoseg_gui.gui.widgets.browser.image_list_model import ImageListModel
+from cocoseg_gui.gui.widgets.browser.thumbnails import ThumbnailLoader, thumb_box
 
 if TYPE_CHECKING:
     from cocoseg_gui.core.coco_index import CocoIndex

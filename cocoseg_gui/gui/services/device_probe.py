@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from cocoseg_gui.gui.training.devices import DeviceChoice, list_devices
+from cocoseg_gui.gui.services.devices import DeviceChoice, list_devices
 
 
 class DeviceProbe(QObject):
@@ -70,7 +70,7 @@ class DeviceProbe(QObject):
             self._devices = devices
             self.ready.emit(devices)
         # then the training/prediction modules, so Start or Load checkpoint does not pause the window
-        from cocoseg_gui.gui.training.worker import import_job_modules
+        from cocoseg_gui.gui.services.train_worker import import_job_modules
 
         with contextlib.suppress(Exception):  # the GUI thread's own preload reports real failures
             import_job_modules(torchvision_models=True)

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QProgressBar, QWidget
 
 from cocoseg_gui.core.training import event_types as ev
-from cocoseg_gui.gui.training.form import format_duration
+from cocoseg_gui.gui.widgets.train_form import format_duration
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +25,17 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
 from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config, read_events
-from cocoseg_gui.gui.app_state import AppState
-from cocoseg_gui.gui.training import existing_run
-from cocoseg_gui.gui.training.device_probe import device_probe
-from cocoseg_gui.gui.training.devices import DeviceChoice
-from cocoseg_gui.gui.training.form import TrainForm
-from cocoseg_gui.gui.training.hints import ErrorReport, describe_error
-from cocoseg_gui.gui.training.plots import TrainingPlots
-from cocoseg_gui.gui.training.recent import add_recent_run
-from cocoseg_gui.gui.training.responsive import is_narrow, orient_box, orient_splitter
-from cocoseg_gui.gui.training.run_status import RunStatus, RunStatusView
-from cocoseg_gui.gui.training.worker import TrainWorker, WorkerHandle, preload_torch_modules
+from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.device_probe import device_probe
+from cocoseg_gui.gui.services.devices import DeviceChoice
+from cocoseg_gui.gui.services.error_hints import ErrorReport, describe_error
+from cocoseg_gui.gui.services.recent_runs import add_recent_run
+from cocoseg_gui.gui.services.train_worker import TrainWorker, WorkerHandle, preload_torch_modules
+from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
+from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_box, orient_splitter
+from cocoseg_gui.gui.widgets.run_status import RunStatus, RunStatusView
+from cocoseg_gui.gui.widgets.train_form import TrainForm
+from cocoseg_gui.gui.widgets.training_plots import TrainingPlots
 
 STATUS_REFRESH_MS = 500
 ERROR_STYLE = "QLabel { background: #fde8e8; color: #8a1010; border: 1px solid #e0a0a0; padding: 6px; }"
@@ -471,9 +470,3 @@ class TrainPanel(QWidget):
             )
 
     # -- screenshot ------------------------------------------------------------------------------
-
-    def prepare_screenshot(self, done: Callable[[], None]) -> None:
-        """Run a short training of the small unet on the demo data, then call ``done`` (curves visible)."""
-        from cocoseg_gui.gui.training.demo import prepare_train_screenshot
-
-        prepare_train_screenshot(self, done)

@@ -1,7 +1,7 @@
 """Screenshot preparation on the bundled demo data: masks, a short training, a prediction, an evaluation.
 
-``cocoseg-gui --screenshot PATH --panel train|predict|evaluate`` calls the panel's
-``prepare_screenshot(done)``; these helpers chain background jobs (never blocking the GUI thread)
+``cocoseg-gui --screenshot PATH --panel train|predict|evaluate`` calls
+``prepare(panel_name, panel, done)``; these helpers chain background jobs (never blocking the GUI thread)
 and call ``done()`` when the panel shows something worth a picture.
 """
 
@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
-from cocoseg_gui.gui.app_state import AppState
-from cocoseg_gui.gui.workers import JobWorker
+from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.workers import JobWorker
 
 if TYPE_CHECKING:
-    from cocoseg_gui.gui.panels.evaluate_panel import EvaluatePanel
-    from cocoseg_gui.gui.panels.predict_panel import PredictPanel
-    from cocoseg_gui.gui.panels.train_panel import TrainPanel
+    from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
+    from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
+    from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
+    from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
 
 DEMO_MODEL = {"width": 16, "depth": 3}
 _keep: list[Any] = []  # jobs alive until they finish
@@ -114,14 +115,14 @@ def ensure_checkpoint(
         return
 
     def train_it() -> None:
-        from cocoseg_gui.gui.training.worker import preload_torch_modules
+        from cocoseg_gui.gui.services.train_worker import preload_torch_modules
 
         preload_torch_modules("unet")
         job = JobWorker(_tiny_train, state.masks_dir, temp_dir("demo-run"), parent=parent)
 
         def ok(run: Path) -> None:
             from cocoseg_gui.core.training.run_reader import latest_checkpoint
-            from cocoseg_gui.gui.training.recent import add_recent_run
+            from cocoseg_gui.gui.services.recent_runs import add_recent_run
 
             add_recent_run(state.settings, run)
             state.set_run_dir(run)
@@ -206,3 +207,27 @@ def prepare_evaluate_screenshot(panel: EvaluatePanel, done: Callable[[], None]) 
             panel._job.failed.connect(lambda _e: done())
 
     ensure_checkpoint(state, panel, evaluate, done)
+
+
+def prepare_masks_screenshot(panel: MasksPanel, done: Callable[[], None]) -> None:
+    """Generate the demo masks into a temp folder and show the report."""
+    panel.set_output_dir(temp_dir("demo-masks"))
+    panel.generation_finished.connect(lambda _outcome: done())
+    panel.generate()
+
+
+PREPARE: dict[str, Callable[[Any, Callable[[], None]], None]] = {
+    "masks": prepare_masks_screenshot,
+    "train": prepare_train_screenshot,
+    "predict": prepare_predict_screenshot,
+    "evaluate": prepare_evaluate_screenshot,
+}
+
+
+def prepare(panel_name: str, panel: object, done: Callable[[], None]) -> None:
+    """Bring ``panel`` to a state worth a picture, then call ``done`` (at once if there is nothing to do)."""
+    step = PREPARE.get(panel_name)
+    if step is None:
+        done()
+    else:
+        step(panel, done)

@@ -52,7 +52,7 @@ def preload_torch_modules(model: str | None = None) -> None:
     crash the interpreter in shiboken's import hook ("none_dealloc"), so workers never import.
     The one exception, the device probe's ``import torch`` (6.12.0 is excluded), is waited for first.
     """
-    from cocoseg_gui.gui.training.device_probe import wait_for_probe
+    from cocoseg_gui.gui.services.device_probe import wait_for_probe
 
     wait_for_probe()
     import_job_modules(torchvision_models=bool(model) and model != "unet")

@@ -1,1 +1,0 @@
-"""GUI helpers for training: workers, plots, run history."""
