@@ -1,0 +1,216 @@
+"""Saving an edited label map: the palette PNG, then report.json, image_mask_map.json and edited.json.
+
+Order and atomicity (ADR 0014): each file is replaced by rename (core/atomic.py), so a kill leaves
+every file either old or new, never half written. The PNG goes first (it is the user's work); if a
+later file cannot be written, the previous PNG bytes are put back, so the folder never holds a mask
+its report.json does not count. The in-memory array is only read: on any error the caller still has
+every edit and can save elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from cocoseg_gui.core.atomic import atomic_write_bytes, atomic_write_json
+from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
+from cocoseg_gui.core.errors import CocoSegError, DatasetError, describe_os_error
+from cocoseg_gui.core.mask_dataset import read_image_mask_map, read_json, read_report, resolve_mask_entry
+from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
+from cocoseg_gui.core.mask_png import class_histogram, encode_mask_png
+from cocoseg_gui.core.safe_paths import SafeRoot
+from cocoseg_gui.core.types import IGNORE_INDEX
+
+EDITED_FILE = "edited.json"
+
+
+class SaveError(CocoSegError):
+    """A save that did not happen; the message names the file. ``path``: that file."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class SavedMask:
+    mask_path: Path
+    mask_name: str
+    histogram: dict[int, int]  # pixels per value, nonzero only
+
+
+def check_label(label: np.ndarray, image_size: tuple[int, int] | None, num_classes: int, where: Path) -> None:
+    """DatasetError naming ``where`` for a map that does not fit its image or holds unknown values.
+
+    ``image_size`` is (height, width); values allowed are 0..num_classes-1 and 255.
+    """
+    if label.ndim != 2 or label.dtype != np.uint8:
+        raise DatasetError(where, f"a mask must be an (H, W) uint8 array, got {label.dtype} {label.shape}")
+    if image_size is not None and tuple(label.shape) != tuple(image_size):
+        h, w = image_size
+        raise DatasetError(
+            where,
+            f"the edited mask is {label.shape[1]}x{label.shape[0]} but its image is {w}x{h}: "
+            "a mask is saved at the image's size",
+        )
+    hist = class_histogram(label)
+    bad = [v for v in np.flatnonzero(hist).tolist() if v >= num_classes and v != IGNORE_INDEX]
+    if bad:
+        raise DatasetError(
+            where,
+            f"values {bad[:5]} are not classes of this folder (0..{num_classes - 1} or 255 ignore)",
+        )
+
+
+def _new_mask_name(file_name: str, taken: set[str]) -> str:
+    """A mask file name for an image the folder has no mask for (stem.png, _1, _2... if taken)."""
+    stem = PurePosixPath(file_name.replace("\\", "/")).stem or "image"
+    name, k = f"{stem}.png", 0
+    while name.casefold() in taken:
+        k += 1
+        name = f"{stem}_{k}.png"
+    return name
+
+
+def _histogram_dict(label: np.ndarray) -> dict[int, int]:
+    hist = class_histogram(label)
+    return {int(i): int(hist[i]) for i in np.flatnonzero(hist)}
+
+
+def updated_report(
+    report: dict[str, Any] | None, mapping: ClassMapping, mask_name: str, new: dict[int, int]
+) -> dict[str, Any]:
+    """report.json with ``mask_name``'s per-image counts replaced by ``new`` and the class totals
+    (pixels, images) moved by the difference, so class weights and oversampling see the edit."""
+    report = dict(report or {"version": 1})
+    per_image = dict(report.get("per_image") or {})
+    old = {int(k): int(v) for k, v in (per_image.get(mask_name) or {}).items()}
+    per_image[mask_name] = {str(k): v for k, v in sorted(new.items())}
+    report["per_image"] = per_image
+    classes = [dict(c) for c in report.get("classes") or []]
+    by_index = {int(c["index"]): c for c in classes if isinstance(c, dict) and "index" in c}
+    for index in sorted(set(old) | set(new)):
+        entry = by_index.get(index)
+        if entry is None:
+            name = _class_name(mapping, index)
+            entry = by_index[index] = {"index": index, "name": name, "pixels": 0, "images": 0}
+            classes.append(entry)
+        entry["pixels"] = int(entry.get("pixels", 0)) + new.get(index, 0) - old.get(index, 0)
+        entry["images"] = int(entry.get("images", 0)) + (index in new) - (index in old)
+    classes.sort(key=lambda c: int(c["index"]))
+    report["classes"] = classes
+    return report
+
+
+def _class_name(mapping: ClassMapping, index: int) -> str:
+    if index == IGNORE_INDEX:
+        return "ignore"
+    return mapping.name_of(index) if index < mapping.num_classes else str(index)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def save_edited_mask(
+    folder: str | Path,
+    file_name: str,
+    label: np.ndarray,
+    image_size: tuple[int, int] | None,
+    image_id: int | None = None,
+) -> SavedMask:
+    """Save ``label`` as the mask of image ``file_name`` in the mask folder ``folder``.
+
+    ``image_size``: the image's (height, width), checked against the map (None: not checked). Raises
+    DatasetError for a map that does not fit (naming the mask file), SaveError for a file that cannot
+    be written (read-only folder, full disk), leaving the previous mask and ``label`` as they were.
+    """
+    root = Path(folder)
+    mapping = ClassMapping.read(root / MAPPING_FILE)
+    image_map = read_image_mask_map(root, required=False)
+    masks = SafeRoot(root / MASKS_DIR, what="mask file name")
+    mask_name = image_map.get(file_name) or _new_mask_name(
+        file_name, {v.casefold() for v in image_map.values()}
+    )
+    mask_path = resolve_mask_entry(masks, root, file_name, mask_name)
+    check_label(label, image_size, mapping.num_classes, mask_path)
+    hist = _histogram_dict(label)
+    png = encode_mask_png(label)
+    report = updated_report(read_report(root), mapping, mask_name, hist)
+    old_png = _read_previous(mask_path)
+    _write(mask_path, lambda: atomic_write_bytes(mask_path, png))
+    try:
+        _write(root / REPORT_FILE, lambda: atomic_write_json(root / REPORT_FILE, report))
+        if file_name not in image_map:
+            new_map = {**image_map, file_name: mask_name}
+            _write(root / IMAGE_MAP_FILE, lambda: atomic_write_json(root / IMAGE_MAP_FILE, new_map))
+        _write(root / EDITED_FILE, lambda: record_edited(root, file_name, mask_name, image_id))
+    except SaveError:
+        _restore(mask_path, old_png)
+        raise
+    return SavedMask(mask_path, mask_name, hist)
+
+
+def _read_previous(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SaveError(path, f"cannot read the previous mask: {describe_os_error(exc)}") from exc
+
+
+def _restore(path: Path, data: bytes | None) -> None:
+    """Put the previous mask back after a later file failed (best effort: it may fail the same way)."""
+    try:
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(path, data)
+    except OSError:
+        pass
+
+
+def _write(path: Path, write: Any) -> None:
+    try:
+        write()
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise SaveError(path, f"cannot save {describe_os_error(exc)}; the edits are kept in memory") from exc
+
+
+# --------------------------------------------------------------------------------------- edited.json
+def read_edited(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """edited.json of a mask folder: image file name -> {"mask", "image_id", "first_saved", "saved",
+    "saves"}; {} when there is none (docs/formats.md)."""
+    path = Path(folder) / EDITED_FILE
+    data = read_json(path, required=False)
+    if data is None:
+        return {}
+    images = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(images, dict):
+        raise DatasetError(path, 'expected {"version": 1, "images": {file name: entry}}')
+    return {str(k): dict(v) for k, v in images.items() if isinstance(v, dict)}
+
+
+def record_edited(folder: Path, file_name: str, mask_name: str, image_id: int | None) -> None:
+    """Add or refresh the image's entry in edited.json (atomic), so the browser can mark it."""
+    try:
+        images = read_edited(folder)
+    except DatasetError:
+        images = {}  # an unreadable list is rebuilt rather than blocking the save of a mask
+    entry = images.get(file_name, {})
+    now = _now()
+    images[file_name] = {
+        "mask": mask_name,
+        "image_id": image_id if image_id is not None else entry.get("image_id"),
+        "first_saved": entry.get("first_saved", now),
+        "saved": now,
+        "saves": int(entry.get("saves", 0)) + 1,
+    }
+    atomic_write_json(folder / EDITED_FILE, {"version": 1, "images": images})

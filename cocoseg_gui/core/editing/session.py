@@ -1,0 +1,153 @@
+"""EditSession: one image's label array and history driven by tool calls, as the GUI editor uses them.
+
+It pairs every write with its undo record in the right order (touch before paint, one step per
+stroke), so a view or test never has to. The label array is owned by the caller (the view state's
+label map); every call returns the box that changed, which the caller repaints and notifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cocoseg_gui.core.editing.box import Box
+from cocoseg_gui.core.editing.fill import DEFAULT_CONNECTIVITY, class_area, fill_area
+from cocoseg_gui.core.editing.footprint import Tip
+from cocoseg_gui.core.editing.history import History, Step
+from cocoseg_gui.core.editing.polygon import polygon_area
+from cocoseg_gui.core.editing.rules import OVERWRITE, Mode, Rule, paint
+from cocoseg_gui.core.editing.stroke import Point, pixel, segment_area
+from cocoseg_gui.core.types import BACKGROUND
+
+
+@dataclass(frozen=True)
+class Brush:
+    """What a stroke paints: ``value`` (0 for the eraser, 255 for the ignore brush) with a tip."""
+
+    value: int
+    radius: int
+    tip: Tip = Tip.ROUND
+    rule: Rule = OVERWRITE
+
+
+class EditSession:
+    """Edits of one label array with undo; ``saved_revision`` tells unsaved changes apart."""
+
+    def __init__(self, label: np.ndarray, history: History | None = None) -> None:
+        if label.ndim != 2 or label.dtype != np.uint8:
+            raise ValueError(f"a label map is an (H, W) uint8 array, got {label.dtype} {label.shape}")
+        self.label = label
+        self.history = history if history is not None else History()
+        self.revision = 0
+        self.saved_revision = 0
+        self._brush: Brush | None = None
+        self._last: tuple[int, int] | None = None
+
+    @property
+    def dirty(self) -> bool:
+        """Unsaved changes (the title's asterisk, the question on quit)."""
+        return self.revision != self.saved_revision
+
+    def mark_saved(self) -> None:
+        self.saved_revision = self.revision
+
+    # ---------------------------------------------------------------------------------------- strokes
+    def begin_stroke(self, point: Point, brush: Brush, description: str) -> Box:
+        """Mouse press: open a step and paint the tip at ``point``."""
+        self.history.begin(description)
+        self._brush, self._last = brush, pixel(point)
+        return self._segment(point, point)
+
+    def stroke_to(self, point: Point) -> Box:
+        """Mouse move (or Shift+click: a straight line from the last point)."""
+        if self._brush is None or self._last is None:
+            raise RuntimeError("no stroke in progress: call begin_stroke first")
+        box = self._segment(self._last, point)
+        self._last = pixel(point)
+        return box
+
+    def end_stroke(self) -> Step | None:
+        """Mouse release: one undo step for the whole stroke (None when it changed nothing)."""
+        self._brush = None
+        return self._commit()
+
+    def cancel_stroke(self) -> Box:
+        """Esc during a stroke: put the pixels back, record nothing."""
+        self._brush = self._last = None
+        box = self.history.cancel(self.label)
+        self.revision += not box.empty
+        return box
+
+    @property
+    def last_point(self) -> tuple[int, int] | None:
+        """Where the last stroke ended (Shift+click draws from here)."""
+        return self._last
+
+    def _segment(self, a: Point, b: Point) -> Box:
+        brush = self._brush
+        assert brush is not None
+        area = segment_area(a, b, brush.radius, brush.tip, self.label.shape)
+        self.history.touch(self.label, area.box)
+        changed = paint(self.label, area, brush.value, brush.rule)
+        self.revision += not changed.empty
+        return changed
+
+    # --------------------------------------------------------------------------------- one-shot tools
+    def fill(
+        self,
+        point: Point,
+        value: int,
+        description: str,
+        rule: Rule | None = None,
+        connectivity: int = DEFAULT_CONNECTIVITY,
+        whole_class: bool = False,
+    ) -> Box:
+        """Flood fill (or fill every pixel of the clicked class) as one step."""
+        x, y = pixel(point)
+        h, w = self.label.shape
+        if not (0 <= x < w and 0 <= y < h):
+            return Box.empty_box()
+        area = (
+            class_area(self.label, int(self.label[y, x]))
+            if whole_class
+            else fill_area(self.label, point, connectivity)
+        )
+        return self._one_shot(area.box, description, lambda: paint(self.label, area, value, rule))
+
+    def polygon(
+        self,
+        vertices: Sequence[Point],
+        value: int,
+        description: str,
+        rule: Rule | None = None,
+        subtract: bool = False,
+    ) -> Box:
+        """Fill (or subtract: class ``value`` back to background) the polygon as one step."""
+        area = polygon_area(vertices, self.label.shape)
+        if subtract:
+            value, rule = BACKGROUND, Rule(Mode.ONLY_CLASS, int(value))
+        return self._one_shot(area.box, description, lambda: paint(self.label, area, value, rule))
+
+    def _one_shot(self, box: Box, description: str, write: Callable[[], Box]) -> Box:
+        if box.empty:
+            return box
+        self.history.record(self.label, box, description)
+        changed = write()
+        self._commit()
+        return changed
+
+    def _commit(self) -> Step | None:
+        return self.history.commit(self.label)
+
+    # -------------------------------------------------------------------------------------- undo/redo
+    def undo(self) -> Box | None:
+        box = self.history.undo(self.label)
+        self.revision += box is not None
+        return box
+
+    def redo(self) -> Box | None:
+        box = self.history.redo(self.label)
+        self.revision += box is not None
+        return box
