@@ -1,0 +1,153 @@
+"""Saving an edited mask (core.editing.save) into a real mask folder: round trip, report counts,
+edited.json, bad maps, and failures midway that must leave the previous mask byte for byte."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cocoseg_gui.core.editing.save import EDITED_FILE, SaveError, read_edited, save_edited_mask
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_image_mask_map, read_report
+from cocoseg_gui.core.mask_png import read_mask_png
+from tests.unit.editing_fixtures import first_mask, made_masks, mask_folder  # noqa: F401
+
+
+def edited(label: np.ndarray, value: int) -> np.ndarray:
+    out = label.copy()
+    out[10:60, 20:90] = value
+    return out
+
+
+def totals(report: dict) -> dict[int, tuple[int, int]]:
+    return {int(c["index"]): (int(c["pixels"]), int(c["images"])) for c in report["classes"]}
+
+
+def test_save_round_trip_and_report_counts(mask_folder: Path) -> None:  # noqa: F811
+    name, label = first_mask(mask_folder)
+    before = read_report(mask_folder)
+    new = edited(label, 5)
+    saved = save_edited_mask(mask_folder, name, new, new.shape, image_id=42)
+    assert np.array_equal(read_mask_png(saved.mask_path), new)
+    report = read_report(mask_folder)
+    counts = np.bincount(new.ravel(), minlength=256)
+    per_image = {int(k): v for k, v in report["per_image"][saved.mask_name].items()}
+    assert per_image == {int(i): int(counts[i]) for i in np.flatnonzero(counts)}
+    # totals over all images == the sum of every mask's bincount, as a fresh `cocoseg masks` would say
+    reader = MaskDatasetFolder(mask_folder)
+    all_counts = sum(np.bincount(reader.read_mask(f).ravel(), minlength=256) for f in reader.image_mask_map)
+    all_images = sum((np.bincount(reader.read_mask(f).ravel(), minlength=256) > 0) for f in reader.image_mask_map)
+    for index, (pixels, images) in totals(report).items():
+        assert pixels == all_counts[index] and images == all_images[index], index
+    assert set(totals(before)) <= set(totals(report))
+    log = read_edited(mask_folder)
+    assert log[name]["mask"] == saved.mask_name and log[name]["image_id"] == 42 and log[name]["saves"] == 1
+    save_edited_mask(mask_folder, name, label, label.shape)
+    assert read_edited(mask_folder)[name]["saves"] == 2 and read_report(mask_folder) == before | {
+        "per_image": read_report(mask_folder)["per_image"]
+    }
+
+
+def test_a_new_image_gets_a_mask_and_a_map_entry(mask_folder: Path) -> None:  # noqa: F811
+    label = np.zeros((40, 30), dtype=np.uint8)
+    label[5:10, 5:10] = 1
+    saved = save_edited_mask(mask_folder, "new/000000999999.jpg", label, (40, 30))
+    assert read_image_mask_map(mask_folder)["new/000000999999.jpg"] == saved.mask_name == "000000999999.png"
+    assert np.array_equal(MaskDatasetFolder(mask_folder).read_mask("new/000000999999.jpg"), label)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: a[:-1], "but its image is"),
+        (lambda a: np.where(a == 0, 250, a).astype(np.uint8), r"values \[250\] are not classes"),
+    ],
+)
+def test_bad_maps_are_refused_naming_the_file(mask_folder: Path, change, message: str) -> None:  # noqa: F811
+    name, label = first_mask(mask_folder)
+    path = MaskDatasetFolder(mask_folder).mask_path(name)
+    old = path.read_bytes()
+    bad = change(label)
+    keep = bad.copy()
+    with pytest.raises(DatasetError, match=message) as info:
+        save_edited_mask(mask_folder, name, bad, label.shape)
+    assert str(path) in str(info.value) and path.read_bytes() == old and np.array_equal(bad, keep)
+
+
+def fail_replace_of(monkeypatch: pytest.MonkeyPatch, target: str, err: int) -> None:
+    real = os.replace
+
+    def replace(src, dst, *args, **kwargs):
+        if Path(dst).name == target:
+            raise OSError(err, os.strerror(err))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EACCES, errno.EROFS])
+def test_a_failed_png_write_keeps_the_old_file(mask_folder: Path, monkeypatch, err: int) -> None:  # noqa: F811
+    name, label = first_mask(mask_folder)
+    path = MaskDatasetFolder(mask_folder).mask_path(name)
+    old_png, old_report = path.read_bytes(), (mask_folder / "report.json").read_bytes()
+    new = edited(label, 5)
+    keep = new.copy()
+    fail_replace_of(monkeypatch, path.name, err)
+    with pytest.raises(SaveError, match="edits are kept in memory") as info:
+        save_edited_mask(mask_folder, name, new, new.shape)
+    assert str(path) in str(info.value) and info.value.path == path
+    assert path.read_bytes() == old_png and (mask_folder / "report.json").read_bytes() == old_report
+    assert not list(path.parent.glob(".*.tmp")) and np.array_equal(new, keep)
+    assert not (mask_folder / EDITED_FILE).exists()
+
+
+def test_a_failed_report_write_puts_the_old_mask_back(mask_folder: Path, monkeypatch) -> None:  # noqa: F811
+    name, label = first_mask(mask_folder)
+    path = MaskDatasetFolder(mask_folder).mask_path(name)
+    old_png, old_report = path.read_bytes(), (mask_folder / "report.json").read_bytes()
+    fail_replace_of(monkeypatch, "report.json", errno.ENOSPC)
+    with pytest.raises(SaveError, match=r"report\.json.*disk is full"):
+        save_edited_mask(mask_folder, name, edited(label, 5), label.shape)
+    assert path.read_bytes() == old_png and (mask_folder / "report.json").read_bytes() == old_report
+
+
+def test_a_full_disk_at_fsync_is_a_clear_error(mask_folder: Path, monkeypatch) -> None:  # noqa: F811
+    name, label = first_mask(mask_folder)
+    path = MaskDatasetFolder(mask_folder).mask_path(name)
+    old_png = path.read_bytes()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(SaveError, match=f"{path.name}.*disk is full"):
+        save_edited_mask(mask_folder, name, edited(label, 5), label.shape)
+    assert path.read_bytes() == old_png
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_a_clear_error(mask_folder: Path) -> None:  # noqa: F811
+    name, label = first_mask(mask_folder)
+    masks = mask_folder / "masks"
+    old = MaskDatasetFolder(mask_folder).mask_path(name).read_bytes()
+    masks.chmod(0o555)
+    try:
+        with pytest.raises(SaveError, match="permission denied"):
+            save_edited_mask(mask_folder, name, edited(label, 5), label.shape)
+    finally:
+        masks.chmod(0o755)
+    assert MaskDatasetFolder(mask_folder).mask_path(name).read_bytes() == old
+
+
+def test_edited_json_format(mask_folder: Path) -> None:  # noqa: F811
+    name, label = first_mask(mask_folder)
+    save_edited_mask(mask_folder, name, edited(label, 3), label.shape, image_id=7)
+    data = json.loads((mask_folder / EDITED_FILE).read_text())
+    assert data["version"] == 1 and set(data["images"][name]) == {
+        "mask", "image_id", "first_saved", "saved", "saves"
+    }
