@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cocoseg_gui.core.editing.box import Box
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.history import History, HistoryBook, step_description
 from cocoseg_gui.core.editing.rules import Mode, Rule
@@ -62,7 +63,7 @@ def test_a_stroke_is_one_step_with_the_union_box() -> None:
         session.stroke_to((x, x))
     step = session.end_stroke()
     assert step is not None and session.history.undo_count == 1
-    assert step.box.top == 7 and step.box.left == 7 and step.box.bottom == 264 and step.box.right == 264  # last point 260, r=3
+    assert step.box == Box(7, 7, 264, 264)  # first point 10, last 260, r=3
     assert session.history.undo_description == "Brush stroke (person)" and session.dirty
     session.undo()
     assert not label.any() and session.history.redo_description == "Brush stroke (person)"

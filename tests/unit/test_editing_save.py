@@ -40,8 +40,8 @@ def test_save_round_trip_and_report_counts(mask_folder: Path) -> None:  # noqa: 
     assert per_image == {int(i): int(counts[i]) for i in np.flatnonzero(counts)}
     # totals over all images == the sum of every mask's bincount, as a fresh `cocoseg masks` would say
     reader = MaskDatasetFolder(mask_folder)
-    all_counts = sum(np.bincount(reader.read_mask(f).ravel(), minlength=256) for f in reader.image_mask_map)
-    all_images = sum((np.bincount(reader.read_mask(f).ravel(), minlength=256) > 0) for f in reader.image_mask_map)
+    counted = [np.bincount(reader.read_mask(f).ravel(), minlength=256) for f in reader.image_mask_map]
+    all_counts, all_images = sum(counted), sum(c > 0 for c in counted)
     for index, (pixels, images) in totals(report).items():
         assert pixels == all_counts[index] and images == all_images[index], index
     assert set(totals(before)) <= set(totals(report))
@@ -149,5 +149,9 @@ def test_edited_json_format(mask_folder: Path) -> None:  # noqa: F811
     save_edited_mask(mask_folder, name, edited(label, 3), label.shape, image_id=7)
     data = json.loads((mask_folder / EDITED_FILE).read_text())
     assert data["version"] == 1 and set(data["images"][name]) == {
-        "mask", "image_id", "first_saved", "saved", "saves"
+        "mask",
+        "image_id",
+        "first_saved",
+        "saved",
+        "saves",
     }

@@ -29,7 +29,8 @@ def as_rows(mask: np.ndarray) -> list[str]:
 @pytest.mark.parametrize("radius", sorted(ROUND_EXPECTED))
 def test_round_footprints_are_pixel_exact(radius: int) -> None:
     assert as_rows(footprint(radius, Tip.ROUND)) == ROUND_EXPECTED[radius]
-    assert footprint(radius, Tip.SQUARE).all() and footprint(radius, Tip.SQUARE).shape == (2 * radius + 1,) * 2
+    square = footprint(radius, Tip.SQUARE)
+    assert square.all() and square.shape == (2 * radius + 1,) * 2
 
 
 @pytest.mark.parametrize("tip", list(Tip))
@@ -127,7 +128,7 @@ def test_fill_contiguous_vs_whole_class_on_a_real_mask(mask_folder) -> None:  # 
     left = label.copy()
     flood_fill(left, (0, 0), 201) if left[0, 0] == 0 else None
     assert left[0, 0] in (0, 201) and label[0, 0] == 0
-    changed = (left != label)
+    changed = left != label
     assert changed.any() and (label[changed] == 0).all()
     assert not changed[:, label.shape[1] // 2 :].any()  # stopped at the wall
 
