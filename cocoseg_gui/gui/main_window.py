@@ -729,7 +729,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._probe_started:  # torch loads in the background once the window is up
             self._probe_started = True
-            QTimer.singleShot(PROBE_DELAY_MS, device_probe().start)
+            QTimer.singleShot(PROBE_DELAY_MS, lambda: device_probe().start())
         if self._layout_pending:
             self._layout_pending = False
             width = max(self.width(), 800)
