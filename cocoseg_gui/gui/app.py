@@ -1,8 +1,9 @@
 """`cocoseg-gui`: the desktop workbench entry point (also `python -m cocoseg_gui`).
 
 ``--screenshot PATH`` opens the dataset (or the demo), waits for the first image with its overlay
-(signals, no sleeps), lets ``screenshots.prepare`` bring the chosen panel to a state worth a picture,
-renders the whole window to PATH and exits; it works with ``QT_QPA_PLATFORM=offscreen``. A first image
+(signals, no sleeps), lets the chosen workspace reach a state worth a picture (``screenshots.prepare``
+makes the demo data, the workspace's ``prepare_screenshot`` uses it), renders the whole window to PATH
+and exits; it works with ``QT_QPA_PLATFORM=offscreen``. A first image
 that cannot be shown (missing, unreadable) or a dataset without images does not stop it: the window shows the
 problem in its status bar, the picture is taken, each problem is printed to stderr as
 ``cocoseg-gui: warning: ...`` and the exit status is 0. Exit 2: the dataset cannot be opened; 1: PATH
@@ -149,6 +150,9 @@ class Screenshot:
             QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, self._time_out)
             self.app.exec()
         self.window.shutdown()
+        from cocoseg_gui.gui import screenshots
+
+        screenshots.shutdown()
         return self.code
 
     def _time_out(self) -> None:
@@ -169,14 +173,14 @@ class Screenshot:
         for problem in (self.window.notice_label.toolTip(), current.error if current else ""):
             if problem:
                 self.warnings.append(problem)
-        panel = self.window.show_panel(self.panel) if self.panel else None
-        if panel is None:
+        if not self.panel:
             self.grab()
             return
+        workspace = self.window.show_panel(self.panel)
         from cocoseg_gui.gui import screenshots
 
         try:
-            screenshots.prepare(self.panel, panel, self.grab)
+            screenshots.prepare(self.panel, workspace, self.window.state, self.grab)
         except Exception as exc:
             self.finish(4, f"the {self.panel} panel could not prepare: {exc}")
 
@@ -188,7 +192,7 @@ class Screenshot:
         # let thumbnails already requested arrive, then paint once more before grabbing
         self.window.browser.loader.wait_idle(15000)
         self.app.processEvents()
-        self.window.browser.model._emit_changed()
+        self.window.browser.model.flush_thumbnails()
         QTimer.singleShot(0, self._save)
 
     def _save(self) -> None:

@@ -36,6 +36,7 @@ from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
 from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.device_probe import device_probe
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
@@ -43,36 +44,23 @@ from cocoseg_gui.gui.widgets.dialogs import ShortcutsDialog, confirm_quit, show_
 from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.side_by_side import MODE_IMAGE_MASK, SideBySideView
+from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
 from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
+from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
+from cocoseg_gui.gui.workspaces.protocol import Workspace
+from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
 
 MAX_RECENT = 10
 OPACITY_STEP = 0.1
-PANEL_NAMES = ("masks", "train", "predict", "evaluate")
+WorkspaceTab = MasksPanel | TrainPanel | PredictPanel | EvaluatePanel  # widgets with the Workspace protocol
+WORKSPACES: dict[str, type[WorkspaceTab]] = {
+    "masks": MasksPanel,
+    "train": TrainPanel,
+    "predict": PredictPanel,
+    "evaluate": EvaluatePanel,
+}
+PANEL_NAMES = tuple(WORKSPACES)  # ("masks", "train", "predict", "evaluate"): tab order
 PROBE_DELAY_MS = 3000  # after the first image; one ~0.3 s hitch (loading libtorch holds the GIL)
-
-
-def _optional_panel(name: str, state: AppState) -> QWidget:
-    """The Train / Predict / Evaluate panel if its module is there, else a "coming soon" placeholder."""
-    try:
-        if name == "train":
-            from cocoseg_gui.gui.workspaces.train_panel import TrainPanel as Panel
-        elif name == "predict":
-            from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel as Panel
-        else:
-            from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel as Panel
-    except ImportError:
-        label = QLabel(f"The {name.capitalize()} panel is coming soon.")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        return label
-    return Panel(state)
-
-
-def _start_device_probe() -> None:
-    try:
-        from cocoseg_gui.gui.services.device_probe import device_probe
-    except ImportError:  # the training panels are optional
-        return
-    device_probe().start()
 
 
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" (not exported by PySide6)
@@ -150,9 +138,7 @@ class MainWindow(QMainWindow):
         )
         self.legend = LegendWidget()
         self.legend_dock = self._dock("Legend", "legend", self.legend, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.panels: dict[str, QWidget] = {"masks": MasksPanel(state)}
-        for name in PANEL_NAMES[1:]:
-            self.panels[name] = _optional_panel(name, state)
+        self.panels: dict[str, WorkspaceTab] = {name: make(state) for name, make in WORKSPACES.items()}
         self.masks_dock = self._dock(
             "Masks", "masks", _scrollable(self.panels["masks"]), Qt.DockWidgetArea.RightDockWidgetArea
         )
@@ -694,7 +680,7 @@ class MainWindow(QMainWindow):
     def _zoom_by(self, factor: float) -> None:
         (self.side if self.act_side.isChecked() else self.viewer).zoom_by(factor)
 
-    def show_panel(self, name: str) -> QWidget:
+    def show_panel(self, name: str) -> WorkspaceTab:
         """Switch to the workspace of ``name`` (the Masks panel lives in the Images workspace)."""
         panel = self.panels[name]
         self.panel_tabs.setCurrentIndex(PANEL_NAMES.index(name))
@@ -743,7 +729,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._probe_started:  # torch loads in the background once the window is up
             self._probe_started = True
-            QTimer.singleShot(PROBE_DELAY_MS, _start_device_probe)
+            QTimer.singleShot(PROBE_DELAY_MS, lambda: device_probe().start())
         if self._layout_pending:
             self._layout_pending = False
             width = max(self.width(), 800)
@@ -758,13 +744,13 @@ class MainWindow(QMainWindow):
                 Qt.Orientation.Vertical,
             )
 
+    def workspaces(self) -> list[Workspace]:
+        """The workspace tabs, in tab order: the window talks to them only through the protocol."""
+        return list(self.panels.values())
+
     def running_jobs(self) -> list[str]:
-        """Long jobs that quitting would stop: 'training', 'mask generation', 'evaluation'."""
-        jobs = ["mask generation"] if self.masks_panel.is_running() else []
-        for name, job in (("train", "training"), ("evaluate", "evaluation")):
-            if getattr(self.panels.get(name), "running", False):
-                jobs.append(job)
-        return jobs
+        """Long jobs that quitting would stop ('mask generation', 'training'...), from each busy_job()."""
+        return [job for job in (ws.busy_job() for ws in self.workspaces()) if job]
 
     def closeEvent(self, event: QCloseEvent) -> None:
         jobs = self.running_jobs()
@@ -776,16 +762,13 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop background work: loading, mask generation, thumbnail and image decoders."""
+        """Stop background work: loading, every workspace's jobs, thumbnail and image decoders."""
         worker = self._load_worker
         self.cancel_loading()
         if worker is not None:
             worker.wait(10000)
-        self.masks_panel.shutdown()
-        for panel in self.panels.values():
-            stop = getattr(panel, "shutdown", None)
-            if callable(stop) and panel is not self.masks_panel:
-                stop()
+        for workspace in self.workspaces():
+            workspace.shutdown()
         self.browser.shutdown()
         self.loader.wait_idle(5000)
 

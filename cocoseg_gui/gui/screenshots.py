@@ -1,8 +1,10 @@
-"""Screenshot preparation on the bundled demo data: masks, a short training, a prediction, an evaluation.
+"""The screenshot driver: demo data for ``cocoseg-gui --screenshot PATH --panel NAME``.
 
-``cocoseg-gui --screenshot PATH --panel train|predict|evaluate`` calls
-``prepare(panel_name, panel, done)``; these helpers chain background jobs (never blocking the GUI thread)
-and call ``done()`` when the panel shows something worth a picture.
+It only makes the data a workspace needs to show something (demo masks generated into a temporary
+folder, a tiny checkpoint trained on them), each in a background job through public APIs, opens them on
+the ``AppState`` as a user would, and hands them over as a ``ScreenshotDemo``: the workspace's own
+``prepare_screenshot(demo, done)`` does the rest and calls ``done()`` when it shows something worth a
+picture. Nothing here touches a workspace's members.
 """
 
 from __future__ import annotations
@@ -10,26 +12,23 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QCoreApplication
 
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.workers import JobWorker
-
-if TYPE_CHECKING:
-    from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
-    from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
-    from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
-    from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
+from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo, Workspace
 
 DEMO_MODEL = {"width": 16, "depth": 3}
-_keep: list[Any] = []  # jobs alive until they finish
-
-
-def demo_root() -> Path:
-    return Path(__file__).resolve().parents[3] / "resources" / "sample_coco"
-
+MASKS, CHECKPOINT = "masks", "checkpoint"
+NEEDS: dict[str, frozenset[str]] = {  # the demo data each workspace's picture needs
+    "masks": frozenset(),  # it generates the masks itself: that is its picture
+    "train": frozenset({MASKS}),
+    "predict": frozenset({MASKS, CHECKPOINT}),
+    "evaluate": frozenset({MASKS, CHECKPOINT}),
+}
+_keep: list[JobWorker] = []  # jobs alive until they finish
 
 temp_root: Path | None = None  # where demo folders go (the screenshot's temporary folder), else the system's
 
@@ -47,6 +46,13 @@ def _run(job: JobWorker, on_ok: Callable[[Any], None], on_fail: Callable[[BaseEx
     job.start()
 
 
+def shutdown() -> None:
+    """Cancel the demo jobs still running and wait for them (the app is exiting: no thread left)."""
+    for job in list(_keep):
+        job.cancel()
+        job.wait(120000)
+
+
 def _report(state: AppState, done: Callable[[], None]) -> Callable[[BaseException], None]:
     def fail(exc: BaseException) -> None:
         state.status_message.emit(f"demo preparation failed: {exc}")
@@ -55,25 +61,24 @@ def _report(state: AppState, done: Callable[[], None]) -> Callable[[BaseExceptio
     return fail
 
 
-def ensure_demo_masks(
-    state: AppState, parent: QObject, then: Callable[[], None], done: Callable[[], None]
-) -> None:
+def ensure_demo_masks(state: AppState, then: Callable[[], None], done: Callable[[], None]) -> None:
     """Generate masks of the demo val split into a temp folder when no mask dataset is open."""
     if state.masks_dir is not None:
         then()
         return
+    from cocoseg_gui.core.dataset_locator import demo_dataset
     from cocoseg_gui.core.mask_job import generate_masks
     from cocoseg_gui.core.mask_options import MaskOptions
 
-    root = demo_root()
+    demo = demo_dataset()
     out = temp_dir("demo-masks")
     job = JobWorker(
         generate_masks,
-        root / "annotations" / "instances_val2017.json",
-        root / "val2017",
+        demo.annotations,
+        demo.images_dir,
         out,
         MaskOptions(workers=1),
-        parent=parent,
+        parent=QCoreApplication.instance(),
     )
 
     def ok(_report_: Any) -> None:
@@ -106,10 +111,8 @@ def _tiny_train(data: Path, out: Path, progress: Any = None, cancel: Any = None)
     return out
 
 
-def ensure_checkpoint(
-    state: AppState, parent: QObject, then: Callable[[], None], done: Callable[[], None]
-) -> None:
-    """Train a tiny model on the demo masks when no checkpoint is loaded, then set it on the state."""
+def ensure_checkpoint(state: AppState, then: Callable[[], None], done: Callable[[], None]) -> None:
+    """Train a tiny model on the demo masks when no checkpoint is loaded, then open its run."""
     if state.checkpoint_path is not None and Path(state.checkpoint_path).is_file():
         then()
         return
@@ -118,7 +121,9 @@ def ensure_checkpoint(
         from cocoseg_gui.gui.services.train_worker import preload_torch_modules
 
         preload_torch_modules("unet")
-        job = JobWorker(_tiny_train, state.masks_dir, temp_dir("demo-run"), parent=parent)
+        job = JobWorker(
+            _tiny_train, state.masks_dir, temp_dir("demo-run"), parent=QCoreApplication.instance()
+        )
 
         def ok(run: Path) -> None:
             from cocoseg_gui.core.training.run_reader import latest_checkpoint
@@ -131,103 +136,29 @@ def ensure_checkpoint(
 
         _run(job, ok, _report(state, done))
 
-    ensure_demo_masks(state, parent, train_it, done)
+    ensure_demo_masks(state, train_it, done)
 
 
-SCREENSHOT_EPOCHS = 10  # the run the train screenshot shows: caught mid-run, after SHOT_AFTER_EPOCHS
-SHOT_AFTER_EPOCHS = 6
+def make_demo(
+    needs: frozenset[str], state: AppState, then: Callable[[ScreenshotDemo], None], done: Callable[[], None]
+) -> None:
+    """Make the demo data in ``needs`` (background jobs), then ``then(demo)``; a failure ends at ``done``."""
 
+    def build() -> None:
+        masks = state.masks_dir if needs else None
+        checkpoint = state.checkpoint_path if CHECKPOINT in needs else None
+        then(ScreenshotDemo(masks_dir=masks, checkpoint=checkpoint, new_folder=temp_dir))
 
-def prepare_train_screenshot(panel: TrainPanel, done: Callable[[], None]) -> None:
-    """A real training of the small unet from the panel's form, grabbed mid-run when the plots have curves.
-
-    The app then quits, which stops the run (last.pt saved) like Stop would.
-    """
-
-    def start() -> None:
-        f = panel.form
-        f.data.setText(str(panel.state.masks_dir))
-        f.out.setText(str(temp_dir("demo-run")))
-        f.model.setCurrentText("unet")
-        f.model_options.setText(" ".join(f"{k}={v}" for k, v in DEMO_MODEL.items()))
-        f.img_size.setValue(96)
-        f.batch_size.setValue(4)
-        f.epochs.setValue(SCREENSHOT_EPOCHS)
-        f.lr.setValue(3e-3)
-        f.time_budget.setText("2h")
-        f.log_every.setValue(1)
-        f.workers.setValue(0)
-
-        def on_epoch(n: int) -> None:
-            if n >= SHOT_AFTER_EPOCHS:
-                panel.plots.flush()  # the plots redraw at most 10 times a second: show this epoch too
-                done()
-
-        panel.epoch_finished.connect(on_epoch)
-        panel.run_finished.connect(lambda _end: done())
-        if not panel.start():
-            done()
-
-    ensure_demo_masks(panel.state, panel, start, done)
-
-
-def prepare_predict_screenshot(panel: PredictPanel, done: Callable[[], None]) -> None:
-    """The compare view of a demo image with a (freshly trained) model."""
-    state = panel.state
-
-    def show() -> None:
-        from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-
-        samples = [s for s in MaskDatasetFolder(state.masks_dir).samples() if s.image_path is not None]
-        if not samples:
-            done()
-            return
-        image = samples[min(3, len(samples) - 1)].image_path
-        panel.comparison_shown.connect(lambda c: done() if c.image_path == image else None)
-        panel.failed.connect(lambda _message: done())
-        panel.open_images([s.image_path for s in samples])
-        panel.show_compare(str(image))
-        if panel.checkpoint != state.checkpoint_path:
-            panel.load_checkpoint(state.checkpoint_path)
-
-    ensure_checkpoint(state, panel, show, done)
-
-
-def prepare_evaluate_screenshot(panel: EvaluatePanel, done: Callable[[], None]) -> None:
-    """An evaluation of the (freshly trained) model on the demo masks."""
-    state = panel.state
-
-    def evaluate() -> None:
-        panel.checkpoint.setCurrentText(str(state.checkpoint_path))
-        panel.data.setText(str(state.masks_dir))
-        panel.evaluated.connect(lambda _r: done())
-        if not panel.start():
-            done()
-        elif panel._job is not None:
-            panel._job.failed.connect(lambda _e: done())
-
-    ensure_checkpoint(state, panel, evaluate, done)
-
-
-def prepare_masks_screenshot(panel: MasksPanel, done: Callable[[], None]) -> None:
-    """Generate the demo masks into a temp folder and show the report."""
-    panel.set_output_dir(temp_dir("demo-masks"))
-    panel.generation_finished.connect(lambda _outcome: done())
-    panel.generate()
-
-
-PREPARE: dict[str, Callable[[Any, Callable[[], None]], None]] = {
-    "masks": prepare_masks_screenshot,
-    "train": prepare_train_screenshot,
-    "predict": prepare_predict_screenshot,
-    "evaluate": prepare_evaluate_screenshot,
-}
-
-
-def prepare(panel_name: str, panel: object, done: Callable[[], None]) -> None:
-    """Bring ``panel`` to a state worth a picture, then call ``done`` (at once if there is nothing to do)."""
-    step = PREPARE.get(panel_name)
-    if step is None:
-        done()
+    if CHECKPOINT in needs:
+        ensure_checkpoint(state, build, done)
+    elif MASKS in needs:
+        ensure_demo_masks(state, build, done)
     else:
-        step(panel, done)
+        build()
+
+
+def prepare(name: str, workspace: Workspace, state: AppState, done: Callable[[], None]) -> None:
+    """Bring ``workspace`` (the tab called ``name``) to a state worth a picture, then call ``done``."""
+    make_demo(
+        NEEDS.get(name, frozenset()), state, lambda demo: workspace.prepare_screenshot(demo, done), done
+    )

@@ -244,24 +244,25 @@ def test_locate_standard_layouts(tmp_path, sample_root, val_annotations) -> None
 
 
 def test_screenshot_waits_for_the_panel_to_prepare(qtbot, tmp_path, monkeypatch) -> None:
-    """--panel P --screenshot: screenshots.prepare(P, panel, done) runs first; the grab waits for done()."""
+    """--panel P --screenshot: the workspace's prepare_screenshot(demo, done) runs first (with the demo
+    data it needs: none for Masks); the grab waits for done()."""
     from PySide6.QtCore import QTimer
 
     from cocoseg_gui.gui import app as gui_app
-    from cocoseg_gui.gui import screenshots
-    from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
+    from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
 
     calls: list[str] = []
 
-    def prepare_predict(panel, done) -> None:
-        calls.append("prepare" if isinstance(panel, PredictPanel) else "wrong panel")
+    def prepare_masks(panel, demo, done) -> None:
+        calls.append("prepare" if isinstance(panel, MasksPanel) else "wrong panel")
+        assert demo.masks_dir is None and demo.checkpoint is None
         QTimer.singleShot(0, lambda: (calls.append("done"), done()))
 
-    monkeypatch.setitem(screenshots.PREPARE, "predict", prepare_predict)
+    monkeypatch.setattr(MasksPanel, "prepare_screenshot", prepare_masks)
     monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
     shot = tmp_path / "shot.png"
     tempdir_before = tempfile.gettempdir()
-    assert gui_app.main(["--panel", "predict", "--screenshot", str(shot)]) == 0
+    assert gui_app.main(["--panel", "masks", "--screenshot", str(shot)]) == 0
     assert calls == ["prepare", "done"]
     # the screenshot's temporary folder is gone, and nothing else points into it any more
     from cocoseg_gui.gui import screenshots as demo

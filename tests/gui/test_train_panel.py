@@ -94,8 +94,8 @@ def test_training_from_the_panel_plots_live_and_stops_with_last_pt(
     index_of = {c["name"]: c["index"] for c in names}
     for brush, name in zip(bars["brushes"], best_first):
         assert brush.color().getRgb()[:3] == class_color(index_of[name])
-    # the form was remembered and a fresh run folder is suggested
-    assert panel.form.out.text() != str(run)
+    # the form was remembered; the Run folder still shows the stopped run (issue 9: it silently changed)
+    assert panel.form.out.text() == str(run)
     again = make_panel(qtbot, temp_settings, tiny_masks)
     assert again.form.img_size.value() == 64 and again.form.model_options.text() == "width=8 depth=2"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import Progress
+from cocoseg_gui.core.project import Project
 from cocoseg_gui.core.training.run_reader import latest_checkpoint
 from cocoseg_gui.core.truth_compare import class_table
 from cocoseg_gui.gui.services.app_state import AppState
@@ -41,6 +42,7 @@ from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.confusion_plot import ConfusionPlot
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_splitter
 from cocoseg_gui.gui.widgets.train_form import PathField
+from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -290,10 +292,35 @@ class EvaluatePanel(QWidget):
         if self._job is not None:
             self._job.wait(msecs)
 
+    # -- the Workspace protocol (gui/workspaces/protocol.py) --------------------------------------
+
+    def busy_job(self) -> str | None:
+        return "evaluation" if self._job is not None else None
+
+    def stop(self) -> None:
+        self.cancel()
+
     def shutdown(self) -> None:
         """The app is closing: cancel a running evaluation and wait for its thread."""
         self.cancel()
         self.wait()
+
+    def restore(self, project: Project | None) -> None:
+        """Placeholder until projects restore the workspaces (issue 9, another change)."""
+
+    def prepare_screenshot(self, demo: ScreenshotDemo, done: Callable[[], None]) -> None:
+        """An evaluation of the demo checkpoint on the demo masks."""
+        if demo.checkpoint is None or demo.masks_dir is None:
+            done()
+            return
+        self.checkpoint.setCurrentText(str(demo.checkpoint))
+        self.data.setText(str(demo.masks_dir))
+        self.evaluated.connect(lambda _result: done())
+        if not self.start() or self._job is None:
+            done()
+            return
+        self._job.failed.connect(lambda _exc: done())
+        self._job.cancelled.connect(done)
 
     def _on_progress(self, p: Progress) -> None:
         self.progress.setRange(0, max(p.total, 1))
@@ -371,8 +398,6 @@ class EvaluatePanel(QWidget):
             self.state.compare_requested.emit(str(path))
         elif item is not None:
             self.summary.setText(f"{html.escape(item.text())}: image file not found (see the mask manifest)")
-
-    # -- screenshot ------------------------------------------------------------------------------
 
 
 def _mapping_classes(data: Path) -> list[dict[str, Any]] | None:

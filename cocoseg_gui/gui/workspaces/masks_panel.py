@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,13 @@ from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_dataset import report_if_readable
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MasksExistError
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, MaskOptions, default_workers
+from cocoseg_gui.core.project import Project
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.browser.category_checklist import CategoryChecklist
 from cocoseg_gui.gui.widgets.dialogs import show_error
 from cocoseg_gui.gui.widgets.mask_report_view import MaskReportView
+from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
 
 
 def _run_generate(
@@ -368,11 +371,29 @@ class MasksPanel(QWidget):
             w.setEnabled(not running)
         self.priority.setEnabled(not running and self.overlap.currentText() == "priority")
 
+    # -- the Workspace protocol (gui/workspaces/protocol.py)
+    def busy_job(self) -> str | None:
+        return "mask generation" if self.worker is not None else None
+
+    def stop(self) -> None:
+        self.cancel()
+
     def shutdown(self) -> None:
         """Cancel a running generation and wait for it (window closing)."""
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(30000)
+
+    def restore(self, project: Project | None) -> None:
+        """Placeholder until projects restore the workspaces (issue 9, another change)."""
+
+    def prepare_screenshot(self, demo: ScreenshotDemo, done: Callable[[], None]) -> None:
+        """Generate masks of the open dataset into a fresh folder and show the report."""
+        self.set_output_dir(demo.new_folder("demo-masks"))
+        self.generation_finished.connect(lambda _outcome: done())
+        self.generate()
+        if self.worker is None:  # nothing to generate from (the problem is shown)
+            done()
 
     # -- settings
     def _save_options(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
 
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
+from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+from cocoseg_gui.core.project import Project
 from cocoseg_gui.core.scores import image_scores, mean_iou
 from cocoseg_gui.core.training.run_reader import latest_checkpoint
 from cocoseg_gui.core.truth_compare import (
@@ -54,6 +56,7 @@ from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_splitter
 from cocoseg_gui.gui.widgets.side_by_side import SideBySideView
+from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
 
 TAB_OVERLAY, TAB_COMPARE, TAB_ERRORS = 0, 1, 2
 GUI_OVERWRITE_HINT = "replace them only if you agree, or choose another folder"
@@ -549,6 +552,17 @@ class PredictPanel(QWidget):
             if job is not None:
                 job.wait(msecs)
 
+    # -- the Workspace protocol (gui/workspaces/protocol.py) --------------------------------------
+
+    def busy_job(self) -> str | None:
+        """An export (a folder of images) is a long job; a model load or one prediction is not."""
+        return "prediction export" if self._export_job is not None else None
+
+    def stop(self) -> None:
+        """Cancel an export (the Cancel button) and drop a queued prediction; a model load goes on."""
+        self._pending = None
+        self.cancel()
+
     def shutdown(self) -> None:
         """The app is closing: stop an export, let a model load or prediction end, drop what is queued."""
         self._pending = None
@@ -557,7 +571,25 @@ class PredictPanel(QWidget):
                 job.cancel()
         self.wait(120000)
 
-    # -- screenshot ------------------------------------------------------------------------------
+    def restore(self, project: Project | None) -> None:
+        """Placeholder until projects restore the workspaces (issue 9, another change)."""
+
+    def prepare_screenshot(self, demo: ScreenshotDemo, done: Callable[[], None]) -> None:
+        """The compare view of a demo image predicted by the demo checkpoint."""
+        if demo.masks_dir is None or demo.checkpoint is None:
+            done()
+            return
+        samples = [s for s in MaskDatasetFolder(demo.masks_dir).samples() if s.image_path is not None]
+        if not samples:
+            done()
+            return
+        image = samples[min(3, len(samples) - 1)].image_path
+        self.comparison_shown.connect(lambda c: done() if c.image_path == image else None)
+        self.failed.connect(lambda _message: done())
+        self.open_images([s.image_path for s in samples])
+        self.show_compare(str(image))
+        if self.checkpoint != demo.checkpoint:
+            self.load_checkpoint(demo.checkpoint)
 
 
 def _legend_rows(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
+from cocoseg_gui.core.project import Project
 from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config, read_events
 from cocoseg_gui.gui.services.app_state import AppState
@@ -36,11 +38,15 @@ from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_box, orient_spl
 from cocoseg_gui.gui.widgets.run_status import RunStatus, RunStatusView
 from cocoseg_gui.gui.widgets.train_form import TrainForm
 from cocoseg_gui.gui.widgets.training_plots import TrainingPlots
+from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
 
 STATUS_REFRESH_MS = 500
 ERROR_STYLE = "QLabel { background: #fde8e8; color: #8a1010; border: 1px solid #e0a0a0; padding: 6px; }"
 WARNING_STYLE = "QLabel { background: #fff4e0; color: #7a4a00; border: 1px solid #e8c080; padding: 6px; }"
 LOG_MAX_LINES = 5000
+SCREENSHOT_MODEL = "width=16 depth=3"  # the small unet the screenshot trains on the demo masks
+SCREENSHOT_EPOCHS = 10  # the run the screenshot shows: caught mid-run, after SHOT_AFTER_EPOCHS
+SHOT_AFTER_EPOCHS = 6
 
 
 class TrainPanel(QWidget):
@@ -248,11 +254,50 @@ class TrainPanel(QWidget):
         """Block until the training thread ends (tests, shutdown)."""
         return self._handle.wait(msecs) if self._handle is not None else True
 
+    # -- the Workspace protocol (gui/workspaces/protocol.py; stop() is above) -------------------------
+
+    def busy_job(self) -> str | None:
+        return "training" if self.running else None
+
     def shutdown(self) -> None:
         """Stop a running training and wait for it (the app is closing)."""
         if self.running:
             self.stop()
             self.wait(120000)
+
+    def restore(self, project: Project | None) -> None:
+        """Placeholder until projects restore the workspaces (issue 9, another change)."""
+
+    def prepare_screenshot(self, demo: ScreenshotDemo, done: Callable[[], None]) -> None:
+        """A real training of the small unet from the form, grabbed mid-run when the plots have curves.
+
+        The app then quits, which stops the run (last.pt saved) like Stop would.
+        """
+        if demo.masks_dir is None:
+            done()
+            return
+        f = self.form
+        f.data.setText(str(demo.masks_dir))
+        f.out.setText(str(demo.new_folder("demo-run")))
+        f.model.setCurrentText("unet")
+        f.model_options.setText(SCREENSHOT_MODEL)
+        f.img_size.setValue(96)
+        f.batch_size.setValue(4)
+        f.epochs.setValue(SCREENSHOT_EPOCHS)
+        f.lr.setValue(3e-3)
+        f.time_budget.setText("2h")
+        f.log_every.setValue(1)
+        f.workers.setValue(0)
+
+        def on_epoch(n: int) -> None:
+            if n >= SHOT_AFTER_EPOCHS:
+                self.plots.flush()  # the plots redraw at most 10 times a second: show this epoch too
+                done()
+
+        self.epoch_finished.connect(on_epoch)
+        self.run_finished.connect(lambda _end: done())
+        if not self.start():
+            done()
 
     def _choose_run_folder(self, values: dict[str, Any]) -> str | None:
         """A run folder that already holds a run: ask (new folder, resume, overwrite, cancel) and apply
@@ -324,7 +369,8 @@ class TrainPanel(QWidget):
             self.state.set_checkpoint(latest_checkpoint(run_dir))
             self.state.status_message.emit(f"training {self.status.end_status or 'ended'}: {run_dir}")
         self._warn_if_skipped()
-        self.form.suggest_run_folder(self.state.settings)
+        # the Run folder keeps the run just shown (issue 9: it silently became a fresh folder after Stop);
+        # Start on it again asks first: a new folder, resume or overwrite (existing_run_dialog)
         self.run_finished.emit(end)
 
     def _set_running(self, running: bool) -> None:
@@ -468,5 +514,3 @@ class TrainPanel(QWidget):
             self.log.appendHtml(
                 f'<span style="color:{color}">{html.escape(text)}</span>'.replace("\n", "<br>")
             )
-
-    # -- screenshot ------------------------------------------------------------------------------

@@ -109,6 +109,11 @@ class ImageListModel(QAbstractListModel):
             if not self._flush.isActive():
                 self._flush.start()
 
+    def flush_thumbnails(self) -> None:
+        """Announce the thumbnails that arrived now, not after the 15 ms batching timer (before a grab)."""
+        self._flush.stop()
+        self._emit_changed()
+
     def _emit_changed(self) -> None:
         """Tell the views which rows got their thumbnail (``thumbnails_arrived``, not ``dataChanged``:
         QListView answers ``dataChanged`` with a pass over every row, 150 ms on 118k rows)."""
