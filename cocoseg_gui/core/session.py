@@ -228,11 +228,11 @@ def implicit_project(projects_root: Path, paths: DatasetPaths) -> tuple[Project,
 
 def _same_root(project: Project, paths: DatasetPaths) -> bool:
     root = _resolved(paths.root)
-    for entry in project.datasets:
-        if entry.annotations is not None:
-            if _resolved(DatasetPaths(entry.annotations, entry.images or paths.images_dir).root) == root:
-                return True
-    return False
+    return any(
+        _resolved(DatasetPaths(entry.annotations, entry.images or paths.images_dir).root) == root
+        for entry in project.datasets
+        if entry.annotations is not None
+    )
 
 
 def _slug(text: str) -> str:
