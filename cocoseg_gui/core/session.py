@@ -96,7 +96,12 @@ class Session:
     def attach(self, paths: DatasetPaths) -> DatasetEntry:
         """Open the dataset at ``paths``: the open project's when it holds it, else an implicit project."""
         entry = self.dataset_for(paths)
-        if entry is None:
+        if entry is None and self.project is not None and _same_root(self.project, paths):
+            entry = self.project.add_dataset(entry_for(paths))  # the train split of the open val's data
+            self._save_if_saved()
+            self.changed.emit(ProjectChanged(self.project, reopened=False))
+            self.set_dataset(entry)
+        elif entry is None:
             project, implicit = implicit_project(self.projects_root, paths)
             known = len(project.datasets)
             entry = project.add_dataset(entry_for(paths))

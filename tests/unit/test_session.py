@@ -122,3 +122,16 @@ def test_runs_are_recorded_first_and_saved(tmp_path: Path, coco: Path) -> None:
 def astuple_paths(root: Path, split: str) -> tuple[Path, Path]:
     paths = paths_of(root, split)
     return paths.annotations, paths.images_dir
+
+
+def test_another_split_of_the_open_data_joins_the_open_project_even_unsaved(
+    tmp_path: Path, coco: Path
+) -> None:
+    session = Session(tmp_path / "projects")
+    session.attach(paths_of(coco, "val2017"))
+    project = session.project
+    events = watch(session)
+    entry = session.attach(paths_of(coco, "train2017"))
+    assert session.project is project and session.implicit
+    assert [d.name for d in project.datasets] == ["val2017", "train2017"] and entry.role is Role.TRAIN
+    assert events == [ProjectChanged(project, reopened=False), DatasetChanged(entry)]

@@ -35,6 +35,7 @@ from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_dataset import report_if_readable
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MasksExistError
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, MaskOptions, default_workers
+from cocoseg_gui.core.project import Project
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.browser.category_checklist import CategoryChecklist
@@ -157,6 +158,7 @@ class MasksPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         state.dataset_changed.connect(self._on_dataset_changed)
         state.masks_dir_changed.connect(self._on_masks_dir_changed)
+        state.dataset_entry_changed.connect(self._follow_dataset)
         self._restore_options()
         self._update_priority_enabled()
         self._set_running(False)
@@ -251,10 +253,24 @@ class MasksPanel(QWidget):
             rest = [n for n in self._selected_names() if n not in order]
             self.priority.clear()
             self.priority.addItems(order + rest)
-        if not self._out_edited and self.state.annotations_path and self.state.images_dir:
+        project_default = self.state.session.default_masks_dir()
+        if not self._out_edited and project_default is not None:
+            self.out_dir.setText(str(project_default))
+        elif not self._out_edited and self.state.annotations_path and self.state.images_dir:
             self.out_dir.setText(
                 str(default_masks_dir(DatasetPaths(self.state.annotations_path, self.state.images_dir)))
             )
+
+    def restore(self, project: Project | None) -> None:
+        """Output: the open dataset's mask folder in the project (never the dataset folder unless chosen)."""
+        self._follow_dataset()
+
+    def _follow_dataset(self) -> None:
+        """Another dataset of the project is open: its masks go to its own folder, not the last one's."""
+        folder = self.state.session.default_masks_dir()
+        if self.worker is None and folder is not None:
+            self._out_edited = False
+            self.out_dir.setText(str(folder))
 
     def _on_masks_dir_changed(self) -> None:
         """A mask folder was opened or generated: show its report; generate into it by default."""
@@ -292,6 +308,7 @@ class MasksPanel(QWidget):
             show_error(self, "Generate masks", exc)
             return
         self._save_options()
+        self.state.ensure_project_saved()  # an implicit project is written at the first Generate
         self.progress.setRange(0, 0)
         self.progress_label.setText("Starting…")
         self.worker = JobWorker(
