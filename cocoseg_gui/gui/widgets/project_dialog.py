@@ -175,7 +175,7 @@ class NewProjectDialog(QDialog):
     def entries(self) -> list[DatasetEntry]:
         out = []
         for row in range(self.table.rowCount()):
-            role = self.table.cellWidget(row, COL_ROLE).currentData()  # type: ignore[union-attr]
+            role = Role(self.table.cellWidget(row, COL_ROLE).currentData())  # type: ignore[union-attr]
             cols = (COL_NAME, COL_ANNOTATIONS, COL_IMAGES)
             texts = [self.table.item(row, c).text().strip() for c in cols]
             out.append(
