@@ -113,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass  # the project and dataset open when the window last closed
     else:
         demo = demo_dataset()
-        if demo.annotations.is_file():
+        if demo.annotations.is_file() and args.screenshot is None and args.masks is None:
+            window.open_path(demo.root)  # a project with the demo's train and val (val shown)
+        elif demo.annotations.is_file():
             window.open_dataset(demo.annotations, demo.images_dir, args.masks)
         else:
             window.statusBar().showMessage("Open a COCO dataset with File > Open dataset… (or drop it here)")

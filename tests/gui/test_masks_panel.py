@@ -33,7 +33,7 @@ def generate(qtbot, panel: MasksPanel, expected: str = "finished") -> None:
     assert blocker.args == [expected]
 
 
-def test_defaults_follow_the_dataset(window: MainWindow, sample_root, tmp_path) -> None:
+def test_defaults_follow_the_dataset(window: MainWindow, tmp_path) -> None:
     panel = window.masks_panel
     # a folder of the (implicit) project, never inside the dataset folder (issue 9)
     assert panel.output_dir() == tmp_path / "projects" / "sample_coco" / "masks" / "val2017"
