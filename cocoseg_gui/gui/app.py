@@ -38,7 +38,8 @@ def _window_size(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cocoseg-gui",
-        description="Workbench for COCO semantic segmentation. Without arguments it opens the bundled demo.",
+        description="Workbench for COCO semantic segmentation. Without arguments it reopens the last "
+        "project (the first time: the bundled demo).",
     )
     parser.add_argument("--version", action="version", version=f"cocoseg-gui {__version__}")
     parser.add_argument("--annotations", type=Path, help="COCO instances JSON (or a dataset folder)")
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from cocoseg_gui.core.dataset_locator import demo_dataset
     from cocoseg_gui.gui.main_window import MainWindow
-    from cocoseg_gui.gui.services.app_state import AppState
+    from cocoseg_gui.gui.services.app_state import PROJECTS_ROOT_KEY, AppState
 
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setOrganizationName("cocoseg")
@@ -91,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.screenshot is not None:  # reproducible: never the user's window layout or options
         tmp = tempfile.TemporaryDirectory(prefix="cocoseg-gui-")
         settings = QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
+        settings.setValue(PROJECTS_ROOT_KEY, str(Path(tmp.name) / "projects"))  # demo projects: removed too
         from cocoseg_gui.gui import screenshots as demo
 
         demo.temp_root = Path(tmp.name)  # demo masks and runs made for the picture are removed at exit
@@ -108,9 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.annotations is not None:
         window.open_dataset(args.annotations, args.images, args.masks)
+    elif args.screenshot is None and args.masks is None and window.projects.reopen_last():
+        pass  # the project and dataset open when the window last closed
     else:
         demo = demo_dataset()
-        if demo.annotations.is_file():
+        if demo.annotations.is_file() and args.screenshot is None and args.masks is None:
+            window.open_path(demo.root)  # a project with the demo's train and val (val shown)
+        elif demo.annotations.is_file():
             window.open_dataset(demo.annotations, demo.images_dir, args.masks)
         else:
             window.statusBar().showMessage("Open a COCO dataset with File > Open dataset… (or drop it here)")

@@ -35,6 +35,7 @@ from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir, lo
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
+from cocoseg_gui.gui.project_actions import ProjectActions
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
         self.loader = ImageLoader(self)
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
+        self.projects = ProjectActions(self)  # the project: New/Open project, dataset switcher, title
         self._build_actions()
         self._connect()
         self._restore_settings()
@@ -309,6 +311,7 @@ class MainWindow(QMainWindow):
         ):
             tools.addAction(act) if act is not None else tools.addSeparator()
         self.toolbar = tools
+        self.projects.install(file_menu, self.act_open, tools)
 
     def _connect(self) -> None:
         s = self.state
@@ -354,8 +357,9 @@ class MainWindow(QMainWindow):
         worker.start()
 
     def open_path(self, path: Path) -> None:
-        """A JSON file or a dataset / image folder (drag and drop, recent list)."""
-        self.open_dataset(Path(path))
+        """A project, a COCO folder (all its splits), a JSON file or an image folder (drop, recent list)."""
+        if not self.projects.open_path(Path(path)):
+            self.open_dataset(Path(path))
 
     def cancel_loading(self) -> None:
         if self._load_worker is not None:
@@ -379,6 +383,9 @@ class MainWindow(QMainWindow):
         self._load_worker = None
         self._show_job(False)
         masks_dir = self._pending_masks_dir
+        entry = self.projects.attach(paths)  # the project's dataset (an implicit project if none)
+        if masks_dir is None and entry.masks is not None and (entry.masks / IMAGE_MAP_FILE).is_file():
+            masks_dir = entry.masks  # the masks the project recorded for this dataset
         if masks_dir is None and (default_masks_dir(paths) / IMAGE_MAP_FILE).is_file():
             masks_dir = default_masks_dir(paths)  # masks generated earlier for this dataset
         self.state.masks_dir = masks_dir
@@ -445,7 +452,7 @@ class MainWindow(QMainWindow):
         self.browser.set_dataset(
             s.index, s.images_dir, self.source.masked_file_names() if self.source else None
         )
-        self.setWindowTitle(f"cocoseg — {self._dataset_name()}")
+        self.projects.update_title()
         self._update_summary()
 
     def _dataset_name(self) -> str:
@@ -572,11 +579,12 @@ class MainWindow(QMainWindow):
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
+        projects = self.projects.fill_recent_projects(self.recent_menu)
         recent = self.recent_datasets()
         for paths in recent:
             act = self.recent_menu.addAction(f"{paths.display_name} — {paths.annotations}")
             act.triggered.connect(lambda _c=False, p=paths: self.open_dataset(p.annotations, p.images_dir))
-        if not recent:
+        if not recent and not projects:
             self.recent_menu.addAction("(none)").setEnabled(False)
         else:
             self.recent_menu.addSeparator()

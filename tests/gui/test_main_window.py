@@ -68,7 +68,8 @@ def test_opens_the_demo_and_shows_the_first_image_with_its_mask(window: MainWind
     assert np.array_equal(mask == IGNORE_INDEX, crowd & ~objects)
     assert window.legend.entries(), "the legend lists the classes present"
     assert "val2017 (sample_coco) · 50 of 50 images" in window.summary_label.text()
-    assert window.windowTitle() == "cocoseg — val2017 (sample_coco)"  # not the instances_*.json name
+    # project — dataset (role), not the instances_*.json name shared by every COCO set
+    assert window.windowTitle() == "sample_coco — val2017 (val) — cocoseg"
 
 
 def test_overlay_pixels_are_the_class_colours_blended_at_the_opacity(qtbot, window: MainWindow) -> None:

@@ -33,9 +33,10 @@ def generate(qtbot, panel: MasksPanel, expected: str = "finished") -> None:
     assert blocker.args == [expected]
 
 
-def test_defaults_follow_the_dataset(window: MainWindow, sample_root) -> None:
+def test_defaults_follow_the_dataset(window: MainWindow, tmp_path) -> None:
     panel = window.masks_panel
-    assert panel.output_dir() == (sample_root / "masks_val2017").resolve()
+    # a folder of the (implicit) project, never inside the dataset folder (issue 9)
+    assert panel.output_dir() == tmp_path / "projects" / "sample_coco" / "masks" / "val2017"
     assert len(panel.classes.checked_ids()) == 80
     options = panel.options()
     assert options.classes is None and options.overlap == "smaller-on-top" and options.crowd == "ignore"

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from cocoseg_gui.gui.main_window import MainWindow
-from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.app_state import PROJECTS_ROOT_KEY, AppState
 
 WAIT_MS = 60000  # a dataset load + first image on a loaded 2-core machine; a pass costs nothing
 
@@ -17,6 +17,7 @@ WAIT_MS = 60000  # a dataset load + first image on a loaded 2-core machine; a pa
 def make_window(qtbot, tmp_path: Path, settings_name: str = "settings.ini") -> MainWindow:
     """A shown window whose QSettings and index cache live under ``tmp_path`` (never the user's)."""
     settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
+    settings.setValue(PROJECTS_ROOT_KEY, str(tmp_path / "projects"))  # implicit projects: never ~/
     window = MainWindow(AppState(settings), index_cache_dir=tmp_path / "index_cache")
     qtbot.addWidget(window)
     window.show()

@@ -1,6 +1,8 @@
-"""The window's shared state: which dataset is open, which mask folder, which run and checkpoint.
+"""The window's shared state as Qt signals: a thin adapter over the Qt-free ``core.session.Session``.
 
-Panels receive the one ``AppState`` and listen to its signals instead of talking to each other.
+Panels receive the one ``AppState`` and listen to its signals instead of talking to each other. What is
+open (the project, its open dataset, the mask folder, run and checkpoint) lives in ``self.session``
+(ADR 0011); the loaded COCO index and its paths, which only the window needs, stay here.
 """
 
 from __future__ import annotations
@@ -10,8 +12,26 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from cocoseg_gui.core.session import (
+    CheckpointChanged,
+    DatasetChanged,
+    MasksDirChanged,
+    ProjectChanged,
+    RunDirChanged,
+    Session,
+    SessionEvent,
+)
+
 if TYPE_CHECKING:
     from cocoseg_gui.core.coco_index import CocoIndex
+    from cocoseg_gui.core.project import DatasetEntry, Project
+
+PROJECTS_ROOT_KEY = "project/root"  # where implicit projects are saved (default ~/cocoseg-projects)
+
+
+def default_projects_root(settings: QSettings) -> Path:
+    value = settings.value(PROJECTS_ROOT_KEY)
+    return Path(str(value)) if value else Path.home() / "cocoseg-projects"
 
 
 class AppState(QObject):
@@ -19,6 +39,8 @@ class AppState(QObject):
     masks_dir_changed = Signal()  # a mask dataset folder was chosen or (re)generated
     run_dir_changed = Signal()  # a training run folder was chosen or a run just finished
     checkpoint_changed = Signal()
+    project_changed = Signal(bool)  # True: another project was opened; False: the open one changed
+    dataset_entry_changed = Signal()  # the project's open dataset (session.dataset) changed
     status_message = Signal(str)  # short text for the status bar
     open_image_requested = Signal(int)  # image id to show in the browser/viewer
     compare_requested = Signal(str)  # image path to show in the Predict panel's compare view
@@ -26,25 +48,73 @@ class AppState(QObject):
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings("cocoseg", "cocoseg")
+        self.session = Session(default_projects_root(self.settings))
         self.index: CocoIndex | None = None
         self.annotations_path: Path | None = None
         self.images_dir: Path | None = None
-        self.masks_dir: Path | None = None
-        self.run_dir: Path | None = None
-        self.checkpoint_path: Path | None = None
+        self.session.changed.subscribe(self._relay)
+
+    def _relay(self, event: SessionEvent) -> None:
+        if isinstance(event, ProjectChanged):
+            self.project_changed.emit(event.reopened)
+        elif isinstance(event, DatasetChanged):
+            self.dataset_entry_changed.emit()
+        elif isinstance(event, MasksDirChanged):
+            self.masks_dir_changed.emit()
+        elif isinstance(event, RunDirChanged):
+            self.run_dir_changed.emit()
+        elif isinstance(event, CheckpointChanged):
+            self.checkpoint_changed.emit()
+
+    # --- the session's state, read (and quietly set) as before ----------------------------------------
+    @property
+    def project(self) -> Project | None:
+        return self.session.project
+
+    @property
+    def dataset_entry(self) -> DatasetEntry | None:
+        return self.session.dataset
+
+    @property
+    def masks_dir(self) -> Path | None:
+        return self.session.masks_dir
+
+    @masks_dir.setter
+    def masks_dir(self, path: Path | None) -> None:  # no signal: the window emits once it is ready
+        self.session.masks_dir = Path(path) if path is not None else None
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.session.run_dir
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.session.checkpoint
 
     def set_dataset(self, index: CocoIndex, annotations_path: Path, images_dir: Path) -> None:
         self.index, self.annotations_path, self.images_dir = index, Path(annotations_path), Path(images_dir)
         self.dataset_changed.emit()
 
     def set_masks_dir(self, path: Path | None) -> None:
-        self.masks_dir = Path(path) if path is not None else None
-        self.masks_dir_changed.emit()
+        self.session.set_masks_dir(path)
 
     def set_run_dir(self, path: Path | None) -> None:
-        self.run_dir = Path(path) if path is not None else None
-        self.run_dir_changed.emit()
+        self.session.set_run_dir(path)
 
     def set_checkpoint(self, path: Path | None) -> None:
-        self.checkpoint_path = Path(path) if path is not None else None
-        self.checkpoint_changed.emit()
+        self.session.set_checkpoint(path)
+
+    # --- recording what was made in the project ----------------------------------------------------
+    def record_masks(self, masks_dir: Path) -> None:
+        """Generated or attached masks: the project remembers them for their dataset."""
+        self.session.record_masks(masks_dir)
+
+    def record_run(self, run_dir: Path, checkpoint: Path | None) -> None:
+        self.session.record_run(run_dir, checkpoint)
+
+    def ensure_project_saved(self) -> None:
+        """Before the first Generate or Start: an implicit project is written (said in the status bar)."""
+        was_implicit = self.session.implicit
+        file = self.session.ensure_saved()
+        if was_implicit and file is not None:
+            self.status_message.emit(f"Project saved: {file}")

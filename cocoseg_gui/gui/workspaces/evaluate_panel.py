@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import Progress
-from cocoseg_gui.core.project import Project
+from cocoseg_gui.core.project import Project, Role
 from cocoseg_gui.core.training.run_reader import latest_checkpoint
 from cocoseg_gui.core.truth_compare import class_table
 from cocoseg_gui.gui.services.app_state import AppState
@@ -40,6 +40,7 @@ from cocoseg_gui.gui.services.recent_runs import recent_runs
 from cocoseg_gui.gui.services.train_worker import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.confusion_plot import ConfusionPlot
+from cocoseg_gui.gui.widgets.project_dialog import RoleDefaults, confirm_roles
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_splitter
 from cocoseg_gui.gui.widgets.train_form import PathField
 from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
@@ -104,6 +105,7 @@ class EvaluatePanel(QWidget):
         self._job: JobWorker | None = None
         self._image_paths: dict[str, Path] = {}
         self._devices_listed = False
+        self._defaults = RoleDefaults()
 
         self.checkpoint = QComboBox(editable=True, minimumContentsLength=16)
         self.checkpoint.setToolTip("A checkpoint (.pt): a recent run's, or browse")
@@ -145,6 +147,7 @@ class EvaluatePanel(QWidget):
         self.state.checkpoint_changed.connect(self._on_state_checkpoint)
         self.state.run_dir_changed.connect(self._fill_recent)
         self.state.masks_dir_changed.connect(self._on_masks_dir)
+        self.state.project_changed.connect(lambda _reopened: self.restore(self.state.project))
         self._fill_recent()
         self._on_masks_dir()
         if self.state.checkpoint_path is not None:
@@ -224,7 +227,17 @@ class EvaluatePanel(QWidget):
         if self.state.checkpoint_path is not None and self._job is None:
             self.checkpoint.setCurrentText(str(self.state.checkpoint_path))
 
+    def restore(self, project: Project | None) -> None:
+        """Evaluate on the val dataset's masks (a folder the user chose stays until another project opens)."""
+        val = project.first(Role.VAL) if project is not None else None
+        if project is not None and self._job is None:
+            fresh = self._defaults.begin(project)
+            if val is not None:
+                self._defaults.apply(self.data, "data", project.masks_dir(val), fresh)
+
     def _on_masks_dir(self) -> None:
+        if self.state.project is not None:
+            return  # the project's roles choose the data (restore), not the last folder attached
         if self.state.masks_dir is not None and self._job is None:
             self.data.setText(str(self.state.masks_dir))
 
@@ -265,6 +278,13 @@ class EvaluatePanel(QWidget):
                 DatasetError(data, f"not a mask dataset folder (no {MAPPING_FILE}): generate masks first")
             )
             return False
+        project = self.state.project
+        warnings = project.evaluation_warnings(data) if project is not None else []
+        if warnings and not confirm_roles(
+            self, "Evaluate on the training images?", warnings, "Evaluate anyway"
+        ):
+            self.summary.setText("Not started: choose the validation masks, or Evaluate anyway.")
+            return False
         preload_torch_modules()
         self._image_paths = _image_paths_of(data)
         self.summary.setText(f"evaluating {ckpt.name} on {data} ...")
@@ -304,9 +324,6 @@ class EvaluatePanel(QWidget):
         """The app is closing: cancel a running evaluation and wait for its thread."""
         self.cancel()
         self.wait()
-
-    def restore(self, project: Project | None) -> None:
-        """Placeholder until projects restore the workspaces (issue 9, another change)."""
 
     def prepare_screenshot(self, demo: ScreenshotDemo, done: Callable[[], None]) -> None:
         """An evaluation of the demo checkpoint on the demo masks."""

@@ -160,6 +160,7 @@ class MasksPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         state.dataset_changed.connect(self._on_dataset_changed)
         state.masks_dir_changed.connect(self._on_masks_dir_changed)
+        state.dataset_entry_changed.connect(self._follow_dataset)
         self._restore_options()
         self._update_priority_enabled()
         self._set_running(False)
@@ -254,10 +255,24 @@ class MasksPanel(QWidget):
             rest = [n for n in self._selected_names() if n not in order]
             self.priority.clear()
             self.priority.addItems(order + rest)
-        if not self._out_edited and self.state.annotations_path and self.state.images_dir:
+        project_default = self.state.session.default_masks_dir()
+        if not self._out_edited and project_default is not None:
+            self.out_dir.setText(str(project_default))
+        elif not self._out_edited and self.state.annotations_path and self.state.images_dir:
             self.out_dir.setText(
                 str(default_masks_dir(DatasetPaths(self.state.annotations_path, self.state.images_dir)))
             )
+
+    def restore(self, project: Project | None) -> None:
+        """Output: the open dataset's mask folder in the project (never the dataset folder unless chosen)."""
+        self._follow_dataset()
+
+    def _follow_dataset(self) -> None:
+        """Another dataset of the project is open: its masks go to its own folder, not the last one's."""
+        folder = self.state.session.default_masks_dir()
+        if self.worker is None and folder is not None:
+            self._out_edited = False
+            self.out_dir.setText(str(folder))
 
     def _on_masks_dir_changed(self) -> None:
         """A mask folder was opened or generated: show its report; generate into it by default."""
@@ -295,6 +310,7 @@ class MasksPanel(QWidget):
             show_error(self, "Generate masks", exc)
             return
         self._save_options()
+        self.state.ensure_project_saved()  # an implicit project is written at the first Generate
         self.progress.setRange(0, 0)
         self.progress_label.setText("Starting…")
         self.worker = JobWorker(
@@ -383,9 +399,6 @@ class MasksPanel(QWidget):
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(30000)
-
-    def restore(self, project: Project | None) -> None:
-        """Placeholder until projects restore the workspaces (issue 9, another change)."""
 
     def prepare_screenshot(self, demo: ScreenshotDemo, done: Callable[[], None]) -> None:
         """Generate masks of the open dataset into a fresh folder and show the report."""

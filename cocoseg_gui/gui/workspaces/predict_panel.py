@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QListWidget,
@@ -56,6 +57,7 @@ from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_splitter
 from cocoseg_gui.gui.widgets.side_by_side import SideBySideView
+from cocoseg_gui.gui.widgets.train_form import PathField
 from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
 
 TAB_OVERLAY, TAB_COMPARE, TAB_ERRORS = 0, 1, 2
@@ -102,6 +104,34 @@ def compare_image(
     return Comparison(image_path, rgb, pred, truth, source, scores, errors)
 
 
+def truth_folder_for(
+    image_path: Path, chosen: Path | None, project: Project | None, masks_dir: Path | None
+) -> Path | None:
+    """Where the image's ground truth is: the folder the user chose, else the mask folder of the project's
+    dataset holding the image (any dataset, not only the open one), else the attached mask folder."""
+    if chosen is not None:
+        return chosen
+    found = project.ground_truth_for(image_path) if project is not None else None
+    return found[0].masks if found is not None else masks_dir
+
+
+def compare_in_project(
+    predictor: Any,
+    names: list[str],
+    image_path: Path,
+    chosen: Path | None,
+    project: Project | None,
+    masks_dir: Path | None,
+    index: Any,
+    images_dir: Path | None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Comparison:
+    """``compare_image`` with the ground-truth folder looked up in the worker (it reads mask maps)."""
+    truth = truth_folder_for(image_path, chosen, project, masks_dir)
+    return compare_image(predictor, names, image_path, truth, index, images_dir, progress, cancel)
+
+
 def load_predictor(checkpoint: Path, device: str = "auto", progress: Any = None, cancel: Any = None) -> Any:
     from cocoseg_gui.core.training.predict import Predictor
 
@@ -140,6 +170,13 @@ class PredictPanel(QWidget):
         self.progress = QProgressBar(minimum=0, maximum=100, value=0, textVisible=True)
         self.progress.setFormat("")
         self.status = QLabel("Load a checkpoint (or train one), then open images.")
+        self.truth_folder = PathField(
+            "Mask folder with the ground truth", placeholder="found in the project's datasets"
+        )
+        self.truth_folder.setToolTip(
+            "Empty: the ground truth of an image is looked up in every dataset of the project (their mask "
+            "folders), then in the open dataset. Or choose a mask folder."
+        )
         self.status.setWordWrap(True)
 
         self.image_list = QListWidget()
@@ -184,6 +221,8 @@ class PredictPanel(QWidget):
         self.state.checkpoint_changed.connect(self._on_state_checkpoint)
         self.state.run_dir_changed.connect(self._fill_recent)
         self.state.compare_requested.connect(self.show_compare)
+        self.truth_folder.edit.editingFinished.connect(self._repredict)
+        self.truth_folder.button.clicked.connect(self._repredict)
         self._fill_recent()
 
     def _build_layout(self) -> None:
@@ -210,6 +249,10 @@ class PredictPanel(QWidget):
         self._split = split
         lay = QVBoxLayout(self)
         lay.addLayout(self._toolbar)
+        truth_row = QHBoxLayout()
+        truth_row.addWidget(QLabel("Ground truth"))
+        truth_row.addWidget(self.truth_folder, 1)
+        lay.addLayout(truth_row)
         lay.addWidget(self.status)
         lay.addWidget(split, 1)
 
@@ -351,6 +394,16 @@ class PredictPanel(QWidget):
             self.image_list.setCurrentItem(item)
         self.tabs.setCurrentIndex(TAB_COMPARE)
 
+    def restore(self, project: Project | None) -> None:
+        """Ground truth comes from every dataset of the project (looked up per image); the recent runs."""
+        self._fill_recent()
+
+    def _repredict(self) -> None:
+        """Another ground-truth folder: compare the current image again."""
+        item = self.image_list.currentItem()
+        if item is not None:
+            self.request(Path(item.data(Qt.ItemDataRole.UserRole)))
+
     def _on_image_selected(self, item: QListWidgetItem | None, _previous: Any = None) -> None:
         if item is not None:
             self.request(Path(item.data(Qt.ItemDataRole.UserRole)))
@@ -364,11 +417,15 @@ class PredictPanel(QWidget):
         if self._job is not None:
             self._pending = image_path
             return
+        project = self.state.project
+        chosen = self.truth_folder.text()
         job = JobWorker(
-            compare_image,
+            compare_in_project,
             self.predictor,
             list(self.names),
             image_path,
+            Path(chosen).expanduser() if chosen else None,
+            Project(project.file, project.name, list(project.datasets)) if project is not None else None,
             self.state.masks_dir,
             self.state.index,
             self.state.images_dir,
@@ -570,9 +627,6 @@ class PredictPanel(QWidget):
             if job is not None:
                 job.cancel()
         self.wait(120000)
-
-    def restore(self, project: Project | None) -> None:
-        """Placeholder until projects restore the workspaces (issue 9, another change)."""
 
     def prepare_screenshot(self, demo: ScreenshotDemo, done: Callable[[], None]) -> None:
         """The compare view of a demo image predicted by the demo checkpoint."""

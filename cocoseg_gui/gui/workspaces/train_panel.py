@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
-from cocoseg_gui.core.project import Project
+from cocoseg_gui.core.project import Project, Role
 from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config, read_events
 from cocoseg_gui.gui.services.app_state import AppState
@@ -34,9 +34,10 @@ from cocoseg_gui.gui.services.error_hints import ErrorReport, describe_error
 from cocoseg_gui.gui.services.recent_runs import add_recent_run
 from cocoseg_gui.gui.services.train_worker import TrainWorker, WorkerHandle, preload_torch_modules
 from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
+from cocoseg_gui.gui.widgets.project_dialog import RoleDefaults, confirm_roles
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_box, orient_splitter
 from cocoseg_gui.gui.widgets.run_status import RunStatus, RunStatusView
-from cocoseg_gui.gui.widgets.train_form import TrainForm
+from cocoseg_gui.gui.widgets.train_form import VAL_FOLDER, TrainForm
 from cocoseg_gui.gui.widgets.training_plots import TrainingPlots
 from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
 
@@ -65,6 +66,7 @@ class TrainPanel(QWidget):
         self.last_warning: ErrorReport | None = None
         self._skipped_warnings = 0
         self._end_event: ev.EndEvent | None = None
+        self._defaults = RoleDefaults()
 
         self.form = TrainForm()
         self.start_button = QPushButton("Start")
@@ -87,6 +89,7 @@ class TrainPanel(QWidget):
         self.resume_button.clicked.connect(self._choose_resume)
         self.open_button.clicked.connect(self._choose_open_run)
         self.state.masks_dir_changed.connect(self._on_masks_dir_changed)
+        self.state.project_changed.connect(lambda _reopened: self.restore(self.state.project))
 
         self._refresh = QTimer(self, interval=STATUS_REFRESH_MS)
         self._refresh.timeout.connect(self._refresh_status)
@@ -192,6 +195,8 @@ class TrainPanel(QWidget):
                 if choice == existing_run.RESUME:
                     return self.resume_from(values["out"])
             self._check_mask_dataset(values["data"])
+            if not self._roles_confirmed(values):
+                return False
             preload_torch_modules(values["model"])  # on the GUI thread: workers never import
             from cocoseg_gui.core.training.config import TrainConfig
             from cocoseg_gui.core.training.trainer import train
@@ -201,6 +206,7 @@ class TrainPanel(QWidget):
             self._show_error(describe_error(exc))
             return False
         self.form.save_settings(self.state.settings)
+        self.state.ensure_project_saved()  # an implicit project is written at the first Start
         self._run_dir = Path(values["out"])
         self.plots.reset()
         self.status = RunStatus(run_dir=self._run_dir)
@@ -264,9 +270,6 @@ class TrainPanel(QWidget):
         if self.running:
             self.stop()
             self.wait(120000)
-
-    def restore(self, project: Project | None) -> None:
-        """Placeholder until projects restore the workspaces (issue 9, another change)."""
 
     def prepare_screenshot(self, demo: ScreenshotDemo, done: Callable[[], None]) -> None:
         """A real training of the small unet from the form, grabbed mid-run when the plots have curves.
@@ -367,6 +370,7 @@ class TrainPanel(QWidget):
             add_recent_run(self.state.settings, run_dir)
             self.state.set_run_dir(run_dir)
             self.state.set_checkpoint(latest_checkpoint(run_dir))
+            self.state.record_run(run_dir, latest_checkpoint(run_dir))
             self.state.status_message.emit(f"training {self.status.end_status or 'ended'}: {run_dir}")
         self._warn_if_skipped()
         # the Run folder keeps the run just shown (issue 9: it silently became a fresh folder after Stop);
@@ -446,7 +450,40 @@ class TrainPanel(QWidget):
 
     # -- messages --------------------------------------------------------------------------------
 
+    def restore(self, project: Project | None) -> None:
+        """Train on the train dataset's masks, validate on the val dataset's; attaching other masks in the
+        window never moves them (a folder the user chose stays until another project opens)."""
+        if project is None or self.running:
+            return
+        fresh = self._defaults.begin(project)
+        train, val = project.first(Role.TRAIN), project.first(Role.VAL)
+        if train is not None:
+            self._defaults.apply(self.form.data, "data", project.masks_dir(train), fresh)
+        if val is not None and self._defaults.apply(self.form.val_data, "val", project.masks_dir(val), fresh):
+            self.form.val_mode.setCurrentIndex(self.form.val_mode.findData(VAL_FOLDER))
+
+    def _roles_confirmed(self, values: dict[str, Any]) -> bool:
+        """Training on val masks (or validating on train masks) only after an explicit choice."""
+        project = self.state.project
+        if project is None:
+            return True
+        warnings = project.training_warnings(values["data"], values.get("val_data"))
+        if not warnings:
+            return True
+        entry = project.role_of_masks(values["data"])
+        question = (
+            "Train on the validation masks?"
+            if entry is not None and entry.role is Role.VAL
+            else "Train with these masks?"
+        )
+        if confirm_roles(self, question, warnings, "Train anyway"):
+            return True
+        self._log("not started: " + "; ".join(warnings))
+        return False
+
     def _on_masks_dir_changed(self) -> None:
+        if self.state.project is not None:
+            return  # the project's roles choose Train's data (restore), not the last folder attached
         if self.state.masks_dir is not None and not self.running:
             self.form.data.setText(str(self.state.masks_dir))
 

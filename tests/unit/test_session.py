@@ -1,0 +1,137 @@
+"""core.session: the open project and dataset, implicit projects, what is recorded (no Qt)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cocoseg_gui.core.dataset_locator import DatasetPaths
+from cocoseg_gui.core.mask_job import generate_masks
+from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.project import PROJECT_FILE, Project, Role, coco_folder_datasets, new_project
+from cocoseg_gui.core.session import (
+    DatasetChanged,
+    MasksDirChanged,
+    ProjectChanged,
+    Session,
+    SessionEvent,
+)
+
+
+@pytest.fixture
+def coco(tmp_path: Path, sample_root: Path) -> Path:
+    root = tmp_path / "mycoco"
+    shutil.copytree(sample_root, root)
+    return root
+
+
+def paths_of(root: Path, split: str) -> DatasetPaths:
+    return DatasetPaths(root / "annotations" / f"instances_{split}.json", root / split)
+
+
+def watch(session: Session) -> list[SessionEvent]:
+    events: list[SessionEvent] = []
+    session.changed.subscribe(events.append)
+    return events
+
+
+def test_a_dataset_opened_alone_gets_an_implicit_project_written_only_when_asked(
+    tmp_path: Path, coco: Path
+) -> None:
+    session = Session(tmp_path / "projects")
+    events = watch(session)
+    entry = session.attach(paths_of(coco, "val2017"))
+    assert entry.name == "val2017" and entry.role is Role.VAL
+    assert session.implicit and session.project is not None
+    assert session.project.folder == tmp_path / "projects" / "mycoco"
+    assert not session.project.file.exists()  # opening never writes
+    assert [type(e) for e in events] == [ProjectChanged, DatasetChanged]
+    assert session.title == "mycoco — val2017 (val)"
+    # masks go to the project's folder, never the dataset's
+    assert session.default_masks_dir() == tmp_path / "projects" / "mycoco" / "masks" / "val2017"
+    assert session.ensure_saved() == tmp_path / "projects" / "mycoco" / PROJECT_FILE
+    assert not session.implicit and Project.load(session.project.file).dataset("val2017").role is Role.VAL
+
+
+def test_the_train_set_opened_later_joins_the_saved_project_of_the_same_data(
+    tmp_path: Path, coco: Path
+) -> None:
+    session = Session(tmp_path / "projects")
+    session.attach(paths_of(coco, "val2017"))
+    session.ensure_saved()
+    again = Session(tmp_path / "projects")
+    entry = again.attach(paths_of(coco, "train2017"))
+    assert entry.role is Role.TRAIN and not again.implicit
+    assert [d.name for d in Project.load(again.project.file).datasets] == ["val2017", "train2017"]
+    # another dataset root with the same folder name gets its own project folder
+    other = tmp_path / "elsewhere" / "mycoco"
+    shutil.copytree(coco, other)
+    third = Session(tmp_path / "projects")
+    third.attach(paths_of(other, "val2017"))
+    assert third.implicit and third.project.folder.name == "mycoco-2"
+
+
+def test_switching_datasets_inside_the_project_keeps_the_project(tmp_path: Path, coco: Path) -> None:
+    session = Session(tmp_path / "projects")
+    session.open_project(new_project(tmp_path / "p", coco_folder_datasets(coco)), "train2017")
+    assert session.dataset.name == "train2017"
+    events = watch(session)
+    entry = session.attach(paths_of(coco, "val2017"))
+    assert entry.role is Role.VAL and session.project.folder == tmp_path / "p"
+    assert events == [DatasetChanged(entry)]
+
+
+def test_masks_are_recorded_for_the_dataset_they_were_made_from(tmp_path: Path, coco: Path) -> None:
+    """Attaching the train masks while val is open records them for train, not for val."""
+    session = Session(tmp_path / "projects")
+    project = new_project(tmp_path / "p", coco_folder_datasets(coco))
+    project.save()
+    session.open_project(project, "val2017")
+    train_masks = tmp_path / "p" / "masks" / "train2017"
+    generate_masks(*astuple_paths(coco, "train2017"), train_masks, MaskOptions(max_images=2))
+    events = watch(session)
+    session.set_masks_dir(train_masks)
+    session.record_masks(train_masks)
+    saved = Project.load(project.file)
+    assert saved.dataset("train2017").masks == train_masks and saved.dataset("val2017").masks is None
+    assert saved.training_masks() == train_masks and saved.validation_masks() is None
+    assert events[0] == MasksDirChanged(train_masks) and isinstance(events[-1], ProjectChanged)
+    assert session.dataset.name == "val2017" and session.dataset.masks is None
+    # masks of a dataset outside the project are only viewed, never recorded
+    stranger = tmp_path / "stranger"
+    shutil.copytree(coco, stranger)
+    foreign = tmp_path / "foreign_masks"
+    generate_masks(*astuple_paths(stranger, "val2017"), foreign, MaskOptions(max_images=1))
+    assert session.record_masks(foreign) is None
+
+
+def test_runs_are_recorded_first_and_saved(tmp_path: Path, coco: Path) -> None:
+    session = Session(tmp_path / "projects")
+    session.attach(paths_of(coco, "train2017"))
+    session.record_run(tmp_path / "run1", tmp_path / "run1" / "best.pt")
+    assert not session.project.file.exists()  # implicit: nothing written before Generate / Start
+    session.ensure_saved()
+    session.record_run(tmp_path / "run2", None)
+    saved = Project.load(session.project.file)
+    assert saved.runs == [tmp_path / "run2", tmp_path / "run1"]
+    assert saved.checkpoint == tmp_path / "run1" / "best.pt"
+
+
+def astuple_paths(root: Path, split: str) -> tuple[Path, Path]:
+    paths = paths_of(root, split)
+    return paths.annotations, paths.images_dir
+
+
+def test_another_split_of_the_open_data_joins_the_open_project_even_unsaved(
+    tmp_path: Path, coco: Path
+) -> None:
+    session = Session(tmp_path / "projects")
+    session.attach(paths_of(coco, "val2017"))
+    project = session.project
+    events = watch(session)
+    entry = session.attach(paths_of(coco, "train2017"))
+    assert session.project is project and session.implicit
+    assert [d.name for d in project.datasets] == ["val2017", "train2017"] and entry.role is Role.TRAIN
+    assert events == [ProjectChanged(project, reopened=False), DatasetChanged(entry)]
