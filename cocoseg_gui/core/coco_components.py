@@ -46,11 +46,16 @@ def components(label: np.ndarray, classes: Iterable[int]) -> Iterator[Component]
     """The 8-connected components of each class index in ``classes`` (in that order), each in the
     order OpenCV labels them (raster order of their first pixel)."""
     for index in classes:
-        binary = (label == index).view(np.uint8)
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8, ltype=cv2.CV_32S)
+        binary = label == index
+        rows, cols = np.flatnonzero(binary.any(axis=1)), np.flatnonzero(binary.any(axis=0))
+        if rows.size == 0:
+            continue
+        y0, x0 = int(rows[0]), int(cols[0])  # labelling only the class's bounding box is much cheaper
+        crop = np.ascontiguousarray(binary[y0 : rows[-1] + 1, x0 : cols[-1] + 1]).view(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(crop, connectivity=8, ltype=cv2.CV_32S)
         for k in range(1, n):
             x, y, w, h = (int(v) for v in stats[k, :4])
-            yield Component(index, x, y, labels[y : y + h, x : x + w] == k)
+            yield Component(index, x0 + x, y0 + y, labels[y : y + h, x : x + w] == k)
 
 
 def rle_of_pixels(pixels: np.ndarray, x: int, y: int, height: int, width: int) -> dict[str, Any]:
