@@ -179,7 +179,7 @@ def _recorded_options(folder: MaskDatasetFolder, required: bool) -> MaskOptions:
             )  # fmt: skip
         return MaskOptions(workers=1)
     try:
-        return MaskOptions.from_json({**data, "workers": 1})
+        return MaskOptions.from_json(data)
     except (OptionsError, TypeError, ValueError) as exc:
         raise DatasetError(path, f"unreadable mask options ({exc})") from exc
 

@@ -195,3 +195,11 @@ def test_project_fills_masks_and_annotations(
     assert "50 images (0 edited, 3 unchanged, 0 new, 47 without a mask" in capsys.readouterr().out
     assert main(["export-coco", "--dataset", "val2017", "--out", str(tmp_path / "o.json")]) == 2
     assert "--dataset needs --project" in capsys.readouterr().err
+
+
+def test_mask_options_read_back_from_the_manifest() -> None:
+    options = MaskOptions(classes=("person", "18"), overlap="priority", priority=("dog",), crowd="skip",
+                          min_area=4.5, max_images=7, follow_symlinks=True, workers=1)  # fmt: skip
+    assert MaskOptions.from_json(json.loads(json.dumps(options.to_json()))).to_json() == options.to_json()
+    later = MaskOptions.from_json({"crowd": "class", "future_key": 1})  # a key of a later version: ignored
+    assert later.to_json() == MaskOptions(crowd="class").to_json()
