@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluate_cmd",
     "predict": "predict_cmd",
     "export": "export_cmd",
+    "export-coco": "export_coco_cmd",
     "project": "project_cmd",
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from cocoseg_gui.core.errors import OptionsError
@@ -67,6 +67,17 @@ class MaskOptions:
         if self.classes is not None:
             object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
         object.__setattr__(self, "priority", tuple(str(c) for c in self.priority))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MaskOptions:
+        """The options ``to_json`` wrote (manifest.json); unknown keys are ignored, missing ones take
+        their defaults. OptionsError (or TypeError/ValueError for values of the wrong type) when invalid."""
+        known = {f.name for f in fields(cls)} - {"workers"}
+        values = {k: v for k, v in data.items() if k in known}
+        if values.get("classes") is not None:
+            values["classes"] = tuple(values["classes"])
+        values["priority"] = tuple(values.get("priority") or ())
+        return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
         """The options as written to manifest.json (workers excluded: they do not change the output)."""

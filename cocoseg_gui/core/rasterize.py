@@ -80,6 +80,7 @@ class RasterResult:
     examples: list[tuple[str, int, str]] = field(default_factory=list)  # (reason, annotation id, detail)
     clipped: int = 0
     dropped_parts: int = 0
+    painted: list[Annotation] = field(default_factory=list)  # the drawn annotations, in paint order
 
     def skip(self, reason: str, annotation: Annotation, detail: str, max_examples: int = 5) -> None:
         self.skipped[reason] += 1
@@ -181,6 +182,7 @@ def _finish(
     order = [kept[k] for k in crowd] + [kept[objects[i]] for i in object_order]
     result.drawn = len(order)
     result.crowd_ignored = len(crowd)
+    result.painted = [todo[j][0] for j in order]
     if not job.paint:
         return result
 
