@@ -18,7 +18,7 @@ from cocoseg_gui.core.class_map import ClassMapping, fitting_categories
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.image_entry import image_entry_problem
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.palette import display_palette
 from cocoseg_gui.core.safe_paths import SafeRoot
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class ImageSource:
 
     @property
     def colors(self) -> np.ndarray:
-        return voc_palette()
+        return display_palette()
 
     def class_names(self) -> dict[int, str]:
         names = {i: n for i, n in enumerate(self.mapping.class_names())}
