@@ -520,7 +520,7 @@ class MainWindow(QMainWindow):
 
     def open_masks_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(
-            self, "Open a mask folder (cocoseg masks --out)", self._dialog_dir()
+            self, "Open a mask folder (made by Generate masks)", self._dialog_dir()
         )
         if path:
             self.open_masks(Path(path))

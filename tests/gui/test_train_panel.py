@@ -131,7 +131,7 @@ def test_start_without_a_mask_dataset_explains_and_keeps_working(qtbot, temp_set
 
     panel.form.data.setText("")
     assert panel.start() is False
-    assert "no mask dataset folder" in panel.last_error.message
+    assert "Mask dataset: no folder chosen" in panel.last_error.message
 
 
 def test_bad_option_and_existing_run_folder_are_refused(

@@ -20,6 +20,7 @@ from cocoseg_gui.core.image_entry import image_entry_problem
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
 from cocoseg_gui.core.palette import display_palette
 from cocoseg_gui.core.safe_paths import SafeRoot
+from cocoseg_gui.gui.services.error_hints import gui_wording
 
 if TYPE_CHECKING:
     from cocoseg_gui.core.coco_index import CocoIndex
@@ -99,6 +100,7 @@ class ImageSource:
                 mask, source = self.rasterize(image_id), "annotations"
             else:
                 error = "; ".join(filter(None, [error, f"{problem[1]}: no mask drawn"]))
+        error = gui_wording(error)  # shown in the status bar: no CLI flags
         return LoadedImage(image_id, info.file_name, rgb, mask, source, self.outlines(image_id), error)
 
     def rasterize(self, image_id: int) -> np.ndarray:
