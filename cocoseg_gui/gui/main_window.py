@@ -40,7 +40,7 @@ from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, Load
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.dialogs import ShortcutsDialog, confirm_quit, show_about, show_error
-from cocoseg_gui.gui.widgets.elided_label import ElidedLabel
+from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
 from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.side_by_side import MODE_IMAGE_MASK, SideBySideView
@@ -178,10 +178,11 @@ class MainWindow(QMainWindow):
 
         # status bar
         # elided in the middle, full text in the tooltip: at 1024 px they share the bar without cutting
+        self.setStatusBar(ElidingStatusBar())
         self.hover_label = ElidedLabel("")
-        self.summary_label = ElidedLabel("No dataset")
-        self.job_label = ElidedLabel("")
-        self.notice_label = ElidedLabel("")  # a lasting problem of the open dataset
+        self.summary_label = ElidedLabel("No dataset", max_width=320)  # caps: room for messages at 1024
+        self.job_label = ElidedLabel("", max_width=200)
+        self.notice_label = ElidedLabel("", max_width=160)  # a lasting problem of the open dataset
         self.notice_label.setVisible(False)
         self.job_progress = QProgressBar()
         self.job_progress.setMaximumWidth(180)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
+from cocoseg_gui.core.dataset_locator import demo_dataset
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.workers import JobWorker
 
@@ -28,7 +29,8 @@ _keep: list[Any] = []  # jobs alive until they finish
 
 
 def demo_root() -> Path:
-    return Path(__file__).resolve().parents[3] / "resources" / "sample_coco"
+    """resources/sample_coco of the checkout (the folder core.dataset_locator.demo_dataset uses)."""
+    return demo_dataset().annotations.parent.parent
 
 
 temp_root: Path | None = None  # where demo folders go (the screenshot's temporary folder), else the system's

@@ -57,6 +57,10 @@ def test_status_bar_widgets_elide_at_1024_instead_of_being_cut(qtbot, tmp_path) 
         assert "…" in label.shown_text() and label.toolTip() == full
     assert window.notice_label.isVisible()
     assert window.notice_label.mapTo(bar, window.notice_label.rect().topRight()).x() <= bar.width()
+    # the temporary message stops, elided, where the permanent widgets begin (Qt would cut it mid-word)
+    first = min(w.x() for w in (window.notice_label, window.job_label, window.summary_label))
+    assert "…" in bar.shown_message() and bar.message_width() < first
+    assert bar.currentMessage().startswith(LONG_PATH) and bar.toolTip() == bar.currentMessage()
 
 
 def test_a_layout_saved_at_1920_is_not_restored_squeezed_at_1024(qtbot, tmp_path) -> None:
