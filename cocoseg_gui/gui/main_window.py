@@ -180,9 +180,9 @@ class MainWindow(QMainWindow):
         # elided in the middle, full text in the tooltip: at 1024 px they share the bar without cutting
         self.setStatusBar(ElidingStatusBar())
         self.hover_label = ElidedLabel("")
-        self.summary_label = ElidedLabel("No dataset", max_width=320)  # caps: room for messages at 1024
-        self.job_label = ElidedLabel("", max_width=200)
-        self.notice_label = ElidedLabel("", max_width=160)  # a lasting problem of the open dataset
+        self.summary_label = ElidedLabel("No dataset", max_width=440)  # caps: room for messages at 1024
+        self.job_label = ElidedLabel("", max_width=160)
+        self.notice_label = ElidedLabel("", max_width=140)  # a lasting problem of the open dataset
         self.notice_label.setVisible(False)
         self.job_progress = QProgressBar()
         self.job_progress.setMaximumWidth(180)
