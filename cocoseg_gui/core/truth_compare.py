@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cocoseg_gui.core.palette import class_color
+from cocoseg_gui.core.palette import class_color, display_colors
 from cocoseg_gui.core.scores import ClassScore
 from cocoseg_gui.core.types import IGNORE_INDEX
 
@@ -44,7 +44,10 @@ def error_map(truth: np.ndarray, pred: np.ndarray, ignore_index: int = IGNORE_IN
 
 
 def class_table(classes: Sequence[Any]) -> tuple[list[str], np.ndarray]:
-    """Names by index and 256x3 colours from checkpoint classes (dicts with index/name/color, or names)."""
+    """Names by index and 256x3 on-screen colours of checkpoint classes (dicts with index/name/color, names).
+
+    A class still at its VOC colour is drawn in its lifted display colour (core.palette.display_colors).
+    """
     names: list[str] = []
     colors = np.zeros((256, 3), dtype=np.uint8)
     for i in range(256):
@@ -60,7 +63,7 @@ def class_table(classes: Sequence[Any]) -> tuple[list[str], np.ndarray]:
         while len(names) <= index:
             names.append(f"class {len(names)}")
         names[index] = name
-    return names, colors
+    return names, display_colors(colors)
 
 
 def remap_by_name(mask: np.ndarray, source_names: Sequence[str], target_names: Sequence[str]) -> np.ndarray:

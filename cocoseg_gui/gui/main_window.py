@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFrame,
-    QLabel,
     QMainWindow,
     QProgressBar,
     QScrollArea,
@@ -42,6 +41,7 @@ from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, Load
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.dialogs import ShortcutsDialog, confirm_quit, show_about, show_error
+from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
 from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.side_by_side import MODE_IMAGE_MASK, SideBySideView
@@ -61,6 +61,11 @@ WORKSPACES: dict[str, type[WorkspaceTab]] = {
     "evaluate": EvaluatePanel,
 }
 PANEL_NAMES = tuple(WORKSPACES)  # ("masks", "train", "predict", "evaluate"): tab order
+# Dock widths below which the Images workspace's side docks stop being usable ("S…" search fields, clipped
+# Browse buttons); a layout restored from a bigger window that leaves one narrower gets the default sizes.
+MIN_BROWSER_DOCK_W = 200
+MIN_MASKS_DOCK_W = 290
+MIN_CENTRAL_SHARE = 0.3  # the image view keeps at least this share of the window's width
 PROBE_DELAY_MS = 3000  # after the first image; one ~0.3 s hitch (loading libtorch holds the GIL)
 
 
@@ -144,6 +149,8 @@ class MainWindow(QMainWindow):
             "Masks", "masks", _scrollable(self.panels["masks"]), Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.browse.splitDockWidget(self.masks_dock, self.legend_dock, Qt.Orientation.Vertical)
+        self.browser_dock.setMinimumWidth(MIN_BROWSER_DOCK_W)
+        self.masks_dock.setMinimumWidth(MIN_MASKS_DOCK_W)
         self.panel_tabs = QTabWidget()  # index i shows PANEL_NAMES[i] ("masks": the Images workspace)
         self.panel_tabs.setDocumentMode(True)
         self.panel_tabs.addTab(self.browse, "Images && masks")
@@ -152,13 +159,16 @@ class MainWindow(QMainWindow):
         self.panel_tabs.currentChanged.connect(self._on_workspace_changed)
         self.setCentralWidget(self.panel_tabs)
         self._layout_pending = True  # default dock sizes, applied once shown unless a saved layout exists
+        self._dock_check_pending = True  # a restored layout is checked once shown (_repair_dock_widths)
         self._probe_started = False
 
         # status bar
-        self.hover_label = QLabel("")
-        self.summary_label = QLabel("No dataset")
-        self.job_label = QLabel("")
-        self.notice_label = QLabel("")  # a lasting problem of the open dataset (full text in the tooltip)
+        # elided in the middle, full text in the tooltip: at 1024 px they share the bar without cutting
+        self.setStatusBar(ElidingStatusBar())
+        self.hover_label = ElidedLabel("")
+        self.summary_label = ElidedLabel("No dataset", max_width=440)  # caps: room for messages at 1024
+        self.job_label = ElidedLabel("", max_width=160)
+        self.notice_label = ElidedLabel("", max_width=140)  # a lasting problem of the open dataset
         self.notice_label.setVisible(False)
         self.job_progress = QProgressBar()
         self.job_progress.setMaximumWidth(180)
@@ -513,7 +523,7 @@ class MainWindow(QMainWindow):
 
     def open_masks_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(
-            self, "Open a mask folder (cocoseg masks --out)", self._dialog_dir()
+            self, "Open a mask folder (made by Generate masks)", self._dialog_dir()
         )
         if path:
             self.open_masks(Path(path))
@@ -700,6 +710,8 @@ class MainWindow(QMainWindow):
     def _on_workspace_changed(self, index: int) -> None:
         for act in self._viewer_actions:
             act.setEnabled(index == 0)
+        if index == 0 and not self._layout_pending:
+            QTimer.singleShot(0, self._repair_dock_widths)
 
     # ---------------------------------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
@@ -740,17 +752,40 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(PROBE_DELAY_MS, lambda: device_probe().start())
         if self._layout_pending:
             self._layout_pending = False
-            width = max(self.width(), 800)
-            self.browse.resizeDocks(
-                [self.browser_dock, self.masks_dock],
-                [int(width * 0.23), int(width * 0.27)],
-                Qt.Orientation.Horizontal,
-            )
-            self.browse.resizeDocks(
-                [self.masks_dock, self.legend_dock],
-                [int(self.height() * 0.68), int(self.height() * 0.22)],
-                Qt.Orientation.Vertical,
-            )
+            self.apply_default_dock_sizes()
+        else:  # a restored layout: checked once laid out at this window's size
+            QTimer.singleShot(0, self._repair_dock_widths)
+
+    def _repair_dock_widths(self) -> None:
+        """Default dock sizes when the restored ones leave a dock or the image view unusably narrow
+        (checked once, when the Images workspace is first on screen)."""
+        if not self._dock_check_pending or not self.browse.isVisible():
+            return
+        self._dock_check_pending = False
+        if not self.dock_widths_usable():
+            self.apply_default_dock_sizes()
+
+    def dock_widths_usable(self) -> bool:
+        docks = ((self.browser_dock, MIN_BROWSER_DOCK_W), (self.masks_dock, MIN_MASKS_DOCK_W))
+        for dock, least in docks:
+            # at its minimum: squeezed there by a layout saved at a bigger window size
+            if dock.isVisible() and not dock.isFloating() and dock.width() <= least:
+                return False
+        return self.central.width() >= MIN_CENTRAL_SHARE * self.browse.width()
+
+    def apply_default_dock_sizes(self) -> None:
+        """Browser and Masks docks at about a quarter of the window each (never under their minimum)."""
+        width = max(self.width(), 800)
+        self.browse.resizeDocks(
+            [self.browser_dock, self.masks_dock],
+            [max(int(width * 0.23), MIN_BROWSER_DOCK_W + 40), max(int(width * 0.27), MIN_MASKS_DOCK_W + 40)],
+            Qt.Orientation.Horizontal,
+        )
+        self.browse.resizeDocks(
+            [self.masks_dock, self.legend_dock],
+            [int(self.height() * 0.68), int(self.height() * 0.22)],
+            Qt.Orientation.Vertical,
+        )
 
     def workspaces(self) -> list[Workspace]:
         """The workspace tabs, in tab order: the window talks to them only through the protocol."""

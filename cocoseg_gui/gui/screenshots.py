@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
+from cocoseg_gui.core.dataset_locator import demo_dataset
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo, Workspace
@@ -66,7 +67,6 @@ def ensure_demo_masks(state: AppState, then: Callable[[], None], done: Callable[
     if state.masks_dir is not None:
         then()
         return
-    from cocoseg_gui.core.dataset_locator import demo_dataset
     from cocoseg_gui.core.mask_job import generate_masks
     from cocoseg_gui.core.mask_options import MaskOptions
 

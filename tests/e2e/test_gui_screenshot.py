@@ -14,7 +14,7 @@ from PIL import Image
 from cocoseg_gui.core.class_map import ClassMapping
 from cocoseg_gui.core.coco_index import CocoIndex
 from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.palette import class_color
+from cocoseg_gui.core.palette import display_color
 from cocoseg_gui.core.rasterize import rasterize_image
 from tests.gui.bad_datasets import FIRST_IMAGE_PROBLEMS, tiny_dataset
 
@@ -55,7 +55,7 @@ def test_screenshot_of_the_demo(tmp_path) -> None:
         rgb = np.asarray(im.convert("RGB")).reshape(-1, 3)
     assert len(np.unique(rgb, axis=0)) > 5000  # photographs and thumbnails, not an empty window
     # the legend of the first image (file order) shows the swatch of its largest class
-    color = np.array(class_color(largest_class_of_first_image(tmp_path)), dtype=np.int16)
+    color = np.array(display_color(largest_class_of_first_image(tmp_path)), dtype=np.int16)
     distance = np.abs(rgb.astype(np.int16) - color).sum(axis=1)
     assert (distance < 30).sum() > 100
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.palette import display_palette
 from cocoseg_gui.gui.widgets.legend import LegendWidget, format_share, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb
@@ -45,7 +45,7 @@ def test_entries_count_pixels_like_numpy(sample) -> None:
     expected = {int(v): c / sample.mask.size for v, c in zip(values, counts) if v != 0}
     assert {e[0]: e[3] for e in entries} == pytest.approx(expected)
     by_index = {e[0]: e for e in entries}
-    assert by_index[PERSON][1] == "person" and by_index[PERSON][2] == tuple(voc_palette()[PERSON])
+    assert by_index[PERSON][1] == "person" and by_index[PERSON][2] == tuple(display_palette()[PERSON])
     assert by_index[255][1] == "ignore"  # the crowd regions of this image
     with_bg = legend_entries(sample.mask, sample.names, include_background=True, include_absent=True)
     assert {0, max(sample.names)} <= {e[0] for e in with_bg} and len(with_bg) == len(sample.names) + 2

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from cocoseg_gui.core.palette import IGNORE_COLOR, voc_palette
+from cocoseg_gui.core.palette import IGNORE_COLOR, display_palette
 from cocoseg_gui.gui.widgets.mask_viewer import MAX_SCALE, MaskViewer
 from cocoseg_gui.gui.widgets.qimage_utils import (
     blend,
@@ -97,7 +97,7 @@ def test_numpy_qimage_round_trip(sample) -> None:
 
 def test_overlay_lut_and_argb_image_follow_the_palette(sample) -> None:
     lut = overlay_lut(None, 1.0, hidden={CAR})
-    pal = voc_palette()
+    pal = display_palette()
     assert lut[0] == 0 and lut[CAR] == 0  # background and hidden classes transparent
     rgba = qimage_to_rgba(mask_to_argb(sample.mask, lut))
     person = sample.mask == PERSON
@@ -144,7 +144,7 @@ def test_opacity_changes_the_blend(viewer, sample) -> None:
         assert _diff(out, ref).max() <= TOL
         results[alpha] = out[inside]
     assert _diff(results[0.2], results[0.8]).mean() > 10
-    assert np.all(results[1.0] == voc_palette()[MOTORCYCLE])
+    assert np.all(results[1.0] == display_palette()[MOTORCYCLE])
 
 
 def test_hidden_classes_and_overlay_toggle_show_the_image(viewer, sample) -> None:
@@ -192,7 +192,7 @@ def test_mask_of_another_size_is_scaled_to_the_image(viewer, sample) -> None:
     assert viewer.class_at(101, 201) == half[100, 50]
     viewer.set_opacity(1.0)
     out = _rendered(viewer)
-    assert np.array_equal(out[viewer.mask() == MOTORCYCLE][0], voc_palette()[MOTORCYCLE])
+    assert np.array_equal(out[viewer.mask() == MOTORCYCLE][0], display_palette()[MOTORCYCLE])
 
 
 def test_custom_colours_and_mask_only_background(viewer, sample) -> None:
@@ -369,9 +369,9 @@ def test_side_by_side_modes(side, sample) -> None:
     side.set_mode("image|mask")
     left, right = _rendered(side.left), _rendered(side.right)
     assert np.array_equal(left, sample.rgb)  # image only
-    assert np.array_equal(right, voc_palette()[sample.mask])  # mask only, full opacity, background black
+    assert np.array_equal(right, display_palette()[sample.mask])  # mask only, full opacity, background black
     side.set_opacity(0.3)
-    assert np.array_equal(_rendered(side.right), voc_palette()[sample.mask])  # stays opaque
+    assert np.array_equal(_rendered(side.right), display_palette()[sample.mask])  # stays opaque
     side.set_mode("image|overlay")
     assert np.array_equal(_rendered(side.left), sample.rgb)
     ref = blend(sample.rgb, sample.mask, overlay_lut(None, 0.3))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cocoseg_gui.core.palette import display_colors
 from cocoseg_gui.core.training.predict import Predictor
 from cocoseg_gui.core.truth_compare import ERROR_CORRECT, ERROR_IGNORED, ERROR_WRONG
 from cocoseg_gui.gui.services.app_state import AppState
@@ -60,7 +61,7 @@ def test_overlay_pixels_are_the_predicted_mask_blended_over_the_image(
 
     shown = qimage_to_rgb(panel.overlay_view.render_image(1.0)).astype(np.int32)
     assert shown.shape == rgb.shape
-    colors = reference.palette if hasattr(reference, "palette") else panel.colors
+    colors = display_colors(reference.palette)  # the checkpoint's colours, dark VOC ones lifted on screen
     alpha = panel.opacity.value() / 100
     expected = rgb * (1 - alpha) + np.asarray(colors, dtype=np.float64)[pred] * alpha
     fg = pred != 0

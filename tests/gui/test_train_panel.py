@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cocoseg_gui.core.palette import class_color
+from cocoseg_gui.core.palette import display_color
 from cocoseg_gui.core.training.run_reader import read_events
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
@@ -93,7 +93,7 @@ def test_training_from_the_panel_plots_live_and_stops_with_last_pt(
     names = json.loads((tiny_masks / "category_mapping.json").read_text())["classes"]
     index_of = {c["name"]: c["index"] for c in names}
     for brush, name in zip(bars["brushes"], best_first):
-        assert brush.color().getRgb()[:3] == class_color(index_of[name])
+        assert brush.color().getRgb()[:3] == display_color(index_of[name])
     # the form was remembered; the Run folder still shows the stopped run (issue 9: it silently changed)
     assert panel.form.out.text() == str(run)
     again = make_panel(qtbot, temp_settings, tiny_masks)
@@ -131,7 +131,7 @@ def test_start_without_a_mask_dataset_explains_and_keeps_working(qtbot, temp_set
 
     panel.form.data.setText("")
     assert panel.start() is False
-    assert "no mask dataset folder" in panel.last_error.message
+    assert "Mask dataset: no folder chosen" in panel.last_error.message
 
 
 def test_bad_option_and_existing_run_folder_are_refused(

@@ -18,8 +18,9 @@ from cocoseg_gui.core.class_map import ClassMapping, fitting_categories
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.image_entry import image_entry_problem
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.palette import display_palette
 from cocoseg_gui.core.safe_paths import SafeRoot
+from cocoseg_gui.gui.services.error_hints import gui_wording
 
 if TYPE_CHECKING:
     from cocoseg_gui.core.coco_index import CocoIndex
@@ -65,7 +66,7 @@ class ImageSource:
 
     @property
     def colors(self) -> np.ndarray:
-        return voc_palette()
+        return display_palette()
 
     def class_names(self) -> dict[int, str]:
         names = {i: n for i, n in enumerate(self.mapping.class_names())}
@@ -99,6 +100,7 @@ class ImageSource:
                 mask, source = self.rasterize(image_id), "annotations"
             else:
                 error = "; ".join(filter(None, [error, f"{problem[1]}: no mask drawn"]))
+        error = gui_wording(error)  # shown in the status bar: no CLI flags
         return LoadedImage(image_id, info.file_name, rgb, mask, source, self.outlines(image_id), error)
 
     def rasterize(self, image_id: int) -> np.ndarray:

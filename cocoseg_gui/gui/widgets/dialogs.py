@@ -18,10 +18,15 @@ from PySide6.QtWidgets import (
 
 from cocoseg_gui import __version__
 from cocoseg_gui.core.errors import CocoSegError, describe_os_error
+from cocoseg_gui.gui.services.error_hints import gui_wording
 
 
 def error_text(error: BaseException | str) -> str:
-    """What the user reads: our errors as they are, anything else with its type."""
+    """What the user reads: our errors as they are, anything else with its type; the GUI's words, no flags."""
+    return gui_wording(_plain_text(error))
+
+
+def _plain_text(error: BaseException | str) -> str:
     if isinstance(error, str):
         return error
     if isinstance(error, CocoSegError):

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.palette import display_palette
 
 LegendEntry = tuple[int, str, tuple[int, int, int], float]  # index, name, (r, g, b), pixel share 0..1
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -37,7 +37,7 @@ def legend_entries(
     Classes present in the mask are listed (plus every named class when ``include_absent``); background (0)
     only with ``include_background``; the ignore index 255 when present, named "ignore" unless named.
     """
-    pal = voc_palette() if colors is None else np.asarray(colors, dtype=np.uint8)
+    pal = display_palette() if colors is None else np.asarray(colors, dtype=np.uint8)
     counts = np.bincount(np.asarray(mask, dtype=np.uint8).ravel(), minlength=256)
     total = max(int(counts.sum()), 1)
     indices = set(np.flatnonzero(counts).tolist())

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.mask_report import classes_with_pixels
-from cocoseg_gui.core.palette import class_color
+from cocoseg_gui.core.palette import display_color
 
 SKIP_LABELS = {
     "missing_segmentation": "missing segmentation",
@@ -152,7 +152,7 @@ class MaskReportView(QWidget):
                 (
                     str(c.get("name", c.get("index"))),
                     int(c.get("pixels", 0)),
-                    class_color(int(c.get("index", 0))),
+                    display_color(int(c.get("index", 0))),
                 )
                 for c in classes
                 if int(c.get("index", 0)) not in (0,) and int(c.get("pixels", 0)) > 0

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.palette import display_palette
 from cocoseg_gui.gui.widgets.qimage_utils import mask_to_argb_view, overlay_lut, resize_nearest, rgb_to_qimage
 
 ViewState = tuple[float, QPointF]
@@ -79,7 +79,7 @@ class MaskViewer(QGraphicsView):
 
         self._image_size: tuple[int, int] | None = None  # (w, h) of the image, or of the mask without image
         self._mask: np.ndarray | None = None  # display mask, already at the image size
-        self._colors: np.ndarray = voc_palette()
+        self._colors: np.ndarray = display_palette()
         self._names: dict[int, str] = {}
         self._hidden: frozenset[int] = frozenset()
         self._opacity = 0.5
@@ -137,7 +137,7 @@ class MaskViewer(QGraphicsView):
         self._rebuild_overlay()
 
     def set_mask(self, mask: np.ndarray | None, colors: np.ndarray | None = None) -> None:
-        """Show an HxW uint8 class mask (255 = ignore) coloured by ``colors`` (256x3; VOC palette by default).
+        """Show an HxW uint8 class mask (255 = ignore) coloured by ``colors`` (256x3, lifted VOC default).
 
         A mask whose size differs from the image's is scaled to it (nearest neighbour) for display.
         """
@@ -147,7 +147,7 @@ class MaskViewer(QGraphicsView):
                 raise ValueError(f"colors must be 256x3, got shape {colors.shape}")
             self._colors = colors
         else:
-            self._colors = voc_palette()
+            self._colors = display_palette()
         if mask is None:
             self._mask = None
         else:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from PySide6.QtGui import QImage
 
-from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.palette import display_palette
 from cocoseg_gui.core.types import BACKGROUND
 
 _ARGB_SHIFT = np.array([16, 8, 0], dtype=np.uint32)
@@ -55,7 +55,7 @@ def overlay_lut(
 ) -> np.ndarray:
     """256 ARGB32 values (uint32 0xAARRGGBB): class colour at ``alpha``; hidden classes (and background
     unless ``show_background``) fully transparent. The ignore index 255 keeps its palette colour."""
-    pal = np.asarray(voc_palette() if colors is None else colors, dtype=np.uint8)
+    pal = np.asarray(display_palette() if colors is None else colors, dtype=np.uint8)
     if pal.shape != (256, 3):
         raise ValueError(f"colors must be a 256x3 uint8 table, got shape {pal.shape}")
     a = np.uint32(round(min(max(float(alpha), 0.0), 1.0) * 255))

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QProgressBar, QWidget
 
 from cocoseg_gui.core.training import event_types as ev
+from cocoseg_gui.gui.widgets.elided_label import ElidedLabel
 from cocoseg_gui.gui.widgets.train_form import format_duration
 
 
@@ -136,7 +137,7 @@ class RunStatusView(QWidget):
             ("best", "Best mIoU"),
             ("checkpoint", "Checkpoint"),
         ):
-            label = QLabel("-")
+            label = ElidedLabel("-") if key == "checkpoint" else QLabel("-")  # a path: elided in the middle
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.labels[key] = label
             lay.addRow(title, label)

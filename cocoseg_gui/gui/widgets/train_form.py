@@ -236,16 +236,18 @@ class TrainForm(QWidget):
         return parse_duration(text) if text else None
 
     def values(self) -> dict[str, Any]:
-        """TrainConfig keyword arguments; raises OptionsError for a missing folder or bad duration."""
+        """TrainConfig keyword arguments; OptionsError, naming the field as labelled, for a missing folder or
+        a bad duration."""
         if not self.data.text():
             raise OptionsError(
-                "no mask dataset folder: generate masks first (Masks panel) or choose a folder"
+                "Mask dataset: no folder chosen; generate masks first (Masks panel, Generate masks) or "
+                "choose a mask dataset folder"
             )
         if not self.out.text():
-            raise OptionsError("no run folder: choose where the run is written")
+            raise OptionsError("Run folder: no folder chosen; choose where the run is written")
         mode = self.val_mode.currentData()
         if mode == VAL_FOLDER and not self.val_data.text():
-            raise OptionsError("validation on a second mask folder: choose that folder")
+            raise OptionsError("Val. folder: no folder chosen; choose the mask folder to validate on")
         pretrained = self.pretrained.currentText().strip() or "none"
         return {
             "data": Path(self.data.text()),

@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-from cocoseg_gui.core.palette import class_color
+from cocoseg_gui.core.palette import class_color, display_color
 from cocoseg_gui.core.training import event_types as ev
 
 EMA_SMOOTHING = 0.9  # TensorBoard-style smoothing weight, debiased
@@ -96,14 +96,16 @@ def _plot(title: str, x_label: str, y_label: str, grid: str = "") -> pg.PlotWidg
 
 
 def _class_colors(classes: list[Any]) -> dict[str, tuple[int, int, int]]:
-    """Name -> colour from a list of class names (index order, VOC colours) or of class dicts."""
+    """Name -> on-screen colour from class names (index order) or class dicts (a VOC colour is lifted)."""
     out: dict[str, tuple[int, int, int]] = {}
     for i, c in enumerate(classes):
         if isinstance(c, str):
-            out[c] = class_color(i)
+            out[c] = display_color(i)
         elif isinstance(c, Mapping) and "name" in c:
             index = int(c.get("index", i))
             rgb = c.get("color") or class_color(index)
+            if tuple(int(v) for v in rgb[:3]) == class_color(index):
+                rgb = display_color(index)
             out[str(c["name"])] = (int(rgb[0]), int(rgb[1]), int(rgb[2]))
     return out
 
@@ -274,4 +276,4 @@ class TrainingPlots(QWidget):
     def _color(self, name: str) -> tuple[int, int, int]:
         if name in self._class_colors:
             return self._class_colors[name]
-        return class_color(list(self.class_iou).index(name) if name in self.class_iou else 0)
+        return display_color(list(self.class_iou).index(name) if name in self.class_iou else 0)

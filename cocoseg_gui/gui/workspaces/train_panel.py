@@ -30,7 +30,7 @@ from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config,
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe
 from cocoseg_gui.gui.services.devices import DeviceChoice
-from cocoseg_gui.gui.services.error_hints import ErrorReport, describe_error
+from cocoseg_gui.gui.services.error_hints import ErrorReport, describe_error, gui_wording
 from cocoseg_gui.gui.services.recent_runs import add_recent_run
 from cocoseg_gui.gui.services.train_worker import TrainWorker, WorkerHandle, preload_torch_modules
 from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
@@ -538,7 +538,7 @@ class TrainPanel(QWidget):
         elif isinstance(e, ev.WarningEvent):
             if e.kind == ev.WarningKind.SKIPPED_IMAGES:
                 self._skipped_warnings += 1
-            self._log(f"warning: {e.message}", color="#b45a00")
+            self._log(f"warning: {gui_wording(e.message)}", color="#b45a00")
         elif isinstance(e, ev.EndEvent):
             reason = f" ({e.reason})" if e.reason else ""
             color = "#8a1010" if e.status == "failed" else None
