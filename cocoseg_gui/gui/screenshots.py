@@ -73,7 +73,6 @@ def ensure_demo_masks(
         root / "val2017",
         out,
         MaskOptions(workers=1),
-        parent=parent,
     )
 
     def ok(_report_: Any) -> None:
@@ -115,10 +114,10 @@ def ensure_checkpoint(
         return
 
     def train_it() -> None:
-        from cocoseg_gui.gui.services.train_worker import preload_torch_modules
+        from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 
         preload_torch_modules("unet")
-        job = JobWorker(_tiny_train, state.masks_dir, temp_dir("demo-run"), parent=parent)
+        job = JobWorker(_tiny_train, state.masks_dir, temp_dir("demo-run"))
 
         def ok(run: Path) -> None:
             from cocoseg_gui.core.training.run_reader import latest_checkpoint
