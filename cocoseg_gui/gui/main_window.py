@@ -38,7 +38,7 @@ from cocoseg_gui.gui.project_actions import ProjectActions
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
-from cocoseg_gui.gui.services.workers import JobWorker
+from cocoseg_gui.gui.services.workers import JobWorker, stop_all_jobs
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.dialogs import ShortcutsDialog, confirm_quit, show_about, show_error
 from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
@@ -814,6 +814,7 @@ class MainWindow(QMainWindow):
             workspace.shutdown()
         self.browser.shutdown()
         self.loader.wait_idle(5000)
+        stop_all_jobs()  # any job left (a prediction, the probe): no pool thread outlives the window
 
 
 def first_image_shown(

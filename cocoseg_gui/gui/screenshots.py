@@ -14,8 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
-
 from cocoseg_gui.core.dataset_locator import demo_dataset
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.workers import JobWorker
@@ -78,7 +76,6 @@ def ensure_demo_masks(state: AppState, then: Callable[[], None], done: Callable[
         demo.images_dir,
         out,
         MaskOptions(workers=1),
-        parent=QCoreApplication.instance(),
     )
 
     def ok(_report_: Any) -> None:
@@ -118,12 +115,10 @@ def ensure_checkpoint(state: AppState, then: Callable[[], None], done: Callable[
         return
 
     def train_it() -> None:
-        from cocoseg_gui.gui.services.train_worker import preload_torch_modules
+        from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 
         preload_torch_modules("unet")
-        job = JobWorker(
-            _tiny_train, state.masks_dir, temp_dir("demo-run"), parent=QCoreApplication.instance()
-        )
+        job = JobWorker(_tiny_train, state.masks_dir, temp_dir("demo-run"))
 
         def ok(run: Path) -> None:
             from cocoseg_gui.core.training.run_reader import latest_checkpoint

@@ -27,5 +27,5 @@ def test_a_fork_waits_for_the_probe_to_finish(qtbot) -> None:
     pid = os.fork()
     if pid == 0:  # the child: nothing to do
         os._exit(0)
-    assert not probe._thread.is_alive()  # the at-fork hook joined it before forking
+    assert not probe.is_running()  # the at-fork hook waited for its job before forking
     assert os.waitpid(pid, 0)[1] == 0

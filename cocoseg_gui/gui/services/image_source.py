@@ -1,7 +1,7 @@
 """What the viewer shows for one image: pixels, class mask (mask file or on-the-fly), outlines, class names.
 
-``ImageSource.load(image_id)`` is plain Python (no Qt) so it runs in a pool thread; ``ImageLoader``
-runs it there, one request at a time, and drops results the user has already moved past.
+``ImageSource.load(image_id)`` is plain Python (no Qt) so it runs in a job (gui/services/workers.py);
+``ImageLoader`` runs one request at a time and drops results the user has already moved past.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from cocoseg_gui.core.class_map import ClassMapping, fitting_categories
 from cocoseg_gui.core.errors import DatasetError
@@ -21,6 +21,7 @@ from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
 from cocoseg_gui.core.palette import display_palette
 from cocoseg_gui.core.safe_paths import SafeRoot
 from cocoseg_gui.gui.services.error_hints import gui_wording
+from cocoseg_gui.gui.services.workers import JobWorker
 
 if TYPE_CHECKING:
     from cocoseg_gui.core.coco_index import CocoIndex
@@ -129,73 +130,50 @@ class ImageSource:
         return out
 
 
-class _Relay(QObject):
-    loaded = Signal(int, object)  # request number, LoadedImage
-    failed = Signal(int, object)  # request number, exception
-
-
-class _LoadRunnable(QRunnable):
-    def __init__(self, source: ImageSource, image_id: int, request: int, relay: _Relay) -> None:
-        super().__init__()
-        self.source, self.image_id, self.request, self.relay = source, image_id, request, relay
-
-    def run(self) -> None:
-        try:
-            result = self.source.load(self.image_id)
-        except Exception as exc:  # shown in the status bar
-            self.relay.failed.emit(self.request, exc)
-            return
-        self.relay.loaded.emit(self.request, result)
-
-
 class ImageLoader(QObject):
-    """Loads one image at a time off the GUI thread; only the latest request is delivered."""
+    """Loads one image at a time in a job; only the latest request is delivered."""
 
     loaded = Signal(object)  # LoadedImage
     failed = Signal(int, object)  # image id, exception
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._relay = _Relay()
-        self._relay.loaded.connect(self._on_loaded)
-        self._relay.failed.connect(self._on_failed)
-        self._request = 0
-        self._running = False
+        self._job: JobWorker | None = None
         self._queued: tuple[ImageSource, int] | None = None
-        self._image_of_request: dict[int, int] = {}
 
     def request(self, source: ImageSource, image_id: int) -> None:
         """Load ``image_id``; a request still waiting is replaced (rapid PgDown skips images)."""
         self._queued = (source, image_id)
-        if not self._running:
+        if self._job is None:
             self._start_next()
 
     def wait_idle(self, timeout_ms: int = 10000) -> bool:
-        return self._pool.waitForDone(timeout_ms)
+        return self._job is None or self._job.wait(timeout_ms)
 
     def _start_next(self) -> None:
         if self._queued is None:
-            self._running = False
+            self._job = None
             return
         source, image_id = self._queued
         self._queued = None
-        self._request += 1
-        self._image_of_request[self._request] = image_id
-        self._running = True
-        self._pool.start(_LoadRunnable(source, image_id, self._request, self._relay))
+        job = JobWorker(_load, source, image_id)
+        job.succeeded.connect(self._on_loaded)
+        job.failed.connect(lambda exc: self._on_failed(image_id, exc))
+        self._job = job
+        job.start()
 
-    def _on_loaded(self, request: int, result: LoadedImage) -> None:
-        self._image_of_request.pop(request, None)
+    def _on_loaded(self, result: LoadedImage) -> None:
         stale = self._queued is not None
         self._start_next()
         if not stale:
             self.loaded.emit(result)
 
-    def _on_failed(self, request: int, exc: Exception) -> None:
-        image_id = self._image_of_request.pop(request, -1)
+    def _on_failed(self, image_id: int, exc: Exception) -> None:
         stale = self._queued is not None
         self._start_next()
         if not stale:
             self.failed.emit(image_id, exc)
+
+
+def _load(source: ImageSource, image_id: int, *, progress: object, cancel: object) -> LoadedImage:
+    return source.load(image_id)

@@ -35,9 +35,9 @@ from cocoseg_gui.core.project import Project, Role
 from cocoseg_gui.core.training.run_reader import latest_checkpoint
 from cocoseg_gui.core.truth_compare import class_table
 from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.error_hints import describe_error
 from cocoseg_gui.gui.services.recent_runs import recent_runs
-from cocoseg_gui.gui.services.train_worker import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.confusion_plot import ConfusionPlot
 from cocoseg_gui.gui.widgets.project_dialog import RoleDefaults, confirm_roles
@@ -289,9 +289,7 @@ class EvaluatePanel(QWidget):
         self._image_paths = _image_paths_of(data)
         self.summary.setText(f"evaluating {ckpt.name} on {data} ...")
         self.summary.setStyleSheet("")
-        job = JobWorker(
-            run_evaluation, ckpt, data, self.device.currentText(), self.batch_size.value(), parent=self
-        )
+        job = JobWorker(run_evaluation, ckpt, data, self.device.currentText(), self.batch_size.value())
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_result)
         job.failed.connect(self._show_error)

@@ -49,9 +49,9 @@ from cocoseg_gui.core.truth_compare import (
 )
 from cocoseg_gui.core.types import IMAGE_SUFFIXES
 from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.error_hints import describe_error
 from cocoseg_gui.gui.services.recent_runs import recent_runs
-from cocoseg_gui.gui.services.train_worker import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
@@ -334,7 +334,7 @@ class PredictPanel(QWidget):
         self.checkpoint = Path(path)
         self.predictor = None
         self._set_status(f"loading {self.checkpoint} ...")
-        job = JobWorker(load_predictor, self.checkpoint, parent=self)
+        job = JobWorker(load_predictor, self.checkpoint)
         job.succeeded.connect(self._on_predictor)
         job.failed.connect(self._on_failed)
         job.done.connect(self._on_job_done)
@@ -429,7 +429,6 @@ class PredictPanel(QWidget):
             self.state.masks_dir,
             self.state.index,
             self.state.images_dir,
-            parent=self,
         )
         job.succeeded.connect(self._on_comparison)
         job.failed.connect(self._on_failed)
@@ -556,7 +555,7 @@ class PredictPanel(QWidget):
 
         job = JobWorker(
             predict_files, self.checkpoint, [inputs], out, overlay=True, overwrite=overwrite,
-            ground_truth=self._ground_truth_folders(), overwrite_hint=GUI_OVERWRITE_HINT, parent=self,
+            ground_truth=self._ground_truth_folders(), overwrite_hint=GUI_OVERWRITE_HINT,
         )  # fmt: skip
         job.progress.connect(self._on_export_progress)
         job.succeeded.connect(lambda _r: self._set_status(f"exported predictions to {out}"))

@@ -28,11 +28,11 @@ from cocoseg_gui.core.project import Project, Role
 from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config, read_events
 from cocoseg_gui.gui.services.app_state import AppState
-from cocoseg_gui.gui.services.device_probe import device_probe
+from cocoseg_gui.gui.services.device_probe import device_probe, preload_torch_modules
 from cocoseg_gui.gui.services.devices import DeviceChoice
 from cocoseg_gui.gui.services.error_hints import ErrorReport, describe_error, gui_wording
 from cocoseg_gui.gui.services.recent_runs import add_recent_run
-from cocoseg_gui.gui.services.train_worker import TrainWorker, WorkerHandle, preload_torch_modules
+from cocoseg_gui.gui.services.workers import Batch, JobWorker
 from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
 from cocoseg_gui.gui.widgets.project_dialog import RoleDefaults, confirm_roles
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_box, orient_splitter
@@ -48,10 +48,16 @@ LOG_MAX_LINES = 5000
 SCREENSHOT_MODEL = "width=16 depth=3"  # the small unet the screenshot trains on the demo masks
 SCREENSHOT_EPOCHS = 10  # the run the screenshot shows: caught mid-run, after SHOT_AFTER_EPOCHS
 SHOT_AFTER_EPOCHS = 6
+STEP_BATCH_INTERVAL_S = 0.1  # step events reach the GUI at most 10 times a second; others flush at once
+
+
+def _train(train_fn: Any, config: Any, *, progress: Any, cancel: Any) -> Any:
+    """The training as a job: its events are the job's progress (batched, see ``_start``)."""
+    return train_fn(config, callbacks=[progress], cancel=cancel)
 
 
 class TrainPanel(QWidget):
-    """Configure and run a training in a background thread; watch loss and IoU live."""
+    """Configure and run a training in a background job; watch loss and IoU live."""
 
     run_finished = Signal(object)  # the EndEvent (or None after a failure)
     epoch_finished = Signal(int)  # epochs done in the live run (1-based)
@@ -59,7 +65,7 @@ class TrainPanel(QWidget):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self._handle: WorkerHandle | None = None
+        self._job: JobWorker | None = None
         self._run_dir: Path | None = None
         self.status = RunStatus()
         self.last_error: ErrorReport | None = None
@@ -161,7 +167,7 @@ class TrainPanel(QWidget):
             QTimer.singleShot(0, self._probe_devices)
 
     def _probe_devices(self) -> None:
-        """List cpu / cuda:N / mps in a background thread, once, after the panel shows."""
+        """List cpu / cuda:N / mps in a background job, once, after the panel shows."""
         self._devices_probed = True
         device_probe().request(self._on_devices)
 
@@ -178,7 +184,7 @@ class TrainPanel(QWidget):
 
     @property
     def running(self) -> bool:
-        return self._handle is not None and self._handle.is_running()
+        return self._job is not None and self._job.is_running()
 
     def start(self) -> bool:
         """Validate the form and start training in the background; False (and a message) if it cannot."""
@@ -197,7 +203,7 @@ class TrainPanel(QWidget):
             self._check_mask_dataset(values["data"])
             if not self._roles_confirmed(values):
                 return False
-            preload_torch_modules(values["model"])  # on the GUI thread: workers never import
+            preload_torch_modules(values["model"])  # on the GUI thread: jobs never import
             from cocoseg_gui.core.training.config import TrainConfig
             from cocoseg_gui.core.training.trainer import train
 
@@ -215,21 +221,24 @@ class TrainPanel(QWidget):
             self._apply_events(replay, log=False)
             self._log(f"resuming {self._run_dir} after epoch {self.status.epochs_done}")
         self._log(f"starting: {values['model']} on {values['data']} -> {self._run_dir}")
-        worker = TrainWorker(config, train)
-        worker.events.connect(self._on_events)
-        worker.failed.connect(self._on_failed)
-        worker.finished_run.connect(self._on_end_event)
+        steps = Batch(STEP_BATCH_INTERVAL_S, urgent=lambda e: not isinstance(e, ev.StepEvent))
+        job = JobWorker(_train, train, config, policy=steps)
+        job.progress.connect(self._on_events)
+        job.succeeded.connect(self._on_end_event)
+        stopped = ev.EndEvent(status="cancelled", reason="stopped")
+        job.cancelled.connect(lambda: self._on_end_event(job.result or stopped))
+        job.failed.connect(lambda exc: self._on_failed(exc, job.traceback_text))
+        job.done.connect(self._on_finished)
         self._end_event = None
-        self._handle = WorkerHandle(worker, self)
-        self._handle.thread.finished.connect(self._on_finished)
+        self._job = job
         self._set_running(True)
-        self._handle.start()
+        job.start()
         return True
 
     def stop(self) -> None:
         """Ask the trainer to finish its step, save last.pt and end (status 'cancelled')."""
-        if self._handle is not None and self.running:
-            self._handle.cancel()
+        if self._job is not None and self.running:
+            self._job.cancel()
             self.stop_button.setEnabled(False)
             self._log("stopping after the current step (saving last.pt)...")
 
@@ -257,8 +266,8 @@ class TrainPanel(QWidget):
         return self._start(resume=last, replay=history)
 
     def wait(self, msecs: int = 60000) -> bool:
-        """Block until the training thread ends (tests, shutdown)."""
-        return self._handle.wait(msecs) if self._handle is not None else True
+        """Block until the training job ends (tests, shutdown)."""
+        return self._job.wait(msecs) if self._job is not None else True
 
     # -- the Workspace protocol (gui/workspaces/protocol.py; stop() is above) -------------------------
 
@@ -358,7 +367,7 @@ class TrainPanel(QWidget):
         self._end_event = end
 
     def _on_finished(self) -> None:
-        """The training thread has ended (finished, stopped, out of budget or failed)."""
+        """The training job has ended (finished, stopped, out of budget or failed)."""
         end = self._end_event
         self._set_running(False)
         self.plots.flush()

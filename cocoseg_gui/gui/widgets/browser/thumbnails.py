@@ -1,4 +1,4 @@
-"""Thumbnails decoded off the GUI thread in a small pool, kept in a size-bounded LRU cache.
+"""Thumbnails decoded off the GUI thread by a few jobs (services/workers.py), kept in a bounded LRU cache.
 
 ``ThumbnailLoader.get(key)`` returns a cached pixmap or ``None`` (and queues a decode). Pending
 requests form a bounded stack served newest first, so while the user scrolls, the rows now on screen
@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+
+from cocoseg_gui.gui.services.workers import JobWorker, Throttle
 
 THUMB_SIZE = 112  # width of the thumbnail box; its height is 3/4 of it
 
@@ -46,20 +48,6 @@ def placeholder_pixmap(size: int, color: str = "#5a5a5a", cross: bool = False) -
     return pix
 
 
-class _Relay(QObject):
-    decoded = Signal(int, int, object)  # generation, key, QImage or None (unreadable)
-
-
-class _DecodeRunnable(QRunnable):
-    def __init__(self, loader: ThumbnailLoader) -> None:
-        super().__init__()
-        self._loader = loader
-        self.setAutoDelete(True)
-
-    def run(self) -> None:
-        self._loader._drain()
-
-
 class ThumbnailLoader(QObject):
     """Decodes thumbnails for integer keys (image positions) given a key -> path function."""
 
@@ -81,14 +69,11 @@ class ThumbnailLoader(QObject):
         self._bytes = 0
         self._path_of: Callable[[int], Path] | None = None
         self._generation = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # pending requests are shared with the decoding jobs
         self._pending: OrderedDict[int, None] = OrderedDict()  # newest last
-        self._active_runnables = 0
+        self._active_jobs = 0
         self._threads = threads
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(threads)
-        self._relay = _Relay()
-        self._relay.decoded.connect(self._on_decoded)
+        self._jobs: set[JobWorker] = set()
         self.unreadable = placeholder_pixmap(size, "#3a3a3a", cross=True)
 
     # -- GUI thread
@@ -118,11 +103,19 @@ class ThumbnailLoader(QObject):
             self._pending.move_to_end(key)
             while len(self._pending) > self.max_pending:
                 self._pending.popitem(last=False)
-            if self._active_runnables < self._threads:
-                self._active_runnables += 1
+            if self._active_jobs < self._threads:
+                self._active_jobs += 1
                 start = True
         if start:
-            self._pool.start(_DecodeRunnable(self))
+            self._start_job()
+
+    def _start_job(self) -> None:
+        """One of at most ``threads`` jobs; each decodes pending requests until none is left."""
+        job = JobWorker(self._drain, policy=Throttle(0))  # every decoded thumbnail is delivered
+        job.progress.connect(self._on_decoded)
+        job.done.connect(lambda: self._jobs.discard(job))
+        self._jobs.add(job)
+        job.start()
 
     def pending_count(self) -> int:
         with self._lock:
@@ -132,13 +125,15 @@ class ThumbnailLoader(QObject):
         return self._bytes
 
     def wait_idle(self, timeout_ms: int = 30000) -> bool:
-        return self._pool.waitForDone(timeout_ms)
+        """Block until the decoding jobs have ended (their thumbnails arrive with the next events)."""
+        return all(job.wait(timeout_ms) for job in list(self._jobs))
 
     def shutdown(self) -> None:
         self.set_source(None)
-        self._pool.waitForDone(5000)
+        self.wait_idle(5000)
 
-    def _on_decoded(self, generation: int, key: int, image: QImage | None) -> None:
+    def _on_decoded(self, decoded: tuple[int, int, QImage | None]) -> None:
+        generation, key, image = decoded
         if generation != self._generation:
             return
         pix = self.unreadable if image is None else QPixmap.fromImage(image)
@@ -152,12 +147,12 @@ class ThumbnailLoader(QObject):
             self._bytes -= _cost(dropped)
         self.ready.emit(key)
 
-    # -- pool threads
-    def _drain(self) -> None:
+    # -- decoding jobs
+    def _drain(self, *, progress: Callable[[tuple[int, int, QImage | None]], None], cancel: object) -> None:
         while True:
             with self._lock:
                 if not self._pending or self._path_of is None:
-                    self._active_runnables -= 1
+                    self._active_jobs -= 1
                     return
                 key, _ = self._pending.popitem(last=True)  # newest request first
                 generation, path_of = self._generation, self._path_of
@@ -165,7 +160,7 @@ class ThumbnailLoader(QObject):
                 image: QImage | None = decode_thumbnail(path_of(key), self.size)
             except Exception:  # missing or corrupt file: shown as a crossed placeholder
                 image = None
-            self._relay.decoded.emit(generation, key, image)
+            progress((generation, key, image))
 
 
 def _cost(pix: QPixmap) -> int:
