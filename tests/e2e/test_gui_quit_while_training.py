@@ -36,7 +36,13 @@ def window():
 def tick():
     box = app.activeModalWidget()
     if isinstance(box, QMessageBox):  # "Training still running. Quit anyway?"
-        box.button(QMessageBox.StandardButton.Yes).click()
+        yes = box.button(QMessageBox.StandardButton.Yes)
+        if yes is None:  # another question (e.g. the role question before Start): fail, do not hang
+            print("unexpected question:", box.text(), flush=True)
+            box.reject()
+            app.exit(3)
+            return
+        yes.click()
         return
     w = window()
     if w is None:
@@ -77,12 +83,13 @@ def test_closing_the_window_mid_training_stops_cleanly(tmp_path) -> None:
         os.environ,
         QT_QPA_PLATFORM="offscreen",
         COCOSEG_CACHE_DIR=str(tmp_path / "cache"),
+        HOME=str(tmp_path / "home"),  # implicit projects go under ~/cocoseg-projects: not the real home
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     )
     masks = tmp_path / "masks"
     made = subprocess.run(
         [sys.executable, "-m", "cocoseg_gui.cli", "masks", "--annotations",
-         str(SAMPLE / "annotations" / "instances_val2017.json"), "--images", str(SAMPLE / "val2017"),
+         str(SAMPLE / "annotations" / "instances_train2017.json"), "--images", str(SAMPLE / "train2017"),
          "--out", str(masks), "--max-images", "8", "--workers", "1"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -89,6 +89,28 @@ def test_train_and_evaluate_take_their_data_from_the_roles(
     assert evaluate.data.text() == str(val_masks)
 
 
+def test_train_validates_on_the_val_masks_only_once_they_exist(qtbot, tmp_path: Path, coco: Path) -> None:
+    """Before the val masks are generated, Start must not fail on a folder nobody made: the form keeps its
+    own validation choice; generating them switches validation to them."""
+    project = new_project(tmp_path / "proj", coco_folder_datasets(coco), name="streets")
+    train_entry = project.dataset("train2017")
+    out = project.default_masks_dir(train_entry)
+    generate_masks(train_entry.annotations, train_entry.images, out, MaskOptions(max_images=3, workers=1))
+    project.update_dataset("train2017", masks=out)
+    project.save()
+    window = make_window(qtbot, tmp_path)
+    train = window.panels["train"]
+    wait_loaded(qtbot, window, lambda: window.projects.open_project_file(project.file, "train2017"))
+    assert train.form.data.text() == str(out)
+    assert train.form.val_mode.currentData() == VAL_SPLIT
+    val_entry = project.dataset("val2017")
+    val_out = project.default_masks_dir(val_entry)
+    generate_masks(val_entry.annotations, val_entry.images, val_out, MaskOptions(max_images=3, workers=1))
+    window.open_masks(val_out)  # attached: the project records them, the workspaces restore
+    assert train.form.val_mode.currentData() == VAL_FOLDER and train.form.val_data.text() == str(val_out)
+    assert train.form.data.text() == str(out)
+
+
 def test_a_coco_folder_opens_as_train_and_val_and_masks_follow_the_switch(
     qtbot, tmp_path: Path, coco: Path
 ) -> None:

@@ -7,6 +7,7 @@ open (the project, its open dataset, the mask folder, run and checkpoint) lives 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,10 +28,11 @@ if TYPE_CHECKING:
     from cocoseg_gui.core.project import DatasetEntry, Project
 
 PROJECTS_ROOT_KEY = "project/root"  # where implicit projects are saved (default ~/cocoseg-projects)
+PROJECTS_ROOT_ENV = "COCOSEG_PROJECTS_DIR"  # the default when the setting is empty (tests, kiosks)
 
 
 def default_projects_root(settings: QSettings) -> Path:
-    value = settings.value(PROJECTS_ROOT_KEY)
+    value = settings.value(PROJECTS_ROOT_KEY) or os.environ.get(PROJECTS_ROOT_ENV)
     return Path(str(value)) if value else Path.home() / "cocoseg-projects"
 
 

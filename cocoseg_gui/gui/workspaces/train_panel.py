@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
+from cocoseg_gui.core.mask_folder import holds_masks
 from cocoseg_gui.core.project import Project, Role
 from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config, read_events
@@ -361,7 +362,8 @@ class TrainPanel(QWidget):
     def _on_failed(self, exc: BaseException, tb: str) -> None:
         report = describe_error(exc)
         self._show_error(report)
-        self._log(tb.rstrip(), color="#8a1010")
+        # bad input (a CocoSegError) is told in words; a traceback is only for what we did not foresee
+        self._log(gui_wording(str(exc)) if isinstance(exc, CocoSegError) else tb.rstrip(), color="#8a1010")
 
     def _on_end_event(self, end: ev.EndEvent | None) -> None:
         self._end_event = end
@@ -468,7 +470,13 @@ class TrainPanel(QWidget):
         train, val = project.first(Role.TRAIN), project.first(Role.VAL)
         if train is not None:
             self._defaults.apply(self.form.data, "data", project.masks_dir(train), fresh)
-        if val is not None and self._defaults.apply(self.form.val_data, "val", project.masks_dir(val), fresh):
+        # validate on the val masks once they exist (until then the form keeps its own validation choice,
+        # so Start does not fail on a folder nobody generated); generating them calls restore() again
+        if (
+            val is not None
+            and holds_masks(project.masks_dir(val))
+            and self._defaults.apply(self.form.val_data, "val", project.masks_dir(val), fresh)
+        ):
             self.form.val_mode.setCurrentIndex(self.form.val_mode.findData(VAL_FOLDER))
 
     def _roles_confirmed(self, values: dict[str, Any]) -> bool:
