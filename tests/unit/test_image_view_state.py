@@ -135,6 +135,9 @@ def test_hidden_and_solo_persist_across_images() -> None:
     hidden = state.display.visibility.hidden_classes()
     assert 1 not in hidden and {2, 3, 255} <= hidden  # only the soloed class is drawn
     assert len(changes) == 3 and changes[-1].new.opacity == 0.8
+    state.show(shown(3, None))  # an image without a mask, then one that cannot be shown: solo holds
+    state.fail(4, "4.jpg", "cannot read the image")
+    assert state.display.visibility == ClassVisibility(frozenset({2}), 1) and len(changes) == 3
     state.solo_class(1)  # again: unsolo brings the hidden set from before back
     assert state.display.visibility == ClassVisibility(frozenset({2}))
     assert state.display.visibility.hidden_classes() == {2}
