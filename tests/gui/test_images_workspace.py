@@ -113,3 +113,14 @@ def test_an_edit_of_a_mask_smaller_than_the_image_repaints_the_scaled_box(qtbot)
     # a whole new map (another shape) is drawn completely
     labels.replace(np.full((10, 15), 3, np.uint8))
     assert (viewer.mask() == 3).all() and viewer.mask().shape == (40, 60)
+
+
+def test_the_workspace_follows_the_protocol(qtbot, window: MainWindow, tmp_path) -> None:
+    from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo, Workspace
+
+    images = window.images
+    assert isinstance(images, Workspace) and images.busy_job() is None
+    calls: list[str] = []
+    demo = ScreenshotDemo(masks_dir=None, checkpoint=None, new_folder=lambda name: tmp_path / name)
+    images.prepare_screenshot(demo, lambda: calls.append("done"))  # an image is shown: ready at once
+    qtbot.waitUntil(lambda: calls == ["done"], timeout=WAIT_MS)
