@@ -131,10 +131,10 @@ class Session:
         switch, decode = [], []
         for _ in range(steps):
             t0 = time.perf_counter()
-            w.browser.step(1)
+            w.images.browser.step(1)
             self.wait(w.image_shown)
             switch.append(time.perf_counter() - t0)
-            path = w.source.image_path(w.current.file_name)
+            path = w.images.source.image_path(w.images.current.file_name)
             t0 = time.perf_counter()
             with Image.open(path) as im:
                 np.asarray(im.convert("RGB"))
