@@ -131,10 +131,10 @@ class Session:
         switch, decode = [], []
         for _ in range(steps):
             t0 = time.perf_counter()
-            w.browser.step(1)
+            w.images.browser.step(1)
             self.wait(w.image_shown)
             switch.append(time.perf_counter() - t0)
-            path = w.source.image_path(w.current.file_name)
+            path = w.images.source.image_path(w.images.current.file_name)
             t0 = time.perf_counter()
             with Image.open(path) as im:
                 np.asarray(im.convert("RGB"))
@@ -145,7 +145,7 @@ class Session:
         """Longest and p99 heartbeat gap (ms) while scrolling ``pages`` pages, one every 16 ms."""
         from PySide6.QtCore import QEventLoop, QTimer
 
-        view = self.window.browser.view
+        view = self.window.images.browser.view
         bar = view.verticalScrollBar()
         bar.setValue(0)
         gaps: list[float] = []
@@ -182,7 +182,7 @@ class Session:
 
     def filter_time(self) -> float:
         """Seconds to filter the list by one category and by a file-name substring, then clear."""
-        b = self.window.browser
+        b = self.window.images.browser
         index = self.window.state.index
         person = next(c.id for c in index.categories if c.name == "person")
         t0 = time.perf_counter()

@@ -167,7 +167,7 @@ class Screenshot:
 
     def _on_dataset_loaded(self) -> None:
         """No image will come when the dataset (or its filtered list) has none: take the picture."""
-        if self._waiting and self.window.browser.current_image_id() is None:
+        if self._waiting and self.window.images.browser.current_image_id() is None:
             self.warnings.append("the dataset has no images to show")
             self._prepare_panel()
 
@@ -175,8 +175,8 @@ class Screenshot:
         if not self._waiting:
             return
         self._waiting = False
-        current = self.window.current
-        for problem in (self.window.notice_label.toolTip(), current.error if current else ""):
+        current = self.window.images.current
+        for problem in (self.window.notice_label.toolTip(), current.note if current else ""):
             if problem:
                 self.warnings.append(problem)
         if not self.panel:
@@ -196,9 +196,9 @@ class Screenshot:
         from PySide6.QtCore import QTimer
 
         # let thumbnails already requested arrive, then paint once more before grabbing
-        self.window.browser.loader.wait_idle(15000)
+        self.window.images.browser.loader.wait_idle(15000)
         self.app.processEvents()
-        self.window.browser.model.flush_thumbnails()
+        self.window.images.browser.model.flush_thumbnails()
         QTimer.singleShot(0, self._save)
 
     def _save(self) -> None:

@@ -17,13 +17,11 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
-    QDockWidget,
     QFileDialog,
     QFrame,
     QMainWindow,
     QProgressBar,
     QScrollArea,
-    QStackedWidget,
     QTabWidget,
     QToolButton,
     QWidget,
@@ -37,15 +35,11 @@ from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
 from cocoseg_gui.gui.project_actions import ProjectActions
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe
-from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
 from cocoseg_gui.gui.services.workers import JobWorker, stop_all_jobs
-from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.dialogs import ShortcutsDialog, confirm_quit, show_about, show_error
 from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
-from cocoseg_gui.gui.widgets.legend import LegendWidget, legend_entries
-from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
-from cocoseg_gui.gui.widgets.side_by_side import MODE_IMAGE_MASK, SideBySideView
 from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
+from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
 from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
 from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
 from cocoseg_gui.gui.workspaces.protocol import Workspace
@@ -61,11 +55,6 @@ WORKSPACES: dict[str, type[WorkspaceTab]] = {
     "evaluate": EvaluatePanel,
 }
 PANEL_NAMES = tuple(WORKSPACES)  # ("masks", "train", "predict", "evaluate"): tab order
-# Dock widths below which the Images workspace's side docks stop being usable ("S…" search fields, clipped
-# Browse buttons); a layout restored from a bigger window that leaves one narrower gets the default sizes.
-MIN_BROWSER_DOCK_W = 200
-MIN_MASKS_DOCK_W = 290
-MIN_CENTRAL_SHARE = 0.3  # the image view keeps at least this share of the window's width
 PROBE_DELAY_MS = 3000  # after the first image; one ~0.3 s hitch (loading libtorch holds the GIL)
 
 
@@ -102,7 +91,7 @@ def _scrollable(widget: QWidget) -> QScrollArea:
 class MainWindow(QMainWindow):
     dataset_loaded = Signal()
     dataset_failed = Signal(str)  # the message shown
-    image_shown = Signal(int)  # image id, once the viewer shows it with its mask
+    image_shown = Signal(int)  # image id, once the viewer shows it with its mask (the Images workspace's)
     image_failed = Signal(int, str)  # image id, the message shown in the status bar
 
     def __init__(
@@ -111,49 +100,21 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.state = state
         self.index_cache_dir = index_cache_dir
-        self.source: ImageSource | None = None
-        self.current: LoadedImage | None = None
         self._load_worker: JobWorker | None = None
         self._pending_masks_dir: Path | None = None
-        self._hidden: set[int] = set()
         self._skip_masks_reload = False
-        self._side_stale = False
         self.show_dialogs = True  # False when unattended (--screenshot): errors go to dataset_failed only
-        self._opacity = float(state.settings.value("view/opacity", 0.5))
         self.setWindowTitle("cocoseg")
         self.setAcceptDrops(True)
 
-        # Workspaces (tabs filling the window): "Images & masks" is an inner main window with the viewer
-        # and its docks (browser, Masks panel, legend); Train, Predict and Evaluate get the whole width
-        # for their plots and views instead of a narrow dock.
-        self.viewer = MaskViewer()
-        self.side = SideBySideView(left_title="Image", right_title="Mask")
-        self.side.set_mode(MODE_IMAGE_MASK)
-        self.central = QStackedWidget()  # single viewer or image | mask side by side
-        self.central.addWidget(self.viewer)
-        self.central.addWidget(self.side)
-        self.browse = QMainWindow()
-        self.browse.setWindowFlags(Qt.WindowType.Widget)
-        self.browse.setObjectName("browse_workspace")
-        self.browse.setDockNestingEnabled(True)
-        self.browse.setCentralWidget(self.central)
-
-        self.browser = DatasetBrowser()
-        self.browser_dock = self._dock(
-            "Dataset", "browser", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea
-        )
-        self.legend = LegendWidget()
-        self.legend_dock = self._dock("Legend", "legend", self.legend, Qt.DockWidgetArea.RightDockWidgetArea)
+        # Workspaces (tabs filling the window): "Images & masks" (browser, viewer, legend, the Masks panel
+        # as a dock); Train, Predict and Evaluate get the whole width for their plots and views.
         self.panels: dict[str, WorkspaceTab] = {name: make(state) for name, make in WORKSPACES.items()}
-        self.masks_dock = self._dock(
-            "Masks", "masks", _scrollable(self.panels["masks"]), Qt.DockWidgetArea.RightDockWidgetArea
-        )
-        self.browse.splitDockWidget(self.masks_dock, self.legend_dock, Qt.Orientation.Vertical)
-        self.browser_dock.setMinimumWidth(MIN_BROWSER_DOCK_W)
-        self.masks_dock.setMinimumWidth(MIN_MASKS_DOCK_W)
+        self.images = ImagesWorkspace(_scrollable(self.panels["masks"]))
+        self.images.set_opacity(float(state.settings.value("view/opacity", 0.5)))
         self.panel_tabs = QTabWidget()  # index i shows PANEL_NAMES[i] ("masks": the Images workspace)
         self.panel_tabs.setDocumentMode(True)
-        self.panel_tabs.addTab(self.browse, "Images && masks")
+        self.panel_tabs.addTab(self.images, "Images && masks")
         for name in PANEL_NAMES[1:]:
             self.panel_tabs.addTab(_scrollable(self.panels[name]), name.capitalize())
         self.panel_tabs.currentChanged.connect(self._on_workspace_changed)
@@ -183,22 +144,12 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.summary_label)
         self._show_job(False)
 
-        self.loader = ImageLoader(self)
-        self.loader.loaded.connect(self._on_image_loaded)
-        self.loader.failed.connect(self._on_image_failed)
         self.projects = ProjectActions(self)  # the project: New/Open project, dataset switcher, title
         self._build_actions()
         self._connect()
         self._restore_settings()
 
     # ------------------------------------------------------------------------------------------ setup
-    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self.browse)
-        dock.setObjectName(f"dock_{name}")
-        dock.setWidget(widget)
-        self.browse.addDockWidget(area, dock)
-        return dock
-
     def _action(
         self,
         text: str,
@@ -222,25 +173,41 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         a = self._action
+        images = self.images
         self.act_open = a("&Open dataset…", self.open_dataset_dialog, ("Ctrl+O",))
         self.act_open_folder = a("Open dataset &folder…", self.open_folder_dialog, ("Ctrl+Shift+O",))
         self.act_open_masks = a("Open &mask folder…", self.open_masks_dialog, ("Ctrl+M",))
         self.act_quit = a("&Quit", self.close, ("Ctrl+Q",))
-        self.act_next = a("Next image", lambda: self.browser.step(1), ("PgDown", "J", "Right"))
-        self.act_prev = a("Previous image", lambda: self.browser.step(-1), ("PgUp", "K", "Left"))
-        self.act_fit = a("Zoom to &fit", self.zoom_fit, ("F",))
-        self.act_100 = a("Zoom &100%", self.zoom_100, ("1",))
-        self.act_zoom_in = a("Zoom in", lambda: self._zoom_by(1.25), ("Ctrl+=", "Ctrl++"))
-        self.act_zoom_out = a("Zoom out", lambda: self._zoom_by(0.8), ("Ctrl+-",))
-        self.act_overlay = a("Show &overlay", self._apply_view_options, ("O", "Space"), checkable=True)
+        self.act_next = a("Next image", lambda: images.step(1), ("PgDown", "J", "Right"))
+        self.act_prev = a("Previous image", lambda: images.step(-1), ("PgUp", "K", "Left"))
+        self.act_fit = a("Zoom to &fit", images.zoom_fit, ("F",))
+        self.act_100 = a("Zoom &100%", images.zoom_100, ("1",))
+        self.act_zoom_in = a("Zoom in", lambda: images.zoom_by(1.25), ("Ctrl+=", "Ctrl++"))
+        self.act_zoom_out = a("Zoom out", lambda: images.zoom_by(0.8), ("Ctrl+-",))
+        self.act_overlay = a(
+            "Show &overlay",
+            lambda: images.set_overlay(self.act_overlay.isChecked()),
+            ("O", "Space"),
+            checkable=True,
+        )
         self.act_opacity_up = a(
-            "Opacity up", lambda: self.set_opacity(self._opacity + OPACITY_STEP), ("]", "+", "=")
+            "Opacity up", lambda: self.set_opacity(self.opacity() + OPACITY_STEP), ("]", "+", "=")
         )
         self.act_opacity_down = a(
-            "Opacity down", lambda: self.set_opacity(self._opacity - OPACITY_STEP), ("[", "-")
+            "Opacity down", lambda: self.set_opacity(self.opacity() - OPACITY_STEP), ("[", "-")
         )
-        self.act_side = a("&Side by side (image | mask)", self._apply_view_options, ("S",), checkable=True)
-        self.act_outlines = a("Instance out&lines", self._apply_view_options, ("L",), checkable=True)
+        self.act_side = a(
+            "&Side by side (image | mask)",
+            lambda: images.set_side_by_side(self.act_side.isChecked()),
+            ("S",),
+            checkable=True,
+        )
+        self.act_outlines = a(
+            "Instance out&lines",
+            lambda: images.set_outlines(self.act_outlines.isChecked()),
+            ("L",),
+            checkable=True,
+        )
         self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, ("F1", "?"))
         self.act_workspaces = [
             a(
@@ -297,7 +264,7 @@ class MainWindow(QMainWindow):
             None,
         ):
             view.addAction(act) if act is not None else view.addSeparator()
-        for dock in (self.browser_dock, self.masks_dock, self.legend_dock):
+        for dock in self.images.docks():
             view.addAction(dock.toggleViewAction())
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
@@ -328,13 +295,14 @@ class MainWindow(QMainWindow):
         s.dataset_changed.connect(self._on_dataset_changed)
         s.masks_dir_changed.connect(self._on_masks_dir_changed)
         s.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        s.open_image_requested.connect(self.browser.select_image)
+        s.open_image_requested.connect(self.images.browser.select_image)
         s.compare_requested.connect(lambda _path: self.show_panel("predict"))  # Evaluate -> compare view
-        self.browser.image_selected.connect(self.show_image)
-        self.browser.rows_changed.connect(lambda _shown, _total: self._update_summary())
-        self.legend.hidden_changed.connect(self._on_hidden_changed)
-        self.viewer.hovered.connect(self._on_hover)
-        self.side.hovered.connect(lambda x, y, left, right: self._on_hover(x, y, right))
+        images = self.images
+        images.browser.rows_changed.connect(lambda _shown, _total: self._update_summary())
+        images.image_shown.connect(self.image_shown)
+        images.image_failed.connect(self.image_failed)
+        images.status_message.connect(self.statusBar().showMessage)
+        images.hover_text.connect(self.hover_label.setText)
 
     @property
     def masks_panel(self) -> MasksPanel:
@@ -458,10 +426,7 @@ class MainWindow(QMainWindow):
         s = self.state
         if s.index is None or s.images_dir is None:
             return
-        self._make_source()
-        self.browser.set_dataset(
-            s.index, s.images_dir, self.source.masked_file_names() if self.source else None
-        )
+        self._after_source(self.images.set_dataset(s.index, s.images_dir, s.masks_dir))
         self.projects.update_title()
         self._update_summary()
 
@@ -474,38 +439,30 @@ class MainWindow(QMainWindow):
     def _on_masks_dir_changed(self) -> None:
         if self.state.index is None or self._skip_masks_reload:
             return
-        self._make_source()
-        self.browser.set_masked_names(self.source.masked_file_names() if self.source else None)
+        self._after_source(self.images.set_masks_dir(self.state.masks_dir))
         self._update_summary()
-        if self.browser.current_image_id() is not None:
-            self.show_image(self.browser.current_image_id())
 
-    def _make_source(self) -> None:
-        s = self.state
-        assert s.index is not None and s.images_dir is not None
-        try:
-            self.source = ImageSource(s.index, s.images_dir, s.masks_dir)
-        except CocoSegError as exc:
-            self._report("Could not open the mask folder", exc)
-            s.masks_dir = None
-            self.source = ImageSource(s.index, s.images_dir, None)
-        self.set_notice(self.source.note)
-        names = self.source.class_names()
-        self.viewer.set_class_names(names)
-        self.side.set_class_names(names)
+    def _after_source(self, problem: CocoSegError | None) -> None:
+        """Say why the mask folder could not be used (the images are then shown without it)."""
+        if problem is not None:
+            self._report("Could not open the mask folder", problem)
+            self.state.masks_dir = None
+        source = self.images.source
+        self.set_notice(source.note if source is not None else "")
 
     def _update_summary(self) -> None:
         s = self.state
         if s.index is None:
             self.summary_label.setText("No dataset")
             return
-        shown, total = self.browser.model.rowCount(), len(s.index)
+        shown, total = self.images.browser.model.rowCount(), len(s.index)
         text = (
             f"{self._dataset_name()} · {shown} of {total} images · "
             f"{s.index.num_annotations()} annotations · {len(s.index.categories)} categories"
         )
-        if self.source is not None and self.source.masks_dir is not None:
-            text += f" · {len(self.source.mask_map)} masks"
+        masks = self.images.mask_count()
+        if masks is not None:
+            text += f" · {masks} masks"
         self.summary_label.setText(text)
 
     # ----------------------------------------------------------------------------------------- dialogs
@@ -602,109 +559,22 @@ class MainWindow(QMainWindow):
                 "Clear list", lambda: self.state.settings.setValue("recent/datasets", "[]")
             )
 
-    # ------------------------------------------------------------------------------------------ images
-    def show_image(self, image_id: int) -> None:
-        if self.source is not None:
-            self.loader.request(self.source, int(image_id))
-
-    def _on_image_loaded(self, item: LoadedImage) -> None:
-        if self.source is None or self.browser.current_image_id() not in (None, item.image_id):
-            return  # the user moved on; the loader is already fetching the new one
-        try:
-            self._display(item)
-        except Exception as exc:  # a slot must not fail silently: the wait for this image would never end
-            self.current = None
-            self._on_image_failed(item.image_id, exc)
-            return
-        h, w = item.rgb.shape[:2]
-        mask = f"mask from {item.mask_source}" if item.mask_source else "no mask"
-        note = f" · {item.error}" if item.error else ""
-        self.statusBar().showMessage(f"{item.file_name} ({w}×{h}) · {mask}{note}", 6000)
-        self.image_shown.emit(item.image_id)
-
-    def _display(self, item: LoadedImage) -> None:
-        assert self.source is not None
-        self.current = item
-        self.viewer.set_message("")
-        colors = self.source.colors
-        self.viewer.set_mask(None)  # so the new image does not rescale the previous mask
-        self.viewer.set_image(item.rgb)
-        self.viewer.set_mask(item.mask, colors)
-        self.viewer.set_outlines(item.outlines)
-        self.viewer.set_hidden_classes(self._hidden)
-        self._side_stale = True  # filled when shown: no work for a hidden view
-        if item.mask is not None:
-            self.legend.set_classes(legend_entries(item.mask, self.source.class_names(), colors))
-        else:
-            self.legend.set_classes([])
-        self._apply_view_options()
-
-    def _on_image_failed(self, image_id: int, exc: BaseException) -> None:
-        from cocoseg_gui.gui.widgets.dialogs import error_text
-
-        message = f"Cannot show image {image_id}: {error_text(exc)}"
-        self.statusBar().showMessage(message, 15000)
-        self.viewer.set_mask(None)  # not the previous image's: the view says why it is empty
-        self.viewer.set_image(None)
-        self.viewer.set_outlines(None)
-        name = self.source.index.image(image_id).file_name if self.source is not None else str(image_id)
-        self.viewer.set_message(f"Cannot show {name!r}\n\n{error_text(exc)}")
-        self.image_failed.emit(image_id, message)
-
     # -------------------------------------------------------------------------------------------- view
-    def _on_hidden_changed(self, hidden: set[int]) -> None:
-        self._hidden = set(hidden)
-        self.viewer.set_hidden_classes(self._hidden)
-        self.side.set_hidden_classes(self._hidden)
-
-    def _on_hover(self, x: int, y: int, cls: int) -> None:
-        if x < 0:
-            self.hover_label.setText("")
-            return
-        name = self.viewer.class_name(cls) if cls >= 0 else "no mask"
-        self.hover_label.setText(f"{x}, {y}: {name}")
-
     def set_opacity(self, value: float) -> None:
-        self._opacity = round(min(1.0, max(0.0, value)), 2)
-        self.state.settings.setValue("view/opacity", self._opacity)
-        self._apply_view_options()
-        self.statusBar().showMessage(f"Overlay opacity {self._opacity:.0%}", 2000)
+        self.images.set_opacity(value)
+        self.state.settings.setValue("view/opacity", self.opacity())
+        self.statusBar().showMessage(f"Overlay opacity {self.opacity():.0%}", 2000)
 
     def opacity(self) -> float:
-        return self._opacity
-
-    def _apply_view_options(self) -> None:
-        overlay = self.act_overlay.isChecked()
-        self.viewer.set_opacity(self._opacity)
-        self.viewer.set_overlay_visible(overlay)
-        self.viewer.set_outlines_visible(overlay and self.act_outlines.isChecked())
-        self.side.set_opacity(self._opacity)
-        self.side.set_overlay_visible(overlay)
-        side = self.act_side.isChecked()
-        if side and self._side_stale and self.current is not None and self.source is not None:
-            self._side_stale = False
-            self.side.set_data(self.current.rgb, self.current.mask, self.source.colors)
-            self.side.set_hidden_classes(self._hidden)
-            self.side.set_opacity(self._opacity)
-            self.side.set_overlay_visible(overlay)
-        self.central.setCurrentWidget(self.side if side else self.viewer)
-
-    def zoom_fit(self) -> None:
-        (self.side if self.act_side.isChecked() else self.viewer).zoom_fit()
-
-    def zoom_100(self) -> None:
-        (self.side if self.act_side.isChecked() else self.viewer).zoom_100()
-
-    def _zoom_by(self, factor: float) -> None:
-        (self.side if self.act_side.isChecked() else self.viewer).zoom_by(factor)
+        return self.images.opacity()
 
     def show_panel(self, name: str) -> WorkspaceTab:
         """Switch to the workspace of ``name`` (the Masks panel lives in the Images workspace)."""
         panel = self.panels[name]
         self.panel_tabs.setCurrentIndex(PANEL_NAMES.index(name))
         if name == "masks":
-            self.masks_dock.show()
-            self.masks_dock.raise_()
+            self.images.masks_dock.show()
+            self.images.masks_dock.raise_()
         return panel
 
     def _on_workspace_changed(self, index: int) -> None:
@@ -723,22 +593,19 @@ class MainWindow(QMainWindow):
             self.resize(1440, 900)
         if isinstance(window_state, QByteArray | bytes) and window_state:
             self.restoreState(window_state)
-        browse_state = s.value("window/browse_state")
-        if isinstance(browse_state, QByteArray | bytes) and browse_state:
-            self._layout_pending = not self.browse.restoreState(browse_state)
+        self._layout_pending = not self.images.restore_layout(s.value("window/browse_state"))
         self.act_outlines.setChecked(str(s.value("view/outlines", "true")).lower() == "true")
         self.act_side.setChecked(str(s.value("view/side_by_side", "false")).lower() == "true")
         tab = str(s.value("view/panel", "masks"))
         if tab in PANEL_NAMES:
             self.panel_tabs.setCurrentIndex(PANEL_NAMES.index(tab))
-        self._apply_view_options()
 
     def save_settings(self) -> None:
         s = self.state.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("window/browse_state", self.browse.saveState())
-        s.setValue("view/opacity", self._opacity)
+        s.setValue("window/browse_state", self.images.save_layout())
+        s.setValue("view/opacity", self.opacity())
         s.setValue("view/outlines", self.act_outlines.isChecked())
         s.setValue("view/side_by_side", self.act_side.isChecked())
         s.setValue("view/panel", PANEL_NAMES[max(0, self.panel_tabs.currentIndex())])
@@ -752,44 +619,22 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(PROBE_DELAY_MS, lambda: device_probe().start())
         if self._layout_pending:
             self._layout_pending = False
-            self.apply_default_dock_sizes()
+            self.images.default_layout(self.width(), self.height())
         else:  # a restored layout: checked once laid out at this window's size
             QTimer.singleShot(0, self._repair_dock_widths)
 
     def _repair_dock_widths(self) -> None:
         """Default dock sizes when the restored ones leave a dock or the image view unusably narrow
         (checked once, when the Images workspace is first on screen)."""
-        if not self._dock_check_pending or not self.browse.isVisible():
+        if not self._dock_check_pending or not self.images.isVisible():
             return
         self._dock_check_pending = False
-        if not self.dock_widths_usable():
-            self.apply_default_dock_sizes()
-
-    def dock_widths_usable(self) -> bool:
-        docks = ((self.browser_dock, MIN_BROWSER_DOCK_W), (self.masks_dock, MIN_MASKS_DOCK_W))
-        for dock, least in docks:
-            # at its minimum: squeezed there by a layout saved at a bigger window size
-            if dock.isVisible() and not dock.isFloating() and dock.width() <= least:
-                return False
-        return self.central.width() >= MIN_CENTRAL_SHARE * self.browse.width()
-
-    def apply_default_dock_sizes(self) -> None:
-        """Browser and Masks docks at about a quarter of the window each (never under their minimum)."""
-        width = max(self.width(), 800)
-        self.browse.resizeDocks(
-            [self.browser_dock, self.masks_dock],
-            [max(int(width * 0.23), MIN_BROWSER_DOCK_W + 40), max(int(width * 0.27), MIN_MASKS_DOCK_W + 40)],
-            Qt.Orientation.Horizontal,
-        )
-        self.browse.resizeDocks(
-            [self.masks_dock, self.legend_dock],
-            [int(self.height() * 0.68), int(self.height() * 0.22)],
-            Qt.Orientation.Vertical,
-        )
+        if not self.images.layout_usable():
+            self.images.default_layout(self.width(), self.height())
 
     def workspaces(self) -> list[Workspace]:
         """The workspace tabs, in tab order: the window talks to them only through the protocol."""
-        return list(self.panels.values())
+        return [self.images, *self.panels.values()]
 
     def running_jobs(self) -> list[str]:
         """Long jobs that quitting would stop ('mask generation', 'training'...), from each busy_job()."""
@@ -812,8 +657,6 @@ class MainWindow(QMainWindow):
             worker.wait(10000)
         for workspace in self.workspaces():
             workspace.shutdown()
-        self.browser.shutdown()
-        self.loader.wait_idle(5000)
         stop_all_jobs()  # any job left (a prediction, the probe): no pool thread outlives the window
 
 
@@ -825,7 +668,7 @@ def first_image_shown(
     With ``failed``, an image that cannot be shown ends the wait too: ``failed(message)``, then
     ``callback()``, so an unattended run goes on with the problem in the status bar.
     """
-    if window.current is not None:
+    if window.images.current is not None:
         QTimer.singleShot(0, callback)
         return
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 
-from cocoseg_gui.gui.main_window import MIN_BROWSER_DOCK_W, MIN_MASKS_DOCK_W, MainWindow
+from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets.elided_label import ElidedLabel
+from cocoseg_gui.gui.workspaces.images_workspace import MIN_BROWSER_DOCK_W, MIN_MASKS_DOCK_W
 from tests.gui.window_helpers import no_blocking_dialogs  # noqa: F401
 
 LONG_PATH = "/home/someone/datasets/coco/2017/annotations/a_rather_long_folder_name/instances_val2017.json"
@@ -65,14 +66,16 @@ def test_status_bar_widgets_elide_at_1024_instead_of_being_cut(qtbot, tmp_path) 
 
 def test_a_layout_saved_at_1920_is_not_restored_squeezed_at_1024(qtbot, tmp_path) -> None:
     big = _window(qtbot, tmp_path, (1920, 1080))
-    big.browse.resizeDocks([big.browser_dock, big.masks_dock], [900, 700], Qt.Orientation.Horizontal)
-    qtbot.waitUntil(lambda: big.browser_dock.width() > 600)
+    images = big.images
+    images.resizeDocks([images.browser_dock, images.masks_dock], [900, 700], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: images.browser_dock.width() > 600)
     big.save_settings()
     big.close()
 
     small = _window(qtbot, tmp_path, (1024, 700))  # same settings: "after a restart" on a smaller screen
     qtbot.waitUntil(lambda: not small._dock_check_pending)
-    assert small.masks_dock.width() >= MIN_MASKS_DOCK_W
-    assert small.browser_dock.width() >= MIN_BROWSER_DOCK_W
-    assert small.central.width() >= 0.3 * small.browse.width()  # the image view is not squeezed either
-    assert small.dock_widths_usable()
+    images = small.images
+    assert images.masks_dock.width() >= MIN_MASKS_DOCK_W
+    assert images.browser_dock.width() >= MIN_BROWSER_DOCK_W
+    assert images.centralWidget().width() >= 0.3 * images.width()  # the image view is not squeezed either
+    assert images.layout_usable()

@@ -98,6 +98,15 @@ def test_double_click_solos(legend, qtbot) -> None:
     assert legend.hidden() == set() and legend.solo_class() is None
 
 
+def test_double_click_on_the_soloed_class_unsolos(legend, qtbot) -> None:
+    _click(qtbot, legend, BICYCLE)  # hidden before the solo
+    legend.solo(CAR)
+    row = _row_centre(legend, CAR)
+    qtbot.mouseClick(legend.list.viewport(), Qt.MouseButton.LeftButton, pos=row)  # the double click's first
+    qtbot.mouseDClick(legend.list.viewport(), Qt.MouseButton.LeftButton, pos=row)
+    assert legend.solo_class() is None and legend.hidden() == {BICYCLE}
+
+
 def test_hidden_set_persists_across_images_and_drives_the_viewer(legend, sample, qtbot) -> None:
     viewer = MaskViewer()
     qtbot.addWidget(viewer)

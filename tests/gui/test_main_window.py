@@ -29,7 +29,7 @@ def window(qtbot, tmp_path, val_annotations, val_images) -> MainWindow:
 
 def rendered(window: MainWindow) -> np.ndarray:
     """The viewer's scene at image resolution (image, overlay, outlines)."""
-    return qimage_to_rgb(window.viewer.render_image(1.0)).astype(np.int16)
+    return qimage_to_rgb(window.images.viewer.render_image(1.0)).astype(np.int16)
 
 
 def reference_masks(index, image_id: int) -> tuple[np.ndarray, np.ndarray, list]:
@@ -54,10 +54,10 @@ def test_opens_the_demo_and_shows_the_first_image_with_its_mask(window: MainWind
     state = window.state
     assert state.annotations_path == val_annotations.resolve()
     assert len(state.index) == 50
-    assert window.browser.model.rowCount() == 50
-    assert window.browser.count_label.text() == "50 of 50 images"
-    item = window.current
-    assert item is not None and item.image_id == window.browser.current_image_id()
+    assert window.images.browser.model.rowCount() == 50
+    assert window.images.browser.count_label.text() == "50 of 50 images"
+    item = window.images.current
+    assert item is not None and item.image_id == window.images.browser.current_image_id()
     info = state.index.image(item.image_id)
     assert item.rgb.shape == (info.height, info.width, 3)
     assert item.mask_source == "annotations"
@@ -66,7 +66,7 @@ def test_opens_the_demo_and_shows_the_first_image_with_its_mask(window: MainWind
     mask = item.mask
     assert np.array_equal((mask != 0) & (mask != IGNORE_INDEX), objects)
     assert np.array_equal(mask == IGNORE_INDEX, crowd & ~objects)
-    assert window.legend.entries(), "the legend lists the classes present"
+    assert window.images.legend.entries(), "the legend lists the classes present"
     assert "val2017 (sample_coco) · 50 of 50 images" in window.summary_label.text()
     # project — dataset (role), not the instances_*.json name shared by every COCO set
     assert window.windowTitle() == "sample_coco — val2017 (val) — cocoseg"
@@ -77,9 +77,9 @@ def test_overlay_pixels_are_the_class_colours_blended_at_the_opacity(qtbot, wind
     index = window.state.index
     image_id = int(index.image_ids()[np.argmax(index.annotation_counts())])
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
-        assert window.browser.select_image(image_id)
+        assert window.images.browser.select_image(image_id)
     window.act_outlines.setChecked(False)
-    mask, rgb = window.current.mask, window.current.rgb.astype(np.int16)
+    mask, rgb = window.images.current.mask, window.images.current.rgb.astype(np.int16)
     out = rendered(window)
     alpha = window.opacity()
     assert alpha == pytest.approx(0.5)
@@ -106,16 +106,18 @@ def test_legend_click_hides_a_class(qtbot, window: MainWindow) -> None:
     index = window.state.index
     image_id = int(index.image_ids()[np.argmax(index.annotation_counts())])
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
-        window.browser.select_image(image_id)
+        window.images.browser.select_image(image_id)
     window.act_outlines.setChecked(False)
-    mask, rgb = window.current.mask, window.current.rgb.astype(np.int16)
-    entries = window.legend.entries()
+    mask, rgb = window.images.current.mask, window.images.current.rgb.astype(np.int16)
+    entries = window.images.legend.entries()
     assert len(entries) >= 2
     hidden_cls = entries[0][0]  # the largest class
-    row_rect = window.legend.list.visualItemRect(window.legend.list.item(0))
-    with qtbot.waitSignal(window.legend.hidden_changed, timeout=WAIT_MS):
-        qtbot.mouseClick(window.legend.list.viewport(), Qt.MouseButton.LeftButton, pos=row_rect.center())
-    assert window.viewer.hidden_classes() == {hidden_cls}
+    row_rect = window.images.legend.list.visualItemRect(window.images.legend.list.item(0))
+    with qtbot.waitSignal(window.images.legend.hidden_changed, timeout=WAIT_MS):
+        qtbot.mouseClick(
+            window.images.legend.list.viewport(), Qt.MouseButton.LeftButton, pos=row_rect.center()
+        )
+    assert window.images.viewer.hidden_classes() == {hidden_cls}
     out = rendered(window)
     hidden = mask == hidden_cls
     shown = (mask > 0) & ~hidden
@@ -123,35 +125,35 @@ def test_legend_click_hides_a_class(qtbot, window: MainWindow) -> None:
     assert np.abs(out[shown] - rgb[shown]).mean() > 5, "other classes keep their overlay"
     # the hidden class stays hidden on the next image
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
-        window.browser.step(1)
-    assert window.viewer.hidden_classes() == {hidden_cls}
+        window.images.browser.step(1)
+    assert window.images.viewer.hidden_classes() == {hidden_cls}
 
 
 def test_next_previous_and_side_by_side_shortcuts(qtbot, window: MainWindow) -> None:
-    first = window.browser.current_image_id()
+    first = window.images.browser.current_image_id()
     window.activateWindow()
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS) as blocker:
         qtbot.keyClick(window, Qt.Key.Key_PageDown)
     second = blocker.args[0]
-    assert second != first and second == window.browser.model.image_id_at(1)
+    assert second != first and second == window.images.browser.model.image_id_at(1)
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS) as blocker:
         qtbot.keyClick(window, Qt.Key.Key_PageUp)
     assert blocker.args[0] == first
     qtbot.keyClick(window, Qt.Key.Key_S)
-    assert window.central.currentWidget() is window.side
-    assert np.array_equal(window.side.right.mask(), window.current.mask)
+    assert window.images.central.currentWidget() is window.images.side
+    assert np.array_equal(window.images.side.right.mask(), window.images.current.mask)
     qtbot.keyClick(window, Qt.Key.Key_S)
-    assert window.central.currentWidget() is window.viewer
+    assert window.images.central.currentWidget() is window.images.viewer
     rows = dict(window.shortcut_table()).values()
     assert "Next image" in rows and "Zoom to fit" in rows
 
 
 def test_hover_readout_names_the_class(window: MainWindow) -> None:
-    mask = window.current.mask
+    mask = window.images.current.mask
     ys, xs = np.nonzero((mask > 0) & (mask != IGNORE_INDEX))
     x, y = int(xs[0]), int(ys[0])
-    window.viewer.hovered.emit(x, y, int(mask[y, x]))
-    name = window.source.class_names()[int(mask[y, x])]
+    window.images.viewer.hovered.emit(x, y, int(mask[y, x]))
+    name = window.images.source.class_names()[int(mask[y, x])]
     assert window.hover_label.text() == f"{x}, {y}: {name}"
 
 
@@ -166,9 +168,9 @@ def test_broken_json_shows_an_error_and_keeps_the_dataset(
     with qtbot.waitSignal(window.dataset_failed, timeout=WAIT_MS):
         window.open_dataset(broken, val_images)
     assert len(shown) == 1 and "instances_broken.json" in shown[0][1]
-    assert window.state.index is index_before and window.browser.model.rowCount() == 50
+    assert window.state.index is index_before and window.images.browser.model.rowCount() == 50
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):  # still working
-        window.browser.step(1)
+        window.images.browser.step(1)
     # a missing file fails before any thread starts, with the same dialog
     with qtbot.waitSignal(window.dataset_failed, timeout=WAIT_MS):
         window.open_dataset(tmp_path / "nope.json")
@@ -217,7 +219,7 @@ def test_settings_are_remembered(qtbot, tmp_path, val_annotations, val_images) -
 
 def test_mask_folder_is_shown_instead_of_drawing(qtbot, window: MainWindow, tmp_path) -> None:
     """A mask folder's PNG is what the viewer shows (here a mask made of one class, to tell them apart)."""
-    item = window.current
+    item = window.images.current
     out = tmp_path / "masks_val2017"
     (out / "masks").mkdir(parents=True)
     fake = np.full(item.mask.shape, 7, dtype=np.uint8)
@@ -227,9 +229,9 @@ def test_mask_folder_is_shown_instead_of_drawing(qtbot, window: MainWindow, tmp_
     (out / "image_mask_map.json").write_text(f'{{"{item.file_name}": "x.png"}}', encoding="utf-8")
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         window.open_masks(out)
-    assert window.current.mask_source == "mask file"
-    assert np.array_equal(window.current.mask, fake)
-    assert [e[0] for e in window.legend.entries()] == [7]
+    assert window.images.current.mask_source == "mask file"
+    assert np.array_equal(window.images.current.mask, fake)
+    assert [e[0] for e in window.images.legend.entries()] == [7]
 
 
 def test_locate_standard_layouts(tmp_path, sample_root, val_annotations) -> None:
@@ -275,18 +277,18 @@ def test_screenshot_waits_for_the_panel_to_prepare(qtbot, tmp_path, monkeypatch)
 
 def test_workspaces_switch_by_shortcut_and_viewer_keys_follow(qtbot, window: MainWindow) -> None:
     """Train/Predict/Evaluate fill the window; the viewer's single-key shortcuts only act on images."""
-    current = window.current.image_id
+    current = window.images.current.image_id
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.panel_tabs.currentWidget().widget() is window.panels["train"]
     assert not window.act_next.isEnabled()
     qtbot.keyClick(window, Qt.Key.Key_J)  # "next image" must not fire while the Train form is shown
-    assert window.browser.current_image_id() == current
+    assert window.images.browser.current_image_id() == current
     assert window.panels["train"].width() > window.width() * 0.9  # the whole width, not a dock
     qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
-    assert window.panel_tabs.currentWidget() is window.browse and window.act_next.isEnabled()
+    assert window.panel_tabs.currentWidget() is window.images and window.act_next.isEnabled()
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         qtbot.keyClick(window, Qt.Key.Key_J)
-    assert window.current.image_id != current
+    assert window.images.current.image_id != current
 
 
 def test_screenshot_size_is_chosen(tmp_path) -> None:

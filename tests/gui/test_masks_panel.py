@@ -49,7 +49,7 @@ def test_generate_from_the_panel_then_browse_the_masks(qtbot, window: MainWindow
     panel = window.masks_panel
     out = tmp_path / "masks"
     panel.set_output_dir(out)
-    shown_before = window.current.image_id
+    shown_before = window.images.current.image_id
     with qtbot.waitSignal(window.image_shown, timeout=GEN_MS):  # the current image is reloaded from its file
         generate(qtbot, panel)
     pngs = sorted((out / "masks").glob("*.png"))
@@ -71,12 +71,12 @@ def test_generate_from_the_panel_then_browse_the_masks(qtbot, window: MainWindow
     assert view.summary.text().startswith("Warning: every mask is background only")
     view.set_report(report)
     # the browser knows which images have masks; the viewer shows the file
-    browser = window.browser
+    browser = window.images.browser
     browser.presence.setCurrentIndex(browser.presence.findData(Presence.WITH_MASK))
     assert browser.model.rowCount() == 50
-    assert window.current.image_id == shown_before and window.current.mask_source == "mask file"
-    name = json.loads((out / "image_mask_map.json").read_text())[window.current.file_name]
-    assert np.array_equal(window.current.mask, np.asarray(Image.open(out / "masks" / name)))
+    assert window.images.current.image_id == shown_before and window.images.current.mask_source == "mask file"
+    name = json.loads((out / "image_mask_map.json").read_text())[window.images.current.file_name]
+    assert np.array_equal(window.images.current.mask, np.asarray(Image.open(out / "masks" / name)))
     assert panel.generate_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 

@@ -35,16 +35,16 @@ def test_a_first_image_that_cannot_be_shown_is_reported_and_the_next_one_shows(
     message = window.statusBar().currentMessage()
     assert EXPECTED[problem] in message, message
     if first_failed:
-        assert window.current is None
-        assert EXPECTED[problem] in window.viewer.message()  # the empty view says why
-        assert window.viewer.image_size() is None  # not the previous image
+        assert window.images.current is None
+        assert EXPECTED[problem] in window.images.viewer.message()  # the empty view says why
+        assert window.images.viewer.image_size() is None  # not the previous image
     else:
-        assert window.current is not None and window.current.mask is None
+        assert window.images.current is not None and window.images.current.mask is None
     # the window goes on: the next image shows with its mask (no dialog: the autouse fixture fails on one)
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
-        window.browser.step(1)
-    assert window.current is not None and window.current.mask is not None
-    assert window.viewer.message() == ""
+        window.images.browser.step(1)
+    assert window.images.current is not None and window.images.current.mask is not None
+    assert window.images.viewer.message() == ""
 
 
 def test_more_categories_than_a_mask_holds_opens_with_a_notice(qtbot, tmp_path) -> None:
@@ -56,8 +56,10 @@ def test_more_categories_than_a_mask_holds_opens_with_a_notice(qtbot, tmp_path) 
     assert "300 categories" in window.notice_label.text()
     notice = window.notice_label.toolTip()
     assert f"first {MAX_CLASSES} by id" in notice and "extra173" in notice
-    assert window.source is not None and len(window.source.mapping.categories) == MAX_CLASSES
-    assert window.current is not None and window.current.mask is not None  # the demo classes are drawn
+    assert window.images.source is not None and len(window.images.source.mapping.categories) == MAX_CLASSES
+    assert (
+        window.images.current is not None and window.images.current.mask is not None
+    )  # the demo classes are drawn
     assert "300 categories" in window.summary_label.text()
 
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoseg_gui.core.image_view_state import ClassVisibility, ImageViewState
 from cocoseg_gui.core.palette import display_palette
 
 LegendEntry = tuple[int, str, tuple[int, int, int], float]  # index, name, (r, g, b), pixel share 0..1
@@ -107,7 +108,9 @@ class LegendWidget(QWidget):
     double-click solos it (the same again restores what was hidden before); "Show all" resets.
 
     The hidden set persists across ``set_classes``: a class hidden on one image stays hidden on the next,
-    and a soloed class stays the only one shown.
+    and a soloed class stays the only one shown. After ``observe(state)`` the rows follow the state's
+    label map and the gestures change the state's ``ClassVisibility`` (core.image_view_state) instead of
+    the legend's own; ``hidden_changed`` is emitted either way.
     """
 
     hidden_changed = Signal(set)
@@ -115,10 +118,9 @@ class LegendWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._entries: list[LegendEntry] = []
-        self._hidden: set[int] = set()
-        self._solo: int | None = None
-        self._before_solo: set[int] = set()
-        self._last_toggle: int | None = None
+        self._visibility = ClassVisibility()
+        self._state: ImageViewState | None = None
+        self._before_click: tuple[int, ClassVisibility] | None = None  # undone by a double click
 
         self.list = _LegendList()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -141,16 +143,37 @@ class LegendWidget(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.list, 1)
 
+    # --------------------------------------------------------------------------------------------- state
+    def observe(self, state: ImageViewState) -> None:
+        """List the classes of ``state``'s label map and make the gestures change its visibility."""
+        self._state = state
+        unsubscribe = [
+            state.image_changed.subscribe(lambda _event: self._show_labels()),
+            state.labels_changed.subscribe(lambda _event: self._show_labels()),
+            state.display_changed.subscribe(lambda event: self._show_visibility(event.new.visibility)),
+        ]
+        self.destroyed.connect(lambda *_: [u() for u in unsubscribe])
+        self._show_visibility(state.display.visibility)
+        self._show_labels()
+
+    def _show_labels(self) -> None:
+        labels = self._state.labels if self._state is not None else None
+        if labels is None:
+            self.set_classes([])
+        else:
+            self.set_classes(legend_entries(labels.array, labels.names, labels.colors))
+
     # ---------------------------------------------------------------------------------------------- data
     def set_classes(self, entries: Iterable[LegendEntry]) -> None:
         """Rows (index, name, (r, g, b), share 0..1), shown sorted by decreasing share, then index."""
+        before = self.hidden()
         self._entries = sorted(
             ((int(i), str(n), tuple(int(c) for c in rgb), float(s)) for i, n, rgb, s in entries),
             key=lambda e: (-e[3], e[0]),
         )
         self._rebuild()
-        if self._solo is not None:  # solo means "only this class" on the next image too
-            self._change(self._hidden | {i for i, *_ in self._entries if i != self._solo})
+        if self.hidden() != before:  # soloed: a class new on this image is hidden too
+            self.hidden_changed.emit(self.hidden())
 
     def entries(self) -> list[LegendEntry]:
         """The rows in display order."""
@@ -160,59 +183,60 @@ class LegendWidget(QWidget):
         return [self.list.item(r).text() for r in range(self.list.count())]
 
     def hidden(self) -> set[int]:
-        return set(self._hidden)
+        """The listed classes not drawn (with the hidden ones not listed): all but the soloed one."""
+        vis = self._visibility
+        if vis.solo is None:
+            return set(vis.hidden)
+        return ({i for i, *_ in self._entries} | vis.hidden) - {vis.solo}
 
     def set_hidden(self, hidden: Iterable[int]) -> None:
         """Set the hidden classes programmatically (emits hidden_changed when it changes)."""
-        self._solo = None
-        self._change(set(int(i) for i in hidden))
+        self._change(ClassVisibility(frozenset(int(i) for i in hidden)))
 
     def solo_class(self) -> int | None:
         """The class currently soloed, or None."""
-        return self._solo
+        return self._visibility.solo
 
     # ------------------------------------------------------------------------------------------ gestures
     def toggle(self, index: int) -> None:
         """Hide a shown class or show a hidden one."""
-        self._solo = None
-        self._change(self._hidden ^ {index})
+        self._change(self._visibility.toggled(index, (i for i, *_ in self._entries)))
 
     def solo(self, index: int) -> None:
         """Show only ``index``; soloing the soloed class again restores the hidden set from before."""
-        if self._solo == index:
-            self._solo = None
-            self._change(set(self._before_solo))
-            return
-        if self._solo is None:
-            self._before_solo = set(self._hidden)
-        self._solo = index
-        self._change({i for i, *_ in self._entries if i != index} | (self._hidden - {index}))
+        self._change(self._visibility.soloed(index))
 
     def show_all(self) -> None:
-        self._solo = None
-        self._change(set())
+        self._change(ClassVisibility())
 
     def _on_click(self, index: int, solo: bool) -> None:
         if solo:
-            self._last_toggle = None
+            self._before_click = None
             self.solo(index)
         else:
-            self._last_toggle = index
+            self._before_click = (index, self._visibility)
             self.toggle(index)
 
     def _on_double_click(self, index: int) -> None:
-        if self._last_toggle == index:  # the first click of the double click toggled it: undo that
-            self._hidden ^= {index}
-        self._last_toggle = None
-        self.solo(index)
+        before = self._before_click
+        self._before_click = None
+        if before is not None and before[0] == index:  # the first click of the double click toggled it
+            self._change(before[1].soloed(index))
+        else:
+            self.solo(index)
 
-    def _change(self, hidden: set[int]) -> None:
-        if hidden == self._hidden:
-            self._refresh_rows()
-            return
-        self._hidden = hidden
+    def _change(self, visibility: ClassVisibility) -> None:
+        if self._state is not None:
+            self._state.set_visibility(visibility)  # comes back through display_changed
+        else:
+            self._show_visibility(visibility)
+
+    def _show_visibility(self, visibility: ClassVisibility) -> None:
+        before = self.hidden()
+        self._visibility = visibility
         self._refresh_rows()
-        self.hidden_changed.emit(set(hidden))
+        if self.hidden() != before:
+            self.hidden_changed.emit(self.hidden())
 
     # ---------------------------------------------------------------------------------------------- view
     def _rebuild(self) -> None:
@@ -226,14 +250,15 @@ class LegendWidget(QWidget):
 
     def _refresh_rows(self) -> None:
         enabled_color = self.list.palette().color(self.list.foregroundRole())
+        hidden_now = self.hidden()
         for row, (index, _name, rgb, _share) in enumerate(self._entries):
             item = self.list.item(row)
-            hidden = index in self._hidden
+            hidden = index in hidden_now
             item.setIcon(_swatch(rgb, hidden))
             item.setForeground(QColor(140, 140, 140) if hidden else enabled_color)
             font = item.font()
             font.setItalic(hidden)
-            font.setBold(index == self._solo)
+            font.setBold(index == self._visibility.solo)
             item.setFont(font)
-        shown = sum(1 for i, *_ in self._entries if i not in self._hidden)
+        shown = sum(1 for i, *_ in self._entries if i not in hidden_now)
         self.summary.setText(f"{shown}/{len(self._entries)} classes shown" if self._entries else "no classes")

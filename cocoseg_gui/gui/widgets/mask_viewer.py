@@ -32,8 +32,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoseg_gui.core.image_view_state import DisplayOptions, ImageChanged, ImageViewState
+from cocoseg_gui.core.label_map import LabelsChanged, Region
 from cocoseg_gui.core.palette import display_palette
-from cocoseg_gui.gui.widgets.qimage_utils import mask_to_argb_view, overlay_lut, resize_nearest, rgb_to_qimage
+from cocoseg_gui.gui.widgets.qimage_utils import (
+    mask_to_argb_view,
+    overlay_lut,
+    resize_nearest,
+    rgb_to_qimage,
+    scaled_span,
+)
 
 ViewState = tuple[float, QPointF]
 
@@ -160,8 +168,69 @@ class MaskViewer(QGraphicsView):
                 self._set_content_size((m.shape[1], m.shape[0]))
             elif self._image_size is not None:
                 m = resize_nearest(m, self._image_size[1], self._image_size[0])
-            self._mask = m
+            self._mask = m.copy() if m is mask or not m.flags.writeable else m  # ours: region updates
         self._rebuild_overlay()
+
+    def update_mask_region(self, mask: np.ndarray, region: Region) -> None:
+        """Redraw only ``region`` (in ``mask``'s pixels) of the overlay from ``mask``, the whole class map
+        at its own resolution: an edit costs its box, not the image (outlines are not redrawn)."""
+        if self._mask is None:
+            self.set_mask(mask, self._colors)
+            return
+        (mh, mw), (dh, dw) = mask.shape, self._mask.shape
+        rows, src_rows = scaled_span(region.top, region.bottom, mh, dh)
+        cols, src_cols = scaled_span(region.left, region.right, mw, dw)
+        if not src_rows.size or not src_cols.size:
+            return
+        patch = np.ascontiguousarray(np.asarray(mask)[src_rows[:, None], src_cols[None, :]])
+        self._mask[rows, cols] = patch
+        lut = overlay_lut(self._colors, 1.0, self._hidden, self._show_background)
+        image, buffer = mask_to_argb_view(patch, lut)
+        pixmap = self._overlay_item.pixmap()
+        painter = QPainter(pixmap)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)  # replace, not blend
+        painter.drawImage(cols.start, rows.start, image)
+        painter.end()
+        del image, buffer
+        self._overlay_item.setPixmap(pixmap)
+
+    # ------------------------------------------------------------------------------------------- state
+    def observe(self, state: ImageViewState) -> None:
+        """Show ``state``'s image, label map and display options, and follow their changes."""
+        unsubscribe = [
+            state.image_changed.subscribe(self._on_image_changed),
+            state.labels_changed.subscribe(lambda event: self._on_labels_changed(state, event)),
+            state.display_changed.subscribe(lambda event: self.apply_display(event.new)),
+        ]
+        self.destroyed.connect(lambda *_: [u() for u in unsubscribe])
+        self._on_image_changed(ImageChanged(state.image, state.error))
+        self.apply_display(state.display)
+
+    def apply_display(self, options: DisplayOptions) -> None:
+        self.set_hidden_classes(options.visibility.hidden_classes())
+        self.set_opacity(options.opacity)
+        self.set_overlay_visible(options.overlay)
+        self.set_outlines_visible(options.overlay and options.outlines)
+
+    def _on_image_changed(self, event: ImageChanged) -> None:
+        image, labels = event.image, event.image.labels if event.image is not None else None
+        self.set_mask(None)  # so the new image does not rescale the previous mask
+        self.set_image(None if image is None else image.rgb)
+        if labels is not None:
+            self.set_class_names(labels.names)
+            self.set_mask(labels.array, labels.colors)
+        self.set_outlines(None if image is None else list(image.outlines))
+        error = event.error
+        self.set_message(f"Cannot show {error.file_name!r}\n\n{error.message}" if error else "")
+
+    def _on_labels_changed(self, state: ImageViewState, event: LabelsChanged) -> None:
+        labels = state.labels
+        if labels is None:
+            return
+        if event.replaced:
+            self.set_mask(labels.array, labels.colors)
+        else:
+            self.update_mask_region(labels.array, event.region)
 
     def set_class_names(self, names: dict[int, str]) -> None:
         """Class index -> name, for the hover readout (``hover_text``)."""

@@ -67,14 +67,26 @@ def overlay_lut(
     return lut
 
 
+def nearest_sources(source: int, target: int) -> np.ndarray:
+    """For each of ``target`` pixels along an axis, the ``source`` pixel sampled (its centre, as PIL's
+    NEAREST does); non-decreasing."""
+    return np.minimum(((np.arange(target) + 0.5) * (source / target)).astype(np.intp), source - 1)
+
+
 def resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
     """Nearest-neighbour resize of an HxW array (pixel centres sampled, as PIL's NEAREST does)."""
     mh, mw = mask.shape[:2]
     if (mh, mw) == (height, width):
         return mask
-    rows = np.minimum(((np.arange(height) + 0.5) * (mh / height)).astype(np.intp), mh - 1)
-    cols = np.minimum(((np.arange(width) + 0.5) * (mw / width)).astype(np.intp), mw - 1)
-    return mask[rows[:, None], cols[None, :]]
+    return mask[nearest_sources(mh, height)[:, None], nearest_sources(mw, width)[None, :]]
+
+
+def scaled_span(start: int, stop: int, source: int, target: int) -> tuple[slice, np.ndarray]:
+    """The target pixels whose ``resize_nearest`` source lies in ``start:stop``, and those sources: how a
+    changed box of a mask maps onto its display copy at another size."""
+    sources = nearest_sources(source, target)
+    first, last = np.searchsorted(sources, [start, stop], side="left")
+    return slice(int(first), int(last)), sources[first:last]
 
 
 def mask_to_argb(mask: np.ndarray, lut: np.ndarray) -> QImage:

@@ -6,9 +6,11 @@ from collections.abc import Iterable
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QShowEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
+from cocoseg_gui.core.image_view_state import DisplayOptions, ImageViewState
+from cocoseg_gui.core.label_map import LabelsChanged
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer, ViewState
 
 MODE_IMAGE_MASK = "image|mask"  # left: image only; right: mask only, full opacity, background drawn
@@ -60,6 +62,8 @@ class SideBySideView(QWidget):
         self._opacity = 0.5
         self._syncing = False
         self._linked = True
+        self._state: ImageViewState | None = None
+        self._stale = False  # the observed state's image is not shown yet (filled when visible)
         self.left.view_changed.connect(lambda: self._sync(self.left, self.right))
         self.right.view_changed.connect(lambda: self._sync(self.right, self.left))
         self.left.hovered.connect(lambda x, y, _c: self._on_hover(self.right, x, y))
@@ -127,6 +131,58 @@ class SideBySideView(QWidget):
         viewer.set_show_background(show_background)
         viewer.set_mask(mask, colors)
         viewer.set_opacity(opacity)
+
+    # ------------------------------------------------------------------------------------------- state
+    def observe(self, state: ImageViewState) -> None:
+        """Show ``state``'s image and label map (per the mode) and follow them; a hidden view only notes
+        that it is out of date and catches up when shown, so browsing costs nothing while it is hidden."""
+        self._state = state
+        unsubscribe = [
+            state.image_changed.subscribe(lambda _event: self._mark_stale()),
+            state.labels_changed.subscribe(self._on_labels_changed),
+            state.display_changed.subscribe(lambda event: self.apply_display(event.new)),
+        ]
+        self.destroyed.connect(lambda *_: [u() for u in unsubscribe])
+        self._mark_stale()
+
+    def apply_display(self, options: DisplayOptions) -> None:
+        self.set_hidden_classes(options.visibility.hidden_classes())
+        self.set_opacity(options.opacity)
+        self.set_overlay_visible(options.overlay)
+
+    def _mark_stale(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        state = self._state
+        if state is None or not self._stale:
+            return
+        self._stale = False
+        image, labels = state.image, state.labels
+        if labels is not None:
+            self.set_class_names(labels.names)
+        self.set_data(
+            None if image is None else image.rgb,
+            None if labels is None else labels.array,
+            None if labels is None else labels.colors,
+        )
+        self.apply_display(state.display)
+
+    def _on_labels_changed(self, event: LabelsChanged) -> None:
+        labels = self._state.labels if self._state is not None else None
+        if self._stale or labels is None:
+            return
+        if event.replaced or self._mode == MODE_CUSTOM:
+            self._mark_stale()
+            return
+        self._mask = labels.array
+        self.right.update_mask_region(labels.array, event.region)  # the left side shows the image only
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._catch_up()
 
     # ---------------------------------------------------------------------------------- pass-through
     def set_opacity(self, alpha: float) -> None:
