@@ -55,6 +55,7 @@ WORKSPACES: dict[str, type[WorkspaceTab]] = {
     "evaluate": EvaluatePanel,
 }
 PANEL_NAMES = tuple(WORKSPACES)  # ("masks", "train", "predict", "evaluate"): tab order
+LAYOUT_SETTLE_MS = 100  # restored docks reach their final widths over a few layout passes
 PROBE_DELAY_MS = 3000  # after the first image; one ~0.3 s hitch (loading libtorch holds the GIL)
 
 
@@ -581,7 +582,7 @@ class MainWindow(QMainWindow):
         for act in self._viewer_actions:
             act.setEnabled(index == 0)
         if index == 0 and not self._layout_pending:
-            QTimer.singleShot(0, self._repair_dock_widths)
+            QTimer.singleShot(LAYOUT_SETTLE_MS, self._repair_dock_widths)
 
     # ---------------------------------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
@@ -621,7 +622,7 @@ class MainWindow(QMainWindow):
             self._layout_pending = False
             self.images.default_layout(self.width(), self.height())
         else:  # a restored layout: checked once laid out at this window's size
-            QTimer.singleShot(0, self._repair_dock_widths)
+            QTimer.singleShot(LAYOUT_SETTLE_MS, self._repair_dock_widths)
 
     def _repair_dock_widths(self) -> None:
         """Default dock sizes when the restored ones leave a dock or the image view unusably narrow

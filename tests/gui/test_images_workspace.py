@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from cocoseg_gui.core.image_view_state import ImageViewState, ShownImage
 from cocoseg_gui.core.label_map import LabelMap, Region
-from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.palette import display_palette
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb, resize_nearest, scaled_span
@@ -61,7 +61,7 @@ def test_a_label_map_edit_repaints_the_viewer_and_the_side_view(qtbot, window: M
     rgb = images.current.rgb.astype(np.int16)
     alpha = window.opacity()
     cls = sorted(labels.names.keys() - {0, 255})[0]
-    colour = voc_palette()[cls].astype(np.int16)
+    colour = display_palette()[cls].astype(np.int16)
     window.act_side.setChecked(True)  # the side view is shown: it follows edits too
     before = qimage_to_rgb(images.viewer.render_image(1.0)).astype(np.int16)
     share_before = share(images.legend, cls)
@@ -107,7 +107,7 @@ def test_an_edit_of_a_mask_smaller_than_the_image_repaints_the_scaled_box(qtbot)
     assert np.array_equal(viewer.mask(), resize_nearest(labels.array, 40, 60))
     assert np.array_equal(side.right.mask(), resize_nearest(labels.array, 40, 60))
     out = qimage_to_rgb(viewer.render_image(1.0)).astype(np.int16)
-    colour = voc_palette()[2].astype(np.int16)
+    colour = display_palette()[2].astype(np.int16)
     assert np.abs(out[10:20, 20:40] - (100 * 0.5 + colour * 0.5)).max() <= 2
     assert (out[:10] == 100).all() and (out[20:] == 100).all()
     # a whole new map (another shape) is drawn completely
