@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         "project (the first time: the bundled demo).",
     )
     parser.add_argument("--version", action="version", version=f"cocoseg-gui {__version__}")
-    parser.add_argument("--annotations", type=Path, help="COCO instances JSON (or a dataset folder)")
+    parser.add_argument(
+        "--annotations",
+        type=Path,
+        help="COCO instances JSON, a dataset or COCO folder (train + val), or a cocoseg-project.json",
+    )
     parser.add_argument("--images", type=Path, help="image folder (default: found from the annotations)")
     parser.add_argument("--masks", type=Path, help="a mask folder written by `cocoseg masks` to show")
     parser.add_argument(
@@ -108,7 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     shot = Screenshot(app, window, args.screenshot, args.panel) if args.screenshot is not None else None
     window.show()
 
-    if args.annotations is not None:
+    if args.annotations is not None and args.images is None and args.masks is None:
+        window.open_path(args.annotations)  # a project file or COCO folder opens as a project (all splits)
+    elif args.annotations is not None:
         window.open_dataset(args.annotations, args.images, args.masks)
     elif args.screenshot is None and args.masks is None and window.projects.reopen_last():
         pass  # the project and dataset open when the window last closed
