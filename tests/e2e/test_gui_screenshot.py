@@ -122,3 +122,13 @@ def test_screenshot_of_a_dataset_with_300_categories(tmp_path) -> None:
     assert "Traceback" not in result.stderr
     assert "warning: 300 categories" in result.stderr and "first 254 by id" in result.stderr
     assert shot.is_file()
+
+
+def test_screenshot_of_the_train_workspace_trains_unattended(tmp_path) -> None:
+    """The demo's only masks are the val split's: the role question must not wait for nobody (it did)."""
+    shot = tmp_path / "train.png"
+    result = run_gui(tmp_path, "--screenshot", str(shot), "--panel", "train", "--size", "1024x700")
+    assert result.returncode == 0, result.stderr
+    assert "timed out" not in result.stderr and "saved" in result.stdout, result.stdout + result.stderr
+    with Image.open(shot) as im:
+        assert im.size == (1024, 700)

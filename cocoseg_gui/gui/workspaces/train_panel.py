@@ -191,7 +191,9 @@ class TrainPanel(QWidget):
         """Validate the form and start training in the background; False (and a message) if it cannot."""
         return self._start(resume=None)
 
-    def _start(self, resume: Path | None, replay: list[ev.Event] | None = None) -> bool:
+    def _start(
+        self, resume: Path | None, replay: list[ev.Event] | None = None, ask_roles: bool = True
+    ) -> bool:
         if self.running:
             return False
         self._clear_error()
@@ -202,7 +204,7 @@ class TrainPanel(QWidget):
                 if choice == existing_run.RESUME:
                     return self.resume_from(values["out"])
             self._check_mask_dataset(values["data"])
-            if not self._roles_confirmed(values):
+            if ask_roles and not self._roles_confirmed(values):
                 return False
             preload_torch_modules(values["model"])  # on the GUI thread: jobs never import
             from cocoseg_gui.core.training.config import TrainConfig
@@ -309,7 +311,8 @@ class TrainPanel(QWidget):
 
         self.epoch_finished.connect(on_epoch)
         self.run_finished.connect(lambda _end: done())
-        if not self.start():
+        # unattended: the demo has one mask folder (val); a role question would wait for nobody
+        if not self._start(resume=None, ask_roles=False):
             done()
 
     def _choose_run_folder(self, values: dict[str, Any]) -> str | None:
