@@ -516,7 +516,8 @@ class MainWindow(QMainWindow):
 
     def shortcut_table(self) -> list[tuple[str, str]]:
         rows = []
-        for act in self.actions():
+        edit = [*self.images.actions(), *self.images.edit_toolbar.actions()]  # Edit mode's keys too
+        for act in [*self.actions(), *edit]:
             keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
             if keys:
                 rows.append((", ".join(keys), act.text().replace("&", "")))
