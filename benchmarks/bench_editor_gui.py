@@ -69,7 +69,8 @@ def main() -> None:
         viewer.viewport().repaint()
         undo = time.perf_counter() - t
         print(
-            f"r={radius:3d}: move->repaint p95 {p95(times):6.1f} ms (baseline/ours {p95(base) / p95(times):5.1f}x), "
+            f"r={radius:3d}: move->repaint p95 {p95(times):6.1f} ms "
+            f"(baseline/ours {p95(base) / p95(times):5.1f}x), "
             f"undo of the stroke {undo * 1000:.1f} ms"
         )
     viewer.close()
