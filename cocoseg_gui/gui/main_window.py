@@ -112,7 +112,8 @@ class MainWindow(QMainWindow):
         self._pending_masks_dir: Path | None = None
         self._skip_masks_reload = False
         self.show_dialogs = True  # False when unattended (--screenshot): errors go to dataset_failed only
-        self.setWindowTitle("cocoseg[*]")  # [*]: the star of unsaved mask edits
+        self._unsaved_edits = False  # the title's leading "* " (setWindowTitle adds it)
+        self.setWindowTitle("cocoseg")
         self.setAcceptDrops(True)
 
         # Workspaces (tabs filling the window): "Images & masks" (browser, viewer, legend, the Masks panel
@@ -308,7 +309,7 @@ class MainWindow(QMainWindow):
         s.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         s.open_image_requested.connect(self.images.browser.select_image)
         s.compare_requested.connect(lambda _path: self.show_panel("predict"))  # Evaluate -> compare view
-        self.images.edits_changed.connect(lambda: self.setWindowModified(self.images.has_unsaved_edits()))
+        self.images.edits_changed.connect(self._on_edits_changed)
         self.images.edit_mode_changed.connect(
             lambda _on: self._on_workspace_changed(self.panel_tabs.currentIndex())
         )
@@ -669,6 +670,17 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.shutdown()
         super().closeEvent(event)
+
+    def setWindowTitle(self, title: str) -> None:
+        """The title, with a leading "* " while mask edits are unsaved (whoever sets the title)."""
+        self._base_title = title.removeprefix("* ")
+        super().setWindowTitle(f"* {self._base_title}" if self._unsaved_edits else self._base_title)
+
+    def _on_edits_changed(self) -> None:
+        unsaved = self.images.has_unsaved_edits()
+        if unsaved != self._unsaved_edits:
+            self._unsaved_edits = unsaved
+            self.setWindowTitle(self._base_title)
 
     def _settle_unsaved_edits(self) -> bool:
         """Quitting with unsaved mask edits asks Save / Discard / Cancel; False: stay open."""

@@ -232,7 +232,7 @@ class ProjectActions(QObject):
 
     def update_title(self) -> None:
         title = self.session.title
-        self.window.setWindowTitle(f"{title}[*] — cocoseg" if title else "cocoseg[*]")  # [*]: unsaved edits
+        self.window.setWindowTitle(f"{title} — cocoseg" if title else "cocoseg")
 
     # --- start-up ----------------------------------------------------------------------------------
     def _remember(self) -> None:
