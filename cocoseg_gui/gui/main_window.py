@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QScrollArea,
     QTabWidget,
@@ -36,7 +37,13 @@ from cocoseg_gui.gui.project_actions import ProjectActions
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe
 from cocoseg_gui.gui.services.workers import JobWorker, stop_all_jobs
-from cocoseg_gui.gui.widgets.dialogs import ShortcutsDialog, confirm_quit, show_about, show_error
+from cocoseg_gui.gui.widgets.dialogs import (
+    ShortcutsDialog,
+    ask_unsaved_edits,
+    confirm_quit,
+    show_about,
+    show_error,
+)
 from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
 from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
 from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
@@ -105,6 +112,7 @@ class MainWindow(QMainWindow):
         self._pending_masks_dir: Path | None = None
         self._skip_masks_reload = False
         self.show_dialogs = True  # False when unattended (--screenshot): errors go to dataset_failed only
+        self._unsaved_edits = False  # the title's leading "* " (setWindowTitle adds it)
         self.setWindowTitle("cocoseg")
         self.setAcceptDrops(True)
 
@@ -245,6 +253,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_open_masks)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
+        edit_menu = menus.addMenu("&Edit")  # the mask editor's (Images workspace)
+        for act in (images.act_undo, images.act_redo, None, images.act_edit, images.act_save):
+            edit_menu.addAction(act) if act is not None else edit_menu.addSeparator()
         view = menus.addMenu("&View")
         for act in (
             self.act_next,
@@ -298,6 +309,10 @@ class MainWindow(QMainWindow):
         s.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         s.open_image_requested.connect(self.images.browser.select_image)
         s.compare_requested.connect(lambda _path: self.show_panel("predict"))  # Evaluate -> compare view
+        self.images.edits_changed.connect(self._on_edits_changed)
+        self.images.edit_mode_changed.connect(
+            lambda _on: self._on_workspace_changed(self.panel_tabs.currentIndex())
+        )
         images = self.images
         images.browser.rows_changed.connect(lambda _shown, _total: self._update_summary())
         images.image_shown.connect(self.image_shown)
@@ -502,7 +517,8 @@ class MainWindow(QMainWindow):
 
     def shortcut_table(self) -> list[tuple[str, str]]:
         rows = []
-        for act in self.actions():
+        edit = [*self.images.actions(), *self.images.edit_toolbar.actions()]  # Edit mode's keys too
+        for act in [*self.actions(), *edit]:
             keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
             if keys:
                 rows.append((", ".join(keys), act.text().replace("&", "")))
@@ -579,8 +595,10 @@ class MainWindow(QMainWindow):
         return panel
 
     def _on_workspace_changed(self, index: int) -> None:
+        # in Edit mode 1 picks a class and [ ] size the brush: the view's keys step aside
+        edit_keys = (self.act_100, self.act_opacity_up, self.act_opacity_down) if self.images.editing else ()
         for act in self._viewer_actions:
-            act.setEnabled(index == 0)
+            act.setEnabled(index == 0 and act not in edit_keys)
         if index == 0 and not self._layout_pending:
             QTimer.singleShot(LAYOUT_SETTLE_MS, self._repair_dock_widths)
 
@@ -642,6 +660,9 @@ class MainWindow(QMainWindow):
         return [job for job in (ws.busy_job() for ws in self.workspaces()) if job]
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._settle_unsaved_edits():
+            event.ignore()
+            return
         jobs = self.running_jobs()
         if jobs and self.show_dialogs and not confirm_quit(self, jobs):
             event.ignore()
@@ -649,6 +670,30 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.shutdown()
         super().closeEvent(event)
+
+    def setWindowTitle(self, title: str) -> None:
+        """The title, with a leading "* " while mask edits are unsaved (whoever sets the title)."""
+        self._base_title = title.removeprefix("* ")
+        super().setWindowTitle(f"* {self._base_title}" if self._unsaved_edits else self._base_title)
+
+    def _on_edits_changed(self) -> None:
+        unsaved = self.images.has_unsaved_edits()
+        if unsaved != self._unsaved_edits:
+            self._unsaved_edits = unsaved
+            self.setWindowTitle(self._base_title)
+
+    def _settle_unsaved_edits(self) -> bool:
+        """Quitting with unsaved mask edits asks Save / Discard / Cancel; False: stay open."""
+        files = self.images.unsaved_files()
+        if not files or not self.show_dialogs:
+            return True
+        answer = ask_unsaved_edits(self, files)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.images.save_all()
+        if answer == QMessageBox.StandardButton.Discard:
+            self.images.discard_all()
+            return True
+        return False
 
     def shutdown(self) -> None:
         """Stop background work: loading, every workspace's jobs, thumbnail and image decoders."""

@@ -76,6 +76,19 @@ class ShortcutsDialog(QDialog):
         self.resize(460, 420)
 
 
+def ask_unsaved_edits(parent: QWidget | None, files: list[str]) -> QMessageBox.StandardButton:
+    """Save / Discard / Cancel before quitting with unsaved mask edits (the files named)."""
+    shown = "\n".join(files[:10]) + (f"\n… and {len(files) - 10} more" if len(files) > 10 else "")
+    buttons = QMessageBox.StandardButton
+    return QMessageBox.question(
+        parent,
+        "Unsaved mask edits",
+        f"The masks of these images have unsaved edits:\n\n{shown}\n\nSave them before quitting?",
+        buttons.Save | buttons.Discard | buttons.Cancel,
+        buttons.Save,
+    )
+
+
 def confirm_quit(parent: QWidget | None, jobs: list[str]) -> bool:
     """Ask before quitting while ``jobs`` run; stopped training keeps last.pt, masks resume on rerun."""
     answer = QMessageBox.question(

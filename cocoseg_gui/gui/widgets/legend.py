@@ -114,6 +114,7 @@ class LegendWidget(QWidget):
     """
 
     hidden_changed = Signal(set)
+    class_picked = Signal(int)  # a click in pick mode (the mask editor): the class to paint
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,6 +122,7 @@ class LegendWidget(QWidget):
         self._visibility = ClassVisibility()
         self._state: ImageViewState | None = None
         self._before_click: tuple[int, ClassVisibility] | None = None  # undone by a double click
+        self.pick_mode = False  # Edit mode: a plain click picks the class instead of hiding it
 
         self.list = _LegendList()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -210,6 +212,9 @@ class LegendWidget(QWidget):
         self._change(ClassVisibility())
 
     def _on_click(self, index: int, solo: bool) -> None:
+        if self.pick_mode and not solo:
+            self.class_picked.emit(index)
+            return
         if solo:
             self._before_click = None
             self.solo(index)

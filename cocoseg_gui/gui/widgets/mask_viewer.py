@@ -187,6 +187,8 @@ class MaskViewer(QGraphicsView):
         lut = overlay_lut(self._colors, 1.0, self._hidden, self._show_background)
         image, buffer = mask_to_argb_view(patch, lut)
         pixmap = self._overlay_item.pixmap()
+        # the item lets go of its copy first, so painting does not detach (copy) the whole overlay
+        self._overlay_item.setPixmap(QPixmap())
         painter = QPainter(pixmap)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)  # replace, not blend
         painter.drawImage(cols.start, rows.start, image)

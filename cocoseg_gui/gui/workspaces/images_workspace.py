@@ -9,20 +9,26 @@ menus, the status bar and opening datasets; it hands the dataset over with ``set
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
+from cocoseg_gui.core.editing.editor import ImageEditor, Tool
 from cocoseg_gui.core.errors import CocoSegError
-from cocoseg_gui.core.image_view_state import DisplayChanged, ImageViewState, ShownImage
+from cocoseg_gui.core.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.core.label_map import LabelMap
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
+from cocoseg_gui.gui.widgets.brush_cursor import BrushCursor
 from cocoseg_gui.gui.widgets.dialogs import error_text
+from cocoseg_gui.gui.widgets.edit_toolbar import EditToolbar
 from cocoseg_gui.gui.widgets.legend import LegendWidget
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.side_by_side import MODE_IMAGE_MASK, SideBySideView
@@ -47,6 +53,8 @@ class ImagesWorkspace(QMainWindow):
     image_failed = Signal(int, str)  # image id, the message for the status bar
     status_message = Signal(str, int)  # text, milliseconds
     hover_text = Signal(str)  # "x, y: class" under the cursor, "" when outside
+    edit_mode_changed = Signal(bool)
+    edits_changed = Signal()  # unsaved state or what undo/redo would do changed
 
     def __init__(self, masks_panel: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,6 +91,7 @@ class ImagesWorkspace(QMainWindow):
         self.browser.image_selected.connect(self.show_image)
         self.viewer.hovered.connect(self._on_hover)
         self.side.hovered.connect(lambda x, y, _left, right: self._on_hover(x, y, right))
+        self._build_editor()
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -97,8 +106,10 @@ class ImagesWorkspace(QMainWindow):
     # ----------------------------------------------------------------------------------------- dataset
     def set_dataset(self, index: CocoIndex, images_dir: Path, masks_dir: Path | None) -> CocoSegError | None:
         """Browse ``index``'s images; returns why ``masks_dir`` could not be used (then: without masks)."""
+        self._autosave()
         problem = self._make_source(index, images_dir, masks_dir)
         assert self.source is not None
+        self._editor_follows_source()
         self.browser.set_dataset(index, images_dir, self.source.masked_file_names())
         return problem
 
@@ -106,12 +117,21 @@ class ImagesWorkspace(QMainWindow):
         """Show the masks of ``masks_dir`` (None: drawn from the annotations); the current image reloads."""
         if self.source is None:
             return None
+        self._autosave()
         problem = self._make_source(self.source.index, self.source.images_dir, masks_dir)
         assert self.source is not None
+        self._editor_follows_source()
         self.browser.set_masked_names(self.source.masked_file_names())
         if self.browser.current_image_id() is not None:
             self.show_image(self.browser.current_image_id())
         return problem
+
+    def _editor_follows_source(self) -> None:
+        """Edits belong to one mask folder: another one starts fresh (Edit mode ends without one)."""
+        assert self.source is not None
+        self.editor.reset(self.source.masks_dir)
+        if self.editing and self.source.masks_dir is None:
+            self.set_editing(False)
 
     def _make_source(self, index: CocoIndex, images_dir: Path, masks_dir: Path | None) -> CocoSegError | None:
         try:
@@ -134,6 +154,8 @@ class ImagesWorkspace(QMainWindow):
         return self.view_state.image
 
     def show_image(self, image_id: int) -> None:
+        if self.editor.current_image not in (None, int(image_id)):
+            self._autosave()
         if self.source is not None:
             self.loader.request(self.source, int(image_id))
 
@@ -246,6 +268,210 @@ class ImagesWorkspace(QMainWindow):
             if dock.isVisible() and not dock.isFloating() and dock.width() <= least:
                 return False
         return self.centralWidget().width() >= MIN_CENTRAL_SHARE * self.width()
+
+    # ----------------------------------------------------------------------------------------- editing
+    def _build_editor(self) -> None:
+        """Edit mode (ADR 0016): the toolbar, the brush cursor, the keys; mouse input via eventFilter."""
+        self.editor = ImageEditor()
+        self.autosave = True  # save the shown image's edits before another image is shown
+        self.edit_toolbar = EditToolbar(self.editor, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.edit_toolbar)
+        self.edit_toolbar.setVisible(False)
+        self.brush_cursor = BrushCursor(self.viewer.scene())
+        self.act_edit = self._edit_action("&Edit mode", ("E",), checkable=True)
+        self.act_edit.toggled.connect(self.set_editing)
+        self.act_undo = self._edit_action("&Undo", ("Ctrl+Z",), self.undo)
+        self.act_redo = self._edit_action("&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), self.redo)
+        self.act_save = self._edit_action("&Save mask", ("Ctrl+S",), self.save_current)
+        self.act_smaller = self._edit_action("Smaller brush", ("[",), lambda: self.editor.resize_tool(-1))
+        self.act_bigger = self._edit_action("Bigger brush", ("]",), lambda: self.editor.resize_tool(1))
+        self.act_cancel = self._edit_action("Cancel stroke", ("Esc",), self.editor.cancel)
+        self.class_actions = [
+            self._edit_action(f"Class {i}", (str(i),), lambda i=i: self.pick_class(i)) for i in range(10)
+        ]
+        self._mode_actions = [self.act_smaller, self.act_bigger, self.act_cancel, *self.class_actions]
+        for action in self._mode_actions:
+            action.setEnabled(False)
+        self.viewer.viewport().installEventFilter(self)
+        self.view_state.image_changed.subscribe(self._on_edit_image)
+        self.editor.changed.subscribe(lambda _e: self._on_editor_changed())
+        self.legend.class_picked.connect(self.pick_class)
+        self._on_editor_changed()
+
+    def _edit_action(
+        self,
+        text: str,
+        keys: tuple[str, ...],
+        slot: Callable[[], object] | None = None,
+        checkable: bool = False,
+    ) -> QAction:
+        action = QAction(text, self, checkable=checkable)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(f"{text.replace('&', '')} ({', '.join(keys)})")
+        if slot is not None:
+            action.triggered.connect(lambda _c=False: slot())
+        self.addAction(action)  # shortcuts work while this workspace is the visible tab
+        return action
+
+    @property
+    def editing(self) -> bool:
+        return self.act_edit.isChecked()
+
+    def set_editing(self, on: bool) -> None:
+        """Enter or leave Edit mode; it needs a mask folder to save into."""
+        on = bool(on)
+        if on and (self.source is None or self.source.masks_dir is None):
+            self.status_message.emit(
+                "Edit mode needs a mask folder: open one (Ctrl+M) or generate masks first", 8000
+            )
+            on = False
+        if self.act_edit.isChecked() != on:
+            self.act_edit.setChecked(on)  # comes back here through toggled
+            return
+        if on:
+            assert self.source is not None
+            if self.editor.mask_folder != self.source.masks_dir:
+                self.editor.reset(self.source.masks_dir)
+            self._attach_current()
+        else:
+            self.editor.release()
+            self.brush_cursor.hide()
+        self.viewer.set_left_button_pans(not on)
+        self.edit_toolbar.setVisible(on)
+        self.legend.pick_mode = on
+        for action in self._mode_actions:
+            action.setEnabled(on)
+        self.edit_mode_changed.emit(on)
+        self._on_editor_changed()
+
+    def _on_edit_image(self, event: ImageChanged) -> None:
+        if self.editing:
+            self._attach_current()
+
+    def _attach_current(self) -> None:
+        image = self.view_state.image
+        if image is None or self.source is None:
+            self.editor.detach()
+            return
+        if image.labels is None:  # no mask yet (an image not labelled): start from background
+            w, h = image.size
+            labels = LabelMap(np.zeros((h, w), np.uint8), self.source.class_names(), self.source.colors)
+            self.view_state.show(replace(image, labels=labels, mask_source="new mask"))
+            return  # comes back through image_changed
+        mask_h, mask_w = image.labels.shape
+        w, h = image.size
+        size = (h, w) if (mask_h, mask_w) == (h, w) else None  # masks stored smaller keep their size
+        self.editor.attach(image.image_id, image.file_name, image.labels, size)
+
+    def _on_editor_changed(self) -> None:
+        undo, redo = self.editor.undo_text, self.editor.redo_text
+        self.act_undo.setText(f"&Undo {undo}" if undo else "&Undo")
+        self.act_redo.setText(f"&Redo {redo}" if redo else "&Redo")
+        self.act_undo.setEnabled(self.editing and undo is not None)
+        self.act_redo.setEnabled(self.editing and redo is not None)
+        self.act_save.setEnabled(self.editing and self.editor.current_image is not None)
+        self.edits_changed.emit()
+
+    def pick_class(self, index: int) -> None:
+        """Keys 0-9 and legend clicks in Edit mode: the class painted ('not a class' when absent)."""
+        if not self.editor.set_class(int(index)):
+            self.status_message.emit(f"No class {index} in this mask folder", 4000)
+
+    def undo(self) -> None:
+        self.editor.undo()
+
+    def redo(self) -> None:
+        self.editor.redo()
+
+    def has_unsaved_edits(self) -> bool:
+        return bool(self.editor.unsaved())
+
+    def unsaved_files(self) -> list[str]:
+        return self.editor.unsaved()
+
+    def save_current(self) -> bool:
+        """Ctrl+S: save the shown image's mask; a failure is a dialog naming the file, edits kept."""
+        return self._saving(lambda: self.editor.save())
+
+    def save_all(self) -> bool:
+        return self._saving(self.editor.save_all)
+
+    def discard_all(self) -> None:
+        self.editor.discard_all()
+
+    def _saving(self, save: Callable[[], object]) -> bool:
+        try:
+            saved = save()
+        except CocoSegError as exc:
+            QMessageBox.critical(self, "Cannot save the mask", f"{error_text(exc)}")
+            return False
+        if saved:
+            names = [s.mask_name for s in (saved if isinstance(saved, list) else [saved])]
+            self.status_message.emit(f"Saved {', '.join(names)}", 5000)
+        return True
+
+    def _autosave(self) -> bool:
+        """Before another image or mask folder: save the shown image's edits (setting autosave); when
+        off, or when the save fails, the edits stay in memory (shown again on return, asked on quit)."""
+        if self.autosave and self.editor.dirty:
+            return self.save_current()
+        return True
+
+    def _mask_point(self, pos: QPointF) -> tuple[float, float] | None:
+        """A viewport position -> continuous MASK pixel coordinates (the mask may be smaller)."""
+        image = self.view_state.image
+        if image is None or image.labels is None:
+            return None
+        inverse, _ok = self.viewer.viewportTransform().inverted()
+        scene = inverse.map(QPointF(pos))
+        (mh, mw), (w, h) = image.labels.shape, image.size
+        return scene.x() * mw / w, scene.y() * mh / h
+
+    def _show_cursor(self, point: tuple[float, float] | None) -> None:
+        image, s = self.view_state.image, self.editor.settings
+        if point is None or image is None or image.labels is None or s.tool not in (Tool.BRUSH, Tool.ERASER):
+            self.brush_cursor.hide()
+            return
+        (mh, mw), (w, h) = image.labels.shape, image.size
+        self.brush_cursor.set_shape(s.radius, s.tip, w / mw, h / mh)
+        self.brush_cursor.move_to(math.floor(point[0]), math.floor(point[1]))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is not self.viewer.viewport() or not self.editing:
+            return super().eventFilter(watched, event)
+        kind = event.type()
+        if kind == QEvent.Type.Leave:
+            self.brush_cursor.hide()
+        elif kind == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:  # Ctrl+wheel: brush size
+                self.editor.resize_tool(1 if event.angleDelta().y() > 0 else -1)
+                self._show_cursor(self._mask_point(event.position()))
+                return True
+        elif isinstance(event, QMouseEvent):
+            return self._edit_mouse(kind, event)
+        return super().eventFilter(watched, event)
+
+    def _edit_mouse(self, kind: QEvent.Type, event: QMouseEvent) -> bool:
+        point = self._mask_point(event.position())
+        left = event.button() == Qt.MouseButton.LeftButton
+        if kind == QEvent.Type.MouseButtonPress and left and point is not None:
+            mods = event.modifiers()
+            if mods & Qt.KeyboardModifier.AltModifier:
+                self.editor.pick(point)
+            else:
+                self.editor.press(point, straight=bool(mods & Qt.KeyboardModifier.ShiftModifier))
+            self._show_cursor(point)
+            return True
+        if kind == QEvent.Type.MouseMove:
+            self._show_cursor(point)
+            if self.editor.stroking and point is not None:
+                self.editor.move(point)
+                return True
+        if kind == QEvent.Type.MouseButtonRelease and left and self.editor.stroking:
+            self.editor.release()
+            return True
+        return False
 
     # -------------------------------------------------------------------------------- Workspace protocol
     def busy_job(self) -> str | None:

@@ -1,0 +1,64 @@
+"""BrushCursor: the brush's exact footprint drawn over the image at any zoom (what you see is painted).
+
+The outline comes from ``core.editing.footprint.footprint_outline`` (pixel edges of the tip), scaled
+from mask pixels to the scene's image pixels, so on a mask smaller than its image the cursor covers
+the image pixels the mask pixels will colour. A dark halo under a white line keeps it visible on any
+image; cosmetic pens keep the line one screen pixel wide whatever the zoom.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
+
+from cocoseg_gui.core.editing.footprint import Tip, footprint_outline
+
+
+class BrushCursor:
+    """Two path items (halo + line) in ``scene``; hidden until ``move_to``."""
+
+    def __init__(self, scene: QGraphicsScene) -> None:
+        self.items: list[QGraphicsPathItem] = []
+        for z, (color, width) in enumerate(((QColor(0, 0, 0, 170), 3.0), (QColor(255, 255, 255), 1.0))):
+            item = QGraphicsPathItem()
+            pen = QPen(color, width)
+            pen.setCosmetic(True)
+            item.setPen(pen)
+            item.setZValue(10 + z)
+            item.setVisible(False)
+            scene.addItem(item)
+            self.items.append(item)
+        self._key: tuple[int, Tip, float, float] | None = None
+        self._scale = (1.0, 1.0)
+
+    def set_shape(self, radius: int, tip: Tip, scale_x: float = 1.0, scale_y: float = 1.0) -> None:
+        """The footprint of ``radius``/``tip``; ``scale_*``: image pixels per mask pixel."""
+        key = (int(radius), Tip(tip), float(scale_x), float(scale_y))
+        if key == self._key:
+            return
+        self._key, self._scale = key, (float(scale_x), float(scale_y))
+        path = QPainterPath()
+        for (x0, y0), (x1, y1) in footprint_outline(int(radius), Tip(tip)).tolist():
+            path.moveTo(x0 * scale_x, y0 * scale_y)
+            path.lineTo(x1 * scale_x, y1 * scale_y)
+        for item in self.items:
+            item.setPath(path)
+
+    def move_to(self, mask_x: int, mask_y: int) -> None:
+        """Centre the outline on mask pixel (x, y)."""
+        sx, sy = self._scale
+        pos = QPointF((mask_x + 0.5) * sx, (mask_y + 0.5) * sy)
+        for item in self.items:
+            item.setPos(pos)
+            item.setVisible(True)
+
+    def hide(self) -> None:
+        for item in self.items:
+            item.setVisible(False)
+
+    def visible(self) -> bool:
+        return self.items[1].isVisible()
+
+    def path(self) -> QPainterPath:
+        return self.items[1].path()

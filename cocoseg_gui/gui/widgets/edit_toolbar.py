@@ -1,0 +1,145 @@
+"""EditToolbar: the Edit mode's tools, sizes, active class and overwrite mode, always visible while editing.
+
+It shows and changes a ``core.editing.editor.ImageEditor``'s settings and follows its ``changed``
+notifications, so keys (``B``, ``[``, ``1``...) and toolbar clicks stay in one place of truth.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar, QWidget
+
+from cocoseg_gui.core.editing.editor import MAX_BRUSH_RADIUS, ImageEditor, Tool
+from cocoseg_gui.core.editing.footprint import Tip
+from cocoseg_gui.core.editing.rules import Mode
+
+TOOLS: tuple[tuple[Tool, str, str], ...] = (
+    (Tool.BRUSH, "Brush", "B"),
+    (Tool.ERASER, "Eraser", "X"),
+    (Tool.FILL, "Fill", "G"),
+    (Tool.PICKER, "Picker", "I"),
+)
+MODES: tuple[tuple[Mode, str], ...] = (
+    (Mode.OVERWRITE, "Overwrite all"),
+    (Mode.PRESERVE, "Preserve other classes"),
+    (Mode.ONLY_CLASS, "Only over class:"),
+)
+
+
+def swatch(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(*rgb))
+    return QIcon(pixmap)
+
+
+class EditToolbar(QToolBar):
+    """Tool buttons (B, X, G, I; Alt+click picks with any tool), size, tip, class, overwrite mode."""
+
+    def __init__(self, editor: ImageEditor, parent: QWidget | None = None) -> None:
+        super().__init__("Edit", parent)
+        self.setObjectName("toolbar_edit")
+        self.editor = editor
+        self._updating = False
+        group = QActionGroup(self)
+        self.tool_actions: dict[Tool, QAction] = {}
+        for tool, text, key in TOOLS:
+            action = QAction(text, self, checkable=True)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.setToolTip(f"{text} ({key})")
+            action.triggered.connect(lambda _c=False, t=tool: editor.update(tool=t))
+            group.addAction(action)
+            self.addAction(action)
+            self.tool_actions[tool] = action
+        self.addSeparator()
+        self.size_box = QSpinBox()
+        self.size_box.setRange(0, MAX_BRUSH_RADIUS)
+        self.size_box.setPrefix("radius ")
+        self.size_box.setToolTip("Brush/eraser radius in mask pixels ([ ] or Ctrl+wheel; each tool its own)")
+        self.size_box.valueChanged.connect(self._on_size)
+        self.addWidget(self.size_box)
+        self.tip_box = QComboBox()
+        self.tip_box.addItem("Round", Tip.ROUND.value)
+        self.tip_box.addItem("Square", Tip.SQUARE.value)
+        self.tip_box.currentIndexChanged.connect(
+            lambda i: self._set(lambda: editor.update(tip=Tip(self.tip_box.itemData(i))))
+        )
+        self.addWidget(self.tip_box)
+        self.addSeparator()
+        self.class_box = QComboBox()
+        self.class_box.setToolTip("The class painted (1-9, 0 background, a legend click, Alt+click picks)")
+        self.class_box.currentIndexChanged.connect(self._on_class)
+        self.addWidget(self.class_box)
+        self.tool_label = QLabel()
+        self.tool_label.setContentsMargins(6, 0, 6, 0)
+        self.addWidget(self.tool_label)
+        self.addSeparator()
+        self.mode_box = QComboBox()
+        for mode, text in MODES:
+            self.mode_box.addItem(text, mode.value)
+        self.mode_box.setToolTip("Which pixels painting may change")
+        self.mode_box.currentIndexChanged.connect(self._on_mode)
+        self.addWidget(self.mode_box)
+        self.target_box = QComboBox()
+        self.target_box.setToolTip("The only class painted over")
+        self.target_box.currentIndexChanged.connect(self._on_mode)
+        self.addWidget(self.target_box)
+        editor.changed.subscribe(lambda _e: self.refresh())
+        self.refresh()
+
+    def _set(self, change) -> None:  # type: ignore[no-untyped-def]
+        if not self._updating:
+            change()
+
+    def _on_size(self, value: int) -> None:
+        key = "eraser_radius" if self.editor.settings.tool is Tool.ERASER else "brush_radius"
+        self._set(lambda: self.editor.update(**{key: value}))
+
+    def _on_class(self, index: int) -> None:
+        if index >= 0:
+            self._set(lambda: self.editor.set_class(int(self.class_box.itemData(index))))
+
+    def _on_mode(self, _index: int = 0) -> None:
+        mode = Mode(self.mode_box.currentData() or Mode.OVERWRITE.value)
+        target = self.target_box.currentData()
+        if mode is Mode.ONLY_CLASS and target is None:
+            return
+        self._set(lambda: self.editor.set_rule(mode, target))
+
+    def _fill_classes(self, box: QComboBox, names: dict[int, str]) -> None:
+        wanted = [(i, n) for i, n in sorted(names.items())]
+        if [(box.itemData(k), box.itemText(k)) for k in range(box.count())] == [
+            (i, f"{i} {n}") for i, n in wanted
+        ]:
+            return
+        box.clear()
+        for i, name in wanted:
+            box.addItem(swatch(self.editor.class_color(i)), f"{i} {name}", i)
+
+    def refresh(self) -> None:
+        """Show the editor's settings (after a key, a pick or another image)."""
+        s = self.editor.settings
+        self._updating = True
+        try:
+            self.tool_actions[s.tool].setChecked(True)
+            self.size_box.setValue(s.radius)
+            self.size_box.setEnabled(s.tool in (Tool.BRUSH, Tool.ERASER))
+            self.tip_box.setCurrentIndex(self.tip_box.findData(Tip(s.tip).value))
+            names = self.editor.class_names() or {s.active_class: self.editor.class_name(s.active_class)}
+            self._fill_classes(self.class_box, names)
+            self._fill_classes(self.target_box, names)
+            self.class_box.setCurrentIndex(self.class_box.findData(s.active_class))
+            self.mode_box.setCurrentIndex(self.mode_box.findData(Mode(s.rule.mode).value))
+            self.target_box.setEnabled(Mode(s.rule.mode) is Mode.ONLY_CLASS)
+            if s.rule.target is not None:
+                self.target_box.setCurrentIndex(self.target_box.findData(s.rule.target))
+            name = self.editor.class_name(s.active_class)
+            self.tool_label.setText(f"{s.tool.value.capitalize()} · {name}")
+            r, g, b = self.editor.class_color(s.active_class)
+            self.tool_label.setStyleSheet(f"border-left: 14px solid rgb({r},{g},{b}); padding-left: 4px;")
+        finally:
+            self._updating = False
+
+    def active_text(self) -> str:
+        return self.tool_label.text()

@@ -1,0 +1,252 @@
+"""The Images workspace's Edit mode driven like a user: keys, real mouse strokes on the viewer, Ctrl+S,
+the saved palette PNG checked pixel by pixel against the footprint the core computes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from cocoseg_gui.core.editing.editor import Tool
+from cocoseg_gui.core.editing.fill import fill_area
+from cocoseg_gui.core.editing.footprint import Tip
+from cocoseg_gui.core.editing.rules import paint
+from cocoseg_gui.core.editing.stroke import segment_area
+from cocoseg_gui.core.mask_dataset import read_image_mask_map
+from cocoseg_gui.core.mask_job import generate_masks
+from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.gui.main_window import MainWindow
+from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401
+
+ZOOM = 4.0  # screen pixels per image pixel: every viewport point maps to one known mask pixel
+CTRL, SHIFT, ALT = (
+    Qt.KeyboardModifier.ControlModifier,
+    Qt.KeyboardModifier.ShiftModifier,
+    Qt.KeyboardModifier.AltModifier,
+)
+
+
+@pytest.fixture(scope="module")
+def generated_masks(tmp_path_factory, val_annotations, val_images) -> Path:
+    out = tmp_path_factory.mktemp("editor") / "masks_val2017"
+    generate_masks(val_annotations, val_images, out, MaskOptions(workers=1))
+    return out
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, val_annotations, val_images, generated_masks) -> MainWindow:
+    masks = tmp_path / "masks"
+    shutil.copytree(generated_masks, masks)
+    win = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, win, val_annotations, val_images)
+    with qtbot.waitSignal(win.image_shown, timeout=WAIT_MS):
+        win.open_masks(masks)
+    win.masks_dir = masks  # type: ignore[attr-defined]
+    return win
+
+
+def mask_file(window: MainWindow) -> Path:
+    folder = window.masks_dir  # type: ignore[attr-defined]
+    name = read_image_mask_map(folder)[window.images.current.file_name]
+    return folder / "masks" / name
+
+
+def labels(window: MainWindow) -> np.ndarray:
+    return np.array(window.images.view_state.labels.array)
+
+
+def enter_edit_mode(qtbot, window: MainWindow, centre: tuple[int, int]) -> None:
+    qtbot.keyClick(window, Qt.Key.Key_E)
+    assert window.images.editing and window.images.edit_toolbar.isVisible()
+    window.images.viewer.set_view_state((ZOOM, QPointF(*centre)))
+
+
+def at(window: MainWindow, x: int, y: int) -> QPoint:
+    """The viewport point over mask pixel (x, y) (the sample's masks are at image size)."""
+    return window.images.viewer.mapFromScene(QPointF(x + 0.5, y + 0.5))
+
+
+def drag(qtbot, window: MainWindow, points: list[tuple[int, int]], modifier=Qt.KeyboardModifier.NoModifier):
+    viewport = window.images.viewer.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, modifier, at(window, *points[0]))
+    for p in points[1:]:
+        qtbot.mouseMove(viewport, at(window, *p))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, modifier, at(window, *points[-1]))
+
+
+def expected_stroke(before: np.ndarray, points: list[tuple[int, int]], radius: int, value: int) -> np.ndarray:
+    out = before.copy()
+    for a, b in zip(points[:1] + points[:-1], points, strict=True):
+        paint(out, segment_area(a, b, radius, Tip.ROUND, out.shape), value)
+    return out
+
+
+def test_a_brush_stroke_saves_exactly_its_footprint_and_undo_restores_the_bytes(qtbot, window) -> None:
+    images = window.images
+    before = labels(window)
+    h, w = before.shape
+    cx, cy = w // 2, h // 2
+    enter_edit_mode(qtbot, window, (cx, cy))
+    qtbot.keyClick(window, Qt.Key.Key_1)  # person
+    radius = images.editor.settings.brush_radius
+    assert images.edit_toolbar.active_text() == "Brush · person"
+    points = [(cx - 10, cy), (cx, cy + 3), (cx + 12, cy + 5)]
+    drag(qtbot, window, points)
+
+    expected = expected_stroke(before, points, radius, 1)
+    assert not np.array_equal(expected, before)
+    assert np.array_equal(labels(window), expected)
+    assert window.windowTitle().startswith("* ")
+    assert images.act_undo.text() == "&Undo Brush stroke (person)"
+    # the viewer's display copy was repainted in the stroke's box
+    assert np.array_equal(images.viewer.mask(), expected)
+
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    saved = np.array(Image.open(mask_file(window)))
+    assert np.array_equal(saved, expected)
+    assert not window.windowTitle().startswith("*")
+
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
+    assert labels(window).tobytes() == before.tobytes()
+    assert images.act_redo.text() == "&Redo Brush stroke (person)"
+    qtbot.keyClick(window, Qt.Key.Key_Y, CTRL)
+    assert np.array_equal(labels(window), expected)
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    assert np.array_equal(np.array(Image.open(mask_file(window))), before)
+
+
+def test_eraser_shift_line_and_bracket_sizes(qtbot, window) -> None:
+    images = window.images
+    before = labels(window)
+    h, w = before.shape
+    cx, cy = w // 2, h // 2
+    enter_edit_mode(qtbot, window, (cx, cy))
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    radius = images.editor.settings.brush_radius
+    drag(qtbot, window, [(cx - 8, cy - 8)])
+    drag(qtbot, window, [(cx + 8, cy - 8)], SHIFT)  # Shift+click: a straight line from the last point
+    expected = expected_stroke(before, [(cx - 8, cy - 8)], radius, 2)
+    expected = expected_stroke(expected, [(cx - 8, cy - 8), (cx + 8, cy - 8)], radius, 2)
+    assert np.array_equal(labels(window), expected)
+
+    qtbot.keyClick(window, Qt.Key.Key_X)  # eraser, its own size
+    assert images.editor.settings.tool is Tool.ERASER
+    qtbot.keyClick(window, Qt.Key.Key_BracketLeft)
+    eraser = images.editor.settings.eraser_radius
+    assert eraser != radius and images.edit_toolbar.size_box.value() == eraser
+    drag(qtbot, window, [(cx, cy - 8), (cx, cy - 2)])
+    expected = expected_stroke(expected, [(cx, cy - 8), (cx, cy - 2)], eraser, 0)
+    assert np.array_equal(labels(window), expected)
+    # the cursor outline is the footprint, scaled to the zoom: its bounding box is (2r+1) image pixels
+    rect = images.brush_cursor.path().boundingRect()
+    assert rect.width() == pytest.approx(2 * eraser + 1)
+    images.discard_all()
+
+
+def test_picker_and_fill(qtbot, window) -> None:
+    images = window.images
+    before = labels(window)
+    ys, xs = np.nonzero((before > 0) & (before < 255))
+    px, py = int(xs[len(xs) // 2]), int(ys[len(ys) // 2])
+    picked = int(before[py, px])
+    enter_edit_mode(qtbot, window, (px, py))
+    drag(qtbot, window, [(px, py)], ALT)  # Alt+click: the picker
+    assert images.editor.settings.active_class == picked
+    assert np.array_equal(labels(window), before)  # picking paints nothing
+
+    by, bx = (int(v[0]) for v in np.nonzero(before == 0))  # the first background pixel
+    images.viewer.set_view_state((ZOOM, QPointF(bx, by)))
+    qtbot.keyClick(window, Qt.Key.Key_G)
+    drag(qtbot, window, [(bx, by)])
+    expected = before.copy()
+    paint(expected, fill_area(before, (bx, by)), picked)
+    assert np.array_equal(labels(window), expected)
+    assert images.act_undo.text().startswith("&Undo Fill (")
+    images.discard_all()
+
+
+def test_legend_click_picks_the_class_in_edit_mode(qtbot, window) -> None:
+    images = window.images
+    enter_edit_mode(qtbot, window, (10, 10))
+    hidden = images.view_state.display.visibility
+    entry = images.legend.entries()[0][0]
+    item = images.legend.list.item(0)
+    rect = images.legend.list.visualItemRect(item)
+    qtbot.mouseClick(images.legend.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert images.editor.settings.active_class == entry
+    assert images.view_state.display.visibility == hidden  # not hidden as outside Edit mode
+
+
+def test_switching_images_autosaves_and_history_survives(qtbot, window) -> None:
+    images = window.images
+    before = labels(window)
+    first = mask_file(window)
+    h, w = before.shape
+    enter_edit_mode(qtbot, window, (w // 2, h // 2))
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    drag(qtbot, window, [(w // 2, h // 2), (w // 2 + 6, h // 2)])
+    edited = labels(window)
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    assert np.array_equal(np.array(Image.open(first)), edited)
+    assert not window.windowTitle().startswith("* ")
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_PageUp)
+    assert images.act_undo.text().startswith("&Undo Brush stroke")
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
+    assert labels(window).tobytes() == before.tobytes()
+    assert window.windowTitle().startswith("* ")
+    images.discard_all()
+
+
+def test_quitting_with_unsaved_edits_asks(qtbot, window, monkeypatch) -> None:
+    before = labels(window)
+    h, w = before.shape
+    enter_edit_mode(qtbot, window, (w // 2, h // 2))
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    drag(qtbot, window, [(w // 2, h // 2)])
+    edited = labels(window)
+    asked: list[str] = []
+
+    def answer(button):
+        def ask(parent, title, text, *args):
+            asked.append(text)
+            return button
+
+        return ask
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Cancel))
+    window.close()
+    assert window.isVisible() and asked and window.images.current.file_name in asked[0]
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Save))
+    window.close()
+    assert not window.isVisible()
+    assert np.array_equal(np.array(Image.open(mask_file(window))), edited)
+
+
+def test_a_failed_save_names_the_file_and_keeps_the_edits(qtbot, window, monkeypatch) -> None:
+    folder: Path = window.masks_dir  # type: ignore[attr-defined]
+    png_before = mask_file(window).read_bytes()
+    (folder / "report.json").unlink()
+    (folder / "report.json").mkdir()  # the report cannot be replaced: the save fails after the PNG
+    errors: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: errors.append(text))
+    before = labels(window)
+    h, w = before.shape
+    enter_edit_mode(qtbot, window, (w // 2, h // 2))
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    drag(qtbot, window, [(w // 2, h // 2)])
+    edited = labels(window)
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    assert errors and "report.json" in errors[0]
+    assert mask_file(window).read_bytes() == png_before  # the previous mask was put back
+    assert window.windowTitle().startswith("* ") and np.array_equal(labels(window), edited)
+    window.images.discard_all()
