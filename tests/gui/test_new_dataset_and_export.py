@@ -137,3 +137,36 @@ def test_export_of_a_new_dataset_writes_labelled_images_only(qtbot, tmp_path: Pa
     coco = json.loads((tmp_path / "new-coco.json").read_text())
     assert [i["file_name"] for i in coco["images"]] == [name["file_name"]] and len(coco["annotations"]) == 1
     assert "Wrote 1 images, each from its mask" in dialog.summary.text()
+
+
+def test_edited_images_are_marked_and_filtered(
+    qtbot, tmp_path: Path, val_annotations: Path, val_images: Path, edited_masks: Path
+) -> None:
+    """edited.json written by the editor's save: a ✎ before the name, the "Edited" filter, and a later
+    save while the window is open shows up without reopening."""
+    from cocoseg_gui.gui.widgets.browser.filtering import Presence
+    from cocoseg_gui.gui.widgets.browser.image_list_model import EDITED_MARK
+
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        window.open_dataset(val_annotations, val_images, edited_masks)
+    browser = window.images.browser
+    model = browser.model
+    names = sorted(MaskDatasetFolder(edited_masks).image_mask_map)
+    qtbot.waitUntil(
+        lambda: browser.table is not None and int(browser.table.edited.sum()) == 1, timeout=WAIT_MS
+    )
+    labels = [model.data(model.index(r, 0)) for r in range(model.rowCount())]
+    assert labels.count(f"{EDITED_MARK} {Path(names[0]).stem}") == 1
+    assert sum(label.startswith(EDITED_MARK) for label in labels) == 1
+    browser.presence.setCurrentIndex(browser.presence.findData(Presence.EDITED.value))
+    assert browser.presence.currentText() == "Edited" and model.rowCount() == 1
+    assert model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole).endswith("edited in the mask editor")
+    # a second image saved (as the editor does) while the window is open
+    folder = MaskDatasetFolder(edited_masks)
+    label = folder.read_mask(names[1]).copy()
+    label[:4, :4] = 0
+    save_edited_mask(edited_masks, names[1], label, label.shape)
+    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=WAIT_MS)
+    browser.presence.setCurrentIndex(browser.presence.findData(Presence.ALL.value))
+    assert model.rowCount() == 50
