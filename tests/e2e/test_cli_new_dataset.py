@@ -53,6 +53,10 @@ def test_new_dataset_in_a_project_then_label_and_export(
     assert [i["file_name"] for i in coco["images"]] == [first["file_name"]]  # only the labelled image
     assert len(coco["annotations"]) == 1 and coco["annotations"][0]["area"] == 50 * 70
     assert coco["annotations"][0]["category_id"] == 1
+    # with --project the dataset's images.json is not taken as original annotations: the same output
+    run = cocoseg("export-coco", "--project", tmp_path / "proj", "--out", tmp_path / "p.json", cache=cache)
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "p.json").read_text())["images"] == coco["images"]
     # bad input: a class list repeating a name, an image folder without images
     bad = cocoseg(
         "new-dataset", "--images", val_images, "--classes", "cat,cat", "--out", tmp_path / "x", cache=cache
