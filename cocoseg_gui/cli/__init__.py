@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "predict": "predict_cmd",
     "export": "export_cmd",
     "export-coco": "export_coco_cmd",
+    "new-dataset": "new_dataset_cmd",
     "project": "project_cmd",
 }
 

@@ -75,8 +75,17 @@ def _fill_from_project(args: argparse.Namespace) -> None:
         if entry.masks is None:
             raise missing_default(project, "--masks", f"dataset {entry.name!r} has no masks", "make them")
         args.masks = entry.masks
-    if args.annotations is None:
+    if args.annotations is None and not _labelled_from_scratch(args.masks):
         args.annotations = entry.annotations
+
+
+def _labelled_from_scratch(masks: Path) -> bool:
+    """A folder made by `cocoseg new-dataset`: its images.json is no original to keep (only labelled
+    images are written)."""
+    from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+    from cocoseg_gui.core.new_mask_dataset import CREATED_BY
+
+    return MaskDatasetFolder(masks, browse=True).manifest.get("created_by") == CREATED_BY
 
 
 def run(args: argparse.Namespace) -> int:

@@ -316,14 +316,15 @@ def _same_data(a: DatasetEntry, b: DatasetEntry) -> bool:
     return key(a) == key(b)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """A file-name-safe name: runs of other characters become ``-``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "dataset"
 
 
 def entry_for(paths: DatasetPaths, role: Role | None = None, masks: Path | None = None) -> DatasetEntry:
     """A project dataset for a located COCO set; named after its split (``val2017``), role guessed."""
     split = split_of(paths.annotations) or paths.images_dir.name
-    return DatasetEntry(_slug(split), role or Role.guess(split), paths.annotations, paths.images_dir, masks)
+    return DatasetEntry(slug(split), role or Role.guess(split), paths.annotations, paths.images_dir, masks)
 
 
 def coco_folder_datasets(root: Path) -> list[DatasetEntry]:

@@ -112,6 +112,31 @@ class Session:
             self.set_dataset(entry)
         return entry
 
+    def project_for_new_dataset(self, name: str) -> Project:
+        """The project a dataset made in the window joins: the open one, else a new one (not yet saved)
+        in a free folder of the projects root, named after the dataset."""
+        if self.project is not None:
+            return self.project
+        base, n = _slug(name), 1
+        while True:
+            folder = self.projects_root / (base if n == 1 else f"{base}-{n}")
+            if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+                return new_project(folder / PROJECT_FILE, name=name)
+            n += 1
+
+    def add_dataset(self, project: Project, entry: DatasetEntry) -> DatasetEntry:
+        """A dataset made in the window (File › New dataset) joins ``project``, which is saved (its files
+        are already in the project folder) and opened with that dataset open."""
+        entry = project.add_dataset(entry)
+        project.save()
+        if project is self.project:
+            self.implicit = False
+            self.changed.emit(ProjectChanged(project, reopened=False))
+            self.set_dataset(entry)
+        else:
+            self.open_project(project, entry.name)
+        return entry
+
     @property
     def title(self) -> str:
         """``project — dataset (role)`` for the window title; empty when nothing is open."""

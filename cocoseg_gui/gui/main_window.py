@@ -33,6 +33,7 @@ from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir, lo
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
+from cocoseg_gui.gui.dataset_actions import DatasetActions
 from cocoseg_gui.gui.project_actions import ProjectActions
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         self._show_job(False)
 
         self.projects = ProjectActions(self)  # the project: New/Open project, dataset switcher, title
+        self.datasets = DatasetActions(self)  # File › New dataset from an image folder, Export to COCO
         self._build_actions()
         self._connect()
         self._restore_settings()
@@ -253,6 +255,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_open_masks)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
+        self.datasets.install(file_menu, self.act_quit)
         edit_menu = menus.addMenu("&Edit")  # the mask editor's (Images workspace)
         for act in (images.act_undo, images.act_redo, None, images.act_edit, images.act_save):
             edit_menu.addAction(act) if act is not None else edit_menu.addSeparator()

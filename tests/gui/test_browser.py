@@ -183,3 +183,14 @@ def test_query_is_pure_numpy(val_index: CocoIndex) -> None:
     positions = table.query(BrowserQuery(presence=Presence.WITHOUT_ANNOTATIONS, sort=SortKey.ID))
     assert isinstance(positions, np.ndarray)
     assert sorted(table.names[p] for p in positions) == ["000000058636.jpg", "000000226111.jpg"]
+
+
+def test_edited_filter_is_numpy_over_the_table(val_annotations) -> None:  # type: ignore[no-untyped-def]
+    """The Qt-free table: "Edited" keeps exactly the names given, in the query's sort order."""
+    table = ImageTable(CocoIndex.load(val_annotations, use_cache=False))
+    picked = {table.names[7], table.names[2], "not-in-the-dataset.jpg"}
+    table.set_edited_names(picked)
+    rows = table.query(BrowserQuery(presence=Presence.EDITED, sort=SortKey.FILE))
+    assert rows.tolist() == [2, 7]
+    table.set_edited_names(None)
+    assert table.query(BrowserQuery(presence=Presence.EDITED)).size == 0

@@ -254,7 +254,7 @@ class Trainer:
         full = MaskDataset(cfg.data, follow_symlinks=cfg.follow_symlinks)
         self._warn_refused(full)
         if not full.files:
-            raise DatasetError(cfg.data, "the mask dataset has no images")
+            raise DatasetError(cfg.data, "the mask dataset has no labelled image (no mask saved yet)")
         self._check_mask_files(full)
         self.classes, self.num_classes, self.ignore_index = full.classes, full.num_classes, full.ignore_index
         if not getattr(full, "complete", True):
@@ -281,7 +281,9 @@ class Trainer:
             self.val_ds = val_ds
         elif cfg.val_on_train:
             train_files = full.files
-            self.val_ds = MaskDataset(cfg.data, transform=val_tf, follow_symlinks=cfg.follow_symlinks)
+            self.val_ds = MaskDataset(
+                cfg.data, files=full.files, transform=val_tf, follow_symlinks=cfg.follow_symlinks
+            )
             self.warn(
                 WarningKind.VAL_ON_TRAIN,
                 "validating on the training images (--val-on-train): validation scores measure "
@@ -366,6 +368,8 @@ class Trainer:
             f"{ds.masks_dir}: {len(missing)} of {len(ds.files)} mask files named in image_mask_map.json "
             f"are missing (e.g. {names}); their images are skipped",
         )
+        gone = set(missing)  # unlabelled: left out of the split and the epoch counts, never background
+        ds.files = [f for f in ds.files if f not in gone]
 
     def _warn_refused(self, ds: Any) -> None:
         """Name the image_mask_map.json entries left out because they lead outside the dataset."""

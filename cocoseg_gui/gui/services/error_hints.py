@@ -46,6 +46,7 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"\(Masks panel, `cocoseg masks --classes`\)", "(the Classes list of the Masks panel)"),
     (r"--classes of `cocoseg masks`", "the Classes chosen in the Masks panel"),
     (r"\(cocoseg train --out\)", "(the Run folder of a training run)"),
+    (r"^--out (?=.* is (?:the|inside the) (?:input annotations|mask folder))", "The output file "),
     (r"\(--crowd skip\)", "(Crowd: skip)"),
     (r"\(--val-on-train\)", "(Validation: the training data)"),
     (

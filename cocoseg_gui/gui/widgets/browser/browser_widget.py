@@ -128,6 +128,7 @@ class DatasetBrowser(QWidget):
         self.loader = ThumbnailLoader(parent=self)
         self.model = ImageListModel(self.loader, self)
         self.table: ImageTable | None = None
+        self._edited: frozenset[str] = frozenset()  # edited.json's image names, kept across set_dataset
 
         self.name_filter = QLineEdit(placeholderText="Filter by file name…", clearButtonEnabled=True)
         self.presence = QComboBox()
@@ -195,6 +196,7 @@ class DatasetBrowser(QWidget):
         self.table = ImageTable(index) if index is not None else None
         if self.table is not None:
             self.table.set_masked_names(masked_names)
+            self.table.set_edited_names(self._edited)
         self.model.set_table(self.table, images_dir)
         if index is not None:
             counts = _category_counts(index)
@@ -208,6 +210,17 @@ class DatasetBrowser(QWidget):
             return
         self.table.set_masked_names(names)
         if self.query().presence in (Presence.WITH_MASK, Presence.WITHOUT_MASK):
+            self.refresh()
+        else:
+            self.view.viewport().update()
+
+    def set_edited_names(self, names: set[str] | frozenset[str] | None) -> None:
+        """The images saved from the mask editor: marked in the list, kept by the "Edited" filter."""
+        self._edited = frozenset(names or ())
+        if self.table is None:
+            return
+        self.table.set_edited_names(self._edited)
+        if self.query().presence is Presence.EDITED:
             self.refresh()
         else:
             self.view.viewport().update()

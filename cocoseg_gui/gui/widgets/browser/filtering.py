@@ -30,6 +30,7 @@ class Presence(str, Enum):
     WITHOUT_MASK = "without mask"
     WITH_ANNOTATIONS = "with annotations"
     WITHOUT_ANNOTATIONS = "without annotations"
+    EDITED = "edited"  # saved from the mask editor (the mask folder's edited.json)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class ImageTable:
         self.names: list[str] = [img.file_name for img in images]
         self.counts = np.asarray(index.annotation_counts(), dtype=np.int64)
         self.has_mask = np.zeros(len(self.ids), dtype=bool)
+        self.edited = np.zeros(len(self.ids), dtype=bool)
         self._names_lower: list[str] | None = None
         self._name_order: np.ndarray | None = None
         self._position_of_id: dict[int, int] | None = None
@@ -65,12 +67,16 @@ class ImageTable:
 
     def set_masked_names(self, file_names: set[str] | None) -> None:
         """Mark which images have a mask on disk (file names as in the JSON)."""
+        self.has_mask = self._flags(file_names)
+
+    def set_edited_names(self, file_names: set[str] | frozenset[str] | None) -> None:
+        """Mark which images were saved from the mask editor (the keys of edited.json)."""
+        self.edited = self._flags(file_names)
+
+    def _flags(self, file_names: set[str] | frozenset[str] | None) -> np.ndarray:
         if not file_names:
-            self.has_mask = np.zeros(len(self.ids), dtype=bool)
-        else:
-            self.has_mask = np.fromiter(
-                (n in file_names for n in self.names), dtype=bool, count=len(self.names)
-            )
+            return np.zeros(len(self.ids), dtype=bool)
+        return np.fromiter((n in file_names for n in self.names), dtype=bool, count=len(self.names))
 
     def category_mask(self, categories: frozenset[int]) -> np.ndarray:
         keep = np.zeros(len(self.ids), dtype=bool)
@@ -97,6 +103,8 @@ class ImageTable:
             keep &= self.counts > 0
         elif q.presence is Presence.WITHOUT_ANNOTATIONS:
             keep &= self.counts == 0
+        elif q.presence is Presence.EDITED:
+            keep &= self.edited
         needle = q.name_contains.strip().lower()
         if needle:
             if self._names_lower is None:

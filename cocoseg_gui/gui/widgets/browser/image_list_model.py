@@ -17,6 +17,7 @@ from cocoseg_gui.gui.widgets.browser.filtering import ImageTable
 from cocoseg_gui.gui.widgets.browser.thumbnails import ThumbnailLoader, placeholder_pixmap
 
 ImageIdRole = Qt.ItemDataRole.UserRole + 1
+EDITED_MARK = "✎"  # before the name of an image saved from the mask editor
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -91,11 +92,14 @@ class ImageListModel(QAbstractListModel):
             pix = self.loader.get(pos)
             return pix if pix is not None else self._placeholder
         if role == Qt.ItemDataRole.DisplayRole:
-            return Path(self.table.names[pos]).stem
+            stem = Path(self.table.names[pos]).stem
+            return f"{EDITED_MARK} {stem}" if self.table.edited[pos] else stem
         if role == ImageIdRole:
             return int(self.table.ids[pos])
         if role == Qt.ItemDataRole.ToolTipRole:
             mask = "mask on disk" if self.table.has_mask[pos] else "no mask file"
+            if self.table.edited[pos]:
+                mask += " · edited in the mask editor"
             return (
                 f"{self.table.names[pos]}\nid {int(self.table.ids[pos])} · "
                 f"{int(self.table.counts[pos])} annotations · {mask}"

@@ -1,0 +1,94 @@
+"""File › New dataset from an image folder… and File › Export to COCO…: the two dialogs in the window;
+the browser's marks of edited images (``EditedWatch`` on the open mask folder's edited.json).
+
+App layer, beside ``project_actions``: a new dataset joins the session's project as ``unlabelled`` and is
+opened like any other (``ProjectActions.switch_dataset``); the export takes the open mask folder and the
+annotations its manifest names (none for a folder labelled from scratch).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu
+
+from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+from cocoseg_gui.core.new_mask_dataset import CREATED_BY
+from cocoseg_gui.gui.services.edited_watch import EditedWatch
+from cocoseg_gui.gui.widgets.dialogs import show_error
+from cocoseg_gui.gui.widgets.export_coco_dialog import ExportCocoDialog
+from cocoseg_gui.gui.widgets.new_dataset_dialog import NewDatasetDialog
+
+if TYPE_CHECKING:
+    from cocoseg_gui.gui.main_window import MainWindow
+
+
+def export_annotations(masks: Path) -> Path | None:
+    """The original annotations of a mask folder (its manifest's), None for images labelled from scratch."""
+    folder = MaskDatasetFolder(masks, browse=True)
+    if folder.manifest.get("created_by") == CREATED_BY:
+        return None
+    annotations = folder.annotations
+    return annotations if annotations is not None and annotations.is_file() else None
+
+
+class DatasetActions(QObject):
+    """The New dataset and Export to COCO entries of the File menu and their dialogs."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.session = window.state.session
+        self.act_new_dataset = QAction("&New dataset from an image folder…", window)
+        self.act_new_dataset.setToolTip("An empty mask folder for images to label, in the project")
+        self.act_new_dataset.triggered.connect(lambda _c=False: self.new_dataset_dialog())
+        self.act_export_coco = QAction("&Export to COCO…", window)
+        self.act_export_coco.setToolTip("Write the open mask folder (edited or labelled) as a COCO JSON")
+        self.act_export_coco.triggered.connect(lambda _c=False: self.export_coco_dialog())
+        self.dialog: NewDatasetDialog | ExportCocoDialog | None = None  # the one open (tests reach it)
+        # the browser marks and filters the images saved from the mask editor (edited.json)
+        self.edited = EditedWatch(self)
+        self.edited.changed.connect(window.images.browser.set_edited_names)
+        window.state.masks_dir_changed.connect(lambda: self.edited.set_folder(window.state.masks_dir))
+
+    def install(self, file_menu: QMenu, before: QAction) -> None:
+        file_menu.insertAction(before, self.act_new_dataset)
+        file_menu.insertAction(before, self.act_export_coco)
+        file_menu.insertSeparator(before)
+
+    def new_dataset_dialog(self) -> NewDatasetDialog:
+        dialog = NewDatasetDialog(self.session, self.window, self.window._dialog_dir())
+        dialog.accepted.connect(lambda: self._add(dialog))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _add(self, dialog: NewDatasetDialog) -> None:
+        if dialog.outcome is None:
+            return
+        project, entry = dialog.outcome
+        try:
+            added = self.session.add_dataset(project, entry)
+        except OSError as exc:  # the project file could not be saved: the folder exists, say where
+            show_error(self.window, "Could not add the dataset to the project", exc)
+            return
+        self.window.projects.switch_dataset(added.name)
+        self.window.statusBar().showMessage(f"New dataset {added.label}: masks in {added.masks}", 10000)
+
+    def export_coco_dialog(self) -> ExportCocoDialog | None:
+        masks = self.window.state.masks_dir
+        if masks is None:
+            show_error(
+                self.window,
+                "Export to COCO",
+                "No mask folder is open: generate masks in the Masks panel, open one (File › Open mask "
+                "folder…) or make a new dataset (File › New dataset from an image folder…) first.",
+            )
+            return None
+        dialog = ExportCocoDialog(masks, export_annotations(masks), self.window)
+        self.dialog = dialog
+        dialog.open()
+        return dialog

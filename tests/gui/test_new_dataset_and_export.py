@@ -1,0 +1,172 @@
+"""File › New dataset from an image folder and File › Export to COCO in the window (pytest-qt, real files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from cocoseg_gui.core.coco_export import export_coco
+from cocoseg_gui.core.editing.save import save_edited_mask
+from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+from cocoseg_gui.core.mask_job import generate_masks
+from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.project import Project, Role
+from cocoseg_gui.gui.widgets.export_coco_dialog import ExportCocoDialog
+from cocoseg_gui.gui.widgets.new_dataset_dialog import COCO, NewDatasetDialog
+from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs  # noqa: F401
+
+
+def test_new_dataset_dialog_makes_an_unlabelled_dataset_and_opens_it(
+    qtbot, tmp_path: Path, val_images: Path
+) -> None:
+    window = make_window(qtbot, tmp_path)
+    window.datasets.act_new_dataset.trigger()
+    dialog = window.datasets.dialog
+    assert isinstance(dialog, NewDatasetDialog) and dialog.isVisible()
+    qtbot.keyClicks(dialog.images_edit, str(val_images))
+    assert dialog.name_edit.text() == "val2017"
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)  # no classes yet: said in the dialog
+    qtbot.waitUntil(lambda: not dialog.busy(), timeout=WAIT_MS)
+    assert "no class given" in dialog.error_label.text() and dialog.isVisible()
+    qtbot.keyClicks(dialog.classes_edit, "cat, dog")
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    session = window.state.session
+    entry = session.dataset
+    assert entry is not None and entry.role is Role.UNLABELLED and entry.name == "val2017"
+    assert entry.masks == tmp_path / "projects" / "val2017" / "masks" / "val2017"
+    assert Project.load(session.project.file).dataset("val2017") == entry  # saved in the project
+    assert window.state.masks_dir == entry.masks and window.images.browser.model.rowCount() == 50
+    assert MaskDatasetFolder(entry.masks).samples() == []  # nothing labelled yet
+
+
+def test_new_dataset_classes_from_a_bad_coco_json_name_the_file(
+    qtbot, tmp_path: Path, val_images: Path
+) -> None:
+    window = make_window(qtbot, tmp_path)
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"images": []}')
+    dialog = window.datasets.new_dataset_dialog()
+    dialog.images_edit.setText(str(val_images))
+    dialog.source_combo.setCurrentIndex(dialog.source_combo.findData(COCO))
+    dialog.classes_edit.setText(str(bad))
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.busy(), timeout=WAIT_MS)
+    assert "broken.json" in dialog.error_label.text() and "categories" in dialog.error_label.text()
+    assert window.state.session.project is None  # nothing added
+
+
+@pytest.fixture
+def edited_masks(tmp_path: Path, val_annotations: Path, val_images: Path) -> Path:
+    """Masks of 3 sample val images, one of them edited by the editor's save (a rectangle of class 1)."""
+    out = tmp_path / "masks"
+    generate_masks(val_annotations, val_images, out, MaskOptions(workers=1, max_images=3))
+    folder = MaskDatasetFolder(out)
+    name = sorted(folder.image_mask_map)[0]
+    label = folder.read_mask(name).copy()
+    label[5:40, 5:60] = 1
+    save_edited_mask(out, name, label, label.shape)
+    return out
+
+
+def test_export_dialog_end_to_end(
+    qtbot, tmp_path: Path, val_annotations: Path, val_images: Path, edited_masks: Path
+) -> None:
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        window.open_dataset(val_annotations, val_images, edited_masks)
+    window.datasets.act_export_coco.trigger()
+    dialog = window.datasets.dialog
+    assert isinstance(dialog, ExportCocoDialog) and dialog.masks == edited_masks
+    assert dialog.use_original.isChecked() and Path(dialog.original_edit.text()) == val_annotations.resolve()
+    # an output that would replace a file of the mask folder: said in the GUI's words, nothing written
+    dialog.out_edit.setText(str(edited_masks / "manifest.json"))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.busy(), timeout=WAIT_MS)
+    text = dialog.summary.text()
+    assert (
+        "The output file" in text and "manifest.json" in text and "--" not in text and dialog.report is None
+    )
+    out = tmp_path / "export" / "edited.json"
+    out.parent.mkdir()
+    dialog.out_edit.setText(str(out))
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("polygon"))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.busy(), timeout=WAIT_MS)
+    assert out.is_file() and dialog.report is not None, dialog.summary.text()
+    expected = export_coco(edited_masks, tmp_path / "cli.json", val_annotations.resolve(), "polygon")
+    got, want = dialog.report.to_json(), expected.to_json()
+    for key in ("out", "elapsed_s"):
+        got.pop(key), want.pop(key)
+    assert got == want and got["edited"] == 1
+    assert (
+        json.loads(out.read_text())["annotations"]
+        == json.loads((tmp_path / "cli.json").read_text())["annotations"]
+    )
+    summary = dialog.summary.text()
+    assert "1 edited" in summary and "mean IoU" in summary and "--" not in summary
+
+
+def test_export_without_a_mask_folder_says_what_to_do(qtbot, tmp_path: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: shown.append(text))
+    window = make_window(qtbot, tmp_path)
+    assert window.datasets.export_coco_dialog() is None
+    assert "No mask folder is open" in shown[0] and "Masks panel" in shown[0]
+
+
+def test_export_of_a_new_dataset_writes_labelled_images_only(qtbot, tmp_path: Path, val_images: Path) -> None:
+    from cocoseg_gui.core.new_mask_dataset import categories_from_names, create_new_dataset
+
+    made = create_new_dataset(val_images, categories_from_names("cat"), tmp_path / "new")
+    name = json.loads(made.annotations.read_text())["images"][3]
+    label = np.zeros((name["height"], name["width"]), np.uint8)
+    label[:10, :10] = 1
+    save_edited_mask(made.folder, name["file_name"], label, label.shape)
+    dialog = ExportCocoDialog(made.folder, None)
+    qtbot.addWidget(dialog)
+    assert not dialog.use_original.isChecked() and dialog.out_edit.text() == str(tmp_path / "new-coco.json")
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.busy(), timeout=WAIT_MS)
+    coco = json.loads((tmp_path / "new-coco.json").read_text())
+    assert [i["file_name"] for i in coco["images"]] == [name["file_name"]] and len(coco["annotations"]) == 1
+    assert "Wrote 1 images, each from its mask" in dialog.summary.text()
+
+
+def test_edited_images_are_marked_and_filtered(
+    qtbot, tmp_path: Path, val_annotations: Path, val_images: Path, edited_masks: Path
+) -> None:
+    """edited.json written by the editor's save: a ✎ before the name, the "Edited" filter, and a later
+    save while the window is open shows up without reopening."""
+    from cocoseg_gui.gui.widgets.browser.filtering import Presence
+    from cocoseg_gui.gui.widgets.browser.image_list_model import EDITED_MARK
+
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        window.open_dataset(val_annotations, val_images, edited_masks)
+    browser = window.images.browser
+    model = browser.model
+    names = sorted(MaskDatasetFolder(edited_masks).image_mask_map)
+    qtbot.waitUntil(
+        lambda: browser.table is not None and int(browser.table.edited.sum()) == 1, timeout=WAIT_MS
+    )
+    labels = [model.data(model.index(r, 0)) for r in range(model.rowCount())]
+    assert labels.count(f"{EDITED_MARK} {Path(names[0]).stem}") == 1
+    assert sum(label.startswith(EDITED_MARK) for label in labels) == 1
+    browser.presence.setCurrentIndex(browser.presence.findData(Presence.EDITED.value))
+    assert browser.presence.currentText() == "Edited" and model.rowCount() == 1
+    assert model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole).endswith("edited in the mask editor")
+    # a second image saved (as the editor does) while the window is open
+    folder = MaskDatasetFolder(edited_masks)
+    label = folder.read_mask(names[1]).copy()
+    label[:4, :4] = 0
+    save_edited_mask(edited_masks, names[1], label, label.shape)
+    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=WAIT_MS)
+    browser.presence.setCurrentIndex(browser.presence.findData(Presence.ALL.value))
+    assert model.rowCount() == 50
