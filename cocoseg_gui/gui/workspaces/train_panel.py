@@ -38,7 +38,7 @@ from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
 from cocoseg_gui.gui.widgets.project_dialog import RoleDefaults, confirm_roles
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_box, orient_splitter
 from cocoseg_gui.gui.widgets.run_status import RunStatus, RunStatusView
-from cocoseg_gui.gui.widgets.train_form import VAL_FOLDER, TrainForm
+from cocoseg_gui.gui.widgets.train_form import VAL_FOLDER, VAL_SPLIT, TrainForm
 from cocoseg_gui.gui.widgets.training_plots import TrainingPlots
 from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
 
@@ -293,6 +293,7 @@ class TrainPanel(QWidget):
             return
         f = self.form
         f.data.setText(str(demo.masks_dir))
+        f.val_mode.setCurrentIndex(f.val_mode.findData(VAL_SPLIT))  # the demo has one mask folder
         f.out.setText(str(demo.new_folder("demo-run")))
         f.model.setCurrentText("unet")
         f.model_options.setText(SCREENSHOT_MODEL)
