@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.cli.arg_types import out_file
-from cocoseg_gui.cli.project_opts import add_project_option, load_project, missing_default, require, warn
+from cocoseg_gui.cli.project_opts import (
+    add_project_option,
+    load_project,
+    missing_default,
+    named_dataset,
+    require,
+    warn,
+)
 
 FORMATS = ("rle", "polygon")  # core.coco_components.FORMATS, without importing OpenCV for --help
 
@@ -58,11 +65,7 @@ def _fill_from_project(args: argparse.Namespace) -> None:
     if args.masks is not None and args.dataset is None:
         return
     if args.dataset is not None:
-        try:
-            entry = project.dataset(args.dataset)
-        except KeyError:
-            names = ", ".join(d.name for d in project.datasets) or "none"
-            raise OptionsError(f"{project.file}: no dataset {args.dataset!r} (datasets: {names})") from None
+        entry = named_dataset(project, args.dataset)
     else:
         with_masks = [d for d in project.datasets if d.masks is not None]
         if len(with_masks) != 1:

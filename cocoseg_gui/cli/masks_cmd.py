@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.cli.arg_types import out_dir, positive_int
-from cocoseg_gui.cli.project_opts import add_project_option, load_project, missing_default, require
+from cocoseg_gui.cli.project_opts import (
+    add_project_option,
+    load_project,
+    missing_default,
+    named_dataset,
+    require,
+)
 from cocoseg_gui.core.image_entry import DEFAULT_MAX_IMAGE_PIXELS
 from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, default_workers
 
@@ -80,11 +86,7 @@ def _project_dataset(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.dataset is None and None not in (args.annotations, args.images, args.out):
         return project, None  # nothing to fill, nothing to record
     if args.dataset is not None:
-        try:
-            entry = project.dataset(args.dataset)
-        except KeyError:
-            names = ", ".join(d.name for d in project.datasets) or "none"
-            raise OptionsError(f"{project.file}: no dataset {args.dataset!r} (datasets: {names})") from None
+        entry = named_dataset(project, args.dataset)
     else:
         labelled = [d for d in project.datasets if d.annotations is not None]
         if len(labelled) != 1:

@@ -10,9 +10,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cocoseg_gui.core.errors import OptionsError
+
+if TYPE_CHECKING:
+    from cocoseg_gui.core.project import Project
 
 
 def add_project_option(parser: Any) -> None:
@@ -60,3 +63,12 @@ def warn(command: str, messages: list[str]) -> None:
 def is_main_process() -> bool:
     """Only rank 0 of a torchrun job writes the project file."""
     return os.environ.get("RANK", "0") in ("", "0")
+
+
+def named_dataset(project: Project, name: str) -> Any:
+    """The project's dataset called ``name``; a bad name is an error listing the names there are."""
+    try:
+        return project.dataset(name)
+    except KeyError:
+        names = ", ".join(d.name for d in project.datasets) or "none"
+        raise OptionsError(f"{project.file}: no dataset {name!r} (datasets: {names})") from None
