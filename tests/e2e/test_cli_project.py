@@ -66,6 +66,17 @@ def test_masks_needs_a_dataset_name_when_several_have_annotations(project: Path)
     assert "train2017, val2017" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("command", ["masks", "export-coco"])
+def test_an_unknown_dataset_name_lists_the_names_there_are(project: Path, command: str) -> None:
+    proc = cocoseg(
+        command, "--project", project, "--dataset", "nope", *(["--out", "x.json"] * (command != "masks"))
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert (
+        "no dataset 'nope' (datasets: train2017, val2017)" in proc.stderr and "Traceback" not in proc.stderr
+    )
+
+
 @pytest.mark.slow
 def test_train_uses_the_roles_and_records_the_run(project: Path) -> None:
     proc = cocoseg("train", "--project", project, "--model", "unet", *FAST)
