@@ -19,11 +19,11 @@ from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
 from cocoseg_gui.core.new_mask_dataset import CREATED_BY
 from cocoseg_gui.gui.services.edited_watch import EditedWatch
 from cocoseg_gui.gui.widgets.dialogs import show_error
-from cocoseg_gui.gui.widgets.export_coco_dialog import ExportCocoDialog
-from cocoseg_gui.gui.widgets.new_dataset_dialog import NewDatasetDialog
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the dialogs (and OpenCV, pycocotools behind them) load when first opened: start-up
     from cocoseg_gui.gui.main_window import MainWindow
+    from cocoseg_gui.gui.widgets.export_coco_dialog import ExportCocoDialog
+    from cocoseg_gui.gui.widgets.new_dataset_dialog import NewDatasetDialog
 
 
 def export_annotations(masks: Path) -> Path | None:
@@ -60,6 +60,8 @@ class DatasetActions(QObject):
         file_menu.insertSeparator(before)
 
     def new_dataset_dialog(self) -> NewDatasetDialog:
+        from cocoseg_gui.gui.widgets.new_dataset_dialog import NewDatasetDialog
+
         dialog = NewDatasetDialog(self.session, self.window, self.window._dialog_dir())
         dialog.accepted.connect(lambda: self._add(dialog))
         self.dialog = dialog
@@ -88,6 +90,8 @@ class DatasetActions(QObject):
                 "folder…) or make a new dataset (File › New dataset from an image folder…) first.",
             )
             return None
+        from cocoseg_gui.gui.widgets.export_coco_dialog import ExportCocoDialog
+
         dialog = ExportCocoDialog(masks, export_annotations(masks), self.window)
         self.dialog = dialog
         dialog.open()
