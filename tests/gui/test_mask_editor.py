@@ -272,6 +272,8 @@ def test_polygon_clicks_backspace_enter_fill_and_one_undo_step(qtbot, window) ->
     qtbot.keyClick(window, Qt.Key.Key_2)
     qtbot.keyClick(window, Qt.Key.Key_P)
     assert images.editor.settings.tool is Tool.POLYGON
+    listed = set(dict(window.shortcut_table()).values())  # Help > Keyboard shortcuts lists the new keys
+    assert {"Polygon", "Ignore brush", "Close polygon (fill)", "Remove last vertex"} <= listed
     vertices = [(cx - 20, cy - 15), (cx + 18, cy - 12), (cx + 10, cy + 16), (cx - 14, cy + 9)]
     for v in [*vertices, (cx + 30, cy + 30)]:
         drag(qtbot, window, [v])  # a click: one vertex each
