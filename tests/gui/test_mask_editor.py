@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QMessageBox
 from cocoseg_gui.core.editing.editor import Tool
 from cocoseg_gui.core.editing.fill import fill_area
 from cocoseg_gui.core.editing.footprint import Tip
-from cocoseg_gui.core.editing.rules import paint
+from cocoseg_gui.core.editing.polygon import polygon_area
+from cocoseg_gui.core.editing.rules import Mode, Rule, paint
 from cocoseg_gui.core.editing.stroke import segment_area
 from cocoseg_gui.core.mask_dataset import read_image_mask_map
 from cocoseg_gui.core.mask_job import generate_masks
@@ -250,3 +251,131 @@ def test_a_failed_save_names_the_file_and_keeps_the_edits(qtbot, window, monkeyp
     assert mask_file(window).read_bytes() == png_before  # the previous mask was put back
     assert window.windowTitle().startswith("* ") and np.array_equal(labels(window), edited)
     window.images.discard_all()
+
+
+def polygon_expected(before: np.ndarray, vertices: list[tuple[int, int]], value: int, subtract=False):
+    out = before.copy()
+    area = polygon_area([(x + 0.5, y + 0.5) for x, y in vertices], out.shape)
+    if subtract:
+        paint(out, area, 0, Rule(Mode.ONLY_CLASS, value))
+    else:
+        paint(out, area, value)
+    return out
+
+
+def test_polygon_clicks_backspace_enter_fill_and_one_undo_step(qtbot, window) -> None:
+    images = window.images
+    before = labels(window)
+    h, w = before.shape
+    cx, cy = w // 2, h // 2
+    enter_edit_mode(qtbot, window, (cx, cy))
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    qtbot.keyClick(window, Qt.Key.Key_P)
+    assert images.editor.settings.tool is Tool.POLYGON
+    listed = set(dict(window.shortcut_table()).values())  # Help > Keyboard shortcuts lists the new keys
+    assert {"Polygon", "Ignore brush", "Close polygon (fill)", "Remove last vertex"} <= listed
+    vertices = [(cx - 20, cy - 15), (cx + 18, cy - 12), (cx + 10, cy + 16), (cx - 14, cy + 9)]
+    for v in [*vertices, (cx + 30, cy + 30)]:
+        drag(qtbot, window, [v])  # a click: one vertex each
+    assert labels(window).tobytes() == before.tobytes()  # nothing painted while the polygon is open
+    assert images.polygon_overlay.visible()
+    qtbot.keyClick(window, Qt.Key.Key_Backspace)  # the stray last vertex goes
+    assert len(images.editor.polygon_vertices) == len(vertices)
+    qtbot.keyClick(window, Qt.Key.Key_Return)
+    expected = polygon_expected(before, vertices, 2)
+    assert not np.array_equal(expected, before)
+    assert np.array_equal(labels(window), expected)
+    assert not images.polygon_overlay.visible()
+    assert images.act_undo.text().startswith("&Undo Polygon (")
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    assert np.array_equal(np.array(Image.open(mask_file(window))), expected)
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)  # one step undoes the whole polygon
+    assert labels(window).tobytes() == before.tobytes()
+    images.discard_all()
+
+
+def test_lasso_drag_ctrl_enter_subtracts_and_esc_cancels(qtbot, window) -> None:
+    images = window.images
+    before = labels(window)
+    h, w = before.shape
+    cx, cy = w // 2, h // 2
+    enter_edit_mode(qtbot, window, (cx, cy))
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    for _ in range(5):
+        qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    drag(qtbot, window, [(cx - 12, cy), (cx + 12, cy)])  # a thick stroke of person to cut into
+    painted = labels(window)
+    qtbot.keyClick(window, Qt.Key.Key_P)
+    lasso = [(cx - 4, cy - 20), (cx + 2, cy - 20), (cx + 4, cy), (cx + 2, cy + 20), (cx - 4, cy + 20)]
+    drag(qtbot, window, lasso)  # freehand: one press, moves, one release
+    assert [tuple(map(int, v)) for v in images.editor.polygon_vertices] == lasso
+    qtbot.keyClick(window, Qt.Key.Key_Return, CTRL)
+    expected = polygon_expected(painted, lasso, 1, subtract=True)
+    assert np.array_equal(labels(window), expected)
+    assert (expected[cy, cx - 2 : cx + 3] == 0).all()  # the person pixels inside went to background
+    assert np.array_equal(expected != painted, (painted == 1) & (expected == 0))  # other classes kept
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
+    assert labels(window).tobytes() == painted.tobytes()
+
+    drag(qtbot, window, [(cx - 9, cy - 9)])
+    drag(qtbot, window, [(cx + 9, cy - 9)])
+    drag(qtbot, window, [(cx, cy + 9)])
+    qtbot.keyClick(window, Qt.Key.Key_Escape)  # cancelled: nothing painted, no step
+    assert not images.editor.polygon_vertices and not images.polygon_overlay.visible()
+    qtbot.keyClick(window, Qt.Key.Key_Return)
+    assert labels(window).tobytes() == painted.tobytes()
+    images.discard_all()
+
+
+def test_ignore_brush_paints_255_with_the_brush_footprint(qtbot, window) -> None:
+    images = window.images
+    before = labels(window)
+    h, w = before.shape
+    cx, cy = w // 2, h // 2
+    enter_edit_mode(qtbot, window, (cx, cy))
+    qtbot.keyClick(window, Qt.Key.Key_U)
+    assert images.editor.settings.tool is Tool.IGNORE
+    assert images.edit_toolbar.active_text() == f"Ignore · {images.editor.class_name(255)}"
+    assert "ignore" in images.edit_toolbar.active_text()
+    radius = images.editor.settings.brush_radius
+    points = [(cx - 6, cy - 4), (cx + 7, cy + 2)]
+    drag(qtbot, window, points)
+    expected = expected_stroke(before, points, radius, 255)
+    assert np.array_equal(labels(window), expected)
+    assert images.brush_cursor.path().boundingRect().width() == pytest.approx(2 * radius + 1)
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    assert np.array_equal(np.array(Image.open(mask_file(window))), expected)
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
+    assert labels(window).tobytes() == before.tobytes()
+    images.discard_all()
+
+
+def test_fill_every_pixel_of_the_clicked_class(qtbot, window, monkeypatch) -> None:
+    images = window.images
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Discard)
+    before = labels(window)
+    h, w = before.shape
+    cx, cy = w // 2, h // 2
+    enter_edit_mode(qtbot, window, (cx, cy))
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    # two separate blobs of class 3, so "every pixel" differs from the connected region
+    drag(qtbot, window, [(cx - 15, cy)])
+    drag(qtbot, window, [(cx + 15, cy)])
+    two_blobs = labels(window)
+    assert not images.edit_toolbar.whole_class_action.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_G)
+    assert images.edit_toolbar.whole_class_action.isVisible()
+    images.edit_toolbar.whole_class_box.click()  # the toolbar may put it in its overflow menu offscreen
+    assert images.editor.settings.fill_whole_class
+    qtbot.keyClick(window, Qt.Key.Key_4)
+    drag(qtbot, window, [(cx - 15, cy)])
+    expected = two_blobs.copy()
+    expected[two_blobs == 3] = 4
+    assert np.array_equal(labels(window), expected)
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    assert np.array_equal(np.array(Image.open(mask_file(window))), expected)
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
+    assert labels(window).tobytes() == two_blobs.tobytes()
+    images.discard_all()

@@ -69,3 +69,42 @@ def test_picker_and_class_keys_refuse_unknown_classes() -> None:
     assert not editor.set_class(9) and editor.settings.active_class == 2
     editor.update(brush_radius=999)
     assert editor.settings.brush_radius == 200
+
+
+def test_polygon_fills_on_close_subtracts_only_its_class_and_is_dropped_by_a_tool_change() -> None:
+    labels = make_map()
+    editor = ImageEditor()
+    editor.attach(3, "a.jpg", labels, None)
+    editor.update(tool=Tool.POLYGON)
+    for v in [(20.5, 5.5), (40.5, 5.5), (40.5, 15.5), (20.5, 15.5), (1.5, 39.5)]:
+        editor.press(v)
+        editor.release()
+    assert not labels.array[:, :30].any()  # nothing painted while open
+    assert editor.remove_vertex() and len(editor.polygon_vertices) == 4
+    editor.close_polygon()
+    assert (labels.array[5:16, 20:41] == 1).all() and labels.array[4, 25] == 0
+    assert editor.undo_text == "Polygon (person)" and not editor.polygon_vertices
+    editor.update(active_class=2)
+    for v in [(25.5, 0.5), (35.5, 0.5), (35.5, 39.5), (25.5, 39.5)]:
+        editor.press(v)
+    editor.close_polygon(subtract=True)
+    assert (labels.array[16:, 30:36] == 0).all() and (labels.array[16:, 36:] == 2).all()
+    assert (labels.array[5:16, 25:36] == 1).all()  # person inside the polygon is not subtracted
+    editor.press((1.5, 1.5))
+    editor.update(tool=Tool.BRUSH)
+    assert not editor.polygon_vertices
+
+
+def test_ignore_brush_paints_255_and_fill_can_take_the_whole_class() -> None:
+    labels = make_map()
+    labels.apply((slice(0, 5), slice(0, 5)), 1)
+    labels.apply((slice(30, 35), slice(0, 5)), 1)
+    editor = ImageEditor()
+    editor.attach(4, "a.jpg", labels, None)
+    editor.update(tool=Tool.IGNORE, brush_radius=0)
+    editor.press((10.5, 10.5))
+    editor.release()
+    assert labels.array[10, 10] == 255 and editor.undo_text == "Ignore stroke (ignore)"
+    editor.update(tool=Tool.FILL, fill_whole_class=True, active_class=2)
+    editor.press((0.5, 0.5))
+    assert (labels.array[0:5, 0:5] == 2).all() and (labels.array[30:35, 0:5] == 2).all()

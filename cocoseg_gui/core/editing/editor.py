@@ -20,7 +20,7 @@ from cocoseg_gui.core.editing.history import HistoryBook, step_description
 from cocoseg_gui.core.editing.rules import OVERWRITE, Mode, Rule, pick
 from cocoseg_gui.core.editing.save import SavedMask, save_edited_mask
 from cocoseg_gui.core.editing.session import Brush, EditSession
-from cocoseg_gui.core.editing.stroke import Point
+from cocoseg_gui.core.editing.stroke import Point, pixel
 from cocoseg_gui.core.label_map import LabelMap, Region
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
@@ -33,9 +33,18 @@ class Tool(str, Enum):
     ERASER = "eraser"
     FILL = "fill"
     PICKER = "picker"
+    POLYGON = "polygon"
+    IGNORE = "ignore"
 
 
-STEP_NAMES = {Tool.BRUSH: "Brush stroke", Tool.ERASER: "Eraser stroke", Tool.FILL: "Fill"}
+STEP_NAMES = {
+    Tool.BRUSH: "Brush stroke",
+    Tool.ERASER: "Eraser stroke",
+    Tool.FILL: "Fill",
+    Tool.POLYGON: "Polygon",
+    Tool.IGNORE: "Ignore stroke",
+}
+BRUSH_TOOLS = (Tool.BRUSH, Tool.ERASER, Tool.IGNORE)  # the tools that paint with the brush footprint
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class ToolSettings:
     eraser_radius: int = 8
     tip: Tip = Tip.ROUND
     rule: Rule = OVERWRITE
+    fill_whole_class: bool = False  # the fill takes every pixel of the clicked class, not its region
 
     @property
     def radius(self) -> int:
@@ -77,6 +87,8 @@ class ImageEditor:
     _entries: dict[int, _Entry] = field(default_factory=dict)
     _current: _Entry | None = None
     _stroking: bool = False
+    _vertices: list[Point] = field(default_factory=list)  # the open polygon (mask pixels)
+    _lassoing: bool = False  # the button is held with the polygon tool: a freehand lasso
 
     # -------------------------------------------------------------------------------------- settings
     def update(self, **changes: object) -> None:
@@ -85,6 +97,8 @@ class ImageEditor:
             if key in changes:
                 changes[key] = check_radius(min(MAX_BRUSH_RADIUS, max(0, int(changes[key]))))  # type: ignore[call-overload]
         new = replace(self.settings, **changes)  # type: ignore[arg-type]
+        if new.tool is not Tool.POLYGON:
+            self._drop_polygon()
         if new != self.settings:
             self.settings = new
             self.changed.emit(None)
@@ -142,12 +156,14 @@ class ImageEditor:
             entry.labels = labels
         self._current = entry
         self._stroking = False
+        self._drop_polygon()
         self.changed.emit(None)
 
     def detach(self) -> None:
         """No image is edited (none shown, or Edit mode left with nothing to keep attached)."""
         if self._stroking:
             self.release()
+        self._drop_polygon()
         self._current = None
         self.changed.emit(None)
 
@@ -158,6 +174,7 @@ class ImageEditor:
         self.book = HistoryBook(self.book.max_steps, self.book.max_bytes)
         self._current = None
         self._stroking = False
+        self._drop_polygon()
         self.changed.emit(None)
 
     @property
@@ -177,9 +194,13 @@ class ImageEditor:
         session = entry.session
         if s.tool is Tool.PICKER:
             self.pick(point)
+        elif s.tool is Tool.POLYGON:
+            self._vertices.append(point)
+            self._lassoing = True
+            self.changed.emit(None)
         elif s.tool is Tool.FILL:
             name = step_description(STEP_NAMES[Tool.FILL], self.class_name(s.active_class))
-            self._mirror(session.fill(point, s.active_class, name, s.rule))
+            self._mirror(session.fill(point, s.active_class, name, s.rule, whole_class=s.fill_whole_class))
             self.changed.emit(None)
         else:
             brush = self._brush()
@@ -192,19 +213,26 @@ class ImageEditor:
                 self._mirror(session.stroke_to(point))
 
     def move(self, point: Point) -> None:
-        """Mouse move with the button held: the segment from the last point (no gaps)."""
-        if self._current is not None and self._stroking:
+        """Mouse move with the button held: the segment from the last point (no gaps), or with the
+        polygon tool a lasso vertex whenever the pointer reaches another pixel."""
+        if self._lassoing and self._vertices and pixel(point) != pixel(self._vertices[-1]):
+            self._vertices.append(point)
+        elif self._current is not None and self._stroking:
             self._mirror(self._current.session.stroke_to(point))
 
     def release(self) -> None:
-        """Mouse release: the stroke becomes one undo step."""
+        """Mouse release: the stroke becomes one undo step (a lasso just stops adding vertices)."""
+        self._lassoing = False
         if self._current is not None and self._stroking:
             self._stroking = False
             self._current.session.end_stroke()
             self.changed.emit(None)
 
     def cancel(self) -> None:
-        """Esc during a stroke: its pixels go back, no step is recorded."""
+        """Esc during a stroke: its pixels go back, no step is recorded; Esc drops an open polygon."""
+        if self._vertices:
+            self._drop_polygon()
+            self.changed.emit(None)
         if self._current is not None and self._stroking:
             self._stroking = False
             self._mirror(self._current.session.cancel_stroke())
@@ -219,8 +247,48 @@ class ImageEditor:
             self.set_class(value)
         return value
 
+    # --------------------------------------------------------------------------------------- polygon
+    @property
+    def polygon_vertices(self) -> list[Point]:
+        """The open polygon's vertices (mask pixels), for the overlay that draws it."""
+        return list(self._vertices)
+
+    @property
+    def lassoing(self) -> bool:
+        return self._lassoing
+
+    def remove_vertex(self) -> bool:
+        """Backspace: drop the last vertex of the open polygon."""
+        if not self._vertices:
+            return False
+        self._vertices.pop()
+        self.changed.emit(None)
+        return True
+
+    def close_polygon(self, subtract: bool = False) -> Box | None:
+        """Enter: fill the open polygon with the active class under the overwrite rule as one undo
+        step; ``subtract`` (Ctrl+Enter) turns that class back to background inside it instead."""
+        entry, s = self._current, self.settings
+        vertices = self._vertices
+        self._drop_polygon()
+        if entry is None or len(vertices) < 3:
+            self.changed.emit(None)
+            return None
+        verb = "Polygon subtract" if subtract else STEP_NAMES[Tool.POLYGON]
+        name = step_description(verb, self.class_name(s.active_class))
+        box = entry.session.polygon(vertices, s.active_class, name, s.rule, subtract=subtract)
+        self._mirror(box)
+        self.changed.emit(None)
+        return box
+
+    def _drop_polygon(self) -> None:
+        self._vertices = []
+        self._lassoing = False
+
     def _brush(self) -> Brush:
         s = self.settings
+        if s.tool is Tool.IGNORE:  # the ignore brush: 255 with the brush's size and tip
+            return Brush(IGNORE_INDEX, s.brush_radius, s.tip, s.rule)
         if s.tool is Tool.ERASER:  # erasing "preserves other classes" would erase nothing
             rule = s.rule if Mode(s.rule.mode) is Mode.ONLY_CLASS else OVERWRITE
             return Brush(BACKGROUND, s.eraser_radius, s.tip, rule)

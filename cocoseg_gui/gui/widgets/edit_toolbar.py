@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
-from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QToolBar, QWidget
 
-from cocoseg_gui.core.editing.editor import MAX_BRUSH_RADIUS, ImageEditor, Tool
+from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, MAX_BRUSH_RADIUS, ImageEditor, Tool
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.rules import Mode
 
@@ -19,7 +19,14 @@ TOOLS: tuple[tuple[Tool, str, str], ...] = (
     (Tool.ERASER, "Eraser", "X"),
     (Tool.FILL, "Fill", "G"),
     (Tool.PICKER, "Picker", "I"),
+    (Tool.POLYGON, "Polygon", "P"),
+    (Tool.IGNORE, "Ignore brush", "U"),
 )
+TOOL_TIPS = {
+    Tool.POLYGON: "Polygon / lasso (P): click vertices or drag freehand; Enter fills, Ctrl+Enter "
+    "subtracts the class, Backspace removes the last vertex, Esc cancels",
+    Tool.IGNORE: "Ignore brush (U): paints ignore (255) with the brush's size and tip",
+}
 MODES: tuple[tuple[Mode, str], ...] = (
     (Mode.OVERWRITE, "Overwrite all"),
     (Mode.PRESERVE, "Preserve other classes"),
@@ -34,7 +41,8 @@ def swatch(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
 
 
 class EditToolbar(QToolBar):
-    """Tool buttons (B, X, G, I; Alt+click picks with any tool), size, tip, class, overwrite mode."""
+    """Tool buttons (B, X, G, I, P, U; Alt+click picks with any tool), the fill's "every pixel of that
+    class" option, size, tip, class, overwrite mode."""
 
     def __init__(self, editor: ImageEditor, parent: QWidget | None = None) -> None:
         super().__init__("Edit", parent)
@@ -47,11 +55,17 @@ class EditToolbar(QToolBar):
             action = QAction(text, self, checkable=True)
             action.setShortcut(QKeySequence(key))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.setToolTip(f"{text} ({key})")
+            action.setToolTip(TOOL_TIPS.get(tool, f"{text} ({key})"))
             action.triggered.connect(lambda _c=False, t=tool: editor.update(tool=t))
             group.addAction(action)
             self.addAction(action)
             self.tool_actions[tool] = action
+        self.whole_class_box = QCheckBox("every pixel of that class")
+        self.whole_class_box.setToolTip("Fill every pixel of the clicked class, not only its region")
+        self.whole_class_box.toggled.connect(
+            lambda on: self._set(lambda: editor.update(fill_whole_class=bool(on)))
+        )
+        self.whole_class_action = self.addWidget(self.whole_class_box)  # shown while Fill is the tool
         self.addSeparator()
         self.size_box = QSpinBox()
         self.size_box.setRange(0, MAX_BRUSH_RADIUS)
@@ -124,7 +138,9 @@ class EditToolbar(QToolBar):
         try:
             self.tool_actions[s.tool].setChecked(True)
             self.size_box.setValue(s.radius)
-            self.size_box.setEnabled(s.tool in (Tool.BRUSH, Tool.ERASER))
+            self.size_box.setEnabled(s.tool in BRUSH_TOOLS)
+            self.whole_class_action.setVisible(s.tool is Tool.FILL)
+            self.whole_class_box.setChecked(s.fill_whole_class)
             self.tip_box.setCurrentIndex(self.tip_box.findData(Tip(s.tip).value))
             names = self.editor.class_names() or {s.active_class: self.editor.class_name(s.active_class)}
             self._fill_classes(self.class_box, names)
@@ -134,9 +150,10 @@ class EditToolbar(QToolBar):
             self.target_box.setEnabled(Mode(s.rule.mode) is Mode.ONLY_CLASS)
             if s.rule.target is not None:
                 self.target_box.setCurrentIndex(self.target_box.findData(s.rule.target))
-            name = self.editor.class_name(s.active_class)
+            painted = 255 if s.tool is Tool.IGNORE else s.active_class  # the ignore brush paints 255
+            name = self.editor.class_name(painted)
             self.tool_label.setText(f"{s.tool.value.capitalize()} · {name}")
-            r, g, b = self.editor.class_color(s.active_class)
+            r, g, b = self.editor.class_color(painted)
             self.tool_label.setStyleSheet(f"border-left: 14px solid rgb({r},{g},{b}); padding-left: 4px;")
         finally:
             self._updating = False

@@ -20,7 +20,7 @@ from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, Qt, QTimer, Sig
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
-from cocoseg_gui.core.editing.editor import ImageEditor, Tool
+from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.core.label_map import LabelMap
@@ -31,6 +31,7 @@ from cocoseg_gui.gui.widgets.dialogs import error_text
 from cocoseg_gui.gui.widgets.edit_toolbar import EditToolbar
 from cocoseg_gui.gui.widgets.legend import LegendWidget
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
+from cocoseg_gui.gui.widgets.polygon_overlay import PolygonOverlay
 from cocoseg_gui.gui.widgets.side_by_side import MODE_IMAGE_MASK, SideBySideView
 
 if TYPE_CHECKING:
@@ -278,6 +279,8 @@ class ImagesWorkspace(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.edit_toolbar)
         self.edit_toolbar.setVisible(False)
         self.brush_cursor = BrushCursor(self.viewer.scene())
+        self.polygon_overlay = PolygonOverlay(self.viewer.scene())
+        self._pointer: tuple[float, float] | None = None  # the last mask point under the mouse
         self.act_edit = self._edit_action("&Edit mode", ("E",), checkable=True)
         self.act_edit.toggled.connect(self.set_editing)
         self.act_undo = self._edit_action("&Undo", ("Ctrl+Z",), self.undo)
@@ -286,6 +289,19 @@ class ImagesWorkspace(QMainWindow):
         self.act_smaller = self._edit_action("Smaller brush", ("[",), lambda: self.editor.resize_tool(-1))
         self.act_bigger = self._edit_action("Bigger brush", ("]",), lambda: self.editor.resize_tool(1))
         self.act_cancel = self._edit_action("Cancel stroke", ("Esc",), self.editor.cancel)
+        # the polygon's keys exist only while a polygon is open: Enter and Backspace stay the fields' keys
+        self.act_close_polygon = self._edit_action(
+            "Close polygon (fill)", ("Return", "Enter"), self.close_polygon
+        )
+        self.act_subtract_polygon = self._edit_action(
+            "Close polygon (subtract the class)",
+            ("Ctrl+Return", "Ctrl+Enter"),
+            lambda: self.close_polygon(subtract=True),
+        )
+        self.act_remove_vertex = self._edit_action(
+            "Remove last vertex", ("Backspace",), self.editor.remove_vertex
+        )
+        self._polygon_actions = [self.act_close_polygon, self.act_subtract_polygon, self.act_remove_vertex]
         self.class_actions = [
             self._edit_action(f"Class {i}", (str(i),), lambda i=i: self.pick_class(i)) for i in range(10)
         ]
@@ -336,6 +352,7 @@ class ImagesWorkspace(QMainWindow):
             self._attach_current()
         else:
             self.editor.release()
+            self.editor.cancel()  # an open polygon is dropped
             self.brush_cursor.hide()
         self.viewer.set_left_button_pans(not on)
         self.edit_toolbar.setVisible(on)
@@ -371,6 +388,10 @@ class ImagesWorkspace(QMainWindow):
         self.act_undo.setEnabled(self.editing and undo is not None)
         self.act_redo.setEnabled(self.editing and redo is not None)
         self.act_save.setEnabled(self.editing and self.editor.current_image is not None)
+        polygon_open = self.editing and bool(self.editor.polygon_vertices)
+        for action in self._polygon_actions:
+            action.setEnabled(polygon_open)
+        self._show_polygon()
         self.edits_changed.emit()
 
     def pick_class(self, index: int) -> None:
@@ -383,6 +404,10 @@ class ImagesWorkspace(QMainWindow):
 
     def redo(self) -> None:
         self.editor.redo()
+
+    def close_polygon(self, subtract: bool = False) -> None:
+        """Enter (fill) or Ctrl+Enter (subtract): the open polygon becomes one undo step."""
+        self.editor.close_polygon(subtract=subtract)
 
     def has_unsaved_edits(self) -> bool:
         return bool(self.editor.unsaved())
@@ -428,9 +453,21 @@ class ImagesWorkspace(QMainWindow):
         (mh, mw), (w, h) = image.labels.shape, image.size
         return scene.x() * mw / w, scene.y() * mh / h
 
+    def _show_polygon(self) -> None:
+        """The open polygon with a segment to the pointer (hidden when none is open)."""
+        image, vertices = self.view_state.image, self.editor.polygon_vertices
+        if not vertices or image is None or image.labels is None:
+            self.polygon_overlay.hide()
+            return
+        (mh, mw), (w, h) = image.labels.shape, image.size
+        self.polygon_overlay.show(vertices, self._pointer, w / mw, h / mh)
+
     def _show_cursor(self, point: tuple[float, float] | None) -> None:
         image, s = self.view_state.image, self.editor.settings
-        if point is None or image is None or image.labels is None or s.tool not in (Tool.BRUSH, Tool.ERASER):
+        self._pointer = point
+        if self.editor.polygon_vertices:
+            self._show_polygon()
+        if point is None or image is None or image.labels is None or s.tool not in BRUSH_TOOLS:
             self.brush_cursor.hide()
             return
         (mh, mw), (w, h) = image.labels.shape, image.size
@@ -464,11 +501,13 @@ class ImagesWorkspace(QMainWindow):
             self._show_cursor(point)
             return True
         if kind == QEvent.Type.MouseMove:
-            self._show_cursor(point)
-            if self.editor.stroking and point is not None:
+            drawing = self.editor.stroking or self.editor.lassoing
+            if drawing and point is not None:
                 self.editor.move(point)
+            self._show_cursor(point)
+            if drawing:
                 return True
-        if kind == QEvent.Type.MouseButtonRelease and left and self.editor.stroking:
+        if kind == QEvent.Type.MouseButtonRelease and left and (self.editor.stroking or self.editor.lassoing):
             self.editor.release()
             return True
         return False
