@@ -15,20 +15,27 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 from cocoseg_gui.core.editing.footprint import Tip, footprint_outline
 
 
+def halo_path_items(scene: QGraphicsScene, z: float) -> list[QGraphicsPathItem]:
+    """A dark halo and a white line (cosmetic pens: the same width at any zoom), hidden, at ``z`` and up:
+    an outline readable over any image and mask colour."""
+    items: list[QGraphicsPathItem] = []
+    for k, (color, width) in enumerate(((QColor(0, 0, 0, 170), 3.0), (QColor(255, 255, 255), 1.0))):
+        item = QGraphicsPathItem()
+        pen = QPen(color, width)
+        pen.setCosmetic(True)
+        item.setPen(pen)
+        item.setZValue(z + k)
+        item.setVisible(False)
+        scene.addItem(item)
+        items.append(item)
+    return items
+
+
 class BrushCursor:
     """Two path items (halo + line) in ``scene``; hidden until ``move_to``."""
 
     def __init__(self, scene: QGraphicsScene) -> None:
-        self.items: list[QGraphicsPathItem] = []
-        for z, (color, width) in enumerate(((QColor(0, 0, 0, 170), 3.0), (QColor(255, 255, 255), 1.0))):
-            item = QGraphicsPathItem()
-            pen = QPen(color, width)
-            pen.setCosmetic(True)
-            item.setPen(pen)
-            item.setZValue(10 + z)
-            item.setVisible(False)
-            scene.addItem(item)
-            self.items.append(item)
+        self.items = halo_path_items(scene, z=10)
         self._key: tuple[int, Tip, float, float] | None = None
         self._scale = (1.0, 1.0)
 

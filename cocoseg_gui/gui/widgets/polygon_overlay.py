@@ -11,8 +11,10 @@ import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
+from PySide6.QtGui import QPainterPath
+from PySide6.QtWidgets import QGraphicsScene
+
+from cocoseg_gui.gui.widgets.brush_cursor import halo_path_items
 
 Point = tuple[float, float]
 
@@ -21,16 +23,7 @@ class PolygonOverlay:
     """Two path items (halo + line) in ``scene``; empty (hidden) without vertices."""
 
     def __init__(self, scene: QGraphicsScene) -> None:
-        self.items: list[QGraphicsPathItem] = []
-        for z, (color, width) in enumerate(((QColor(0, 0, 0, 170), 3.0), (QColor(255, 255, 255), 1.0))):
-            item = QGraphicsPathItem()
-            pen = QPen(color, width)
-            pen.setCosmetic(True)
-            item.setPen(pen)
-            item.setZValue(12 + z)
-            item.setVisible(False)
-            scene.addItem(item)
-            self.items.append(item)
+        self.items = halo_path_items(scene, z=12)
 
     def show(
         self, vertices: Sequence[Point], pointer: Point | None, scale_x: float = 1.0, scale_y: float = 1.0
