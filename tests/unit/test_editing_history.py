@@ -120,3 +120,22 @@ def test_history_book_keeps_one_history_per_image() -> None:
     assert book.memory_bytes == 2 * 400
     book.forget(1)
     assert 1 not in book and book[1].undo_count == 0
+
+
+def test_a_fill_or_polygon_is_an_unsaved_change_and_undo_back_is_too() -> None:
+    """Fill and polygon changed pixels without marking them unsaved (no title star, no autosave, no quit
+    question: edits could be lost); a change that paints nothing stays clean."""
+    for edit in (
+        lambda s: s.fill((2, 2), 3, "Fill (c)"),
+        lambda s: s.polygon([(1, 1), (8, 1), (8, 8), (1, 8)], 3, "Polygon (c)"),
+    ):
+        session = EditSession(np.zeros((10, 10), np.uint8))
+        edit(session)
+        assert session.dirty and (session.label == 3).any()
+        session.mark_saved()
+        assert not session.dirty
+        session.undo()
+        assert session.dirty and not (session.label == 3).any()
+    same = EditSession(np.full((10, 10), 3, np.uint8))
+    same.fill((2, 2), 3, "Fill (c)")  # already that class: nothing changes
+    assert not same.dirty

@@ -136,6 +136,7 @@ class EditSession:
         self.history.record(self.label, box, description)
         changed = write()
         self._commit()
+        self.revision += not changed.empty  # a fill or polygon is an unsaved change like a stroke
         return changed
 
     def _commit(self) -> Step | None:
