@@ -5,7 +5,6 @@ Real folders written by `cocoseg masks` in tmp_path, then damaged the ways a use
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,27 +18,13 @@ from cocoseg_gui.core.mask_dataset import (
     report_if_readable,
 )
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MANIFEST_FILE, REPORT_FILE, holds_masks
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-
-
-@pytest.fixture(scope="module")
-def made(tmp_path_factory, val_annotations: Path, val_images: Path) -> Path:
-    base = tmp_path_factory.mktemp("mask_reader")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("COCOSEG_CACHE_DIR", str(base / "cache"))
-    try:
-        generate_masks(val_annotations, val_images, base / "out", MaskOptions(workers=1, max_images=3))
-    finally:
-        mp.undo()
-    return base / "out"
+from tests.unit.editing_fixtures import made_masks, mask_folder  # noqa: F401
 
 
 @pytest.fixture
-def folder(made: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "masks_copy"
-    shutil.copytree(made, copy)
-    return copy
+def folder(mask_folder: Path) -> Path:  # noqa: F811
+    """A fresh copy of three masks generated from the sample (the editing tests' fixtures)."""
+    return mask_folder
 
 
 def test_reader_functions_on_a_complete_folder(folder: Path) -> None:

@@ -31,11 +31,28 @@ def halo_path_items(scene: QGraphicsScene, z: float) -> list[QGraphicsPathItem]:
     return items
 
 
-class BrushCursor:
+class HaloOutline:
+    """A path drawn as halo + line (``halo_path_items``): hide it, ask if it shows, read its path."""
+
+    def __init__(self, scene: QGraphicsScene, z: float) -> None:
+        self.items = halo_path_items(scene, z)
+
+    def hide(self) -> None:
+        for item in self.items:
+            item.setVisible(False)
+
+    def visible(self) -> bool:
+        return self.items[1].isVisible()
+
+    def path(self) -> QPainterPath:
+        return self.items[1].path()
+
+
+class BrushCursor(HaloOutline):
     """Two path items (halo + line) in ``scene``; hidden until ``move_to``."""
 
     def __init__(self, scene: QGraphicsScene) -> None:
-        self.items = halo_path_items(scene, z=10)
+        super().__init__(scene, z=10)
         self._key: tuple[int, Tip, float, float] | None = None
         self._scale = (1.0, 1.0)
 
@@ -59,13 +76,3 @@ class BrushCursor:
         for item in self.items:
             item.setPos(pos)
             item.setVisible(True)
-
-    def hide(self) -> None:
-        for item in self.items:
-            item.setVisible(False)
-
-    def visible(self) -> bool:
-        return self.items[1].isVisible()
-
-    def path(self) -> QPainterPath:
-        return self.items[1].path()

@@ -14,16 +14,16 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsScene
 
-from cocoseg_gui.gui.widgets.brush_cursor import halo_path_items
+from cocoseg_gui.gui.widgets.brush_cursor import HaloOutline
 
 Point = tuple[float, float]
 
 
-class PolygonOverlay:
+class PolygonOverlay(HaloOutline):
     """Two path items (halo + line) in ``scene``; empty (hidden) without vertices."""
 
     def __init__(self, scene: QGraphicsScene) -> None:
-        self.items = halo_path_items(scene, z=12)
+        super().__init__(scene, z=12)
 
     def show(
         self, vertices: Sequence[Point], pointer: Point | None, scale_x: float = 1.0, scale_y: float = 1.0
@@ -44,13 +44,3 @@ class PolygonOverlay:
         for item in self.items:
             item.setPath(path)
             item.setVisible(True)
-
-    def hide(self) -> None:
-        for item in self.items:
-            item.setVisible(False)
-
-    def visible(self) -> bool:
-        return self.items[1].isVisible()
-
-    def path(self) -> QPainterPath:
-        return self.items[1].path()
