@@ -83,6 +83,15 @@ def test_predict_matches_the_letterboxed_model_output_at_original_size(checkpoin
     assert np.array_equal(expected, mask)
 
 
+def test_probabilities_sum_to_one_and_agree_with_predict(checkpoint: Path) -> None:
+    pred = Predictor.from_checkpoint(checkpoint, device="cpu")
+    rgb = np.asarray(load_rgb(sorted(SAMPLE_VAL.glob("*.jpg"))[2]))
+    (probs,) = pred.probabilities_batch([rgb])
+    assert probs.shape == (2, *rgb.shape[:2]) and probs.dtype == np.float32
+    assert np.allclose(probs.sum(0), 1.0, atol=1e-5)
+    assert np.array_equal(probs.argmax(0), pred.predict(rgb))
+
+
 def test_predict_accepts_arrays_and_any_mode(checkpoint: Path) -> None:
     pred = Predictor.from_checkpoint(checkpoint, device="cpu")
     rgb = np.asarray(load_rgb(sorted(SAMPLE_VAL.glob("*.jpg"))[1]))

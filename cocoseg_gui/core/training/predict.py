@@ -152,6 +152,14 @@ class Predictor:
             outs = [self.model(t[None].to(self.device)).float()[0] for t, _ in prepared]
         return [self._restore(o, size) for o, (_, size) in zip(outs, prepared)]
 
+    @torch.no_grad()
+    def probabilities_batch(self, images: Sequence[ImageLike]) -> list[np.ndarray]:
+        """float32 softmax probabilities [C,H,W] at each image's original size, on the CPU.
+
+        The one source of per-pixel class probabilities (proposals, confidence views, label-issue
+        ranking all read these, so they agree with ``predict_batch``'s argmax)."""
+        return [torch.softmax(lg, dim=0).cpu().numpy() for lg in self.logits_batch(images)]
+
     def predict_batch(self, images: Sequence[ImageLike]) -> list[np.ndarray]:
         """uint8 class maps [H,W], each at its image's original size."""
         # max().indices: the first maximum, as argmax, but a contiguous reduction (10x faster on CPU)
