@@ -40,7 +40,10 @@ def add_parser(subparsers: Any) -> None:
         "--val-data", type=Path, metavar="MASKS_DIR",
         help="validation folder (default: the --project's first val dataset's masks, else a split)",
     )  # fmt: skip
-    p.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME", help=", ".join(MODEL_NAMES))
+    p.add_argument(
+        "--model", choices=MODEL_NAMES, metavar="NAME",
+        help=", ".join(MODEL_NAMES) + " (required, except with --init-from: the checkpoint's)",
+    )  # fmt: skip
     p.add_argument(
         "--out", type=out_dir, metavar="RUN_DIR",
         help="run folder (with --project: a free runs/<model>-<n> in the project folder)",
@@ -75,6 +78,13 @@ def add_parser(subparsers: Any) -> None:
                    help="data loader processes, at most the CPU count (default: %(default)s)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", type=Path, metavar="CKPT", help="continue a run from its last.pt")
+    p.add_argument(
+        "--init-from", type=Path, metavar="CKPT",
+        help="fine-tune: a new run starting from this checkpoint's weights (fresh optimiser and schedule) "
+        "on the current masks, edited ones included; the classes must match. RUN_DIR/run_inputs.json "
+        "lists the masks edited since that checkpoint's training. Pick a short schedule yourself, "
+        "e.g. --epochs 5 --lr 1e-4",
+    )  # fmt: skip
     p.add_argument("--pretrained", default="none", metavar="none|imagenet|coco|PATH",
                    help="initial weights (default: none)")  # fmt: skip
     p.add_argument("--val-fraction", type=float, default=0.2, help="split share when no --val-data")
@@ -122,7 +132,8 @@ def build_config(args: argparse.Namespace) -> Any:
         loss=args.loss, focal_gamma=args.focal_gamma, class_weighting=args.class_weighting,
         focal_alpha=args.focal_alpha, oversample=args.oversample,
         amp=True if args.amp == "auto" else args.amp, time_budget_s=budget, device=args.device,
-        workers=args.workers, seed=args.seed, resume=args.resume, pretrained=args.pretrained,
+        workers=args.workers, seed=args.seed, resume=args.resume, init_from=args.init_from,
+        pretrained=args.pretrained,
         grad_accum=args.grad_accum, model_kwargs=kwargs, log_every=args.log_every, val_every=args.val_every,
         tensorboard=args.tensorboard, resize=args.resize, augment=not args.no_augment,
         max_steps_per_epoch=args.max_steps_per_epoch, deterministic=args.deterministic,
@@ -148,12 +159,15 @@ class EventPrinter:
         if isinstance(e, ev.StartEvent):
             self.batches = e.steps_per_epoch or 0
             resumed = f", resumed at epoch {e.epoch + 1}" if e.resumed_from else ""
+            init = f", from {e.init_from}" if e.init_from else ""
             self._print(
                 f"training {e.model.get('name')} {e.model.get('kwargs', {})} on {e.device} "
                 f"(world size {e.world_size}, amp {e.amp}): "
                 f"{e.num_train} train / {e.num_val} val images, "
-                f"{e.num_classes} classes, {self.batches} steps/epoch{resumed}"
+                f"{e.num_classes} classes, {self.batches} steps/epoch{resumed}{init}"
             )
+            if e.inputs_summary:
+                self._print(e.inputs_summary)
         elif isinstance(e, ev.StepEvent):
             self._print(
                 f"epoch {e.epoch + 1}/{self.epochs} step {e.step}/{self.batches} loss {_fmt(e.loss)} "
@@ -240,6 +254,17 @@ def _fill_from_project(args: argparse.Namespace, project: Any) -> None:
             args.out = next_free_folder(project.folder / "runs" / f"{args.model}-1")
 
 
+def _init_model_name(init_from: Path | None) -> str:
+    """No --model: the --init-from checkpoint's (loads torch); without --init-from, --model is required."""
+    from cocoseg_gui.core.errors import OptionsError
+
+    if init_from is None:
+        raise OptionsError("--model is required (or --init-from CKPT, which brings its model)")
+    from cocoseg_gui.core.training.checkpoint import load_checkpoint
+
+    return str(load_checkpoint(init_from)["model"]["name"])
+
+
 def _record_run(project: Any, out: Path) -> None:
     """The run (and its best.pt as the project's checkpoint) into the project file."""
     from cocoseg_gui.core.training.run_folder import run_files
@@ -257,6 +282,8 @@ def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import DatasetError
 
     project = load_project(args)
+    if args.model is None:
+        args.model = _init_model_name(args.init_from)
     if project is not None:
         _fill_from_project(args, project)
     require(args, "--data", "--out")

@@ -69,6 +69,7 @@ class TrainConfig:
     workers: int = 2
     seed: int = 0
     resume: Path | None = None
+    init_from: Path | None = None  # a new run starting from this checkpoint's weights (fine-tuning)
     pretrained: str = "none"
     grad_accum: int = 1
     model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -87,6 +88,7 @@ class TrainConfig:
         self.out = Path(self.out)
         self.val_data = Path(self.val_data) if self.val_data is not None else None
         self.resume = Path(self.resume) if self.resume is not None else None
+        self.init_from = Path(self.init_from) if self.init_from not in (None, "") else None
         self.validate()
 
     def validate(self) -> None:
@@ -125,6 +127,16 @@ class TrainConfig:
             (
                 self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
                 f"max steps per epoch must be >= 1, got {self.max_steps_per_epoch}",
+            ),
+            (
+                self.init_from is None or self.resume is None,
+                "--init-from starts a new run from a checkpoint's weights and --resume continues a run: "
+                "give one of them",
+            ),
+            (
+                self.init_from is None or str(self.pretrained) == "none",
+                f"--init-from {self.init_from} gives the initial weights; --pretrained {self.pretrained} "
+                "would replace them: give one of them",
             ),
         ]
         for ok, message in checks:

@@ -32,6 +32,7 @@ class WarningKind:
     VAL_ON_TRAIN = "val_on_train"
     SPLIT_LEAKAGE = "split_leakage"  # training and validation images overlap
     RESUME_MODEL = "resume_model"  # the checkpoint's model differs from the options
+    INIT_MODEL = "init_model"  # --init-from: the checkpoint's model is used, not the one asked for
     AMP_UNAVAILABLE = "amp_unavailable"
     WORKERS_CAPPED = "workers_capped"
     TENSORBOARD_MISSING = "tensorboard_missing"
@@ -89,6 +90,9 @@ class StartEvent(Event):
     global_step: int = 0
     resumed_from: str | None = None
     steps_per_epoch: int | None = None  # batches per epoch (older files: "batches_per_epoch")
+    init_from: str | None = field(default=None, metadata=_OMIT)  # a fine-tune's starting checkpoint
+    edited_since: int | None = field(default=None, metadata=_OMIT)  # masks edited since (run_inputs.json)
+    inputs_summary: str | None = field(default=None, metadata=_OMIT)  # that count in words, for the logs
 
 
 @dataclass(frozen=True, kw_only=True)

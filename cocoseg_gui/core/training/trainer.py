@@ -56,6 +56,7 @@ from cocoseg_gui.core.training.events import EventLog
 from cocoseg_gui.core.training.loaders import Batch, make_loader, seed_all
 from cocoseg_gui.core.training.optim import build_optimizer, build_scheduler
 from cocoseg_gui.core.training.run_folder import CHECKPOINTS, LOG, check_new_run_folder
+from cocoseg_gui.core.training.run_inputs import RunInputs, collect_run_inputs, write_run_inputs
 
 __all__ = ["TrainConfig", "parse_duration", "resolve_device", "train"]
 
@@ -171,6 +172,8 @@ class Trainer:
             raise OptionsError(
                 f"{config.resume}: checkpoint has no training state to resume from (resume from last.pt)"
             )
+        self.init_ckpt = load_checkpoint(config.init_from) if config.init_from else None
+        self.inputs: RunInputs | None = None  # run_inputs.json of a new run (set by prepare)
         self.epoch = 0
         self.batches_done = 0  # in the current epoch
         self.global_step = 0  # batches
@@ -197,6 +200,8 @@ class Trainer:
 
     def _model_spec(self) -> tuple[str, dict[str, Any], int]:
         cfg, ck = self.cfg, self.resume_ckpt
+        if ck is None and self.init_ckpt is not None:
+            return self._init_model_spec()
         if ck is None:
             return cfg.model, dict(cfg.model_kwargs), cfg.img_size
         name, kwargs, size = ck["model"]["name"], dict(ck["model"]["kwargs"]), int(ck["input"]["img_size"])
@@ -208,6 +213,24 @@ class Trainer:
                 f"(options asked for {cfg.model} {cfg.model_kwargs} at {cfg.img_size})",
             )
         return name, kwargs, size
+
+    def _init_model_spec(self) -> tuple[str, dict[str, Any], int]:
+        """The init checkpoint's model and options (its weights fit no other); the config's image size.
+
+        A different model name asked for is replaced by the checkpoint's, with a warning; so are options
+        that differ. The image size stays the user's choice (every model here is fully convolutional).
+        """
+        cfg, ck = self.cfg, self.init_ckpt
+        assert ck is not None
+        name, kwargs = str(ck["model"]["name"]), dict(ck["model"].get("kwargs") or {})
+        asked = {k: v for k, v in cfg.model_kwargs.items() if kwargs.get(k) != v}
+        if name != cfg.model or asked:
+            self.warn(
+                WarningKind.INIT_MODEL,
+                f"{cfg.init_from}: fine-tuning the checkpoint's model {name} {kwargs} "
+                f"(options asked for {cfg.model} {cfg.model_kwargs})",
+            )
+        return name, kwargs, cfg.img_size
 
     def _split(self, files: list[str]) -> tuple[list[str], list[str]]:
         from cocoseg_gui.core.training.data import read_json, split_files
@@ -231,7 +254,11 @@ class Trainer:
                     if path != candidates[0]:
                         self._split_to_write = split
                     return train, val
-        train, val = split_files(files, cfg.val_fraction, cfg.seed)
+        kept = self._init_split(files)
+        if kept is not None:
+            train, val = kept
+        else:
+            train, val = split_files(files, cfg.val_fraction, cfg.seed)
         self._split_to_write = {
             "train": train,
             "val": val,
@@ -239,6 +266,31 @@ class Trainer:
             "val_fraction": cfg.val_fraction,
         }
         return train, val
+
+    def _init_split(self, files: list[str]) -> tuple[list[str], list[str]] | None:
+        """A fine-tune keeps the split of the run it starts from (its split.json beside the checkpoint):
+        images it validated on stay validation images, so the scores do not count trained images. Images
+        labelled since are split as a new run would; None when there is no such split."""
+        from cocoseg_gui.core.training.data import read_json, split_files
+
+        path = Path(self.cfg.init_from).parent / "split.json" if self.cfg.init_from else None
+        if path is None or not path.is_file():
+            return None
+        try:
+            split = read_json(path)
+        except DatasetError as exc:
+            self.warn(WarningKind.OTHER, f"{exc}; splitting the images afresh")
+            return None
+        if not isinstance(split, dict):
+            return None
+        have = set(files)
+        old_train = [f for f in split.get("train", []) if f in have]
+        old_val = [f for f in split.get("val", []) if f in have]
+        if not old_val:
+            return None
+        new = sorted(have - set(old_train) - set(old_val))
+        new_train, new_val = split_files(new, self.cfg.val_fraction, self.cfg.seed) if new else ([], [])
+        return sorted(old_train + new_train), sorted(old_val + new_val)
 
     def setup_data(self, img_size: int) -> None:
         from cocoseg_gui.core.training.data import (
@@ -384,18 +436,22 @@ class Trainer:
         from cocoseg_gui.core.training.models import build_model
 
         cfg, dev = self.cfg, self.device
-        pretrained = "none" if self.resume_ckpt is not None else cfg.pretrained
+        start = self.resume_ckpt if self.resume_ckpt is not None else self.init_ckpt
+        start_path = cfg.resume if self.resume_ckpt is not None else cfg.init_from
+        pretrained = "none" if start is not None else cfg.pretrained
         if self.resume_ckpt is not None:
             self._check_resume_classes()
+        elif self.init_ckpt is not None:
+            self._check_init_classes()
         model = build_model(name, self.num_classes, pretrained=pretrained, **kwargs)
         self.model_kwargs = dict(getattr(model, "model_kwargs", kwargs))  # defaults resolved
-        if self.resume_ckpt is not None:
+        if start is not None:
             try:
-                model.load_state_dict(self.resume_ckpt["model"]["state_dict"])
+                model.load_state_dict(start["model"]["state_dict"])
             except (RuntimeError, KeyError, TypeError) as exc:
                 first = str(exc).strip().splitlines()[0][:300]
                 raise CocoSegError(
-                    f"{self.cfg.resume}: the checkpoint's weights do not fit model {name} {kwargs} ({first})"
+                    f"{start_path}: the checkpoint's weights do not fit model {name} {kwargs} ({first})"
                 ) from None
         model.to(dev)
         self.channels_last = dev.type == "cuda"
@@ -444,6 +500,22 @@ class Trainer:
             self.cfg.resume,
             f"cannot resume on {self.cfg.data}: {what} ({theirs[:4]}... vs {ours[:4]}...); resume with the "
             "mask dataset the run was trained on, or start a new run with --pretrained on this checkpoint",
+        )
+
+    def _check_init_classes(self) -> None:
+        """Fine-tuning needs the data's classes, in the checkpoint's order (the output layer is kept)."""
+        theirs = [str(c.get("name")) for c in self.init_ckpt["classes"]]  # type: ignore[index]
+        ours = [str(c["name"]) for c in self.classes]
+        if theirs == ours:
+            return
+        if len(theirs) != len(ours):
+            what = f"the checkpoint has {len(theirs)} classes and the mask dataset {len(ours)}"
+        else:
+            what = "the checkpoint's classes have other names or another order than the mask dataset's"
+        raise DatasetError(
+            self.cfg.init_from,
+            f"cannot fine-tune on {self.cfg.data}: {what} ({theirs[:4]}... vs {ours[:4]}...); start from a "
+            "checkpoint trained on masks with the same classes",
         )
 
     def restore(self) -> None:
@@ -754,6 +826,9 @@ class Trainer:
                 global_step=self.global_step,
                 resumed_from=str(cfg.resume) if cfg.resume else None,
                 steps_per_epoch=self.batches_per_epoch,
+                init_from=str(cfg.init_from) if cfg.init_from else None,
+                edited_since=len(self.inputs.edited) if self.inputs and not self.inputs.problem else None,
+                inputs_summary=self.inputs.summary() if self.inputs else None,
             )
         )
 
@@ -775,6 +850,8 @@ class Trainer:
                     "amp_resolved": self.amp,
                 },
             )
+            if self.inputs is not None:  # a resume keeps the run_inputs.json of the run's start
+                write_run_inputs(self.out, self.inputs)
 
     def prepare(self) -> None:
         """Everything that can fail on bad options, data, weights or checkpoint; writes no file."""
@@ -787,6 +864,10 @@ class Trainer:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.setup_data(self.img_size)
         self.setup_model(self.model_name, self.model_kwargs)
+        if cfg.resume is None:
+            self.inputs = collect_run_inputs(cfg.data, cfg.init_from)
+            if self.inputs.problem:
+                self.warn(WarningKind.OTHER, self.inputs.summary())
         self.restore()
 
     def _check_trained(self, loss_count: float) -> None:

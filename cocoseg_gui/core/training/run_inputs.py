@@ -1,0 +1,181 @@
+"""What a run started from: its init checkpoint and the masks edited since that checkpoint's training.
+
+Fine-tuning on corrections (``--init-from``) is only worth it when masks changed; RUN/run_inputs.json
+records which ones did (docs/formats.md), so the user can see what a fine-tune learned from and the
+count reaches the log. "Since the last training" is the end time of the init checkpoint's run (the last
+``end`` event in its metrics.jsonl), else the checkpoint file's modification time. No torch import: the
+Train form shows the count before a run starts.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cocoseg_gui.core.atomic import atomic_write_json
+from cocoseg_gui.core.editing.save import read_edited
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.training.run_folder import LOG
+
+RUN_INPUTS_FILE = "run_inputs.json"
+VERSION = 1
+SINCE_TRAINING_END = "training_end"  # the last end event of the checkpoint's run folder
+SINCE_FILE_MTIME = "file_mtime"  # no readable run log beside the checkpoint
+_END_MARK = '"type":"end"'
+_SAVED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # edited.json's "saved" (core/editing/save.py)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """RUN/run_inputs.json: the init checkpoint, the reference time, and the masks edited after it.
+
+    ``since`` is None for a run without ``init_from``: ``edited`` then lists every mask saved from the
+    editor (there is no earlier training to compare with).
+    """
+
+    data: str
+    init_from: str | None = None
+    since: float | None = None  # seconds since the epoch (UTC)
+    since_source: str | None = None  # SINCE_TRAINING_END or SINCE_FILE_MTIME
+    edited: list[str] = field(default_factory=list)  # image file names, sorted
+    edited_total: int = 0  # entries of edited.json, edited before or after ``since``
+    problem: str | None = None  # edited.json could not be read: the lists are empty, training went on
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": VERSION,
+            "data": self.data,
+            "init_from": self.init_from,
+            "since": self.since,
+            "since_utc": _utc_text(self.since),
+            "since_source": self.since_source,
+            "edited_since": list(self.edited),
+            "edited_since_count": len(self.edited),
+            "edited_total": self.edited_total,
+            "problem": self.problem,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> RunInputs:
+        since = obj.get("since")
+        return cls(
+            data=str(obj.get("data", "")),
+            init_from=obj.get("init_from"),
+            since=float(since) if isinstance(since, (int, float)) else None,
+            since_source=obj.get("since_source"),
+            edited=[str(x) for x in obj.get("edited_since") or []],
+            edited_total=int(obj.get("edited_total") or 0),
+            problem=obj.get("problem"),
+        )
+
+    def summary(self) -> str:
+        """The log line: "3 masks edited since the last training (…)"."""
+        n = len(self.edited)
+        noun = "mask" if n == 1 else "masks"
+        if self.problem:
+            return f"edited masks unknown: {self.problem}"
+        if self.since is None:
+            return f"{n} {noun} edited in the mask editor (no earlier training to compare with)"
+        return f"{n} {noun} edited since the last training (ended {_utc_text(self.since)})"
+
+
+def training_end_time(checkpoint: str | Path) -> tuple[float, str]:
+    """(seconds, source): when the checkpoint's training ended, else when the file was last written."""
+    checkpoint = Path(checkpoint)
+    end = _last_end_time(checkpoint.parent / LOG)
+    if end is not None:
+        return end, SINCE_TRAINING_END
+    return checkpoint.stat().st_mtime, SINCE_FILE_MTIME
+
+
+def _last_end_time(log: Path) -> float | None:
+    try:
+        lines = log.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in reversed(lines):
+        if _END_MARK not in line.replace(" ", ""):
+            continue
+        try:
+            value = json.loads(line).get("time")
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
+
+
+def saved_time(text: Any) -> float | None:
+    """edited.json's ``saved`` ("2026-12-02T00:45:00Z") as seconds since the epoch; None when unreadable."""
+    try:
+        return float(calendar.timegm(time.strptime(str(text), _SAVED_FORMAT)))
+    except (TypeError, ValueError):
+        return None
+
+
+def edited_since(masks_dir: str | Path, since: float | None) -> tuple[list[str], int]:
+    """(images saved after ``since``, all edited images) of a mask folder's edited.json.
+
+    ``saved`` is kept to the second: a save within the second ``since`` falls in counts as newer (it is
+    better to train on a mask twice than to miss a correction). Raises DatasetError for a damaged file.
+    """
+    images = read_edited(masks_dir)
+    if since is None:
+        return sorted(images), len(images)
+    newer = []
+    for name, entry in images.items():
+        t = saved_time(entry.get("saved"))
+        if t is None or t + 1 > since:  # unknown time: listed, never silently dropped
+            newer.append(name)
+    return sorted(newer), len(images)
+
+
+def collect_run_inputs(data: str | Path, init_from: str | Path | None) -> RunInputs:
+    """The RunInputs of a new run on ``data`` (a mask folder), started from ``init_from`` or not."""
+    since, source = (None, None) if init_from is None else training_end_time(init_from)
+    try:
+        edited, total = edited_since(data, since)
+    except DatasetError as exc:
+        return RunInputs(
+            data=Path(data).as_posix(),
+            init_from=None if init_from is None else Path(init_from).as_posix(),
+            since=since,
+            since_source=source,
+            problem=str(exc),
+        )
+    return RunInputs(
+        data=Path(data).as_posix(),
+        init_from=None if init_from is None else Path(init_from).as_posix(),
+        since=since,
+        since_source=source,
+        edited=edited,
+        edited_total=total,
+    )
+
+
+def write_run_inputs(run_dir: str | Path, inputs: RunInputs) -> None:
+    atomic_write_json(Path(run_dir) / RUN_INPUTS_FILE, inputs.to_json())
+
+
+def read_run_inputs(run_dir: str | Path) -> RunInputs | None:
+    """The run's run_inputs.json; None for a run without one (older runs)."""
+    path = Path(run_dir) / RUN_INPUTS_FILE
+    if not path.is_file():
+        return None
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(path, f"cannot be read ({exc})") from exc
+    if not isinstance(obj, dict):
+        raise DatasetError(path, "expected a JSON object")
+    return RunInputs.from_json(obj)
+
+
+def _utc_text(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return time.strftime(_SAVED_FORMAT, time.gmtime(seconds))
