@@ -26,6 +26,9 @@ from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_
 from cocoseg_gui.gui.services.devices import DeviceChoice, defaults_for
 
 SETTINGS_GROUP = "train"
+FINE_TUNE_EPOCHS = 5  # the "Fine-tune on corrections" preset: a short schedule...
+FINE_TUNE_LR_FACTOR = 0.1  # ...at a tenth of the learning rate the checkpoint was trained with
+FINE_TUNE_LR = 1e-4  # when the checkpoint's run options are unknown
 VAL_SPLIT, VAL_FOLDER, VAL_TRAIN = "split", "folder", "train"
 AMP_CHOICES = ("off", "bf16", "fp16")
 LOSS_LABELS = {
@@ -41,8 +44,8 @@ def default_run_root() -> Path:
     return Path.home() / "cocoseg-runs"
 
 
-def new_run_name() -> str:
-    return time.strftime("run-%Y%m%d-%H%M%S")
+def new_run_name(prefix: str = "run") -> str:
+    return time.strftime(f"{prefix}-%Y%m%d-%H%M%S")
 
 
 def format_duration(seconds: float | None) -> str:
@@ -137,6 +140,20 @@ class TrainForm(QWidget):
         self.pretrained = QComboBox(editable=True)
         self.pretrained.addItems(PRETRAINED_CHOICES)
         self.pretrained.setToolTip("none, imagenet, coco, or the path of a weights file")
+        self.init_from = PathField(
+            "Start from checkpoint", folder=False, placeholder="none: a model from scratch (or Pretrained)"
+        )
+        self.init_from.setToolTip(
+            "Fine-tune: a new run starting from this checkpoint's weights (fresh optimiser and schedule) on "
+            "the current masks, edited ones included. The mask dataset must have the checkpoint's classes."
+        )
+        self.fine_tune_button = QPushButton("Fine-tune on corrections")
+        self.fine_tune_button.setToolTip(
+            f"Start from the current checkpoint: {FINE_TUNE_EPOCHS} epochs at a tenth of its learning rate, "
+            "on the current masks (your corrections included), in a new run folder"
+        )
+        self.edited_info = QLabel(wordWrap=True)
+        self.edited_info.setStyleSheet("color: #555;")
         self.img_size = QSpinBox(minimum=32, maximum=2048, singleStep=32, value=192)
         self.batch_size = QSpinBox(minimum=1, maximum=512, value=4)
         self.epochs = QSpinBox(minimum=1, maximum=10000, value=20)
@@ -171,6 +188,9 @@ class TrainForm(QWidget):
         form.addRow("Model", self.model)
         form.addRow("Model options", self.model_options)
         form.addRow("Pretrained", self.pretrained)
+        form.addRow("Start from checkpoint", self.init_from)
+        form.addRow("", self.edited_info)
+        form.addRow("", self.fine_tune_button)
         form.addRow("Image size", self.img_size)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Epochs", self.epochs)
@@ -187,6 +207,9 @@ class TrainForm(QWidget):
         self._form = form
         self.val_mode.currentIndexChanged.connect(self._update_val_rows)
         self._update_val_rows()
+        self.init_from.changed.connect(self._update_init_rows)
+        self.data.changed.connect(self._update_init_rows)
+        self._update_init_rows()
 
     # -- validation mode rows
     def _update_val_rows(self) -> None:
@@ -194,6 +217,29 @@ class TrainForm(QWidget):
         self._form.setRowVisible(self.val_fraction, mode == VAL_SPLIT)
         self._form.setRowVisible(self.val_data, mode == VAL_FOLDER)
         self._form.setRowVisible(self.val_warning, mode == VAL_TRAIN)
+
+    # -- fine-tuning
+    def _update_init_rows(self) -> None:
+        """Pretrained is moot with a starting checkpoint; say how many masks were edited since it trained."""
+        init = self.init_from.text()
+        self.pretrained.setEnabled(not init)
+        self.edited_info.setText(edited_summary(self.data.text(), init))
+        self._form.setRowVisible(self.edited_info, bool(self.edited_info.text()))
+
+    def apply_fine_tune_preset(self, checkpoint: Path, run_config: dict[str, Any], run_folder: Path) -> None:
+        """Fill the form for a short fine-tune from ``checkpoint`` (its run's options in ``run_config``):
+        the checkpoint's model and input size, FINE_TUNE_EPOCHS epochs, a tenth of its learning rate."""
+        values: dict[str, Any] = {
+            k: run_config[k]
+            for k in ("model", "model_kwargs", "img_size", "batch_size", "loss")
+            if k in run_config
+        }
+        lr = run_config.get("lr")
+        lr = float(lr) * FINE_TUNE_LR_FACTOR if isinstance(lr, (int, float)) and lr > 0 else FINE_TUNE_LR
+        values.update(epochs=FINE_TUNE_EPOCHS, lr=max(lr, self.lr.minimum()), pretrained="none")
+        self.set_values(values)
+        self.out.setText(str(run_folder))
+        self.init_from.setText(str(checkpoint))
 
     # -- devices
     def set_devices(self, devices: list[DeviceChoice]) -> None:
@@ -249,6 +295,14 @@ class TrainForm(QWidget):
         if mode == VAL_FOLDER and not self.val_data.text():
             raise OptionsError("Val. folder: no folder chosen; choose the mask folder to validate on")
         pretrained = self.pretrained.currentText().strip() or "none"
+        init_from = self.init_from.text()
+        if init_from and not Path(init_from).is_file():
+            raise OptionsError(
+                f"Start from checkpoint: {init_from} is not a file; choose a checkpoint (a .pt file of a run "
+                "folder) or clear the field to train from scratch"
+            )
+        if init_from:
+            pretrained = "none"  # the checkpoint gives the initial weights (the field is disabled)
         return {
             "data": Path(self.data.text()),
             "out": Path(self.out.text()),
@@ -271,6 +325,7 @@ class TrainForm(QWidget):
             "seed": self.seed.value(),
             "log_every": self.log_every.value(),
             "pretrained": pretrained,
+            "init_from": Path(init_from) if init_from else None,
         }
 
     def set_values(self, v: dict[str, Any]) -> None:
@@ -297,6 +352,8 @@ class TrainForm(QWidget):
             self.model_options.setText(v["model_kwargs"])
         if v.get("pretrained") is not None:
             self.pretrained.setCurrentText(str(v["pretrained"]))
+        if "init_from" in v:
+            self.init_from.setText("" if v["init_from"] in (None, "None") else str(v["init_from"]))
         if v.get("loss") is not None and self.loss.findData(v["loss"]) >= 0:
             self.loss.setCurrentIndex(self.loss.findData(v["loss"]))
         for key, spin in (
@@ -374,6 +431,21 @@ class TrainForm(QWidget):
         """A fresh timestamped run folder under the last run's parent folder."""
         root = settings.value(f"{SETTINGS_GROUP}/run_root") or str(default_run_root())
         self.out.setText(str(Path(str(root)) / new_run_name()))
+
+
+def edited_summary(data: str, init_from: str) -> str:
+    """ "N masks edited since the last training" for the form, "" when it cannot be said (no folder or file).
+
+    Reads only the mask folder's edited.json and the checkpoint run's metrics.jsonl (small files).
+    """
+    from cocoseg_gui.core.training.run_inputs import collect_run_inputs
+
+    if not init_from or not data or not Path(init_from).is_file() or not Path(data).is_dir():
+        return ""
+    try:
+        return collect_run_inputs(Path(data), Path(init_from)).summary()
+    except OSError:
+        return ""
 
 
 def _budget_text(seconds: float) -> str:

@@ -95,6 +95,7 @@ class TrainPanel(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(self._choose_resume)
         self.open_button.clicked.connect(self._choose_open_run)
+        self.form.fine_tune_button.clicked.connect(self.fine_tune_preset)
         self.state.masks_dir_changed.connect(self._on_masks_dir_changed)
         self.state.project_changed.connect(lambda _reopened: self.restore(self.state.project))
 
@@ -199,6 +200,8 @@ class TrainPanel(QWidget):
         self._clear_error()
         try:
             values = self.form.values()
+            if resume is not None:
+                values["init_from"] = None  # a resume continues the run; its start is in run_inputs.json
             if resume is None:
                 choice = self._choose_run_folder(values)
                 if choice == existing_run.RESUME:
@@ -237,6 +240,42 @@ class TrainPanel(QWidget):
         self._set_running(True)
         job.start()
         return True
+
+    def fine_tune_preset(self) -> bool:
+        """ "Fine-tune on corrections": the form set for a short run from the session's checkpoint, on the
+        current masks, into a new run folder; Start runs it. False (and a message) without a checkpoint."""
+        if self.running:
+            return False
+        self._clear_error()
+        ckpt = self.state.checkpoint_path
+        if ckpt is None or not Path(ckpt).is_file():
+            self._show_error(
+                ErrorReport(
+                    "No checkpoint to fine-tune",
+                    "There is no current checkpoint"
+                    + (f" ({ckpt} is not a file)" if ckpt is not None else "")
+                    + ": train a model first, open a run (Open run...), or choose a file under Start from "
+                    "checkpoint.",
+                    "",
+                )
+            )
+            return False
+        try:
+            run_config = read_config(Path(ckpt).parent)
+        except CocoSegError:
+            run_config = {}  # a checkpoint outside a run folder: the form keeps its model options
+        self.form.apply_fine_tune_preset(Path(ckpt), run_config, self._new_run_folder("finetune"))
+        self._log(
+            f"fine-tune preset: from {ckpt}"
+            + (f"; {self.form.edited_info.text()}" if self.form.edited_info.text() else "")
+        )
+        return True
+
+    def _new_run_folder(self, prefix: str) -> Path:
+        from cocoseg_gui.gui.widgets.train_form import default_run_root, new_run_name
+
+        root = self.state.settings.value("train/run_root") or str(default_run_root())
+        return Path(str(root)) / new_run_name(prefix)
 
     def stop(self) -> None:
         """Ask the trainer to finish its step, save last.pt and end (status 'cancelled')."""
@@ -541,6 +580,10 @@ class TrainPanel(QWidget):
     def _log_event(self, e: ev.Event) -> None:
         if isinstance(e, ev.StartEvent):
             self._log(f"device {e.device or '?'}, world size {e.world_size}")
+            if e.init_from:
+                self._log(f"starting from the weights of {e.init_from}")
+            if e.inputs_summary:
+                self._log(e.inputs_summary)
         elif isinstance(e, ev.EpochEvent):
             parts = [f"epoch {e.epoch + 1}"]
             for key, label in (
