@@ -64,6 +64,7 @@ _FLAG_LABELS = {
     "device": "Device",
     "epochs": "Epochs",
     "img-size": "Image size",
+    "init-from": "Start from checkpoint",
     "lr": "Learning rate",
     "max-image-pixels": "the image pixel limit",
     "max-images": "Max images",

@@ -237,6 +237,8 @@ class TrainForm(QWidget):
         lr = run_config.get("lr")
         lr = float(lr) * FINE_TUNE_LR_FACTOR if isinstance(lr, (int, float)) and lr > 0 else FINE_TUNE_LR
         values.update(epochs=FINE_TUNE_EPOCHS, lr=max(lr, self.lr.minimum()), pretrained="none")
+        if not self.data.text() and run_config.get("data"):
+            values["data"] = run_config["data"]  # no current masks: those the checkpoint was trained on
         self.set_values(values)
         self.out.setText(str(run_folder))
         self.init_from.setText(str(checkpoint))
