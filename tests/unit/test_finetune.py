@@ -303,3 +303,18 @@ def test_cli_fine_tune_takes_the_checkpoint_model_and_prints_the_edited_count(
         == 0
     )
     assert "fine-tuning the checkpoint's model unet" in capsys.readouterr().err
+
+
+def test_fine_tune_keeps_the_split_of_the_checkpoint_run(person4: Path, tmp_path: Path) -> None:  # noqa: F811
+    first = tmp_path / "first"
+    train(config(person4, first, val_on_train=False, val_fraction=0.5))
+    names = sorted(json.loads((person4 / "image_mask_map.json").read_text()))
+    split = json.loads((first / "split.json").read_text())
+    # a split the seeded one would not make, as if images had been labelled after the first run
+    custom = {"train": names[:3], "val": names[3:], "seed": SEED, "val_fraction": 0.5}
+    assert split["val"] != custom["val"]
+    (first / "split.json").write_text(json.dumps(custom))
+    tuned = tmp_path / "tuned"
+    train(config(person4, tuned, val_on_train=False, val_fraction=0.5, init_from=first / "last.pt"))
+    kept = json.loads((tuned / "split.json").read_text())
+    assert (kept["train"], kept["val"]) == (custom["train"], custom["val"])
