@@ -41,7 +41,13 @@ def test_two_process_gloo_training(person4: Path, tmp_path: Path) -> None:  # no
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.stdout.count("training unet") == 1  # only rank 0 prints
-    assert sorted(p.name for p in run.iterdir()) == ["best.pt", "config.json", "last.pt", "metrics.jsonl"]
+    assert sorted(p.name for p in run.iterdir()) == [
+        "best.pt",
+        "config.json",
+        "last.pt",
+        "metrics.jsonl",
+        "run_inputs.json",
+    ]
     events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [e["type"] for e in events].count("start") == 1
     assert events[0]["world_size"] == 2 and events[0]["steps_per_epoch"] == 2  # 4 images / 2 ranks / batch 1
