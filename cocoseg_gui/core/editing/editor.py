@@ -323,6 +323,11 @@ class ImageEditor:
         return self._current.session.history.undo_description if self._current is not None else None
 
     @property
+    def undo_memory_bytes(self) -> int:
+        """Bytes the undo/redo patches of every image hold (bounded by ``book.max_bytes``)."""
+        return self.book.memory_bytes
+
+    @property
     def redo_text(self) -> str | None:
         return self._current.session.history.redo_description if self._current is not None else None
 
