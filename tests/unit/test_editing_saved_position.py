@@ -68,7 +68,7 @@ def test_a_stroke_in_progress_is_unsaved_and_a_cancelled_one_is_not() -> None:
 def test_dropping_the_oldest_steps_keeps_the_empty_stack_distinct_from_the_start() -> None:
     session = EditSession(np.zeros((64, 64), np.uint8), History(max_steps=MIN_STEPS))
     for k in range(MIN_STEPS + 5):  # more steps than kept: the first ones are dropped
-        session.begin_stroke((k % 60, 5), Brush(1 + k % 3, 0), "dot")
+        session.begin_stroke((k % 60, 5), Brush(1 + k // 60, 0), "dot")  # 2nd pass: other value
         session.end_stroke()
     while session.undo() is not None:
         pass
@@ -99,7 +99,10 @@ def test_the_book_bounds_the_total_dropping_other_images_oldest_steps_first() ->
     assert a.history.undo_count == 0 and b.history.undo_count == 5
     square(a, 3)  # now image 2 is the other one: its oldest go first
     assert a.history.undo_count == 1 and b.history.undo_count == 4
-    assert book.memory_bytes <= 5 * step_bytes and book.memory_by_image() == {1: step_bytes, 2: 4 * step_bytes}
+    assert book.memory_bytes <= 5 * step_bytes and book.memory_by_image() == {
+        1: step_bytes,
+        2: 4 * step_bytes,
+    }
 
 
 def test_the_newest_step_is_kept_even_alone_above_the_total() -> None:
