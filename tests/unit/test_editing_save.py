@@ -243,3 +243,32 @@ def test_a_kill_before_the_png_changes_nothing_and_the_repair_agrees(mask_folder
 def counts_of(label: np.ndarray) -> dict[str, int]:
     values, counts = np.unique(label, return_counts=True)
     return {str(int(v)): int(c) for v, c in zip(values, counts)}
+
+
+def test_masks_overwrite_clears_the_editors_marks(
+    mask_folder: Path,  # noqa: F811
+    val_annotations: Path,
+    val_images: Path,
+    tmp_path: Path,
+    monkeypatch,
+) -> None:
+    """`cocoseg masks --overwrite` with other options regenerates every mask: the edits are gone, so
+    edited.json (the browser's marks) and a leftover save journal go too."""
+    from cocoseg_gui.core.mask_job import generate_masks
+    from cocoseg_gui.core.mask_options import MaskOptions
+
+    monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
+    name, label = first_mask(mask_folder)
+    save_edited_mask(mask_folder, name, edited(label, 5), label.shape)
+    (mask_folder / save_journal.JOURNAL_FILE).write_text('{"version": 1, "images": []}')
+    assert name in read_edited(mask_folder)
+    generate_masks(
+        val_annotations,
+        val_images,
+        mask_folder,
+        MaskOptions(workers=1, max_images=3, crowd="skip"),
+        overwrite=True,
+    )
+    assert read_edited(mask_folder) == {} and not (mask_folder / EDITED_FILE).exists()
+    assert not (mask_folder / save_journal.JOURNAL_FILE).exists()
+    assert not np.array_equal(MaskDatasetFolder(mask_folder).read_mask(name), edited(label, 5))

@@ -8,6 +8,7 @@ per image for the whole session, so undo survives browsing and unsaved edits sur
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -18,9 +19,10 @@ from cocoseg_gui.core.editing.box import Box
 from cocoseg_gui.core.editing.footprint import Tip, check_radius
 from cocoseg_gui.core.editing.history import HistoryBook, step_description
 from cocoseg_gui.core.editing.rules import OVERWRITE, Mode, Rule, pick
-from cocoseg_gui.core.editing.save import SavedMask, save_edited_mask
+from cocoseg_gui.core.editing.save import SavedMask, repair_interrupted_save, save_edited_mask
 from cocoseg_gui.core.editing.session import Brush, EditSession
 from cocoseg_gui.core.editing.stroke import Point, pixel
+from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.label_map import LabelMap, Region
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
@@ -168,7 +170,12 @@ class ImageEditor:
         self.changed.emit(None)
 
     def reset(self, mask_folder: Path | None) -> None:
-        """Another mask folder: sessions of the old one are dropped (save them first)."""
+        """Another mask folder: sessions of the old one are dropped (save them first). A save of
+        the new folder that a kill interrupted is finished here (save_journal; best effort: the
+        next save repairs it or says why not)."""
+        if mask_folder is not None:
+            with contextlib.suppress(CocoSegError):
+                repair_interrupted_save(mask_folder)
         self.mask_folder = mask_folder
         self._entries.clear()
         self.book = HistoryBook(self.book.max_steps, self.book.max_bytes)

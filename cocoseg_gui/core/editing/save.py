@@ -23,12 +23,10 @@ from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.editing import save_journal
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, describe_os_error
 from cocoseg_gui.core.mask_dataset import read_image_mask_map, read_json, read_report, resolve_mask_entry
-from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
+from cocoseg_gui.core.mask_folder import EDITED_FILE, IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
 from cocoseg_gui.core.mask_png import class_histogram, encode_mask_png
 from cocoseg_gui.core.safe_paths import SafeRoot
 from cocoseg_gui.core.types import IGNORE_INDEX
-
-EDITED_FILE = "edited.json"
 
 
 class SaveError(CocoSegError):

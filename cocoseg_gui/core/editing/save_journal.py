@@ -20,10 +20,10 @@ from cocoseg_gui.core.atomic import atomic_write_json
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.mask_dataset import read_image_mask_map, read_json, read_report
-from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
+from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE, SAVE_JOURNAL_FILE
 from cocoseg_gui.core.mask_png import class_histogram, read_mask_png
 
-JOURNAL_FILE = ".save-journal.json"
+JOURNAL_FILE = SAVE_JOURNAL_FILE
 
 
 def digest(data: bytes) -> str:
