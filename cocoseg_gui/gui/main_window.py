@@ -257,7 +257,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_quit)
         self.datasets.install(file_menu, self.act_quit)
         edit_menu = menus.addMenu("&Edit")  # the mask editor's (Images workspace)
-        for act in (images.act_undo, images.act_redo, None, images.act_edit, images.act_save):
+        for act in (
+            images.act_undo,
+            images.act_redo,
+            None,
+            images.act_edit,
+            images.act_save,
+            images.act_autosave,
+        ):
             edit_menu.addAction(act) if act is not None else edit_menu.addSeparator()
         view = menus.addMenu("&View")
         for act in (
@@ -608,6 +615,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
         s = self.state.settings
+        self.images.edit_saving.use_settings(s)  # the editor's autosave-on-switch setting
         geometry, window_state = s.value("window/geometry"), s.value("window/state")
         if isinstance(geometry, QByteArray | bytes) and geometry:
             self.restoreGeometry(geometry)

@@ -81,6 +81,8 @@ def no_blocking_dialogs(monkeypatch) -> list[str]:
 
         return exec_
 
-    monkeypatch.setattr(QDialog, "exec", guarded(QDialog.exec))
-    monkeypatch.setattr(QMessageBox, "exec", guarded(QMessageBox.exec))
+    real_dialog_exec, real_box_exec = QDialog.exec, QMessageBox.__dict__.get("exec")
+    monkeypatch.setattr(QDialog, "exec", guarded(real_dialog_exec))
+    if real_box_exec is not None:  # QMessageBox's own exec (else it inherits the guarded one)
+        monkeypatch.setattr(QMessageBox, "exec", guarded(real_box_exec))
     return shown

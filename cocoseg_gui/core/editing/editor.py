@@ -19,7 +19,12 @@ from cocoseg_gui.core.editing.box import Box
 from cocoseg_gui.core.editing.footprint import Tip, check_radius
 from cocoseg_gui.core.editing.history import HistoryBook, step_description
 from cocoseg_gui.core.editing.rules import OVERWRITE, Mode, Rule, pick
-from cocoseg_gui.core.editing.save import SavedMask, repair_interrupted_save, save_edited_mask
+from cocoseg_gui.core.editing.save import (
+    SavedMask,
+    repair_interrupted_save,
+    save_edited_mask,
+    save_mask_copy,
+)
 from cocoseg_gui.core.editing.session import Brush, EditSession
 from cocoseg_gui.core.editing.stroke import Point, pixel
 from cocoseg_gui.core.errors import CocoSegError
@@ -361,6 +366,32 @@ class ImageEditor:
         entry.session.mark_saved()
         self.changed.emit(None)
         return saved
+
+    def save_copy(self, folder: Path, image_id: int | None = None) -> Path | None:
+        """Write an image's map (default: the shown one) as a PNG into another ``folder`` (save
+        elsewhere after a failed save); the edits stay unsaved: the mask folder still lacks them."""
+        entry = self._current if image_id is None else self._entries.get(image_id)
+        if entry is None:
+            return None
+        return save_mask_copy(folder, entry.file_name, entry.session.label)
+
+    def file_name(self, image_id: int) -> str | None:
+        entry = self._entries.get(image_id)
+        return entry.file_name if entry is not None else None
+
+    def unsaved_ids(self) -> list[int]:
+        return [e.image_id for e in self._entries.values() if e.session.dirty]
+
+    def discard(self, image_id: int) -> None:
+        """Forget one image's edits and history (switching away with Discard): shown again, it is
+        read from its file. The shown map is left as it is: another image replaces it."""
+        entry = self._entries.pop(image_id, None)
+        self.book.forget(image_id)
+        if entry is not None and entry is self._current:
+            self._stroking = False
+            self._drop_polygon()
+            self._current = None
+        self.changed.emit(None)
 
     def save_all(self) -> list[SavedMask]:
         """Save every image with unsaved edits (quitting with Save); stops at the first error."""

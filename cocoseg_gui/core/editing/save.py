@@ -246,3 +246,21 @@ def record_edited(folder: Path, file_name: str, mask_name: str, image_id: int | 
         "saves": int(entry.get("saves", 0)) + 1,
     }
     atomic_write_json(folder / EDITED_FILE, {"version": 1, "images": images})
+
+
+# ------------------------------------------------------------------------------------- save elsewhere
+def save_mask_copy(folder: str | Path, file_name: str, label: np.ndarray) -> Path:
+    """Write ``label`` as a palette PNG named after the image into ``folder`` (any folder the user
+    chose after the mask folder refused the save); never replaces a file there (``stem_1.png``...).
+
+    Only the PNG: report.json and the maps stay the mask folder's business. SaveError naming the file
+    when it cannot be written."""
+    root = Path(folder)
+    try:
+        taken = {p.name.casefold() for p in root.iterdir()}
+    except OSError as exc:
+        raise SaveError(root, f"cannot save into {describe_os_error(exc)}") from exc
+    path = root / _new_mask_name(file_name, taken)
+    png = encode_mask_png(label)
+    _write(path, lambda: atomic_write_bytes(path, png))
+    return path
