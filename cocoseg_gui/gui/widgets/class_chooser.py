@@ -85,19 +85,22 @@ class ClassChooser(QComboBox):
 
     # ------------------------------------------------------------------------------------------ input
     def _on_activated(self, row: int) -> None:
-        if 0 <= row < self.count():
+        # QComboBox also "activates" its current row after Enter in the field: the active class
+        # again, which changes nothing (and must not undo the match Enter just chose)
+        if 0 <= row < self.count() and int(self.itemData(row)) != self._active:
             self.class_chosen.emit(int(self.itemData(row)))
         self._show_active()  # a class the editor refused is not left shown
 
     def _choose_text(self, text: str) -> None:
         exact = self.findText(text, Qt.MatchFlag.MatchFixedString)
         found = [int(self.itemData(exact))] if exact >= 0 else self.matches(text)
-        if found:
+        if found and found[0] != self._active:
             self.class_chosen.emit(found[0])
-        self._show_active()
+        self.completer().popup().hide()
+        self._show_active(force=True)
 
-    def _show_active(self) -> None:
-        if self.lineEdit().hasFocus() and self.completer().popup().isVisible():
+    def _show_active(self, force: bool = False) -> None:
+        if not force and self.lineEdit().hasFocus() and self.completer().popup().isVisible():
             return  # the user is typing: leave the text alone
         row = self.findData(self._active) if self._active is not None else -1
         self.blockSignals(True)
