@@ -45,6 +45,7 @@ from cocoseg_gui.gui.widgets.dialogs import (
     show_about,
     show_error,
 )
+from cocoseg_gui.gui.widgets.edit_toolbar import MOUSE_GESTURES
 from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
 from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
 from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
@@ -532,7 +533,7 @@ class MainWindow(QMainWindow):
             keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
             if keys:
                 rows.append((", ".join(keys), act.text().replace("&", "")))
-        return rows
+        return [*rows, *MOUSE_GESTURES]
 
     # -------------------------------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

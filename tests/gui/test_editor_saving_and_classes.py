@@ -188,4 +188,6 @@ def test_double_click_closes_the_polygon_like_enter(qtbot, window) -> None:  # n
     assert not images.editor.polygon_vertices and not images.polygon_overlay.visible()
     assert np.array_equal(labels(window), polygon_expected(before, vertices, 2))
     assert images.act_undo.text().startswith("&Undo Polygon (")
+    table = window.shortcut_table()  # Help > Keyboard shortcuts
+    assert ("Double-click", "Close polygon (fill), like Enter") in table and ("/", "Find class") in table
     images.discard_all()

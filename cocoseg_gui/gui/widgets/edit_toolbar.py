@@ -24,10 +24,16 @@ TOOLS: tuple[tuple[Tool, str, str], ...] = (
     (Tool.IGNORE, "Ignore brush", "U"),
 )
 TOOL_TIPS = {
-    Tool.POLYGON: "Polygon / lasso (P): click vertices or drag freehand; Enter fills, Ctrl+Enter "
-    "subtracts the class, Backspace removes the last vertex, Esc cancels",
+    Tool.POLYGON: "Polygon / lasso (P): click vertices or drag freehand; Enter or a double-click fills, "
+    "Ctrl+Enter subtracts the class, Backspace removes the last vertex, Esc cancels",
     Tool.IGNORE: "Ignore brush (U): paints ignore (255) with the brush's size and tip",
 }
+MOUSE_GESTURES: tuple[tuple[str, str], ...] = (  # Help > Keyboard shortcuts lists them after the keys
+    ("Alt+click", "Pick the class under the cursor (Edit mode)"),
+    ("Shift+click", "Straight line from the last stroke (Edit mode)"),
+    ("Ctrl+wheel", "Brush / eraser size (Edit mode)"),
+    ("Double-click", "Close polygon (fill), like Enter"),
+)
 MODES: tuple[tuple[Mode, str], ...] = (
     (Mode.OVERWRITE, "Overwrite all"),
     (Mode.PRESERVE, "Preserve other classes"),
