@@ -97,6 +97,8 @@ class ClassChooser(QComboBox):
         if found and found[0] != self._active:
             self.class_chosen.emit(found[0])
         self.completer().popup().hide()
+        if found:
+            self.clearFocus()  # the digits and tool keys are shortcuts again, not typing
         self._show_active(force=True)
 
     def _show_active(self, force: bool = False) -> None:
