@@ -93,10 +93,10 @@ def test_undo_back_to_the_saved_state_clears_the_title_star(qtbot, window) -> No
     enter_edit_mode(qtbot, window, (w // 2, h // 2))
     qtbot.keyClick(window, Qt.Key.Key_1)
     drag(qtbot, window, [(w // 2, h // 2)])
-    assert window.windowTitle().startswith("* ")
+    assert window.windowTitle().startswith("* ") and listed_name(window).startswith("* ")
     qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
     assert labels(window).tobytes() == before.tobytes() and not window.windowTitle().startswith("*")
-    assert not window.images.has_unsaved_edits()
+    assert not window.images.has_unsaved_edits() and not listed_name(window).startswith("*")
     qtbot.keyClick(window, Qt.Key.Key_Y, CTRL)
     assert window.windowTitle().startswith("* ")
     qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
@@ -104,6 +104,14 @@ def test_undo_back_to_the_saved_state_clears_the_title_star(qtbot, window) -> No
     assert window.windowTitle().startswith("* ")
     qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)  # back to what was saved
     assert not window.windowTitle().startswith("*")
+    # saved from the editor (edited.json, watched on disk), nothing unsaved
+    qtbot.waitUntil(lambda: listed_name(window).startswith("✎ "), timeout=WAIT_MS)
+
+
+def listed_name(win) -> str:
+    """The browser's text for the shown image (its marks and stem)."""
+    browser = win.images.browser
+    return browser.model.data(browser.model.index(browser.model.row_of_image(win.images.current.image_id)))
 
 
 def switch_answer(monkeypatch, button: QMessageBox.StandardButton) -> list[str]:

@@ -403,6 +403,7 @@ class ImagesWorkspace(QMainWindow):
         for action in self._polygon_actions:
             action.setEnabled(polygon_open)
         self._show_polygon()
+        self.browser.set_unsaved_names(self.editor.unsaved())  # "*" in the list, like the title
         self.edits_changed.emit()
 
     def pick_class(self, index: int) -> None:
