@@ -21,6 +21,8 @@ MASKS_DIR = "masks"
 MANIFEST_FILE = "manifest.json"
 REPORT_FILE = "report.json"
 IMAGE_MAP_FILE = "image_mask_map.json"
+EDITED_FILE = "edited.json"  # images saved from the mask editor (core/editing/save.py)
+SAVE_JOURNAL_FILE = ".save-journal.json"  # an editor save in progress (core/editing/save_journal.py)
 
 
 def mask_names(file_names: Sequence[str]) -> list[str]:
@@ -163,7 +165,15 @@ def prepare_out(
                 if masks.refusal(name) is None and "/" not in name.replace("\\", "/"):
                     with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                         (masks_dir / name).unlink()
-        for name in (MANIFEST_FILE, REPORT_FILE, IMAGE_MAP_FILE, MAPPING_FILE):
+        # regenerated masks replace the editor's: its edited list and save journal go with them
+        for name in (
+            MANIFEST_FILE,
+            REPORT_FILE,
+            IMAGE_MAP_FILE,
+            MAPPING_FILE,
+            EDITED_FILE,
+            SAVE_JOURNAL_FILE,
+        ):
             with contextlib.suppress(FileNotFoundError):
                 (out / name).unlink()
     return False

@@ -45,6 +45,7 @@ from cocoseg_gui.gui.widgets.dialogs import (
     show_about,
     show_error,
 )
+from cocoseg_gui.gui.widgets.edit_toolbar import MOUSE_GESTURES
 from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
 from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
 from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
@@ -257,7 +258,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_quit)
         self.datasets.install(file_menu, self.act_quit)
         edit_menu = menus.addMenu("&Edit")  # the mask editor's (Images workspace)
-        for act in (images.act_undo, images.act_redo, None, images.act_edit, images.act_save):
+        for act in (
+            images.act_undo,
+            images.act_redo,
+            None,
+            images.act_edit,
+            images.act_save,
+            images.act_autosave,
+        ):
             edit_menu.addAction(act) if act is not None else edit_menu.addSeparator()
         view = menus.addMenu("&View")
         for act in (
@@ -525,7 +533,7 @@ class MainWindow(QMainWindow):
             keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
             if keys:
                 rows.append((", ".join(keys), act.text().replace("&", "")))
-        return rows
+        return [*rows, *MOUSE_GESTURES]
 
     # -------------------------------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -608,6 +616,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
         s = self.state.settings
+        self.images.edit_saving.use_settings(s)  # the editor's autosave-on-switch setting
         geometry, window_state = s.value("window/geometry"), s.value("window/state")
         if isinstance(geometry, QByteArray | bytes) and geometry:
             self.restoreGeometry(geometry)

@@ -22,6 +22,7 @@ from cocoseg_gui.core.mask_dataset import read_image_mask_map
 from cocoseg_gui.core.mask_job import generate_masks
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.gui.main_window import MainWindow
+from cocoseg_gui.gui.widgets import edit_saving
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401
 
 ZOOM = 4.0  # screen pixels per image pixel: every viewport point maps to one known mask pixel
@@ -233,13 +234,23 @@ def test_quitting_with_unsaved_edits_asks(qtbot, window, monkeypatch) -> None:
     assert np.array_equal(np.array(Image.open(mask_file(window))), edited)
 
 
-def test_a_failed_save_names_the_file_and_keeps_the_edits(qtbot, window, monkeypatch) -> None:
+def test_a_failed_save_names_the_file_keeps_the_edits_and_saves_elsewhere(
+    qtbot, window, monkeypatch, tmp_path
+) -> None:
     folder: Path = window.masks_dir  # type: ignore[attr-defined]
     png_before = mask_file(window).read_bytes()
     (folder / "report.json").unlink()
-    (folder / "report.json").mkdir()  # the report cannot be replaced: the save fails after the PNG
+    (folder / "report.json").mkdir()  # the report cannot be read or replaced: the save fails
     errors: list[str] = []
-    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: errors.append(text))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def failed(parent, message):
+        errors.append(message)
+        return True  # the user presses "Save elsewhere…"
+
+    monkeypatch.setattr(edit_saving, "ask_save_failed", failed)
+    monkeypatch.setattr(edit_saving, "choose_folder", lambda parent: elsewhere)
     before = labels(window)
     h, w = before.shape
     enter_edit_mode(qtbot, window, (w // 2, h // 2))
@@ -248,8 +259,12 @@ def test_a_failed_save_names_the_file_and_keeps_the_edits(qtbot, window, monkeyp
     edited = labels(window)
     qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
     assert errors and "report.json" in errors[0]
-    assert mask_file(window).read_bytes() == png_before  # the previous mask was put back
+    assert mask_file(window).read_bytes() == png_before  # the previous mask is untouched
     assert window.windowTitle().startswith("* ") and np.array_equal(labels(window), edited)
+    stem = Path(window.images.current.file_name).stem
+    assert np.array_equal(np.array(Image.open(elsewhere / f"{stem}.png")), edited)  # a copy, exact
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)  # again: never replaces the first copy
+    assert (elsewhere / f"{stem}_1.png").is_file() and len(errors) == 2
     window.images.discard_all()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.services.app_state import PROJECTS_ROOT_KEY, AppState
@@ -30,14 +30,59 @@ def open_and_wait(qtbot, window: MainWindow, annotations: Path, images: Path | N
         window.open_dataset(annotations, images)
 
 
+MODAL_WAIT_MS = WAIT_MS  # a modal dialog nobody answers within this is closed and fails the test
+
+
+def _describe(dialog: QDialog) -> str:
+    text = dialog.text() if isinstance(dialog, QMessageBox) else ""
+    return f"{dialog.windowTitle()}: {text}".strip(": ")
+
+
 @pytest.fixture(autouse=True)
 def no_blocking_dialogs(monkeypatch) -> list[str]:
-    """An unexpected error dialog fails the test instead of blocking it (tests expecting one patch again)."""
+    """An unexpected dialog fails the test at once instead of blocking it (tests expecting one patch again).
+
+    A static question, warning, information, error or file dialog raises AssertionError (e.g. the unsaved
+    edits question when a failing editor test closes its window); a modal ``exec()`` that nobody answers
+    (tests answer theirs from a timer) is closed after MODAL_WAIT_MS and then fails the same way."""
     shown: list[str] = []
 
-    def record(parent, title, text, *args):
-        shown.append(text)
-        raise AssertionError(f"unexpected error dialog: {title}: {text}")
+    def refuse(kind: str):  # type: ignore[no-untyped-def]
+        def record(parent, title, text="", *args, **kwargs):  # type: ignore[no-untyped-def]
+            shown.append(text)
+            raise AssertionError(f"unexpected {kind} dialog: {title}: {text}")
 
-    monkeypatch.setattr(QMessageBox, "critical", record)
+        return record
+
+    for kind in ("critical", "question", "warning", "information"):
+        monkeypatch.setattr(QMessageBox, kind, refuse(kind))
+    for kind in ("getExistingDirectory", "getOpenFileName", "getOpenFileNames", "getSaveFileName"):
+        monkeypatch.setattr(QFileDialog, kind, refuse(f"file ({kind})"))
+
+    def guarded(real):  # type: ignore[no-untyped-def]
+        def exec_(self):  # type: ignore[no-untyped-def]
+            unanswered: list[str] = []
+
+            def give_up() -> None:
+                unanswered.append(_describe(self))
+                self.done(0)
+
+            watchdog = QTimer(singleShot=True, interval=MODAL_WAIT_MS)
+            watchdog.timeout.connect(give_up)
+            watchdog.start()
+            try:
+                result = real(self)
+            finally:
+                watchdog.stop()
+            if unanswered:
+                shown.append(unanswered[0])
+                raise AssertionError(f"unanswered modal dialog: {unanswered[0]}")
+            return result
+
+        return exec_
+
+    real_dialog_exec, real_box_exec = QDialog.exec, QMessageBox.__dict__.get("exec")
+    monkeypatch.setattr(QDialog, "exec", guarded(real_dialog_exec))
+    if real_box_exec is not None:  # QMessageBox's own exec (else it inherits the guarded one)
+        monkeypatch.setattr(QMessageBox, "exec", guarded(real_box_exec))
     return shown

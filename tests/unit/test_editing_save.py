@@ -11,7 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cocoseg_gui.core.editing.save import EDITED_FILE, SaveError, read_edited, save_edited_mask
+from cocoseg_gui.core.editing import save as save_module
+from cocoseg_gui.core.editing import save_journal
+from cocoseg_gui.core.editing.save import (
+    EDITED_FILE,
+    SaveError,
+    read_edited,
+    repair_interrupted_save,
+    save_edited_mask,
+)
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_image_mask_map, read_report
 from cocoseg_gui.core.mask_png import read_mask_png
@@ -155,3 +163,112 @@ def test_edited_json_format(mask_folder: Path) -> None:  # noqa: F811
         "saved",
         "saves",
     }
+
+
+# ------------------------------------------------------------------ a kill between the PNG and report.json
+@pytest.mark.parametrize("kill", [KeyboardInterrupt, SystemExit])
+def test_a_kill_after_the_png_is_repaired_at_the_next_save(mask_folder: Path, monkeypatch, kill) -> None:  # noqa: F811
+    name, label = first_mask(mask_folder)
+    reader = MaskDatasetFolder(mask_folder)
+    path, mask_name = reader.mask_path(name), reader.image_mask_map[name]
+    new = edited(label, 5)
+    real = save_module.atomic_write_json
+
+    def killed(target, *args, **kwargs):
+        if Path(target).name == "report.json":
+            raise kill()  # the process dies here: no except clause of the save runs
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(save_module, "atomic_write_json", killed)
+    with pytest.raises(kill):
+        save_edited_mask(mask_folder, name, new, new.shape, image_id=3)
+    monkeypatch.undo()
+    assert np.array_equal(read_mask_png(path), new)  # the PNG was renamed ...
+    stale = json.loads((mask_folder / "report.json").read_text())["per_image"][mask_name]
+    assert stale != counts_of(new)  # ... report.json was not
+    assert save_journal.pending(mask_folder)[0]["file_name"] == name
+
+    assert repair_interrupted_save(mask_folder) == [name]  # what opening the folder runs
+    report = json.loads((mask_folder / "report.json").read_text())
+    assert report["per_image"][mask_name] == counts_of(new)
+    totals = {c["index"]: c["pixels"] for c in report["classes"]}
+    reader = MaskDatasetFolder(mask_folder)
+    every = [reader.read_mask(n) for n in reader.image_mask_map]
+    for index, pixels in totals.items():
+        assert pixels == sum(int((m == index).sum()) for m in every)
+    assert read_edited(mask_folder)[name]["mask"] == mask_name
+    assert not save_journal.pending(mask_folder) and not (mask_folder / save_journal.JOURNAL_FILE).exists()
+    assert repair_interrupted_save(mask_folder) == []
+
+
+def test_a_kill_while_saving_a_new_image_completes_its_map_entry(mask_folder: Path, monkeypatch) -> None:  # noqa: F811
+    _, label = first_mask(mask_folder)
+    new = edited(np.zeros_like(label), 2)
+    real = save_module.atomic_write_json
+
+    def killed(target, *args, **kwargs):
+        if Path(target).name == "report.json":
+            raise KeyboardInterrupt
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(save_module, "atomic_write_json", killed)
+    with pytest.raises(KeyboardInterrupt):
+        save_edited_mask(mask_folder, "unlabelled/new_image.jpg", new, new.shape)
+    monkeypatch.undo()
+    assert "unlabelled/new_image.jpg" not in MaskDatasetFolder(mask_folder).image_mask_map
+    other, other_label = first_mask(mask_folder)
+    save_edited_mask(mask_folder, other, other_label, other_label.shape)  # the next save repairs first
+    reader = MaskDatasetFolder(mask_folder)
+    assert reader.image_mask_map["unlabelled/new_image.jpg"] == "new_image.png"
+    assert np.array_equal(reader.read_mask("unlabelled/new_image.jpg"), new)
+    report = json.loads((mask_folder / "report.json").read_text())
+    assert report["per_image"]["new_image.png"] == counts_of(new)
+
+
+def test_a_kill_before_the_png_changes_nothing_and_the_repair_agrees(mask_folder: Path, monkeypatch) -> None:  # noqa: F811
+    name, label = first_mask(mask_folder)
+    path = MaskDatasetFolder(mask_folder).mask_path(name)
+    old_png, old_report = path.read_bytes(), json.loads((mask_folder / "report.json").read_text())
+    monkeypatch.setattr(save_module, "atomic_write_bytes", lambda *a, **k: (_ for _ in ()).throw(SystemExit))
+    with pytest.raises(SystemExit):
+        save_edited_mask(mask_folder, name, edited(label, 5), label.shape)
+    monkeypatch.undo()
+    assert repair_interrupted_save(mask_folder) == [name]
+    assert path.read_bytes() == old_png
+    report = json.loads((mask_folder / "report.json").read_text())
+    assert report["per_image"] == old_report["per_image"] and report["classes"] == old_report["classes"]
+    assert name not in read_edited(mask_folder)
+
+
+def counts_of(label: np.ndarray) -> dict[str, int]:
+    values, counts = np.unique(label, return_counts=True)
+    return {str(int(v)): int(c) for v, c in zip(values, counts)}
+
+
+def test_masks_overwrite_clears_the_editors_marks(
+    mask_folder: Path,  # noqa: F811
+    val_annotations: Path,
+    val_images: Path,
+    tmp_path: Path,
+    monkeypatch,
+) -> None:
+    """`cocoseg masks --overwrite` with other options regenerates every mask: the edits are gone, so
+    edited.json (the browser's marks) and a leftover save journal go too."""
+    from cocoseg_gui.core.mask_job import generate_masks
+    from cocoseg_gui.core.mask_options import MaskOptions
+
+    monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
+    name, label = first_mask(mask_folder)
+    save_edited_mask(mask_folder, name, edited(label, 5), label.shape)
+    (mask_folder / save_journal.JOURNAL_FILE).write_text('{"version": 1, "images": []}')
+    assert name in read_edited(mask_folder)
+    generate_masks(
+        val_annotations,
+        val_images,
+        mask_folder,
+        MaskOptions(workers=1, max_images=3, crowd="skip"),
+        overwrite=True,
+    )
+    assert read_edited(mask_folder) == {} and not (mask_folder / EDITED_FILE).exists()
+    assert not (mask_folder / save_journal.JOURNAL_FILE).exists()
+    assert not np.array_equal(MaskDatasetFolder(mask_folder).read_mask(name), edited(label, 5))

@@ -108,3 +108,31 @@ def test_ignore_brush_paints_255_and_fill_can_take_the_whole_class() -> None:
     editor.update(tool=Tool.FILL, fill_whole_class=True, active_class=2)
     editor.press((0.5, 0.5))
     assert (labels.array[0:5, 0:5] == 2).all() and (labels.array[30:35, 0:5] == 2).all()
+
+
+def test_discard_forgets_the_edits_and_history_so_a_revisit_starts_from_the_file() -> None:
+    editor = ImageEditor()
+    editor.attach(1, "a.jpg", make_map(), None)
+    editor.press((5.5, 5.5))
+    editor.release()
+    assert editor.unsaved_ids() == [1] and 1 in editor.book
+    editor.discard(1)
+    assert editor.unsaved() == [] and editor.current_image is None and 1 not in editor.book
+    fresh = make_map()  # what the loader reads from the file again
+    editor.attach(1, "a.jpg", fresh, None)
+    assert not editor.dirty and editor.undo_text is None
+    assert np.array_equal(fresh.array, make_map().array)
+
+
+def test_save_copy_writes_the_png_elsewhere_and_leaves_the_edits_unsaved(tmp_path) -> None:
+    from cocoseg_gui.core.mask_png import read_mask_png
+
+    editor = ImageEditor()
+    labels = make_map()
+    editor.attach(1, "sub/a.jpg", labels, None)
+    editor.press((5.5, 5.5))
+    editor.release()
+    (tmp_path / "a.png").write_bytes(b"someone else's file")
+    path = editor.save_copy(tmp_path)
+    assert path == tmp_path / "a_1.png" and (tmp_path / "a.png").read_bytes() == b"someone else's file"
+    assert np.array_equal(read_mask_png(path), labels.array) and editor.dirty

@@ -8,6 +8,7 @@ per image for the whole session, so undo survives browsing and unsaved edits sur
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -18,9 +19,15 @@ from cocoseg_gui.core.editing.box import Box
 from cocoseg_gui.core.editing.footprint import Tip, check_radius
 from cocoseg_gui.core.editing.history import HistoryBook, step_description
 from cocoseg_gui.core.editing.rules import OVERWRITE, Mode, Rule, pick
-from cocoseg_gui.core.editing.save import SavedMask, save_edited_mask
+from cocoseg_gui.core.editing.save import (
+    SavedMask,
+    repair_interrupted_save,
+    save_edited_mask,
+    save_mask_copy,
+)
 from cocoseg_gui.core.editing.session import Brush, EditSession
 from cocoseg_gui.core.editing.stroke import Point, pixel
+from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.label_map import LabelMap, Region
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
@@ -168,7 +175,12 @@ class ImageEditor:
         self.changed.emit(None)
 
     def reset(self, mask_folder: Path | None) -> None:
-        """Another mask folder: sessions of the old one are dropped (save them first)."""
+        """Another mask folder: sessions of the old one are dropped (save them first). A save of
+        the new folder that a kill interrupted is finished here (save_journal; best effort: the
+        next save repairs it or says why not)."""
+        if mask_folder is not None:
+            with contextlib.suppress(CocoSegError):
+                repair_interrupted_save(mask_folder)
         self.mask_folder = mask_folder
         self._entries.clear()
         self.book = HistoryBook(self.book.max_steps, self.book.max_bytes)
@@ -323,6 +335,11 @@ class ImageEditor:
         return self._current.session.history.undo_description if self._current is not None else None
 
     @property
+    def undo_memory_bytes(self) -> int:
+        """Bytes the undo/redo patches of every image hold (bounded by ``book.max_bytes``)."""
+        return self.book.memory_bytes
+
+    @property
     def redo_text(self) -> str | None:
         return self._current.session.history.redo_description if self._current is not None else None
 
@@ -349,6 +366,32 @@ class ImageEditor:
         entry.session.mark_saved()
         self.changed.emit(None)
         return saved
+
+    def save_copy(self, folder: Path, image_id: int | None = None) -> Path | None:
+        """Write an image's map (default: the shown one) as a PNG into another ``folder`` (save
+        elsewhere after a failed save); the edits stay unsaved: the mask folder still lacks them."""
+        entry = self._current if image_id is None else self._entries.get(image_id)
+        if entry is None:
+            return None
+        return save_mask_copy(folder, entry.file_name, entry.session.label)
+
+    def file_name(self, image_id: int) -> str | None:
+        entry = self._entries.get(image_id)
+        return entry.file_name if entry is not None else None
+
+    def unsaved_ids(self) -> list[int]:
+        return [e.image_id for e in self._entries.values() if e.session.dirty]
+
+    def discard(self, image_id: int) -> None:
+        """Forget one image's edits and history (switching away with Discard): shown again, it is
+        read from its file. The shown map is left as it is: another image replaces it."""
+        entry = self._entries.pop(image_id, None)
+        self.book.forget(image_id)
+        if entry is not None and entry is self._current:
+            self._stroking = False
+            self._drop_polygon()
+            self._current = None
+        self.changed.emit(None)
 
     def save_all(self) -> list[SavedMask]:
         """Save every image with unsaved edits (quitting with Save); stops at the first error."""

@@ -13,6 +13,7 @@ changed, e.g. painting a class over itself).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,8 @@ class Step:
     description: str
     box: Box
     patch: np.ndarray
+    serial: int = 0  # unique in its History: the map state right after this step (see History.position)
+    age: int = 0  # when it was pushed, across every image's history (HistoryBook drops the oldest)
 
     @property
     def nbytes(self) -> int:
@@ -69,6 +72,10 @@ class History:
         self._redo: list[Step] = []
         self._open: _OpenStep | None = None
         self.dropped = 0  # steps dropped by the bounds, for a status message
+        self._serial = 0  # the last serial handed to a step
+        self._base = 0  # the position with an empty undo stack (moves when the oldest step is dropped)
+        self.on_push: Callable[[History], None] | None = None  # HistoryBook's bound across images
+        self.clock: Callable[[], int] = lambda: 0  # the step's age (HistoryBook shares one counter)
 
     # ------------------------------------------------------------------------------------ recording
     @property
@@ -105,7 +112,9 @@ class History:
         changed = Box.of_mask(before != label[step.union.slices], step.union)
         if changed.empty:
             return None
-        done = Step(step.description, changed, before[changed.relative_to(step.union)].copy())
+        self._serial += 1
+        patch = before[changed.relative_to(step.union)].copy()
+        done = Step(step.description, changed, patch, self._serial, self.clock())
         self._push(done)
         return done
 
@@ -144,8 +153,37 @@ class History:
         while len(self._undo) > 1 and (
             len(self._undo) > self.max_steps or self.memory_bytes > self.max_bytes
         ):
-            self._undo.popleft()
-            self.dropped += 1
+            self.drop_oldest()
+        if self.on_push is not None:
+            self.on_push(self)
+
+    def drop_oldest(self) -> int:
+        """Forget the oldest step (undo stack first, else the farthest redo); its bytes, 0 if none.
+
+        The state before a dropped undo step can no longer be reached, so the empty-stack position
+        becomes the state after it (a saved position there stays reachable and correct)."""
+        if self._undo:
+            step = self._undo.popleft()
+            self._base = step.serial
+        elif self._redo:
+            step = self._redo.pop(0)
+        else:
+            return 0
+        self.dropped += 1
+        return step.nbytes
+
+    @property
+    def oldest_age(self) -> int | None:
+        """The age of the step ``drop_oldest`` would drop; None when there is none."""
+        if self._undo:
+            return self._undo[0].age
+        return self._redo[0].age if self._redo else None
+
+    @property
+    def position(self) -> int:
+        """Which map state the stacks are at: the serial of the step last done (or the base). Equal
+        positions mean equal maps, so undo back to the saved position is "no unsaved changes"."""
+        return self._undo[-1].serial if self._undo else self._base
 
     # ----------------------------------------------------------------------------------- undo/redo
     def undo(self, label: np.ndarray) -> Box | None:
@@ -191,20 +229,30 @@ class History:
         self._undo.clear()
         self._redo.clear()
         self._open = None
+        self._serial += 1
+        self._base = self._serial  # a state none of the steps recorded before leads to
 
 
 class HistoryBook:
-    """One History per image, kept for the session (keyed by image id), so undo survives browsing."""
+    """One History per image, kept for the session (keyed by image id), so undo survives browsing.
+
+    ``max_bytes`` bounds the TOTAL of every image's patches: after a step is pushed and the total is
+    above it, the oldest steps of the OTHER images go first (oldest pushed first), then the pushing
+    image's own oldest, never its newest step. Each History is also bounded alone (steps and bytes).
+    """
 
     def __init__(self, max_steps: int = DEFAULT_MAX_STEPS, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_steps, self.max_bytes = max_steps, max_bytes
         self._by_image: dict[int, History] = {}
+        self._age = 0
 
     def __getitem__(self, image_id: int) -> History:
         """The image's history, created empty on first use."""
         history = self._by_image.get(image_id)
         if history is None:
             history = self._by_image[image_id] = History(self.max_steps, self.max_bytes)
+            history.on_push = self._bound_total
+            history.clock = self._tick
         return history
 
     def __contains__(self, image_id: object) -> bool:
@@ -216,7 +264,27 @@ class HistoryBook:
 
     @property
     def memory_bytes(self) -> int:
+        """Bytes held by every image's undo and redo patches (the editor reports it)."""
         return sum(h.memory_bytes for h in self._by_image.values())
+
+    def memory_by_image(self) -> dict[int, int]:
+        return {i: h.memory_bytes for i, h in self._by_image.items() if h.memory_bytes}
+
+    def _tick(self) -> int:
+        self._age += 1
+        return self._age
+
+    def _bound_total(self, pushed: History) -> None:
+        total = self.memory_bytes
+        while total > self.max_bytes:
+            others = [h for h in self._by_image.values() if h is not pushed and h.oldest_age is not None]
+            if others:
+                victim = min(others, key=lambda h: h.oldest_age or 0)
+            elif pushed.undo_count > 1:
+                victim = pushed
+            else:
+                return  # only the newest step is left: it is kept so the last edit can be undone
+            total -= victim.drop_oldest()
 
 
 def step_description(action: str, class_name: str) -> str:

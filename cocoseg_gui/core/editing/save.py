@@ -4,11 +4,13 @@ Order and atomicity (ADR 0014): each file is replaced by rename (core/atomic.py)
 every file either old or new, never half written. The PNG goes first (it is the user's work); if a
 later file cannot be written, the previous PNG bytes are put back, so the folder never holds a mask
 its report.json does not count. The in-memory array is only read: on any error the caller still has
-every edit and can save elsewhere.
+every edit and can save elsewhere. A kill (no exception to catch) between the PNG and report.json is
+repaired at the next save or open from a journal written before the PNG (core/editing/save_journal.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -18,14 +20,13 @@ import numpy as np
 
 from cocoseg_gui.core.atomic import atomic_write_bytes, atomic_write_json
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
+from cocoseg_gui.core.editing import save_journal
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, describe_os_error
 from cocoseg_gui.core.mask_dataset import read_image_mask_map, read_json, read_report, resolve_mask_entry
-from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
+from cocoseg_gui.core.mask_folder import EDITED_FILE, IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
 from cocoseg_gui.core.mask_png import class_histogram, encode_mask_png
 from cocoseg_gui.core.safe_paths import SafeRoot
 from cocoseg_gui.core.types import IGNORE_INDEX
-
-EDITED_FILE = "edited.json"
 
 
 class SaveError(CocoSegError):
@@ -130,6 +131,7 @@ def save_edited_mask(
     be written (read-only folder, full disk), leaving the previous mask and ``label`` as they were.
     """
     root = Path(folder)
+    repair_interrupted_save(root)
     mapping = ClassMapping.read(root / MAPPING_FILE)
     image_map = read_image_mask_map(root, required=False)
     masks = SafeRoot(root / MASKS_DIR, what="mask file name")
@@ -142,7 +144,19 @@ def save_edited_mask(
     png = encode_mask_png(label)
     report = updated_report(read_report(root), mapping, mask_name, hist)
     old_png = _read_previous(mask_path)
-    _write(mask_path, lambda: atomic_write_bytes(mask_path, png))
+    try:
+        save_journal.begin(root, file_name, mask_name, png, image_id)
+    except OSError as exc:
+        raise SaveError(
+            mask_path,
+            f"cannot save {mask_path}: the folder cannot be written ({describe_os_error(exc)}); "
+            "the edits are kept in memory",
+        ) from exc
+    try:
+        _write(mask_path, lambda: atomic_write_bytes(mask_path, png))
+    except SaveError:
+        _end_journal(root)
+        raise
     try:
         _write(root / REPORT_FILE, lambda: atomic_write_json(root / REPORT_FILE, report))
         if file_name not in image_map:
@@ -151,8 +165,26 @@ def save_edited_mask(
         _write(root / EDITED_FILE, lambda: record_edited(root, file_name, mask_name, image_id))
     except SaveError:
         _restore(mask_path, old_png)
+        _end_journal(root)
         raise
+    _end_journal(root)  # not in a finally: a kill (KeyboardInterrupt, SystemExit) must leave it
     return SavedMask(mask_path, mask_name, hist)
+
+
+def _end_journal(root: Path) -> None:
+    """Remove the journal once the files agree (an unwritable folder keeps it: harmless, repaired)."""
+    with contextlib.suppress(OSError):
+        save_journal.end(root)
+
+
+def repair_interrupted_save(folder: str | Path) -> list[str]:
+    """Finish a save a kill interrupted (save_journal); the image file names repaired. SaveError
+    naming report.json when the folder cannot be written."""
+    try:
+        return save_journal.repair(folder)
+    except OSError as exc:
+        path = Path(folder) / REPORT_FILE
+        raise SaveError(path, f"cannot repair an interrupted save: {describe_os_error(exc)}") from exc
 
 
 def _read_previous(path: Path) -> bytes | None:
@@ -214,3 +246,21 @@ def record_edited(folder: Path, file_name: str, mask_name: str, image_id: int | 
         "saves": int(entry.get("saves", 0)) + 1,
     }
     atomic_write_json(folder / EDITED_FILE, {"version": 1, "images": images})
+
+
+# ------------------------------------------------------------------------------------- save elsewhere
+def save_mask_copy(folder: str | Path, file_name: str, label: np.ndarray) -> Path:
+    """Write ``label`` as a palette PNG named after the image into ``folder`` (any folder the user
+    chose after the mask folder refused the save); never replaces a file there (``stem_1.png``...).
+
+    Only the PNG: report.json and the maps stay the mask folder's business. SaveError naming the file
+    when it cannot be written."""
+    root = Path(folder)
+    try:
+        taken = {p.name.casefold() for p in root.iterdir()}
+    except OSError as exc:
+        raise SaveError(root, f"cannot save into {describe_os_error(exc)}") from exc
+    path = root / _new_mask_name(file_name, taken)
+    png = encode_mask_png(label)
+    _write(path, lambda: atomic_write_bytes(path, png))
+    return path

@@ -33,7 +33,8 @@ class Brush:
 
 
 class EditSession:
-    """Edits of one label array with undo; ``saved_revision`` tells unsaved changes apart."""
+    """Edits of one label array with undo; ``saved_position`` (a History position) tells unsaved
+    changes apart, so undoing back to what was saved is clean again; ``revision`` counts changes."""
 
     def __init__(self, label: np.ndarray, history: History | None = None) -> None:
         if label.ndim != 2 or label.dtype != np.uint8:
@@ -41,17 +42,19 @@ class EditSession:
         self.label = label
         self.history = history if history is not None else History()
         self.revision = 0
-        self.saved_revision = 0
+        self.saved_position = self.history.position
+        self._open_changed = False  # the open stroke changed pixels (not yet a step)
         self._brush: Brush | None = None
         self._last: tuple[int, int] | None = None
 
     @property
     def dirty(self) -> bool:
         """Unsaved changes (the title's asterisk, the question on quit)."""
-        return self.revision != self.saved_revision
+        return self._open_changed or self.history.position != self.saved_position
 
     def mark_saved(self) -> None:
-        self.saved_revision = self.revision
+        self.saved_position = self.history.position
+        self._open_changed = False
 
     # ---------------------------------------------------------------------------------------- strokes
     def begin_stroke(self, point: Point, brush: Brush, description: str) -> Box:
@@ -71,11 +74,13 @@ class EditSession:
     def end_stroke(self) -> Step | None:
         """Mouse release: one undo step for the whole stroke (None when it changed nothing)."""
         self._brush = None
+        self._open_changed = False
         return self._commit()
 
     def cancel_stroke(self) -> Box:
         """Esc during a stroke: put the pixels back, record nothing."""
         self._brush = self._last = None
+        self._open_changed = False
         box = self.history.cancel(self.label)
         self.revision += not box.empty
         return box
@@ -92,6 +97,7 @@ class EditSession:
         self.history.touch(self.label, area.box)
         changed = paint(self.label, area, brush.value, brush.rule)
         self.revision += not changed.empty
+        self._open_changed |= not changed.empty
         return changed
 
     # --------------------------------------------------------------------------------- one-shot tools

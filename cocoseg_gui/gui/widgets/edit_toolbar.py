@@ -7,12 +7,13 @@ notifications, so keys (``B``, ``[``, ``1``...) and toolbar clicks stay in one p
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QToolBar, QWidget
 
 from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, MAX_BRUSH_RADIUS, ImageEditor, Tool
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.rules import Mode
+from cocoseg_gui.gui.widgets.class_chooser import ClassChooser, swatch
 
 TOOLS: tuple[tuple[Tool, str, str], ...] = (
     (Tool.BRUSH, "Brush", "B"),
@@ -23,21 +24,21 @@ TOOLS: tuple[tuple[Tool, str, str], ...] = (
     (Tool.IGNORE, "Ignore brush", "U"),
 )
 TOOL_TIPS = {
-    Tool.POLYGON: "Polygon / lasso (P): click vertices or drag freehand; Enter fills, Ctrl+Enter "
-    "subtracts the class, Backspace removes the last vertex, Esc cancels",
+    Tool.POLYGON: "Polygon / lasso (P): click vertices or drag freehand; Enter or a double-click fills, "
+    "Ctrl+Enter subtracts the class, Backspace removes the last vertex, Esc cancels",
     Tool.IGNORE: "Ignore brush (U): paints ignore (255) with the brush's size and tip",
 }
+MOUSE_GESTURES: tuple[tuple[str, str], ...] = (  # Help > Keyboard shortcuts lists them after the keys
+    ("Alt+click", "Pick the class under the cursor (Edit mode)"),
+    ("Shift+click", "Straight line from the last stroke (Edit mode)"),
+    ("Ctrl+wheel", "Brush / eraser size (Edit mode)"),
+    ("Double-click", "Close polygon (fill), like Enter"),
+)
 MODES: tuple[tuple[Mode, str], ...] = (
     (Mode.OVERWRITE, "Overwrite all"),
     (Mode.PRESERVE, "Preserve other classes"),
     (Mode.ONLY_CLASS, "Only over class:"),
 )
-
-
-def swatch(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
-    pixmap = QPixmap(size, size)
-    pixmap.fill(QColor(*rgb))
-    return QIcon(pixmap)
 
 
 class EditToolbar(QToolBar):
@@ -81,9 +82,11 @@ class EditToolbar(QToolBar):
         )
         self.addWidget(self.tip_box)
         self.addSeparator()
-        self.class_box = QComboBox()
-        self.class_box.setToolTip("The class painted (1-9, 0 background, a legend click, Alt+click picks)")
-        self.class_box.currentIndexChanged.connect(self._on_class)
+        self.class_box = ClassChooser()
+        self.class_box.setToolTip(
+            "The class painted: type part of its name (/), 1-9, 0 background, a legend click, Alt+click picks"
+        )
+        self.class_box.class_chosen.connect(lambda i: self._set(lambda: editor.set_class(int(i))))
         self.addWidget(self.class_box)
         self.tool_label = QLabel()
         self.tool_label.setContentsMargins(6, 0, 6, 0)
@@ -110,9 +113,10 @@ class EditToolbar(QToolBar):
         key = "eraser_radius" if self.editor.settings.tool is Tool.ERASER else "brush_radius"
         self._set(lambda: self.editor.update(**{key: value}))
 
-    def _on_class(self, index: int) -> None:
-        if index >= 0:
-            self._set(lambda: self.editor.set_class(int(self.class_box.itemData(index))))
+    def find_class(self) -> None:
+        """``/`` (the workspace's action): type in the class box to find a class among many."""
+        self.class_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.class_box.lineEdit().selectAll()
 
     def _on_mode(self, _index: int = 0) -> None:
         mode = Mode(self.mode_box.currentData() or Mode.OVERWRITE.value)
@@ -143,9 +147,9 @@ class EditToolbar(QToolBar):
             self.whole_class_box.setChecked(s.fill_whole_class)
             self.tip_box.setCurrentIndex(self.tip_box.findData(Tip(s.tip).value))
             names = self.editor.class_names() or {s.active_class: self.editor.class_name(s.active_class)}
-            self._fill_classes(self.class_box, names)
+            self.class_box.set_classes([(i, n, self.editor.class_color(i)) for i, n in sorted(names.items())])
+            self.class_box.set_active(s.active_class)
             self._fill_classes(self.target_box, names)
-            self.class_box.setCurrentIndex(self.class_box.findData(s.active_class))
             self.mode_box.setCurrentIndex(self.mode_box.findData(Mode(s.rule.mode).value))
             self.target_box.setEnabled(Mode(s.rule.mode) is Mode.ONLY_CLASS)
             if s.rule.target is not None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
 
 from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor
 from cocoseg_gui.core.errors import CocoSegError
@@ -28,6 +28,7 @@ from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, Load
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.brush_cursor import BrushCursor
 from cocoseg_gui.gui.widgets.dialogs import error_text
+from cocoseg_gui.gui.widgets.edit_saving import EditSaving
 from cocoseg_gui.gui.widgets.edit_toolbar import EditToolbar
 from cocoseg_gui.gui.widgets.legend import LegendWidget
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
@@ -107,7 +108,7 @@ class ImagesWorkspace(QMainWindow):
     # ----------------------------------------------------------------------------------------- dataset
     def set_dataset(self, index: CocoIndex, images_dir: Path, masks_dir: Path | None) -> CocoSegError | None:
         """Browse ``index``'s images; returns why ``masks_dir`` could not be used (then: without masks)."""
-        self._autosave()
+        self.edit_saving.leave_image(can_cancel=False)
         problem = self._make_source(index, images_dir, masks_dir)
         assert self.source is not None
         self._editor_follows_source()
@@ -118,7 +119,7 @@ class ImagesWorkspace(QMainWindow):
         """Show the masks of ``masks_dir`` (None: drawn from the annotations); the current image reloads."""
         if self.source is None:
             return None
-        self._autosave()
+        self.edit_saving.leave_image(can_cancel=False)
         problem = self._make_source(self.source.index, self.source.images_dir, masks_dir)
         assert self.source is not None
         self._editor_follows_source()
@@ -155,8 +156,10 @@ class ImagesWorkspace(QMainWindow):
         return self.view_state.image
 
     def show_image(self, image_id: int) -> None:
-        if self.editor.current_image not in (None, int(image_id)):
-            self._autosave()
+        current = self.editor.current_image
+        if current not in (None, int(image_id)) and not self.edit_saving.leave_image():
+            self._stay_on(current)  # Cancel: the browser goes back to the edited image
+            return
         if self.source is not None:
             self.loader.request(self.source, int(image_id))
 
@@ -274,7 +277,8 @@ class ImagesWorkspace(QMainWindow):
     def _build_editor(self) -> None:
         """Edit mode (ADR 0016): the toolbar, the brush cursor, the keys; mouse input via eventFilter."""
         self.editor = ImageEditor()
-        self.autosave = True  # save the shown image's edits before another image is shown
+        self.edit_saving = EditSaving(self.editor, self, self.status_message.emit)  # autosave or ask
+        self.act_autosave = self.edit_saving.act_autosave
         self.edit_toolbar = EditToolbar(self.editor, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.edit_toolbar)
         self.edit_toolbar.setVisible(False)
@@ -302,10 +306,17 @@ class ImagesWorkspace(QMainWindow):
             "Remove last vertex", ("Backspace",), self.editor.remove_vertex
         )
         self._polygon_actions = [self.act_close_polygon, self.act_subtract_polygon, self.act_remove_vertex]
+        self.act_find_class = self._edit_action("Find class", ("/",), self.edit_toolbar.find_class)
         self.class_actions = [
             self._edit_action(f"Class {i}", (str(i),), lambda i=i: self.pick_class(i)) for i in range(10)
         ]
-        self._mode_actions = [self.act_smaller, self.act_bigger, self.act_cancel, *self.class_actions]
+        self._mode_actions = [
+            self.act_smaller,
+            self.act_bigger,
+            self.act_cancel,
+            self.act_find_class,
+            *self.class_actions,
+        ]
         for action in self._mode_actions:
             action.setEnabled(False)
         self.viewer.viewport().installEventFilter(self)
@@ -392,6 +403,7 @@ class ImagesWorkspace(QMainWindow):
         for action in self._polygon_actions:
             action.setEnabled(polygon_open)
         self._show_polygon()
+        self.browser.set_unsaved_names(self.editor.unsaved())  # "*" in the list, like the title
         self.edits_changed.emit()
 
     def pick_class(self, index: int) -> None:
@@ -416,32 +428,22 @@ class ImagesWorkspace(QMainWindow):
         return self.editor.unsaved()
 
     def save_current(self) -> bool:
-        """Ctrl+S: save the shown image's mask; a failure is a dialog naming the file, edits kept."""
-        return self._saving(lambda: self.editor.save())
+        """Ctrl+S: save the shown image's mask; a failure names the file and offers Save elsewhere."""
+        return self.edit_saving.save()
 
     def save_all(self) -> bool:
-        return self._saving(self.editor.save_all)
+        return self.edit_saving.save_all()
 
     def discard_all(self) -> None:
         self.editor.discard_all()
 
-    def _saving(self, save: Callable[[], object]) -> bool:
+    def _stay_on(self, image_id: int) -> None:
+        """Select ``image_id`` in the browser again without showing it anew (it is still shown)."""
+        self.browser.blockSignals(True)
         try:
-            saved = save()
-        except CocoSegError as exc:
-            QMessageBox.critical(self, "Cannot save the mask", f"{error_text(exc)}")
-            return False
-        if saved:
-            names = [s.mask_name for s in (saved if isinstance(saved, list) else [saved])]
-            self.status_message.emit(f"Saved {', '.join(names)}", 5000)
-        return True
-
-    def _autosave(self) -> bool:
-        """Before another image or mask folder: save the shown image's edits (setting autosave); when
-        off, or when the save fails, the edits stay in memory (shown again on return, asked on quit)."""
-        if self.autosave and self.editor.dirty:
-            return self.save_current()
-        return True
+            self.browser.select_image(image_id)
+        finally:
+            self.browser.blockSignals(False)
 
     def _mask_point(self, pos: QPointF) -> tuple[float, float] | None:
         """A viewport position -> continuous MASK pixel coordinates (the mask may be smaller)."""
@@ -499,6 +501,9 @@ class ImagesWorkspace(QMainWindow):
             else:
                 self.editor.press(point, straight=bool(mods & Qt.KeyboardModifier.ShiftModifier))
             self._show_cursor(point)
+            return True
+        if kind == QEvent.Type.MouseButtonDblClick and left and self.editor.polygon_vertices:
+            self.close_polygon()  # a double-click closes the polygon like Enter
             return True
         if kind == QEvent.Type.MouseMove:
             drawing = self.editor.stroking or self.editor.lassoing

@@ -129,6 +129,7 @@ class DatasetBrowser(QWidget):
         self.model = ImageListModel(self.loader, self)
         self.table: ImageTable | None = None
         self._edited: frozenset[str] = frozenset()  # edited.json's image names, kept across set_dataset
+        self._unsaved: frozenset[str] = frozenset()  # images with unsaved editor edits
 
         self.name_filter = QLineEdit(placeholderText="Filter by file name…", clearButtonEnabled=True)
         self.presence = QComboBox()
@@ -197,6 +198,7 @@ class DatasetBrowser(QWidget):
         if self.table is not None:
             self.table.set_masked_names(masked_names)
             self.table.set_edited_names(self._edited)
+            self.table.set_unsaved_names(self._unsaved)
         self.model.set_table(self.table, images_dir)
         if index is not None:
             counts = _category_counts(index)
@@ -223,6 +225,16 @@ class DatasetBrowser(QWidget):
         if self.query().presence is Presence.EDITED:
             self.refresh()
         else:
+            self.view.viewport().update()
+
+    def set_unsaved_names(self, names: set[str] | frozenset[str] | None) -> None:
+        """The images with unsaved edits in the mask editor: "*" before the name, like the title."""
+        names = frozenset(names or ())
+        if names == self._unsaved:
+            return  # most editor changes (a stroke, an undo) leave the set as it was
+        self._unsaved = names
+        if self.table is not None:
+            self.table.set_unsaved_names(self._unsaved)
             self.view.viewport().update()
 
     # -- filtering

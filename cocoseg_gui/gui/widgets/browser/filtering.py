@@ -53,6 +53,7 @@ class ImageTable:
         self.counts = np.asarray(index.annotation_counts(), dtype=np.int64)
         self.has_mask = np.zeros(len(self.ids), dtype=bool)
         self.edited = np.zeros(len(self.ids), dtype=bool)
+        self.unsaved = np.zeros(len(self.ids), dtype=bool)  # edits in the mask editor not saved yet
         self._names_lower: list[str] | None = None
         self._name_order: np.ndarray | None = None
         self._position_of_id: dict[int, int] | None = None
@@ -72,6 +73,10 @@ class ImageTable:
     def set_edited_names(self, file_names: set[str] | frozenset[str] | None) -> None:
         """Mark which images were saved from the mask editor (the keys of edited.json)."""
         self.edited = self._flags(file_names)
+
+    def set_unsaved_names(self, file_names: set[str] | frozenset[str] | None) -> None:
+        """Mark which images hold unsaved edits in the mask editor."""
+        self.unsaved = self._flags(file_names)
 
     def _flags(self, file_names: set[str] | frozenset[str] | None) -> np.ndarray:
         if not file_names:

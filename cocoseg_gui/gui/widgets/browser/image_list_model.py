@@ -18,6 +18,7 @@ from cocoseg_gui.gui.widgets.browser.thumbnails import ThumbnailLoader, placehol
 
 ImageIdRole = Qt.ItemDataRole.UserRole + 1
 EDITED_MARK = "✎"  # before the name of an image saved from the mask editor
+UNSAVED_MARK = "*"  # before the name of an image with unsaved edits (like the window title)
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -93,13 +94,17 @@ class ImageListModel(QAbstractListModel):
             return pix if pix is not None else self._placeholder
         if role == Qt.ItemDataRole.DisplayRole:
             stem = Path(self.table.names[pos]).stem
-            return f"{EDITED_MARK} {stem}" if self.table.edited[pos] else stem
+            unsaved, edited = self.table.unsaved[pos], self.table.edited[pos]
+            marks = [m for m, on in ((UNSAVED_MARK, unsaved), (EDITED_MARK, edited)) if on]
+            return " ".join((*marks, stem))
         if role == ImageIdRole:
             return int(self.table.ids[pos])
         if role == Qt.ItemDataRole.ToolTipRole:
             mask = "mask on disk" if self.table.has_mask[pos] else "no mask file"
             if self.table.edited[pos]:
                 mask += " · edited in the mask editor"
+            if self.table.unsaved[pos]:
+                mask += " · unsaved edits"
             return (
                 f"{self.table.names[pos]}\nid {int(self.table.ids[pos])} · "
                 f"{int(self.table.counts[pos])} annotations · {mask}"
