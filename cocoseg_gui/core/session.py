@@ -70,6 +70,10 @@ class Session:
         """Make ``project`` the open one, with its dataset ``dataset`` (default: the first) open."""
         self.project, self.implicit = project, implicit and project is not None
         self.changed.emit(ProjectChanged(project, reopened=True))
+        if project is not None and project.checkpoint is not None and Path(project.checkpoint).is_file():
+            # the project's latest model (a CLI run records it too): Predict, fine-tune and proposals
+            # start from it; a project without one keeps whatever checkpoint the user loaded
+            self.set_checkpoint(Path(project.checkpoint))
         entry = None
         if project is not None and project.datasets:
             entry = project.datasets[0]

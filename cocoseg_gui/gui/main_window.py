@@ -6,14 +6,16 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
+    QGuiApplication,
     QKeySequence,
     QResizeEvent,
+    QScreen,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -87,6 +89,17 @@ class _FitScrollArea(QScrollArea):
             room = self.maximumViewportSize().height()  # the viewport without scroll bars
             fits = content.minimumSizeHint().height() <= room
             content.setMaximumHeight(room if fits else QWIDGETSIZE_MAX)
+
+
+DEFAULT_WINDOW_SIZE = QSize(1440, 900)
+
+
+def default_window_size(screen: QScreen | None) -> QSize:
+    """The first window's size: 1440x900, but never larger than the screen's free area (on a 1024x700
+    screen a larger window hangs off the edge, its status bar and Start buttons out of reach)."""
+    if screen is None:
+        return DEFAULT_WINDOW_SIZE
+    return DEFAULT_WINDOW_SIZE.boundedTo(screen.availableGeometry().size())
 
 
 def _scrollable(widget: QWidget) -> QScrollArea:
@@ -621,7 +634,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray | bytes) and geometry:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1440, 900)
+            self.resize(default_window_size(QGuiApplication.primaryScreen()))
         if isinstance(window_state, QByteArray | bytes) and window_state:
             self.restoreState(window_state)
         self._layout_pending = not self.images.restore_layout(s.value("window/browse_state"))

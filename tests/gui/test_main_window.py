@@ -332,3 +332,20 @@ def test_workspaces_scroll_only_when_their_minimum_does_not_fit(qtbot) -> None:
     assert scroll.verticalScrollBar().maximum() == 0
     scroll.resize(1000, 60)  # really too small: the scroll bar comes back
     qtbot.waitUntil(lambda: scroll.verticalScrollBar().maximum() > 0)
+
+
+def test_the_first_window_fits_a_small_screen(qapp) -> None:
+    from PySide6.QtCore import QRect, QSize
+
+    from cocoseg_gui.gui.main_window import DEFAULT_WINDOW_SIZE, default_window_size
+
+    class Screen:
+        def __init__(self, w: int, h: int) -> None:
+            self.rect = QRect(0, 0, w, h)
+
+        def availableGeometry(self) -> QRect:
+            return self.rect
+
+    assert default_window_size(Screen(1024, 700)) == QSize(1024, 700)  # the 1024x700 laptop: all of it
+    assert default_window_size(Screen(1920, 1080)) == DEFAULT_WINDOW_SIZE == QSize(1440, 900)
+    assert default_window_size(None) == DEFAULT_WINDOW_SIZE

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
-from cocoseg_gui.gui.main_window import MainWindow
+from cocoseg_gui.gui.main_window import DEFAULT_WINDOW_SIZE, MainWindow
 from cocoseg_gui.gui.services.app_state import PROJECTS_ROOT_KEY, AppState
 
 WAIT_MS = 60000  # a dataset load + first image on a loaded 2-core machine; a pass costs nothing
@@ -19,6 +19,8 @@ def make_window(qtbot, tmp_path: Path, settings_name: str = "settings.ini") -> M
     settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
     settings.setValue(PROJECTS_ROOT_KEY, str(tmp_path / "projects"))  # implicit projects: never ~/
     window = MainWindow(AppState(settings), index_cache_dir=tmp_path / "index_cache")
+    if settings.value("window/geometry") is None:  # offscreen's 800x800 screen would bound the default
+        window.resize(DEFAULT_WINDOW_SIZE)
     qtbot.addWidget(window)
     window.show()
     return window

@@ -12,6 +12,7 @@ from cocoseg_gui.core.mask_job import generate_masks
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.core.project import PROJECT_FILE, Project, Role, coco_folder_datasets, new_project
 from cocoseg_gui.core.session import (
+    CheckpointChanged,
     DatasetChanged,
     MasksDirChanged,
     ProjectChanged,
@@ -117,6 +118,26 @@ def test_runs_are_recorded_first_and_saved(tmp_path: Path, coco: Path) -> None:
     saved = Project.load(session.project.file)
     assert saved.runs == [tmp_path / "run2", tmp_path / "run1"]
     assert saved.checkpoint == tmp_path / "run1" / "best.pt"
+
+
+def test_opening_a_project_brings_its_checkpoint_when_the_file_is_there(tmp_path: Path, coco: Path) -> None:
+    # a CLI run records the checkpoint in the project; the window must start from it (found in a real
+    # window: the fine-tune preset said "no current checkpoint" on a project that had one)
+    ckpt = tmp_path / "run1" / "best.pt"
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b"weights")
+    project = new_project(tmp_path / "p" / PROJECT_FILE, name="p")
+    project.checkpoint = ckpt
+    session = Session(tmp_path / "projects")
+    events = watch(session)
+    session.open_project(project)
+    assert session.checkpoint == ckpt and CheckpointChanged(ckpt) in events
+    gone = new_project(tmp_path / "q" / PROJECT_FILE, name="q")
+    gone.checkpoint = tmp_path / "deleted.pt"
+    session.open_project(gone)  # a missing file is not offered; the loaded checkpoint stays
+    assert session.checkpoint == ckpt
+    session.open_project(new_project(tmp_path / "r" / PROJECT_FILE, name="r"))
+    assert session.checkpoint == ckpt
 
 
 def astuple_paths(root: Path, split: str) -> tuple[Path, Path]:
