@@ -82,6 +82,9 @@ def test_train_and_evaluate_take_their_data_from_the_roles(
     assert train.form.val_mode.currentData() == VAL_FOLDER and train.form.val_data.text() == str(val_masks)
     assert evaluate.data.text() == str(val_masks)  # evaluates on val
     assert window.state.masks_dir == val_masks  # the open dataset's masks are shown
+    # runs go into the project (as `cocoseg train --project`), not ~/cocoseg-runs (found in a real window)
+    assert Path(train.form.out.text()).parent == project.folder / "runs"
+    assert train._new_run_folder("finetune").parent == project.folder / "runs"
     # attaching a mask folder moves neither Train's nor Evaluate's data
     window.open_masks(train_masks)
     window.open_masks(val_masks)

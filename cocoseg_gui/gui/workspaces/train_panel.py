@@ -274,6 +274,9 @@ class TrainPanel(QWidget):
     def _new_run_folder(self, prefix: str) -> Path:
         from cocoseg_gui.gui.widgets.train_form import default_run_root, new_run_name
 
+        project = self.state.project
+        if project is not None:
+            return project.folder / "runs" / new_run_name(prefix)
         root = self.state.settings.value("train/run_root") or str(default_run_root())
         return Path(str(root)) / new_run_name(prefix)
 
@@ -510,6 +513,9 @@ class TrainPanel(QWidget):
         if project is None or self.running:
             return
         fresh = self._defaults.begin(project)
+        if fresh:  # runs go into the project folder, as `cocoseg train --project` puts them; only when
+            # another project opens (a run that ended keeps its folder in the field: issue 9)
+            self.form.out.setText(str(self._new_run_folder("run")))
         train, val = project.first(Role.TRAIN), project.first(Role.VAL)
         if train is not None:
             self._defaults.apply(self.form.data, "data", project.masks_dir(train), fresh)
