@@ -159,6 +159,10 @@ class ImagesWorkspace(QMainWindow):
         current = self.editor.current_image
         if current not in (None, int(image_id)) and not self.edit_saving.leave_image():
             self._stay_on(current)  # Cancel: the browser goes back to the edited image
+            # ...and again once the event that asked is over: a mouse click in the list asks from inside
+            # the view's press handler, which selects the clicked row after we return (a real window
+            # showed the other image selected while the edited one stayed shown)
+            QTimer.singleShot(0, lambda: self._stay_on(current))
             return
         if self.source is not None:
             self.loader.request(self.source, int(image_id))
