@@ -25,6 +25,8 @@ from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.core.label_map import LabelMap
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
+from cocoseg_gui.gui.widgets.assist_overlay import AssistOverlay
+from cocoseg_gui.gui.widgets.assist_tools import AssistTools
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.brush_cursor import BrushCursor
 from cocoseg_gui.gui.widgets.dialogs import error_text
@@ -288,7 +290,12 @@ class ImagesWorkspace(QMainWindow):
         self.act_save = self._edit_action("&Save mask", ("Ctrl+S",), self.save_current)
         self.act_smaller = self._edit_action("Smaller brush", ("[",), lambda: self.editor.resize_tool(-1))
         self.act_bigger = self._edit_action("Bigger brush", ("]",), lambda: self.editor.resize_tool(1))
-        self.act_cancel = self._edit_action("Cancel stroke", ("Esc",), self.editor.cancel)
+        self.assists = AssistTools(self.editor, self.view_state, AssistOverlay(self.viewer.scene()))
+        self.assists.install(self.edit_toolbar, self)  # wand, superpixels, GrabCut (issue 11)
+        self.assists.status_message.connect(self.status_message)
+        self.act_cancel = self._edit_action(
+            "Cancel stroke / assist", ("Esc",), lambda: (self.assists.reset(), self.editor.cancel())
+        )
         # the polygon's keys exist only while a polygon is open: Enter and Backspace stay the fields' keys
         self.act_close_polygon = self._edit_action(
             "Close polygon (fill)", ("Return", "Enter"), self.close_polygon
@@ -353,6 +360,7 @@ class ImagesWorkspace(QMainWindow):
         else:
             self.editor.release()
             self.editor.cancel()  # an open polygon is dropped
+            self.assists.reset()
             self.brush_cursor.hide()
         self.viewer.set_left_button_pans(not on)
         self.edit_toolbar.setVisible(on)
@@ -491,6 +499,8 @@ class ImagesWorkspace(QMainWindow):
 
     def _edit_mouse(self, kind: QEvent.Type, event: QMouseEvent) -> bool:
         point = self._mask_point(event.position())
+        if self.assists.active and self.assists.mouse(kind, event, point):
+            return True
         left = event.button() == Qt.MouseButton.LeftButton
         if kind == QEvent.Type.MouseButtonPress and left and point is not None:
             mods = event.modifiers()
