@@ -74,7 +74,7 @@ def grabcut(
         labels = previous.labels.copy()
     else:
         region = work_region(rect, rgb.shape)
-        work, scale = downscale(np.ascontiguousarray(rgb[region.slices]), max_side)
+        work, scale = downscale(np.array(rgb[region.slices], order="C"), max_side)
         labels = np.zeros(work.shape[:2], dtype=np.uint8)
     r = Box(
         round((rect.top - region.top) * scale),
@@ -134,7 +134,7 @@ def grabcut_job(
 
 
 def _resized(rgb: np.ndarray, scale: float) -> np.ndarray:
-    rgb = np.ascontiguousarray(rgb)
+    rgb = np.array(rgb, order="C")  # a copy: OpenCV refuses read-only views
     if scale >= 1.0:
         return rgb
     h, w = rgb.shape[:2]

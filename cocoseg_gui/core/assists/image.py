@@ -17,7 +17,7 @@ def rgb_at_mask_size(rgb: np.ndarray, mask_shape: tuple[int, int]) -> np.ndarray
     rgb = np.ascontiguousarray(rgb[:, :, :3], dtype=np.uint8)
     h, w = int(mask_shape[0]), int(mask_shape[1])
     if rgb.shape[:2] == (h, w):
-        return rgb
+        return rgb if rgb.flags.writeable else rgb.copy()  # OpenCV refuses read-only arrays (the view's)
     return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
 
 

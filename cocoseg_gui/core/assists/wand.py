@@ -29,7 +29,9 @@ def wand_area(rgb: np.ndarray, point: Point, tolerance: int, connectivity: int =
     h, w = rgb.shape[:2]
     if not (0 <= x < w and 0 <= y < h):
         return Area.nothing()
-    src = rgb if rgb.flags.c_contiguous else np.ascontiguousarray(rgb)
+    # OpenCV takes the image as in/out even with MASK_ONLY: a read-only array is copied (the GUI passes
+    # a writable one, made once per image by ``rgb_at_mask_size``)
+    src = rgb if rgb.flags.c_contiguous and rgb.flags.writeable else np.array(rgb, order="C")
     seen = np.zeros((h + 2, w + 2), dtype=np.uint8)  # calloc: pages the fill never touches stay free
     flags = connectivity | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
     diff = (tolerance,) * 3

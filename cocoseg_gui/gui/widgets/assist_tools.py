@@ -231,7 +231,16 @@ class AssistTools(QObject):
 
     # ---------------------------------------------------------------------------------------- mouse
     def mouse(self, kind: QEvent.Type, event: QMouseEvent, point: Point | None) -> bool:
-        """A viewer mouse event while an assist is the tool; True when it was used."""
+        """A viewer mouse event while an assist is the tool; True when it was used. An error becomes a
+        status message (an exception escaping an event filter would end the application)."""
+        try:
+            return self._mouse(kind, event, point)
+        except Exception as exc:
+            self.reset()
+            self.status_message.emit(f"{self.editor.settings.tool.value}: {error_text(exc)}", 10000)
+            return True
+
+    def _mouse(self, kind: QEvent.Type, event: QMouseEvent, point: Point | None) -> bool:
         tool = self.editor.settings.tool
         if tool is Tool.WAND:
             return self._wand_mouse(kind, event, point)
