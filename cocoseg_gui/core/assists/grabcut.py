@@ -22,8 +22,8 @@ from cocoseg_gui.core.editing.box import Area, Box
 from cocoseg_gui.core.editing.stroke import Point
 from cocoseg_gui.core.jobs import CancelToken, Progress
 
-GRABCUT_MAX_SIDE = 320  # the cut runs at most at this size (see the module docstring)
-ITERATIONS = 4
+GRABCUT_MAX_SIDE = 256  # the cut runs at most at this size (see the module docstring)
+ITERATIONS = 3
 MARGIN = 0.1  # context around the box, as a share of its size (at least MIN_MARGIN pixels)
 MIN_MARGIN = 8
 

@@ -37,4 +37,5 @@ def wand_area(rgb: np.ndarray, point: Point, tolerance: int, connectivity: int =
     diff = (tolerance,) * 3
     _, _, _, (rx, ry, rw, rh) = cv2.floodFill(src, seen, (x, y), 0, diff, diff, flags)
     box = Box(ry, rx, ry + rh, rx + rw)
-    return Area(box, seen[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw].astype(bool))
+    # the fill wrote 1 (flags bits 8-15): the box of the mask viewed as bool, no copy of the region
+    return Area(box, seen[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw].view(bool))

@@ -23,12 +23,11 @@ Point = tuple[float, float]
 
 
 def area_argb(area: Area, rgb: tuple[int, int, int], alpha: int = PREVIEW_ALPHA) -> np.ndarray:
-    """(h, w, 4) uint8 BGRA (QImage's ARGB32 byte order) of the area's mask in colour ``rgb``."""
-    h, w = area.mask.shape
-    out = np.zeros((h, w, 4), dtype=np.uint8)
+    """(h, w) uint32 0xAARRGGBB (QImage's ARGB32) of the area's mask in colour ``rgb``: one multiply
+    of the 0/1 mask, no boolean indexing (the wand's preview budget is 33 ms on a 1080p frame)."""
     r, g, b = rgb
-    out[area.mask] = (b, g, r, alpha)
-    return out
+    colour = np.uint32((alpha << 24) | (r << 16) | (g << 8) | b)
+    return np.multiply(area.mask.view(np.uint8), colour, dtype=np.uint32)
 
 
 class AssistOverlay:
@@ -51,7 +50,7 @@ class AssistOverlay:
             self.item.setVisible(False)
             return
         pixels = area_argb(area, rgb)
-        h, w = pixels.shape[:2]
+        h, w = pixels.shape
         image = QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_ARGB32)
         self.item.setPixmap(QPixmap.fromImage(image))  # a copy: ``pixels`` may go
         self.item.setTransform(QTransform.fromScale(sx, sy))
