@@ -20,7 +20,7 @@ from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, Qt, QTimer, Sig
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
-from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor
+from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor, Tool
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.core.label_map import LabelMap
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 MIN_BROWSER_DOCK_W = 200
 MIN_MASKS_DOCK_W = 290
 MIN_CENTRAL_SHARE = 0.3  # the image view keeps at least this share of the workspace's width
+CURSOR_TOOLS = (*BRUSH_TOOLS, Tool.SUPERPIXEL)  # the tools that show the brush footprint
 
 
 class ImagesWorkspace(QMainWindow):
@@ -475,7 +476,7 @@ class ImagesWorkspace(QMainWindow):
         self._pointer = point
         if self.editor.polygon_vertices:
             self._show_polygon()
-        if point is None or image is None or image.labels is None or s.tool not in BRUSH_TOOLS:
+        if point is None or image is None or image.labels is None or s.tool not in CURSOR_TOOLS:
             self.brush_cursor.hide()
             return
         (mh, mw), (w, h) = image.labels.shape, image.size
@@ -500,6 +501,7 @@ class ImagesWorkspace(QMainWindow):
     def _edit_mouse(self, kind: QEvent.Type, event: QMouseEvent) -> bool:
         point = self._mask_point(event.position())
         if self.assists.active and self.assists.mouse(kind, event, point):
+            self._show_cursor(point)  # the superpixel brush's footprint follows the stroke
             return True
         left = event.button() == Qt.MouseButton.LeftButton
         if kind == QEvent.Type.MouseButtonPress and left and point is not None:
