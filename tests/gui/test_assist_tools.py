@@ -30,6 +30,14 @@ def shown_rgb(window: MainWindow) -> np.ndarray:
     return rgb_at_mask_size(image.rgb, image.labels.shape)
 
 
+def full_row(area, y: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Row ``y`` of the area's mask in map columns (all False outside its box)."""
+    row = np.zeros(area.box.right + 200, bool)
+    if area.box.top <= y < area.box.bottom:
+        row[area.box.left : area.box.right] = area.mask[y - area.box.top]
+    return row
+
+
 def centre(window: MainWindow) -> tuple[int, int]:
     h, w = labels(window).shape
     return w // 2, h // 2
@@ -54,6 +62,9 @@ def test_wand_click_previews_enter_accepts_and_the_png_has_exactly_its_pixels(qt
     proposal = wand_area(shown_rgb(window), (cx + 0.5, cy + 0.5), images.assists.tolerance)
     assert np.array_equal(images.assists.overlay.area.mask, proposal.mask)
 
+    qtbot.keyClick(window, Qt.Key.Key_3)  # another class: the preview takes its colour
+    assert images.assists.overlay.colour == images.editor.class_color(3)
+    qtbot.keyClick(window, Qt.Key.Key_2)
     qtbot.keyClick(window, Qt.Key.Key_Return)
     expected = before.copy()
     paint(expected, proposal, 2)
@@ -151,7 +162,16 @@ def test_grabcut_box_runs_in_a_worker_esc_rejects_and_enter_accepts(qtbot, windo
 
     drag_box()
     qtbot.waitUntil(lambda: images.assists.has_proposal, timeout=WAIT_MS)
+    first = images.assists.overlay.area
+    # a right-drag (background scribble) re-runs the cut from the previous result in a worker
+    right = Qt.MouseButton.RightButton
+    qtbot.mousePress(viewport, right, NO_MOD, at(window, cx - 35, cy))
+    qtbot.mouseMove(viewport, at(window, cx + 35, cy))
+    qtbot.mouseRelease(viewport, right, NO_MOD, at(window, cx + 35, cy))
+    assert images.assists.job is not None and images.assists.pending.strokes[0][1] is False
+    qtbot.waitUntil(lambda: images.assists.overlay.area is not first, timeout=WAIT_MS)
     proposal = images.assists.overlay.area
+    assert not full_row(proposal, cy)[cx - 30 : cx + 30].any()  # the scribbled row is background now
     assert proposal.box.top >= cy - 30 and proposal.box.bottom <= cy + 31  # inside the box
     qtbot.keyClick(window, Qt.Key.Key_Return)
     expected = before.copy()
@@ -159,3 +179,10 @@ def test_grabcut_box_runs_in_a_worker_esc_rejects_and_enter_accepts(qtbot, windo
     assert np.array_equal(labels(window), expected)
     assert images.act_undo.text().startswith("&Undo GrabCut")
     images.discard_all()  # closing would ask about unsaved edits
+
+
+def test_the_shortcuts_dialog_lists_the_assists(qtbot, window) -> None:
+    rows = dict((action, keys) for keys, action in window.shortcut_table())
+    assert rows["Magic wand"] == "W" and rows["Superpixels"] == "R" and rows["GrabCut"] == "C"
+    assert "Return" in rows["Accept the assist's proposal"]
+    assert rows["Side by side (image | mask)"] == "S"  # not taken by the superpixels

@@ -40,12 +40,13 @@ class AssistOverlay:
         scene.addItem(self.item)
         self.outline = HaloOutline(scene, z=14)
         self.area: Area | None = None  # what is shown (tests read it)
+        self.colour: tuple[int, int, int] | None = None
 
     def show_area(
         self, area: Area | None, rgb: tuple[int, int, int], sx: float = 1.0, sy: float = 1.0
     ) -> None:
         """Show ``area`` (mask pixels) tinted ``rgb``; ``sx``/``sy``: image pixels per mask pixel."""
-        self.area = area
+        self.area, self.colour = area, rgb
         if area is None or area.empty:
             self.item.setVisible(False)
             return

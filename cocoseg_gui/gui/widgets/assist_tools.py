@@ -177,6 +177,8 @@ class AssistTools(QObject):
             self.superpixels = None
             if tool is Tool.SUPERPIXEL and image is not None:
                 self.ensure_superpixels()
+        elif self.pending.area is not None and self.overlay.colour != self._colour():
+            self._show(self.pending.area)  # another class picked: the proposal takes its colour
         self._refresh_controls()
 
     def ensure_superpixels(self) -> None:
@@ -384,9 +386,12 @@ class AssistTools(QObject):
     def _show(self, area: Area) -> None:
         self.pending.area = area
         sx, sy = self._scale()
-        self.overlay.show_area(area, self.editor.class_color(self.editor.settings.active_class), sx, sy)
+        self.overlay.show_area(area, self._colour(), sx, sy)
         self.act_accept.setEnabled(self.has_proposal)
         self.preview_changed.emit()
+
+    def _colour(self) -> tuple[int, int, int]:
+        return self.editor.class_color(self.editor.settings.active_class)
 
     def _marks(self, dragging: Box | None = None) -> None:
         p = self.pending
