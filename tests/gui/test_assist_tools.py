@@ -133,6 +133,14 @@ def test_superpixel_brush_computes_off_the_gui_thread_and_a_stroke_is_one_step(q
     assert np.array_equal(labels(window), expected) and not np.array_equal(expected, before)
     qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
     assert labels(window).tobytes() == before.tobytes()
+    # cached per image and size: back to the tool, no new job; another size computes again
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert images.assists.job is None and images.assists.superpixels is sp
+    images.assists.segments_box.setValue(sp.n_segments + 100)
+    assert images.assists.superpixels is None and images.assists.job is not None
+    qtbot.waitUntil(lambda: images.assists.superpixels is not None, timeout=WAIT_MS)
+    assert images.assists.superpixels.n_segments == sp.n_segments + 100
     images.discard_all()  # closing would ask about unsaved edits
 
 
