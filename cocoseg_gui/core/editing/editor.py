@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cocoseg_gui.core.editing.box import Box
+from cocoseg_gui.core.editing.box import Area, Box
 from cocoseg_gui.core.editing.footprint import Tip, check_radius
 from cocoseg_gui.core.editing.history import HistoryBook, step_description
 from cocoseg_gui.core.editing.rules import OVERWRITE, Mode, Rule, pick
@@ -42,6 +42,9 @@ class Tool(str, Enum):
     PICKER = "picker"
     POLYGON = "polygon"
     IGNORE = "ignore"
+    WAND = "wand"  # the assists (core/assists): previewed, accepted as one step
+    SUPERPIXEL = "superpixel"
+    GRABCUT = "grabcut"
 
 
 STEP_NAMES = {
@@ -50,8 +53,12 @@ STEP_NAMES = {
     Tool.FILL: "Fill",
     Tool.POLYGON: "Polygon",
     Tool.IGNORE: "Ignore stroke",
+    Tool.WAND: "Magic wand",
+    Tool.SUPERPIXEL: "Superpixels",
+    Tool.GRABCUT: "GrabCut",
 }
 BRUSH_TOOLS = (Tool.BRUSH, Tool.ERASER, Tool.IGNORE)  # the tools that paint with the brush footprint
+ASSIST_TOOLS = (Tool.WAND, Tool.SUPERPIXEL, Tool.GRABCUT)  # driven by gui/widgets/assist_tools.py
 
 
 @dataclass(frozen=True)
@@ -204,6 +211,8 @@ class ImageEditor:
         if entry is None or self._stroking:
             return
         session = entry.session
+        if s.tool in ASSIST_TOOLS:
+            return  # previewed first, written by accept_area
         if s.tool is Tool.PICKER:
             self.pick(point)
         elif s.tool is Tool.POLYGON:
@@ -292,6 +301,24 @@ class ImageEditor:
         self._mirror(box)
         self.changed.emit(None)
         return box
+
+    # ---------------------------------------------------------------------------------------- assists
+    def accept_area(self, area: Area, tool: Tool | None = None) -> Box:
+        """An assist's previewed ``area`` (mask pixels) into the active class under the overwrite rule,
+        as one undo step named after ``tool`` (default: the current tool)."""
+        entry, s = self._current, self.settings
+        if entry is None or self._stroking or area.empty:
+            return Box.empty_box()
+        name = step_description(STEP_NAMES[tool or s.tool], self.class_name(s.active_class))
+        box = entry.session.apply_area(area, s.active_class, name, s.rule)
+        self._mirror(box)
+        self.changed.emit(None)
+        return box
+
+    @property
+    def label_shape(self) -> tuple[int, int] | None:
+        """The edited map's (height, width), None when no image is attached."""
+        return self._current.session.label.shape if self._current is not None else None  # type: ignore[return-value]
 
     def _drop_polygon(self) -> None:
         self._vertices = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cocoseg_gui.core.editing.box import Box
+from cocoseg_gui.core.editing.box import Area, Box
 from cocoseg_gui.core.editing.fill import DEFAULT_CONNECTIVITY, class_area, fill_area
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.history import History, Step
@@ -134,6 +134,10 @@ class EditSession:
         area = polygon_area(vertices, self.label.shape)
         if subtract:
             value, rule = BACKGROUND, Rule(Mode.ONLY_CLASS, int(value))
+        return self._one_shot(area.box, description, lambda: paint(self.label, area, value, rule))
+
+    def apply_area(self, area: Area, value: int, description: str, rule: Rule | None = None) -> Box:
+        """Write an assist's accepted ``area`` (wand, superpixels, GrabCut) as one step."""
         return self._one_shot(area.box, description, lambda: paint(self.label, area, value, rule))
 
     def _one_shot(self, box: Box, description: str, write: Callable[[], Box]) -> Box:

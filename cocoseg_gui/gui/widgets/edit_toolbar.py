@@ -22,11 +22,19 @@ TOOLS: tuple[tuple[Tool, str, str], ...] = (
     (Tool.PICKER, "Picker", "I"),
     (Tool.POLYGON, "Polygon", "P"),
     (Tool.IGNORE, "Ignore brush", "U"),
+    (Tool.WAND, "Magic wand", "W"),
+    (Tool.SUPERPIXEL, "Superpixels", "R"),  # S is side by side
+    (Tool.GRABCUT, "GrabCut", "C"),
 )
 TOOL_TIPS = {
     Tool.POLYGON: "Polygon / lasso (P): click vertices or drag freehand; Enter or a double-click fills, "
     "Ctrl+Enter subtracts the class, Backspace removes the last vertex, Esc cancels",
     Tool.IGNORE: "Ignore brush (U): paints ignore (255) with the brush's size and tip",
+    Tool.WAND: "Magic wand (W): click a region of similar colour (drag left/right: tolerance); "
+    "Enter or the drag's release accepts, Esc cancels",
+    Tool.SUPERPIXEL: "Superpixel brush (R): paint over superpixels with the brush's radius; release accepts",
+    Tool.GRABCUT: "GrabCut (C): drag a box; left-drag marks foreground, right-drag background; "
+    "Enter accepts, Esc rejects",
 }
 MOUSE_GESTURES: tuple[tuple[str, str], ...] = (  # Help > Keyboard shortcuts lists them after the keys
     ("Alt+click", "Pick the class under the cursor (Edit mode)"),
@@ -142,7 +150,7 @@ class EditToolbar(QToolBar):
         try:
             self.tool_actions[s.tool].setChecked(True)
             self.size_box.setValue(s.radius)
-            self.size_box.setEnabled(s.tool in BRUSH_TOOLS)
+            self.size_box.setEnabled(s.tool in (*BRUSH_TOOLS, Tool.SUPERPIXEL, Tool.GRABCUT))
             self.whole_class_action.setVisible(s.tool is Tool.FILL)
             self.whole_class_box.setChecked(s.fill_whole_class)
             self.tip_box.setCurrentIndex(self.tip_box.findData(Tip(s.tip).value))

@@ -20,11 +20,13 @@ from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, Qt, QTimer, Sig
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
 
-from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor
+from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor, Tool
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.core.label_map import LabelMap
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
+from cocoseg_gui.gui.widgets.assist_overlay import AssistOverlay
+from cocoseg_gui.gui.widgets.assist_tools import AssistTools
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.brush_cursor import BrushCursor
 from cocoseg_gui.gui.widgets.dialogs import error_text
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 MIN_BROWSER_DOCK_W = 200
 MIN_MASKS_DOCK_W = 290
 MIN_CENTRAL_SHARE = 0.3  # the image view keeps at least this share of the workspace's width
+CURSOR_TOOLS = (*BRUSH_TOOLS, Tool.SUPERPIXEL)  # the tools that show the brush footprint
 
 
 class ImagesWorkspace(QMainWindow):
@@ -296,7 +299,12 @@ class ImagesWorkspace(QMainWindow):
         self.act_save = self._edit_action("&Save mask", ("Ctrl+S",), self.save_current)
         self.act_smaller = self._edit_action("Smaller brush", ("[",), lambda: self.editor.resize_tool(-1))
         self.act_bigger = self._edit_action("Bigger brush", ("]",), lambda: self.editor.resize_tool(1))
-        self.act_cancel = self._edit_action("Cancel stroke", ("Esc",), self.editor.cancel)
+        self.assists = AssistTools(self.editor, self.view_state, AssistOverlay(self.viewer.scene()))
+        self.assists.install(self.edit_toolbar, self)  # wand, superpixels, GrabCut (issue 11)
+        self.assists.status_message.connect(self.status_message)
+        self.act_cancel = self._edit_action(
+            "Cancel stroke / assist", ("Esc",), lambda: (self.assists.reset(), self.editor.cancel())
+        )
         # the polygon's keys exist only while a polygon is open: Enter and Backspace stay the fields' keys
         self.act_close_polygon = self._edit_action(
             "Close polygon (fill)", ("Return", "Enter"), self.close_polygon
@@ -368,6 +376,7 @@ class ImagesWorkspace(QMainWindow):
         else:
             self.editor.release()
             self.editor.cancel()  # an open polygon is dropped
+            self.assists.reset()
             self.brush_cursor.hide()
         self.viewer.set_left_button_pans(not on)
         self.edit_toolbar.setVisible(on)
@@ -473,7 +482,7 @@ class ImagesWorkspace(QMainWindow):
         self._pointer = point
         if self.editor.polygon_vertices:
             self._show_polygon()
-        if point is None or image is None or image.labels is None or s.tool not in BRUSH_TOOLS:
+        if point is None or image is None or image.labels is None or s.tool not in CURSOR_TOOLS:
             self.brush_cursor.hide()
             return
         (mh, mw), (w, h) = image.labels.shape, image.size
@@ -497,6 +506,9 @@ class ImagesWorkspace(QMainWindow):
 
     def _edit_mouse(self, kind: QEvent.Type, event: QMouseEvent) -> bool:
         point = self._mask_point(event.position())
+        if self.assists.active and self.assists.mouse(kind, event, point):
+            self._show_cursor(point)  # the superpixel brush's footprint follows the stroke
+            return True
         left = event.button() == Qt.MouseButton.LeftButton
         if kind == QEvent.Type.MouseButtonPress and left and point is not None:
             mods = event.modifiers()
