@@ -68,11 +68,16 @@ def test_class_chooser_keys_and_legend_stay_in_sync_and_ignore_is_a_class(qtbot,
     qtbot.keyClick(window, Qt.Key.Key_Slash)  # "/": type to find a class
     assert box.lineEdit().hasFocus()
     qtbot.keyClicks(box.lineEdit(), "zebr")
-    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    popup = box.completer().popup()
+    assert popup.isVisible()  # the matches; Enter goes to it, as in a real window
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
     zebra = next(i for i, n in images.editor.class_names().items() if n == "zebra")
     assert images.editor.settings.active_class == zebra and box.currentText() == f"{zebra} zebra"
     assert images.edit_toolbar.active_text() == "Brush · zebra"
-    assert not box.lineEdit().hasFocus()  # chosen: the keys are shortcuts again
+    qtbot.waitUntil(lambda: not box.lineEdit().hasFocus(), timeout=5000)  # the keys are shortcuts again
+    qtbot.keyClick(window, Qt.Key.Key_W)  # ...so W picks the wand instead of typing a "w"
+    assert images.editor.settings.tool is Tool.WAND and box.currentText() == f"{zebra} zebra"
+    qtbot.keyClick(window, Qt.Key.Key_B)
     qtbot.keyClick(window, Qt.Key.Key_2)
     assert box.currentText() == f"2 {images.editor.class_name(2)}"
     item = images.legend.list.item(0)
@@ -208,3 +213,25 @@ def test_double_click_closes_the_polygon_like_enter(qtbot, window) -> None:  # n
     table = window.shortcut_table()  # Help > Keyboard shortcuts
     assert ("Double-click", "Close polygon (fill), like Enter") in table and ("/", "Find class") in table
     images.discard_all()
+
+
+def test_after_a_choice_focus_returning_to_the_class_box_goes_on_to_the_canvas(qtbot) -> None:
+    # in a real window the completer's popup closing and the window's re-activation focus the box again
+    # after Enter, so the next key (W) was typed into it instead of picking the wand
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    host = QWidget()
+    canvas, chooser = QLineEdit(), ClassChooser()
+    layout = QVBoxLayout(host)
+    layout.addWidget(chooser)
+    layout.addWidget(canvas)
+    qtbot.addWidget(host)
+    host.show()
+    chooser.keys_go_to = canvas
+    chooser.set_classes(MANY)
+    chooser.lineEdit().setFocus()
+    qtbot.keyClicks(chooser.lineEdit(), "animal 20")
+    qtbot.keyClick(chooser.lineEdit(), Qt.Key.Key_Return)
+    qtbot.waitUntil(canvas.hasFocus, timeout=5000)
+    chooser.setFocus(Qt.FocusReason.ActiveWindowFocusReason)  # what the re-activation does
+    qtbot.waitUntil(canvas.hasFocus, timeout=5000)

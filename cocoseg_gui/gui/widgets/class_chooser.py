@@ -8,13 +8,15 @@ takes the first match, leaving the field without one puts the active class back.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFocusEvent, QIcon, QPixmap
 from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 ClassEntry = tuple[int, str, tuple[int, int, int]]  # index, name, display colour
+KEYS_BACK_S = 0.5  # after a choice, focus coming back to the box (not by click or "/") is handed on
 
 
 def swatch(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
@@ -52,6 +54,8 @@ class ClassChooser(QComboBox):
         self.lineEdit().returnPressed.connect(lambda: self._choose_text(self.lineEdit().text()))
         self.lineEdit().editingFinished.connect(self._show_active)
         self._entries: list[ClassEntry] = []
+        self.keys_go_to: QWidget | None = None  # the widget that gets the keys after a choice
+        self._keys_back_until = 0.0  # monotonic time until which a focus-in goes back to keys_go_to
         self._active: int | None = None
 
     # ------------------------------------------------------------------------------------------ state
@@ -98,8 +102,27 @@ class ClassChooser(QComboBox):
             self.class_chosen.emit(found[0])
         self.completer().popup().hide()
         if found:
-            self.clearFocus()  # the digits and tool keys are shortcuts again, not typing
+            self._keys_back_until = time.monotonic() + KEYS_BACK_S
+            self._give_keys_back()
         self._show_active(force=True)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        # the popup's closing (and the window's re-activation after it) focus the box again a moment
+        # after the choice; a click or "/" (mouse / shortcut focus) is the user wanting to type
+        typed = event.reason() in (Qt.FocusReason.MouseFocusReason, Qt.FocusReason.ShortcutFocusReason)
+        if not typed and time.monotonic() < self._keys_back_until:
+            QTimer.singleShot(0, self._give_keys_back)
+
+    def _give_keys_back(self) -> None:
+        """The digits and tool keys are shortcuts again, not typing. Focus goes to ``keys_go_to`` (the
+        viewer), not nowhere: when Enter closes the completer's popup, the window is activated again and
+        would focus the box anew (a real window typed the next key, W, into the box instead of picking
+        the wand)."""
+        if self.keys_go_to is not None:
+            self.keys_go_to.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.clearFocus()
 
     def _show_active(self, force: bool = False) -> None:
         if not force and self.lineEdit().hasFocus() and self.completer().popup().isVisible():

@@ -289,6 +289,7 @@ class ImagesWorkspace(QMainWindow):
         self.edit_toolbar = EditToolbar(self.editor, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.edit_toolbar)
         self.edit_toolbar.setVisible(False)
+        self.edit_toolbar.class_box.keys_go_to = self.viewer  # after a class is found, keys paint again
         self.brush_cursor = BrushCursor(self.viewer.scene())
         self.polygon_overlay = PolygonOverlay(self.viewer.scene())
         self._pointer: tuple[float, float] | None = None  # the last mask point under the mouse
