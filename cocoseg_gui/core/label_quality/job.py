@@ -57,6 +57,12 @@ def _light(quality: PixelQuality) -> PixelQuality:
     return PixelQuality(**{**quality.__dict__, **dict.fromkeys(_ARRAYS, empty)})
 
 
+def _nothing_ranked(where: Path, skipped: list[tuple[str, str]]) -> DatasetError:
+    return DatasetError(
+        where, f"no image could be ranked: all {len(skipped)} were skipped, e.g. {skipped[0][1]}"
+    )
+
+
 def _check_batch(batch_size: int) -> None:
     if batch_size < 1:
         raise OptionsError(f"batch size must be at least 1, got {batch_size}")
