@@ -147,7 +147,7 @@ def run_uncertain(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if result is None:
         return 130
-    print(f"{len(result.images)} images ranked in {result.seconds:.1f} s, most uncertain first -> {args.out}")
+    print(f"{len(result.images)} images ranked in {result.seconds:.1f} s, most uncertain first: {args.out}")
     for im in result.images[: args.top]:
         print(f"{im.uncertainty:8.4f}  {im.file}{'' if not im.labelled else '  (labelled)'}")
     if result.skipped:
