@@ -6,6 +6,9 @@ pixels (core.label_quality.pixel_quality) spilled to a temporary folder, and sum
 self-confidence; pass 2 sets the class thresholds and turns every image's candidates into flagged
 regions and a score. Memory holds one batch of probabilities at a time; the disk a few bytes per
 pixel the model disagrees with.
+
+Imports torch (through the predictor): the CLI imports this module when its command runs, the GUI
+preloads it on the GUI thread (gui.services.device_probe.TORCH_JOB_MODULES) before the job starts.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2  # noqa: F401  (image_regions' OpenCV, imported with the job: the GUI preloads job modules)
 import numpy as np
 
 from cocoseg_gui.core.class_map import MAPPING_FILE
@@ -35,6 +39,10 @@ from cocoseg_gui.core.label_quality.pixel_quality import (
 )
 from cocoseg_gui.core.label_quality.regions import image_regions
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
+from cocoseg_gui.core.safe_paths import SafeRoot
+from cocoseg_gui.core.training.data import MaskDataset, MaskValueError
+from cocoseg_gui.core.training.predict import Predictor
+from cocoseg_gui.core.training.transforms import load_rgb
 from cocoseg_gui.core.types import IMAGE_SUFFIXES
 
 _ARRAYS = ("flat_index", "label", "predicted", "p_predicted", "margin")
@@ -90,9 +98,6 @@ def find_label_issues(
     outside the classes, or nothing to rank raise DatasetError naming the file. ``out``: also write the
     result there (atomically). ``cancel`` raises Cancelled between batches, leaving ``out`` untouched.
     """
-    from cocoseg_gui.core.training.data import MaskDataset, MaskValueError
-    from cocoseg_gui.core.training.predict import Predictor
-
     _check_batch(batch_size)
     started = time.perf_counter()
     ds = MaskDataset(masks_dir, files=files, follow_symlinks=follow_symlinks, images_dir=images_dir)
@@ -206,10 +211,6 @@ def rank_uncertain(
 
     ``labelled``: names that already have a mask (marked in the result). Unreadable images are
     skipped and listed; ``cancel`` raises Cancelled between batches."""
-    from cocoseg_gui.core.safe_paths import SafeRoot
-    from cocoseg_gui.core.training.predict import Predictor
-    from cocoseg_gui.core.training.transforms import load_rgb
-
     _check_batch(batch_size)
     started = time.perf_counter()
     names = list(names) if names is not None else images_under(images_dir)

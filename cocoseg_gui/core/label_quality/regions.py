@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from cocoseg_gui.core.label_quality.pixel_quality import PixelQuality, flagged
@@ -56,6 +55,8 @@ def image_regions(
     quality: PixelQuality, thresholds: np.ndarray, min_area: int = 16, max_regions: int = 20
 ) -> ImageQuality:
     """The flagged regions of one image (largest disagreement mass first) and its score."""
+    import cv2  # here: the GUI imports this module's types at start-up
+
     keep = flagged(quality, thresholds)
     idx = quality.flat_index[keep]
     if idx.size == 0 or quality.valid_pixels == 0:
