@@ -1,4 +1,4 @@
-"""Likely label errors and model uncertainty per image (confident learning on segmentation, ADR 00NN).
+"""Likely label errors and model uncertainty per image (confident learning, ADR 00NN-doubt).
 
 ``pixel_quality``: per-pixel label quality from softmax probabilities; ``regions``: flagged pixels ->
 connected regions and an image score; ``issues_file``: the typed result and issues.json; ``job``: the
