@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from cocoseg_gui.core.label_quality.job import find_label_issues  # noqa: E402
 from cocoseg_gui.core.training.config import TrainConfig  # noqa: E402
 from cocoseg_gui.core.training.trainer import train  # noqa: E402
-from tests.label_corruption import corrupt_folder, keep_large_objects, precision_at  # noqa: E402
+from tests.label_corruption import copy_mask_folder, corrupt_folder, keep_large_objects, precision_at  # noqa: E402
 from tests.trainer_fixtures import keep_classes  # noqa: E402
 from tests.training_fixtures import build_mask_folder  # noqa: E402
 
@@ -81,7 +80,7 @@ def main() -> int:
         k = n // 3
         rows = []
         for seed in range(args.repeats):
-            data = shutil.copytree(clean, root / f"corrupted{seed}")
+            data = copy_mask_folder(clean, root / f"corrupted{seed}")
             truth = {c.file for c in corrupt_folder(data, k, seed=seed)}
             result = find_label_issues(root / "run" / "last.pt", data, device="cpu")
             ranked = [im.file for im in result.images]

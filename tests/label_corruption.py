@@ -119,3 +119,15 @@ def keep_large_objects(folder: Path, min_fraction: float) -> Path:
             keep[name] = mask_name
     path.write_text(json.dumps(keep, indent=1), encoding="utf-8")
     return folder
+
+
+def copy_mask_folder(src: Path, dst: Path) -> Path:
+    """A copy of a mask folder whose manifest points at the same images (made absolute: the copy may lie
+    at another depth than the relative path assumed)."""
+    import shutil
+
+    shutil.copytree(src, dst)
+    manifest = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
+    manifest["images_dir"] = str((src / manifest["images_dir"]).resolve())
+    (dst / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return dst

@@ -5,7 +5,6 @@ folder is reopened; Tools › Rank images by uncertainty… sorts the dataset's 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.browser.filtering import SortKey
 from tests.gui.training_panel_fixtures import *  # noqa: F403
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401
+from tests.label_corruption import copy_mask_folder
 
 
 def shown_names(window: MainWindow, n: int) -> list[str]:
@@ -31,7 +31,7 @@ def shown_names(window: MainWindow, n: int) -> list[str]:
 def test_find_label_issues_sorts_the_browser_and_outlines_regions(
     qtbot, tmp_path: Path, val_annotations, val_images, tiny_masks: Path, tiny_run: Path
 ) -> None:
-    masks = shutil.copytree(tiny_masks, tmp_path / "masks")
+    masks = copy_mask_folder(tiny_masks, tmp_path / "masks")
     window = make_window(qtbot, tmp_path)
     open_and_wait(qtbot, window, val_annotations, val_images)
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
@@ -92,7 +92,7 @@ def test_find_label_issues_sorts_the_browser_and_outlines_regions(
 def test_rank_by_uncertainty_sorts_the_dataset(
     qtbot, tmp_path: Path, val_annotations, val_images, tiny_masks: Path, tiny_run: Path
 ) -> None:
-    masks = shutil.copytree(tiny_masks, tmp_path / "masks")
+    masks = copy_mask_folder(tiny_masks, tmp_path / "masks")
     window = make_window(qtbot, tmp_path)
     open_and_wait(qtbot, window, val_annotations, val_images)
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):

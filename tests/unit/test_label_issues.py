@@ -5,7 +5,6 @@ sample, issues.json round trips and the CLI."""
 from __future__ import annotations
 
 import json
-import shutil
 from math import comb
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from cocoseg_gui.core.label_quality.pixel_quality import class_thresholds, pixel
 from cocoseg_gui.core.label_quality.regions import image_regions
 from cocoseg_gui.core.training.config import TrainConfig
 from cocoseg_gui.core.training.trainer import train
-from tests.label_corruption import corrupt, corrupt_folder, keep_large_objects, precision_at
+from tests.label_corruption import copy_mask_folder, corrupt, corrupt_folder, keep_large_objects, precision_at
 from tests.trainer_fixtures import person_folder
 
 CORRUPTED = 4
@@ -113,7 +112,7 @@ def test_ignore_pixels_are_never_flagged(large_persons: Path) -> None:
 def test_ranking_finds_the_corrupted_images_above_chance(
     large_persons: Path, clean_checkpoint: Path, tmp_path: Path
 ) -> None:
-    data = shutil.copytree(large_persons, tmp_path / "corrupted")
+    data = copy_mask_folder(large_persons, tmp_path / "corrupted")
     truth = corrupt_folder(data, CORRUPTED, seed=0)
     n = len(json.loads((data / "image_mask_map.json").read_text(encoding="utf-8")))
     result = find_label_issues(clean_checkpoint, data, device="cpu", out=tmp_path / "issues.json")

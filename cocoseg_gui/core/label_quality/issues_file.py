@@ -77,7 +77,7 @@ class LabelIssues:
             "data": self.data,
             "classes": names,
             "thresholds": self.thresholds,
-            "seconds": round(self.seconds, 3),
+            "seconds": self.seconds,
             "images": [
                 {
                     "file": im.file,
@@ -124,7 +124,7 @@ class UncertaintyRanking:
             "checkpoint": self.checkpoint,
             "data": self.data,
             "measure": "mean 1 - max softmax",
-            "seconds": round(self.seconds, 3),
+            "seconds": self.seconds,
             "images": [
                 {"file": im.file, "uncertainty": im.uncertainty, "margin": im.margin, "labelled": im.labelled}
                 for im in self.images
