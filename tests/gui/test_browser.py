@@ -196,7 +196,9 @@ def test_edited_filter_is_numpy_over_the_table(val_annotations) -> None:  # type
     assert table.query(BrowserQuery(presence=Presence.EDITED)).size == 0
 
 
-def test_ranking_sorts_appear_with_scores_and_put_unscored_images_last(browser: DatasetBrowser) -> None:
+def test_ranking_sorts_appear_with_scores_and_put_unscored_images_last(
+    browser: DatasetBrowser, val_images: Path
+) -> None:
     names = browser.table.names
     scores = {names[7]: 0.5, names[3]: 0.9, names[5]: 0.5, "not-in-dataset.jpg": 1.0}
     assert browser.sort.findData(SortKey.SUSPICIOUS.value) < 0
@@ -209,7 +211,7 @@ def test_ranking_sorts_appear_with_scores_and_put_unscored_images_last(browser: 
     browser.descending.setChecked(True)
     assert shown_names(browser)[:3] == rest[::-1][:3]
     # kept across another dataset load, gone when the ranking goes
-    browser.set_dataset(browser.table.index, None, None)
+    browser.set_dataset(browser.table.index, val_images, None)
     assert shown_names(browser)[-1] == names[3]
     browser.set_ranking(SortKey.SUSPICIOUS, None)
     assert browser.sort.findData(SortKey.SUSPICIOUS.value) < 0
