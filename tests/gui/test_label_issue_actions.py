@@ -62,8 +62,9 @@ def test_find_label_issues_sorts_the_browser_and_outlines_regions(
     (masks / LABEL_ISSUES_FILE).write_text(json.dumps(data), encoding="utf-8")
     window.open_masks(masks)  # reopened: the ranking file is read again
     qtbot.waitUntil(
-        lambda: actions.issues is not None and actions.issues.images[0].file == second, timeout=WAIT_MS
+        lambda: actions.issues is not None and actions.issues.images[0].score == 9.0, timeout=WAIT_MS
     )
+    assert actions.issues.images[0].file == second  # read back most suspicious first
     assert shown_names(window, 1) == [second]
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         browser.select_row(1)

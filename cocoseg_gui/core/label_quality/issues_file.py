@@ -194,6 +194,7 @@ def read_label_issues(path: str | Path) -> LabelIssues:
                 )
             )
         thresholds = [None if t is None else float(t) for t in data["thresholds"]]
+        images.sort(key=lambda im: (-im.score, im.file))  # most suspicious first, whatever the file's order
     except (KeyError, TypeError, ValueError) as exc:
         raise DatasetError(path, f"malformed label issues entry ({exc!r})") from None
     return LabelIssues(
@@ -223,6 +224,7 @@ def read_uncertainty(path: str | Path) -> UncertaintyRanking:
         ]
     except (KeyError, TypeError, ValueError) as exc:
         raise DatasetError(path, f"malformed uncertainty entry ({exc!r})") from None
+    images.sort(key=lambda im: (-im.uncertainty, im.file))
     return UncertaintyRanking(
         checkpoint=str(data.get("checkpoint", "")),
         data=str(data.get("data", "")),
