@@ -205,11 +205,14 @@ class LabelIssueActions(QObject):
         self.images.browser.set_ranking(SortKey.UNCERTAIN, result.scores() if result else None, select)
 
     def reload(self) -> None:
-        """The rankings saved in the newly opened mask folder (none: the sorts go away)."""
+        """The rankings saved in the newly opened mask folder (none: the sorts go away; a sort chosen
+        stays chosen when the folder has its ranking)."""
         masks = self.state.masks_dir
-        self.show_issues(None)
-        self.show_uncertainty(None)
+        self.issues = None  # no outline on the new folder's images until its ranking is read
+        self.outline_current()
         if masks is None:
+            self.show_issues(None)
+            self.show_uncertainty(None)
             return
         job = JobWorker(read_rankings, masks)
         job.succeeded.connect(lambda found: self._reloaded(masks, found))
