@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 
 from cocoseg_gui.core.label_quality.issues_file import (
     LABEL_ISSUES_FILE,
@@ -68,8 +68,10 @@ def test_find_label_issues_sorts_the_browser_and_outlines_regions(
     assert shown_names(window, 1) == [second]
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         browser.select_row(1)
-    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
-        browser.select_row(0)  # the planted region's image
+    view = browser.view
+    cell = view.visualRect(browser.model.index(0)).center()
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):  # a click on the first thumbnail
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=cell)
     assert window.images.current.file_name == second
     outline = actions.outline
     assert outline.visible()
