@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "export-coco": "export_coco_cmd",
     "new-dataset": "new_dataset_cmd",
     "project": "project_cmd",
+    "find-label-issues": "label_issues_cmd",  # also registers rank-uncertain
 }
 
 

@@ -36,6 +36,7 @@ from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
 from cocoseg_gui.gui.dataset_actions import DatasetActions
+from cocoseg_gui.gui.label_issue_actions import LabelIssueActions
 from cocoseg_gui.gui.project_actions import ProjectActions
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe
@@ -170,6 +171,7 @@ class MainWindow(QMainWindow):
 
         self.projects = ProjectActions(self)  # the project: New/Open project, dataset switcher, title
         self.datasets = DatasetActions(self)  # File › New dataset from an image folder, Export to COCO
+        self.label_issues = LabelIssueActions(self)  # Tools › likely label errors, uncertainty ranking
         self._build_actions()
         self._connect()
         self._restore_settings()
@@ -302,6 +304,7 @@ class MainWindow(QMainWindow):
             view.addAction(act) if act is not None else view.addSeparator()
         for dock in self.images.docks():
             view.addAction(dock.toggleViewAction())
+        self.label_issues.install(menus.addMenu("&Tools"))
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)

@@ -194,3 +194,25 @@ def test_edited_filter_is_numpy_over_the_table(val_annotations) -> None:  # type
     assert rows.tolist() == [2, 7]
     table.set_edited_names(None)
     assert table.query(BrowserQuery(presence=Presence.EDITED)).size == 0
+
+
+def test_ranking_sorts_appear_with_scores_and_put_unscored_images_last(
+    browser: DatasetBrowser, val_images: Path
+) -> None:
+    names = browser.table.names
+    scores = {names[7]: 0.5, names[3]: 0.9, names[5]: 0.5, "not-in-dataset.jpg": 1.0}
+    assert browser.sort.findData(SortKey.SUSPICIOUS.value) < 0
+    browser.set_ranking(SortKey.SUSPICIOUS, scores, select=True)
+    assert browser.sort.currentData() == SortKey.SUSPICIOUS.value
+    tied = sorted([names[7], names[5]])
+    rest = sorted(n for n in names if n not in scores)
+    assert shown_names(browser) == [names[3], *tied, *rest]  # highest first, ties and unscored by name
+    assert browser.current_image_id() == browser.table.ids[3]  # the most suspicious is selected
+    browser.descending.setChecked(True)
+    assert shown_names(browser)[:3] == rest[::-1][:3]
+    # kept across another dataset load, gone when the ranking goes
+    browser.set_dataset(browser.table.index, val_images, None)
+    assert shown_names(browser)[-1] == names[3]
+    browser.set_ranking(SortKey.SUSPICIOUS, None)
+    assert browser.sort.findData(SortKey.SUSPICIOUS.value) < 0
+    assert browser.sort.currentData() == SortKey.FILE.value

@@ -66,7 +66,8 @@ def _default_transform(image: Image.Image, mask: Image.Image) -> Sample:
 class MaskDataset(torch.utils.data.Dataset):
     """Images + palette masks of a mask dataset folder.
 
-    ``files`` are image file names (keys of image_mask_map.json), default all, sorted.
+    ``files`` are image file names (keys of image_mask_map.json), default all, sorted; ``images_dir``
+    replaces the manifest's image folder (the images were moved, or the CLI's ``--images``).
     ``transform(image, mask)`` gets PIL images (RGB image, "L" class-map mask) and returns tensors;
     the default keeps the size and only normalises. An image or mask that cannot be read gives
     ``None`` (use ``collate_skip_none``), a warning, and an entry ``(file, reason)`` in ``skipped``
@@ -87,6 +88,7 @@ class MaskDataset(torch.utils.data.Dataset):
         files: Sequence[str] | None = None,
         transform: Callable[[Image.Image, Image.Image], Any] | None = None,
         follow_symlinks: bool = False,
+        images_dir: Path | str | None = None,
     ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
@@ -101,7 +103,7 @@ class MaskDataset(torch.utils.data.Dataset):
             ]
             self.num_classes: int = int(mapping.get("num_classes", len(self.classes)))
             self.ignore_index: int = int(mapping.get("ignore_index", IGNORE_INDEX))
-            images_dir = Path(manifest["images_dir"])
+            images_dir = Path(images_dir if images_dir is not None else manifest["images_dir"])
             self.complete: bool = bool(manifest.get("complete", True))
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(

@@ -33,7 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.gui.widgets.browser.category_checklist import CategoryChecklist
-from cocoseg_gui.gui.widgets.browser.filtering import BrowserQuery, ImageTable, Presence, SortKey
+from cocoseg_gui.gui.widgets.browser.filtering import (
+    RANKINGS,
+    BrowserQuery,
+    ImageTable,
+    Presence,
+    SortKey,
+)
 from cocoseg_gui.gui.widgets.browser.image_list_model import ImageListModel
 from cocoseg_gui.gui.widgets.browser.thumbnails import ThumbnailLoader, thumb_box
 
@@ -130,6 +136,7 @@ class DatasetBrowser(QWidget):
         self.table: ImageTable | None = None
         self._edited: frozenset[str] = frozenset()  # edited.json's image names, kept across set_dataset
         self._unsaved: frozenset[str] = frozenset()  # images with unsaved editor edits
+        self._rankings: dict[SortKey, dict[str, float]] = {}  # RANKINGS' scores by file name, kept too
 
         self.name_filter = QLineEdit(placeholderText="Filter by file name…", clearButtonEnabled=True)
         self.presence = QComboBox()
@@ -199,6 +206,8 @@ class DatasetBrowser(QWidget):
             self.table.set_masked_names(masked_names)
             self.table.set_edited_names(self._edited)
             self.table.set_unsaved_names(self._unsaved)
+            for key, scores in self._rankings.items():
+                self.table.set_scores(key, scores)
         self.model.set_table(self.table, images_dir)
         if index is not None:
             counts = _category_counts(index)
@@ -236,6 +245,43 @@ class DatasetBrowser(QWidget):
         if self.table is not None:
             self.table.set_unsaved_names(self._unsaved)
             self.view.viewport().update()
+
+    def set_ranking(self, key: SortKey, scores: dict[str, float] | None, select: bool = False) -> None:
+        """A ranking's scores by file name (higher first; None: gone): its sort entry appears in the
+        sort box while it has scores; ``select`` sorts by it now."""
+        assert key in RANKINGS
+        if scores:
+            self._rankings[key] = dict(scores)
+        else:
+            self._rankings.pop(key, None)
+        if self.table is not None:
+            self.table.set_scores(key, scores)
+        row = self.sort.findData(key.value)
+        label = "Sort: most suspicious first" if key is SortKey.SUSPICIOUS else "Sort: most uncertain first"
+        self.sort.blockSignals(True)
+        if scores and row < 0:
+            self.sort.addItem(label, key.value)
+            row = self.sort.count() - 1
+            tip = (
+                "Likely label errors (Tools › Find likely label errors…)"
+                if key is SortKey.SUSPICIOUS
+                else "Images the model is least sure about: label these next (Tools › Rank by uncertainty…)"
+            )
+            self.sort.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
+        elif not scores and row >= 0:
+            if self.sort.currentIndex() == row:
+                self.sort.setCurrentIndex(0)
+            self.sort.removeItem(row)
+        if select and scores:
+            self.descending.blockSignals(True)
+            self.descending.setChecked(False)
+            self._show_sort_direction(False)
+            self.descending.blockSignals(False)
+            self.sort.setCurrentIndex(row)
+        self.sort.blockSignals(False)
+        self.refresh()
+        if select and scores:
+            self.select_row(0)  # the most suspicious (uncertain) image
 
     # -- filtering
     def query(self) -> BrowserQuery:

@@ -20,6 +20,11 @@ class SortKey(str, Enum):
     NAME = "name"
     ID = "id"
     ANNOTATIONS = "annotations"
+    SUSPICIOUS = "most suspicious first"  # likely label errors (core.label_quality), unscored last
+    UNCERTAIN = "most uncertain first"  # the model's uncertainty: label these next
+
+
+RANKINGS = (SortKey.SUSPICIOUS, SortKey.UNCERTAIN)  # sorts by a score a job computed
 
 
 class Presence(str, Enum):
@@ -54,6 +59,7 @@ class ImageTable:
         self.has_mask = np.zeros(len(self.ids), dtype=bool)
         self.edited = np.zeros(len(self.ids), dtype=bool)
         self.unsaved = np.zeros(len(self.ids), dtype=bool)  # edits in the mask editor not saved yet
+        self.scores: dict[SortKey, np.ndarray] = {}  # RANKINGS: a score per image, NaN unscored
         self._names_lower: list[str] | None = None
         self._name_order: np.ndarray | None = None
         self._position_of_id: dict[int, int] | None = None
@@ -82,6 +88,15 @@ class ImageTable:
         if not file_names:
             return np.zeros(len(self.ids), dtype=bool)
         return np.fromiter((n in file_names for n in self.names), dtype=bool, count=len(self.names))
+
+    def set_scores(self, key: SortKey, scores: dict[str, float] | None) -> None:
+        """A ranking's score per file name (higher first); None forgets the ranking."""
+        if not scores:
+            self.scores.pop(key, None)
+            return
+        self.scores[key] = np.fromiter(
+            (scores.get(n, np.nan) for n in self.names), dtype=np.float64, count=len(self.names)
+        )
 
     def category_mask(self, categories: frozenset[int]) -> np.ndarray:
         keep = np.zeros(len(self.ids), dtype=bool)
@@ -125,6 +140,11 @@ class ImageTable:
             return np.arange(len(self.ids))
         if key is SortKey.ID:
             return np.argsort(self.ids, kind="stable")
+        if key in RANKINGS:
+            by_name = self.name_order()
+            score = self.scores.get(key, np.full(len(self.ids), np.nan))[by_name]
+            # highest first, unscored (NaN) last, ties by name
+            return by_name[np.argsort(np.where(np.isnan(score), np.inf, -score), kind="stable")]
         if key is SortKey.ANNOTATIONS:
             by_name = self.name_order()  # ties by name
             return by_name[np.argsort(self.counts[by_name], kind="stable")]

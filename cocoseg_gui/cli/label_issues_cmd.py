@@ -1,0 +1,155 @@
+"""`cocoseg find-label-issues` and `cocoseg rank-uncertain`: rankings of images from a checkpoint's view.
+
+find-label-issues ranks the images of a mask folder by how confidently the model disagrees with their
+masks (likely label errors, with the regions); rank-uncertain ranks images by how unsure the model is
+(the ones to label next). Both write a JSON file (docs/formats.md) and print the top of the ranking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cocoseg_gui.cli.arg_types import non_negative_int, out_file, positive_int
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, required=True, metavar="CKPT", help="a cocoseg checkpoint")
+    p.add_argument("--out", type=out_file, required=True, metavar="FILE", help="the JSON file to write")
+    p.add_argument(
+        "--top", type=non_negative_int, default=10, metavar="N", help="print the first N images (default 10)"
+    )
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=positive_int, default=2)
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "find-label-issues",
+        help="rank a mask folder's images by likely label errors",
+        description="Predict every image of MASKS_DIR and rank the images, most suspicious first, by how "
+        "confidently the model disagrees with their masks (confident learning: per-class thresholds on "
+        "p[given label]); flagged pixels are grouped into 8-connected regions with their bounding box.",
+    )
+    _common(p)
+    p.add_argument("--data", type=Path, required=True, metavar="MASKS_DIR", help="a mask dataset folder")
+    p.add_argument("--images", type=Path, metavar="DIR", help="the images (default: the folder's manifest)")
+    p.add_argument(
+        "--min-region-area", type=positive_int, default=16, metavar="PX",
+        help="smallest region counted, in mask pixels (default 16)",
+    )  # fmt: skip
+    p.set_defaults(func=run_issues)
+    p = subparsers.add_parser(
+        "rank-uncertain",
+        help="rank images by model uncertainty (label these next)",
+        description="Predict images and rank them by the model's mean 1 - max softmax, most uncertain "
+        "first: the images worth labelling next. Give a mask folder (--data: its images; "
+        "--unlabelled-only keeps those without a mask) or an image folder (--images).",
+    )
+    _common(p)
+    p.add_argument("--data", type=Path, metavar="MASKS_DIR", help="a mask dataset folder: rank its images")
+    p.add_argument("--images", type=Path, metavar="DIR", help="an image folder (searched recursively)")
+    p.add_argument("--unlabelled-only", action="store_true", help="with --data: only images without a mask")
+    p.set_defaults(func=run_uncertain)
+
+
+def _refuse_foreign_out(out: Path, reader: Callable[[Path], Any], command: str) -> None:
+    """An existing --out is replaced only if it is a file of this command (nothing else is lost)."""
+    from cocoseg_gui.core.errors import DatasetError, OptionsError
+
+    if not out.exists():
+        return
+    try:
+        reader(out)
+    except DatasetError as exc:
+        raise OptionsError(
+            f"{out} exists and is not a file written by `cocoseg {command}` ({exc.problem}); "
+            "choose another --out"
+        ) from None
+
+
+def _run(command: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``job`` with a progress bar; Ctrl+C cancels (None returned)."""
+    from cocoseg_gui.cli.progress_bar import ProgressBar
+    from cocoseg_gui.core.jobs import Cancelled, CancelToken
+
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    bar = ProgressBar(command)
+    try:
+        return job(*args, progress=bar, cancel=cancel, **kwargs)
+    except Cancelled:
+        print(f"cocoseg {command}: cancelled ({kwargs.get('out')} not written)", file=sys.stderr)
+        return None
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_issues(args: argparse.Namespace) -> int:
+    from cocoseg_gui.core.label_quality.issues_file import read_label_issues
+    from cocoseg_gui.core.label_quality.job import find_label_issues
+
+    _refuse_foreign_out(args.out, read_label_issues, "find-label-issues")
+    result = _run(
+        "find-label-issues", find_label_issues, args.checkpoint, args.data, args.images,
+        out=args.out, device=args.device, batch_size=args.batch_size, min_region_area=args.min_region_area,
+    )  # fmt: skip
+    if result is None:
+        return 130
+    names = result.class_names
+    print(
+        f"{len(result.images)} images ranked in {result.seconds:.1f} s, most suspicious first -> {args.out}"
+    )
+    for im in result.images[: args.top]:
+        top = im.regions[0] if im.regions else None
+        where = (
+            f"  largest region {top.bbox} {top.area} px: {names[top.given]} -> {names[top.predicted]}"
+            if top
+            else ""
+        )
+        print(f"{im.score:8.4f}  {im.file}{where}")
+    if result.skipped:
+        print(f"skipped {len(result.skipped)} images, e.g. {result.skipped[0][1]}", file=sys.stderr)
+    return 0
+
+
+def run_uncertain(args: argparse.Namespace) -> int:
+    from cocoseg_gui.core.errors import OptionsError
+    from cocoseg_gui.core.label_quality.issues_file import read_uncertainty
+    from cocoseg_gui.core.label_quality.job import images_under, rank_uncertain
+    from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+
+    if (args.data is None) == (args.images is None):
+        raise OptionsError("give either --data MASKS_DIR or --images DIR")
+    if args.unlabelled_only and args.data is None:
+        raise OptionsError("--unlabelled-only needs --data MASKS_DIR (the masks say what is labelled)")
+    _refuse_foreign_out(args.out, read_uncertainty, "rank-uncertain")
+    labelled: frozenset[str] = frozenset()
+    if args.data is not None:
+        folder = MaskDatasetFolder(args.data)
+        images_dir = folder.images_dir
+        if images_dir is None:
+            raise OptionsError(f"{args.data}: its manifest names no image folder; use --images DIR")
+        labelled = frozenset(s.file_name for s in folder.samples())
+    else:
+        images_dir = args.images
+    names = images_under(images_dir)
+    if args.unlabelled_only:
+        names = [n for n in names if n not in labelled]
+    result = _run(
+        "rank-uncertain", rank_uncertain, args.checkpoint, images_dir,
+        names=names, labelled=labelled, out=args.out, device=args.device, batch_size=args.batch_size,
+    )  # fmt: skip
+    if result is None:
+        return 130
+    print(f"{len(result.images)} images ranked in {result.seconds:.1f} s, most uncertain first: {args.out}")
+    for im in result.images[: args.top]:
+        print(f"{im.uncertainty:8.4f}  {im.file}{'' if not im.labelled else '  (labelled)'}")
+    if result.skipped:
+        print(f"skipped {len(result.skipped)} images, e.g. {result.skipped[0][1]}", file=sys.stderr)
+    return 0

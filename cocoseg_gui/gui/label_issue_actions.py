@@ -1,0 +1,242 @@
+"""Tools › Find likely label errors… and Tools › Rank images by uncertainty…: the rankings of
+core.label_quality in the window.
+
+App layer, beside ``dataset_actions``: each action runs its job in a ``JobWorker`` (progress dialog with
+Cancel), then gives the browser its sort ("most suspicious first", "most uncertain first") and outlines
+the shown image's suspicious regions in the viewer (``widgets/issue_outline.py``), the score in the
+status bar and the outline's tooltip. Results are written next to the masks (label_issues.json,
+uncertainty.json) and read back, off the GUI thread, whenever a mask folder is opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMenu, QProgressDialog
+
+from cocoseg_gui.core.errors import CocoSegError
+from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
+from cocoseg_gui.core.label_quality.issues_file import (
+    LABEL_ISSUES_FILE,
+    UNCERTAINTY_FILE,
+    LabelIssues,
+    UncertaintyRanking,
+    read_label_issues,
+    read_uncertainty,
+)
+from cocoseg_gui.gui.services.device_probe import preload_torch_modules
+from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
+from cocoseg_gui.gui.widgets.browser.filtering import SortKey
+from cocoseg_gui.gui.widgets.dialogs import show_error
+from cocoseg_gui.gui.widgets.issue_outline import IssueOutline
+
+if TYPE_CHECKING:
+    from cocoseg_gui.gui.main_window import MainWindow
+
+Rankings = tuple[LabelIssues | None, UncertaintyRanking | None]
+
+
+def read_rankings(
+    folder: Path, *, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+) -> Rankings:
+    """The rankings saved in a mask folder (a job: large datasets make large files); unreadable = none."""
+    found: list[Any] = []
+    for name, reader in ((LABEL_ISSUES_FILE, read_label_issues), (UNCERTAINTY_FILE, read_uncertainty)):
+        path = folder / name
+        try:
+            found.append(reader(path) if path.is_file() else None)
+        except CocoSegError:
+            found.append(None)  # damaged: as if never run (the next run rewrites it)
+    return found[0], found[1]
+
+
+def _find_issues(checkpoint: Path, masks: Path, **kwargs: Any) -> LabelIssues:
+    from cocoseg_gui.core.label_quality.job import find_label_issues
+
+    return find_label_issues(checkpoint, masks, out=masks / LABEL_ISSUES_FILE, **kwargs)
+
+
+def _rank_uncertain(
+    checkpoint: Path, images_dir: Path, out: Path | None, **kwargs: Any
+) -> UncertaintyRanking:
+    from cocoseg_gui.core.label_quality.job import rank_uncertain
+
+    return rank_uncertain(checkpoint, images_dir, out=out, **kwargs)
+
+
+class LabelIssueActions(QObject):
+    """The Tools menu's two rankings, their jobs, the browser's sorts and the viewer's outline."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.state = window.state
+        self.images = window.images
+        self.issues: LabelIssues | None = None
+        self.uncertainty: UncertaintyRanking | None = None
+        self.job: JobWorker | None = None
+        self.progress_dialog: QProgressDialog | None = None
+        self.outline = IssueOutline(self.images.viewer.scene())
+        self.act_find = QAction("Find likely &label errors…", window)
+        self.act_find.setToolTip(
+            "Rank the open mask folder's images by how confidently a checkpoint disagrees with their masks"
+        )
+        self.act_find.triggered.connect(lambda _c=False: self.find_issues())
+        self.act_rank = QAction("Rank images by &uncertainty…", window)
+        self.act_rank.setToolTip("Sort the images by how unsure a checkpoint is about them: label these next")
+        self.act_rank.triggered.connect(lambda _c=False: self.rank_uncertain())
+        self.images.image_shown.connect(lambda _id: self.outline_current())
+        self.state.masks_dir_changed.connect(self.reload)
+
+    def install(self, menu: QMenu) -> None:
+        menu.addAction(self.act_find)
+        menu.addAction(self.act_rank)
+
+    # -- choosing a checkpoint
+    def _checkpoint(self, title: str) -> Path | None:
+        """The session's checkpoint, confirmed or replaced in a file dialog."""
+        current = self.state.checkpoint_path
+        start = str(current) if current is not None else str(self.window._dialog_dir())
+        chosen, _ = QFileDialog.getOpenFileName(
+            self.window, title, start, "Checkpoints (*.pt);;All files (*)"
+        )
+        return Path(chosen) if chosen else None
+
+    # -- the jobs
+    def find_issues(self, checkpoint: Path | None = None) -> JobWorker | None:
+        """Rank the open mask folder (``checkpoint`` None: ask, defaulting to the session's)."""
+        masks = self.state.masks_dir
+        if masks is None:
+            show_error(
+                self.window,
+                "Find likely label errors",
+                "No mask folder is open: generate masks in the Masks panel or open one (File › Open mask "
+                "folder…) first.",
+            )
+            return None
+        checkpoint = checkpoint or self._checkpoint("Find likely label errors: choose a checkpoint")
+        if checkpoint is None:
+            return None
+        return self._start(
+            "Finding likely label errors", JobWorker(_find_issues, checkpoint, masks), self._on_issues
+        )
+
+    def rank_uncertain(self, checkpoint: Path | None = None) -> JobWorker | None:
+        """Rank the open dataset's images by the model's uncertainty."""
+        index, images_dir, table = self.state.index, self.state.images_dir, self.images.browser.table
+        if index is None or images_dir is None or table is None:
+            show_error(self.window, "Rank images by uncertainty", "No dataset is open: open one first.")
+            return None
+        checkpoint = checkpoint or self._checkpoint("Rank images by uncertainty: choose a checkpoint")
+        if checkpoint is None:
+            return None
+        labelled = frozenset(n for n, m in zip(table.names, table.has_mask) if m)
+        masks = self.state.masks_dir
+        out = masks / UNCERTAINTY_FILE if masks is not None else None
+        job = JobWorker(
+            _rank_uncertain, checkpoint, images_dir, out, names=list(table.names), labelled=labelled
+        )
+        return self._start("Ranking images by uncertainty", job, self._on_uncertainty)
+
+    def _start(self, title: str, job: JobWorker, on_result: Any) -> JobWorker | None:
+        if self.job is not None:
+            show_error(self.window, title, "A ranking is already running: wait for it or cancel it.")
+            return None
+        preload_torch_modules()  # jobs never import (PySide6's import hook in worker threads)
+        dialog = QProgressDialog(f"{title}…", "Cancel", 0, 0, self.window)
+        dialog.setWindowTitle(title)
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.setMinimumDuration(0)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.canceled.connect(job.cancel)
+        self.progress_dialog = dialog
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(on_result)
+        job.failed.connect(lambda exc: show_error(self.window, title, exc))
+        job.cancelled.connect(lambda: self.state.status_message.emit(f"{title}: cancelled"))
+        job.done.connect(self._on_done)
+        self.job = job
+        dialog.show()
+        job.start()
+        return job
+
+    def _on_progress(self, event: Progress) -> None:
+        if self.progress_dialog is not None:
+            self.progress_dialog.setRange(0, max(event.total, 0))
+            self.progress_dialog.setValue(event.done)
+            self.progress_dialog.setLabelText(describe_progress(event))
+
+    def _on_done(self) -> None:
+        self.job = None
+        if self.progress_dialog is not None:
+            self.progress_dialog.close()
+            self.progress_dialog.deleteLater()
+            self.progress_dialog = None
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    # -- results
+    def _on_issues(self, result: LabelIssues) -> None:
+        self.show_issues(result, select=True)
+        top = result.images[0] if result.images else None
+        if top is not None:
+            self.state.status_message.emit(
+                f"{len(result.images)} images ranked, most suspicious first: {top.file} "
+                f"(score {top.score:.3f})"
+            )
+
+    def _on_uncertainty(self, result: UncertaintyRanking) -> None:
+        self.show_uncertainty(result, select=True)
+        self.state.status_message.emit(f"{len(result.images)} images ranked, most uncertain first")
+
+    def show_issues(self, result: LabelIssues | None, select: bool = False) -> None:
+        self.issues = result
+        self.images.browser.set_ranking(SortKey.SUSPICIOUS, result.scores() if result else None, select)
+        self.outline_current()
+
+    def show_uncertainty(self, result: UncertaintyRanking | None, select: bool = False) -> None:
+        self.uncertainty = result
+        self.images.browser.set_ranking(SortKey.UNCERTAIN, result.scores() if result else None, select)
+
+    def reload(self) -> None:
+        """The rankings saved in the newly opened mask folder (none: the sorts go away; a sort chosen
+        stays chosen when the folder has its ranking)."""
+        masks = self.state.masks_dir
+        self.issues = None  # no outline on the new folder's images until its ranking is read
+        self.outline_current()
+        if masks is None:
+            self.show_issues(None)
+            self.show_uncertainty(None)
+            return
+        job = JobWorker(read_rankings, masks)
+        job.succeeded.connect(lambda found: self._reloaded(masks, found))
+        job.start()
+
+    def _reloaded(self, masks: Path, found: Rankings) -> None:
+        if self.state.masks_dir != masks:
+            return  # another folder was opened meanwhile
+        self.show_issues(found[0])
+        self.show_uncertainty(found[1])
+
+    def outline_current(self) -> None:
+        """Outline the shown image's suspicious regions; its score in the status bar."""
+        shown = self.images.current
+        entry = self.issues.by_file().get(shown.file_name) if self.issues and shown else None
+        if shown is None or entry is None or not entry.regions:
+            self.outline.hide()
+            self.outline.regions = ()
+            return
+        w, h = shown.size
+        names = self.issues.class_names if self.issues else []
+        self.outline.show(entry.regions, names, w / entry.width, h / entry.height)
+        top = entry.regions[0]
+        self.state.status_message.emit(
+            f"{shown.file_name}: likely label error score {entry.score:.3f} · {len(entry.regions)} regions"
+            f" outlined · largest: {names[top.given]} where the model says {names[top.predicted]}"
+        )
