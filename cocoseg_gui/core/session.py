@@ -50,6 +50,18 @@ class CheckpointChanged:
 SessionEvent = ProjectChanged | DatasetChanged | MasksDirChanged | RunDirChanged | CheckpointChanged
 
 
+def latest_checkpoint(project: Project) -> Path | None:
+    """The project's checkpoint if its file is there, else the newest run's best.pt (or last.pt) that is:
+    a run folder deleted by hand must not leave the project without a model while older runs exist."""
+    if project.checkpoint is not None and Path(project.checkpoint).is_file():
+        return Path(project.checkpoint)
+    for run in project.runs:  # newest first
+        for name in ("best.pt", "last.pt"):
+            if (Path(run) / name).is_file():
+                return Path(run) / name
+    return None
+
+
 class Session:
     """The open project and dataset, the attached mask folder, the run folder and the checkpoint."""
 
@@ -70,10 +82,11 @@ class Session:
         """Make ``project`` the open one, with its dataset ``dataset`` (default: the first) open."""
         self.project, self.implicit = project, implicit and project is not None
         self.changed.emit(ProjectChanged(project, reopened=True))
-        if project is not None and project.checkpoint is not None and Path(project.checkpoint).is_file():
+        latest = latest_checkpoint(project) if project is not None else None
+        if latest is not None:
             # the project's latest model (a CLI run records it too): Predict, fine-tune and proposals
             # start from it; a project without one keeps whatever checkpoint the user loaded
-            self.set_checkpoint(Path(project.checkpoint))
+            self.set_checkpoint(latest)
         entry = None
         if project is not None and project.datasets:
             entry = project.datasets[0]

@@ -138,6 +138,12 @@ def test_opening_a_project_brings_its_checkpoint_when_the_file_is_there(tmp_path
     assert session.checkpoint == ckpt
     session.open_project(new_project(tmp_path / "r" / PROJECT_FILE, name="r"))
     assert session.checkpoint == ckpt
+    older = tmp_path / "older-run"
+    older.mkdir()
+    (older / "last.pt").write_bytes(b"weights")
+    gone.runs = [tmp_path / "deleted-run", older]  # the newest run's folder was deleted by hand
+    session.open_project(gone)
+    assert session.checkpoint == older / "last.pt"
 
 
 def astuple_paths(root: Path, split: str) -> tuple[Path, Path]:
