@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "export-coco": "export_coco_cmd",
     "new-dataset": "new_dataset_cmd",
     "project": "project_cmd",
+    "propose": "propose_cmd",
 }
 
 
