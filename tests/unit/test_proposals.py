@@ -4,6 +4,8 @@ give a clear message and never a download; a real (randomly initialised) model p
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -82,7 +84,7 @@ def test_accept_in_a_box_and_in_a_stroke_change_only_inside(mask_folder) -> None
     points = ((40.5, 60.5), (250.5, 90.5), (300.5, 200.5))
     accept(editor, proposal, AcceptStroke(points, radius=6))
     region = np.zeros(label.shape, bool)
-    for a, b in zip(points, points[1:]):
+    for a, b in itertools.pairwise(points):
         area = segment_area(a, b, 6, Tip.ROUND, label.shape)
         region[area.box.slices] |= area.mask
     check_exactly(before, labels.array, proposal, region)
