@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.unit.proposal_fixtures)
 """Batch proposals: every unlabelled image of a new dataset into a proposals folder; resumable,
 cancellable, reviewable; and `cocoseg propose` on the same data. No network (fake cached weights)."""
 
@@ -99,7 +100,7 @@ def test_review_status_and_next_unreviewed_and_finding_the_folder(
         ProposalsFolder(out, tmp_path / "other_masks")
 
 
-def test_the_proposals_folder_may_not_be_the_mask_or_image_folder(new_dataset, cached_weights) -> None:  # noqa: F811
+def test_the_proposals_folder_may_not_be_the_mask_or_image_folder(new_dataset, cached_weights) -> None:
     with pytest.raises(Exception, match="apart from the mask folder"):
         propose_folder(SPEC, new_dataset, new_dataset / "proposals")
 
