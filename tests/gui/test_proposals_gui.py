@@ -124,3 +124,41 @@ def test_accept_in_a_dragged_box_changes_only_inside_and_the_source_follows_the_
     window.state.set_checkpoint(other)  # e.g. a fine-tune ended
     assert controller.spec().checkpoint == other
     window.images.discard_all()
+
+
+def test_batch_proposals_for_unlabelled_images_then_review_accept_and_next(qtbot, window) -> None:
+    from cocoseg_gui.core.proposals.batch import ACCEPTED, ProposalsFolder
+
+    images = window.images
+    controller = images.proposals
+    qtbot.keyClick(window, Qt.Key.Key_E)
+    controller.bar.act_batch.trigger()
+    assert controller.busy_job() is not None
+    qtbot.waitUntil(
+        lambda: controller.batch_job is not None and not controller.batch_job.is_running(),
+        timeout=WAIT_MS * 3,
+    )
+    qtbot.waitUntil(lambda: controller.review is not None, timeout=WAIT_MS)
+    labelled = set(read_image_mask_map(window.masks_dir))  # type: ignore[attr-defined]
+    assert labelled and not labelled & set(controller.review.entries)  # only unlabelled images
+    qtbot.keyClick(window, Qt.Key.Key_N)  # the first unreviewed image, its proposal as the layer
+    qtbot.waitUntil(
+        lambda: (
+            images.current is not None
+            and images.current.file_name in controller.review.entries
+            and controller.proposal is not None
+        ),
+        timeout=WAIT_MS,
+    )
+    name = images.current.file_name
+    proposal = controller.proposal
+    before = labels(window)
+    assert not before.any()  # an unlabelled image starts as background
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        controller.bar.act_review_accept.trigger()  # accept, save, next unreviewed
+    assert images.current.file_name != name
+    folder = window.masks_dir  # type: ignore[attr-defined]
+    saved = np.array(Image.open(folder / "masks" / read_image_mask_map(folder)[name]))
+    expected = np.where(proposal.proposed, proposal.labels, 0)
+    assert np.array_equal(saved, expected)
+    assert ProposalsFolder(controller.review.root).entries[name].status == ACCEPTED

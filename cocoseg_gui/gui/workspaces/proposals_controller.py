@@ -95,6 +95,7 @@ class ProposalsController(QObject):
 
         self.choice = SOURCE_PROJECT
         self.session_checkpoint: Path | None = None
+        self.project_checkpoint: Path | None = None  # the project's recorded one, until the session has one
         self.file_spec: SourceSpec | None = None
         self.cache = SourceCache()
         self.proposal: Proposal | None = None
@@ -143,6 +144,7 @@ class ProposalsController(QObject):
     def set_project(self, project: Project | None) -> None:
         saved = project is not None and project.file.is_file()
         self.project_folder = project.folder if saved and project is not None else None
+        self.project_checkpoint = project.checkpoint if project is not None else None
 
     def masks_changed(self) -> None:
         self.cache.clear()
@@ -165,7 +167,8 @@ class ProposalsController(QObject):
     # ------------------------------------------------------------------------------------ source
     def spec(self) -> SourceSpec | None:
         if self.choice == SOURCE_PROJECT:
-            return SourceSpec(checkpoint=self.session_checkpoint) if self.session_checkpoint else None
+            checkpoint = self.session_checkpoint or self.project_checkpoint
+            return SourceSpec(checkpoint=checkpoint) if checkpoint else None
         if self.choice in (SOURCE_FILE, SOURCE_TV_FILE):
             return self.file_spec
         return SourceSpec(torchvision=self.choice)
@@ -341,7 +344,7 @@ class ProposalsController(QObject):
             self.layer.set_box(None)
             self.layer.set_stroke(())
         else:
-            return kind != QEvent.Type.MouseMove  # moves without a drag still move the brush cursor
+            return False  # other buttons (panning), moves without a drag (the brush cursor)
         return True
 
     # ------------------------------------------------------------------------------------- batch
