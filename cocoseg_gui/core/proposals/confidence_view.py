@@ -24,17 +24,20 @@ def heat_lut() -> np.ndarray:
 
 
 _LUT = heat_lut()
+_LUT32 = np.ascontiguousarray(_LUT).view(np.uint32).ravel()  # one 4-byte lookup per pixel, not four
 
 
 def levels(values: np.ndarray) -> np.ndarray:
-    """float [0, 1] -> uint8 0..255."""
-    return np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    """float [0, 1] -> uint8 0..255, rounded and saturated in one OpenCV pass."""
+    import cv2
+
+    return cv2.convertScaleAbs(np.asarray(values, dtype=np.float32), alpha=255.0)
 
 
 def confidence_rgba(
     proposal: Proposal, kind: ConfidenceKind | str = ConfidenceKind.MAX_SOFTMAX
 ) -> np.ndarray:
     """HxWx4 uint8 RGBA heat image of ``proposal``'s confidence (pixels not proposed: transparent)."""
-    rgba = _LUT[levels(proposal.values(kind))]
-    rgba[~proposal.proposed, 3] = 0
-    return rgba
+    lv = levels(proposal.values(kind))
+    lv[~proposal.proposed] = 255  # level 255 is fully transparent
+    return _LUT32[lv].view(np.uint8).reshape(*lv.shape, 4)
