@@ -4,6 +4,7 @@ or a dragged box changes exactly those pixels, Ctrl+S saves them, Ctrl+Z undoes 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,7 @@ def test_propose_then_accept_the_active_class_saves_exactly_its_pixels(qtbot, wi
     before = labels(window)
     controller, proposal = propose(qtbot, window)
     assert controller.spec().checkpoint == window.state.checkpoint_path
+    assert controller.job.thread_ident not in (None, threading.get_ident())  # never on the GUI thread
     assert proposal.shape == before.shape
     counts = proposal.class_pixels()
     cls = max((i for i in counts if i > 0), key=counts.get)

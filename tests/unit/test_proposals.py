@@ -22,7 +22,7 @@ from cocoseg_gui.core.proposals.accept import AcceptAll, AcceptBox, AcceptClass,
 from cocoseg_gui.core.proposals.class_match import NOT_PROPOSED, VOC_CLASSES, match_classes
 from cocoseg_gui.core.proposals.confidence_view import confidence_rgba
 from cocoseg_gui.core.proposals.proposal import ConfidenceKind, Proposal
-from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec, torchvision_weights
+from cocoseg_gui.core.proposals.source import ProposalSource, SourceCache, SourceSpec, torchvision_weights
 from cocoseg_gui.core.training.models import PretrainedWeightsUnavailable
 from tests.unit.editing_fixtures import first_mask, made_masks, mask_folder  # noqa: F401
 from tests.unit.proposal_fixtures import TV_MODEL, cached_weights, fake_torch_home, tiny_checkpoint  # noqa: F401
@@ -171,3 +171,16 @@ def test_a_cocoseg_checkpoint_with_no_class_in_common_is_refused(tmp_path) -> No
         ProposalSource.load(SourceSpec(checkpoint=ckpt), {0: "background", 1: "person"})
     ok = ProposalSource.load(SourceSpec(checkpoint=ckpt), {0: "background", 3: "zebra"})
     assert ok.match.lut.tolist() == [0, 3]
+
+
+def test_the_source_cache_keeps_the_model_until_the_source_or_the_classes_change(tmp_path) -> None:
+    names = ["background", "person", "dog"]
+    first = tiny_checkpoint(tmp_path / "a.pt", names)
+    second = tiny_checkpoint(tmp_path / "b.pt", names)
+    target = dict(enumerate(names))
+    cache = SourceCache()
+    a = cache.get(SourceSpec(checkpoint=first), target)
+    assert cache.get(SourceSpec(checkpoint=first), dict(target)) is a  # another image: no reload
+    b = cache.get(SourceSpec(checkpoint=second), target)  # e.g. a fine-tune ended
+    assert b is not a and b.predictor.source == second
+    assert cache.get(SourceSpec(checkpoint=second), {0: "background", 1: "dog"}) is not b

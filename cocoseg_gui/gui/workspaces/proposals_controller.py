@@ -74,6 +74,12 @@ class ProposalsController(QObject):
         self.act_propose = self._action("&Propose (model)", ("M",), self.propose)
         self.act_accept_all = self._action("Accept &all of the proposal", ("Shift+M",), self.accept_all)
         self.act_next = self._action("Next unreviewed proposal", ("N",), self.next_unreviewed)
+        for act, short in (
+            (self.act_propose, "Propose"),
+            (self.act_accept_all, "Accept all"),
+            (self.act_next, "Next"),
+        ):
+            act.setIconText(short)  # the bar's button; the full text stays in menus and the shortcuts list
         self.bar.install(self.act_propose, self.act_accept_all, self.act_next)
         ws.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         ws.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
