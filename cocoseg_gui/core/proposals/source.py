@@ -64,9 +64,9 @@ class SourceSpec:
 
 def torchvision_weights(name: str) -> Any:
     """The COCO_WITH_VOC_LABELS_V1 ``WeightsEnum`` of a torchvision segmentation model."""
-    from cocoseg_gui.core.training.models import _torchvision_parts
+    from torchvision.models import get_model_weights
 
-    return _torchvision_parts(name)[1]
+    return get_model_weights(name).COCO_WITH_VOC_LABELS_V1
 
 
 def torchvision_weights_file(name: str, weights: Path | None = None) -> Path:
