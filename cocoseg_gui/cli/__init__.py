@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "new-dataset": "new_dataset_cmd",
     "project": "project_cmd",
     "find-label-issues": "label_issues_cmd",  # also registers rank-uncertain
+    "propose": "propose_cmd",
 }
 
 

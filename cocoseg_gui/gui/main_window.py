@@ -335,6 +335,7 @@ class MainWindow(QMainWindow):
         s.masks_dir_changed.connect(self._on_masks_dir_changed)
         s.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         s.open_image_requested.connect(self.images.browser.select_image)
+        s.checkpoint_changed.connect(lambda: self.images.proposals.set_session_checkpoint(s.checkpoint_path))
         s.compare_requested.connect(lambda _path: self.show_panel("predict"))  # Evaluate -> compare view
         self.images.edits_changed.connect(self._on_edits_changed)
         self.images.edit_mode_changed.connect(

@@ -9,6 +9,7 @@ per image for the whole session, so undo survives browsing and unsaved edits sur
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -319,6 +320,28 @@ class ImageEditor:
     def label_shape(self) -> tuple[int, int] | None:
         """The edited map's (height, width), None when no image is attached."""
         return self._current.session.label.shape if self._current is not None else None  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------------------- outside tools
+    @property
+    def current_labels(self) -> np.ndarray | None:
+        """The shown image's working map, read-only (what an outside tool such as a proposal reads)."""
+        if self._current is None:
+            return None
+        view = self._current.session.label.view()
+        view.flags.writeable = False
+        return view
+
+    def apply_edit(self, box: Box, description: str, write: Callable[[np.ndarray], Box]) -> Box:
+        """One undo step from an outside tool: ``write(label)`` changes pixels inside ``box`` only
+        (applying ``settings.rule`` itself) and returns the changed box."""
+        entry = self._current
+        if entry is None or self._stroking or box.empty:
+            return Box.empty_box()
+        label = entry.session.label
+        changed = entry.session.one_shot(box, description, lambda: write(label))
+        self._mirror(changed)
+        self.changed.emit(None)
+        return changed
 
     def _drop_polygon(self) -> None:
         self._vertices = []

@@ -140,6 +140,11 @@ class EditSession:
         """Write an assist's accepted ``area`` (wand, superpixels, GrabCut) as one step."""
         return self._one_shot(area.box, description, lambda: paint(self.label, area, value, rule))
 
+    def one_shot(self, box: Box, description: str, write: Callable[[], Box]) -> Box:
+        """One step from a tool outside this module (model proposals): ``write`` changes pixels of
+        ``box`` only and returns the box it changed."""
+        return self._one_shot(box, description, write)
+
     def _one_shot(self, box: Box, description: str, write: Callable[[], Box]) -> Box:
         if box.empty:
             return box

@@ -36,6 +36,7 @@ from cocoseg_gui.gui.widgets.legend import LegendWidget
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.polygon_overlay import PolygonOverlay
 from cocoseg_gui.gui.widgets.side_by_side import MODE_IMAGE_MASK, SideBySideView
+from cocoseg_gui.gui.workspaces.proposals_controller import ProposalsController
 
 if TYPE_CHECKING:
     from cocoseg_gui.core.coco_index import CocoIndex
@@ -135,6 +136,7 @@ class ImagesWorkspace(QMainWindow):
         """Edits belong to one mask folder: another one starts fresh (Edit mode ends without one)."""
         assert self.source is not None
         self.editor.reset(self.source.masks_dir)
+        self.proposals.masks_changed()
         if self.editing and self.source.masks_dir is None:
             self.set_editing(False)
 
@@ -336,6 +338,7 @@ class ImagesWorkspace(QMainWindow):
         self.view_state.image_changed.subscribe(self._on_edit_image)
         self.editor.changed.subscribe(lambda _e: self._on_editor_changed())
         self.legend.class_picked.connect(self.pick_class)
+        self.proposals = ProposalsController(self)  # M: model proposals (its own bar, layer and keys)
         self._on_editor_changed()
 
     def _edit_action(
@@ -381,6 +384,7 @@ class ImagesWorkspace(QMainWindow):
             self.brush_cursor.hide()
         self.viewer.set_left_button_pans(not on)
         self.edit_toolbar.setVisible(on)
+        self.proposals.set_editing(on)
         self.legend.pick_mode = on
         for action in self._mode_actions:
             action.setEnabled(on)
@@ -511,6 +515,8 @@ class ImagesWorkspace(QMainWindow):
             self._show_cursor(point)  # the superpixel brush's footprint follows the stroke
             return True
         left = event.button() == Qt.MouseButton.LeftButton
+        if self.proposals.handle_mouse(kind, event, point):  # accept a proposal in a box or stroke
+            return True
         if kind == QEvent.Type.MouseButtonPress and left and point is not None:
             mods = event.modifiers()
             if mods & Qt.KeyboardModifier.AltModifier:
@@ -536,17 +542,20 @@ class ImagesWorkspace(QMainWindow):
 
     # -------------------------------------------------------------------------------- Workspace protocol
     def busy_job(self) -> str | None:
-        return None  # loading one image is not worth asking before quitting
+        return self.proposals.busy_job()  # loading one image is not worth asking before quitting
 
     def stop(self) -> None:
-        """Nothing long runs here: image loads are short and replaced by the next request."""
+        """Image loads are short and replaced by the next request; the batch proposal job is cancelled."""
+        self.proposals.cancel_batch()
 
     def shutdown(self) -> None:
+        self.proposals.shutdown()
         self.browser.shutdown()
         self.loader.wait_idle(5000)
 
     def restore(self, project: Project | None) -> None:
-        """The open dataset comes from MainWindow (set_dataset); nothing else to take from a project."""
+        """The open dataset comes from MainWindow (set_dataset); proposals go into the project's folder."""
+        self.proposals.set_project(project)
 
     def prepare_screenshot(self, demo: ScreenshotDemo, done: Callable[[], None]) -> None:
         """Ready once an image is shown (or could not be)."""

@@ -1,0 +1,68 @@
+"""`cocoseg propose`: model proposals for every unlabelled image of a mask folder, to review in the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from cocoseg_gui.core.proposals.source import TORCHVISION_MODELS
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "propose",
+        help="propose masks for the unlabelled images of a mask folder (reviewed in the editor)",
+        description="Runs a model on every image of the mask folder's image folder that has no saved mask "
+        "and writes a proposals folder: a palette PNG and a confidence PNG per image and proposals.json. "
+        "Rerunning continues where a cancelled run stopped. Torchvision weights are never downloaded: "
+        "they come from torch's cache or --weights. Their VOC classes are matched to the folder's by name.",
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path, metavar="C", help="a cocoseg checkpoint (.pt)")
+    source.add_argument(
+        "--torchvision", choices=TORCHVISION_MODELS, metavar="NAME",
+        help=f"torchvision COCO_WITH_VOC_LABELS weights: {', '.join(TORCHVISION_MODELS)}",
+    )  # fmt: skip
+    p.add_argument("--weights", type=Path, metavar="FILE", help="with --torchvision: the weights file")
+    p.add_argument("--masks", type=Path, required=True, metavar="DIR", help="the mask folder")
+    p.add_argument("--images", type=Path, metavar="DIR", help="the image folder (default: the manifest's)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the proposals folder")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cocoseg_gui.cli.progress_bar import ProgressBar
+    from cocoseg_gui.core.errors import OptionsError
+    from cocoseg_gui.core.jobs import Cancelled, CancelToken
+    from cocoseg_gui.core.proposals.batch import propose_folder
+    from cocoseg_gui.core.proposals.source import SourceSpec
+
+    if args.weights is not None and args.torchvision is None:
+        raise OptionsError("--weights goes with --torchvision")
+    spec = SourceSpec(checkpoint=args.checkpoint, torchvision=args.torchvision, weights=args.weights)
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    bar = ProgressBar("propose")
+    try:
+        result = propose_folder(
+            spec, args.masks, args.out, args.images, progress=bar, cancel=cancel, device=args.device
+        )
+    except Cancelled:
+        bar.close()
+        print(
+            f"cocoseg propose: cancelled; rerun to continue ({args.out} keeps what was written)",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    bar.close()
+    for name, problem in result.failed:
+        print(f"cocoseg propose: warning: skipped {name}: {problem}", file=sys.stderr)
+    resumed = f" ({result.resumed} already there)" if result.resumed else ""
+    print(f"{len(result.written)} proposals written to {args.out}{resumed}; {result.total} unlabelled images")
+    return 0

@@ -1,0 +1,254 @@
+"""Proposals for every UNLABELLED image of a mask folder, into a proposals folder reviewed image by image.
+
+An image is unlabelled when its image folder holds it and the mask folder has no saved mask for it
+(``image_mask_map.json``: a new dataset's map starts empty and the editor adds each saved mask). Per
+image: ``<name>.png`` (palette PNG of class indices, 255 = not proposed) and ``<name>.confidence.png``
+(max softmax x 255, grey), then its entry in ``proposals.json`` (docs/formats.md). Every file is written
+atomically and the manifest at least every few seconds and at the end, so a cancelled or killed job
+leaves complete files and a rerun continues where it stopped (images with an entry and both files are
+skipped). Review statuses (accepted / edited / skipped) live in the same manifest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from cocoseg_gui.core.atomic import atomic_write_json, atomic_write_with
+from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
+from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_json
+from cocoseg_gui.core.mask_folder import mask_names
+from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
+from cocoseg_gui.core.new_mask_dataset import list_images
+from cocoseg_gui.core.proposals.proposal import Proposal
+from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec
+
+PROPOSALS_FILE = "proposals.json"
+FORMAT = "cocoseg-proposals"
+VERSION = 1
+PENDING, ACCEPTED, EDITED, SKIPPED = "pending", "accepted", "edited", "skipped"
+STATUSES = (PENDING, ACCEPTED, EDITED, SKIPPED)
+MANIFEST_EVERY_S = 2.0
+
+
+def default_proposals_dir(masks_dir: Path, project_folder: Path | None = None) -> Path:
+    """``<project>/proposals/<mask folder name>``; without a saved project beside the mask folder."""
+    base = project_folder if project_folder is not None else Path(masks_dir).parent
+    return base / "proposals" / Path(masks_dir).name
+
+
+@dataclass(frozen=True)
+class ProposalEntry:
+    """One image of a proposals folder (``proposals.json`` ``images[file_name]``)."""
+
+    file_name: str
+    proposal: str  # file name in the folder
+    confidence: str
+    status: str = PENDING
+    classes: dict[int, int] = field(default_factory=dict)  # proposed pixels per class index
+    mean_confidence: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "proposal": self.proposal,
+            "confidence": self.confidence,
+            "status": self.status,
+            "classes": {str(k): v for k, v in sorted(self.classes.items())},
+            "mean_confidence": round(self.mean_confidence, 4),
+        }
+
+
+@dataclass
+class BatchResult:
+    """What ``propose_folder`` did: images proposed now, already there (resumed), that failed."""
+
+    out: Path
+    total: int = 0
+    written: list[str] = field(default_factory=list)
+    resumed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+class ProposalsFolder:
+    """A proposals folder: its manifest read once, entries updated and written back atomically."""
+
+    def __init__(self, root: Path, masks_dir: Path | None = None, source: SourceSpec | None = None) -> None:
+        self.root = Path(root)
+        path = self.root / PROPOSALS_FILE
+        data = read_json(path, required=masks_dir is None)
+        if data is None:
+            assert masks_dir is not None
+            data = {
+                "format": FORMAT, "version": VERSION, "masks": str(Path(masks_dir).resolve()),
+                "source": source.to_json() if source else None, "created": _now(), "images": {},
+            }  # fmt: skip
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT
+            or not isinstance(data.get("images"), dict)
+        ):
+            raise DatasetError(path, f"not a cocoseg proposals manifest (no 'format': '{FORMAT}')")
+        if masks_dir is not None and Path(data.get("masks", "")).resolve() != Path(masks_dir).resolve():
+            raise OptionsError(
+                f"{self.root} holds proposals for another mask folder ({data.get('masks')}); "
+                "choose another folder"
+            )
+        self.data = data
+        self.entries: dict[str, ProposalEntry] = {}
+        for name, e in data["images"].items():
+            try:
+                self.entries[str(name)] = ProposalEntry(
+                    str(name), str(e["proposal"]), str(e["confidence"]), str(e.get("status", PENDING)),
+                    {int(k): int(v) for k, v in (e.get("classes") or {}).items()},
+                    float(e.get("mean_confidence", 0.0)),
+                )  # fmt: skip
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DatasetError(path, f"entry {name!r} is damaged ({exc})") from exc
+
+    @property
+    def masks_dir(self) -> Path:
+        return Path(self.data["masks"])
+
+    def complete(self, file_name: str) -> bool:
+        e = self.entries.get(file_name)
+        return e is not None and (self.root / e.proposal).is_file() and (self.root / e.confidence).is_file()
+
+    def load(self, file_name: str) -> Proposal:
+        """The proposal of an image (KeyError: none; DatasetError naming a damaged file)."""
+        e = self.entries[file_name]
+        labels = read_mask_png(self.root / e.proposal)
+        try:
+            with Image.open(self.root / e.confidence) as im:
+                conf = np.asarray(im.convert("L"))
+        except OSError as exc:
+            raise DatasetError(self.root / e.confidence, f"cannot read the confidence image ({exc})") from exc
+        if conf.shape != labels.shape:
+            raise DatasetError(
+                self.root / e.confidence, f"size {conf.shape} differs from {e.proposal}'s {labels.shape}"
+            )
+        return Proposal.from_files(labels, conf)
+
+    def set_status(self, file_name: str, status: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown review status {status!r}")
+        self.entries[file_name] = replace(self.entries[file_name], status=status)
+        self.save()
+
+    def next_unreviewed(self, after: str | None = None) -> str | None:
+        """The first pending image after ``after`` in name order (wrapping round); None: all reviewed."""
+        names = sorted(n for n, e in self.entries.items() if e.status == PENDING)
+        if not names:
+            return None
+        later = [n for n in names if after is None or n > after]
+        return (later or names)[0]
+
+    def save(self) -> None:
+        self.data["images"] = {n: e.to_json() for n, e in sorted(self.entries.items())}
+        atomic_write_json(self.root / PROPOSALS_FILE, self.data)
+
+
+def find_proposals(masks_dir: Path, candidates: Sequence[Path]) -> ProposalsFolder | None:
+    """The first of ``candidates`` holding proposals for ``masks_dir`` (unreadable ones are passed over)."""
+    for folder in candidates:
+        if (Path(folder) / PROPOSALS_FILE).is_file():
+            try:
+                found = ProposalsFolder(folder)
+            except (DatasetError, OptionsError):
+                continue
+            if found.masks_dir.resolve() == Path(masks_dir).resolve():
+                return found
+    return None
+
+
+def unlabelled_images(masks_dir: Path, images_dir: Path | None = None) -> tuple[Path, list[str]]:
+    """(image folder, names of its images with no saved mask in ``masks_dir``)."""
+    folder = MaskDatasetFolder(masks_dir, browse=True)
+    if not Path(masks_dir).is_dir():
+        raise DatasetError(Path(masks_dir), "mask folder not found")
+    images = Path(images_dir) if images_dir is not None else folder.images_dir
+    if images is None:
+        raise OptionsError(f"{masks_dir}: its manifest names no image folder; choose the images")
+    labelled = {
+        name for name in folder.image_mask_map if (folder.masks_dir / folder.image_mask_map[name]).is_file()
+    }
+    return images, [n for n in list_images(images) if n not in labelled]
+
+
+def _check_out(out: Path, masks_dir: Path, images_dir: Path) -> None:
+    o = out.resolve()
+    for other, what in ((masks_dir, "the mask folder"), (images_dir, "the image folder")):
+        r = Path(other).resolve()
+        if o == r or r in o.parents or o in r.parents:
+            raise OptionsError(f"{out}: the proposals folder must lie apart from {what} ({other})")
+
+
+def propose_folder(
+    spec: SourceSpec,
+    masks_dir: Path,
+    out: Path,
+    images_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    *,
+    device: str = "cpu",
+    source: ProposalSource | None = None,
+) -> BatchResult:
+    """Propose for every unlabelled image of ``masks_dir`` into ``out`` (resumable; see the module doc)."""
+    from cocoseg_gui.core.training.transforms import load_rgb
+
+    masks_dir, out = Path(masks_dir), Path(out)
+    images, names = unlabelled_images(masks_dir, images_dir)
+    _check_out(out, masks_dir, images)
+    mapping = MaskDatasetFolder(masks_dir, browse=True).mapping
+    if mapping is None:
+        raise DatasetError(masks_dir, "no category_mapping.json: the folder's classes are unknown")
+    out.mkdir(parents=True, exist_ok=True)
+    folder = ProposalsFolder(out, masks_dir, spec)
+    result = BatchResult(out, total=len(names))
+    todo = [(n, f) for n, f in zip(names, mask_names(names)) if not folder.complete(n)]
+    result.resumed = len(names) - len(todo)
+    if todo and source is None:
+        source = ProposalSource.load(spec, dict(enumerate(mapping.class_names())), device)
+    meter = RateMeter(len(names), start_done=result.resumed)
+    last_save = time.monotonic()
+    report(progress, Progress(result.resumed, len(names), message="Proposing"))
+    try:
+        for i, (name, png) in enumerate(todo, start=result.resumed + 1):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            assert source is not None
+            try:
+                proposal = source.propose(load_rgb(images / name))
+            except DatasetError as exc:
+                result.failed.append((name, exc.problem))
+                continue
+            conf_name = png[: -len(".png")] + ".confidence.png"
+            write_mask_png(out / png, proposal.file_labels())
+            conf = np.clip(np.rint(proposal.confidence * 255), 0, 255).astype(np.uint8)
+            atomic_write_with(
+                out / conf_name, lambda fh, c=conf: Image.fromarray(c, "L").save(fh, "PNG"), fsync=False
+            )
+            mean = float(proposal.confidence.mean()) if proposal.confidence.size else 0.0
+            folder.entries[name] = ProposalEntry(name, png, conf_name, PENDING, proposal.class_pixels(), mean)
+            result.written.append(name)
+            if time.monotonic() - last_save >= MANIFEST_EVERY_S:
+                folder.save()
+                last_save = time.monotonic()
+            if progress is not None and meter.due(i):
+                report(progress, meter.progress(i, name))
+    finally:
+        folder.save()  # also on cancel or failure: what was written is kept and resumed
+    report(progress, Progress(len(names), len(names), message="Proposals written"))
+    return result
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

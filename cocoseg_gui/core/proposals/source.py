@@ -1,0 +1,167 @@
+"""Where proposals come from: a cocoseg checkpoint or torchvision weights the user already has.
+
+Both end as a ``core.training.predict.Predictor`` (the one place that turns an image into softmax
+probabilities at its original size), so proposals, predict and the label-issue ranking agree. Torchvision
+weights are never downloaded: they are read from torch's cache (``weights_cache_path``) or a file the user
+names; missing weights raise ``PretrainedWeightsUnavailable`` saying where to put them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.proposals.class_match import VOC_CLASSES, ClassMatch, match_classes
+from cocoseg_gui.core.proposals.proposal import Proposal
+
+if TYPE_CHECKING:
+    from cocoseg_gui.core.training.predict import ImageLike, Predictor
+
+TORCHVISION_MODELS: tuple[str, ...] = (
+    "lraspp_mobilenet_v3_large",
+    "deeplabv3_mobilenet_v3_large",
+    "deeplabv3_resnet50",
+    "fcn_resnet50",
+)
+TORCHVISION_INPUT = 520  # torchvision's COCO_WITH_VOC_LABELS transforms resize to 520
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What the user picked: a cocoseg ``checkpoint``, or a ``torchvision`` model name (its weights from
+    the torch cache, or ``weights`` when given). Typed, so the GUI and the CLI hand over the same thing."""
+
+    checkpoint: Path | None = None
+    torchvision: str | None = None
+    weights: Path | None = None
+
+    def __post_init__(self) -> None:
+        if (self.checkpoint is None) == (self.torchvision is None):
+            raise OptionsError("choose a checkpoint or a torchvision model (exactly one)")
+        if self.torchvision is not None and self.torchvision not in TORCHVISION_MODELS:
+            raise OptionsError(
+                f"unknown torchvision model {self.torchvision!r}; choose from {', '.join(TORCHVISION_MODELS)}"
+            )
+
+    @property
+    def label(self) -> str:
+        if self.checkpoint is not None:
+            return str(self.checkpoint)
+        return f"torchvision {self.torchvision}" + (f" ({self.weights})" if self.weights else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checkpoint": str(self.checkpoint) if self.checkpoint else None,
+            "torchvision": self.torchvision,
+            "weights": str(self.weights) if self.weights else None,
+        }
+
+
+def torchvision_weights(name: str) -> Any:
+    """The COCO_WITH_VOC_LABELS_V1 ``WeightsEnum`` of a torchvision segmentation model."""
+    from torchvision.models import get_model_weights
+
+    return get_model_weights(name).COCO_WITH_VOC_LABELS_V1
+
+
+def torchvision_weights_file(name: str, weights: Path | None = None) -> Path:
+    """The weights file to read: ``weights`` or the torch cache's; never a download."""
+    from cocoseg_gui.core.training.models import PretrainedWeightsUnavailable, weights_cache_path
+
+    if weights is not None:
+        if not Path(weights).is_file():
+            raise DatasetError(Path(weights), "weights file not found")
+        return Path(weights)
+    enum = torchvision_weights(name)
+    path = weights_cache_path(enum)
+    if not path.is_file():
+        raise PretrainedWeightsUnavailable(
+            f"the {name} COCO weights are not on this computer (looked for {path}); cocoseg never "
+            f"downloads them: copy {path.name} (from {enum.url}) into {path.parent}, or choose the file"
+        )
+    return path
+
+
+def torchvision_predictor(name: str, weights: Path | None = None, device: str = "cpu") -> Predictor:
+    """A Predictor over torchvision's 21-class VOC-labelled model, weights from the cache or ``weights``."""
+    from cocoseg_gui.core.training.checkpoint import build_checkpoint
+    from cocoseg_gui.core.training.models import build_model, load_weights_file
+    from cocoseg_gui.core.training.predict import Predictor
+    from cocoseg_gui.core.training.trainer import resolve_device
+
+    path = torchvision_weights_file(name, weights)
+    model = build_model(name, len(VOC_CLASSES), pretrained="none")
+    loaded, _skipped = load_weights_file(model, path)
+    missing = sorted(set(model.state_dict()) - set(loaded))
+    if missing:
+        raise DatasetError(
+            path,
+            f"does not hold the weights of torchvision's {name} ({len(missing)} missing, e.g. {missing[0]})",
+        )
+    classes = [{"index": i, "name": n, "color": [0, 0, 0]} for i, n in enumerate(VOC_CLASSES)]
+    ckpt = build_checkpoint(
+        model_name=name, model_kwargs=dict(getattr(model, "model_kwargs", {})),
+        state_dict=model.state_dict(), classes=classes, ignore_index=255, img_size=TORCHVISION_INPUT,
+        resize="letterbox", metrics={}, config={},
+    )  # fmt: skip
+    return Predictor(ckpt, resolve_device(device), path)
+
+
+def load_predictor(spec: SourceSpec, device: str = "cpu") -> Predictor:
+    """The Predictor of ``spec`` (slow: torch, a model build; run it in a worker)."""
+    if spec.checkpoint is not None:
+        from cocoseg_gui.core.training.predict import Predictor
+
+        return Predictor.from_checkpoint(spec.checkpoint, device)
+    assert spec.torchvision is not None
+    return torchvision_predictor(spec.torchvision, spec.weights, device)
+
+
+class ProposalSource:
+    """A loaded model and its classes matched to a mask folder's (``target``: index -> name)."""
+
+    def __init__(self, spec: SourceSpec, predictor: Predictor, target: Mapping[int, str]) -> None:
+        self.spec = spec
+        self.predictor = predictor
+        self.target = dict(target)
+        self.match: ClassMatch = match_classes(predictor.class_names, self.target)
+        if not self.match.any_class:
+            theirs = ", ".join(predictor.class_names[1:6])
+            ours = ", ".join(list(self.target.values())[1:6])
+            raise OptionsError(
+                f"none of the classes of {spec.label} ({theirs}, ...) has a class of the same name "
+                f"in the mask folder ({ours}, ...)"
+            )
+
+    @classmethod
+    def load(cls, spec: SourceSpec, target: Mapping[int, str], device: str = "cpu") -> ProposalSource:
+        return cls(spec, load_predictor(spec, device), target)
+
+    def propose(self, image: ImageLike) -> Proposal:
+        """The proposal for one image (PIL or HxWx3 array), at its size."""
+        probs = self.predictor.probabilities_batch([image])[0]
+        return Proposal.from_probabilities(np.asarray(probs), self.match)
+
+
+class SourceCache:
+    """The loaded source, kept while the spec and the mask folder's classes stay the same (a model load
+    is seconds; proposing another image must not repeat it). Used from one worker at a time."""
+
+    def __init__(self) -> None:
+        self._key: tuple[SourceSpec, tuple[tuple[int, str], ...]] | None = None
+        self._source: ProposalSource | None = None
+
+    def get(self, spec: SourceSpec, target: Mapping[int, str], device: str = "cpu") -> ProposalSource:
+        key = (spec, tuple(sorted(target.items())))
+        if self._source is None or self._key != key:
+            self._source = ProposalSource.load(spec, target, device)
+            self._key = key
+        return self._source
+
+    def clear(self) -> None:
+        self._key, self._source = None, None
