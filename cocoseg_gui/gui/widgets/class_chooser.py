@@ -39,7 +39,7 @@ class ClassChooser(QComboBox):
         self.setEditable(True)
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.setMaxVisibleItems(20)
-        self.setMinimumContentsLength(16)
+        self.setMinimumContentsLength(13)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.lineEdit().setPlaceholderText("type to find a class")
         self.lineEdit().setClearButtonEnabled(False)

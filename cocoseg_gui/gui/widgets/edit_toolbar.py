@@ -26,6 +26,7 @@ TOOLS: tuple[tuple[Tool, str, str], ...] = (
     (Tool.SUPERPIXEL, "Superpixels", "R"),  # S is side by side
     (Tool.GRABCUT, "GrabCut", "C"),
 )
+SHORT_NAMES = {Tool.IGNORE: "Ignore", Tool.WAND: "Wand"}  # button texts, so the bar fits 1024 px
 TOOL_TIPS = {
     Tool.POLYGON: "Polygon / lasso (P): click vertices or drag freehand; Enter or a double-click fills, "
     "Ctrl+Enter subtracts the class, Backspace removes the last vertex, Esc cancels",
@@ -42,11 +43,16 @@ MOUSE_GESTURES: tuple[tuple[str, str], ...] = (  # Help > Keyboard shortcuts lis
     ("Ctrl+wheel", "Brush / eraser size (Edit mode)"),
     ("Double-click", "Close polygon (fill), like Enter"),
 )
-MODES: tuple[tuple[Mode, str], ...] = (
+MODES: tuple[tuple[Mode, str], ...] = (  # short: the toolbar fits a 1024 px window
     (Mode.OVERWRITE, "Overwrite all"),
-    (Mode.PRESERVE, "Preserve other classes"),
-    (Mode.ONLY_CLASS, "Only over class:"),
+    (Mode.PRESERVE, "Preserve others"),
+    (Mode.ONLY_CLASS, "Only over:"),
 )
+MODE_TIPS = {
+    Mode.OVERWRITE: "Paint over every class",
+    Mode.PRESERVE: "Preserve other classes: paint only where the mask is background",
+    Mode.ONLY_CLASS: "Paint only over the class chosen next to it",
+}
 
 
 class EditToolbar(QToolBar):
@@ -62,6 +68,7 @@ class EditToolbar(QToolBar):
         self.tool_actions: dict[Tool, QAction] = {}
         for tool, text, key in TOOLS:
             action = QAction(text, self, checkable=True)
+            action.setIconText(SHORT_NAMES.get(tool, text))  # the button's text; menus keep the full name
             action.setShortcut(QKeySequence(key))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.setToolTip(TOOL_TIPS.get(tool, f"{text} ({key})"))
@@ -96,20 +103,23 @@ class EditToolbar(QToolBar):
         )
         self.class_box.class_chosen.connect(lambda i: self._set(lambda: editor.set_class(int(i))))
         self.addWidget(self.class_box)
-        self.tool_label = QLabel()
-        self.tool_label.setContentsMargins(6, 0, 6, 0)
-        self.addWidget(self.tool_label)
         self.addSeparator()
         self.mode_box = QComboBox()
         for mode, text in MODES:
             self.mode_box.addItem(text, mode.value)
+            self.mode_box.setItemData(self.mode_box.count() - 1, MODE_TIPS[mode], Qt.ItemDataRole.ToolTipRole)
         self.mode_box.setToolTip("Which pixels painting may change")
         self.mode_box.currentIndexChanged.connect(self._on_mode)
         self.addWidget(self.mode_box)
         self.target_box = QComboBox()
         self.target_box.setToolTip("The only class painted over")
         self.target_box.currentIndexChanged.connect(self._on_mode)
-        self.addWidget(self.target_box)
+        self.target_action = self.addWidget(self.target_box)  # shown in "only over" mode
+        # "Brush · person" last: on a narrow window (1024 px) it is what goes behind », not the mode
+        # (the checked button and the class box say the same)
+        self.tool_label = QLabel()
+        self.tool_label.setContentsMargins(6, 0, 6, 0)
+        self.addWidget(self.tool_label)
         editor.changed.subscribe(lambda _e: self.refresh())
         self.refresh()
 
@@ -159,7 +169,7 @@ class EditToolbar(QToolBar):
             self.class_box.set_active(s.active_class)
             self._fill_classes(self.target_box, names)
             self.mode_box.setCurrentIndex(self.mode_box.findData(Mode(s.rule.mode).value))
-            self.target_box.setEnabled(Mode(s.rule.mode) is Mode.ONLY_CLASS)
+            self.target_action.setVisible(Mode(s.rule.mode) is Mode.ONLY_CLASS)
             if s.rule.target is not None:
                 self.target_box.setCurrentIndex(self.target_box.findData(s.rule.target))
             painted = 255 if s.tool is Tool.IGNORE else s.active_class  # the ignore brush paints 255
