@@ -205,8 +205,8 @@ class ProjectActions(QObject):
         self._fill_combo()
         if project is not None and not self.session.implicit:
             self._add_recent_project(project.file)
-        for panel in self.window.panels.values():
-            panel.restore(project)  # type: ignore[attr-defined]  # the Workspace protocol
+        for workspace in self.window.workspaces():  # the Images workspace too (its proposals folder)
+            workspace.restore(project)
         self._remember()
         self.update_title()
 

@@ -85,6 +85,9 @@ def test_train_and_evaluate_take_their_data_from_the_roles(
     # runs go into the project (as `cocoseg train --project`), not ~/cocoseg-runs (found in a real window)
     assert Path(train.form.out.text()).parent == project.folder / "runs"
     assert train._new_run_folder("finetune").parent == project.folder / "runs"
+    # ...and proposals into its proposals/ folder (the Images workspace was not told the project: a real
+    # window wrote them beside the masks)
+    assert window.images.proposals.proposals_dir() == project.folder / "proposals" / val_masks.name
     # attaching a mask folder moves neither Train's nor Evaluate's data
     window.open_masks(train_masks)
     window.open_masks(val_masks)
