@@ -40,7 +40,7 @@ from cocoseg_gui.core.label_quality.pixel_quality import (
 from cocoseg_gui.core.label_quality.regions import image_regions
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
 from cocoseg_gui.core.safe_paths import SafeRoot
-from cocoseg_gui.core.training.data import MaskDataset, MaskValueError
+from cocoseg_gui.core.training.data import MaskDataset
 from cocoseg_gui.core.training.predict import Predictor
 from cocoseg_gui.core.training.transforms import load_rgb
 from cocoseg_gui.core.types import IMAGE_SUFFIXES
@@ -118,19 +118,7 @@ def find_label_issues(
     kept: list[tuple[str, PixelQuality, Path]] = []
     meter = RateMeter(len(ds))
     with tempfile.TemporaryDirectory(prefix="cocoseg-label-issues-") as tmp:
-        for start in range(0, len(ds), batch_size):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            pairs = []
-            for i in range(start, min(start + batch_size, len(ds))):
-                try:
-                    image, mask = ds.load_pair(i)
-                except MaskValueError:
-                    raise
-                except DatasetError as exc:
-                    skipped.append((ds.files[i], str(exc)))
-                    continue
-                pairs.append((ds.files[i], image, np.asarray(mask, dtype=np.uint8)))
+        for done, pairs in ds.batches(batch_size, skipped, cancel):
             for (name, _, mask), probs in zip(
                 pairs, predictor.probabilities_batch([im for _, im, _ in pairs])
             ):
@@ -141,7 +129,6 @@ def find_label_issues(
                 spill = Path(tmp) / f"{len(kept)}.npz"
                 _spill(quality, spill)
                 kept.append((name, _light(quality), spill))
-            done = min(start + batch_size, len(ds))
             if progress is not None and meter.due(done):
                 report(progress, meter.progress(done, ds.files[done - 1]))
         if not kept:

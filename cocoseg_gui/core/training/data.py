@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from PIL import Image
 
 from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.mask_dataset import (
     map_entry_subject,
     read_image_mask_map,
@@ -173,6 +174,27 @@ class MaskDataset(torch.utils.data.Dataset):
         if image.size != mask.size:
             raise DatasetError(ipath, f"image size {image.size} differs from its mask {mask.size}")
         return image, mask
+
+    def batches(
+        self, batch_size: int, skipped: list[tuple[str, str]], cancel: CancelToken | None = None
+    ) -> Iterator[tuple[int, list[tuple[str, Image.Image, np.ndarray]]]]:
+        """(images done, [(file, RGB image, uint8 mask)]) per batch, for jobs that run a model over the
+        folder (evaluate, label-issue ranking). An unreadable pair is appended to ``skipped`` and left
+        out; a mask value outside the mapping raises (as in training); cancel is checked per batch."""
+        for start in range(0, len(self), max(1, batch_size)):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            pairs = []
+            for i in range(start, min(start + batch_size, len(self))):
+                try:
+                    image, mask = self.load_pair(i)
+                except MaskValueError:
+                    raise
+                except DatasetError as exc:
+                    skipped.append((self.files[i], str(exc)))
+                    continue
+                pairs.append((self.files[i], image, np.asarray(mask, dtype=np.uint8)))
+            yield min(start + batch_size, len(self)), pairs
 
     def _check_mask_values(self, path: Path, mask: Image.Image) -> None:
         """Raise MaskValueError for a value >= num_classes other than ignore_index (a histogram: cheap)."""

@@ -109,7 +109,7 @@ def evaluate(
     be evaluated, or a mask value outside 0..K-1 and ignore, raises DatasetError. ``cancel`` raises
     Cancelled.
     """
-    from cocoseg_gui.core.training.data import MaskDataset, MaskValueError
+    from cocoseg_gui.core.training.data import MaskDataset
     from cocoseg_gui.core.training.metrics import ConfusionMatrix
     from cocoseg_gui.core.training.predict import Predictor
 
@@ -128,19 +128,7 @@ def evaluate(
     scores: list[ImageScore] = []
     skipped: list[tuple[str, str]] = list(ds.refused)
     meter = RateMeter(len(ds))
-    for start in range(0, len(ds), max(1, batch_size)):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        pairs = []
-        for i in range(start, min(start + batch_size, len(ds))):
-            try:
-                image, mask = ds.load_pair(i)
-            except MaskValueError:
-                raise  # a mask that does not fit the class mapping: an error, as in training
-            except DatasetError as exc:
-                skipped.append((ds.files[i], str(exc)))
-                continue
-            pairs.append((ds.files[i], image, np.asarray(mask, dtype=np.uint8)))
+    for done, pairs in ds.batches(batch_size, skipped, cancel):
         preds = predictor.predict_batch([im for _, im, _ in pairs])
         for (name, _, gt), pred in zip(pairs, preds):
             m = image_confusion(gt, pred, c, ignore)
@@ -149,7 +137,6 @@ def evaluate(
             miou = mean_iou(per_class)
             per_name = {s.name: float(s.iou or 0.0) for s in per_class}
             scores.append(ImageScore(name, math.nan if miou is None else miou, per_name))
-        done = min(start + batch_size, len(ds))
         if progress is not None and meter.due(done):
             report(progress, meter.progress(done, ds.files[done - 1]))
     if not scores:
