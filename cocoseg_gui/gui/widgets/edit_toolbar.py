@@ -76,7 +76,7 @@ class EditToolbar(QToolBar):
             group.addAction(action)
             self.addAction(action)
             self.tool_actions[tool] = action
-        self.whole_class_box = QCheckBox("every pixel of that class")
+        self.whole_class_box = QCheckBox("whole class")  # short: the bar fits 1024 px
         self.whole_class_box.setToolTip("Fill every pixel of the clicked class, not only its region")
         self.whole_class_box.toggled.connect(
             lambda on: self._set(lambda: editor.update(fill_whole_class=bool(on)))
