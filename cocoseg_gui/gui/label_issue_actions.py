@@ -78,6 +78,7 @@ class LabelIssueActions(QObject):
         self.issues: LabelIssues | None = None
         self.uncertainty: UncertaintyRanking | None = None
         self.job: JobWorker | None = None
+        self._job_title = ""
         self.progress_dialog: QProgressDialog | None = None
         self.outline = IssueOutline(self.images.viewer.scene())
         self.act_find = QAction("Find likely &label errors…", window)
@@ -159,7 +160,7 @@ class LabelIssueActions(QObject):
         job.failed.connect(lambda exc: show_error(self.window, title, exc))
         job.cancelled.connect(lambda: self.state.status_message.emit(f"{title}: cancelled"))
         job.done.connect(self._on_done)
-        self.job = job
+        self.job, self._job_title = job, title
         dialog.show()
         job.start()
         return job
@@ -180,6 +181,10 @@ class LabelIssueActions(QObject):
     def cancel(self) -> None:
         if self.job is not None:
             self.job.cancel()
+
+    def busy_job(self) -> str | None:
+        """What quitting would stop, for the quit question (None when no ranking runs)."""
+        return self._job_title.lower() if self.job is not None else None
 
     # -- results
     def _on_issues(self, result: LabelIssues) -> None:

@@ -686,7 +686,8 @@ class MainWindow(QMainWindow):
 
     def running_jobs(self) -> list[str]:
         """Long jobs that quitting would stop ('mask generation', 'training'...), from each busy_job()."""
-        return [job for job in (ws.busy_job() for ws in self.workspaces()) if job]
+        busy = [ws.busy_job() for ws in self.workspaces()] + [self.label_issues.busy_job()]
+        return [job for job in busy if job]
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._settle_unsaved_edits():

@@ -42,7 +42,9 @@ def test_find_label_issues_sorts_the_browser_and_outlines_regions(
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS * 3):  # the top image is shown
         job = actions.find_issues(tiny_run / "last.pt")
         assert job is not None
+        assert "finding likely label errors" in window.running_jobs()  # the quit question names it
     qtbot.waitUntil(lambda: actions.job is None, timeout=WAIT_MS)
+    assert window.running_jobs() == []
     result = read_label_issues(masks / LABEL_ISSUES_FILE)
     assert actions.issues == result and len(result.images) == 8
     # the browser: sorted by the ranking, scored images first in its order, the first one shown
