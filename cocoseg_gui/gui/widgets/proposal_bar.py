@@ -22,7 +22,10 @@ class ProposalBar(QToolBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Proposals", parent)
         self.setObjectName("proposal_toolbar")
-        self.source_combo = QComboBox(minimumContentsLength=18)
+        self.source_combo = QComboBox(minimumContentsLength=16)  # long torchvision names: elided in the box
+        self.source_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.source_combo.setToolTip("Where proposals come from (torchvision weights: never downloaded)")
         self.source_combo.addItem("Project checkpoint", SOURCE_PROJECT)
         self.source_combo.addItem("Checkpoint file…", SOURCE_FILE)
@@ -35,9 +38,13 @@ class ProposalBar(QToolBar):
         self.act_accept_class = QAction("Accept class", self)
         self.act_accept_class.setToolTip("Accept the proposal's pixels of the active class")
         self.act_accept_box = QAction("Accept in box", self, checkable=True)
-        self.act_accept_box.setToolTip("Drag a box: the proposal inside it is accepted")
+        self.act_accept_box.setToolTip("Accept in box: drag a box, the proposal inside it is accepted")
+        self.act_accept_box.setIconText("In box")  # short button texts: the bar fits a 1024 px window
         self.act_accept_stroke = QAction("Accept in stroke", self, checkable=True)
-        self.act_accept_stroke.setToolTip("Paint with the brush size: the proposal under it is accepted")
+        self.act_accept_stroke.setToolTip(
+            "Accept in stroke: paint with the brush size, the proposal under it is accepted"
+        )
+        self.act_accept_stroke.setIconText("In stroke")
         self.act_reject = QAction("Reject", self)
         self.act_reject.setToolTip("Hide the proposal; the mask is not changed")
         self.act_confidence = QAction("Confidence", self, checkable=True)
@@ -46,7 +53,10 @@ class ProposalBar(QToolBar):
         self.confidence_combo.addItem("max softmax", ConfidenceKind.MAX_SOFTMAX)
         self.confidence_combo.addItem("margin", ConfidenceKind.MARGIN)
         self.act_batch = QAction("Propose unlabelled…", self)
-        self.act_batch.setToolTip("Propose for every image without a saved mask into a proposals folder")
+        self.act_batch.setToolTip(
+            "Propose unlabelled: every image without a saved mask, into a proposals folder (progress, Cancel)"
+        )
+        self.act_batch.setIconText("Unlabelled…")
         self.progress = QProgressBar(minimum=0, maximum=100, value=0, textVisible=True)
         self.progress.setMaximumWidth(140)
         self.progress.setVisible(False)
