@@ -67,6 +67,9 @@ def _rank_uncertain(
     return rank_uncertain(checkpoint, images_dir, out=out, **kwargs)
 
 
+OUTLINES_KEY = "label_issues/outlines"  # Tools › Outline likely label errors (QSettings)
+
+
 class LabelIssueActions(QObject):
     """The Tools menu's two rankings, their jobs, the browser's sorts and the viewer's outline."""
 
@@ -89,12 +92,21 @@ class LabelIssueActions(QObject):
         self.act_rank = QAction("Rank images by &uncertainty…", window)
         self.act_rank.setToolTip("Sort the images by how unsure a checkpoint is about them: label these next")
         self.act_rank.triggered.connect(lambda _c=False: self.rank_uncertain())
+        # the outlines can be hidden (they clutter painting); the choice is remembered
+        self.act_show_outlines = QAction("Outline likely label errors", window, checkable=True)
+        self.act_show_outlines.setToolTip("Draw boxes around the shown image's suspicious regions")
+        self.act_show_outlines.setChecked(
+            str(self.state.settings.value(OUTLINES_KEY, "true")).lower() == "true"
+        )
+        self.act_show_outlines.toggled.connect(self._on_show_outlines)
         self.images.image_shown.connect(lambda _id: self.outline_current())
         self.state.masks_dir_changed.connect(self.reload)
 
     def install(self, menu: QMenu) -> None:
         menu.addAction(self.act_find)
         menu.addAction(self.act_rank)
+        menu.addSeparator()
+        menu.addAction(self.act_show_outlines)
 
     # -- choosing a checkpoint
     def _checkpoint(self, title: str) -> Path | None:
@@ -229,11 +241,15 @@ class LabelIssueActions(QObject):
         self.show_issues(found[0])
         self.show_uncertainty(found[1])
 
+    def _on_show_outlines(self, on: bool) -> None:
+        self.state.settings.setValue(OUTLINES_KEY, "true" if on else "false")
+        self.outline_current()
+
     def outline_current(self) -> None:
         """Outline the shown image's suspicious regions; its score in the status bar."""
         shown = self.images.current
         entry = self.issues.by_file().get(shown.file_name) if self.issues and shown else None
-        if shown is None or entry is None or not entry.regions:
+        if shown is None or entry is None or not entry.regions or not self.act_show_outlines.isChecked():
             self.outline.hide()
             self.outline.regions = ()
             return

@@ -16,6 +16,7 @@ from cocoseg_gui.core.label_quality.issues_file import (
     read_label_issues,
     read_uncertainty,
 )
+from cocoseg_gui.gui.label_issue_actions import OUTLINES_KEY
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.browser.filtering import SortKey
 from tests.gui.training_panel_fixtures import *  # noqa: F403
@@ -88,6 +89,11 @@ def test_find_label_issues_sorts_the_browser_and_outlines_regions(
     # the outline item is in the viewer's scene, over the region
     items = window.images.viewer.scene().items(QPointF(40 * sx, (30 + 30) * sy))
     assert outline.items[1] in items
+    # Tools › Outline likely label errors: off hides them (remembered), on shows them again
+    actions.act_show_outlines.trigger()
+    assert not outline.visible() and window.state.settings.value(OUTLINES_KEY) == "false"
+    actions.act_show_outlines.trigger()
+    assert outline.visible()
     # an image without regions: no outline
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         browser.select_row(20)  # unscored
