@@ -394,3 +394,20 @@ def test_fill_every_pixel_of_the_clicked_class(qtbot, window, monkeypatch) -> No
     qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
     assert labels(window).tobytes() == two_blobs.tobytes()
     images.discard_all()
+
+
+def test_at_1024x700_the_edit_toolbars_show_the_overwrite_mode_and_the_batch_button(qtbot, window) -> None:
+    # a real window at 1024x700 had the overwrite mode and "Propose unlabelled…" behind the toolbars' »
+    window.resize(1024, 700)
+    qtbot.keyClick(window, Qt.Key.Key_E)
+    images = window.images
+    bar = images.proposals.bar
+    qtbot.waitUntil(lambda: images.edit_toolbar.isVisible() and bar.isVisible(), timeout=WAIT_MS)
+    qtbot.wait(50)  # the toolbars' layout
+    toolbar = images.edit_toolbar
+    assert toolbar.mode_box.isVisible() and toolbar.class_box.isVisible()
+    assert all(toolbar.widgetForAction(a).isVisible() for a in toolbar.tool_actions.values())
+    assert bar.widgetForAction(bar.act_batch).isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_G)  # the fill's "whole class" box appears: still room for the mode
+    qtbot.wait(50)
+    assert toolbar.whole_class_box.isVisible() and toolbar.mode_box.isVisible()

@@ -88,14 +88,14 @@ class EditToolbar(QToolBar):
         self.size_box.setPrefix("radius ")
         self.size_box.setToolTip("Brush/eraser radius in mask pixels ([ ] or Ctrl+wheel; each tool its own)")
         self.size_box.valueChanged.connect(self._on_size)
-        self.addWidget(self.size_box)
+        self.size_action = self.addWidget(self.size_box)
         self.tip_box = QComboBox()
         self.tip_box.addItem("Round", Tip.ROUND.value)
         self.tip_box.addItem("Square", Tip.SQUARE.value)
         self.tip_box.currentIndexChanged.connect(
             lambda i: self._set(lambda: editor.update(tip=Tip(self.tip_box.itemData(i))))
         )
-        self.addWidget(self.tip_box)
+        self.tip_action = self.addWidget(self.tip_box)
         self.addSeparator()
         self.class_box = ClassChooser()
         self.class_box.setToolTip(
@@ -160,7 +160,10 @@ class EditToolbar(QToolBar):
         try:
             self.tool_actions[s.tool].setChecked(True)
             self.size_box.setValue(s.radius)
-            self.size_box.setEnabled(s.tool in (*BRUSH_TOOLS, Tool.SUPERPIXEL, Tool.GRABCUT))
+            # size and tip only for the tools that use them (fill, picker, polygon, wand: room at 1024 px)
+            sized = s.tool in (*BRUSH_TOOLS, Tool.SUPERPIXEL, Tool.GRABCUT)
+            self.size_action.setVisible(sized)
+            self.tip_action.setVisible(sized)
             self.whole_class_action.setVisible(s.tool is Tool.FILL)
             self.whole_class_box.setChecked(s.fill_whole_class)
             self.tip_box.setCurrentIndex(self.tip_box.findData(Tip(s.tip).value))
