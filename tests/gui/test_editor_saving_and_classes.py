@@ -22,6 +22,7 @@ from tests.gui.test_mask_editor import (  # noqa: F401
     labels,
     mask_file,
     polygon_expected,
+    start_polygon,
     window,
 )
 from tests.gui.window_helpers import WAIT_MS
@@ -194,14 +195,7 @@ def mask_file_of(win, image_id: int) -> Path:
 
 def test_double_click_closes_the_polygon_like_enter(qtbot, window) -> None:  # noqa: F811
     images = window.images
-    before = labels(window)
-    h, w = before.shape
-    cx, cy = w // 2, h // 2
-    enter_edit_mode(qtbot, window, (cx, cy))
-    qtbot.keyClick(window, Qt.Key.Key_2)
-    qtbot.keyClick(window, Qt.Key.Key_P)
-    assert images.editor.settings.tool is Tool.POLYGON
-    vertices = [(cx - 20, cy - 15), (cx + 18, cy - 12), (cx + 10, cy + 16), (cx - 14, cy + 9)]
+    before, vertices = start_polygon(qtbot, window)
     for v in vertices[:-1]:
         drag(qtbot, window, [v])
     viewport = images.viewer.viewport()

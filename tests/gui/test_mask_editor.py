@@ -278,18 +278,24 @@ def polygon_expected(before: np.ndarray, vertices: list[tuple[int, int]], value:
     return out
 
 
-def test_polygon_clicks_backspace_enter_fill_and_one_undo_step(qtbot, window) -> None:
-    images = window.images
+def start_polygon(qtbot, window: MainWindow) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Edit mode, class 2, the polygon tool: the map before and four vertices around the centre."""
     before = labels(window)
     h, w = before.shape
     cx, cy = w // 2, h // 2
     enter_edit_mode(qtbot, window, (cx, cy))
     qtbot.keyClick(window, Qt.Key.Key_2)
     qtbot.keyClick(window, Qt.Key.Key_P)
-    assert images.editor.settings.tool is Tool.POLYGON
+    assert window.images.editor.settings.tool is Tool.POLYGON
+    return before, [(cx - 20, cy - 15), (cx + 18, cy - 12), (cx + 10, cy + 16), (cx - 14, cy + 9)]
+
+
+def test_polygon_clicks_backspace_enter_fill_and_one_undo_step(qtbot, window) -> None:
+    images = window.images
+    before, vertices = start_polygon(qtbot, window)
+    cx, cy = before.shape[1] // 2, before.shape[0] // 2
     listed = set(dict(window.shortcut_table()).values())  # Help > Keyboard shortcuts lists the new keys
     assert {"Polygon", "Ignore brush", "Close polygon (fill)", "Remove last vertex"} <= listed
-    vertices = [(cx - 20, cy - 15), (cx + 18, cy - 12), (cx + 10, cy + 16), (cx - 14, cy + 9)]
     for v in [*vertices, (cx + 30, cy + 30)]:
         drag(qtbot, window, [v])  # a click: one vertex each
     assert labels(window).tobytes() == before.tobytes()  # nothing painted while the polygon is open
