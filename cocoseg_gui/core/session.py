@@ -17,6 +17,7 @@ from cocoseg_gui.core.dataset_locator import DatasetPaths
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.project import PROJECT_FILE, DatasetEntry, Project, entry_for, new_project
+from cocoseg_gui.core.training.run_reader import latest_checkpoint
 
 
 @dataclass(frozen=True)
@@ -50,16 +51,12 @@ class CheckpointChanged:
 SessionEvent = ProjectChanged | DatasetChanged | MasksDirChanged | RunDirChanged | CheckpointChanged
 
 
-def latest_checkpoint(project: Project) -> Path | None:
+def project_checkpoint(project: Project) -> Path | None:
     """The project's checkpoint if its file is there, else the newest run's best.pt (or last.pt) that is:
     a run folder deleted by hand must not leave the project without a model while older runs exist."""
     if project.checkpoint is not None and Path(project.checkpoint).is_file():
         return Path(project.checkpoint)
-    for run in project.runs:  # newest first
-        for name in ("best.pt", "last.pt"):
-            if (Path(run) / name).is_file():
-                return Path(run) / name
-    return None
+    return next((c for run in project.runs if (c := latest_checkpoint(run)) is not None), None)
 
 
 class Session:
@@ -82,7 +79,7 @@ class Session:
         """Make ``project`` the open one, with its dataset ``dataset`` (default: the first) open."""
         self.project, self.implicit = project, implicit and project is not None
         self.changed.emit(ProjectChanged(project, reopened=True))
-        latest = latest_checkpoint(project) if project is not None else None
+        latest = project_checkpoint(project) if project is not None else None
         if latest is not None:
             # the project's latest model (a CLI run records it too): Predict, fine-tune and proposals
             # start from it; a project without one keeps whatever checkpoint the user loaded

@@ -34,14 +34,13 @@ class Brush:
 
 class EditSession:
     """Edits of one label array with undo; ``saved_position`` (a History position) tells unsaved
-    changes apart, so undoing back to what was saved is clean again; ``revision`` counts changes."""
+    changes apart, so undoing back to what was saved is clean again."""
 
     def __init__(self, label: np.ndarray, history: History | None = None) -> None:
         if label.ndim != 2 or label.dtype != np.uint8:
             raise ValueError(f"a label map is an (H, W) uint8 array, got {label.dtype} {label.shape}")
         self.label = label
         self.history = history if history is not None else History()
-        self.revision = 0
         self.saved_position = self.history.position
         self._open_changed = False  # the open stroke changed pixels (not yet a step)
         self._brush: Brush | None = None
@@ -82,7 +81,6 @@ class EditSession:
         self._brush = self._last = None
         self._open_changed = False
         box = self.history.cancel(self.label)
-        self.revision += not box.empty
         return box
 
     @property
@@ -96,7 +94,6 @@ class EditSession:
         area = segment_area(a, b, brush.radius, brush.tip, self.label.shape)
         self.history.touch(self.label, area.box)
         changed = paint(self.label, area, brush.value, brush.rule)
-        self.revision += not changed.empty
         self._open_changed |= not changed.empty
         return changed
 
@@ -151,7 +148,6 @@ class EditSession:
         self.history.record(self.label, box, description)
         changed = write()
         self._commit()
-        self.revision += not changed.empty  # a fill or polygon is an unsaved change like a stroke
         return changed
 
     def _commit(self) -> Step | None:
@@ -160,10 +156,8 @@ class EditSession:
     # -------------------------------------------------------------------------------------- undo/redo
     def undo(self) -> Box | None:
         box = self.history.undo(self.label)
-        self.revision += box is not None
         return box
 
     def redo(self) -> Box | None:
         box = self.history.redo(self.label)
-        self.revision += box is not None
         return box

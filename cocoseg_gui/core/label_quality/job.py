@@ -132,10 +132,7 @@ def find_label_issues(
             if progress is not None and meter.due(done):
                 report(progress, meter.progress(done, ds.files[done - 1]))
         if not kept:
-            raise DatasetError(
-                Path(masks_dir),
-                f"no image could be ranked: all {len(skipped)} were skipped, e.g. {skipped[0][1]}",
-            )
+            raise _nothing_ranked(Path(masks_dir), skipped)
         thresholds = class_thresholds(conf_sum, pixels)
         images = []
         for name, light, spill in kept:
@@ -224,10 +221,7 @@ def rank_uncertain(
         if progress is not None and meter.due(done):
             report(progress, meter.progress(done, names[done - 1]))
     if not ranked:
-        raise DatasetError(
-            Path(images_dir),
-            f"no image could be ranked: all {len(skipped)} were skipped, e.g. {skipped[0][1]}",
-        )
+        raise _nothing_ranked(Path(images_dir), skipped)
     ranked.sort(key=lambda im: (-im.uncertainty, im.file))
     result = UncertaintyRanking(
         str(checkpoint), str(images_dir), ranked, skipped, seconds=time.perf_counter() - started
