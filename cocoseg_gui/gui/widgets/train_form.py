@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +26,7 @@ from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_
 from cocoseg_gui.gui.services.devices import DeviceChoice, defaults_for
 
 SETTINGS_GROUP = "train"
+INIT_ROWS_DELAY_MS = 300  # typing pause before the edited-since count is read again
 FINE_TUNE_EPOCHS = 5  # the "Fine-tune on corrections" preset: a short schedule...
 FINE_TUNE_LR_FACTOR = 0.1  # ...at a tenth of the learning rate the checkpoint was trained with
 FINE_TUNE_LR = 1e-4  # when the checkpoint's run options are unknown
@@ -207,8 +208,12 @@ class TrainForm(QWidget):
         self._form = form
         self.val_mode.currentIndexChanged.connect(self._update_val_rows)
         self._update_val_rows()
-        self.init_from.changed.connect(self._update_init_rows)
-        self.data.changed.connect(self._update_init_rows)
+        # the edited-since count reads edited.json and the checkpoint run's log: once typing pauses, not
+        # per keystroke (a long run's metrics.jsonl is not small)
+        self._init_rows_timer = QTimer(self, singleShot=True, interval=INIT_ROWS_DELAY_MS)
+        self._init_rows_timer.timeout.connect(self._update_init_rows)
+        self.init_from.changed.connect(self._init_rows_timer.start)
+        self.data.changed.connect(self._init_rows_timer.start)
         self._update_init_rows()
 
     # -- validation mode rows
@@ -242,6 +247,7 @@ class TrainForm(QWidget):
         self.set_values(values)
         self.out.setText(str(run_folder))
         self.init_from.setText(str(checkpoint))
+        self._update_init_rows()  # now: the preset's log line quotes it
 
     # -- devices
     def set_devices(self, devices: list[DeviceChoice]) -> None:

@@ -36,6 +36,7 @@ from cocoseg_gui.core.proposals.batch import (
 )
 from cocoseg_gui.core.proposals.proposal import Proposal
 from cocoseg_gui.core.proposals.source import TORCHVISION_MODELS, SourceCache, SourceSpec
+from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.dialogs import show_error
 from cocoseg_gui.gui.widgets.proposal_bar import SOURCE_FILE, SOURCE_PROJECT, SOURCE_TV_FILE, ProposalBar
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 
 BOX, STROKE = "box", "stroke"
 DEVICE = "auto"  # a GPU when there is one: proposals are interactive
+
+ANY_TORCHVISION = "torchvision"  # preload: checkpoints and torchvision sources may both need it
 
 
 def _propose(
@@ -228,6 +231,7 @@ class ProposalsController(QObject):
         if self.job is not None and self.job.is_running():
             self._status("A proposal is still being computed")
             return
+        preload_torch_modules(ANY_TORCHVISION)  # jobs never import (the shiboken import-hook crash)
         job = JobWorker(_propose, self.cache, spec, self.ws.editor.class_names(), image.rgb, image.image_id)
         job.succeeded.connect(self._on_proposal)
         job.failed.connect(lambda exc: self._failed("Cannot propose", exc))
@@ -370,6 +374,7 @@ class ProposalsController(QObject):
             return
         if self.batch_job is not None and self.batch_job.is_running():
             return
+        preload_torch_modules(ANY_TORCHVISION)
         job = JobWorker(propose_folder, spec, masks, out, source.images_dir, device=DEVICE)
         job.progress.connect(self._on_batch_progress)
         job.succeeded.connect(
