@@ -56,8 +56,9 @@ class Superpixels:
         box = Box.empty_box()
         for i in ids:
             box = box.union(self.boxes[i - 1])
-        mask = np.isin(self.labels[box.slices], np.asarray(ids, dtype=np.int32))
-        return Area(box, mask)
+        chosen = np.zeros(self.count + 1, dtype=bool)  # a lookup table: one gather, unlike np.isin's sort
+        chosen[ids] = True
+        return Area(box, chosen[self.labels[box.slices]])
 
 
 def compute_superpixels(
