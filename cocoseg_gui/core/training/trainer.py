@@ -453,6 +453,8 @@ class Trainer:
                 raise CocoSegError(
                     f"{start_path}: the checkpoint's weights do not fit model {name} {kwargs} ({first})"
                 ) from None
+        self.init_ckpt = None  # its weights are in the model: the dict (a last.pt's optimiser state too)
+        # need not stay in memory for the whole run
         model.to(dev)
         self.channels_last = dev.type == "cuda"
         if self.channels_last:
