@@ -121,8 +121,9 @@ def run_issues(args: argparse.Namespace) -> int:
 def run_uncertain(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import OptionsError
     from cocoseg_gui.core.label_quality.issues_file import read_uncertainty
-    from cocoseg_gui.core.label_quality.job import images_under, rank_uncertain
+    from cocoseg_gui.core.label_quality.job import rank_uncertain
     from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+    from cocoseg_gui.core.new_mask_dataset import list_images
 
     if (args.data is None) == (args.images is None):
         raise OptionsError("give either --data MASKS_DIR or --images DIR")
@@ -138,7 +139,7 @@ def run_uncertain(args: argparse.Namespace) -> int:
         labelled = frozenset(s.file_name for s in folder.samples())
     else:
         images_dir = args.images
-    names = images_under(images_dir)
+    names = list_images(images_dir)
     if args.unlabelled_only:
         names = [n for n in names if n not in labelled]
     result = _run(

@@ -39,11 +39,11 @@ from cocoseg_gui.core.label_quality.pixel_quality import (
 )
 from cocoseg_gui.core.label_quality.regions import image_regions
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
+from cocoseg_gui.core.new_mask_dataset import list_images
 from cocoseg_gui.core.safe_paths import SafeRoot
 from cocoseg_gui.core.training.data import MaskDataset
 from cocoseg_gui.core.training.predict import Predictor
 from cocoseg_gui.core.training.transforms import load_rgb
-from cocoseg_gui.core.types import IMAGE_SUFFIXES
 
 _ARRAYS = ("flat_index", "label", "predicted", "p_predicted", "margin")
 
@@ -166,18 +166,6 @@ def find_label_issues(
     return result
 
 
-def images_under(folder: str | Path) -> list[str]:
-    """Image files under ``folder`` (recursive) as posix paths relative to it (COCO file names), sorted."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise DatasetError(root, "image folder not found")
-    return sorted(
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
-
-
 def rank_uncertain(
     checkpoint: str | Path,
     images_dir: str | Path,
@@ -197,7 +185,7 @@ def rank_uncertain(
     skipped and listed; ``cancel`` raises Cancelled between batches."""
     _check_batch(batch_size)
     started = time.perf_counter()
-    names = list(names) if names is not None else images_under(images_dir)
+    names = list(names) if names is not None else list_images(images_dir)
     if not names:
         raise DatasetError(Path(images_dir), "no images to rank")
     predictor = Predictor.from_checkpoint(checkpoint, device)

@@ -176,9 +176,7 @@ def unlabelled_images(masks_dir: Path, images_dir: Path | None = None) -> tuple[
     images = Path(images_dir) if images_dir is not None else folder.images_dir
     if images is None:
         raise OptionsError(f"{masks_dir}: its manifest names no image folder; choose the images")
-    labelled = {
-        name for name in folder.image_mask_map if (folder.masks_dir / folder.image_mask_map[name]).is_file()
-    }
+    labelled = {sample.file_name for sample in folder.samples()}  # mask on disk, names checked (SafeRoot)
     return images, [n for n in list_images(images) if n not in labelled]
 
 
