@@ -90,6 +90,10 @@ def test_probabilities_sum_to_one_and_agree_with_predict(checkpoint: Path) -> No
     assert probs.shape == (2, *rgb.shape[:2]) and probs.dtype == np.float32
     assert np.allclose(probs.sum(0), 1.0, atol=1e-5)
     assert np.array_equal(probs.argmax(0), pred.predict(rgb))
+    ((values, classes),) = pred.top2_batch([rgb])  # computed on the device: the same two classes
+    assert values.shape == classes.shape == (2, *rgb.shape[:2])
+    assert np.array_equal(classes[0], probs.argmax(0)) and np.array_equal(classes[1], probs.argmin(0))
+    assert np.allclose(values[0], probs.max(0), atol=1e-6) and np.allclose(values[1], probs.min(0), atol=1e-6)
 
 
 def test_predict_accepts_arrays_and_any_mode(checkpoint: Path) -> None:

@@ -35,7 +35,7 @@ from cocoseg_gui.core.label_quality.pixel_quality import (
     PixelQuality,
     class_thresholds,
     pixel_quality,
-    uncertainty_of,
+    uncertainty_of_top2,
 )
 from cocoseg_gui.core.label_quality.regions import image_regions
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
@@ -202,8 +202,8 @@ def rank_uncertain(
                 loaded.append((name, load_rgb(root.resolve(name))))
             except DatasetError as exc:
                 skipped.append((name, str(exc)))
-        for (name, _), probs in zip(loaded, predictor.probabilities_batch([im for _, im in loaded])):
-            u, m = uncertainty_of(probs)
+        for (name, _), (top2, _classes) in zip(loaded, predictor.top2_batch([im for _, im in loaded])):
+            u, m = uncertainty_of_top2(top2) if predictor.num_classes > 1 else (0.0, 1.0)
             ranked.append(ImageUncertainty(name, u, m, name in labelled))
         done = min(start + batch_size, len(names))
         if progress is not None and meter.due(done):

@@ -42,7 +42,13 @@ def uncertainty_of(probs: np.ndarray) -> tuple[float, float]:
     if probs.shape[0] < 2:
         return 0.0, 1.0
     top2 = np.partition(probs.reshape(probs.shape[0], -1), -2, axis=0)[-2:]
-    return float(1.0 - top2[1].mean()), float((top2[1] - top2[0]).mean())
+    return uncertainty_of_top2(top2[::-1])
+
+
+def uncertainty_of_top2(top2: np.ndarray) -> tuple[float, float]:
+    """``uncertainty_of`` from the two largest probabilities per pixel ([2, ...], largest first:
+    ``Predictor.top2_batch``'s values)."""
+    return float(1.0 - top2[0].mean()), float((top2[0] - top2[1]).mean())
 
 
 def pixel_quality(probs: np.ndarray, labels: np.ndarray, ignore_index: int = 255) -> PixelQuality:

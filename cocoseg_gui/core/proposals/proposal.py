@@ -41,14 +41,21 @@ class Proposal:
         if probs.ndim != 3 or probs.shape[0] != len(match.lut):
             raise ValueError(f"expected [{len(match.lut)},H,W] probabilities, got {probs.shape}")
         if probs.shape[0] == 1:
-            top = np.zeros(probs.shape[1:], np.intp)
-            confidence, margin = probs[0], probs[0]
-        else:
-            import torch  # topk over classes: one pass, ~4x faster than np.partition + argmax
+            return cls.from_top2(np.repeat(probs, 2, axis=0), np.zeros((2, *probs.shape[1:]), np.intp), match)
+        import torch  # topk over classes: one pass, ~4x faster than np.partition + argmax
 
-            values, indices = torch.from_numpy(np.ascontiguousarray(probs)).topk(2, dim=0)
-            confidence, margin = values[0].numpy(), (values[0] - values[1]).numpy()
-            top = indices[0].numpy()
+        values, indices = torch.from_numpy(np.ascontiguousarray(probs)).topk(2, dim=0)
+        return cls.from_top2(values.numpy(), indices.numpy(), match)
+
+    @classmethod
+    def from_top2(cls, values: np.ndarray, indices: np.ndarray, match: ClassMatch) -> Proposal:
+        """From the two most probable classes per pixel (``Predictor.top2_batch``): [2,H,W] each.
+
+        With one class both rows are that class, and the margin is its probability (nothing competes)."""
+        one_class = len(match.lut) == 1
+        confidence = values[0]
+        margin = values[0] if one_class else values[0] - values[1]
+        top = indices[0]
         mapped = match.lut[top]
         proposed = mapped != NOT_PROPOSED
         labels = np.where(proposed, mapped, 0).astype(np.uint8)

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.proposals.class_match import VOC_CLASSES, ClassMatch, match_classes
 from cocoseg_gui.core.proposals.proposal import Proposal
@@ -144,8 +142,8 @@ class ProposalSource:
 
     def propose(self, image: ImageLike) -> Proposal:
         """The proposal for one image (PIL or HxWx3 array), at its size."""
-        probs = self.predictor.probabilities_batch([image])[0]
-        return Proposal.from_probabilities(np.asarray(probs), self.match)
+        ((values, indices),) = self.predictor.top2_batch([image])  # never all C probabilities on the CPU
+        return Proposal.from_top2(values, indices, self.match)
 
 
 class SourceCache:

@@ -160,6 +160,23 @@ class Predictor:
         ranking all read these, so they agree with ``predict_batch``'s argmax)."""
         return [torch.softmax(lg, dim=0).cpu().numpy() for lg in self.logits_batch(images)]
 
+    @torch.no_grad()
+    def top2_batch(self, images: Sequence[ImageLike]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(values float32 [2,H,W], class indices int64 [2,H,W]) of the two most probable classes per
+        pixel, computed on the predictor's device: what proposals and the uncertainty ranking read,
+        without carrying all C probabilities to the CPU (81 classes at 1080p would be 670 MB). With one
+        class both rows are that class."""
+        out = []
+        for lg in self.logits_batch(images):
+            probs = torch.softmax(lg, dim=0)
+            if probs.shape[0] == 1:
+                values, indices = probs.expand(2, *probs.shape[1:]), torch.zeros_like(probs, dtype=torch.long)
+                indices = indices.expand(2, *probs.shape[1:])
+            else:
+                values, indices = probs.topk(2, dim=0)
+            out.append((values.cpu().numpy(), indices.cpu().numpy()))
+        return out
+
     def predict_batch(self, images: Sequence[ImageLike]) -> list[np.ndarray]:
         """uint8 class maps [H,W], each at its image's original size."""
         # max().indices: the first maximum, as argmax, but a contiguous reduction (10x faster on CPU)
