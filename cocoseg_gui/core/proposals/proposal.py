@@ -1,7 +1,7 @@
 """Proposal: one image's proposed class map in the MASK FOLDER's class indices, with per-pixel confidence.
 
-Built from the model's softmax probabilities (``Predictor.probabilities_batch``, the one source), so the
-proposed class is exactly what predict would write. ``confidence`` is the max softmax, ``margin`` the
+Built from the two most probable classes per pixel (``Predictor.top2_batch``, softmax on the model's
+device), so the proposed class is exactly what predict would write. ``confidence`` is the max softmax, ``margin`` the
 top-1 minus top-2 probability (small: the model hesitates between two classes, confident learning's
 normalised margin). Pixels of a model class with no class in the folder are not proposed.
 """
