@@ -79,6 +79,8 @@ def test_batch_writes_every_unlabelled_image_and_resumes_after_a_cancel(
         assert set(np.unique(labels)) <= {0, 1, 2, 3, 255} and entry.status == PENDING
         p = folder.load(name)
         assert p.shape == labels.shape and (p.proposed == (labels != 255)).all()
+        # the margin comes back too (it was the max softmax again before: the review's margin view lied)
+        assert (p.margin <= p.confidence + 1 / 255).all() and not np.array_equal(p.margin, p.confidence)
     again = propose_folder(SPEC, new_dataset, out)
     assert again.resumed == 3 and not again.written
 

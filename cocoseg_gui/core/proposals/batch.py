@@ -3,10 +3,11 @@
 An image is unlabelled when its image folder holds it and the mask folder has no saved mask for it
 (``image_mask_map.json``: a new dataset's map starts empty and the editor adds each saved mask). Per
 image: ``<name>.png`` (palette PNG of class indices, 255 = not proposed) and ``<name>.confidence.png``
-(max softmax x 255, grey), then its entry in ``proposals.json`` (docs/formats.md). Every file is written
-atomically and the manifest at least every few seconds and at the end, so a cancelled or killed job
-leaves complete files and a rerun continues where it stopped (images with an entry and both files are
-skipped). Review statuses (accepted / edited / skipped) live in the same manifest.
+(grey + alpha: max softmax x 255 and margin x 255), then its entry in ``proposals.json``
+(docs/formats.md). Every file is written atomically and the manifest at least every few seconds and
+at the end, so a cancelled or killed job leaves complete files and a rerun continues where it stopped
+(images with an entry and both files are skipped). Review statuses (accepted / edited / skipped) live
+in the same manifest.
 """
 
 from __future__ import annotations
@@ -127,14 +128,15 @@ class ProposalsFolder:
         labels = read_mask_png(self.root / e.proposal)
         try:
             with Image.open(self.root / e.confidence) as im:
-                conf = np.asarray(im.convert("L"))
+                two = np.asarray(im.convert("LA")) if im.mode == "LA" else None  # margin in the alpha
+                conf = two[..., 0] if two is not None else np.asarray(im.convert("L"))
         except OSError as exc:
             raise DatasetError(self.root / e.confidence, f"cannot read the confidence image ({exc})") from exc
         if conf.shape != labels.shape:
             raise DatasetError(
                 self.root / e.confidence, f"size {conf.shape} differs from {e.proposal}'s {labels.shape}"
             )
-        return Proposal.from_files(labels, conf)
+        return Proposal.from_files(labels, conf, two[..., 1] if two is not None else None)
 
     def set_status(self, file_name: str, status: str) -> None:
         if status not in STATUSES:
@@ -230,9 +232,11 @@ def propose_folder(
                 continue
             conf_name = png[: -len(".png")] + ".confidence.png"
             write_mask_png(out / png, proposal.file_labels())
-            conf = np.clip(np.rint(proposal.confidence * 255), 0, 255).astype(np.uint8)
+            # max softmax and margin, one byte each: the review's confidence view offers both
+            both = np.stack([proposal.confidence, proposal.margin], axis=-1)
+            both = np.clip(np.rint(both * 255), 0, 255).astype(np.uint8)
             atomic_write_with(
-                out / conf_name, lambda fh, c=conf: Image.fromarray(c, "L").save(fh, "PNG"), fsync=False
+                out / conf_name, lambda fh, c=both: Image.fromarray(c, "LA").save(fh, "PNG"), fsync=False
             )
             mean = float(proposal.confidence.mean()) if proposal.confidence.size else 0.0
             folder.entries[name] = ProposalEntry(name, png, conf_name, PENDING, proposal.class_pixels(), mean)

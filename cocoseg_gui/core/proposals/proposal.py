@@ -1,9 +1,10 @@
 """Proposal: one image's proposed class map in the MASK FOLDER's class indices, with per-pixel confidence.
 
 Built from the two most probable classes per pixel (``Predictor.top2_batch``, softmax on the model's
-device), so the proposed class is exactly what predict would write. ``confidence`` is the max softmax, ``margin`` the
-top-1 minus top-2 probability (small: the model hesitates between two classes, confident learning's
-normalised margin). Pixels of a model class with no class in the folder are not proposed.
+device), so the proposed class is exactly what predict would write. ``confidence`` is the max
+softmax, ``margin`` the top-1 minus top-2 probability (small: the model hesitates between two
+classes, confident learning's normalised margin). Pixels of a model class with no class in the
+folder are not proposed.
 """
 
 from __future__ import annotations
@@ -64,11 +65,15 @@ class Proposal:
         )
 
     @classmethod
-    def from_files(cls, labels: np.ndarray, confidence_u8: np.ndarray) -> Proposal:
-        """A proposal read back from a proposals folder (255 = not proposed; confidence stored /255)."""
+    def from_files(
+        cls, labels: np.ndarray, confidence_u8: np.ndarray, margin_u8: np.ndarray | None = None
+    ) -> Proposal:
+        """A proposal read back from a proposals folder (255 = not proposed; confidence and margin stored
+        x255; a folder written before margins were stored gives the confidence for both)."""
         proposed = labels != NOT_PROPOSED_VALUE
         conf = confidence_u8.astype(np.float32) / 255.0
-        return cls(np.where(proposed, labels, 0).astype(np.uint8), proposed, conf, conf)
+        margin = margin_u8.astype(np.float32) / 255.0 if margin_u8 is not None else conf
+        return cls(np.where(proposed, labels, 0).astype(np.uint8), proposed, conf, margin)
 
     def file_labels(self) -> np.ndarray:
         """``labels`` with not-proposed pixels as 255, the proposals folder's PNG."""
