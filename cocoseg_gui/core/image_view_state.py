@@ -78,6 +78,15 @@ class ShownImage:
         """The label map as a read-only array, or None."""
         return None if self.labels is None else self.labels.array
 
+    @property
+    def mask_scale(self) -> tuple[float, float]:
+        """Image pixels per mask pixel (x, y): a mask may be stored smaller than its image; (1, 1)
+        without one. What every Edit-mode overlay scales mask coordinates by."""
+        if self.labels is None:
+            return 1.0, 1.0
+        (mh, mw), (w, h) = self.labels.shape, self.size
+        return w / mw, h / mh
+
 
 @dataclass(frozen=True)
 class LoadError:

@@ -165,3 +165,12 @@ def test_unchanged_options_do_not_notify() -> None:
     state.update_display(outlines=True)
     state.set_opacity(7)  # clamped
     assert [c.new.opacity for c in changes] == [1.0]
+
+
+def test_mask_scale_is_image_pixels_per_mask_pixel() -> None:
+    rgb = np.zeros((427, 640, 3), np.uint8)
+    smaller = ShownImage(1, "1.jpg", rgb, LabelMap(np.zeros((214, 320), np.uint8), NAMES))
+    assert smaller.mask_scale == (2.0, 427 / 214)
+    same = ShownImage(2, "2.jpg", rgb, LabelMap(np.zeros((427, 640), np.uint8), NAMES))
+    assert same.mask_scale == (1.0, 1.0)
+    assert ShownImage(3, "3.jpg", rgb, None).mask_scale == (1.0, 1.0)

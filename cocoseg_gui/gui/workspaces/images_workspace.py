@@ -471,7 +471,7 @@ class ImagesWorkspace(QMainWindow):
         inverse, _ok = self.viewer.viewportTransform().inverted()
         scene = inverse.map(QPointF(pos))
         (mh, mw), (w, h) = image.labels.shape, image.size
-        return scene.x() * mw / w, scene.y() * mh / h
+        return scene.x() * mw / w, scene.y() * mh / h  # not / mask_scale: the same float as before
 
     def _show_polygon(self) -> None:
         """The open polygon with a segment to the pointer (hidden when none is open)."""
@@ -479,8 +479,7 @@ class ImagesWorkspace(QMainWindow):
         if not vertices or image is None or image.labels is None:
             self.polygon_overlay.hide()
             return
-        (mh, mw), (w, h) = image.labels.shape, image.size
-        self.polygon_overlay.show(vertices, self._pointer, w / mw, h / mh)
+        self.polygon_overlay.show(vertices, self._pointer, *image.mask_scale)
 
     def _show_cursor(self, point: tuple[float, float] | None) -> None:
         image, s = self.view_state.image, self.editor.settings
@@ -490,8 +489,7 @@ class ImagesWorkspace(QMainWindow):
         if point is None or image is None or image.labels is None or s.tool not in CURSOR_TOOLS:
             self.brush_cursor.hide()
             return
-        (mh, mw), (w, h) = image.labels.shape, image.size
-        self.brush_cursor.set_shape(s.radius, s.tip, w / mw, h / mh)
+        self.brush_cursor.set_shape(s.radius, s.tip, *image.mask_scale)
         self.brush_cursor.move_to(math.floor(point[0]), math.floor(point[1]))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -318,10 +318,7 @@ class ProposalsController(QObject):
 
     def _scale(self) -> tuple[float, float]:
         image = self.ws.view_state.image
-        if image is None or image.labels is None:
-            return 1.0, 1.0
-        (mh, mw), (w, h) = image.labels.shape, image.size
-        return w / mw, h / mh
+        return image.mask_scale if image is not None else (1.0, 1.0)
 
     def handle_mouse(self, kind: QEvent.Type, event: QMouseEvent, point: tuple[float, float] | None) -> bool:
         """Box or stroke accept with the left button; True when the event was used."""
