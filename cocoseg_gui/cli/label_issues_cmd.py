@@ -8,13 +8,13 @@ masks (likely label errors, with the regions); rank-uncertain ranks images by ho
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.cli.arg_types import non_negative_int, out_file, positive_int
+from cocoseg_gui.cli.progress_bar import run_cancellable
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -72,32 +72,15 @@ def _refuse_foreign_out(out: Path, reader: Callable[[Path], Any], command: str) 
         ) from None
 
 
-def _run(command: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run ``job`` with a progress bar; Ctrl+C cancels (None returned)."""
-    from cocoseg_gui.cli.progress_bar import ProgressBar
-    from cocoseg_gui.core.jobs import Cancelled, CancelToken
-
-    cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    bar = ProgressBar(command)
-    try:
-        return job(*args, progress=bar, cancel=cancel, **kwargs)
-    except Cancelled:
-        print(f"cocoseg {command}: cancelled ({kwargs.get('out')} not written)", file=sys.stderr)
-        return None
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, previous)
-
-
 def run_issues(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.label_quality.issues_file import read_label_issues
     from cocoseg_gui.core.label_quality.job import find_label_issues
 
     _refuse_foreign_out(args.out, read_label_issues, "find-label-issues")
-    result = _run(
+    result = run_cancellable(
         "find-label-issues", find_label_issues, args.checkpoint, args.data, args.images,
-        out=args.out, device=args.device, batch_size=args.batch_size, min_region_area=args.min_region_area,
+        cancelled=f"{args.out} not written", out=args.out, device=args.device, batch_size=args.batch_size,
+        min_region_area=args.min_region_area,
     )  # fmt: skip
     if result is None:
         return 130
@@ -142,8 +125,8 @@ def run_uncertain(args: argparse.Namespace) -> int:
     names = list_images(images_dir)
     if args.unlabelled_only:
         names = [n for n in names if n not in labelled]
-    result = _run(
-        "rank-uncertain", rank_uncertain, args.checkpoint, images_dir,
+    result = run_cancellable(
+        "rank-uncertain", rank_uncertain, args.checkpoint, images_dir, cancelled=f"{args.out} not written",
         names=names, labelled=labelled, out=args.out, device=args.device, batch_size=args.batch_size,
     )  # fmt: skip
     if result is None:

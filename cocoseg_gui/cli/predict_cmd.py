@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,30 +37,21 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cocoseg_gui.cli.progress_bar import ProgressBar
-    from cocoseg_gui.core.jobs import Cancelled, CancelToken
+    from cocoseg_gui.cli.progress_bar import run_cancellable
     from cocoseg_gui.core.training.predict import predict_files
 
     project = load_project(args)
     if project is not None and args.checkpoint is None:
         args.checkpoint = project_checkpoint(project)
     require(args, "--checkpoint")
-    cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    bar = ProgressBar("predict")
-    try:
-        result = predict_files(
-            args.checkpoint, args.inputs, args.out, overlay=args.overlay, progress=bar, cancel=cancel,
-            device=args.device, batch_size=args.batch_size, alpha=args.alpha, overwrite=args.overwrite,
-            overlay_format=args.overlay_format,
-        )  # fmt: skip
-    except Cancelled:
-        bar.close()
-        print(f"cocoseg predict: cancelled; {args.out} holds the masks written so far", file=sys.stderr)
+    result = run_cancellable(
+        "predict", predict_files, args.checkpoint, args.inputs, args.out,
+        cancelled=f"{args.out} holds the masks written so far",
+        overlay=args.overlay, device=args.device, batch_size=args.batch_size, alpha=args.alpha,
+        overwrite=args.overwrite, overlay_format=args.overlay_format,
+    )  # fmt: skip
+    if result is None:
         return 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    bar.close()
     for path, problem in result.failed:
         print(f"cocoseg predict: warning: skipped {path}: {problem}", file=sys.stderr)
     extra = f" and {len(result.overlays)} overlays" if args.overlay else ""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO, TypeVar
 
-from cocoseg_gui.core.jobs import Progress
+from cocoseg_gui.core.jobs import Cancelled, CancelToken, Progress
+
+T = TypeVar("T")
 
 
 def format_duration(seconds: float | None) -> str:
@@ -57,3 +61,22 @@ class ProgressBar:
         if self._tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def run_cancellable(label: str, job: Callable[..., T], *args: Any, cancelled: str, **kwargs: Any) -> T | None:
+    """``job(*args, progress=bar, cancel=token, **kwargs)`` under a progress bar; Ctrl+C cancels it at its
+    next safe point: ``cocoseg LABEL: cancelled; CANCELLED`` on stderr and None (exit 130 for callers)."""
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    bar: ProgressBar | None = ProgressBar(label)
+    try:
+        return job(*args, progress=bar, cancel=cancel, **kwargs)
+    except Cancelled:
+        bar.close()  # the bar's line ends before the message
+        bar = None
+        print(f"cocoseg {label}: cancelled; {cancelled}", file=sys.stderr)
+        return None
+    finally:
+        if bar is not None:
+            bar.close()
+        signal.signal(signal.SIGINT, previous)

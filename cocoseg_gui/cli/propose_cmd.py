@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,32 +34,20 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cocoseg_gui.cli.progress_bar import ProgressBar
+    from cocoseg_gui.cli.progress_bar import run_cancellable
     from cocoseg_gui.core.errors import OptionsError
-    from cocoseg_gui.core.jobs import Cancelled, CancelToken
     from cocoseg_gui.core.proposals.batch import propose_folder
     from cocoseg_gui.core.proposals.source import SourceSpec
 
     if args.weights is not None and args.torchvision is None:
         raise OptionsError("--weights goes with --torchvision")
     spec = SourceSpec(checkpoint=args.checkpoint, torchvision=args.torchvision, weights=args.weights)
-    cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    bar = ProgressBar("propose")
-    try:
-        result = propose_folder(
-            spec, args.masks, args.out, args.images, progress=bar, cancel=cancel, device=args.device
-        )
-    except Cancelled:
-        bar.close()
-        print(
-            f"cocoseg propose: cancelled; rerun to continue ({args.out} keeps what was written)",
-            file=sys.stderr,
-        )
+    result = run_cancellable(
+        "propose", propose_folder, spec, args.masks, args.out, args.images,
+        cancelled=f"rerun to continue ({args.out} keeps what was written)", device=args.device,
+    )  # fmt: skip
+    if result is None:
         return 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    bar.close()
     for name, problem in result.failed:
         print(f"cocoseg propose: warning: skipped {name}: {problem}", file=sys.stderr)
     resumed = f" ({result.resumed} already there)" if result.resumed else ""
