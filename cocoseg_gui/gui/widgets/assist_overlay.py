@@ -75,12 +75,7 @@ class AssistOverlay:
             path.moveTo(QPointF(stroke[0][0] * sx, stroke[0][1] * sy))
             for x, y in stroke[1:]:
                 path.lineTo(QPointF(x * sx, y * sy))
-        if path.isEmpty():
-            self.outline.hide()
-            return
-        for item in self.outline.items:
-            item.setPath(path)
-            item.setVisible(True)
+        self.outline.show_path(path)
 
     def clear(self) -> None:
         self.show_area(None, (0, 0, 0))

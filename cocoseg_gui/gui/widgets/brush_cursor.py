@@ -41,6 +41,17 @@ class HaloOutline:
         for item in self.items:
             item.setVisible(False)
 
+    def show_path(self, path: QPainterPath, tooltip: str | None = None) -> None:
+        """Draw ``path`` (scene coordinates); an empty path hides the outline."""
+        if path.isEmpty():
+            self.hide()
+            return
+        for item in self.items:
+            item.setPath(path)
+            if tooltip is not None:
+                item.setToolTip(tooltip)
+            item.setVisible(True)
+
     def visible(self) -> bool:
         return self.items[1].isVisible()
 

@@ -43,10 +43,7 @@ class IssueOutline(HaloOutline):
             given, predicted = _name(class_names, r.given), _name(class_names, r.predicted)
             lines.append(f"{given} → model says {predicted}: {r.area} px, score {r.score:.2f}")
         tip = "Likely label errors\n" + "\n".join(lines[:8]) + ("\n…" if len(lines) > 8 else "")
-        for item in self.items:
-            item.setPath(path)
-            item.setToolTip(tip)
-            item.setVisible(True)
+        self.show_path(path, tip)
 
 
 def _name(names: Sequence[str], index: int) -> str:
