@@ -17,7 +17,7 @@ from cocoseg_gui.core.editing.rules import Mode, Rule, paint
 from cocoseg_gui.core.editing.stroke import segment_area
 from cocoseg_gui.gui.main_window import MainWindow
 from tests.gui import test_mask_editor as editor_tests
-from tests.gui.test_mask_editor import CTRL, at, enter_edit_mode, labels, mask_file
+from tests.gui.test_mask_editor import CTRL, at, edit_at_centre, labels, mask_file
 from tests.gui.window_helpers import WAIT_MS, no_blocking_dialogs  # noqa: F401
 
 generated_masks = editor_tests.generated_masks  # the editor's GUI fixtures: a window on a mask folder copy
@@ -38,16 +38,9 @@ def full_row(area, y: int) -> np.ndarray:  # type: ignore[no-untyped-def]
     return row
 
 
-def centre(window: MainWindow) -> tuple[int, int]:
-    h, w = labels(window).shape
-    return w // 2, h // 2
-
-
 def test_wand_click_previews_enter_accepts_and_the_png_has_exactly_its_pixels(qtbot, window) -> None:
     images = window.images
-    before = labels(window)
-    cx, cy = centre(window)
-    enter_edit_mode(qtbot, window, (cx, cy))
+    before, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_W)
     assert images.editor.settings.tool is Tool.WAND
     assert images.assists._wand_actions[1].isVisible()  # the slider shows with its tool
@@ -80,9 +73,7 @@ def test_wand_click_previews_enter_accepts_and_the_png_has_exactly_its_pixels(qt
 
 def test_wand_drag_sets_the_tolerance_live_and_release_accepts_under_the_rule(qtbot, window) -> None:
     images = window.images
-    before = labels(window)
-    cx, cy = centre(window)
-    enter_edit_mode(qtbot, window, (cx, cy))
+    before, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_W)
     qtbot.keyClick(window, Qt.Key.Key_3)
     images.editor.set_rule(Mode.PRESERVE)
@@ -104,9 +95,7 @@ def test_wand_drag_sets_the_tolerance_live_and_release_accepts_under_the_rule(qt
 
 def test_superpixel_brush_computes_off_the_gui_thread_and_a_stroke_is_one_step(qtbot, window) -> None:
     images = window.images
-    before = labels(window)
-    cx, cy = centre(window)
-    enter_edit_mode(qtbot, window, (cx, cy))
+    before, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_1)
     qtbot.keyClick(window, Qt.Key.Key_R)
     assert images.editor.settings.tool is Tool.SUPERPIXEL
@@ -146,9 +135,7 @@ def test_superpixel_brush_computes_off_the_gui_thread_and_a_stroke_is_one_step(q
 
 def test_grabcut_box_runs_in_a_worker_esc_rejects_and_enter_accepts(qtbot, window) -> None:
     images = window.images
-    before = labels(window)
-    cx, cy = centre(window)
-    enter_edit_mode(qtbot, window, (cx, cy))
+    before, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_1)
     qtbot.keyClick(window, Qt.Key.Key_C)
     assert images.editor.settings.tool is Tool.GRABCUT

@@ -17,6 +17,7 @@ from tests.gui.test_mask_editor import (  # noqa: F401
     CTRL,
     at,
     drag,
+    edit_at_centre,
     enter_edit_mode,
     generated_masks,
     labels,
@@ -61,10 +62,7 @@ def test_the_class_chooser_filters_85_classes_by_any_part_of_the_name(qtbot) -> 
 def test_class_chooser_keys_and_legend_stay_in_sync_and_ignore_is_a_class(qtbot, window) -> None:  # noqa: F811
     images = window.images
     box = images.edit_toolbar.class_box
-    before = labels(window)
-    h, w = before.shape
-    cx, cy = w // 2, h // 2
-    enter_edit_mode(qtbot, window, (cx, cy))
+    _, cx, cy = edit_at_centre(qtbot, window)
     assert box.count() == 82  # background, the 80 COCO classes, ignore
     qtbot.keyClick(window, Qt.Key.Key_Slash)  # "/": type to find a class
     assert box.lineEdit().hasFocus()

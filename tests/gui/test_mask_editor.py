@@ -68,6 +68,14 @@ def enter_edit_mode(qtbot, window: MainWindow, centre: tuple[int, int]) -> None:
     window.images.viewer.set_view_state((ZOOM, QPointF(*centre)))
 
 
+def edit_at_centre(qtbot, window: MainWindow) -> tuple[np.ndarray, int, int]:
+    """Edit mode on, zoomed at the mask's centre: the map before any edit and that centre (mask px)."""
+    before = labels(window)
+    h, w = before.shape
+    enter_edit_mode(qtbot, window, (w // 2, h // 2))
+    return before, w // 2, h // 2
+
+
 def at(window: MainWindow, x: int, y: int) -> QPoint:
     """The viewport point over mask pixel (x, y) (the sample's masks are at image size)."""
     return window.images.viewer.mapFromScene(QPointF(x + 0.5, y + 0.5))
@@ -90,10 +98,7 @@ def expected_stroke(before: np.ndarray, points: list[tuple[int, int]], radius: i
 
 def test_a_brush_stroke_saves_exactly_its_footprint_and_undo_restores_the_bytes(qtbot, window) -> None:
     images = window.images
-    before = labels(window)
-    h, w = before.shape
-    cx, cy = w // 2, h // 2
-    enter_edit_mode(qtbot, window, (cx, cy))
+    before, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_1)  # person
     radius = images.editor.settings.brush_radius
     assert images.edit_toolbar.active_text() == "Brush · person"
@@ -125,10 +130,7 @@ def test_a_brush_stroke_saves_exactly_its_footprint_and_undo_restores_the_bytes(
 
 def test_eraser_shift_line_and_bracket_sizes(qtbot, window) -> None:
     images = window.images
-    before = labels(window)
-    h, w = before.shape
-    cx, cy = w // 2, h // 2
-    enter_edit_mode(qtbot, window, (cx, cy))
+    before, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_2)
     qtbot.keyClick(window, Qt.Key.Key_BracketRight)
     qtbot.keyClick(window, Qt.Key.Key_BracketRight)
@@ -280,10 +282,7 @@ def polygon_expected(before: np.ndarray, vertices: list[tuple[int, int]], value:
 
 def start_polygon(qtbot, window: MainWindow) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Edit mode, class 2, the polygon tool: the map before and four vertices around the centre."""
-    before = labels(window)
-    h, w = before.shape
-    cx, cy = w // 2, h // 2
-    enter_edit_mode(qtbot, window, (cx, cy))
+    before, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_2)
     qtbot.keyClick(window, Qt.Key.Key_P)
     assert window.images.editor.settings.tool is Tool.POLYGON
@@ -317,10 +316,7 @@ def test_polygon_clicks_backspace_enter_fill_and_one_undo_step(qtbot, window) ->
 
 def test_lasso_drag_ctrl_enter_subtracts_and_esc_cancels(qtbot, window) -> None:
     images = window.images
-    before = labels(window)
-    h, w = before.shape
-    cx, cy = w // 2, h // 2
-    enter_edit_mode(qtbot, window, (cx, cy))
+    _, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_1)
     qtbot.keyClick(window, Qt.Key.Key_B)
     qtbot.keyClick(window, Qt.Key.Key_BracketRight)
@@ -352,10 +348,7 @@ def test_lasso_drag_ctrl_enter_subtracts_and_esc_cancels(qtbot, window) -> None:
 
 def test_ignore_brush_paints_255_with_the_brush_footprint(qtbot, window) -> None:
     images = window.images
-    before = labels(window)
-    h, w = before.shape
-    cx, cy = w // 2, h // 2
-    enter_edit_mode(qtbot, window, (cx, cy))
+    before, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_U)
     assert images.editor.settings.tool is Tool.IGNORE
     assert images.edit_toolbar.active_text() == f"Ignore · {images.editor.class_name(255)}"
@@ -376,10 +369,7 @@ def test_ignore_brush_paints_255_with_the_brush_footprint(qtbot, window) -> None
 def test_fill_every_pixel_of_the_clicked_class(qtbot, window, monkeypatch) -> None:
     images = window.images
     monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Discard)
-    before = labels(window)
-    h, w = before.shape
-    cx, cy = w // 2, h // 2
-    enter_edit_mode(qtbot, window, (cx, cy))
+    _, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_3)
     # two separate blobs of class 3, so "every pixel" differs from the connected region
     drag(qtbot, window, [(cx - 15, cy)])
