@@ -1,5 +1,4 @@
-"""File › New dataset from an image folder… and File › Export to COCO…: the two dialogs in the window;
-the browser's marks of edited images (``EditedWatch`` on the open mask folder's edited.json).
+"""File › New dataset from an image folder… and File › Export to COCO…: the two dialogs in the window.
 
 App layer, beside ``project_actions``: a new dataset joins the session's project as ``unlabelled`` and is
 opened like any other (``ProjectActions.switch_dataset``); the export takes the open mask folder and the
@@ -17,7 +16,6 @@ from PySide6.QtWidgets import QMenu
 
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
 from cocoseg_gui.core.new_mask_dataset import CREATED_BY
-from cocoseg_gui.gui.services.edited_watch import EditedWatch
 from cocoseg_gui.gui.widgets.dialogs import show_error
 
 if TYPE_CHECKING:  # the dialogs (and OpenCV, pycocotools behind them) load when first opened: start-up
@@ -49,10 +47,6 @@ class DatasetActions(QObject):
         self.act_export_coco.setToolTip("Write the open mask folder (edited or labelled) as a COCO JSON")
         self.act_export_coco.triggered.connect(lambda _c=False: self.export_coco_dialog())
         self.dialog: NewDatasetDialog | ExportCocoDialog | None = None  # the one open (tests reach it)
-        # the browser marks and filters the images saved from the mask editor (edited.json)
-        self.edited = EditedWatch(self)
-        self.edited.changed.connect(window.images.browser.set_edited_names)
-        window.state.masks_dir_changed.connect(lambda: self.edited.set_folder(window.state.masks_dir))
 
     def install(self, file_menu: QMenu, before: QAction) -> None:
         file_menu.insertAction(before, self.act_new_dataset)

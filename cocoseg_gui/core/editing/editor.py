@@ -30,6 +30,7 @@ from cocoseg_gui.core.editing.session import Brush, EditSession
 from cocoseg_gui.core.editing.stroke import Point, pixel
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.label_map import LabelMap, Region
+from cocoseg_gui.core.mask_inventory import MaskInventory
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
 
@@ -96,6 +97,7 @@ class ImageEditor:
     """Edits of the images of one mask folder; ``changed`` fires on any change a view shows."""
 
     mask_folder: Path | None = None
+    inventory: MaskInventory | None = None  # the folder's one record of which images have masks
     settings: ToolSettings = field(default_factory=ToolSettings)
     book: HistoryBook = field(default_factory=HistoryBook)
     changed: Observers[None] = field(default_factory=Observers)
@@ -182,14 +184,17 @@ class ImageEditor:
         self._current = None
         self.changed.emit(None)
 
-    def reset(self, mask_folder: Path | None) -> None:
+    def reset(self, mask_folder: Path | None, inventory: MaskInventory | None = None) -> None:
         """Another mask folder: sessions of the old one are dropped (save them first). A save of
         the new folder that a kill interrupted is finished here (save_journal; best effort: the
-        next save repairs it or says why not)."""
+        next save repairs it or says why not). ``inventory``: the folder's MaskInventory, told of
+        every save (and re-read after a repair), so every view sees what is on disk."""
         if mask_folder is not None:
             with contextlib.suppress(CocoSegError):
-                repair_interrupted_save(mask_folder)
+                if repair_interrupted_save(mask_folder) and inventory is not None:
+                    inventory.reload()  # the repair may have added a map entry
         self.mask_folder = mask_folder
+        self.inventory = inventory
         self._entries.clear()
         self.book = HistoryBook(self.book.max_steps, self.book.max_bytes)
         self._current = None
@@ -413,6 +418,8 @@ class ImageEditor:
         saved = save_edited_mask(
             self.mask_folder, entry.file_name, entry.session.label, entry.image_size, entry.image_id
         )
+        if self.inventory is not None:
+            self.inventory.record_save(entry.file_name, saved.mask_name)
         entry.session.mark_saved()
         self.changed.emit(None)
         return saved

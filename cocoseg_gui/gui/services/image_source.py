@@ -18,6 +18,8 @@ from cocoseg_gui.core.class_map import ClassMapping, fitting_categories
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.image_entry import image_entry_problem
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+from cocoseg_gui.core.mask_inventory import MaskInventory
+from cocoseg_gui.core.mask_png import read_mask_png
 from cocoseg_gui.core.palette import display_palette
 from cocoseg_gui.core.safe_paths import SafeRoot
 from cocoseg_gui.gui.services.error_hints import gui_wording
@@ -46,7 +48,12 @@ class ImageSource:
     """
 
     def __init__(
-        self, index: CocoIndex, images_dir: Path, masks_dir: Path | None = None, follow_symlinks: bool = False
+        self,
+        index: CocoIndex,
+        images_dir: Path,
+        masks_dir: Path | None = None,
+        follow_symlinks: bool = False,
+        inventory: MaskInventory | None = None,
     ) -> None:
         self.index = index
         self.images_dir = Path(images_dir)
@@ -58,7 +65,11 @@ class ImageSource:
             if self.masks_dir is not None
             else None
         )
-        self.mask_map: dict[str, str] = self.masks.image_mask_map if self.masks is not None else {}
+        # which images have a mask: asked of the folder's one inventory at every load, never copied
+        # (a save in the editor updates it; issue 18)
+        if inventory is None:
+            inventory = MaskInventory(self.masks_dir, follow_symlinks)
+        self.inventory = inventory
         categories, self.note = fitting_categories(index.categories)  # note: why some are not drawn
         self.mapping = ClassMapping(categories)
         if self.masks is not None and self.masks.mapping is not None:
@@ -74,8 +85,13 @@ class ImageSource:
         names[255] = "ignore (crowd)"
         return names
 
-    def masked_file_names(self) -> set[str]:
-        return set(self.mask_map)
+    @property
+    def mask_map(self) -> dict[str, str]:
+        """A copy of the open mask folder's image -> mask entries (the inventory's)."""
+        return self.inventory.image_mask_map
+
+    def masked_file_names(self) -> frozenset[str]:
+        return self.inventory.masked_names()
 
     def image_path(self, file_name: str) -> Path:
         """The image's path; UnsafePathError (a DatasetError) if the name leaves the image folder."""
@@ -90,9 +106,11 @@ class ImageSource:
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise DatasetError(path, f"cannot read the image ({exc})") from exc
         mask, source, error = None, "", ""
-        if self.masks is not None and info.file_name in self.mask_map:
+        if self.masks is not None:
             try:
-                mask, source = self.masks.read_mask(info.file_name), "mask file"
+                mask_path = self.inventory.mask_path(info.file_name)
+                if mask_path is not None:
+                    mask, source = read_mask_png(mask_path), "mask file"
             except DatasetError as exc:  # a refused entry, a missing or unreadable mask: said, not fatal
                 error = f"{exc}; drawn from the annotations"
         if mask is None:

@@ -25,6 +25,7 @@ from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.core.label_map import LabelMap
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
+from cocoseg_gui.gui.services.inventory_watch import InventoryWatch
 from cocoseg_gui.gui.widgets.assist_overlay import AssistOverlay
 from cocoseg_gui.gui.widgets.assist_tools import AssistTools
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
@@ -61,6 +62,7 @@ class ImagesWorkspace(QMainWindow):
     hover_text = Signal(str)  # "x, y: class" under the cursor, "" when outside
     edit_mode_changed = Signal(bool)
     edits_changed = Signal()  # unsaved state or what undo/redo would do changed
+    masks_changed = Signal()  # which images have a mask or were edited changed (a save, another window)
 
     def __init__(self, masks_panel: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +71,8 @@ class ImagesWorkspace(QMainWindow):
         self.setDockNestingEnabled(True)
         self.view_state = ImageViewState()
         self.source: ImageSource | None = None
+        self.inventory_watch = InventoryWatch(self)  # the mask folder changed by someone else
+        self._unsubscribe_inventory: Callable[[], None] | None = None
 
         self.viewer = MaskViewer()
         self.side = SideBySideView(left_title="Image", right_title="Mask")
@@ -117,6 +121,7 @@ class ImagesWorkspace(QMainWindow):
         assert self.source is not None
         self._editor_follows_source()
         self.browser.set_dataset(index, images_dir, self.source.masked_file_names())
+        self.browser.set_edited_names(self.source.inventory.edited_names())
         return problem
 
     def set_masks_dir(self, masks_dir: Path | None) -> CocoSegError | None:
@@ -127,7 +132,7 @@ class ImagesWorkspace(QMainWindow):
         problem = self._make_source(self.source.index, self.source.images_dir, masks_dir)
         assert self.source is not None
         self._editor_follows_source()
-        self.browser.set_masked_names(self.source.masked_file_names())
+        self._on_inventory_changed()
         if self.browser.current_image_id() is not None:
             self.show_image(self.browser.current_image_id())
         return problem
@@ -135,24 +140,38 @@ class ImagesWorkspace(QMainWindow):
     def _editor_follows_source(self) -> None:
         """Edits belong to one mask folder: another one starts fresh (Edit mode ends without one)."""
         assert self.source is not None
-        self.editor.reset(self.source.masks_dir)
+        self.editor.reset(self.source.masks_dir, self.source.inventory)
         self.proposals.masks_changed()
         if self.editing and self.source.masks_dir is None:
             self.set_editing(False)
 
     def _make_source(self, index: CocoIndex, images_dir: Path, masks_dir: Path | None) -> CocoSegError | None:
+        problem = None
         try:
             self.source = ImageSource(index, images_dir, masks_dir)
         except CocoSegError as exc:
-            self.source = ImageSource(index, images_dir, None)
-            return exc
-        return None
+            self.source, problem = ImageSource(index, images_dir, None), exc
+        if self._unsubscribe_inventory is not None:
+            self._unsubscribe_inventory()
+        inventory = self.source.inventory  # the one record of the folder's masks every view reads
+        self._unsubscribe_inventory = inventory.changed.subscribe(lambda _e: self._on_inventory_changed())
+        self.inventory_watch.set_inventory(inventory)
+        return problem
+
+    def _on_inventory_changed(self) -> None:
+        """A save (here or elsewhere) changed which images have a mask or were edited: the browser's
+        marks and filters follow."""
+        if self.source is None:
+            return
+        self.browser.set_masked_names(self.source.masked_file_names())
+        self.browser.set_edited_names(self.source.inventory.edited_names())
+        self.masks_changed.emit()
 
     def mask_count(self) -> int | None:
         """How many images the open mask folder has masks for; None without a mask folder."""
         if self.source is None or self.source.masks_dir is None:
             return None
-        return len(self.source.mask_map)
+        return len(self.source.inventory)
 
     # ------------------------------------------------------------------------------------------ images
     @property
@@ -550,6 +569,7 @@ class ImagesWorkspace(QMainWindow):
         self.proposals.shutdown()
         self.browser.shutdown()
         self.loader.wait_idle(5000)
+        self.inventory_watch.wait_idle(5000)
 
     def restore(self, project: Project | None) -> None:
         """The open dataset comes from MainWindow (set_dataset); proposals go into the project's folder."""
