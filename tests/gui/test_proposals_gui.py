@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QMessageBox
 
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_image_mask_map
 from cocoseg_gui.core.mask_job import generate_masks
@@ -77,7 +78,7 @@ def test_propose_then_accept_the_active_class_saves_exactly_its_pixels(qtbot, wi
     assert window.images.editor.set_class(cls)
     controller.bar.act_accept_class.trigger()
     expected = before.copy()
-    take = proposal.proposed & (proposal.labels == cls)
+    take = proposal.proposed & (proposal.labels == cls) & (before == 0)  # unlabelled pixels only
     expected[take] = cls
     assert not np.array_equal(expected, before)
     assert np.array_equal(labels(window), expected)
@@ -114,11 +115,13 @@ def test_accept_in_a_dragged_box_changes_only_inside_and_the_source_follows_the_
     expected = before.copy()
     inside = np.zeros(before.shape, bool)
     inside[y0 : y1 + 1, x0 : x1 + 1] = True
-    inside &= proposal.proposed
+    inside &= proposal.proposed & (before == 0)
     expected[inside] = proposal.labels[inside]
     assert not np.array_equal(expected, before)
     assert np.array_equal(labels(window), expected)
     assert window.images.editor.undo_text == "Accept proposal in box"
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)  # one step
+    assert labels(window).tobytes() == before.tobytes() and window.images.editor.undo_text is None
 
     other = tiny_checkpoint(
         tmp_path / "finetuned.pt", MaskDatasetFolder(window.masks_dir).mapping.class_names()
@@ -156,7 +159,8 @@ def test_batch_proposals_for_unlabelled_images_then_review_accept_and_next(qtbot
     proposal = controller.proposal
     before = labels(window)
     expected = before.copy()  # no saved mask: the editor starts from its annotations, drawn
-    expected[proposal.proposed] = proposal.labels[proposal.proposed]
+    fill = proposal.proposed & (before == 0)  # what the annotations labelled stays
+    expected[fill] = proposal.labels[fill]
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         controller.bar.act_review_accept.trigger()  # accept, save, next unreviewed
     assert images.current.file_name != name
@@ -164,3 +168,78 @@ def test_batch_proposals_for_unlabelled_images_then_review_accept_and_next(qtbot
     saved = np.array(Image.open(folder / "masks" / read_image_mask_map(folder)[name]))
     assert np.array_equal(saved, expected) and not np.array_equal(saved, before)
     assert ProposalsFolder(controller.review.root).entries[name].status == ACCEPTED
+
+
+def test_replace_labels_is_asked_with_the_counts_and_every_accept_is_one_undo_step(
+    qtbot, window, monkeypatch
+) -> None:
+    """Issue 18 item 2 in the window: Shift+M keeps every labelled pixel; with Replace labels on, the
+    question names how many labelled pixels of which classes change, Cancel changes nothing, Yes
+    replaces them; all / class / box / stroke accepts are each one Ctrl+Z."""
+    images = window.images
+    before = labels(window)
+    controller, proposal = propose(qtbot, window)
+    editor = images.editor
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ShiftModifier)  # accept all (default: fill)
+    fill = proposal.proposed & (before == 0)
+    expected = before.copy()
+    expected[fill] = proposal.labels[fill]
+    assert np.array_equal(labels(window), expected) and not np.array_equal(expected, before)
+    assert np.array_equal(labels(window)[before != 0], before[before != 0])  # every label kept
+    assert editor.undo_text == "Accept proposal"
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
+    assert labels(window).tobytes() == before.tobytes() and editor.undo_text is None
+
+    replaced = proposal.proposed & (proposal.labels != before) & (before != 0)
+    assert replaced.sum() > 0
+    counts = np.bincount(before[replaced], minlength=256)
+    top = int(counts.argmax())
+    asked: list[str] = []
+    answer = [QMessageBox.StandardButton.Cancel]
+
+    def question(parent, title, text, *args):
+        asked.append(f"{title}: {text}")
+        return answer[0]
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    controller.bar.act_replace.setChecked(True)
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ShiftModifier)
+    assert len(asked) == 1 and f"replaces {int(replaced.sum()):,} labelled pixels" in asked[0]
+    assert f"{editor.class_name(top)} {int(counts[top]):,}" in asked[0]
+    assert labels(window).tobytes() == before.tobytes() and editor.undo_text is None  # Cancel
+    answer[0] = QMessageBox.StandardButton.Yes
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ShiftModifier)
+    everything = before.copy()
+    everything[proposal.proposed] = proposal.labels[proposal.proposed]
+    assert np.array_equal(labels(window), everything)
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
+    assert labels(window).tobytes() == before.tobytes() and editor.undo_text is None
+
+    controller.bar.act_replace.setChecked(False)
+    h, w = before.shape
+    for act, step in (
+        (controller.bar.act_accept_class, "Accept proposal ("),
+        (controller.bar.act_accept_stroke, "Accept proposal in stroke"),
+    ):
+        if act is controller.bar.act_accept_class:
+            counts = proposal.class_pixels()
+            assert editor.set_class(max((i for i in counts if i > 0), key=counts.get))
+            act.trigger()
+        else:
+            act.setChecked(True)
+            images.viewer.set_view_state((ZOOM, QPointF(w / 2, h / 2)))
+            vp = images.viewer.viewport()
+            points = [(w // 2 - 30, h // 2), (w // 2, h // 2 + 10), (w // 2 + 30, h // 2)]
+            at = [images.viewer.mapFromScene(QPointF(x + 0.5, y + 0.5)) for x, y in points]
+            qtbot.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at[0])
+            for p in at[1:]:
+                qtbot.mouseMove(vp, p)
+            qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at[-1])
+            act.setChecked(False)
+        changed = labels(window)
+        assert not np.array_equal(changed, before) and editor.undo_text.startswith(step)
+        assert np.array_equal(changed[before != 0], before[before != 0])
+        qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
+        assert labels(window).tobytes() == before.tobytes() and editor.undo_text is None
+    assert len(asked) == 2
+    images.discard_all()

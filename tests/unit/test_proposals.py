@@ -1,6 +1,7 @@
 """Model proposals (core): accepted per class and per region (box, stroke) they change exactly those
-pixels as one undo step under the overwrite rule; VOC names match COCO's; missing torchvision weights
-give a clear message and never a download; a real (randomly initialised) model proposes on sample images."""
+pixels as one undo step, only unlabelled ones unless replacing is chosen (and then counted first); VOC
+names match COCO's; missing torchvision weights give a clear message and never a download; a real
+(randomly initialised) model proposes on sample images."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ from cocoseg_gui.core.editing.rules import Mode
 from cocoseg_gui.core.editing.stroke import segment_area
 from cocoseg_gui.core.label_map import LabelMap
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-from cocoseg_gui.core.proposals.accept import AcceptAll, AcceptBox, AcceptClass, AcceptStroke, accept
+from cocoseg_gui.core.proposals.accept import (
+    AcceptAll,
+    AcceptBox,
+    AcceptClass,
+    AcceptMode,
+    AcceptPlan,
+    AcceptStroke,
+    accept,
+)
 from cocoseg_gui.core.proposals.class_match import NOT_PROPOSED, VOC_CLASSES, match_classes
 from cocoseg_gui.core.proposals.confidence_view import confidence_rgba
 from cocoseg_gui.core.proposals.proposal import ConfidenceKind, Proposal
@@ -47,9 +56,13 @@ def editor_on(folder, name: str, label: np.ndarray) -> tuple[ImageEditor, LabelM
     return editor, labels
 
 
-def check_exactly(before: np.ndarray, after: np.ndarray, proposal: Proposal, region: np.ndarray) -> None:
+def check_exactly(
+    before: np.ndarray, after: np.ndarray, proposal: Proposal, region: np.ndarray, replace: bool = False
+) -> None:
+    """``after`` is ``before`` with the proposal written in ``region`` where proposed, and (unless
+    ``replace``) only where ``before`` was unlabelled (background)."""
     expected = before.copy()
-    write = region & proposal.proposed
+    write = region & proposal.proposed & (True if replace else before == 0)
     expected[write] = proposal.labels[write]
     assert np.array_equal(after, expected)
 
@@ -92,20 +105,41 @@ def test_accept_in_a_box_and_in_a_stroke_change_only_inside(mask_folder) -> None
     assert editor.undo() and np.array_equal(labels.array, before)
 
 
-def test_accept_all_respects_preserve_other_classes(mask_folder) -> None:  # noqa: F811
+def test_accept_all_fills_only_unlabelled_pixels_unless_replacing_is_chosen_and_confirmed(
+    mask_folder,  # noqa: F811
+) -> None:
+    """Issue 18: under the default every labelled pixel stays (whatever the brush's overwrite rule);
+    replacing is asked with the exact count of labelled pixels per class; each accept is one step."""
     name, label = first_mask(mask_folder)
     before = label.copy()
     proposal = shifted_proposal(label)
     editor, labels = editor_on(mask_folder, name, label)
-    editor.set_rule(Mode.PRESERVE)
-    accept(editor, proposal, AcceptAll())
-    check_exactly(before, labels.array, proposal, before == 0)  # only background pixels may change
-    assert np.array_equal(labels.array[before != 0], before[before != 0])
-    assert (labels.array != before).any()
-    editor.set_rule(Mode.OVERWRITE)
-    assert editor.undo() and np.array_equal(labels.array, before)
-    accept(editor, proposal, AcceptAll())
+    assert len(set(np.unique(before).tolist()) - {0}) >= 2  # several labelled classes to lose
+    differs = proposal.proposed & (proposal.labels != before)
+    labelled = differs & (before != 0)
+    counts = np.bincount(before[labelled], minlength=256)
+    expected_replaced = {int(c): int(counts[c]) for c in np.flatnonzero(counts)}
+    assert sum(expected_replaced.values()) > 100
+
+    editor.set_rule(Mode.OVERWRITE)  # the brush's "Overwrite all" does not apply to proposals
+    asked: list[AcceptPlan] = []
+    accept(editor, proposal, AcceptAll(), confirm=lambda plan: asked.append(plan) or True)
     check_exactly(before, labels.array, proposal, np.ones(label.shape, bool))
+    assert np.array_equal(labels.array[before != 0], before[before != 0]) and asked == []
+    assert (labels.array != before).sum() == int((differs & (before == 0)).sum()) > 0
+    assert editor.undo_text == "Accept proposal" and editor.undo()
+    assert np.array_equal(labels.array, before) and editor.undo_text is None
+
+    declined = accept(editor, proposal, AcceptAll(), AcceptMode.REPLACE, lambda p: asked.append(p) or False)
+    assert declined.empty and np.array_equal(labels.array, before) and editor.undo_text is None
+    (plan,) = asked
+    assert plan.replaced == expected_replaced and plan.replaced_pixels == int(labelled.sum())
+    assert plan.filled == int((differs & (before == 0)).sum())
+
+    accept(editor, proposal, AcceptAll(), AcceptMode.REPLACE, lambda p: True)
+    check_exactly(before, labels.array, proposal, np.ones(label.shape, bool), replace=True)
+    assert editor.undo_text == "Accept proposal" and editor.undo()
+    assert np.array_equal(labels.array, before) and editor.undo_text is None  # one step
 
 
 def test_voc_names_match_coco_categories_by_name(mask_folder) -> None:  # noqa: F811

@@ -45,6 +45,12 @@ class ProposalBar(QToolBar):
             "Accept in stroke: paint with the brush size, the proposal under it is accepted"
         )
         self.act_accept_stroke.setIconText("In stroke")
+        self.act_replace = QAction("Replace labels", self, checkable=True)  # off: only unlabelled pixels
+        self.act_replace.setIconText("Replace")
+        self.act_replace.setToolTip(
+            "Off (default): an accept only labels unlabelled pixels and keeps every label already made. "
+            "On: it may replace labelled pixels too; you are told how many of which classes first"
+        )
         self.act_reject = QAction("Reject", self)
         self.act_reject.setToolTip("Hide the proposal; the mask is not changed")
         self.act_confidence = QAction("Confidence", self, checkable=True)
@@ -73,8 +79,9 @@ class ProposalBar(QToolBar):
         """Lay out the bar with the workspace's keyed actions (M, Shift+M, N) among the buttons."""
         self.addAction(propose)
         self.addAction(accept_all)
-        for act in (self.act_accept_class, self.act_accept_box, self.act_accept_stroke, self.act_reject):
+        for act in (self.act_accept_class, self.act_accept_box, self.act_accept_stroke, self.act_replace):
             self.addAction(act)
+        self.addAction(self.act_reject)
         self.addSeparator()
         self.addAction(self.act_confidence)
         self.addWidget(self.confidence_combo)

@@ -1,8 +1,10 @@
 """Model proposals in the Images workspace's Edit mode (ADR 0021): M proposes for the shown
 image in a JobWorker (the model load cached across images), the proposal is a layer over the image, and
 the bar accepts all / the active class / inside a dragged box / under a painted stroke, each one undo
-step through the editor (its overwrite rule applies), or rejects it. The same bar runs the batch job
-over the unlabelled images and reviews its proposals folder image by image (accept / edit / skip).
+step through the editor, or rejects it. An accept only labels unlabelled pixels unless "Replace labels"
+is on, and then asks first, naming how many labelled pixels of which classes change (issue 18). The
+same bar runs the batch job over the unlabelled images and reviews its proposals folder image by image
+(accept / edit / skip).
 
 The source follows the session's checkpoint ("Project checkpoint"), so a fine-tune that ends switches
 it; a checkpoint file or torchvision weights (cache or file, never downloaded) can be chosen instead.
@@ -18,13 +20,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from cocoseg_gui.core.editing.box import Box
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.image_view_state import ImageChanged
 from cocoseg_gui.core.jobs import Progress
-from cocoseg_gui.core.proposals.accept import AcceptAll, AcceptBox, AcceptClass, AcceptStroke, Where, accept
+from cocoseg_gui.core.proposals.accept import (
+    AcceptAll,
+    AcceptBox,
+    AcceptClass,
+    AcceptMode,
+    AcceptPlan,
+    AcceptStroke,
+    Where,
+    apply_plan,
+    describe_classes,
+    plan_accept,
+)
 from cocoseg_gui.core.proposals.batch import (
     ACCEPTED,
     EDITED,
@@ -282,18 +295,51 @@ class ProposalsController(QObject):
             self._load_reviewed()
 
     # ------------------------------------------------------------------------------------ accept
-    def accept_where(self, where: Where) -> Box:
-        if self.proposal is None or self.ws.editor.current_image != self.proposal_image:
+    def accept_mode(self) -> AcceptMode:
+        return AcceptMode.REPLACE if self.bar.act_replace.isChecked() else AcceptMode.FILL
+
+    def accept_where(self, where: Where) -> Box | None:
+        """Accept in ``where`` as one undo step; the changed box, None when the user declined to replace
+        labelled pixels."""
+        editor = self.ws.editor
+        labels = editor.current_labels
+        if self.proposal is None or labels is None or editor.current_image != self.proposal_image:
             self._status("No proposal for this image: press M to propose")
             return Box.empty_box()
-        box = accept(self.ws.editor, self.proposal, where)
-        self._status(
-            "Accepted" if not box.empty else "Nothing to accept there (or the overwrite rule kept it)"
-        )
+        proposal = self.proposal.resized(labels.shape)
+        plan = plan_accept(labels, proposal, where, self.accept_mode())
+        if plan.replaced and not self.confirm_replace(plan):
+            self._status("Not accepted: the labelled pixels are kept")
+            return None
+        box = apply_plan(editor, proposal, plan)
+        self._status(self._accepted_text(plan, box), 10000)
         return box
 
-    def accept_all(self) -> None:
-        self.accept_where(AcceptAll())
+    def confirm_replace(self, plan: AcceptPlan) -> bool:
+        """Ask before labelled pixels are replaced, saying how many of which classes."""
+        classes = describe_classes(plan.replaced, self.ws.editor.class_name)
+        also = f" It also labels {plan.filled:,} unlabelled pixels." if plan.filled else ""
+        text = (
+            f"Accepting this proposal replaces {plan.replaced_pixels:,} labelled pixels: {classes}.{also}\n\n"
+            "Undo (Ctrl+Z) takes the whole accept back in one step."
+        )
+        yes, cancel = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Cancel
+        return QMessageBox.question(self.ws, "Replace labelled pixels?", text, yes | cancel, cancel) == yes
+
+    def _accepted_text(self, plan: AcceptPlan, box: Box) -> str:
+        kept = (
+            f"; {plan.kept_pixels:,} labelled pixels kept (Replace labels changes them)" if plan.kept else ""
+        )
+        if box.empty:
+            return f"Nothing to accept there{kept}"
+        if plan.replaced:
+            return (
+                f"Accepted: {plan.filled:,} unlabelled and {plan.replaced_pixels:,} labelled pixels changed"
+            )
+        return f"Accepted: {plan.filled:,} unlabelled pixels labelled{kept}"
+
+    def accept_all(self) -> Box | None:
+        return self.accept_where(AcceptAll())
 
     def accept_class(self) -> None:
         self.accept_where(AcceptClass(self.ws.editor.settings.active_class))
@@ -443,8 +489,8 @@ class ProposalsController(QObject):
         if self.review is None or image is None or image.file_name not in self.review.entries:
             self._status("This image has no proposal in the proposals folder")
             return
-        if status in (ACCEPTED, EDITED):
-            self.accept_all()
+        if status in (ACCEPTED, EDITED) and self.accept_all() is None:
+            return  # the user kept the labelled pixels: nothing saved, nothing recorded
         if status == ACCEPTED and not self.ws.save_current():
             return
         try:
