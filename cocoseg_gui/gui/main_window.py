@@ -339,6 +339,7 @@ class MainWindow(QMainWindow):
         s.compare_requested.connect(lambda _path: self.show_panel("predict"))  # Evaluate -> compare view
         self.images.edits_changed.connect(self._on_edits_changed)
         self.images.masks_changed.connect(self._update_summary)  # "N masks" follows every save
+        self.images.masks_changed.connect(self.masks_panel.refresh_report)  # and the Masks report
         self.images.edit_mode_changed.connect(
             lambda _on: self._on_workspace_changed(self.panel_tabs.currentIndex())
         )

@@ -69,6 +69,10 @@ def _run_generate(
     )
 
 
+def _read_report(folder: Path, **_job: object) -> dict[str, Any] | None:
+    return report_if_readable(folder)
+
+
 class MasksPanel(QWidget):
     """Generate a mask dataset folder from the open dataset; the browser and viewer then show it."""
 
@@ -78,6 +82,7 @@ class MasksPanel(QWidget):
         super().__init__(parent)
         self.state = state
         self.worker: JobWorker | None = None
+        self._report_job: JobWorker | None = None  # report.json re-read after an editor save
         self._out_edited = False
 
         self.classes = CategoryChecklist("Search classes…")
@@ -289,6 +294,21 @@ class MasksPanel(QWidget):
         self.report_view.set_report(report)
         self.tabs.setCurrentWidget(self.report_view if report else self.tabs.widget(0))
 
+    def refresh_report(self) -> None:
+        """The open mask folder's masks changed (an editor save): its report.json is read again in a job
+        (it lists every mask) and shown, the tab left as the user chose."""
+        folder = self.state.masks_dir
+        if self.worker is not None or folder is None:
+            return
+        job = JobWorker(_read_report, folder)
+        job.succeeded.connect(lambda report: self._on_report_read(folder, report))
+        self._report_job = job
+        job.start()
+
+    def _on_report_read(self, folder: Path, report: dict[str, Any] | None) -> None:
+        if self.worker is None and folder == self.state.masks_dir and report:
+            self.report_view.set_report(report)
+
     # -- running
     def generate(self, overwrite: bool = False) -> None:
         """Start generating (resumes a run with the same options in the same folder)."""
@@ -399,6 +419,8 @@ class MasksPanel(QWidget):
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(30000)
+        if self._report_job is not None:
+            self._report_job.wait(5000)
 
     def prepare_screenshot(self, demo: ScreenshotDemo, done: Callable[[], None]) -> None:
         """Generate masks of the open dataset into a fresh folder and show the report."""
