@@ -106,13 +106,12 @@ class MaskInventory:
 
     # ---------------------------------------------------------------------------------------- update
     def record_save(self, file_name: str, mask_name: str) -> None:
-        """The editor saved ``file_name``'s mask as ``mask_name``: it has a mask and is edited now."""
-        changed = self._map.get(file_name) != mask_name or file_name not in self._edited
+        """The editor saved ``file_name``'s mask as ``mask_name``: it has a mask and is edited now.
+        Observers are told at every save (the mask's pixels changed even when its entry did not)."""
         self._generation += 1  # snapshots read before this save are stale
-        if not changed:
-            return
-        self._map = {**self._map, file_name: mask_name}
-        self._masked = None
+        if self._map.get(file_name) != mask_name:
+            self._map = {**self._map, file_name: mask_name}
+            self._masked = None
         self._edited = self._edited | {file_name}
         self.changed.emit(InventoryChanged(frozenset({file_name})))
 

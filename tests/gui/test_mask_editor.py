@@ -404,6 +404,8 @@ def test_at_1024x700_the_edit_toolbars_show_the_overwrite_mode_and_the_batch_but
     assert toolbar.mode_box.isVisible() and toolbar.class_box.isVisible()
     assert all(toolbar.widgetForAction(a).isVisible() for a in toolbar.tool_actions.values())
     assert bar.widgetForAction(bar.act_batch).isVisible()
+    assert bar.widgetForAction(bar.act_replace).isVisible()  # the proposals' Replace labels toggle
+    assert bar.widgetForAction(images.proposals.act_next).isVisible()
     qtbot.keyClick(window, Qt.Key.Key_G)  # the fill's "whole class" box appears: still room for the mode
     qtbot.wait(50)
     assert toolbar.whole_class_box.isVisible() and toolbar.mode_box.isVisible()

@@ -111,8 +111,14 @@ def test_new_dataset_label_is_shown_after_coming_back_and_both_strokes_are_saved
 
     both = paint_save_return_paint_save(qtbot, window, masks)
     assert window.images.mask_count() == 1 and "1 masks" in window.summary_label.text()
-    summary = window.masks_panel.report_view.summary  # the Masks panel's report follows too
-    qtbot.waitUntil(lambda: summary.text().startswith("1 masks · 1 classes with pixels"), timeout=WAIT_MS)
+    view = window.masks_panel.report_view  # the Masks panel's report follows every save too
+
+    def person_pixels() -> int | None:
+        classes = (view.report or {}).get("classes", [])
+        return next((c["pixels"] for c in classes if c["index"] == 1), None)
+
+    qtbot.waitUntil(lambda: person_pixels() == int((both == 1).sum()), timeout=WAIT_MS)
+    assert view.summary.text().startswith("1 masks · 1 classes with pixels")
 
     again = show_in_fresh_window(qtbot, tmp_path, entry.annotations, entry.images, masks, name)
     assert again.images.current.mask_source == "mask file"

@@ -22,7 +22,7 @@ class ProposalBar(QToolBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Proposals", parent)
         self.setObjectName("proposal_toolbar")
-        self.source_combo = QComboBox(minimumContentsLength=16)  # long torchvision names: elided in the box
+        self.source_combo = QComboBox(minimumContentsLength=14)  # long torchvision names: elided in the box
         self.source_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -36,7 +36,8 @@ class ProposalBar(QToolBar):
         self.addWidget(QLabel(" Model "))
         self.addWidget(self.source_combo)
         self.act_accept_class = QAction("Accept class", self)
-        self.act_accept_class.setToolTip("Accept the proposal's pixels of the active class")
+        self.act_accept_class.setToolTip("Accept class: the proposal's pixels of the active class")
+        self.act_accept_class.setIconText("Class")  # room for Replace and Next at 1024 px
         self.act_accept_box = QAction("Accept in box", self, checkable=True)
         self.act_accept_box.setToolTip("Accept in box: drag a box, the proposal inside it is accepted")
         self.act_accept_box.setIconText("In box")  # short button texts: the bar fits a 1024 px window
