@@ -8,6 +8,9 @@ the saved image came back unlabelled and the next save replaced the first stroke
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +188,31 @@ def test_an_undone_and_saved_stroke_stays_undone_after_coming_back(
     qtbot.keyClick(window, Qt.Key.Key_Y, CTRL)
     qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
     assert np.array_equal(saved_mask(partly_masked, name), first)
+
+
+def test_a_save_by_another_process_is_shown_without_reopening(
+    qtbot, tmp_path: Path, val_annotations: Path, val_images: Path, partly_masked: Path
+) -> None:
+    """Another process (a second window, a script) saves a mask for an image this window showed without
+    one: the browser marks it and the viewer shows the saved mask (InventoryWatch re-reads the folder)."""
+    window = open_unmasked_image(qtbot, tmp_path, val_annotations, val_images, partly_masked)
+    name = window.images.current.file_name
+    h, w = labels(window).shape
+    script = (
+        "import sys, numpy as np\n"
+        "from cocoseg_gui.core.editing.save import save_edited_mask\n"
+        "label = np.zeros((int(sys.argv[3]), int(sys.argv[4])), np.uint8)\n"
+        "label[10:30, 20:60] = 1\n"
+        "save_edited_mask(sys.argv[1], sys.argv[2], label, label.shape)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    subprocess.run(
+        [sys.executable, "-c", script, str(partly_masked), name, str(h), str(w)], check=True, env=env
+    )
+    qtbot.waitUntil(lambda: marks(window, name) == (True, True), timeout=WAIT_MS)
+    assert window.images.mask_count() == 4
+    away_and_back(qtbot, window)
+    assert window.images.current.mask_source == "mask file"
+    expected = np.zeros((h, w), np.uint8)
+    expected[10:30, 20:60] = 1
+    assert np.array_equal(labels(window), expected)
