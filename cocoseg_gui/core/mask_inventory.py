@@ -37,7 +37,7 @@ class InventorySnapshot:
 
 @dataclass(frozen=True)
 class InventoryChanged:
-    """The images whose mask entry or edited mark changed."""
+    """The images whose mask was saved, or whose map entry or edited mark changed."""
 
     names: frozenset[str]
 

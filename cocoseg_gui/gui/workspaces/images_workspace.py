@@ -62,7 +62,7 @@ class ImagesWorkspace(QMainWindow):
     hover_text = Signal(str)  # "x, y: class" under the cursor, "" when outside
     edit_mode_changed = Signal(bool)
     edits_changed = Signal()  # unsaved state or what undo/redo would do changed
-    masks_changed = Signal()  # which images have a mask or were edited changed (a save, another window)
+    masks_changed = Signal()  # the open mask folder's masks changed (a save here, another window, a job)
 
     def __init__(self, masks_panel: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -159,8 +159,8 @@ class ImagesWorkspace(QMainWindow):
         return problem
 
     def _on_inventory_changed(self) -> None:
-        """A save (here or elsewhere) changed which images have a mask or were edited: the browser's
-        marks and filters follow."""
+        """A save (here or elsewhere) changed the folder's masks: the browser's "has mask" and "edited"
+        marks and filters follow, and ``masks_changed`` tells the window (mask count, Masks report)."""
         if self.source is None:
             return
         self.browser.set_masked_names(self.source.masked_file_names())
