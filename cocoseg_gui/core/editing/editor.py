@@ -29,6 +29,7 @@ from cocoseg_gui.core.editing.save import (
 from cocoseg_gui.core.editing.session import Brush, EditSession
 from cocoseg_gui.core.editing.stroke import Point, pixel
 from cocoseg_gui.core.errors import CocoSegError
+from cocoseg_gui.core.folder_lock import WINDOW_LOCK_WAIT_S
 from cocoseg_gui.core.label_map import LabelMap, Region
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
@@ -99,6 +100,9 @@ class ImageEditor:
     settings: ToolSettings = field(default_factory=ToolSettings)
     book: HistoryBook = field(default_factory=HistoryBook)
     changed: Observers[None] = field(default_factory=Observers)
+    # a window waits this long for another process's save (ms) before saying who holds the folder
+    lock_timeout: float = WINDOW_LOCK_WAIT_S
+    open_notes: list[str] = field(default_factory=list)  # what opening the folder set right (reset)
     _entries: dict[int, _Entry] = field(default_factory=dict)
     _current: _Entry | None = None
     _stroking: bool = False
@@ -185,10 +189,11 @@ class ImageEditor:
     def reset(self, mask_folder: Path | None) -> None:
         """Another mask folder: sessions of the old one are dropped (save them first). A save of
         the new folder that a kill interrupted is finished here (save_journal; best effort: the
-        next save repairs it or says why not)."""
+        next save repairs it or says why not); what that set right is in ``open_notes``."""
+        self.open_notes = []
         if mask_folder is not None:
             with contextlib.suppress(CocoSegError):
-                repair_interrupted_save(mask_folder)
+                repair_interrupted_save(mask_folder, self.open_notes, self.lock_timeout)
         self.mask_folder = mask_folder
         self._entries.clear()
         self.book = HistoryBook(self.book.max_steps, self.book.max_bytes)
@@ -411,7 +416,12 @@ class ImageEditor:
         if entry is None or self.mask_folder is None or (self._stroking and entry is self._current):
             return None
         saved = save_edited_mask(
-            self.mask_folder, entry.file_name, entry.session.label, entry.image_size, entry.image_id
+            self.mask_folder,
+            entry.file_name,
+            entry.session.label,
+            entry.image_size,
+            entry.image_id,
+            self.lock_timeout,
         )
         entry.session.mark_saved()
         self.changed.emit(None)
