@@ -49,7 +49,9 @@ def program_name() -> str:
     """What this process is, in the words a user knows: ``cocoseg masks``, ``cocoseg-gui``..."""
     argv = sys.argv or ["python"]
     name = Path(argv[0]).name or "python"
-    if name in ("cocoseg", "__main__.py", "cli") and len(argv) > 1 and not argv[1].startswith("-"):
+    if name == "__main__.py":  # python -m cocoseg_gui[.cli]
+        name = Path(argv[0]).parent.name
+    if name in ("cocoseg", "cli") and len(argv) > 1 and not argv[1].startswith("-"):
         return f"cocoseg {argv[1]}"
     return name
 
