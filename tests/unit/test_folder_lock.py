@@ -131,3 +131,26 @@ def test_opening_a_folder_for_writing_removes_only_our_stale_temporaries(new_fol
     save_edited_mask(folder, names[1], np.zeros((480, 640), np.uint8), None)
     assert not any(p.exists() for p in ours_old)
     assert all(p.exists() for p in [*not_ours, fresh])
+
+
+def test_cocoseg_masks_into_a_folder_being_written_names_the_holder(
+    tmp_path: Path, val_annotations: Path, val_images: Path, monkeypatch, capsys
+) -> None:
+    from cocoseg_gui.cli import main as cli_main
+    from cocoseg_gui.core import mask_job
+
+    monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(mask_job, "JOB_LOCK_WAIT_S", 0.2)
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = _start_holder(out)
+    args = ["masks", "--annotations", str(val_annotations), "--images", str(val_images), "--out", str(out)]
+    try:
+        assert cli_main([*args, "--max-images", "3", "--workers", "1"]) == 2
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    err = capsys.readouterr().err
+    assert f"{out} is being written by cocoseg masks (process {holder.pid})" in err and "since" in err
+    assert not (out / "masks").exists() and not (out / "manifest.json").exists()  # nothing written
+    assert cli_main([*args, "--max-images", "3", "--workers", "1"]) == 0  # the killed holder's lock is free
