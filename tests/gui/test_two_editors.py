@@ -149,3 +149,28 @@ def test_a_save_that_set_a_journal_aside_says_so(
     paint_and_save(qtbot, win)
     assert not win.images.editor.dirty and len(notes) == 1  # the save then just works
     assert list(masks.glob(save_journal.JOURNAL_FILE + ".refused-*"))
+
+
+def test_a_damaged_edited_json_is_recovered_when_the_folder_opens(
+    qtbot, tmp_path, monkeypatch, val_annotations, val_images, masks
+) -> None:
+    from cocoseg_gui.core.editing.save import save_edited_mask
+    from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+
+    notes: list[list[str]] = []
+    monkeypatch.setattr(edit_saving, "tell_notes", lambda parent, found: notes.append(found))
+    reader = MaskDatasetFolder(masks)
+    names = sorted(reader.image_mask_map)[:3]
+    for name in names:
+        label = reader.read_mask(name).copy()
+        label[:8, :8] = 1
+        save_edited_mask(masks, name, label, label.shape)
+    data = (masks / "edited.json").read_bytes()
+    (masks / "edited.json").write_bytes(data[: len(data) // 3])
+    win = open_window(qtbot, tmp_path, "a.ini", val_annotations, val_images, masks)
+    assert "edited.json was damaged" in win.notice_label.toolTip() and win.notice_label.isVisible()
+    assert set(read_edited(masks)) == set(names)  # every record back, from the backup
+    qtbot.waitUntil(lambda: win.datasets.edited.names == frozenset(names), timeout=WAIT_MS)  # marks too
+    win.images.act_edit.trigger()
+    assert len(notes) == 1 and "3 from the backup" in notes[0][0] and "No record was lost" in notes[0][0]
+    assert list(masks.glob("edited.json.damaged-*"))

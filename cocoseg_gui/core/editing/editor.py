@@ -22,6 +22,7 @@ from cocoseg_gui.core.editing.history import HistoryBook, step_description
 from cocoseg_gui.core.editing.rules import OVERWRITE, Mode, Rule, pick
 from cocoseg_gui.core.editing.save import (
     SavedMask,
+    recover_damaged_edited,
     repair_interrupted_save,
     save_edited_mask,
     save_mask_copy,
@@ -188,12 +189,15 @@ class ImageEditor:
 
     def reset(self, mask_folder: Path | None) -> None:
         """Another mask folder: sessions of the old one are dropped (save them first). A save of
-        the new folder that a kill interrupted is finished here (save_journal; best effort: the
-        next save repairs it or says why not); what that set right is in ``open_notes``."""
+        the new folder that a kill interrupted is finished here (save_journal) and a damaged
+        edited.json recovered (best effort: the next save repairs it or says why not); what that
+        set right is in ``open_notes``."""
         self.open_notes = []
         if mask_folder is not None:
             with contextlib.suppress(CocoSegError):
                 repair_interrupted_save(mask_folder, self.open_notes, self.lock_timeout)
+            with contextlib.suppress(CocoSegError, OSError):
+                recover_damaged_edited(mask_folder, self.open_notes, self.lock_timeout)
         self.mask_folder = mask_folder
         self._entries.clear()
         self.book = HistoryBook(self.book.max_steps, self.book.max_bytes)

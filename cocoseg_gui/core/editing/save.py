@@ -255,6 +255,27 @@ def read_edited(folder: str | Path) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v) for k, v in images.items() if isinstance(v, dict)}
 
 
+def recover_damaged_edited(
+    folder: str | Path, notes: list[str], lock_timeout: float = SAVE_TIMEOUT_S
+) -> bool:
+    """Opening a folder: a damaged edited.json is recovered now, under the lock (edited_records), so
+    the browser's marks come back before the next save; its message is appended to ``notes``.
+    True when it was. OSError when the folder cannot be written, FolderBusyError when held."""
+    root = Path(folder)
+    try:
+        read_edited(root)
+        return False
+    except DatasetError:
+        pass
+    with locked(root, lock_timeout):
+        try:
+            read_edited(root)  # another process may have recovered it meanwhile
+            return False
+        except DatasetError as exc:
+            notes.append(recover_edited(root, exc.problem).message)
+    return True
+
+
 def record_edited(
     folder: Path, file_name: str, mask_name: str, image_id: int | None, notes: list[str] | None = None
 ) -> None:
