@@ -84,7 +84,10 @@ class LockHolder:
 
     def describe(self) -> str:
         """``cocoseg-gui (process 4242 on host), since 2026-12-06 20:31:05 UTC``."""
-        where = f"process {self.pid}" + ("" if self.host == socket.gethostname() else f" on {self.host}")
+        here = self.host == socket.gethostname()
+        where = f"process {self.pid}" + ("" if here else f" on {self.host}")
+        if here and self.pid == os.getpid():
+            where += ": this program, e.g. a job it runs"
         since = self.since.replace("T", " ").replace("Z", " UTC")
         return f"{self.program} ({where}), since {since}"
 
