@@ -37,7 +37,7 @@ for k, name in enumerate(names):
     h, w, image_id = sizes[name]
     label = np.zeros((h, w), np.uint8)
     label[: h // (k + 2), : w // 2] = 1 + k % 3
-    save_edited_mask(folder, name, label, (h, w), image_id)
+    save_edited_mask(folder, name, label, (h, w), image_id, lock_timeout=240)  # a loaded machine waits
 """
 
 HOLDER = """
