@@ -154,3 +154,30 @@ def test_cocoseg_masks_into_a_folder_being_written_names_the_holder(
     assert f"{out} is being written by cocoseg masks (process {holder.pid})" in err and "since" in err
     assert not (out / "masks").exists() and not (out / "manifest.json").exists()  # nothing written
     assert cli_main([*args, "--max-images", "3", "--workers", "1"]) == 0  # the killed holder's lock is free
+
+
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+from cocoseg_gui.core.atomic import atomic_open
+with atomic_open(Path(sys.argv[1]) / "report.json") as fh:
+    fh.write(b'{"half": ')
+    fh.flush()
+    print("writing", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_temporary_left_by_a_killed_writer_goes_when_the_folder_is_next_written(new_folder) -> None:
+    folder, names = new_folder
+    report = (folder / "report.json").read_bytes()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(folder)], env=_env(), stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=30)
+    left = list(folder.glob(".report.json.*.tmp"))
+    assert len(left) == 1 and (folder / "report.json").read_bytes() == report  # the kill's debris
+    save_edited_mask(folder, names[0], np.zeros((480, 640), np.uint8), None)
+    assert not left[0].exists() and not list(folder.glob(".*.tmp"))
