@@ -212,7 +212,7 @@ def propose_folder(
     if mapping is None:
         raise DatasetError(masks_dir, "no category_mapping.json: the folder's classes are unknown")
     out.mkdir(parents=True, exist_ok=True)
-    with locked(out, JOB_LOCK_WAIT_S):  # one job (or review) writes a proposals folder at a time
+    with locked(out, JOB_LOCK_WAIT_S):  # one batch job writes a proposals folder at a time
         return _propose_into(spec, masks_dir, out, images, names, mapping, progress, cancel, device, source)
 
 
