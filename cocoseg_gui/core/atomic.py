@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -72,13 +73,25 @@ def atomic_write_with(path: str | Path, writer: Callable[[IO[bytes]], None], fsy
         writer(fh)
 
 
-def remove_stale_temporaries(folder: str | Path) -> int:
-    """Delete temporaries a killed writer left in ``folder`` (``.name.*.tmp``); return how many."""
+# our temporaries: "." + the target's name + "." + a token + ".tmp"; the token is mkstemp's 8 random
+# characters (atomic_open) or the writer's process id (mask_png.write_file_atomic)
+_OUR_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]+\.tmp")
+
+
+def remove_stale_temporaries(folder: str | Path, older_than: float | None = None) -> int:
+    """Delete temporaries a killed writer left in ``folder``; return how many.
+
+    Only ours by name (``.name.XXXXXXXX.tmp``) and, given ``older_than`` (a time.time() value: when
+    the folder's lock was taken), only those last written before it: a live writer holds the lock."""
     count = 0
     folder = Path(folder)
     if folder.is_dir():
         for p in folder.glob(".*.tmp"):
+            if not _OUR_TEMPORARY.fullmatch(p.name):
+                continue
             with contextlib.suppress(OSError):
+                if older_than is not None and p.lstat().st_mtime >= older_than:
+                    continue
                 p.unlink()
                 count += 1
     return count

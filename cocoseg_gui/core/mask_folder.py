@@ -22,6 +22,7 @@ MANIFEST_FILE = "manifest.json"
 REPORT_FILE = "report.json"
 IMAGE_MAP_FILE = "image_mask_map.json"
 EDITED_FILE = "edited.json"  # images saved from the mask editor (core/editing/save.py)
+EDITED_BACKUP_FILE = ".edited-backup.json"  # its copy, written with it (core/editing/edited_records.py)
 SAVE_JOURNAL_FILE = ".save-journal.json"  # an editor save in progress (core/editing/save_journal.py)
 
 
@@ -172,6 +173,7 @@ def prepare_out(
             IMAGE_MAP_FILE,
             MAPPING_FILE,
             EDITED_FILE,
+            EDITED_BACKUP_FILE,
             SAVE_JOURNAL_FILE,
         ):
             with contextlib.suppress(FileNotFoundError):

@@ -32,6 +32,7 @@ from cocoseg_gui.core.atomic import atomic_write_json, remove_stale_temporaries
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.coco_index import CocoIndex
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
+from cocoseg_gui.core.folder_lock import JOB_LOCK_WAIT_S, LOCK_FILES, locked
 from cocoseg_gui.core.image_entry import check_unique_file_names, image_entry_problem
 from cocoseg_gui.core.image_header import image_size
 from cocoseg_gui.core.jobs import Cancelled, CancelToken, Progress, ProgressCallback, RateMeter, report
@@ -40,6 +41,7 @@ from cocoseg_gui.core.mask_folder import (
     MANIFEST_FILE,
     MASKS_DIR,
     REPORT_FILE,
+    check_out_apart_from_images,
     manifest_json,
     mask_names,
     prepare_out,
@@ -270,8 +272,36 @@ def generate_masks(
     """Write the mask dataset folder ``out`` for ``annotations`` (see docs/formats.md).
 
     Raises DatasetError/OptionsError for bad input, Cancelled when ``cancel`` is set (the folder then
-    holds only complete masks and a manifest with ``complete: false``; a rerun resumes).
+    holds only complete masks and a manifest with ``complete: false``; a rerun resumes). The whole
+    job holds ``out``'s lock (core/folder_lock.py): FolderBusyError naming who else writes it.
     """
+    out = Path(out)
+    check_out_apart_from_images(out, Path(images_dir))  # before the lock file lands in OUT
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with locked(out, JOB_LOCK_WAIT_S):
+            return _generate_masks(annotations, images_dir, out, options, progress, cancel, index, overwrite)
+    except BaseException:
+        if created:  # bad input before anything was written: leave no folder behind
+            for name in LOCK_FILES:
+                with contextlib.suppress(OSError):
+                    (out / name).unlink()
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
+
+
+def _generate_masks(
+    annotations: Path,
+    images_dir: Path,
+    out: Path,
+    options: MaskOptions,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    index: CocoIndex | None,
+    overwrite: bool,
+) -> MaskReport:
     t0 = time.perf_counter()
     annotations, images_dir, out = Path(annotations), Path(images_dir), Path(out)
     if not images_dir.is_dir():

@@ -494,7 +494,9 @@ class MainWindow(QMainWindow):
             self._report("Could not open the mask folder", problem)
             self.state.masks_dir = None
         source = self.images.source
-        self.set_notice(source.note if source is not None else "")
+        notes = [source.note] if source is not None and source.note else []
+        # what opening the folder for editing set right (a journal set aside, edited.json recovered)
+        self.set_notice(" ".join([*notes, *self.images.editor.open_notes]))
 
     def _update_summary(self) -> None:
         s = self.state

@@ -270,5 +270,6 @@ def test_masks_overwrite_clears_the_editors_marks(
         overwrite=True,
     )
     assert read_edited(mask_folder) == {} and not (mask_folder / EDITED_FILE).exists()
+    assert not (mask_folder / ".edited-backup.json").exists()  # its backup goes with it
     assert not (mask_folder / save_journal.JOURNAL_FILE).exists()
     assert not np.array_equal(MaskDatasetFolder(mask_folder).read_mask(name), edited(label, 5))

@@ -22,6 +22,7 @@ from cocoseg_gui.core.editing.history import HistoryBook, step_description
 from cocoseg_gui.core.editing.rules import OVERWRITE, Mode, Rule, pick
 from cocoseg_gui.core.editing.save import (
     SavedMask,
+    recover_damaged_edited,
     repair_interrupted_save,
     save_edited_mask,
     save_mask_copy,
@@ -29,6 +30,7 @@ from cocoseg_gui.core.editing.save import (
 from cocoseg_gui.core.editing.session import Brush, EditSession
 from cocoseg_gui.core.editing.stroke import Point, pixel
 from cocoseg_gui.core.errors import CocoSegError
+from cocoseg_gui.core.folder_lock import WINDOW_LOCK_WAIT_S
 from cocoseg_gui.core.label_map import LabelMap, Region
 from cocoseg_gui.core.mask_inventory import MaskInventory
 from cocoseg_gui.core.observers import Observers
@@ -101,6 +103,9 @@ class ImageEditor:
     settings: ToolSettings = field(default_factory=ToolSettings)
     book: HistoryBook = field(default_factory=HistoryBook)
     changed: Observers[None] = field(default_factory=Observers)
+    # a window waits this long for another process's save (ms) before saying who holds the folder
+    lock_timeout: float = WINDOW_LOCK_WAIT_S
+    open_notes: list[str] = field(default_factory=list)  # what opening the folder set right (reset)
     _entries: dict[int, _Entry] = field(default_factory=dict)
     _current: _Entry | None = None
     _stroking: bool = False
@@ -186,13 +191,20 @@ class ImageEditor:
 
     def reset(self, mask_folder: Path | None, inventory: MaskInventory | None = None) -> None:
         """Another mask folder: sessions of the old one are dropped (save them first). A save of
-        the new folder that a kill interrupted is finished here (save_journal; best effort: the
-        next save repairs it or says why not). ``inventory``: the folder's MaskInventory, told of
-        every save (and re-read after a repair), so every view sees what is on disk."""
+        the new folder that a kill interrupted is finished here (save_journal) and a damaged
+        edited.json recovered (best effort: the next save repairs it or says why not); what that
+        set right is in ``open_notes``. ``inventory``: the folder's MaskInventory, told of every
+        save (and re-read after a repair), so every view sees what is on disk."""
+        self.open_notes = []
         if mask_folder is not None:
+            repaired: list[str] | bool = False
+            recovered = False
             with contextlib.suppress(CocoSegError):
-                if repair_interrupted_save(mask_folder) and inventory is not None:
-                    inventory.reload()  # the repair may have added a map entry
+                repaired = repair_interrupted_save(mask_folder, self.open_notes, self.lock_timeout)
+            with contextlib.suppress(CocoSegError, OSError):
+                recovered = recover_damaged_edited(mask_folder, self.open_notes, self.lock_timeout)
+            if (repaired or recovered) and inventory is not None:
+                inventory.reload()  # the repair may have added a map entry or edited records
         self.mask_folder = mask_folder
         self.inventory = inventory
         self._entries.clear()
@@ -416,7 +428,12 @@ class ImageEditor:
         if entry is None or self.mask_folder is None or (self._stroking and entry is self._current):
             return None
         saved = save_edited_mask(
-            self.mask_folder, entry.file_name, entry.session.label, entry.image_size, entry.image_id
+            self.mask_folder,
+            entry.file_name,
+            entry.session.label,
+            entry.image_size,
+            entry.image_id,
+            self.lock_timeout,
         )
         if self.inventory is not None:
             self.inventory.record_save(entry.file_name, saved.mask_name)

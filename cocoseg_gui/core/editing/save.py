@@ -6,6 +6,8 @@ later file cannot be written, the previous PNG bytes are put back, so the folder
 its report.json does not count. The in-memory array is only read: on any error the caller still has
 every edit and can save elsewhere. A kill (no exception to catch) between the PNG and report.json is
 repaired at the next save or open from a journal written before the PNG (core/editing/save_journal.py).
+The whole transaction holds the folder's inter-process lock (core/folder_lock.py), so two windows or
+a window and a job saving into one folder never lose each other's report, map or edited.json update.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import numpy as np
 from cocoseg_gui.core.atomic import atomic_write_bytes, atomic_write_json
 from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.editing import save_journal
+from cocoseg_gui.core.editing.edited_records import recover_edited, write_edited
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, describe_os_error
+from cocoseg_gui.core.folder_lock import SAVE_TIMEOUT_S, locked
 from cocoseg_gui.core.mask_dataset import read_image_mask_map, read_json, read_report, resolve_mask_entry
 from cocoseg_gui.core.mask_folder import EDITED_FILE, IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
 from cocoseg_gui.core.mask_png import class_histogram, encode_mask_png
@@ -42,6 +46,7 @@ class SavedMask:
     mask_path: Path
     mask_name: str
     histogram: dict[int, int]  # pixels per value, nonzero only
+    notes: tuple[str, ...] = ()  # what the save found and set right on the way (a journal set aside...)
 
 
 def check_label(label: np.ndarray, image_size: tuple[int, int] | None, num_classes: int, where: Path) -> None:
@@ -123,15 +128,28 @@ def save_edited_mask(
     label: np.ndarray,
     image_size: tuple[int, int] | None,
     image_id: int | None = None,
+    lock_timeout: float = SAVE_TIMEOUT_S,
 ) -> SavedMask:
     """Save ``label`` as the mask of image ``file_name`` in the mask folder ``folder``.
 
     ``image_size``: the image's (height, width), checked against the map (None: not checked). Raises
     DatasetError for a map that does not fit (naming the mask file), SaveError for a file that cannot
-    be written (read-only folder, full disk), leaving the previous mask and ``label`` as they were.
+    be written (read-only folder, full disk), FolderBusyError naming who holds the folder's lock
+    after ``lock_timeout`` s, leaving the previous mask and ``label`` as they were.
     """
-    root = Path(folder)
-    repair_interrupted_save(root)
+    try:
+        with locked(folder, lock_timeout):
+            return _save_locked(Path(folder), file_name, label, image_size, image_id)
+    except OSError as exc:  # only the lock file's: every other write names its file as a SaveError
+        path = Path(exc.filename or folder)
+        raise SaveError(path, f"cannot save {describe_os_error(exc)}; the edits are kept in memory") from exc
+
+
+def _save_locked(
+    root: Path, file_name: str, label: np.ndarray, image_size: tuple[int, int] | None, image_id: int | None
+) -> SavedMask:
+    notes: list[str] = []
+    repair_interrupted_save(root, notes)
     mapping = ClassMapping.read(root / MAPPING_FILE)
     image_map = read_image_mask_map(root, required=False)
     masks = SafeRoot(root / MASKS_DIR, what="mask file name")
@@ -162,13 +180,13 @@ def save_edited_mask(
         if file_name not in image_map:
             new_map = {**image_map, file_name: mask_name}
             _write(root / IMAGE_MAP_FILE, lambda: atomic_write_json(root / IMAGE_MAP_FILE, new_map))
-        _write(root / EDITED_FILE, lambda: record_edited(root, file_name, mask_name, image_id))
+        _write(root / EDITED_FILE, lambda: record_edited(root, file_name, mask_name, image_id, notes))
     except SaveError:
         _restore(mask_path, old_png)
         _end_journal(root)
         raise
     _end_journal(root)  # not in a finally: a kill (KeyboardInterrupt, SystemExit) must leave it
-    return SavedMask(mask_path, mask_name, hist)
+    return SavedMask(mask_path, mask_name, hist, tuple(notes))
 
 
 def _end_journal(root: Path) -> None:
@@ -177,11 +195,18 @@ def _end_journal(root: Path) -> None:
         save_journal.end(root)
 
 
-def repair_interrupted_save(folder: str | Path) -> list[str]:
-    """Finish a save a kill interrupted (save_journal); the image file names repaired. SaveError
-    naming report.json when the folder cannot be written."""
+def repair_interrupted_save(
+    folder: str | Path, notes: list[str] | None = None, lock_timeout: float = SAVE_TIMEOUT_S
+) -> list[str]:
+    """Finish a save a kill interrupted (save_journal), under the folder's lock; the image file names
+    repaired. What it set right on the way (a journal set aside, edited.json recovered) is appended
+    to ``notes``. SaveError naming report.json when the folder cannot be written, FolderBusyError
+    naming who holds its lock after ``lock_timeout`` s."""
+    if not (Path(folder) / save_journal.JOURNAL_FILE).exists():
+        return []  # nothing interrupted: no lock taken (a folder only looked at gets no lock file)
     try:
-        return save_journal.repair(folder)
+        with locked(folder, lock_timeout):
+            return save_journal.repair(folder, notes)
     except OSError as exc:
         path = Path(folder) / REPORT_FILE
         raise SaveError(path, f"cannot repair an interrupted save: {describe_os_error(exc)}") from exc
@@ -230,12 +255,40 @@ def read_edited(folder: str | Path) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v) for k, v in images.items() if isinstance(v, dict)}
 
 
-def record_edited(folder: Path, file_name: str, mask_name: str, image_id: int | None) -> None:
-    """Add or refresh the image's entry in edited.json (atomic), so the browser can mark it."""
+def recover_damaged_edited(
+    folder: str | Path, notes: list[str], lock_timeout: float = SAVE_TIMEOUT_S
+) -> bool:
+    """Opening a folder: a damaged edited.json is recovered now, under the lock (edited_records), so
+    the browser's marks come back before the next save; its message is appended to ``notes``.
+    True when it was. OSError when the folder cannot be written, FolderBusyError when held."""
+    root = Path(folder)
+    try:
+        read_edited(root)
+        return False
+    except DatasetError:
+        pass
+    with locked(root, lock_timeout):
+        try:
+            read_edited(root)  # another process may have recovered it meanwhile
+            return False
+        except DatasetError as exc:
+            notes.append(recover_edited(root, exc.problem).message)
+    return True
+
+
+def record_edited(
+    folder: Path, file_name: str, mask_name: str, image_id: int | None, notes: list[str] | None = None
+) -> None:
+    """Add or refresh the image's entry in edited.json (atomic, with its backup), so the browser can
+    mark it. A damaged edited.json is recovered (edited_records), never silently rebuilt; what was
+    recovered and what is gone is appended to ``notes``."""
     try:
         images = read_edited(folder)
-    except DatasetError:
-        images = {}  # an unreadable list is rebuilt rather than blocking the save of a mask
+    except DatasetError as exc:
+        recovery = recover_edited(folder, exc.problem, file_name)
+        images = dict(recovery.records)
+        if notes is not None:
+            notes.append(recovery.message)
     entry = images.get(file_name, {})
     now = _now()
     images[file_name] = {
@@ -245,7 +298,7 @@ def record_edited(folder: Path, file_name: str, mask_name: str, image_id: int | 
         "saved": now,
         "saves": int(entry.get("saves", 0)) + 1,
     }
-    atomic_write_json(folder / EDITED_FILE, {"version": 1, "images": images})
+    write_edited(folder, images)
 
 
 # ------------------------------------------------------------------------------------- save elsewhere

@@ -8,11 +8,19 @@ new PNG is written (atomically) BEFORE the PNG and removed after the last file. 
 next save or open of the folder means a save was interrupted: the listed masks' class counts are
 recomputed from the PNG on disk (right whichever PNG is there), and when the PNG is the new one its
 map and edited.json entries are completed too.
+
+The journal is a file in the folder like any other: an entry whose image name or mask name would
+lead outside the folder (ADR 0003's rules: absolute, ``..``, a link leaving ``masks/``), or a
+journal that cannot be read, is not trusted: the whole journal is set aside
+(``.save-journal.json.refused-<time>``) with a message, nothing is repaired from it, saving goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +30,7 @@ from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.mask_dataset import read_image_mask_map, read_json, read_report
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE, SAVE_JOURNAL_FILE
 from cocoseg_gui.core.mask_png import class_histogram, read_mask_png
+from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError, check_relative_name
 
 JOURNAL_FILE = SAVE_JOURNAL_FILE
 
@@ -43,25 +52,84 @@ def end(folder: Path) -> None:
     (folder / JOURNAL_FILE).unlink(missing_ok=True)
 
 
-def pending(folder: str | Path) -> list[dict[str, Any]]:
-    """The journal's entries; [] when no save was interrupted (or the journal is unreadable)."""
-    try:
-        data = read_json(Path(folder) / JOURNAL_FILE, required=False)
-    except DatasetError:
-        return []  # half a journal cannot exist (atomic); a damaged one names nothing to repair
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class BadJournalError(DatasetError):
+    """A journal that is not trusted (unreadable, or an entry leading outside the folder)."""
+
+
+def read_entries(folder: str | Path) -> list[dict[str, Any]]:
+    """The journal's entries, checked; [] when no save was interrupted. BadJournalError naming the
+    journal and the entry when it cannot be trusted."""
+    root = Path(folder)
+    path = root / JOURNAL_FILE
+    data = read_json(path, required=False)  # DatasetError: half a journal cannot be ours (atomic)
+    if data is None:
+        return []
     images = data.get("images") if isinstance(data, dict) else None
-    return [e for e in images or [] if isinstance(e, dict) and e.get("file_name") and e.get("mask")]
+    if not isinstance(images, list):
+        raise BadJournalError(path, 'expected {"version": 1, "images": [entries]}')
+    masks = SafeRoot(root / MASKS_DIR, what="mask file name")
+    for entry in images:
+        check_entry(path, masks, entry)
+    return images
 
 
-def repair(folder: str | Path) -> list[str]:
+def check_entry(path: Path, masks: SafeRoot, entry: Any) -> None:
+    """BadJournalError unless ``entry`` names an image and a mask inside ``masks/`` (ADR 0003)."""
+    if not isinstance(entry, dict):
+        raise BadJournalError(path, f"an entry is not an object: {entry!r:.80}")
+    file_name, mask = entry.get("file_name"), entry.get("mask")
+    try:
+        reason = check_relative_name(file_name)
+        if reason is not None:
+            raise UnsafePathError(path, f"its image name {file_name!r}", reason, "the image folder")
+        masks.resolve(mask if isinstance(mask, str) else "", path, f"its mask name {mask!r}")
+    except UnsafePathError as exc:
+        raise BadJournalError(path, exc.problem) from None
+    if not isinstance(entry.get("sha256"), str) or not _SHA256.fullmatch(entry["sha256"]):
+        raise BadJournalError(path, f"the entry of {file_name!r} has no valid sha256")
+    image_id = entry.get("image_id")
+    if image_id is not None and (isinstance(image_id, bool) or not isinstance(image_id, int)):
+        raise BadJournalError(path, f"the entry of {file_name!r} has an image_id that is not a number")
+
+
+def pending(folder: str | Path) -> list[dict[str, Any]]:
+    """The journal's entries; [] when no save was interrupted or the journal is not trusted."""
+    try:
+        return read_entries(folder)
+    except DatasetError:
+        return []
+
+
+def set_aside(folder: Path, problem: DatasetError) -> str:
+    """Move an untrusted journal out of the way; the message for the user (OSError if it cannot)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = folder / f"{JOURNAL_FILE}.refused-{stamp}"
+    os.replace(folder / JOURNAL_FILE, aside)
+    return (
+        f"{problem}. The save journal was not used (nothing repaired from it) and is kept as "
+        f"{aside.name}; saving goes on. If a save was interrupted, check that image's mask."
+    )
+
+
+def repair(folder: str | Path, notes: list[str] | None = None) -> list[str]:
     """Finish an interrupted save of ``folder``; the image file names repaired ([] when none).
 
-    Raises OSError when the folder cannot be written (the journal stays for the next try)."""
+    An untrusted journal is set aside and its message appended to ``notes``. Raises OSError when
+    the folder cannot be written (the journal stays for the next try)."""
     from cocoseg_gui.core.editing.save import record_edited, updated_report  # save imports this
 
     root = Path(folder)
-    entries = pending(root)
-    if not entries and not (root / JOURNAL_FILE).exists():
+    if not (root / JOURNAL_FILE).exists():
+        return []
+    try:
+        entries = read_entries(root)
+    except DatasetError as exc:
+        message = set_aside(root, exc)
+        if notes is not None:
+            notes.append(message)
         return []
     mapping = ClassMapping.read(root / MAPPING_FILE)
     report = read_report(root)
@@ -86,6 +154,6 @@ def repair(folder: str | Path) -> list[str]:
         image_map = {**image_map, **{f: m for f, m, _i in completed}}
         atomic_write_json(root / IMAGE_MAP_FILE, image_map)
     for file_name, mask_name, image_id in completed:
-        record_edited(root, file_name, mask_name, image_id)
+        record_edited(root, file_name, mask_name, image_id, notes)
     end(root)
     return repaired

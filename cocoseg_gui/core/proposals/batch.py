@@ -23,7 +23,9 @@ import numpy as np
 from PIL import Image
 
 from cocoseg_gui.core.atomic import atomic_write_json, atomic_write_with
+from cocoseg_gui.core.class_map import ClassMapping
 from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.folder_lock import JOB_LOCK_WAIT_S, locked
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_json
 from cocoseg_gui.core.mask_folder import mask_names
@@ -201,9 +203,8 @@ def propose_folder(
     device: str = "cpu",
     source: ProposalSource | None = None,
 ) -> BatchResult:
-    """Propose for every unlabelled image of ``masks_dir`` into ``out`` (resumable; see the module doc)."""
-    from cocoseg_gui.core.training.transforms import load_rgb
-
+    """Propose for every unlabelled image of ``masks_dir`` into ``out`` (resumable; see the module doc).
+    Holds ``out``'s lock (core/folder_lock.py): FolderBusyError naming another job writing it."""
     masks_dir, out = Path(masks_dir), Path(out)
     images, names = unlabelled_images(masks_dir, images_dir)
     _check_out(out, masks_dir, images)
@@ -211,6 +212,24 @@ def propose_folder(
     if mapping is None:
         raise DatasetError(masks_dir, "no category_mapping.json: the folder's classes are unknown")
     out.mkdir(parents=True, exist_ok=True)
+    with locked(out, JOB_LOCK_WAIT_S):  # one batch job writes a proposals folder at a time
+        return _propose_into(spec, masks_dir, out, images, names, mapping, progress, cancel, device, source)
+
+
+def _propose_into(
+    spec: SourceSpec,
+    masks_dir: Path,
+    out: Path,
+    images: Path,
+    names: list[str],
+    mapping: ClassMapping,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    device: str,
+    source: ProposalSource | None,
+) -> BatchResult:
+    from cocoseg_gui.core.training.transforms import load_rgb
+
     folder = ProposalsFolder(out, masks_dir, spec)
     result = BatchResult(out, total=len(names))
     todo = [(n, f) for n, f in zip(names, mask_names(names)) if not folder.complete(n)]

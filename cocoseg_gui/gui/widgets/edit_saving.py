@@ -5,6 +5,11 @@
   keeps the image (``leave_image`` returns False and the workspace stays on it).
 - A failed save (read-only folder, full disk) is a dialog naming the file, offering "Save elsewhere…":
   a chosen folder gets the mask PNG(s) while the edits stay in memory, unsaved, so nothing is lost.
+  A folder another program holds past a few seconds is such a failure, naming who and since when.
+- Edit mode claims the mask folder (core/folder_lock.py, never waited for): a second window entering
+  Edit mode on the same folder is told who else is editing it, since when; saves still take turns.
+- What a save (or opening the folder) set right on the way, a save journal set aside or a damaged
+  edited.json recovered, is shown, never only logged.
 
 The dialogs are module functions so tests replace them like QMessageBox's.
 """
@@ -19,7 +24,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from cocoseg_gui.core.editing.editor import ImageEditor
+from cocoseg_gui.core.editing.save import SavedMask
 from cocoseg_gui.core.errors import CocoSegError
+from cocoseg_gui.core.folder_lock import EDITING_LOCK_FILE, FolderLock, LockHolder
 from cocoseg_gui.gui.widgets.dialogs import error_text
 
 AUTOSAVE_KEY = "edit/autosave"
@@ -60,6 +67,29 @@ def ask_save_failed(parent: QWidget | None, message: str) -> bool:
     return box.clickedButton() is elsewhere
 
 
+def tell_other_editor(parent: QWidget | None, message: str) -> None:
+    """Another window (or program) is editing the folder Edit mode was entered on."""
+    title = "Another window is editing this folder"
+    box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=parent)
+    box.setObjectName("other_editor")
+    box.exec()
+
+
+def tell_notes(parent: QWidget | None, notes: list[str]) -> None:
+    """What a save or opening the folder found damaged and set right (or could not)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "The mask folder needed repair", "\n\n".join(notes), parent)
+    box.setObjectName("folder_notes")
+    box.exec()
+
+
+def other_editor_text(folder: Path, other: LockHolder) -> str:
+    return (
+        f"Another window is editing the mask folder {folder}: {other.describe()}.\n\n"
+        "Saves take turns, so neither window loses the other's saves; an image saved in both "
+        "windows keeps the later save. Edit different images, or close the other window."
+    )
+
+
 def choose_folder(parent: QWidget | None) -> Path | None:
     folder = QFileDialog.getExistingDirectory(parent, "Save the mask elsewhere")
     return Path(folder) if folder else None
@@ -76,6 +106,42 @@ class EditSaving(QObject):
         self.act_autosave.setChecked(True)
         self.act_autosave.setToolTip("Off: switching images with unsaved edits asks Save / Discard / Cancel")
         self.act_autosave.toggled.connect(self._remember)
+        self._claim: FolderLock | None = None  # Edit mode's claim on the mask folder
+        self.other_editor: LockHolder | None = None  # who else was editing it when Edit mode began
+
+    # ------------------------------------------------------------------------------------ edit claim
+    def start_editing(self, folder: Path) -> None:
+        """Edit mode on ``folder``: claim it, or tell who else is editing it (editing goes on)."""
+        if self._claim is not None and self._claim.folder == Path(folder):
+            return
+        self.stop_editing()
+        claim = FolderLock(folder, EDITING_LOCK_FILE, program="cocoseg-gui window")
+        try:
+            other = claim.try_acquire()
+        except OSError:
+            other = None  # no lock file there: no save there either, and the save says why
+        else:
+            if other is None:
+                self._claim = claim
+        self.other_editor = other
+        if other is not None:
+            text = other_editor_text(Path(folder), other)
+            self.status(f"Another window is editing this folder: {other.describe()}", 0)
+            tell_other_editor(self.parent_widget, text)
+        if self.editor.open_notes:
+            self._show_notes(list(self.editor.open_notes))
+            self.editor.open_notes.clear()
+
+    def stop_editing(self) -> None:
+        """Edit mode left (or another folder, or the window closes): the claim goes."""
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
+        self.other_editor = None
+
+    def _show_notes(self, notes: list[str]) -> None:
+        self.status(notes[0], 20000)
+        tell_notes(self.parent_widget, notes)
 
     # ----------------------------------------------------------------------------------------- setting
     @property
@@ -112,8 +178,11 @@ class EditSaving(QObject):
                 self.save_elsewhere(which if which is not None else list(self.editor.unsaved_ids()))
             return False
         if saved:
-            names = [s.mask_name for s in (saved if isinstance(saved, list) else [saved])]
-            self.status(f"Saved {', '.join(names)}", 5000)
+            done: list[SavedMask] = saved if isinstance(saved, list) else [saved]  # type: ignore[assignment]
+            self.status(f"Saved {', '.join(s.mask_name for s in done)}", 5000)
+            notes = [n for s in done for n in s.notes]
+            if notes:
+                self._show_notes(notes)
         return True
 
     def save_elsewhere(self, image_ids: list[int | None]) -> list[Path]:

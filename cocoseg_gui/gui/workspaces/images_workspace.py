@@ -144,6 +144,8 @@ class ImagesWorkspace(QMainWindow):
         self.proposals.masks_changed()
         if self.editing and self.source.masks_dir is None:
             self.set_editing(False)
+        elif self.editing and self.source.masks_dir is not None:
+            self.edit_saving.start_editing(self.source.masks_dir)  # the claim follows the folder
 
     def _make_source(self, index: CocoIndex, images_dir: Path, masks_dir: Path | None) -> CocoSegError | None:
         problem = None
@@ -397,6 +399,7 @@ class ImagesWorkspace(QMainWindow):
                 self.editor.reset(self.source.masks_dir)
             self._attach_current()
         else:
+            self.edit_saving.stop_editing()
             self.editor.release()
             self.editor.cancel()  # an open polygon is dropped
             self.assists.reset()
@@ -409,6 +412,8 @@ class ImagesWorkspace(QMainWindow):
             action.setEnabled(on)
         self.edit_mode_changed.emit(on)
         self._on_editor_changed()
+        if on and self.source is not None and self.source.masks_dir is not None:
+            self.edit_saving.start_editing(self.source.masks_dir)  # tells who else edits the folder
 
     def _on_edit_image(self, event: ImageChanged) -> None:
         if self.editing:
@@ -566,6 +571,7 @@ class ImagesWorkspace(QMainWindow):
         self.proposals.cancel_batch()
 
     def shutdown(self) -> None:
+        self.edit_saving.stop_editing()
         self.proposals.shutdown()
         self.browser.shutdown()
         self.loader.wait_idle(5000)
