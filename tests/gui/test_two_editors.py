@@ -170,7 +170,9 @@ def test_a_damaged_edited_json_is_recovered_when_the_folder_opens(
     win = open_window(qtbot, tmp_path, "a.ini", val_annotations, val_images, masks)
     assert "edited.json was damaged" in win.notice_label.toolTip() and win.notice_label.isVisible()
     assert set(read_edited(masks)) == set(names)  # every record back, from the backup
-    qtbot.waitUntil(lambda: win.datasets.edited.names == frozenset(names), timeout=WAIT_MS)  # marks too
+    qtbot.waitUntil(
+        lambda: win.images.source.inventory.edited_names() == frozenset(names), timeout=WAIT_MS
+    )  # marks too
     win.images.act_edit.trigger()
     assert len(notes) == 1 and "3 from the backup" in notes[0][0] and "No record was lost" in notes[0][0]
     assert list(masks.glob("edited.json.damaged-*"))
