@@ -31,6 +31,7 @@ from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
 from cocoseg_gui.core.new_mask_dataset import list_images
 from cocoseg_gui.core.proposals.proposal import Proposal
 from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec
+from cocoseg_gui.core.safe_paths import SafeRoot
 
 PROPOSALS_FILE = "proposals.json"
 FORMAT = "cocoseg-proposals"
@@ -170,8 +171,11 @@ def find_proposals(masks_dir: Path, candidates: Sequence[Path]) -> ProposalsFold
     return None
 
 
-def unlabelled_images(masks_dir: Path, images_dir: Path | None = None) -> tuple[Path, list[str]]:
-    """(image folder, names of its images with no saved mask in ``masks_dir``)."""
+def unlabelled_images(
+    masks_dir: Path, images_dir: Path | None = None, refused: list[str] | None = None
+) -> tuple[Path, list[str]]:
+    """(image folder, names of its images with no saved mask in ``masks_dir``); symbolic links leading
+    outside the image folder are never proposed for (ADR 0003), their names appended to ``refused``."""
     folder = MaskDatasetFolder(masks_dir, browse=True)
     if not Path(masks_dir).is_dir():
         raise DatasetError(Path(masks_dir), "mask folder not found")
@@ -179,7 +183,7 @@ def unlabelled_images(masks_dir: Path, images_dir: Path | None = None) -> tuple[
     if images is None:
         raise OptionsError(f"{masks_dir}: its manifest names no image folder; choose the images")
     labelled = {sample.file_name for sample in folder.samples()}  # mask on disk, names checked (SafeRoot)
-    return images, [n for n in list_images(images) if n not in labelled]
+    return images, [n for n in list_images(images, refused) if n not in labelled]
 
 
 def _check_out(out: Path, masks_dir: Path, images_dir: Path) -> None:
@@ -205,7 +209,8 @@ def propose_folder(
     from cocoseg_gui.core.training.transforms import load_rgb
 
     masks_dir, out = Path(masks_dir), Path(out)
-    images, names = unlabelled_images(masks_dir, images_dir)
+    refused: list[str] = []
+    images, names = unlabelled_images(masks_dir, images_dir, refused)
     _check_out(out, masks_dir, images)
     mapping = MaskDatasetFolder(masks_dir, browse=True).mapping
     if mapping is None:
@@ -213,11 +218,13 @@ def propose_folder(
     out.mkdir(parents=True, exist_ok=True)
     folder = ProposalsFolder(out, masks_dir, spec)
     result = BatchResult(out, total=len(names))
+    result.failed += [(n, "a symbolic link leading outside the image folder: not read") for n in refused]
     todo = [(n, f) for n, f in zip(names, mask_names(names)) if not folder.complete(n)]
     result.resumed = len(names) - len(todo)
     if todo and source is None:
         source = ProposalSource.load(spec, dict(enumerate(mapping.class_names())), device)
     meter = RateMeter(len(names), start_done=result.resumed)
+    safe = SafeRoot(images)
     last_save = time.monotonic()
     report(progress, Progress(result.resumed, len(names), message="Proposing"))
     try:
@@ -226,7 +233,7 @@ def propose_folder(
                 cancel.raise_if_cancelled()
             assert source is not None
             try:
-                proposal = source.propose(load_rgb(images / name))
+                proposal = source.propose(load_rgb(safe.resolve(name)))  # listed links may change
             except DatasetError as exc:
                 result.failed.append((name, exc.problem))
                 continue
