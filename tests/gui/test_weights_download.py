@@ -9,11 +9,15 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.training.models import build_model
 from cocoseg_gui.core.training.pretrained import WEIGHTS, WeightsFile
+from cocoseg_gui.gui.services.error_hints import describe_error
 from tests.gui.window_helpers import make_window
 from tests.unit.weights_server import (
     WeightsServer,
@@ -102,3 +106,15 @@ def test_wrong_bytes_are_refused_with_a_message(
     assert "did not send the published mobilenet_v3_large-8738ca79.pth" in shown[0]
     assert "was not downloaded" in dialog.status.text()
     assert not (_cache(tmp_path) / entry.file_name).exists()
+
+
+def test_the_window_names_the_menu_not_the_command(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    entry = WEIGHTS["lraspp_mobilenet_v3_large"]
+    _cache(tmp_path).mkdir(parents=True)
+    (_cache(tmp_path) / entry.file_name).write_bytes(_payload())  # not the published file
+    with pytest.raises(DatasetError) as err:
+        build_model(entry.name, 3, pretrained="coco")
+    message = describe_error(err.value).message
+    assert "Tools › Download pretrained weights… (lraspp_mobilenet_v3_large)" in message
+    assert "cocoseg download-weights" not in message and entry.file_name in message
