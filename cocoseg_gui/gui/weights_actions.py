@@ -63,6 +63,7 @@ class WeightsDialog(QDialog):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.download_button = buttons.addButton("Download", QDialogButtonBox.ButtonRole.ActionRole)
+        self.download_button.setDefault(True)  # Enter downloads the chosen file
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         for w in (intro, self.list, self.status, buttons):

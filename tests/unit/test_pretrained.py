@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -169,6 +170,27 @@ def test_cancel_stops_the_download_and_leaves_nothing(weights_server: WeightsSer
         download_file(
             f"{weights_server.url}/{served.name}", dest, progress=lambda p: token.cancel(), cancel=token
         )
+    assert os.listdir(dest.parent) == []
+
+
+def test_cancel_while_the_server_stalls_is_a_cancel(weights_server: WeightsServer, tmp_path: Path) -> None:
+    """The server sends one MiB and then nothing: a cancel made while the read waits ends as a cancel
+    (when the read times out), not as a broken download, and leaves nothing."""
+    served = named_by_hash(weights_server.root, "tiny", _tensor_bytes())
+    weights_server.gate = threading.Event()  # never set during the download
+    token, first = CancelToken(), threading.Event()
+    canceller = threading.Thread(target=lambda: (first.wait(60), token.cancel()))
+    canceller.start()
+    dest = tmp_path / "cache" / served.name
+    with pytest.raises(Cancelled):
+        download_file(
+            f"{weights_server.url}/{served.name}",
+            dest,
+            progress=lambda p: first.set(),
+            cancel=token,
+            timeout_s=1,
+        )
+    canceller.join()
     assert os.listdir(dest.parent) == []
 
 

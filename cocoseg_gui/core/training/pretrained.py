@@ -182,7 +182,8 @@ def download_weights(
 ) -> Path:
     """Download ``entry`` into the torch cache and return its path (a present, intact file is kept).
 
-    Streamed in 1 MiB chunks with progress in KiB; cancel stops at the next chunk; the sha256 prefix
+    Streamed in 1 MiB chunks with progress in KiB; cancel stops at the next chunk (or when a stalled
+    read times out); the sha256 prefix
     of the name is checked before the file is renamed into place, so the cache never holds a partial
     or wrong file under the real name.
     """
@@ -233,7 +234,9 @@ def download_file(
                     cancel.raise_if_cancelled()
                 try:
                     chunk = response.read(_CHUNK)
-                except OSError as exc:
+                except OSError as exc:  # a stall past the timeout, a reset connection
+                    if cancel is not None:
+                        cancel.raise_if_cancelled()  # cancelled while the read waited: that is the news
                     raise PretrainedWeightsUnavailable(
                         f"the download of {what} from {url} broke off after {done} bytes ({exc}); try again"
                     ) from None
