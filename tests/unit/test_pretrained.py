@@ -103,6 +103,17 @@ def test_a_pickle_whose_name_carries_its_own_hash_is_refused_by_weights_only(tmp
     assert not marker.exists()
 
 
+def test_a_weights_file_named_with_a_hash_prefix_must_match_it(tmp_path: Path) -> None:
+    """`train --pretrained FILE` with a copy of torchvision's file: the name's promise is checked too."""
+    copy = tmp_path / WEIGHTS["lraspp_mobilenet_v3_large"].file_name
+    copy.write_bytes(_tensor_bytes(10))
+    with pytest.raises(DatasetError, match="not the published file"):
+        build_model("lraspp_mobilenet_v3_large", 3, pretrained=str(copy))
+    good = named_by_hash(tmp_path, "unet", _tensor_bytes(10))  # the hash is right: read, then no match
+    with pytest.raises(DatasetError, match="no weights in this file match"):
+        build_model("unet", 3, pretrained=str(good), width=8)
+
+
 def test_coco_state_loads_whole_then_gets_new_heads() -> None:
     from torchvision.models.segmentation import deeplabv3_mobilenet_v3_large
 

@@ -22,6 +22,7 @@ from cocoseg_gui.core.training.names import MODEL_NAMES
 from cocoseg_gui.core.training.pretrained import (
     PretrainedWeightsUnavailable,
     cached_state_dict,
+    check_hash,
     weights_for,
 )
 from cocoseg_gui.core.training.unet import UNet
@@ -226,6 +227,7 @@ def _read_weights(path: Path) -> Any:
 
     if not path.is_file():
         raise DatasetError(path, "weights file not found")
+    check_hash(path)  # a torchvision-style name (``-<sha256 prefix>.pth``) must match its content
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors come in many types
