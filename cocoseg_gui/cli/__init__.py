@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "project": "project_cmd",
     "find-label-issues": "label_issues_cmd",  # also registers rank-uncertain
     "propose": "propose_cmd",
+    "download-weights": "download_weights_cmd",
 }
 
 

@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     for name, why in made.unreadable[:5]:
         print(f"cocoseg new-dataset: warning: {name!r} left out: {why}")
+    for name in made.refused[:5]:
+        print(f"cocoseg new-dataset: warning: {name!r} left out: a link leading outside {args.images}")
     print(f"{made.num_images} images, {len(categories)} classes, no mask yet: {made.folder}")
     if project is not None and entry is not None:
         from dataclasses import replace

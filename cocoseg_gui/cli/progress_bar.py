@@ -63,12 +63,14 @@ class ProgressBar:
             self.stream.flush()
 
 
-def run_cancellable(label: str, job: Callable[..., T], *args: Any, cancelled: str, **kwargs: Any) -> T | None:
+def run_cancellable(
+    label: str, job: Callable[..., T], *args: Any, cancelled: str, unit: str = "img", **kwargs: Any
+) -> T | None:
     """``job(*args, progress=bar, cancel=token, **kwargs)`` under a progress bar; Ctrl+C cancels it at its
     next safe point: ``cocoseg LABEL: cancelled; CANCELLED`` on stderr and None (exit 130 for callers)."""
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    bar: ProgressBar | None = ProgressBar(label)
+    bar: ProgressBar | None = ProgressBar(label, unit)
     try:
         return job(*args, progress=bar, cancel=cancel, **kwargs)
     except Cancelled:

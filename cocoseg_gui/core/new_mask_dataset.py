@@ -38,6 +38,7 @@ from cocoseg_gui.core.mask_folder import (
 from cocoseg_gui.core.mask_job import options_hash
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.core.project import DatasetEntry, Project, Role, slug
+from cocoseg_gui.core.safe_paths import SafeRoot
 from cocoseg_gui.core.types import IMAGE_SUFFIXES, Category
 
 IMAGES_FILE = "images.json"  # the COCO file listing the folder's images (no annotations)
@@ -64,6 +65,7 @@ class NewDataset:
     images_dir: Path
     num_images: int
     unreadable: tuple[tuple[str, str], ...]  # (file name, why) of image files whose size was unreadable
+    refused: tuple[str, ...] = ()  # symbolic links leading outside the image folder, left out (ADR 0003)
 
 
 # ------------------------------------------------------------------------------------------- classes
@@ -118,22 +120,31 @@ def categories_from_mapping(path: str | Path) -> list[Category]:
 
 
 # ------------------------------------------------------------------------------------------- images
-def list_images(images_dir: str | Path) -> list[str]:
+def list_images(images_dir: str | Path, refused: list[str] | None = None) -> list[str]:
     """Image files under ``images_dir`` (sub-folders too), as sorted POSIX names relative to it.
 
-    Hidden files and folders are left out; symbolic links are not followed out of the folder.
+    Hidden files and folders are left out. Symbolic links are not followed out of the folder (ADR 0003):
+    linked folders are not descended, and a linked file whose real path lies outside is left out (its
+    name appended to ``refused``): it is not the user's dataset, and opening it would read elsewhere.
     """
     root = Path(images_dir)
     if not root.is_dir():
         raise DatasetError(root, "image folder not found")
+    safe = SafeRoot(root)
     names: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         base = Path(dirpath).relative_to(root)
         for f in filenames:
             if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES:
-                names.append((base / f).as_posix())
+                name = (base / f).as_posix()
+                if safe.refusal(name) is None:
+                    names.append(name)
+                elif refused is not None:
+                    refused.append(name)
     names.sort()
+    if refused is not None:
+        refused.sort()
     return names
 
 
@@ -149,11 +160,12 @@ def _images_json(
     cancel: CancelToken | None,
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     images, unreadable = [], []
+    safe = SafeRoot(images_dir)
     for i, name in enumerate(names):
         if cancel is not None:
             cancel.raise_if_cancelled()
         try:
-            h, w = image_size(images_dir / name)
+            h, w = image_size(safe.resolve(name))  # a link replaced since the listing is refused too
         except Exception as exc:
             unreadable.append((name, str(exc) or type(exc).__name__))
             continue
@@ -189,9 +201,11 @@ def create_new_dataset(
     mapping = ClassMapping(tuple(categories))
     if not mapping.categories:
         raise OptionsError("no class given: a dataset needs at least one class besides background")
-    names = list_images(images_dir)
+    refused: list[str] = []
+    names = list_images(images_dir, refused)
     if not names:
-        raise DatasetError(images_dir, f"no image file ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        links = f" ({len(refused)} symbolic links leading outside it left out)" if refused else ""
+        raise DatasetError(images_dir, f"no image file ({', '.join(IMAGE_SUFFIXES)}) in this folder{links}")
     _check_out(out, images_dir)
     coco, unreadable = _images_json(images_dir, names, mapping.categories, progress, cancel)
     if not coco["images"]:
@@ -221,7 +235,7 @@ def create_new_dataset(
         atomic_write_json(out / MANIFEST_FILE, manifest)  # last: the folder is a mask folder once it exists
     except OSError as exc:
         raise DatasetError(Path(exc.filename or out), f"cannot write: {describe_os_error(exc)}") from exc
-    return NewDataset(out, annotations, images_dir, len(coco["images"]), tuple(unreadable))
+    return NewDataset(out, annotations, images_dir, len(coco["images"]), tuple(unreadable), tuple(refused))
 
 
 def planned_entry(project: Project, images_dir: str | Path, name: str | None = None) -> DatasetEntry:

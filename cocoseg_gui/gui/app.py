@@ -148,6 +148,7 @@ class Screenshot:
         self.done = False
         self.warnings: list[str] = []
         self._waiting = True  # for the first image
+        self.workspace: object = None  # the panel shown, once prepared
         # connected before the dataset is opened: an error found at once is caught too
         window.dataset_failed.connect(lambda message: self.finish(2, f"cannot open the dataset: {message}"))
         window.dataset_loaded.connect(self._on_dataset_loaded)
@@ -189,6 +190,7 @@ class Screenshot:
             self.grab()
             return
         workspace = self.window.show_panel(self.panel)
+        self.workspace = workspace
         from cocoseg_gui.gui import screenshots
 
         try:
@@ -199,6 +201,10 @@ class Screenshot:
     def grab(self) -> None:
         if self.done:
             return
+        problem = getattr(self.workspace, "last_error", None)  # e.g. a checkpoint it could not load
+        if problem:
+            text = problem.text() if callable(getattr(problem, "text", None)) else str(problem)
+            self.warnings.append(f"the {self.panel} panel: {text}")
         from PySide6.QtCore import QTimer
 
         # let thumbnails already requested arrive, then paint once more before grabbing

@@ -41,6 +41,7 @@ from cocoseg_gui.gui.project_actions import ProjectActions
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe
 from cocoseg_gui.gui.services.workers import JobWorker, stop_all_jobs
+from cocoseg_gui.gui.weights_actions import WeightsActions
 from cocoseg_gui.gui.widgets.dialogs import (
     ShortcutsDialog,
     ask_unsaved_edits,
@@ -172,6 +173,7 @@ class MainWindow(QMainWindow):
         self.projects = ProjectActions(self)  # the project: New/Open project, dataset switcher, title
         self.datasets = DatasetActions(self)  # File › New dataset from an image folder, Export to COCO
         self.label_issues = LabelIssueActions(self)  # Tools › likely label errors, uncertainty ranking
+        self.weights = WeightsActions(self)  # Tools › Download pretrained weights…
         self._build_actions()
         self._connect()
         self._restore_settings()
@@ -304,7 +306,10 @@ class MainWindow(QMainWindow):
             view.addAction(act) if act is not None else view.addSeparator()
         for dock in self.images.docks():
             view.addAction(dock.toggleViewAction())
-        self.label_issues.install(menus.addMenu("&Tools"))
+        tools_menu = menus.addMenu("&Tools")
+        self.label_issues.install(tools_menu)
+        tools_menu.addSeparator()
+        self.weights.install(tools_menu)
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)
@@ -690,7 +695,10 @@ class MainWindow(QMainWindow):
 
     def running_jobs(self) -> list[str]:
         """Long jobs that quitting would stop ('mask generation', 'training'...), from each busy_job()."""
-        busy = [ws.busy_job() for ws in self.workspaces()] + [self.label_issues.busy_job()]
+        busy = [ws.busy_job() for ws in self.workspaces()] + [
+            self.label_issues.busy_job(),
+            self.weights.busy_job(),
+        ]
         return [job for job in busy if job]
 
     def closeEvent(self, event: QCloseEvent) -> None:

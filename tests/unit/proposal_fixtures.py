@@ -1,6 +1,7 @@
 """Fake but real-shaped model sources for the proposal tests, with no network: a randomly initialised
-torchvision LR-ASPP saved under a temporary TORCH_HOME with the file name torchvision expects, and a
-tiny cocoseg checkpoint (random U-Net) whose classes are a mask folder's."""
+torchvision LR-ASPP weights file (chosen as a file: under torchvision's own name in the cache it would be
+refused, its content not having the published hash), and a tiny cocoseg checkpoint (random U-Net) whose
+classes are a mask folder's."""
 
 from __future__ import annotations
 
@@ -9,36 +10,29 @@ from pathlib import Path
 import pytest
 import torch
 
-from cocoseg_gui.core.proposals.source import torchvision_weights
+from cocoseg_gui.core.proposals.source import SourceSpec
 from cocoseg_gui.core.training.checkpoint import build_checkpoint, save_checkpoint
-from cocoseg_gui.core.training.models import build_model, weights_cache_path
+from cocoseg_gui.core.training.models import build_model
 
 TV_MODEL = "lraspp_mobilenet_v3_large"
 
 
 @pytest.fixture(scope="session")
-def fake_torch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A TORCH_HOME whose hub cache holds randomly initialised LR-ASPP weights (21 VOC classes)."""
+def fake_weights_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Randomly initialised LR-ASPP weights (21 VOC classes) as a state_dict file."""
     from torchvision.models import segmentation as seg
 
-    home = tmp_path_factory.mktemp("torch_home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TORCH_HOME", str(home))
-    try:
-        path = weights_cache_path(torchvision_weights(TV_MODEL))
-    finally:
-        mp.undo()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = tmp_path_factory.mktemp("weights") / "lraspp_random.pth"
     torch.manual_seed(0)
     net = seg.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21)
     torch.save(net.state_dict(), path)
-    return home
+    return path
 
 
 @pytest.fixture
-def cached_weights(fake_torch_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TORCH_HOME", str(fake_torch_home))
-    return fake_torch_home
+def tv_spec(fake_weights_file: Path) -> SourceSpec:
+    """The torchvision LR-ASPP source with the fake weights file."""
+    return SourceSpec(torchvision=TV_MODEL, weights=fake_weights_file)
 
 
 def tiny_checkpoint(path: Path, class_names: list[str]) -> Path:

@@ -34,7 +34,7 @@ from cocoseg_gui.core.proposals.proposal import ConfidenceKind, Proposal
 from cocoseg_gui.core.proposals.source import ProposalSource, SourceCache, SourceSpec, torchvision_weights
 from cocoseg_gui.core.training.models import PretrainedWeightsUnavailable
 from tests.unit.editing_fixtures import first_mask, made_masks, mask_folder  # noqa: F401
-from tests.unit.proposal_fixtures import TV_MODEL, cached_weights, fake_torch_home, tiny_checkpoint  # noqa: F401
+from tests.unit.proposal_fixtures import TV_MODEL, fake_weights_file, tiny_checkpoint, tv_spec  # noqa: F401
 
 
 def shifted_proposal(label: np.ndarray, shift: int = 25) -> Proposal:
@@ -182,12 +182,13 @@ def test_missing_torchvision_weights_say_where_and_never_download(tmp_path, monk
     with pytest.raises(PretrainedWeightsUnavailable) as err:
         ProposalSource.load(SourceSpec(torchvision=TV_MODEL), {0: "background", 1: "person"})
     text = str(err.value)
-    assert "not on this computer" in text and "never downloads" in text
+    assert "not on this computer" in text and "never downloads them on its own" in text
+    assert f"cocoseg download-weights {TV_MODEL}" in text
     assert str(tmp_path / "empty_home" / "hub" / "checkpoints") in text and ".pth" in text
 
 
-def test_cached_torchvision_weights_propose_on_a_sample_image(cached_weights, val_images) -> None:  # noqa: F811
-    source = ProposalSource.load(SourceSpec(torchvision=TV_MODEL), {0: "background", 1: "person", 2: "dog"})
+def test_torchvision_weights_propose_on_a_sample_image(tv_spec, val_images) -> None:  # noqa: F811
+    source = ProposalSource.load(tv_spec, {0: "background", 1: "person", 2: "dog"})
     image = Image.open(sorted(val_images.iterdir())[0]).convert("RGB")
     p = source.propose(image)
     assert p.shape == (image.height, image.width)

@@ -25,10 +25,7 @@ from cocoseg_gui.core.proposals.batch import (
     propose_folder,
     unlabelled_images,
 )
-from cocoseg_gui.core.proposals.source import SourceSpec
-from tests.unit.proposal_fixtures import TV_MODEL, cached_weights, fake_torch_home  # noqa: F401
-
-SPEC = SourceSpec(torchvision=TV_MODEL)
+from tests.unit.proposal_fixtures import TV_MODEL, fake_weights_file, tv_spec  # noqa: F401
 
 
 @pytest.fixture
@@ -53,7 +50,7 @@ def test_unlabelled_images_are_those_without_a_saved_mask(new_dataset: Path) -> 
 
 
 def test_batch_writes_every_unlabelled_image_and_resumes_after_a_cancel(
-    new_dataset, cached_weights, tmp_path
+    new_dataset, tv_spec, tmp_path
 ) -> None:
     out = tmp_path / "proposals"
     token = CancelToken()
@@ -65,10 +62,10 @@ def test_batch_writes_every_unlabelled_image_and_resumes_after_a_cancel(
             token.cancel()
 
     with pytest.raises(Cancelled):
-        propose_folder(SPEC, new_dataset, out, progress=cancel_after_first, cancel=token)
+        propose_folder(tv_spec, new_dataset, out, progress=cancel_after_first, cancel=token)
     partial = json.loads((out / PROPOSALS_FILE).read_text())
     assert len(partial["images"]) == 1  # written before the cancel and kept
-    result = propose_folder(SPEC, new_dataset, out)
+    result = propose_folder(tv_spec, new_dataset, out)
     assert result.resumed == 1 and len(result.written) == 2 and result.total == 3
     folder = ProposalsFolder(out)
     _, names = unlabelled_images(new_dataset)
@@ -81,15 +78,13 @@ def test_batch_writes_every_unlabelled_image_and_resumes_after_a_cancel(
         assert p.shape == labels.shape and (p.proposed == (labels != 255)).all()
         # the margin comes back too (it was the max softmax again before: the review's margin view lied)
         assert (p.margin <= p.confidence + 1 / 255).all() and not np.array_equal(p.margin, p.confidence)
-    again = propose_folder(SPEC, new_dataset, out)
+    again = propose_folder(tv_spec, new_dataset, out)
     assert again.resumed == 3 and not again.written
 
 
-def test_review_status_and_next_unreviewed_and_finding_the_folder(
-    new_dataset, cached_weights, tmp_path
-) -> None:
+def test_review_status_and_next_unreviewed_and_finding_the_folder(new_dataset, tv_spec, tmp_path) -> None:
     out = tmp_path / "proposals"
-    propose_folder(SPEC, new_dataset, out)
+    propose_folder(tv_spec, new_dataset, out)
     folder = ProposalsFolder(out)
     first, second, third = sorted(folder.entries)
     assert folder.next_unreviewed() == first
@@ -102,20 +97,23 @@ def test_review_status_and_next_unreviewed_and_finding_the_folder(
         ProposalsFolder(out, tmp_path / "other_masks")
 
 
-def test_the_proposals_folder_may_not_be_the_mask_or_image_folder(new_dataset, cached_weights) -> None:
+def test_the_proposals_folder_may_not_be_the_mask_or_image_folder(new_dataset, tv_spec) -> None:
     with pytest.raises(Exception, match="apart from the mask folder"):
-        propose_folder(SPEC, new_dataset, new_dataset / "proposals")
+        propose_folder(tv_spec, new_dataset, new_dataset / "proposals")
 
 
 def test_cli_propose_writes_the_folder_and_reports_offline_weights(
     new_dataset,
-    cached_weights,
+    tv_spec,
     tmp_path,
     capsys,
     monkeypatch,
 ) -> None:
     out = tmp_path / "cli_out"
-    code = cli_main(["propose", "--torchvision", TV_MODEL, "--masks", str(new_dataset), "--out", str(out)])
+    weights = ["--weights", str(tv_spec.weights)]
+    code = cli_main(
+        ["propose", "--torchvision", TV_MODEL, *weights, "--masks", str(new_dataset), "--out", str(out)]
+    )
     assert code == 0, capsys.readouterr().err
     assert "3 proposals written" in capsys.readouterr().out
     assert len(json.loads((out / PROPOSALS_FILE).read_text())["images"]) == 3

@@ -33,6 +33,7 @@ from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
 from cocoseg_gui.core.new_mask_dataset import list_images
 from cocoseg_gui.core.proposals.proposal import Proposal
 from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec
+from cocoseg_gui.core.safe_paths import SafeRoot
 
 PROPOSALS_FILE = "proposals.json"
 FORMAT = "cocoseg-proposals"
@@ -172,8 +173,11 @@ def find_proposals(masks_dir: Path, candidates: Sequence[Path]) -> ProposalsFold
     return None
 
 
-def unlabelled_images(masks_dir: Path, images_dir: Path | None = None) -> tuple[Path, list[str]]:
-    """(image folder, names of its images with no saved mask in ``masks_dir``)."""
+def unlabelled_images(
+    masks_dir: Path, images_dir: Path | None = None, refused: list[str] | None = None
+) -> tuple[Path, list[str]]:
+    """(image folder, names of its images with no saved mask in ``masks_dir``); symbolic links leading
+    outside the image folder are never proposed for (ADR 0003), their names appended to ``refused``."""
     folder = MaskDatasetFolder(masks_dir, browse=True)
     if not Path(masks_dir).is_dir():
         raise DatasetError(Path(masks_dir), "mask folder not found")
@@ -181,7 +185,7 @@ def unlabelled_images(masks_dir: Path, images_dir: Path | None = None) -> tuple[
     if images is None:
         raise OptionsError(f"{masks_dir}: its manifest names no image folder; choose the images")
     labelled = {sample.file_name for sample in folder.samples()}  # mask on disk, names checked (SafeRoot)
-    return images, [n for n in list_images(images) if n not in labelled]
+    return images, [n for n in list_images(images, refused) if n not in labelled]
 
 
 def _check_out(out: Path, masks_dir: Path, images_dir: Path) -> None:
@@ -206,7 +210,8 @@ def propose_folder(
     """Propose for every unlabelled image of ``masks_dir`` into ``out`` (resumable; see the module doc).
     Holds ``out``'s lock (core/folder_lock.py): FolderBusyError naming another job writing it."""
     masks_dir, out = Path(masks_dir), Path(out)
-    images, names = unlabelled_images(masks_dir, images_dir)
+    refused: list[str] = []
+    images, names = unlabelled_images(masks_dir, images_dir, refused)
     _check_out(out, masks_dir, images)
     mapping = MaskDatasetFolder(masks_dir, browse=True).mapping
     if mapping is None:
@@ -232,11 +237,13 @@ def _propose_into(
 
     folder = ProposalsFolder(out, masks_dir, spec)
     result = BatchResult(out, total=len(names))
+    result.failed += [(n, "a symbolic link leading outside the image folder: not read") for n in refused]
     todo = [(n, f) for n, f in zip(names, mask_names(names)) if not folder.complete(n)]
     result.resumed = len(names) - len(todo)
     if todo and source is None:
         source = ProposalSource.load(spec, dict(enumerate(mapping.class_names())), device)
     meter = RateMeter(len(names), start_done=result.resumed)
+    safe = SafeRoot(images)
     last_save = time.monotonic()
     report(progress, Progress(result.resumed, len(names), message="Proposing"))
     try:
@@ -245,7 +252,7 @@ def _propose_into(
                 cancel.raise_if_cancelled()
             assert source is not None
             try:
-                proposal = source.propose(load_rgb(images / name))
+                proposal = source.propose(load_rgb(safe.resolve(name)))  # listed links may change
             except DatasetError as exc:
                 result.failed.append((name, exc.problem))
                 continue

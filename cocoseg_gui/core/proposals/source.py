@@ -2,8 +2,9 @@
 
 Both end as a ``core.training.predict.Predictor`` (the one place that turns an image into softmax
 probabilities at its original size), so proposals, predict and the label-issue ranking agree. Torchvision
-weights are never downloaded: they are read from torch's cache (``weights_cache_path``) or a file the user
-names; missing weights raise ``PretrainedWeightsUnavailable`` saying where to put them.
+weights are never downloaded here (only on request: ``core.training.pretrained.download_weights``): they
+are read from torch's cache or a file the user names, their name's sha256 prefix checked and read with
+``weights_only=True``; missing weights raise ``PretrainedWeightsUnavailable`` saying how to fetch them.
 """
 
 from __future__ import annotations
@@ -68,20 +69,23 @@ def torchvision_weights(name: str) -> Any:
 
 
 def torchvision_weights_file(name: str, weights: Path | None = None) -> Path:
-    """The weights file to read: ``weights`` or the torch cache's; never a download."""
-    from cocoseg_gui.core.training.models import PretrainedWeightsUnavailable, weights_cache_path
+    """The weights file to read: ``weights`` or the torch cache's; never a download. A name carrying a
+    sha256 prefix (``-<hex>.pth``, as torchvision's do) must match the content."""
+    from cocoseg_gui.core.training.pretrained import WEIGHTS, PretrainedWeightsUnavailable, check_hash
 
+    entry = WEIGHTS[name]
     if weights is not None:
         if not Path(weights).is_file():
             raise DatasetError(Path(weights), "weights file not found")
+        check_hash(Path(weights), entry.how_to_fetch())
         return Path(weights)
-    enum = torchvision_weights(name)
-    path = weights_cache_path(enum)
+    path = entry.cache_path()
     if not path.is_file():
         raise PretrainedWeightsUnavailable(
             f"the {name} COCO weights are not on this computer (looked for {path}); cocoseg never "
-            f"downloads them: copy {path.name} (from {enum.url}) into {path.parent}, or choose the file"
+            f"downloads them on its own: {entry.how_to_fetch()}, or choose the file"
         )
+    check_hash(path, entry.how_to_fetch())
     return path
 
 

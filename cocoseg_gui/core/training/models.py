@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -18,26 +17,27 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
-from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
+from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.training.names import MODEL_NAMES
+from cocoseg_gui.core.training.pretrained import (
+    PretrainedWeightsUnavailable,
+    cached_state_dict,
+    check_hash,
+    weights_for,
+)
 from cocoseg_gui.core.training.unet import UNet
 
 __all__ = [
     "MODEL_NAMES",
     "PretrainedWeightsUnavailable",
     "build_model",
+    "build_torchvision_from_state",
     "load_weights_file",
     "model_kwargs_schema",
     "weights_cache_path",
 ]
 
 log = logging.getLogger(__name__)
-DOWNLOAD_TIMEOUT_S = 20.0
-OFFLINE_ENV = "COCOSEG_OFFLINE"  # set to 1 to never try a download
-
-
-class PretrainedWeightsUnavailable(CocoSegError):
-    """Pretrained weights are neither in the torch cache nor downloadable."""
 
 
 _UNET_SCHEMA: dict[str, dict[str, Any]] = {
@@ -103,64 +103,10 @@ def weights_cache_path(weights: Any) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
 
 
-def _ensure_cached(weights: Any) -> None:
-    """Make sure the weights file is in the torch cache: download it (short timeout) or raise."""
-    path = weights_cache_path(weights)
-    if path.is_file():
-        return
-    how = (
-        f"download {weights.url} on a machine with network and copy it to {path} "
-        f"(or set TORCH_HOME to a folder holding hub/checkpoints/{path.name}), or use pretrained='none'"
-    )
-    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
-        raise PretrainedWeightsUnavailable(
-            f"pretrained weights {weights} are not cached at {path} and {OFFLINE_ENV} is set: {how}"
-        )
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        match = torch.hub.HASH_REGEX.search(path.name)
-        torch.hub.download_url_to_file(
-            weights.url, str(path), hash_prefix=match.group(1) if match else None, progress=False
-        )
-    except Exception as exc:  # any network / disk / hash failure: never a raw traceback
-        raise PretrainedWeightsUnavailable(
-            f"pretrained weights {weights} are not cached at {path} and could not be downloaded "
-            f"({type(exc).__name__}: {exc}): {how}"
-        ) from None
-    finally:
-        socket.setdefaulttimeout(old)
-
-
-def _torchvision_parts(name: str) -> tuple[Any, Any, Any]:
-    """(builder, COCO weights, ImageNet backbone weights) of a torchvision model name."""
-    from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights
+def _builder(name: str) -> Any:
     from torchvision.models import segmentation as seg
 
-    table = {
-        "deeplabv3_resnet50": (
-            seg.deeplabv3_resnet50,
-            seg.DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1,
-            ResNet50_Weights.IMAGENET1K_V1,
-        ),
-        "deeplabv3_mobilenet_v3_large": (
-            seg.deeplabv3_mobilenet_v3_large,
-            seg.DeepLabV3_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1,
-            MobileNet_V3_Large_Weights.IMAGENET1K_V1,
-        ),
-        "lraspp_mobilenet_v3_large": (
-            seg.lraspp_mobilenet_v3_large,
-            seg.LRASPP_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1,
-            MobileNet_V3_Large_Weights.IMAGENET1K_V1,
-        ),
-        "fcn_resnet50": (
-            seg.fcn_resnet50,
-            seg.FCN_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1,
-            ResNet50_Weights.IMAGENET1K_V1,
-        ),
-    }
-    return table[name]
+    return getattr(seg, name)
 
 
 def _new_conv(old: nn.Conv2d, out_channels: int) -> nn.Conv2d:
@@ -182,24 +128,62 @@ def _replace_heads(net: nn.Module, num_classes: int) -> None:
 
 
 def _build_torchvision(name: str, num_classes: int, pretrained: str, kwargs: dict[str, Any]) -> nn.Module:
-    builder, coco, imagenet = _torchvision_parts(name)
-    aux = bool(kwargs.get("aux_loss", False))
-    extra = {} if name == "lraspp_mobilenet_v3_large" else {"aux_loss": aux or (pretrained == "coco") or None}
+    """Built with ``weights=None`` and the pretrained state loaded by us (``pretrained.py``): torchvision's
+    own loading unpickles the hub cache without ``weights_only``."""
+    state = None if pretrained == "none" else cached_state_dict(weights_for(name, pretrained))
+    return build_torchvision_from_state(name, num_classes, pretrained, state, bool(kwargs.get("aux_loss")))
+
+
+def build_torchvision_from_state(
+    name: str, num_classes: int, pretrained: str, state: dict[str, Any] | None, aux: bool = False
+) -> nn.Module:
+    """A torchvision model with ``state`` loaded: for "coco" the whole 21-class model (its last layers
+    then replaced for ``num_classes``), for "imagenet" the backbone; every tensor must fit."""
+    builder = _builder(name)
+    lraspp = name == "lraspp_mobilenet_v3_large"
     if pretrained == "coco":
-        _ensure_cached(coco)
-        net = builder(weights=coco, progress=False, **extra)
+        voc_aux = {} if lraspp else {"aux_loss": True}  # the published files hold the aux head
+        net = builder(weights=None, weights_backbone=None, num_classes=21, **voc_aux)
+        _load_exactly(net, state or {}, name, pretrained)
         _replace_heads(net, num_classes)
         if not aux and hasattr(net, "aux_classifier"):
             net.aux_classifier = None
     else:
-        backbone = imagenet if pretrained == "imagenet" else None
-        if backbone is not None:
-            _ensure_cached(backbone)
-        extra = {k: bool(v) for k, v in extra.items()}
-        net = builder(
-            weights=None, weights_backbone=backbone, num_classes=num_classes, progress=False, **extra
-        )
+        extra = {} if lraspp else {"aux_loss": aux}
+        net = builder(weights=None, weights_backbone=None, num_classes=num_classes, **extra)
+        if state is not None:
+            _load_backbone(net.backbone, state, name)
     return TorchvisionSegmenter(net, aux=aux)
+
+
+def _load_exactly(net: nn.Module, state: dict[str, Any], name: str, pretrained: str) -> None:
+    own = net.state_dict()
+    missing = sorted(k for k in own if k not in state or state[k].shape != own[k].shape)
+    if missing:
+        entry = weights_for(name, pretrained)
+        raise DatasetError(
+            entry.cache_path(),
+            f"does not hold {entry.label} ({len(missing)} of {len(own)} tensors missing or of another shape, "
+            f"e.g. {missing[0]}); {entry.how_to_fetch()}",
+        )
+    net.load_state_dict({k: state[k] for k in own})
+
+
+def _load_backbone(backbone: nn.Module, state: dict[str, Any], name: str) -> None:
+    """ImageNet classifier weights into the segmentation backbone (MobileNet's ``features.`` dropped)."""
+    own = backbone.state_dict()
+    picked = {}
+    for key, tensor in own.items():
+        theirs = state.get(key, state.get(f"features.{key}"))
+        if theirs is None or theirs.shape != tensor.shape:
+            entry = weights_for(name, "imagenet")
+            raise DatasetError(
+                entry.cache_path(),
+                f"does not hold {entry.label} (no tensor {key} of shape {tuple(tensor.shape)}); "
+                f"{entry.how_to_fetch()}",
+            )
+        picked[key] = theirs
+    backbone.load_state_dict(picked)
 
 
 def _state_dict_of(obj: Any, path: Path, name: str) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
@@ -243,6 +227,7 @@ def _read_weights(path: Path) -> Any:
 
     if not path.is_file():
         raise DatasetError(path, "weights file not found")
+    check_hash(path)  # a torchvision-style name (``-<sha256 prefix>.pth``) must match its content
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors come in many types

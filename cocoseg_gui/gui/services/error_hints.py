@@ -54,6 +54,10 @@ _PHRASES: tuple[tuple[str, str], ...] = (
         "start a new run with this checkpoint as Pretrained",
     ),
     (r"^invalid duration\b", "Time budget: invalid duration"),  # the Train form's name of the field
+    (  # core/training/pretrained.py's how_to_fetch
+        r"`cocoseg download-weights (\w+)` \(in the window: (Tools › Download pretrained weights…)\)",
+        r"\2 (\1)",
+    ),
     (r"\bmodel options?:? (?=\S)", "Model options: "),
 )
 _FLAG_LABELS = {

@@ -218,6 +218,8 @@ class NewDatasetDialog(QDialog):
             DatasetEntry(entry.name, entry.role, made.annotations, made.images_dir, made.folder),
         )
         skipped = f" ({len(made.unreadable)} unreadable image files left out)" if made.unreadable else ""
+        if made.refused:
+            skipped += f" ({len(made.refused)} links to files outside the folder left out)"
         self.target_label.setText(f"{made.num_images} images, no mask yet{skipped}: {made.folder}")
 
     def _on_failed(self, exc: BaseException) -> None:

@@ -140,7 +140,7 @@ class EvaluatePanel(QWidget):
         self._build_layout()
 
         self.browse_checkpoint.clicked.connect(self._choose_checkpoint)
-        self.run_button.clicked.connect(self.start)
+        self.run_button.clicked.connect(lambda: self.start())  # not clicked(checked) as ask_roles
         self.cancel_button.clicked.connect(self.cancel)
         self.image_table.cellDoubleClicked.connect(self._open_row)
         self.image_table.cellActivated.connect(self._open_row)
@@ -257,8 +257,9 @@ class EvaluatePanel(QWidget):
     def running(self) -> bool:
         return self._job is not None
 
-    def start(self) -> bool:
-        """Evaluate in a worker; False (with a message) when the inputs are missing."""
+    def start(self, *, ask_roles: bool = True) -> bool:
+        """Evaluate in a worker; False (with a message) when the inputs are missing. ``ask_roles``:
+        ask before evaluating on the training masks (an unattended window asks nobody)."""
         if self._job is not None:
             return False
         ckpt = Path(self.checkpoint.currentText().strip()) if self.checkpoint.currentText().strip() else None
@@ -280,8 +281,10 @@ class EvaluatePanel(QWidget):
             return False
         project = self.state.project
         warnings = project.evaluation_warnings(data) if project is not None else []
-        if warnings and not confirm_roles(
-            self, "Evaluate on the training images?", warnings, "Evaluate anyway"
+        if (
+            warnings
+            and ask_roles
+            and not confirm_roles(self, "Evaluate on the training images?", warnings, "Evaluate anyway")
         ):
             self.summary.setText("Not started: choose the validation masks, or Evaluate anyway.")
             return False
@@ -329,9 +332,11 @@ class EvaluatePanel(QWidget):
             done()
             return
         self.checkpoint.setCurrentText(str(demo.checkpoint))
-        self.data.setText(str(demo.masks_dir))
+        if not (Path(self.data.text()) / MAPPING_FILE).is_file():  # the project's val masks stay
+            self.data.setText(str(demo.masks_dir))
         self.evaluated.connect(lambda _result: done())
-        if not self.start() or self._job is None:
+        # unattended: a role question would wait for nobody (a bad checkpoint fails in the job: shown)
+        if not self.start(ask_roles=False) or self._job is None:
             done()
             return
         self._job.failed.connect(lambda _exc: done())

@@ -643,6 +643,8 @@ class PredictPanel(QWidget):
         self.show_compare(str(image))
         if self.checkpoint != demo.checkpoint:
             self.load_checkpoint(demo.checkpoint)
+        elif self.predictor is None and self._job is None:
+            done()  # its load already failed (a garbage or pickled checkpoint): the problem is shown
 
 
 def _legend_rows(

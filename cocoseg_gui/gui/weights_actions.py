@@ -1,0 +1,160 @@
+"""Tools › Download pretrained weights…: torchvision's published weights into torch's cache, on request.
+
+Pretrained training (COCO / ImageNet) and torchvision proposals read these files; the window never
+downloads them behind the user's back. This dialog lists them (``core.training.pretrained.WEIGHTS``) and
+runs ``download_weights`` in a ``JobWorker`` with a progress dialog and Cancel; the published sha256
+prefix is checked before the file is renamed into the cache, so a cancel or a bad server leaves nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QProgressDialog,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cocoseg_gui.core.jobs import Progress
+from cocoseg_gui.core.training.pretrained import WEIGHTS, WeightsFile, download_weights
+from cocoseg_gui.gui.services.device_probe import preload_torch_modules
+from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
+from cocoseg_gui.gui.widgets.dialogs import show_error
+
+if TYPE_CHECKING:
+    from cocoseg_gui.gui.main_window import MainWindow
+
+TITLE = "Download pretrained weights"
+
+
+class WeightsDialog(QDialog):
+    """The list of torchvision's files; Download starts the chosen one."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("weights_dialog")
+        self.setWindowTitle(TITLE)
+        intro = QLabel(
+            "torchvision's published weights, for training with pretrained COCO or ImageNet weights and "
+            "for proposals from a torchvision model. The file goes into torch's cache after its "
+            "published checksum is checked."
+        )
+        intro.setWordWrap(True)
+        self.list = QListWidget()
+        for entry in WEIGHTS.values():
+            what = "COCO (VOC classes)" if entry.kind == "coco" else "ImageNet backbone"
+            item = QListWidgetItem(f"{entry.name} — {what}, {entry.size_mb:.1f} MB")
+            item.setData(Qt.ItemDataRole.UserRole, entry.name)
+            item.setToolTip(f"{entry.label}: {entry.file_name}")
+            self.list.addItem(item)
+        self.list.setCurrentRow(0)
+        self.status = QLabel("")
+        self.status.setObjectName("weights_status")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.download_button = buttons.addButton("Download", QDialogButtonBox.ButtonRole.ActionRole)
+        self.download_button.setDefault(True)  # Enter downloads the chosen file
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for w in (intro, self.list, self.status, buttons):
+            layout.addWidget(w)
+        self.resize(560, 320)
+
+    def chosen(self) -> WeightsFile | None:
+        item = self.list.currentItem()
+        return WEIGHTS.get(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
+
+class WeightsActions(QObject):
+    """The Tools menu action, its dialog and the one download job."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.job: JobWorker | None = None
+        self.dialog: WeightsDialog | None = None
+        self.progress_dialog: QProgressDialog | None = None
+        self.act_download = QAction("Download pretrained &weights…", window)
+        self.act_download.setToolTip("Fetch torchvision's published weights into torch's cache")
+        self.act_download.triggered.connect(lambda _c=False: self.open_dialog())
+
+    def install(self, menu: QMenu) -> None:
+        menu.addAction(self.act_download)
+
+    def open_dialog(self) -> WeightsDialog:
+        if self.dialog is None:
+            self.dialog = WeightsDialog(self.window)
+            self.dialog.download_button.clicked.connect(lambda _c=False: self._download_chosen())
+        self.dialog.show()
+        self.dialog.raise_()
+        return self.dialog
+
+    def _download_chosen(self) -> None:
+        entry = self.dialog.chosen() if self.dialog is not None else None
+        if entry is not None:
+            self.download(entry)
+
+    def download(self, entry: WeightsFile) -> JobWorker | None:
+        """Download ``entry`` in a worker, a progress dialog with Cancel in front."""
+        if self.job is not None:
+            show_error(self.window, TITLE, "A download is already running: wait for it or cancel it.")
+            return None
+        preload_torch_modules()  # the job reads torch.hub's folder; jobs never import
+        job = JobWorker(download_weights, entry)
+        dialog = QProgressDialog(f"Downloading {entry.file_name}…", "Cancel", 0, 0, self.window)
+        dialog.setObjectName("weights_progress")
+        dialog.setWindowTitle(TITLE)
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.setMinimumDuration(0)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.canceled.connect(job.cancel)
+        self.progress_dialog = dialog
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(lambda path: self._say(f"{entry.label} is in torch's cache: {path}"))
+        job.failed.connect(lambda exc: self._failed(entry, exc))
+        job.cancelled.connect(
+            lambda: self._say(f"Download of {entry.file_name} cancelled; nothing was kept.")
+        )
+        job.done.connect(self._on_done)
+        self.job = job
+        self._say(f"Downloading {entry.file_name}…")
+        dialog.show()
+        job.start()
+        return job
+
+    def _on_progress(self, event: Progress) -> None:
+        if self.progress_dialog is not None:
+            self.progress_dialog.setRange(0, max(event.total, 0))
+            self.progress_dialog.setValue(event.done)
+            self.progress_dialog.setLabelText(describe_progress(event, "KiB"))
+
+    def _failed(self, entry: WeightsFile, exc: BaseException) -> None:
+        self._say(f"{entry.file_name} was not downloaded.")
+        show_error(self.window, TITLE, exc)
+
+    def _say(self, text: str) -> None:
+        if self.dialog is not None:
+            self.dialog.status.setText(text)
+        self.window.state.status_message.emit(text)
+
+    def _on_done(self) -> None:
+        self.job = None
+        if self.progress_dialog is not None:
+            self.progress_dialog.close()
+            self.progress_dialog.deleteLater()
+            self.progress_dialog = None
+
+    def busy_job(self) -> str | None:
+        """What quitting would stop (the quit question)."""
+        return "the weights download" if self.job is not None else None
