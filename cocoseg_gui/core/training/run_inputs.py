@@ -224,6 +224,43 @@ def collect_run_inputs(
     )
 
 
+@dataclass(frozen=True)
+class TrainingDataCheck:
+    """What the Train form shows before Start: each training folder's counts, and why they cannot be
+    trained together (``class_problem``), if so."""
+
+    inputs: RunInputs
+    class_problem: str | None = None
+
+    def lines(self) -> list[str]:
+        return [d.line() for d in self.inputs.datasets]
+
+
+def check_training_data(
+    folders: Sequence[str | Path],
+    init_from: str | Path | None = None,
+    progress: Any = None,
+    cancel: Any = None,
+) -> TrainingDataCheck:
+    """The counts of ``folders`` (edited since ``init_from``'s training when given) and the class check of
+    data_sources; a job (``progress``/``cancel`` unused: a few small JSON files per folder)."""
+    from cocoseg_gui.core.training.data_sources import check_same_classes
+
+    folders = [Path(f) for f in folders]
+    init = Path(init_from) if init_from is not None and Path(init_from).is_file() else None
+    inputs = collect_run_inputs(folders[0], init, folders[1:])
+    problem = None
+    missing = [f for f in folders if not f.is_dir()]
+    if missing:
+        problem = f"{missing[0]}: mask dataset folder not found"
+    elif len(folders) > 1:
+        try:
+            check_same_classes(folders)
+        except DatasetError as exc:
+            problem = str(exc)
+    return TrainingDataCheck(inputs, problem)
+
+
 def write_run_inputs(run_dir: str | Path, inputs: RunInputs) -> None:
     atomic_write_json(Path(run_dir) / RUN_INPUTS_FILE, inputs.to_json())
 
