@@ -265,8 +265,13 @@ class Project:
             raise DatasetError(masks, f"this mask folder belongs to {known.label} already")
         folder = MaskDatasetFolder(masks, browse=True)
         images, annotations = folder.images_dir, folder.annotations
-        if images is None and annotations is None:
-            raise DatasetError(masks, "its manifest.json names no image folder: the images cannot be found")
+        if images is None or not images.is_dir():
+            where = (
+                f"its image folder {images} is not there"
+                if images is not None
+                else "it names no image folder"
+            )
+            raise DatasetError(masks / "manifest.json", f"{where}: the images of these masks cannot be found")
         role = Role.TRAIN if _has_saved_mask(masks) else Role.UNLABELLED
         return self.add_dataset(DatasetEntry(slug(masks.name), role, annotations, images, masks))
 

@@ -121,6 +121,9 @@ def test_roles_and_datasets_are_edited_in_the_window(
     live = window.state.project  # the window's project (the fixture's object is the file as it was)
     assert live is not None
     shutil.copytree(live.dataset("coco-train").masks, other)  # type: ignore[arg-type]
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["images_dir"] = str(live.dataset("coco-train").images)  # found from its new place
+    (other / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(other))
     qtbot.mouseClick(dialog.add_masks_button, Qt.MouseButton.LeftButton)
     assert dialog.message.text() == ""
