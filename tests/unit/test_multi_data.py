@@ -216,3 +216,22 @@ def test_collect_run_inputs_counts_without_torch_and_survives_a_damaged_edited_l
     assert [d.images for d in inputs.datasets] == [2, 2]
     assert inputs.datasets[1].problem is not None and "edited.json" in inputs.datasets[1].problem
     assert inputs.problem is not None and inputs.problem.startswith("corr: ")
+
+
+def test_a_folder_the_checkpoint_never_trained_on_counts_every_edit(
+    two_parts: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, b = two_parts
+    labelled = edit_first(b)  # labelled before the first training, which did not read this folder
+    first = tmp_path / "first"
+    assert train(config(a, first)).status == "finished"
+    inputs = collect_run_inputs(a, first / "last.pt", [b])
+    assert [(d.new_to_model, d.edited) for d in inputs.datasets] == [(False, []), (True, [labelled])]
+    assert "corr: 2 images, 1 edited (new to the model: every edit counts)" in inputs.summary()
+    tuned = tmp_path / "tuned"
+    assert train(config(a, tuned, extra_data=[b], init_from=first / "last.pt")).status == "finished"
+    saved = read_run_inputs(tuned)
+    assert saved is not None and saved.edited == [f"corr:{labelled}"]
+    # once trained on it, only later edits count
+    again = collect_run_inputs(a, tuned / "last.pt", [b])
+    assert [(d.new_to_model, d.edited) for d in again.datasets] == [(False, []), (False, [])]

@@ -42,6 +42,7 @@ class DatasetInputs:
     edited: list[str] = field(default_factory=list)  # image file names, sorted
     edited_total: int = 0
     problem: str | None = None
+    new_to_model: bool = False  # the init checkpoint's run did not train on this folder: every edit counts
 
     @property
     def name(self) -> str:
@@ -55,6 +56,7 @@ class DatasetInputs:
             "edited_since_count": len(self.edited),
             "edited_total": self.edited_total,
             "problem": self.problem,
+            "new_to_model": self.new_to_model,
         }
 
     @classmethod
@@ -65,13 +67,15 @@ class DatasetInputs:
             edited=[str(x) for x in obj.get("edited_since") or []],
             edited_total=int(obj.get("edited_total") or 0),
             problem=obj.get("problem"),
+            new_to_model=bool(obj.get("new_to_model")),
         )
 
     def line(self) -> str:
         """ "train2017: 50 images, 3 edited" (the Train form's list and the log)."""
         if self.problem:
             return f"{self.name}: {self.images} images, edited masks unknown ({self.problem})"
-        return f"{self.name}: {self.images} images, {len(self.edited)} edited"
+        new = " (new to the model: every edit counts)" if self.new_to_model else ""
+        return f"{self.name}: {self.images} images, {len(self.edited)} edited{new}"
 
 
 @dataclass(frozen=True)
@@ -186,10 +190,25 @@ def edited_since(masks_dir: str | Path, since: float | None) -> tuple[list[str],
     return sorted(newer), len(images)
 
 
-def collect_dataset_inputs(data: str | Path, since: float | None) -> DatasetInputs:
-    """One mask folder's images with a mask (image_mask_map.json) and those edited after ``since``;
-    a damaged edited.json or map is the entry's ``problem``, never an exception."""
+def trained_folders(checkpoint: str | Path) -> set[Path] | None:
+    """The training folders of the checkpoint's run (its config.json beside it), resolved; None when
+    that cannot be read (a checkpoint outside a run folder)."""
+    try:
+        config = json.loads((Path(checkpoint).parent / "config.json").read_text(encoding="utf-8"))
+        folders = [config["data"], *(config.get("extra_data") or [])]
+        return {Path(f).expanduser().resolve() for f in folders}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+
+
+def collect_dataset_inputs(
+    data: str | Path, since: float | None, new_to_model: bool = False
+) -> DatasetInputs:
+    """One mask folder's images with a mask (image_mask_map.json) and those edited after ``since`` (every
+    edited one when ``new_to_model``); a damaged edited.json or map is the entry's ``problem``."""
     path = Path(data).as_posix()
+    if new_to_model:
+        since = None
     try:
         images = len(read_image_mask_map(data, required=False))
     except DatasetError as exc:
@@ -197,8 +216,8 @@ def collect_dataset_inputs(data: str | Path, since: float | None) -> DatasetInpu
     try:
         edited, total = edited_since(data, since)
     except DatasetError as exc:
-        return DatasetInputs(path, images, problem=str(exc))
-    return DatasetInputs(path, images, edited, total)
+        return DatasetInputs(path, images, problem=str(exc), new_to_model=new_to_model)
+    return DatasetInputs(path, images, edited, total, new_to_model=new_to_model)
 
 
 def collect_run_inputs(
@@ -207,10 +226,16 @@ def collect_run_inputs(
     """The RunInputs of a new run on ``data`` and ``extra_data`` (mask folders), from ``init_from`` or not.
 
     The top-level ``edited`` names images as the trainer does across folders (data_sources.sample_key):
-    plain file names for ``data``, ``<folder name>:<file>`` for the others.
+    plain file names for ``data``, ``<folder name>:<file>`` for the others. A folder the init checkpoint's
+    run did not train on (a dataset labelled since, corrections made elsewhere) lists every edited image:
+    the model has learnt none of them.
     """
     since, source = (None, None) if init_from is None else training_end_time(init_from)
-    parts = [collect_dataset_inputs(d, since) for d in (data, *extra_data)]
+    seen = trained_folders(init_from) if init_from is not None else None
+    parts = [
+        collect_dataset_inputs(d, since, seen is not None and Path(d).expanduser().resolve() not in seen)
+        for d in (data, *extra_data)
+    ]
     problems = [f"{p.name}: {p.problem}" if extra_data else p.problem for p in parts if p.problem]
     return RunInputs(
         data=Path(data).as_posix(),
