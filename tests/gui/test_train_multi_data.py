@@ -121,6 +121,9 @@ def test_every_train_dataset_is_trained_on_and_fine_tune_is_one_action(
     assert f.edited_weight.value() == FINE_TUNE_EDITED_WEIGHT
     assert f.edited_weight.isVisibleTo(f) and f.edited_weight.text() == "drawn 3.0x as often"
     assert "2 training folders, edited images drawn 3x as often" in panel.log.toPlainText()
+    # the corrections folder was not trained on by the checkpoint's run: its edit counts, and is said
+    assert f.edited_info.text().startswith("1 mask edited since the last training (ended ")
+    assert f.edited_info.text().endswith("or in folders it did not train on")
     qtbot.waitUntil(lambda: not f.inputs_pending(), timeout=30000)
     assert "corr: 2 images, 1 edited" in f.inputs_info.text()  # edited since the checkpoint's training
 

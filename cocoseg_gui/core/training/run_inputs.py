@@ -124,8 +124,9 @@ class RunInputs:
             datasets=[DatasetInputs.from_json(d) for d in obj.get("datasets") or [] if isinstance(d, dict)],
         )
 
-    def summary(self) -> str:
-        """The log line: "3 masks edited since the last training (…)"."""
+    def summary(self, per_dataset: bool = True) -> str:
+        """The log line: "3 masks edited since the last training (…)", then each folder's counts when there
+        are several (``per_dataset``; the Train form lists them on their own)."""
         n = len(self.edited)
         noun = "mask" if n == 1 else "masks"
         if self.problem:
@@ -134,7 +135,9 @@ class RunInputs:
             text = f"{n} {noun} edited in the mask editor (no earlier training to compare with)"
         else:
             text = f"{n} {noun} edited since the last training (ended {_utc_text(self.since)})"
-        if len(self.datasets) > 1:
+            if any(d.new_to_model for d in self.datasets):
+                text += " or in folders it did not train on"
+        if per_dataset and len(self.datasets) > 1:
             text += "; " + "; ".join(d.line() for d in self.datasets)
         return text
 
@@ -202,15 +205,15 @@ def trained_folders(checkpoint: str | Path) -> set[Path] | None:
 
 
 def collect_dataset_inputs(
-    data: str | Path, since: float | None, new_to_model: bool = False
+    data: str | Path, since: float | None, new_to_model: bool = False, count_images: bool = True
 ) -> DatasetInputs:
-    """One mask folder's images with a mask (image_mask_map.json) and those edited after ``since`` (every
-    edited one when ``new_to_model``); a damaged edited.json or map is the entry's ``problem``."""
+    """One mask folder's images with a mask (image_mask_map.json, unless not ``count_images``: 0) and those
+    edited after ``since`` (every edited one when ``new_to_model``); a damaged file is the ``problem``."""
     path = Path(data).as_posix()
     if new_to_model:
         since = None
     try:
-        images = len(read_image_mask_map(data, required=False))
+        images = len(read_image_mask_map(data, required=False)) if count_images else 0
     except DatasetError as exc:
         return DatasetInputs(path, problem=str(exc))
     try:
@@ -221,7 +224,10 @@ def collect_dataset_inputs(
 
 
 def collect_run_inputs(
-    data: str | Path, init_from: str | Path | None, extra_data: Sequence[str | Path] = ()
+    data: str | Path,
+    init_from: str | Path | None,
+    extra_data: Sequence[str | Path] = (),
+    count_images: bool = True,
 ) -> RunInputs:
     """The RunInputs of a new run on ``data`` and ``extra_data`` (mask folders), from ``init_from`` or not.
 
@@ -233,7 +239,9 @@ def collect_run_inputs(
     since, source = (None, None) if init_from is None else training_end_time(init_from)
     seen = trained_folders(init_from) if init_from is not None else None
     parts = [
-        collect_dataset_inputs(d, since, seen is not None and Path(d).expanduser().resolve() not in seen)
+        collect_dataset_inputs(
+            d, since, seen is not None and Path(d).expanduser().resolve() not in seen, count_images
+        )
         for d in (data, *extra_data)
     ]
     problems = [f"{p.name}: {p.problem}" if extra_data else p.problem for p in parts if p.problem]

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +32,8 @@ class FolderList(QWidget):
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setToolTip(placeholder)
-        self.list.setMaximumHeight(self.list.fontMetrics().height() * ROW_HEIGHT_LINES + 12)
+        self.list.setFixedHeight(self.list.fontMetrics().height() * ROW_HEIGHT_LINES + 12)  # never the
+        # form's spare height (a tall window stretched the list and pushed its buttons apart)
         self.add_button = QPushButton("Add...")
         self.remove_button = QPushButton("Remove")
         buttons = QVBoxLayout()
@@ -39,6 +41,7 @@ class FolderList(QWidget):
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.list, 1)

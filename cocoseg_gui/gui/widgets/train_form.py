@@ -255,7 +255,7 @@ class TrainForm(QWidget):
         """Pretrained is moot with a starting checkpoint; say how many masks were edited since it trained."""
         init = self.init_from.text()
         self.pretrained.setEnabled(not init)
-        self.edited_info.setText(edited_summary(self.data.text(), init))
+        self.edited_info.setText(edited_summary(self.data.text(), init, self.extra_data.folders()))
         self._form.setRowVisible(self.edited_info, bool(self.edited_info.text()))
         self._check_inputs()
 
@@ -526,19 +526,21 @@ class TrainForm(QWidget):
         self.out.setText(str(Path(str(root)) / new_run_name()))
 
 
-def edited_summary(data: str, init_from: str) -> str:
+def edited_summary(data: str, init_from: str, extra: list[Path] | None = None) -> str:
     """ "N masks edited since the last training" for the form, "" when it cannot be said (no folder or file).
 
-    Reads only the mask folder's edited.json and the checkpoint run's metrics.jsonl (small files).
+    Reads only the mask folders' edited.json and the checkpoint run's metrics.jsonl and config.json (small
+    files; the image counts per folder come from a job, see TrainForm._check_inputs).
     """
     from cocoseg_gui.core.training.run_inputs import collect_run_inputs
 
     if not init_from or not data or not Path(init_from).is_file() or not Path(data).is_dir():
         return ""
     try:
-        return collect_run_inputs(Path(data), Path(init_from)).summary()
+        inputs = collect_run_inputs(Path(data), Path(init_from), extra or [], count_images=False)
     except OSError:
         return ""
+    return inputs.summary(per_dataset=False)
 
 
 def _escape(text: str) -> str:
