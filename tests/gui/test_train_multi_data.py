@@ -110,6 +110,7 @@ def test_every_train_dataset_is_trained_on_and_fine_tune_is_one_action(
     assert "train2017: 2 images, 0 edited" in shown and "corr: 2 images, 1 edited" in shown
     assert f.inputs_info.isVisibleTo(f)
 
+    panel.state.set_checkpoint(first / "last.pt")  # another model opened: the preset takes the project's
     f.extra_data.set_folders([])  # the user had taken the corrections out: the preset puts them back
     f.val_mode.setCurrentIndex(0)
     qtbot.mouseClick(f.fine_tune_button, Qt.MouseButton.LeftButton)

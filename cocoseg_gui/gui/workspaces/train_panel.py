@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
 from cocoseg_gui.core.mask_folder import holds_masks
 from cocoseg_gui.core.project import Project, Role
+from cocoseg_gui.core.session import project_checkpoint
 from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config, read_events
 from cocoseg_gui.gui.services.app_state import AppState
@@ -249,12 +250,14 @@ class TrainPanel(QWidget):
         return True
 
     def fine_tune_preset(self) -> bool:
-        """ "Fine-tune on corrections": the form set for a short run from the session's checkpoint, on the
-        current masks, into a new run folder; Start runs it. False (and a message) without a checkpoint."""
+        """ "Fine-tune on corrections": the form set for a short run from the project's model (else the
+        session's checkpoint) on every train dataset, validated on val, into a new run folder; Start runs it.
+        False (and a message) without a checkpoint."""
         if self.running:
             return False
         self._clear_error()
-        ckpt = self.state.checkpoint_path
+        project = self.state.project  # the project's model, else the one the session holds (Open run...)
+        ckpt = (project_checkpoint(project) if project is not None else None) or self.state.checkpoint_path
         if ckpt is None or not Path(ckpt).is_file():
             self._show_error(
                 ErrorReport(
