@@ -114,3 +114,24 @@ def test_session_saves_each_change_and_save_as_keeps_every_folder(project: Proje
     session.remove_dataset("holdout")
     assert session.dataset is not None and session.dataset.name == "train2017"
     assert [d.name for d in Project.load(saved).datasets] == ["train2017"]
+
+
+def test_cli_edits_a_projects_datasets(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cocoseg_gui.cli import main as cli_main
+
+    file = str(project.file)
+    assert cli_main(["project", "set", file, "val2017", "--role", "test", "--name", "holdout"]) == 0
+    assert Project.load(file).dataset("holdout").role is Role.TEST
+    assert cli_main(["project", "set", file, "nope", "--role", "val"]) == 2
+    assert "no dataset named 'nope' (datasets: train2017, holdout)" in capsys.readouterr().err
+    val_masks = project.default_masks_dir(project.dataset("val2017"))
+    assert cli_main(["project", "remove", file, "holdout"]) == 0
+    assert [d.name for d in Project.load(file).datasets] == ["train2017"]
+    assert (val_masks / "category_mapping.json").is_file()  # files kept
+    assert cli_main(["project", "add-masks", file, str(val_masks)]) == 0
+    assert Project.load(file).dataset("val2017").role is Role.TRAIN
+    assert cli_main(["project", "save-as", file, str(tmp_path / "copy")]) == 0
+    assert Project.load(tmp_path / "copy").dataset("val2017").masks == val_masks
+    assert cli_main(["project", "save-as", file, str(tmp_path / "copy")]) == 2  # never over a project
