@@ -176,3 +176,39 @@ def test_folders_whose_classes_differ_are_shown_and_refused_before_start(
     assert f.extra_data.folders() == []
     qtbot.waitUntil(lambda: not f.inputs_pending(), timeout=30000)
     assert "category id" not in f.inputs_info.text()
+
+
+def test_resume_takes_the_runs_folders_not_the_forms(
+    qtbot,
+    temp_settings,  # noqa: F811
+    person6: Path,
+    tmp_path: Path,
+) -> None:
+    project = three_dataset_project(person6, tmp_path)
+    folders = {d.name: d.masks for d in project.datasets}
+    run = tmp_path / "two-folder-run"
+    config = TrainConfig(
+        data=folders["train2017"], extra_data=[folders["corr"]], out=run, model="unet",
+        model_kwargs={"width": 8, "depth": 2}, epochs=1, batch_size=2, img_size=64, workers=0,
+        time_budget_s=None, device="cpu", val_data=folders["val2017"], edited_weight=2.0,
+    )  # fmt: skip
+    assert train(config).status == "finished"
+    panel = panel_on(qtbot, temp_settings, project)
+    f = panel.form
+    f.extra_data.set_folders([])
+    f.edited_weight.setValue(1.0)
+    with qtbot.waitSignal(panel.run_finished, timeout=180000):
+        assert panel.resume_from(run), panel.last_error
+    assert panel.status.end_status == "finished", panel.last_error
+    assert f.extra_data.folders() == [folders["corr"]] and f.edited_weight.value() == 2.0
+
+    # a run written before several folders existed (no extra_data in its config.json) resumes on its one
+    old = tmp_path / "old-run"
+    assert train(TrainConfig(**{**config.to_json(), "out": old, "extra_data": []})).status == "finished"
+    saved = json.loads((old / "config.json").read_text())
+    del saved["extra_data"], saved["edited_weight"]
+    (old / "config.json").write_text(json.dumps(saved))
+    with qtbot.waitSignal(panel.run_finished, timeout=180000):
+        assert panel.resume_from(old), panel.last_error
+    assert panel.status.end_status == "finished", panel.last_error
+    assert f.extra_data.folders() == [] and f.edited_weight.value() == 1.0

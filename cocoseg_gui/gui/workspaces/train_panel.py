@@ -321,7 +321,8 @@ class TrainPanel(QWidget):
         except CocoSegError as exc:
             self._show_error(describe_error(exc))
             return False
-        self.form.set_values(cfg)
+        # a run from before several folders were trained together read one folder, drew all alike
+        self.form.set_values({"extra_data": [], "edited_weight": 1.0, **cfg})
         self.form.out.setText(str(run_dir))
         return self._start(resume=last, replay=history)
 
@@ -540,7 +541,9 @@ class TrainPanel(QWidget):
         if trains:
             self._defaults.apply(self.form.data, "data", project.masks_dir(trains[0]), force)
             more = [project.masks_dir(t) for t in trains[1:] if holds_masks(project.masks_dir(t))]
-            self._defaults.apply(self.form.extra_data, "extra", "\n".join(map(str, more)), force)  # type: ignore[arg-type]
+            self._defaults.apply(
+                self.form.extra_data, "extra", "\n".join(map(str, more)), force, keep_empty=True
+            )
         # validate on the val masks once they exist (until then the form keeps its own validation choice,
         # so Start does not fail on a folder nobody generated); generating them calls restore() again
         if (
