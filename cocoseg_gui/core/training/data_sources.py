@@ -78,8 +78,8 @@ def check_same_classes(roots: Sequence[str | Path]) -> list[ClassEntry]:
         if problem is not None:
             raise DatasetError(
                 Path(root) / MAPPING_FILE,
-                f"cannot train together with {roots[0]}: {problem}. Make the dataset's classes from the "
-                "training mask folder (New dataset › classes from a mask folder) or train on one of them",
+                f"cannot train together with {roots[0]}: {problem}. Make that dataset with the classes of "
+                "the first training mask folder (classes taken from a mask folder), or train on one of them",
             )
     return reference
 
