@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.project import DatasetEntry, Project, Role, new_project
@@ -212,3 +213,35 @@ def test_resume_takes_the_runs_folders_not_the_forms(
         assert panel.resume_from(old), panel.last_error
     assert panel.status.end_status == "finished", panel.last_error
     assert f.extra_data.folders() == [] and f.edited_weight.value() == 1.0
+
+
+def test_training_on_a_dataset_that_is_not_train_asks_and_says_where_roles_change(
+    qtbot,
+    temp_settings,  # noqa: F811
+    person6: Path,
+    tmp_path: Path,
+) -> None:
+    project = three_dataset_project(person6, tmp_path)
+    corr = project.dataset("corr")
+    project.update_dataset("corr", role=Role.UNLABELLED)  # a dataset labelled from an image folder
+    project.save()
+    panel = panel_on(qtbot, temp_settings, project)
+    f = panel.form
+    assert f.extra_data.folders() == []  # not a train dataset: not trained on by default
+    f.extra_data.add_folder(corr.masks)  # the user adds it anyway
+    f.out.setText(str(tmp_path / "run"))
+    seen: list[str] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox) or box.objectName() != "role_question":
+            QTimer.singleShot(20, answer)
+            return
+        seen.append(box.informativeText())
+        qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, answer)
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert not panel.running and not (tmp_path / "run").exists()
+    assert "training on corr (unlabelled), which is not a training dataset" in seen[0].lower()
+    assert "File › Project datasets…" in seen[0]

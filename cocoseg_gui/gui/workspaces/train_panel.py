@@ -567,6 +567,9 @@ class TrainPanel(QWidget):
         )
         if not warnings:
             return True
+        entries = [project.role_of_masks(f) for f in (values["data"], *values.get("extra_data", []))]
+        if any(e is not None and e.role is not Role.TRAIN for e in entries):
+            warnings.append("a dataset becomes a training dataset in File › Project datasets… (its role)")
         entry = project.role_of_masks(values["data"])
         question = (
             "Train on the validation masks?"
