@@ -33,8 +33,9 @@ def add_parser(subparsers: Any) -> None:
         "torchrun --nproc_per_node=N -m cocoseg_gui.cli train ...",
     )
     p.add_argument(
-        "--data", type=Path, metavar="MASKS_DIR",
-        help="training mask dataset folder (with --project: the first train dataset's masks)",
+        "--data", type=Path, metavar="MASKS_DIR", action="append",
+        help="training mask dataset folder; repeat it to train on several at once (their classes must "
+        "match by name and category id). With --project: every train dataset's masks",
     )  # fmt: skip
     p.add_argument(
         "--val-data", type=Path, metavar="MASKS_DIR",
@@ -67,6 +68,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--focal-gamma", type=float, default=2.0)
     p.add_argument("--focal-alpha", action="store_true", help="class weights as alpha of --loss focal")
     p.add_argument("--oversample", action="store_true", help="sample images with rare classes more often")
+    p.add_argument("--edited-weight", type=float, default=1.0, metavar="W",
+                   help="draw the images edited in the mask editor (since --init-from's training, if "
+                   "given) W times as often, 1-100 (default: %(default)s)")  # fmt: skip
     p.add_argument("--amp", nargs="?", const="auto", default="off", choices=("auto", "bf16", "fp16", "off"),
                    help="mixed precision on CUDA (bare --amp: bf16 where supported, else fp16)")  # fmt: skip
     p.add_argument("--time-budget", default="6h", metavar="DURATION",
@@ -125,12 +129,12 @@ def build_config(args: argparse.Namespace) -> Any:
         kwargs["aux_loss"] = True
     budget = None if str(args.time_budget).lower() in ("none", "off") else parse_duration(args.time_budget)
     return TrainConfig(
-        data=args.data, out=args.out, model=args.model, val_data=args.val_data,
+        data=args.data[0], extra_data=args.data[1:], out=args.out, model=args.model, val_data=args.val_data,
         val_fraction=args.val_fraction, val_on_train=args.val_on_train, epochs=args.epochs,
         batch_size=args.batch_size, img_size=args.img_size,
         lr=args.lr, weight_decay=args.weight_decay, optimizer=args.optimizer, schedule=args.schedule,
         loss=args.loss, focal_gamma=args.focal_gamma, class_weighting=args.class_weighting,
-        focal_alpha=args.focal_alpha, oversample=args.oversample,
+        focal_alpha=args.focal_alpha, oversample=args.oversample, edited_weight=args.edited_weight,
         amp=True if args.amp == "auto" else args.amp, time_budget_s=budget, device=args.device,
         workers=args.workers, seed=args.seed, resume=args.resume, init_from=args.init_from,
         pretrained=args.pretrained,
@@ -232,15 +236,20 @@ def _fill_from_project(args: argparse.Namespace, project: Any) -> None:
     from cocoseg_gui.core.training.run_folder import next_free_folder
 
     if args.data is None:
-        train = project.first(Role.TRAIN)
-        if train is None:
+        trains = project.with_role(Role.TRAIN)
+        if not trains:
             raise missing_default(project, "--data", "the project has no train dataset", "add one")
-        if train.masks is None:
+        ready = [t for t in trains if t.masks is not None]
+        if not ready:
+            train = trains[0]
             raise missing_default(
                 project, "--data", f"{train.label} has no masks yet",
                 f"make them with `cocoseg masks --project {project.file} --dataset {train.name}`",
             )  # fmt: skip
-        args.data = train.masks
+        left_out = [t for t in trains if t.masks is None]
+        if left_out:
+            warn("train", [f"{t.label} has no masks yet: left out" for t in left_out])
+        args.data = [t.masks for t in ready]
     if args.val_data is None and not args.val_on_train:
         val = project.first(Role.VAL)
         if val is not None and val.masks is not None:
@@ -288,13 +297,14 @@ def run(args: argparse.Namespace) -> int:
         _fill_from_project(args, project)
     require(args, "--data", "--out")
     config = build_config(args)  # option errors before the slow torch import
-    for folder in (config.data, config.val_data):
+    for folder in (*config.training_folders(), config.val_data):
         if folder is not None and not folder.is_dir():
             raise DatasetError(folder, "mask dataset folder not found")
     if config.resume is None and not config.overwrite:
         _refuse_existing_run(config)
     if project is not None and is_main_process():
-        warn("train", project.training_warnings(config.data, config.val_data))
+        for folder in config.training_folders():
+            warn("train", project.training_warnings(folder, config.val_data))
 
     from cocoseg_gui.core.training.trainer import train
 

@@ -194,6 +194,107 @@ class Project:
                 return self.datasets[i]
         raise KeyError(name)
 
+    def rename_dataset(self, name: str, new_name: str) -> DatasetEntry:
+        """Give dataset ``name`` another name (unique, not empty); its masks stay where they are."""
+        new_name = new_name.strip()
+        entry = self.dataset(name)
+        if new_name == name:
+            return entry
+        if not new_name or "\x00" in new_name:
+            raise DatasetError(self.file, "a dataset needs a name")
+        if any(d.name == new_name for d in self.datasets):
+            raise DatasetError(self.file, f"a dataset named {new_name!r} exists already; choose another name")
+        masks = (
+            self.masks_dir(entry) if entry.masks is None and self.masks_dir(entry).exists() else entry.masks
+        )
+        i = self.datasets.index(entry)
+        self.datasets[i] = replace(entry, name=new_name, masks=masks)  # made masks keep their folder
+        return self.datasets[i]
+
+    def role_problem(self, entry: DatasetEntry, role: Role) -> str | None:
+        """Why ``entry`` cannot take ``role`` (None: it can). Training and validation read masks, so a
+        dataset made from an image folder takes those roles once it has a saved mask; one with COCO
+        annotations any time (its masks can be generated)."""
+        if role not in (Role.TRAIN, Role.VAL):
+            return None
+        masks = self.masks_dir(entry)
+        if _has_saved_mask(masks):
+            return None
+        if entry.annotations is not None and not _inside(entry.annotations, masks):
+            return None
+        return (
+            f"{entry.name} has no saved mask yet: label some of its images in Edit mode (or add an existing "
+            f"mask folder), then give it the {role.value} role"
+        )
+
+    def set_role(self, name: str, role: Role) -> DatasetEntry:
+        """Dataset ``name`` takes ``role``; DatasetError saying why it cannot (role_problem)."""
+        entry = self.dataset(name)
+        problem = self.role_problem(entry, role)
+        if problem is not None:
+            raise DatasetError(self.masks_dir(entry), problem)
+        return self.update_dataset(name, role=role)
+
+    def set_masks(self, name: str, masks: Path) -> DatasetEntry:
+        """Dataset ``name`` reads its masks from ``masks``, an existing mask dataset folder."""
+        from cocoseg_gui.core.class_map import MAPPING_FILE
+
+        masks = Path(masks)
+        if not (masks / MAPPING_FILE).is_file():
+            raise DatasetError(
+                masks, f"not a mask dataset folder (no {MAPPING_FILE}): choose a folder made by cocoseg"
+            )
+        for other in self.datasets:
+            if other.name != name and other.masks is not None and _resolved(other.masks) == _resolved(masks):
+                raise DatasetError(masks, f"this mask folder belongs to {other.label} already")
+        return self.update_dataset(name, masks=masks)
+
+    def add_mask_folder(self, masks: Path) -> DatasetEntry:
+        """An existing mask dataset folder as a dataset of the project (its manifest names its images and
+        annotations): role train when it holds a saved mask, else unlabelled; named after the folder."""
+        from cocoseg_gui.core.class_map import MAPPING_FILE
+        from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+
+        masks = Path(masks)
+        if not (masks / MAPPING_FILE).is_file():
+            raise DatasetError(
+                masks, f"not a mask dataset folder (no {MAPPING_FILE}): choose a folder made by cocoseg"
+            )
+        known = self.role_of_masks(masks)
+        if known is not None:
+            raise DatasetError(masks, f"this mask folder belongs to {known.label} already")
+        folder = MaskDatasetFolder(masks, browse=True)
+        images, annotations = folder.images_dir, folder.annotations
+        if images is None or not images.is_dir():
+            where = (
+                f"its image folder {images} is not there"
+                if images is not None
+                else "it names no image folder"
+            )
+            raise DatasetError(masks / "manifest.json", f"{where}: the images of these masks cannot be found")
+        role = Role.TRAIN if _has_saved_mask(masks) else Role.UNLABELLED
+        return self.add_dataset(DatasetEntry(slug(masks.name), role, annotations, images, masks))
+
+    def remove_dataset(self, name: str) -> DatasetEntry:
+        """Take dataset ``name`` out of the project; its images, annotations and masks stay on disk."""
+        entry = self.dataset(name)
+        self.datasets = [d for d in self.datasets if d.name != name]
+        return entry
+
+    def move_to(self, file: Path) -> None:
+        """Save as ``file`` (a folder means ``folder/cocoseg-project.json``): masks made in the default
+        folder of the old project folder keep that folder (recorded), so nothing made is lost."""
+        file = Path(file)
+        if file.suffix.lower() != ".json":
+            file = file / PROJECT_FILE
+        self.datasets = [
+            replace(d, masks=self.default_masks_dir(d))
+            if d.masks is None and self.default_masks_dir(d).exists()
+            else d
+            for d in self.datasets
+        ]
+        self.file = file
+
     def add_run(self, run_dir: Path) -> None:
         run_dir = Path(run_dir)
         self.runs = [run_dir, *[r for r in self.runs if _resolved(r) != _resolved(run_dir)]]
@@ -307,6 +408,23 @@ def _entry_from_json(item: object, folder: Path) -> DatasetEntry:
 
 def _resolved(path: Path) -> Path:
     return Path(path).expanduser().resolve()
+
+
+def _has_saved_mask(masks: Path) -> bool:
+    """A mask file in ``masks/masks/`` (stops at the first: cheap on a folder of 118k masks)."""
+    folder = Path(masks) / "masks"
+    try:
+        return folder.is_dir() and any(p.is_file() for p in folder.iterdir())
+    except OSError:
+        return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        _resolved(path).relative_to(_resolved(folder))
+    except ValueError:
+        return False
+    return True
 
 
 def _same_data(a: DatasetEntry, b: DatasetEntry) -> bool:

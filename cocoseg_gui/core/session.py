@@ -10,13 +10,14 @@ never writes one. Changed only from the GUI thread; callbacks run synchronously,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cocoseg_gui.core.dataset_locator import DatasetPaths
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.observers import Observers
-from cocoseg_gui.core.project import PROJECT_FILE, DatasetEntry, Project, entry_for, new_project
+from cocoseg_gui.core.project import PROJECT_FILE, DatasetEntry, Project, Role, entry_for, new_project
 from cocoseg_gui.core.training.run_reader import latest_checkpoint
 
 
@@ -150,6 +151,63 @@ class Session:
         else:
             self.open_project(project, entry.name)
         return entry
+
+    # --- editing the project's datasets (File › Project datasets…) -----------------------------------
+    def rename_dataset(self, name: str, new_name: str) -> DatasetEntry:
+        return self._edited(name, lambda p: p.rename_dataset(name, new_name))
+
+    def set_role(self, name: str, role: Role) -> DatasetEntry:
+        return self._edited(name, lambda p: p.set_role(name, role))
+
+    def set_dataset_masks(self, name: str, masks: Path) -> DatasetEntry:
+        return self._edited(name, lambda p: p.set_masks(name, masks))
+
+    def add_mask_folder(self, masks: Path) -> DatasetEntry:
+        """An existing mask folder joins the project as a dataset (Project.add_mask_folder); saved."""
+        project = self._require_project()
+        entry = project.add_mask_folder(masks)
+        project.save()
+        self.implicit = False
+        self.changed.emit(ProjectChanged(project, reopened=False))
+        return entry
+
+    def remove_dataset(self, name: str) -> DatasetEntry:
+        """Out of the project (its files stay); the open dataset removed: the first left opens."""
+        project = self._require_project()
+        entry = project.remove_dataset(name)
+        project.save()
+        self.implicit = False
+        self.changed.emit(ProjectChanged(project, reopened=False))
+        if self.dataset is not None and self.dataset.name == name:
+            self.set_dataset(project.datasets[0] if project.datasets else None)
+        return entry
+
+    def save_project_as(self, file: Path) -> Path:
+        """The open project saved as ``file`` (a folder: its cocoseg-project.json), which it becomes."""
+        project = self._require_project()
+        project.move_to(Path(file))
+        project.save()
+        self.implicit = False
+        self.changed.emit(ProjectChanged(project, reopened=False))
+        return project.file
+
+    def _edited(self, name: str, change: Callable[[Project], DatasetEntry]) -> DatasetEntry:
+        """Apply ``change`` (DatasetError: nothing changed), save the project, tell the views."""
+        project = self._require_project()
+        entry = change(project)
+        project.save()  # a deliberate change: an implicit project is saved too
+        self.implicit = False
+        if self.dataset is not None and self.dataset.name == name:
+            self.dataset = entry
+        self.changed.emit(ProjectChanged(project, reopened=False))
+        if self.dataset is entry:
+            self.changed.emit(DatasetChanged(entry))
+        return entry
+
+    def _require_project(self) -> Project:
+        if self.project is None:
+            raise DatasetError(self.projects_root, "no project is open")
+        return self.project
 
     @property
     def title(self) -> str:

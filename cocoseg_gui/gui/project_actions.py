@@ -12,15 +12,16 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMenu
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMenu, QMessageBox
 
 from cocoseg_gui.core.dataset_locator import DatasetPaths, locate
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
 from cocoseg_gui.core.project import PROJECT_FILE, DatasetEntry, Project, coco_folder_datasets
 from cocoseg_gui.core.session import implicit_project
+from cocoseg_gui.gui.widgets.datasets_dialog import DatasetsDialog
 from cocoseg_gui.gui.widgets.dialogs import show_error
 from cocoseg_gui.gui.widgets.project_dialog import NewProjectDialog
 
@@ -44,6 +45,11 @@ class ProjectActions(QObject):
         self.act_new.triggered.connect(lambda _c=False: self.new_project_dialog())
         self.act_open = QAction("Open &project…", window)
         self.act_open.triggered.connect(lambda _c=False: self.open_project_dialog())
+        self.act_manage = QAction("Project data&sets…", window)
+        self.act_manage.setToolTip("Rename datasets, change their roles, add a mask folder, remove one")
+        self.act_manage.triggered.connect(lambda _c=False: self.datasets_dialog())
+        self.act_save_as = QAction("Save project &as…", window)
+        self.act_save_as.triggered.connect(lambda _c=False: self.save_project_as_dialog())
         self.datasets_menu = QMenu("&Datasets of this project", window)
         self.datasets_menu.aboutToShow.connect(self._fill_datasets_menu)
         self.combo = QComboBox()
@@ -61,8 +67,10 @@ class ProjectActions(QObject):
     def install(self, file_menu: QMenu, before: QAction, toolbar) -> None:  # type: ignore[no-untyped-def]
         file_menu.insertAction(before, self.act_new)
         file_menu.insertAction(before, self.act_open)
+        file_menu.insertAction(before, self.act_save_as)
         file_menu.insertSeparator(before)
         file_menu.insertMenu(before, self.datasets_menu)
+        file_menu.insertAction(before, self.act_manage)
         file_menu.insertSeparator(before)
         toolbar.insertWidget(toolbar.actions()[0], self.combo_label)
         toolbar.insertWidget(toolbar.actions()[1], self.combo)
@@ -113,6 +121,54 @@ class ProjectActions(QObject):
         dialog.accepted.connect(lambda: self.create_project(dialog.result_project))
         dialog.open()
         return dialog
+
+    def datasets_dialog(self) -> DatasetsDialog | None:
+        """File › Project datasets…: shown (non-blocking); each change is saved as it is made."""
+        if self.session.project is None:
+            show_error(
+                self.window, "Project datasets", "No project is open: open a dataset or a project first."
+            )
+            return None
+        dialog = DatasetsDialog(self.session, self.window)
+        dialog.removed.connect(self._on_dataset_removed)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _on_dataset_removed(self, _name: str, was_open: bool) -> None:
+        if was_open and self.session.dataset is not None:
+            self.switch_dataset(self.session.dataset.name)  # the open one was removed: the first left
+
+    def save_project_as_dialog(self) -> Path | None:
+        """File › Save project as…: the project file in another folder (the masks and runs stay where
+        they are, recorded); that file becomes the open project."""
+        project = self.session.project
+        if project is None:
+            show_error(
+                self.window, "Save project as", "No project is open: open a dataset or a project first."
+            )
+            return None
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Save project as", str(project.folder.parent / f"{project.folder.name}-copy"),
+            f"cocoseg projects ({PROJECT_FILE});;All files (*)",
+        )  # fmt: skip
+        return self.save_project_as(Path(path)) if path else None
+
+    def save_project_as(self, file: Path) -> Path | None:
+        target = file if file.suffix.lower() == ".json" else file / PROJECT_FILE
+        if target.exists() and target.resolve() != self.session.project.file.resolve():  # type: ignore[union-attr]
+            answer = QMessageBox.question(
+                self.window, "Save project as", f"{target} exists. Replace that project file?"
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+        try:
+            saved = self.session.save_project_as(target)
+        except (CocoSegError, OSError) as exc:
+            show_error(self.window, "Save project as", exc)
+            return None
+        self.window.statusBar().showMessage(f"project saved as {saved}", 10000)
+        return saved
 
     def create_project(self, project: Project) -> None:
         try:

@@ -48,6 +48,7 @@ class TrainConfig:
     data: Path
     out: Path
     model: str = "unet"
+    extra_data: list[Path] = field(default_factory=list)  # more training mask folders, trained with ``data``
     val_data: Path | None = None
     val_fraction: float = 0.2
     val_on_train: bool = False
@@ -63,6 +64,7 @@ class TrainConfig:
     class_weighting: str = "inverse_sqrt"
     focal_alpha: bool = False
     oversample: bool = False
+    edited_weight: float = 1.0  # how much more often an edited image is drawn (the run_inputs.json list)
     amp: str | bool = "off"
     time_budget_s: float | None = DEFAULT_TIME_BUDGET_S
     device: str = "auto"
@@ -86,6 +88,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.data = Path(self.data)
         self.out = Path(self.out)
+        self.extra_data = [Path(p) for p in self.extra_data or []]
         self.val_data = Path(self.val_data) if self.val_data is not None else None
         self.resume = Path(self.resume) if self.resume is not None else None
         self.init_from = Path(self.init_from) if self.init_from not in (None, "") else None
@@ -116,6 +119,14 @@ class TrainConfig:
                 isinstance(self.amp, bool) or self.amp in AMP_MODES,
                 f"unknown amp mode {self.amp!r}; choose from {AMP_MODES}",
             ),
+            (
+                _finite(self.edited_weight) and 1.0 <= self.edited_weight <= 100.0,
+                f"edited-image weight must be in [1, 100], got {self.edited_weight}",
+            ),
+            (
+                len({_key(p) for p in self.training_folders()}) == len(self.training_folders()),
+                "the same training mask folder is given twice",
+            ),
             (self.grad_accum >= 1, f"grad accumulation must be >= 1, got {self.grad_accum}"),
             (self.workers >= 0, f"workers must be >= 0, got {self.workers}"),
             (self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}"),
@@ -143,11 +154,17 @@ class TrainConfig:
             if not ok:
                 raise OptionsError(message)
 
+    def training_folders(self) -> list[Path]:
+        """Every training mask folder: ``data`` first, then ``extra_data``."""
+        return [self.data, *self.extra_data]
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (paths as POSIX strings)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
+            if isinstance(v, list) and f.name == "extra_data":
+                v = [p.as_posix() for p in v]
             out[f.name] = v.as_posix() if isinstance(v, Path) else v
         return out
 
@@ -156,6 +173,10 @@ class TrainConfig:
         """Inverse of to_json; unknown keys are ignored (forward compatible)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in obj.items() if k in names})
+
+
+def _key(path: Path) -> Path:
+    return Path(path).expanduser().resolve()
 
 
 def _finite(value: Any) -> bool:

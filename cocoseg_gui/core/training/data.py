@@ -221,6 +221,42 @@ class MaskDataset(torch.utils.data.Dataset):
         return self.transform(image, mask)
 
 
+class MultiMaskDataset(torch.utils.data.Dataset):
+    """Several MaskDatasets (their ``files`` and transforms already chosen) read as one, for training on
+    several mask folders at once. ``files`` are data_sources.sample_key names: plain file names of the
+    first part, ``<folder>:<file>`` of the others; an unreadable item is None, named in ``skipped``."""
+
+    def __init__(self, parts: Sequence[MaskDataset]) -> None:
+        from cocoseg_gui.core.training.data_sources import sample_key
+
+        self.parts = list(parts)
+        self.root = self.parts[0].root
+        self.classes, self.num_classes = self.parts[0].classes, self.parts[0].num_classes
+        self.ignore_index = self.parts[0].ignore_index
+        self.files: list[str] = [sample_key(i, p.root, f) for i, p in enumerate(self.parts) for f in p.files]
+        self._where = [(i, j) for i, p in enumerate(self.parts) for j in range(len(p))]
+        self.skipped: list[tuple[str, str]] = []
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __repr__(self) -> str:
+        return f"MultiMaskDataset({[str(p.root) for p in self.parts]}, {len(self)} images)"
+
+    def __getitem__(self, i: int) -> Any:
+        part, j = self._where[i]
+        item = self.parts[part][j]
+        if item is None:
+            found = self.parts[part].skipped
+            self.skipped.append((self.files[i], found[-1][1] if found else ""))
+        return item
+
+
+def training_dataset(parts: Sequence[MaskDataset]) -> MaskDataset | MultiMaskDataset:
+    """One folder's MaskDataset as it is (the one-folder run is unchanged), several as a MultiMaskDataset."""
+    return parts[0] if len(parts) == 1 else MultiMaskDataset(parts)
+
+
 def collate_skip_none(batch: Sequence[Sample | None]) -> Sample | None:
     """Stack (image, mask) pairs, dropping None items; None when the whole batch is unreadable."""
     items = [b for b in batch if b is not None]
@@ -341,13 +377,24 @@ def pixels_per_class_of(root: Path | str, files: Sequence[str], num_classes: int
 
 
 def check_foreground(
-    root: Path | str, files: Sequence[str], classes: Sequence[dict], role: str
+    root: Path | str,
+    files: Sequence[str],
+    classes: Sequence[dict],
+    role: str,
+    more: Sequence[tuple[Path | str, Sequence[str]]] = (),
 ) -> str | None:
-    """Raise DatasetError when the masks of ``files`` hold no object pixel (all background: a broken
-    mask generation must not train silently); return a warning naming classes with no pixel, if any."""
+    """Raise DatasetError when the masks of ``files`` (and of the ``more`` folders' files) hold no object
+    pixel (all background: a broken mask generation must not train silently); return a warning naming
+    classes with no pixel, if any."""
     counts = pixels_per_class_of(root, files, len(classes))
     if counts is None:
         return None
+    for other_root, other_files in more:
+        other = pixels_per_class_of(other_root, other_files, len(classes))
+        if other is None:
+            return None
+        counts = counts + other
+    files = [*files, *(f for _, fs in more for f in fs)]
     if counts[1:].sum() == 0:
         raise DatasetError(
             Path(root) / REPORT_FILE,

@@ -1,10 +1,11 @@
-"""What a run started from: its init checkpoint and the masks edited since that checkpoint's training.
+"""What a run started from: its datasets, its init checkpoint and the masks edited since its training.
 
 Fine-tuning on corrections (``--init-from``) is only worth it when masks changed; RUN/run_inputs.json
 records which ones did (docs/formats.md), so the user can see what a fine-tune learned from and the
 count reaches the log. "Since the last training" is the end time of the init checkpoint's run (the last
-``end`` event in its metrics.jsonl), else the checkpoint file's modification time. No torch import: the
-Train form shows the count before a run starts.
+``end`` event in its metrics.jsonl), else the checkpoint file's modification time. A run on several mask
+folders lists each (``datasets``: its images with a mask and its edited ones). No torch import: the Train
+form shows the counts before a run starts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import calendar
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from typing import Any
 from cocoseg_gui.core.atomic import atomic_write_json
 from cocoseg_gui.core.editing.save import read_edited
 from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.mask_dataset import read_image_mask_map
+from cocoseg_gui.core.training.data_sources import sample_key
 from cocoseg_gui.core.training.run_folder import LOG
 
 RUN_INPUTS_FILE = "run_inputs.json"
@@ -27,6 +31,51 @@ SINCE_TRAINING_END = "training_end"  # the last end event of the checkpoint's ru
 SINCE_FILE_MTIME = "file_mtime"  # no readable run log beside the checkpoint
 _END_MARK = '"type":"end"'
 _SAVED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # edited.json's "saved" (core/editing/save.py)
+
+
+@dataclass(frozen=True)
+class DatasetInputs:
+    """One training mask folder of a run: its images with a mask and those edited (since ``since``)."""
+
+    data: str
+    images: int = 0
+    edited: list[str] = field(default_factory=list)  # image file names, sorted
+    edited_total: int = 0
+    problem: str | None = None
+    new_to_model: bool = False  # the init checkpoint's run did not train on this folder: every edit counts
+
+    @property
+    def name(self) -> str:
+        return Path(self.data).name
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "data": self.data,
+            "images": self.images,
+            "edited_since": list(self.edited),
+            "edited_since_count": len(self.edited),
+            "edited_total": self.edited_total,
+            "problem": self.problem,
+            "new_to_model": self.new_to_model,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> DatasetInputs:
+        return cls(
+            data=str(obj.get("data", "")),
+            images=int(obj.get("images") or 0),
+            edited=[str(x) for x in obj.get("edited_since") or []],
+            edited_total=int(obj.get("edited_total") or 0),
+            problem=obj.get("problem"),
+            new_to_model=bool(obj.get("new_to_model")),
+        )
+
+    def line(self) -> str:
+        """ "train2017: 50 images, 3 edited" (the Train form's list and the log)."""
+        if self.problem:
+            return f"{self.name}: {self.images} images, edited masks unknown ({self.problem})"
+        new = " (new to the model: every edit counts)" if self.new_to_model else ""
+        return f"{self.name}: {self.images} images, {len(self.edited)} edited{new}"
 
 
 @dataclass(frozen=True)
@@ -44,6 +93,7 @@ class RunInputs:
     edited: list[str] = field(default_factory=list)  # image file names, sorted
     edited_total: int = 0  # entries of edited.json, edited before or after ``since``
     problem: str | None = None  # edited.json could not be read: the lists are empty, training went on
+    datasets: list[DatasetInputs] = field(default_factory=list)  # every training folder, ``data`` first
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +107,7 @@ class RunInputs:
             "edited_since_count": len(self.edited),
             "edited_total": self.edited_total,
             "problem": self.problem,
+            "datasets": [d.to_json() for d in self.datasets],
         }
 
     @classmethod
@@ -70,17 +121,25 @@ class RunInputs:
             edited=[str(x) for x in obj.get("edited_since") or []],
             edited_total=int(obj.get("edited_total") or 0),
             problem=obj.get("problem"),
+            datasets=[DatasetInputs.from_json(d) for d in obj.get("datasets") or [] if isinstance(d, dict)],
         )
 
-    def summary(self) -> str:
-        """The log line: "3 masks edited since the last training (…)"."""
+    def summary(self, per_dataset: bool = True) -> str:
+        """The log line: "3 masks edited since the last training (…)", then each folder's counts when there
+        are several (``per_dataset``; the Train form lists them on their own)."""
         n = len(self.edited)
         noun = "mask" if n == 1 else "masks"
         if self.problem:
-            return f"edited masks unknown: {self.problem}"
-        if self.since is None:
-            return f"{n} {noun} edited in the mask editor (no earlier training to compare with)"
-        return f"{n} {noun} edited since the last training (ended {_utc_text(self.since)})"
+            text = f"edited masks unknown: {self.problem}"
+        elif self.since is None:
+            text = f"{n} {noun} edited in the mask editor (no earlier training to compare with)"
+        else:
+            text = f"{n} {noun} edited since the last training (ended {_utc_text(self.since)})"
+            if any(d.new_to_model for d in self.datasets):
+                text += " or in folders it did not train on"
+        if per_dataset and len(self.datasets) > 1:
+            text += "; " + "; ".join(d.line() for d in self.datasets)
+        return text
 
 
 def training_end_time(checkpoint: str | Path) -> tuple[float, str]:
@@ -134,27 +193,105 @@ def edited_since(masks_dir: str | Path, since: float | None) -> tuple[list[str],
     return sorted(newer), len(images)
 
 
-def collect_run_inputs(data: str | Path, init_from: str | Path | None) -> RunInputs:
-    """The RunInputs of a new run on ``data`` (a mask folder), started from ``init_from`` or not."""
-    since, source = (None, None) if init_from is None else training_end_time(init_from)
+def trained_folders(checkpoint: str | Path) -> set[Path] | None:
+    """The training folders of the checkpoint's run (its config.json beside it), resolved; None when
+    that cannot be read (a checkpoint outside a run folder)."""
+    try:
+        config = json.loads((Path(checkpoint).parent / "config.json").read_text(encoding="utf-8"))
+        folders = [config["data"], *(config.get("extra_data") or [])]
+        return {Path(f).expanduser().resolve() for f in folders}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+
+
+def collect_dataset_inputs(
+    data: str | Path, since: float | None, new_to_model: bool = False, count_images: bool = True
+) -> DatasetInputs:
+    """One mask folder's images with a mask (image_mask_map.json, unless not ``count_images``: 0) and those
+    edited after ``since`` (every edited one when ``new_to_model``); a damaged file is the ``problem``."""
+    path = Path(data).as_posix()
+    if new_to_model:
+        since = None
+    try:
+        images = len(read_image_mask_map(data, required=False)) if count_images else 0
+    except DatasetError as exc:
+        return DatasetInputs(path, problem=str(exc))
     try:
         edited, total = edited_since(data, since)
     except DatasetError as exc:
-        return RunInputs(
-            data=Path(data).as_posix(),
-            init_from=None if init_from is None else Path(init_from).as_posix(),
-            since=since,
-            since_source=source,
-            problem=str(exc),
+        return DatasetInputs(path, images, problem=str(exc), new_to_model=new_to_model)
+    return DatasetInputs(path, images, edited, total, new_to_model=new_to_model)
+
+
+def collect_run_inputs(
+    data: str | Path,
+    init_from: str | Path | None,
+    extra_data: Sequence[str | Path] = (),
+    count_images: bool = True,
+) -> RunInputs:
+    """The RunInputs of a new run on ``data`` and ``extra_data`` (mask folders), from ``init_from`` or not.
+
+    The top-level ``edited`` names images as the trainer does across folders (data_sources.sample_key):
+    plain file names for ``data``, ``<folder name>:<file>`` for the others. A folder the init checkpoint's
+    run did not train on (a dataset labelled since, corrections made elsewhere) lists every edited image:
+    the model has learnt none of them.
+    """
+    since, source = (None, None) if init_from is None else training_end_time(init_from)
+    seen = trained_folders(init_from) if init_from is not None else None
+    parts = [
+        collect_dataset_inputs(
+            d, since, seen is not None and Path(d).expanduser().resolve() not in seen, count_images
         )
+        for d in (data, *extra_data)
+    ]
+    problems = [f"{p.name}: {p.problem}" if extra_data else p.problem for p in parts if p.problem]
     return RunInputs(
         data=Path(data).as_posix(),
         init_from=None if init_from is None else Path(init_from).as_posix(),
         since=since,
         since_source=source,
-        edited=edited,
-        edited_total=total,
+        edited=sorted(sample_key(i, p.data, f) for i, p in enumerate(parts) for f in p.edited),
+        edited_total=sum(p.edited_total for p in parts),
+        problem="; ".join(str(p) for p in problems) or None,
+        datasets=parts,
     )
+
+
+@dataclass(frozen=True)
+class TrainingDataCheck:
+    """What the Train form shows before Start: each training folder's counts, and why they cannot be
+    trained together (``class_problem``), if so."""
+
+    inputs: RunInputs
+    class_problem: str | None = None
+
+    def lines(self) -> list[str]:
+        return [d.line() for d in self.inputs.datasets]
+
+
+def check_training_data(
+    folders: Sequence[str | Path],
+    init_from: str | Path | None = None,
+    progress: Any = None,
+    cancel: Any = None,
+) -> TrainingDataCheck:
+    """The counts of ``folders`` (edited since ``init_from``'s training when given) and the class check of
+    data_sources; a job (``progress``/``cancel`` unused: a few small JSON files per folder)."""
+    from cocoseg_gui.core.training.data_sources import check_same_classes
+
+    folders = [Path(f) for f in folders]
+    init = Path(init_from) if init_from is not None and Path(init_from).is_file() else None
+    inputs = collect_run_inputs(folders[0], init, folders[1:])
+    problem = None
+    missing = [f for f in folders if not f.is_dir()]
+    if missing:
+        problem = f"{missing[0]}: mask dataset folder not found"
+    elif len(folders) > 1:
+        try:
+            check_same_classes(folders)
+        except DatasetError as exc:
+            problem = str(exc)
+    return TrainingDataCheck(inputs, problem)
 
 
 def write_run_inputs(run_dir: str | Path, inputs: RunInputs) -> None:

@@ -299,24 +299,36 @@ class Trainer:
             check_foreground,
             describe_split_leakage,
         )
+        from cocoseg_gui.core.training.data_sources import check_same_classes, sample_key
 
         cfg = self.cfg
         train_tf = build_transforms(img_size, train=cfg.augment, resize=cfg.resize)
         val_tf = build_transforms(img_size, train=False, resize=cfg.resize)
-        full = MaskDataset(cfg.data, follow_symlinks=cfg.follow_symlinks)
-        self._warn_refused(full)
-        if not full.files:
+        roots = cfg.training_folders()
+        fulls = [MaskDataset(root, follow_symlinks=cfg.follow_symlinks) for root in roots]
+        if len(roots) > 1:
+            check_same_classes(roots)  # before any file is written: one folder's "3" is the other's "3"
+        for ds in fulls:
+            self._warn_refused(ds)
+        if not any(ds.files for ds in fulls):
             raise DatasetError(cfg.data, "the mask dataset has no labelled image (no mask saved yet)")
-        self._check_mask_files(full)
+        for ds in fulls:
+            if ds.files:
+                self._check_mask_files(ds)
+            elif len(fulls) > 1:
+                self.warn(WarningKind.OTHER, f"{ds.root}: no labelled image (no mask saved yet); left out")
+        full = fulls[0]
         self.classes, self.num_classes, self.ignore_index = full.classes, full.num_classes, full.ignore_index
-        if not getattr(full, "complete", True):
-            self.warn(
-                WarningKind.INCOMPLETE_MASKS,
-                f"{cfg.data}: mask generation did not finish (cancelled?); training on the "
-                f"{len(full.files)} masks written so far. Rerun `cocoseg masks` to complete it.",
-            )
+        for ds in fulls:
+            if not getattr(ds, "complete", True):
+                self.warn(
+                    WarningKind.INCOMPLETE_MASKS,
+                    f"{ds.root}: mask generation did not finish (cancelled?); training on the "
+                    f"{len(ds.files)} masks written so far. Rerun `cocoseg masks` to complete it.",
+                )
+        keys = [sample_key(i, ds.root, f) for i, ds in enumerate(fulls) for f in ds.files]
         if cfg.val_data is not None:
-            train_files = full.files
+            train_files = keys
             val_ds = MaskDataset(cfg.val_data, transform=val_tf, follow_symlinks=cfg.follow_symlinks)
             self._warn_refused(val_ds)
             if [c["name"] for c in val_ds.classes] != [c["name"] for c in self.classes]:
@@ -326,32 +338,33 @@ class Trainer:
                     f"({len(val_ds.classes)} vs {len(self.classes)}); generate both with the "
                     "same --classes",
                 )
-            leak = describe_split_leakage(train_files, val_ds.files)
+            leak = describe_split_leakage([f for ds in fulls for f in ds.files], val_ds.files)
             if leak:
                 self.warn(WarningKind.SPLIT_LEAKAGE, leak)
             self._check_mask_files(val_ds)
             self.val_ds = val_ds
         elif cfg.val_on_train:
-            train_files = full.files
-            self.val_ds = MaskDataset(
-                cfg.data, files=full.files, transform=val_tf, follow_symlinks=cfg.follow_symlinks
-            )
+            train_files = keys
+            self.val_ds = self._subset(fulls, keys, val_tf)
             self.warn(
                 WarningKind.VAL_ON_TRAIN,
                 "validating on the training images (--val-on-train): validation scores measure "
                 "fit, not generalisation",
             )
         else:
-            train_files, val_files = self._split(full.files)
-            self.val_ds = MaskDataset(
-                cfg.data, files=val_files, transform=val_tf, follow_symlinks=cfg.follow_symlinks
-            )
-        self.train_ds = MaskDataset(
-            cfg.data, files=train_files, transform=train_tf, follow_symlinks=cfg.follow_symlinks
-        )
+            train_files, val_files = self._split(keys)
+            self.val_ds = self._subset(fulls, val_files, val_tf)
+        self.train_ds = self._subset(fulls, train_files, train_tf)
         if not len(self.train_ds):
             raise DatasetError(cfg.data, "no training images left after the validation split")
-        absent = check_foreground(cfg.data, self.train_ds.files, self.classes, "training")
+        parts = getattr(self.train_ds, "parts", [self.train_ds])
+        absent = check_foreground(
+            parts[0].root,
+            parts[0].files,
+            self.classes,
+            "training",
+            more=[(p.root, p.files) for p in parts[1:]],
+        )
         if absent:
             self.warn(WarningKind.CLASSES_WITHOUT_PIXELS, absent + " (nothing to learn for them)")
         if not len(self.val_ds):
@@ -359,12 +372,7 @@ class Trainer:
                 WarningKind.NO_VALIDATION,
                 "no validation images: epochs report no mIoU and best.pt is not written",
             )
-
-        weights = None
-        if cfg.oversample:
-            from cocoseg_gui.core.training.data import sample_weights
-
-            weights = sample_weights(cfg.data, train_files)
+        weights = self._sample_weights(parts, self.train_ds.files)
         ctx = self.ctx
         self.train_sampler = EpochSampler(
             len(self.train_ds),
@@ -388,6 +396,56 @@ class Trainer:
             self.train_ds, self.train_sampler, cfg.batch_size, workers, cfg.seed, pin
         )
         self.val_loader = make_loader(self.val_ds, self.val_sampler, cfg.batch_size, workers, cfg.seed, pin)
+
+    def _subset(self, fulls: list[Any], keys: list[str], transform: Any) -> Any:
+        """The images ``keys`` (data_sources.sample_key names) of the folders ``fulls``, with ``transform``:
+        one folder's MaskDataset as before, several as a MultiMaskDataset."""
+        from cocoseg_gui.core.training.data import MaskDataset, training_dataset
+        from cocoseg_gui.core.training.data_sources import sample_key
+
+        wanted = set(keys)
+        parts = [
+            MaskDataset(
+                ds.root,
+                files=keys
+                if i == 0 and len(fulls) == 1
+                else [f for f in ds.files if sample_key(i, ds.root, f) in wanted],
+                transform=transform,
+                follow_symlinks=self.cfg.follow_symlinks,
+            )
+            for i, ds in enumerate(fulls)
+        ]
+        return training_dataset(parts)
+
+    def _sample_weights(self, parts: list[Any], keys: list[str]) -> list[float] | None:
+        """Per-image sampling weights: rare classes (``oversample``) times ``edited_weight`` for the images
+        edited (the run_inputs.json list; a resume reads the run's own); None: uniform."""
+        from cocoseg_gui.core.training.data import sample_weights
+
+        cfg = self.cfg
+        weights: list[float] | None = None
+        if cfg.oversample:
+            weights = [w for p in parts for w in sample_weights(p.root, p.files)]
+        if cfg.edited_weight > 1.0:
+            edited = self._edited_keys()
+            if edited & set(keys):
+                base = weights or [1.0] * len(keys)
+                weights = [w * (cfg.edited_weight if k in edited else 1.0) for w, k in zip(base, keys)]
+        if weights is not None:
+            mean = sum(weights) / len(weights)
+            weights = [w / mean for w in weights]
+        return weights
+
+    def _edited_keys(self) -> set[str]:
+        from cocoseg_gui.core.training.run_inputs import read_run_inputs
+
+        inputs = self.inputs
+        if inputs is None and self.cfg.resume is not None:
+            try:
+                inputs = read_run_inputs(Path(self.cfg.resume).parent)
+            except DatasetError as exc:
+                self.warn(WarningKind.OTHER, f"{exc}: edited images are not sampled more often")
+        return set(inputs.edited) if inputs is not None else set()
 
     def _loader_workers(self) -> int:
         """cfg.workers, capped at the CPUs available (more processes only compete for them)."""
@@ -469,7 +527,8 @@ class Trainer:
         if cfg.loss == "wce" or (cfg.loss == "focal" and cfg.focal_alpha):
             from cocoseg_gui.core.training.data import class_pixel_counts, class_weights
 
-            weights = class_weights(class_pixel_counts(cfg.data), self.ignore_index, cfg.class_weighting)
+            counts = sum(class_pixel_counts(root) for root in cfg.training_folders())
+            weights = class_weights(counts, self.ignore_index, cfg.class_weighting)
         self.criterion = build_loss(cfg.loss, self.num_classes, self.ignore_index, weights, cfg.focal_gamma)
         if isinstance(self.criterion, torch.nn.Module):
             self.criterion.to(dev)
@@ -864,12 +923,12 @@ class Trainer:
             torch.backends.cudnn.benchmark = not cfg.deterministic
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
-        self.setup_data(self.img_size)
-        self.setup_model(self.model_name, self.model_kwargs)
-        if cfg.resume is None:
-            self.inputs = collect_run_inputs(cfg.data, cfg.init_from)
+        if cfg.resume is None:  # read first: edited images may be sampled more often
+            self.inputs = collect_run_inputs(cfg.data, cfg.init_from, cfg.extra_data)
             if self.inputs.problem:
                 self.warn(WarningKind.OTHER, self.inputs.summary())
+        self.setup_data(self.img_size)
+        self.setup_model(self.model_name, self.model_kwargs)
         self.restore()
 
     def _check_trained(self, loss_count: float) -> None:

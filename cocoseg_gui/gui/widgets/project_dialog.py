@@ -243,10 +243,14 @@ class RoleDefaults:
             self._applied.clear()
         return fresh
 
-    def apply(self, field: QLineEdit | QWidget, key: str, path: Path, fresh: bool) -> bool:
-        """Show ``path`` in ``field`` unless the user typed another folder there; True when shown."""
+    def apply(
+        self, field: QLineEdit | QWidget, key: str, path: Path | str, fresh: bool, keep_empty: bool = False
+    ) -> bool:
+        """Show ``path`` in ``field`` unless the user typed another folder there; True when shown.
+        ``keep_empty``: a field the user emptied is a choice too (a list of extra folders), kept."""
         text, current = str(path), field.text()  # type: ignore[union-attr]
-        if fresh or not current or current == self._applied.get(key):
+        empty_counts = not current and not (keep_empty and key in self._applied)
+        if fresh or empty_counts or current == self._applied.get(key):
             field.setText(text)  # type: ignore[union-attr]
             self._applied[key] = text
             return True

@@ -24,12 +24,16 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES, PRETRAINED_CHOICES
 from cocoseg_gui.gui.services.devices import DeviceChoice, defaults_for
+from cocoseg_gui.gui.services.workers import JobWorker
+from cocoseg_gui.gui.widgets.folder_list import FolderList
 
 SETTINGS_GROUP = "train"
 INIT_ROWS_DELAY_MS = 300  # typing pause before the edited-since count is read again
 FINE_TUNE_EPOCHS = 5  # the "Fine-tune on corrections" preset: a short schedule...
 FINE_TUNE_LR_FACTOR = 0.1  # ...at a tenth of the learning rate the checkpoint was trained with
 FINE_TUNE_LR = 1e-4  # when the checkpoint's run options are unknown
+FINE_TUNE_EDITED_WEIGHT = 3.0  # ...drawing the corrected and newly labelled images three times as often
+PROBLEM_COLOR = "#8a1010"
 VAL_SPLIT, VAL_FOLDER, VAL_TRAIN = "split", "folder", "train"
 AMP_CHOICES = ("off", "bf16", "fp16")
 LOSS_LABELS = {
@@ -124,6 +128,16 @@ class TrainForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data = PathField("Mask dataset folder", placeholder="a folder made by cocoseg masks")
+        self.extra_data = FolderList(
+            "Also train on (mask dataset folder)",
+            "More training mask folders (the project's other train datasets): trained together with the "
+            "mask dataset above; their classes must match it by name and COCO category id",
+        )
+        self.inputs_info = QLabel(wordWrap=True)
+        self.inputs_info.setToolTip(
+            "Images with a mask, and masks edited in the mask editor (since the "
+            "starting checkpoint's training, when one is set), per training folder"
+        )
         self.val_mode = QComboBox()
         self.val_mode.addItem("split off a fraction", VAL_SPLIT)
         self.val_mode.addItem("second mask folder", VAL_FOLDER)
@@ -166,6 +180,13 @@ class TrainForm(QWidget):
         self.class_weighting.addItems(CLASS_WEIGHTINGS)
         self.class_weighting.setToolTip("How class weights are derived from pixel counts (weighted losses)")
         self.oversample = QCheckBox("oversample images of rare classes")
+        self.edited_weight = QDoubleSpinBox(minimum=1.0, maximum=100.0, singleStep=1.0, decimals=1, value=1.0)
+        self.edited_weight.setPrefix("drawn ")
+        self.edited_weight.setSuffix("x as often")
+        self.edited_weight.setToolTip(
+            "Images edited in the mask editor (since the starting checkpoint's training, when one is set): "
+            "how much more often each is drawn than an unedited image. 1: like any other"
+        )
         self.amp = QComboBox()
         self.amp.addItems(AMP_CHOICES)
         self.amp.setToolTip("Mixed precision (CUDA only)")
@@ -181,6 +202,8 @@ class TrainForm(QWidget):
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Mask dataset", self.data)
+        form.addRow("Also train on", self.extra_data)
+        form.addRow("Training data", self.inputs_info)
         form.addRow("Validation", self.val_mode)
         form.addRow("Val. fraction", self.val_fraction)
         form.addRow("Val. folder", self.val_data)
@@ -199,6 +222,7 @@ class TrainForm(QWidget):
         form.addRow("Loss", self.loss)
         form.addRow("Class weighting", self.class_weighting)
         form.addRow("", self.oversample)
+        form.addRow("Edited images", self.edited_weight)
         form.addRow("AMP", self.amp)
         form.addRow("Time budget", self.time_budget)
         form.addRow("Device", self.device)
@@ -214,6 +238,9 @@ class TrainForm(QWidget):
         self._init_rows_timer.timeout.connect(self._update_init_rows)
         self.init_from.changed.connect(self._init_rows_timer.start)
         self.data.changed.connect(self._init_rows_timer.start)
+        self.extra_data.changed.connect(self._init_rows_timer.start)
+        self._inputs_job: JobWorker | None = None
+        self.inputs_check: Any = None  # the last TrainingDataCheck (run_inputs.py), None until read
         self._update_init_rows()
 
     # -- validation mode rows
@@ -228,8 +255,47 @@ class TrainForm(QWidget):
         """Pretrained is moot with a starting checkpoint; say how many masks were edited since it trained."""
         init = self.init_from.text()
         self.pretrained.setEnabled(not init)
-        self.edited_info.setText(edited_summary(self.data.text(), init))
+        self.edited_info.setText(edited_summary(self.data.text(), init, self.extra_data.folders()))
         self._form.setRowVisible(self.edited_info, bool(self.edited_info.text()))
+        self._check_inputs()
+
+    # -- the training folders, counted before Start
+    def training_folders(self) -> list[Path]:
+        return [Path(self.data.text()), *self.extra_data.folders()] if self.data.text() else []
+
+    def _check_inputs(self) -> None:
+        """Count each training folder's images and edited masks, and check their classes, in a job (the
+        maps of a large dataset are not read on the GUI thread); the result fills inputs_info."""
+        from cocoseg_gui.core.training.run_inputs import check_training_data
+
+        if self._inputs_job is not None:
+            self._inputs_job.succeeded.disconnect(self._show_inputs)  # its folders are no longer shown
+            self._inputs_job.cancel()
+            self._inputs_job = None
+        folders = self.training_folders()
+        if not folders or not folders[0].is_dir():
+            self.inputs_check = None
+            self.inputs_info.setText("")
+            self._form.setRowVisible(self.inputs_info, False)
+            return
+        init = self.init_from.text() or None
+        job = JobWorker(check_training_data, folders, init)
+        job.succeeded.connect(self._show_inputs)  # a bound slot: never called once the form is deleted
+        self._inputs_job = job
+        job.start()
+
+    def _show_inputs(self, check: Any) -> None:
+        self._inputs_job = None
+        self.inputs_check = check
+        lines = [_escape(line) for line in check.lines()]
+        if check.class_problem:
+            lines.append(f'<span style="color:{PROBLEM_COLOR}">{_escape(check.class_problem)}</span>')
+        self.inputs_info.setText("<br>".join(lines))
+        self._form.setRowVisible(self.inputs_info, bool(lines))
+
+    def inputs_pending(self) -> bool:
+        """True while the folders are being counted (tests wait for it)."""
+        return self._inputs_job is not None or self._init_rows_timer.isActive()
 
     def apply_fine_tune_preset(self, checkpoint: Path, run_config: dict[str, Any], run_folder: Path) -> None:
         """Fill the form for a short fine-tune from ``checkpoint`` (its run's options in ``run_config``):
@@ -241,7 +307,12 @@ class TrainForm(QWidget):
         }
         lr = run_config.get("lr")
         lr = float(lr) * FINE_TUNE_LR_FACTOR if isinstance(lr, (int, float)) and lr > 0 else FINE_TUNE_LR
-        values.update(epochs=FINE_TUNE_EPOCHS, lr=max(lr, self.lr.minimum()), pretrained="none")
+        values.update(
+            epochs=FINE_TUNE_EPOCHS,
+            lr=max(lr, self.lr.minimum()),
+            pretrained="none",
+            edited_weight=FINE_TUNE_EDITED_WEIGHT,
+        )
         if not self.data.text() and run_config.get("data"):
             values["data"] = run_config["data"]  # no current masks: those the checkpoint was trained on
         self.set_values(values)
@@ -311,8 +382,15 @@ class TrainForm(QWidget):
             )
         if init_from:
             pretrained = "none"  # the checkpoint gives the initial weights (the field is disabled)
+        for folder in self.extra_data.folders():
+            if not folder.is_dir():
+                raise OptionsError(
+                    f"Also train on: {folder} is not a folder; remove it or generate its masks first"
+                )
         return {
             "data": Path(self.data.text()),
+            "extra_data": self.extra_data.folders(),
+            "edited_weight": float(self.edited_weight.value()),
             "out": Path(self.out.text()),
             "model": self.model.currentText(),
             "model_kwargs": parse_model_options(self.model_options.text()),
@@ -342,6 +420,11 @@ class TrainForm(QWidget):
             self.data.setText(str(v["data"]))
         if v.get("out"):
             self.out.setText(str(v["out"]))
+        if "extra_data" in v:
+            extra = v["extra_data"] or []
+            self.extra_data.set_folders(extra.splitlines() if isinstance(extra, str) else extra)
+        if v.get("edited_weight") is not None:
+            self.edited_weight.setValue(float(v["edited_weight"]))
         if v.get("val_on_train"):
             self.val_mode.setCurrentIndex(self.val_mode.findData(VAL_TRAIN))
         elif v.get("val_data"):
@@ -401,6 +484,8 @@ class TrainForm(QWidget):
         for key, value in v.items():
             if key == "model_kwargs":
                 value = format_model_options(value)
+            if key == "extra_data":
+                value = "\n".join(str(p) for p in value)
             if key == "out":
                 continue  # each run gets a new folder; remember its parent instead
             settings.setValue(key, "" if value is None else str(value))
@@ -420,7 +505,7 @@ class TrainForm(QWidget):
             text = "" if text is None else str(text)
             if k in ("img_size", "batch_size", "epochs", "workers", "seed", "log_every") and text.isdigit():
                 v[k] = int(text)
-            elif k in ("lr", "val_fraction", "time_budget_s"):
+            elif k in ("lr", "val_fraction", "time_budget_s", "edited_weight"):
                 v[k] = float(text) if text else None
             elif k in ("oversample", "val_on_train"):
                 v[k] = text.lower() == "true"
@@ -441,19 +526,25 @@ class TrainForm(QWidget):
         self.out.setText(str(Path(str(root)) / new_run_name()))
 
 
-def edited_summary(data: str, init_from: str) -> str:
+def edited_summary(data: str, init_from: str, extra: list[Path] | None = None) -> str:
     """ "N masks edited since the last training" for the form, "" when it cannot be said (no folder or file).
 
-    Reads only the mask folder's edited.json and the checkpoint run's metrics.jsonl (small files).
+    Reads only the mask folders' edited.json and the checkpoint run's metrics.jsonl and config.json (small
+    files; the image counts per folder come from a job, see TrainForm._check_inputs).
     """
     from cocoseg_gui.core.training.run_inputs import collect_run_inputs
 
     if not init_from or not data or not Path(init_from).is_file() or not Path(data).is_dir():
         return ""
     try:
-        return collect_run_inputs(Path(data), Path(init_from)).summary()
+        inputs = collect_run_inputs(Path(data), Path(init_from), extra or [], count_images=False)
     except OSError:
         return ""
+    return inputs.summary(per_dataset=False)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _budget_text(seconds: float) -> str:

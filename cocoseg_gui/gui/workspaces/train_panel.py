@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
 from cocoseg_gui.core.mask_folder import holds_masks
 from cocoseg_gui.core.project import Project, Role
+from cocoseg_gui.core.session import project_checkpoint
 from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config, read_events
 from cocoseg_gui.gui.services.app_state import AppState
@@ -206,7 +207,12 @@ class TrainPanel(QWidget):
                 choice = self._choose_run_folder(values)
                 if choice == existing_run.RESUME:
                     return self.resume_from(values["out"])
-            self._check_mask_dataset(values["data"])
+            for folder in (values["data"], *values.get("extra_data", [])):
+                self._check_mask_dataset(folder)
+            if values.get("extra_data"):
+                from cocoseg_gui.core.training.data_sources import check_same_classes
+
+                check_same_classes([values["data"], *values["extra_data"]])  # before anything starts
             if ask_roles and not self._roles_confirmed(values):
                 return False
             preload_torch_modules(values["model"])  # on the GUI thread: jobs never import
@@ -226,7 +232,9 @@ class TrainPanel(QWidget):
         if replay:
             self._apply_events(replay, log=False)
             self._log(f"resuming {self._run_dir} after epoch {self.status.epochs_done}")
-        self._log(f"starting: {values['model']} on {values['data']} -> {self._run_dir}")
+        more = values.get("extra_data") or []
+        also = f" and {', '.join(str(p) for p in more)}" if more else ""
+        self._log(f"starting: {values['model']} on {values['data']}{also} -> {self._run_dir}")
         steps = Batch(STEP_BATCH_INTERVAL_S, urgent=lambda e: not isinstance(e, ev.StepEvent))
         job = JobWorker(_train, train, config, policy=steps)
         job.progress.connect(self._on_events)
@@ -242,12 +250,14 @@ class TrainPanel(QWidget):
         return True
 
     def fine_tune_preset(self) -> bool:
-        """ "Fine-tune on corrections": the form set for a short run from the session's checkpoint, on the
-        current masks, into a new run folder; Start runs it. False (and a message) without a checkpoint."""
+        """ "Fine-tune on corrections": the form set for a short run from the project's model (else the
+        session's checkpoint) on every train dataset, validated on val, into a new run folder; Start runs it.
+        False (and a message) without a checkpoint."""
         if self.running:
             return False
         self._clear_error()
-        ckpt = self.state.checkpoint_path
+        project = self.state.project  # the project's model, else the one the session holds (Open run...)
+        ckpt = (project_checkpoint(project) if project is not None else None) or self.state.checkpoint_path
         if ckpt is None or not Path(ckpt).is_file():
             self._show_error(
                 ErrorReport(
@@ -264,9 +274,14 @@ class TrainPanel(QWidget):
             run_config = read_config(Path(ckpt).parent)
         except CocoSegError:
             run_config = {}  # a checkpoint outside a run folder: the form keeps its model options
+        if self.state.project is not None:  # every train dataset (corrections, newly labelled), val on val
+            self._apply_roles(self.state.project, force=True)
         self.form.apply_fine_tune_preset(Path(ckpt), run_config, self._new_run_folder("finetune"))
+        folders = self.form.training_folders()
         self._log(
-            f"fine-tune preset: from {ckpt}"
+            f"fine-tune preset: from {ckpt} on {len(folders)} training folder"
+            + ("s" if len(folders) != 1 else "")
+            + f", edited images drawn {self.form.edited_weight.value():g}x as often"
             + (f"; {self.form.edited_info.text()}" if self.form.edited_info.text() else "")
         )
         return True
@@ -306,7 +321,8 @@ class TrainPanel(QWidget):
         except CocoSegError as exc:
             self._show_error(describe_error(exc))
             return False
-        self.form.set_values(cfg)
+        # a run from before several folders were trained together read one folder, drew all alike
+        self.form.set_values({"extra_data": [], "edited_weight": 1.0, **cfg})
         self.form.out.setText(str(run_dir))
         return self._start(resume=last, replay=history)
 
@@ -516,15 +532,24 @@ class TrainPanel(QWidget):
         if fresh:  # runs go into the project folder, as `cocoseg train --project` puts them; only when
             # another project opens (a run that ended keeps its folder in the field: issue 9)
             self.form.out.setText(str(self._new_run_folder("run")))
-        train, val = project.first(Role.TRAIN), project.first(Role.VAL)
-        if train is not None:
-            self._defaults.apply(self.form.data, "data", project.masks_dir(train), fresh)
+        self._apply_roles(project, fresh)
+
+    def _apply_roles(self, project: Project, force: bool) -> None:
+        """Train on every train dataset's masks (the first in Mask dataset, the others that have masks in
+        Also train on), validate on the val dataset's; ``force`` replaces folders the user chose."""
+        trains, val = project.with_role(Role.TRAIN), project.first(Role.VAL)
+        if trains:
+            self._defaults.apply(self.form.data, "data", project.masks_dir(trains[0]), force)
+            more = [project.masks_dir(t) for t in trains[1:] if holds_masks(project.masks_dir(t))]
+            self._defaults.apply(
+                self.form.extra_data, "extra", "\n".join(map(str, more)), force, keep_empty=True
+            )
         # validate on the val masks once they exist (until then the form keeps its own validation choice,
         # so Start does not fail on a folder nobody generated); generating them calls restore() again
         if (
             val is not None
             and holds_masks(project.masks_dir(val))
-            and self._defaults.apply(self.form.val_data, "val", project.masks_dir(val), fresh)
+            and self._defaults.apply(self.form.val_data, "val", project.masks_dir(val), force)
         ):
             self.form.val_mode.setCurrentIndex(self.form.val_mode.findData(VAL_FOLDER))
 
@@ -533,9 +558,18 @@ class TrainPanel(QWidget):
         project = self.state.project
         if project is None:
             return True
-        warnings = project.training_warnings(values["data"], values.get("val_data"))
+        warnings = list(
+            dict.fromkeys(  # one line per problem, not per folder
+                w
+                for folder in (values["data"], *values.get("extra_data", []))
+                for w in project.training_warnings(folder, values.get("val_data"))
+            )
+        )
         if not warnings:
             return True
+        entries = [project.role_of_masks(f) for f in (values["data"], *values.get("extra_data", []))]
+        if any(e is not None and e.role is not Role.TRAIN for e in entries):
+            warnings.append("a dataset becomes a training dataset in File › Project datasets… (its role)")
         entry = project.role_of_masks(values["data"])
         question = (
             "Train on the validation masks?"
