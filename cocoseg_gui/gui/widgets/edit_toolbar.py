@@ -167,7 +167,7 @@ class EditToolbar(QToolBar):
             self.whole_class_action.setVisible(s.tool is Tool.FILL)
             self.whole_class_box.setChecked(s.fill_whole_class)
             self.tip_box.setCurrentIndex(self.tip_box.findData(Tip(s.tip).value))
-            names = self.editor.class_names() or {s.active_class: self.editor.class_name(s.active_class)}
+            names = self.editor.class_names()  # none before an image is attached: no "1 1" entry
             self.class_box.set_classes([(i, n, self.editor.class_color(i)) for i, n in sorted(names.items())])
             self.class_box.set_active(s.active_class)
             self._fill_classes(self.target_box, names)

@@ -254,7 +254,12 @@ class ImagesWorkspace(QMainWindow):
     # ------------------------------------------------------------------------------------------ layout
     def restore_layout(self, saved: object) -> bool:
         """Restore the docks from ``save_layout``'s bytes; False when there was nothing usable."""
-        return isinstance(saved, QByteArray | bytes) and bool(saved) and self.restoreState(saved)
+        restored = isinstance(saved, QByteArray | bytes) and bool(saved) and self.restoreState(saved)
+        # restoreState also restores the toolbars' visibility: a window closed in Edit mode came back
+        # with the edit and proposal bars showing while Edit mode was off
+        self.edit_toolbar.setVisible(self.editing)
+        self.proposals.bar.setVisible(self.editing)
+        return restored
 
     def save_layout(self) -> QByteArray:
         return self.saveState()
