@@ -47,3 +47,22 @@ def test_after_a_restart_in_edit_mode_the_edit_bars_stay_hidden_until_edit_mode(
     # nothing attached yet: the class box lists no class (it read "■ 1 1")
     assert images.edit_toolbar.class_box.count() == 0
     assert images.edit_toolbar.class_box.currentText() == ""
+
+
+def test_zoom_does_not_carry_over_to_another_dataset(qtbot, tmp_path, val_annotations, val_images) -> None:
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, val_annotations, val_images)
+    viewer = window.images.viewer
+    fit = viewer.scale_factor()
+    window.images.zoom_by(3.0)
+    assert viewer.scale_factor() == pytest.approx(3 * fit)
+    # a second dataset whose first image has the same size (the same file): the zoom used to stay
+    other = tmp_path / "other" / "instances_other.json"
+    other.parent.mkdir()
+    shutil.copyfile(val_annotations, other)
+    open_and_wait(qtbot, window, other, val_images)
+    assert viewer.auto_fit()
+    shown = viewer.scale_factor()
+    viewer.zoom_fit()  # the fit at the view's size now (the new dataset's docks may differ a little)
+    assert shown == pytest.approx(viewer.scale_factor())
+    assert shown < 1.5 * fit

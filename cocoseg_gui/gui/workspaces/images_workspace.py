@@ -116,6 +116,9 @@ class ImagesWorkspace(QMainWindow):
         problem = self._make_source(index, images_dir, masks_dir)
         assert self.source is not None
         self._editor_follows_source()
+        # another dataset's first image is fitted: a zoom kept for images of one size is no use there
+        for view in (self.viewer, self.side.left, self.side.right):
+            view.set_auto_fit(True, refit=False)
         self.browser.set_dataset(index, images_dir, self.source.masked_file_names())
         return problem
 
