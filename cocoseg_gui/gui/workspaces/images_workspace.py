@@ -429,6 +429,9 @@ class ImagesWorkspace(QMainWindow):
         for action in self._polygon_actions:
             action.setEnabled(polygon_open)
         self._show_polygon()
+        # the footprint follows the tool: switching from the superpixel brush to Fill left it on screen
+        if self.editing:
+            self._show_cursor(self._pointer)
         self.browser.set_unsaved_names(self.editor.unsaved())  # "*" in the list, like the title
         self.edits_changed.emit()
 
@@ -505,6 +508,7 @@ class ImagesWorkspace(QMainWindow):
             return super().eventFilter(watched, event)
         kind = event.type()
         if kind == QEvent.Type.Leave:
+            self._pointer = None  # a later tool change must not bring the footprint back out here
             self.brush_cursor.hide()
         elif kind == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
             if event.modifiers() & Qt.KeyboardModifier.ControlModifier:  # Ctrl+wheel: brush size
