@@ -152,7 +152,8 @@ class MainWindow(QMainWindow):
         # elided in the middle, full text in the tooltip: at 1024 px they share the bar without cutting
         self.setStatusBar(ElidingStatusBar())
         self.hover_label = ElidedLabel("")
-        self.summary_label = ElidedLabel("No dataset", max_width=440)  # caps: room for messages at 1024
+        # caps: room for messages at 1024; at 1920 the summary had the room but was still elided at 440
+        self.summary_label = ElidedLabel("No dataset", max_width=440, max_share=0.4)
         self.job_label = ElidedLabel("", max_width=160)
         self.notice_label = ElidedLabel("", max_width=140)  # a lasting problem of the open dataset
         self.notice_label.setVisible(False)
@@ -670,6 +671,10 @@ class MainWindow(QMainWindow):
             self.images.default_layout(self.width(), self.height())
         else:  # a restored layout: checked once laid out at this window's size
             QTimer.singleShot(LAYOUT_SETTLE_MS, self._repair_dock_widths)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.summary_label.updateGeometry()  # its cap follows the window's width (max_share)
 
     def _repair_dock_widths(self) -> None:
         """Default dock sizes when the restored ones leave a dock or the image view unusably narrow

@@ -66,3 +66,18 @@ def test_zoom_does_not_carry_over_to_another_dataset(qtbot, tmp_path, val_annota
     viewer.zoom_fit()  # the fit at the view's size now (the new dataset's docks may differ a little)
     assert shown == pytest.approx(viewer.scale_factor())
     assert shown < 1.5 * fit
+
+
+def test_the_status_summary_is_whole_in_a_wide_window_and_elided_in_a_small_one(
+    qtbot, tmp_path, val_annotations, val_images, generated_masks
+) -> None:
+    window = open_with_masks(qtbot, tmp_path, val_annotations, val_images, generated_masks)
+    label = window.summary_label
+    assert label.text().endswith("masks")  # the longest summary: with the mask folder's count
+    window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: window.width() == 1920)
+    qtbot.waitUntil(lambda: not label.is_elided(), timeout=WAIT_MS)
+    assert label.shown_text() == label.text()
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024)
+    assert label.width() <= 440 + 2 * label.margin()  # the cap leaves the message room at 1024
