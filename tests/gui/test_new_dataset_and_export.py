@@ -170,3 +170,17 @@ def test_edited_images_are_marked_and_filtered(
     qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=WAIT_MS)
     browser.presence.setCurrentIndex(browser.presence.findData(Presence.ALL.value))
     assert model.rowCount() == 50
+
+
+def test_a_new_dataset_report_says_nothing_is_labelled_yet_not_0_masks_in_red(
+    qtbot, tmp_path: Path, val_images: Path
+) -> None:
+    window = make_window(qtbot, tmp_path)
+    dialog = window.datasets.new_dataset_dialog()
+    qtbot.keyClicks(dialog.images_edit, str(val_images))
+    qtbot.keyClicks(dialog.classes_edit, "cat, dog")
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    summary = window.masks_panel.report_view.summary
+    assert summary.text().startswith("No masks yet")
+    assert "color" not in summary.styleSheet()
