@@ -184,3 +184,23 @@ def test_a_new_dataset_report_says_nothing_is_labelled_yet_not_0_masks_in_red(
     summary = window.masks_panel.report_view.summary
     assert summary.text().startswith("No masks yet")
     assert "color" not in summary.styleSheet()
+
+
+def test_the_new_dataset_dialog_keeps_its_size_while_typing(qtbot, tmp_path: Path, val_images: Path) -> None:
+    window = make_window(qtbot, tmp_path)
+    window.datasets.act_new_dataset.trigger()
+    dialog = window.datasets.dialog
+    qtbot.waitExposed(dialog)
+    label, button = dialog.target_label, dialog.create_button
+    seen = set()
+    deep = val_images / "a" / "deeper" / "folder" / "of" / "images" / "to" / "label"
+    for char in str(deep):
+        qtbot.keyClicks(dialog.images_edit, char)
+        qtbot.wait(1)  # the layout settles as it would between keys
+        # the wrapped "Masks will be saved in ..." text fits the room kept for it: nothing has to grow
+        assert label.heightForWidth(label.width()) <= label.height(), label.text()
+        seen.add(
+            (dialog.size().toTuple(), label.geometry().getRect(), button.mapTo(dialog, button.pos()).y())
+        )
+    assert len(seen) == 1, seen  # no jump: the same size and places from the first key to the last
+    dialog.reject()
