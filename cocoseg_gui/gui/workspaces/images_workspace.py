@@ -270,9 +270,11 @@ class ImagesWorkspace(QMainWindow):
     def default_layout(self, width: int, height: int) -> None:
         """Dock sizes for a window of ``width`` x ``height`` when no saved layout exists."""
         width = max(width, 800)
+        # at 1024 px the docks took 23 % + 27 % plus margins and left the image about 300 px: they now
+        # start just above their usable minimum there and grow with the window
         self.resizeDocks(
             [self.browser_dock, self.masks_dock],
-            [max(int(width * 0.23), MIN_BROWSER_DOCK_W + 40), max(int(width * 0.27), MIN_MASKS_DOCK_W + 40)],
+            [max(int(width * 0.2), MIN_BROWSER_DOCK_W + 10), max(int(width * 0.24), MIN_MASKS_DOCK_W + 10)],
             Qt.Orientation.Horizontal,
         )
         self.resizeDocks(

@@ -150,6 +150,10 @@ class DatasetBrowser(QWidget):
             (SortKey.ANNOTATIONS, "Sort: annotations"),
         ):
             self.sort.addItem(label, key.value)
+        for combo in (self.presence, self.sort):  # their longest entry ("most suspicious first") set the
+            # dock's minimum at ~330 px, a third of a 1024 px window: they shrink, eliding their text
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
         self.descending = QToolButton(checkable=True)
         self._show_sort_direction(False)
         self.count_label = QLabel("No dataset")
