@@ -5,12 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 from cocoseg_gui.core.mask_job import generate_masks
 from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.palette import MIN_PRESENT_DELTA_E, display_palette, min_pair_delta_e
 from cocoseg_gui.gui.main_window import MainWindow
+from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401
 
 
@@ -81,3 +84,24 @@ def test_the_status_summary_is_whole_in_a_wide_window_and_elided_in_a_small_one(
     window.resize(1024, 700)
     qtbot.waitUntil(lambda: window.width() == 1024)
     assert label.width() <= 440 + 2 * label.margin()  # the cap leaves the message room at 1024
+
+
+def test_the_classes_of_the_shown_image_have_colours_told_apart(qtbot, tmp_path, val_annotations, val_images):
+    """The sample's first image shows person with chair-like reds (delta E 14 in the palette alone)."""
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, val_annotations, val_images)
+    entries = window.images.legend.entries()
+    shown = [i for i, *_ in entries if i not in (0, 255)]
+    assert len(shown) > 5
+    assert min_pair_delta_e(display_palette(), shown) < MIN_PRESENT_DELTA_E  # look-alikes in the palette
+    legend = np.zeros((256, 3), np.uint8)
+    for i, _name, rgb, _share in entries:
+        legend[i] = rgb
+    assert min_pair_delta_e(legend, shown) >= MIN_PRESENT_DELTA_E  # told apart on screen
+    # the viewer paints each class in its legend colour (outlines off: image and fill only)
+    window.act_outlines.setChecked(False)
+    image = window.images.current
+    out = qimage_to_rgb(window.images.viewer.render_image(1.0)).astype(np.int16)
+    alpha, rgb, mask = window.opacity(), image.rgb.astype(np.int16), image.mask
+    expected = np.where((mask > 0)[..., None], rgb * (1 - alpha) + legend.astype(np.int16)[mask] * alpha, rgb)
+    assert np.abs(out - expected).max() <= 2

@@ -24,6 +24,7 @@ from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor, Tool
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.core.label_map import LabelMap
+from cocoseg_gui.core.palette import distinct_colors
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
 from cocoseg_gui.gui.widgets.assist_overlay import AssistOverlay
 from cocoseg_gui.gui.widgets.assist_tools import AssistTools
@@ -197,7 +198,9 @@ class ImagesWorkspace(QMainWindow):
         labels = None
         if item.mask is not None:
             mask = np.asarray(item.mask, dtype=np.uint8)
-            labels = LabelMap(mask, self.source.class_names(), self.source.colors)
+            # the classes of this image in colours told apart (the palette alone has look-alike pairs)
+            present = np.flatnonzero(np.bincount(mask.ravel(), minlength=256))
+            labels = LabelMap(mask, self.source.class_names(), distinct_colors(self.source.colors, present))
         return ShownImage(
             item.image_id,
             item.file_name,
