@@ -24,8 +24,10 @@ from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor, Tool
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.core.label_map import LabelMap
+from cocoseg_gui.core.label_outlines import class_outlines
 from cocoseg_gui.core.palette import distinct_colors
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
+from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.assist_overlay import AssistOverlay
 from cocoseg_gui.gui.widgets.assist_tools import AssistTools
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
@@ -51,6 +53,7 @@ MIN_BROWSER_DOCK_W = 200
 MIN_MASKS_DOCK_W = 290
 MIN_CENTRAL_SHARE = 0.3  # the image view keeps at least this share of the workspace's width
 CURSOR_TOOLS = (*BRUSH_TOOLS, Tool.SUPERPIXEL)  # the tools that show the brush footprint
+OUTLINE_REDRAW_MS = 250  # after an edit stops this long, the outlines are redrawn from the edited map
 
 
 class ImagesWorkspace(QMainWindow):
@@ -62,6 +65,7 @@ class ImagesWorkspace(QMainWindow):
     hover_text = Signal(str)  # "x, y: class" under the cursor, "" when outside
     edit_mode_changed = Signal(bool)
     edits_changed = Signal()  # unsaved state or what undo/redo would do changed
+    outlines_redrawn = Signal()  # the viewer's outlines follow an edit (tests wait on it)
 
     def __init__(self, masks_panel: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -351,6 +355,12 @@ class ImagesWorkspace(QMainWindow):
         self.view_state.image_changed.subscribe(self._on_edit_image)
         self.editor.changed.subscribe(lambda _e: self._on_editor_changed())
         self.legend.class_picked.connect(self.pick_class)
+        # an edited map's outlines: its regions', computed in a worker once the edits pause
+        self._outline_job: JobWorker | None = None
+        self._outline_timer = QTimer(self, singleShot=True, interval=OUTLINE_REDRAW_MS)
+        self._outline_timer.timeout.connect(self._redraw_outlines)
+        self.view_state.labels_changed.subscribe(lambda _e: self._outline_timer.start())
+        self.view_state.image_changed.subscribe(lambda _e: self._drop_outline_job())
         self.proposals = ProposalsController(self)  # M: model proposals (its own bar, layer and keys)
         self._on_editor_changed()
 
@@ -439,6 +449,34 @@ class ImagesWorkspace(QMainWindow):
             self._show_cursor(self._pointer)
         self.browser.set_unsaved_names(self.editor.unsaved())  # "*" in the list, like the title
         self.edits_changed.emit()
+
+    def _drop_outline_job(self) -> None:
+        self._outline_timer.stop()
+        if self._outline_job is not None:
+            self._outline_job.cancel()
+            self._outline_job = None
+
+    def _redraw_outlines(self) -> None:
+        """The outlines of the edited map replace the annotations' instance outlines (they no longer
+        matched what was drawn: an erased person kept its outline, a painted one had none)."""
+        image = self.view_state.image
+        if image is None or image.labels is None:
+            return
+        self._drop_outline_job()
+        job = JobWorker(class_outlines, np.array(image.labels.array), *image.mask_scale)
+        self._outline_job = job
+
+        def done(outlines: list) -> None:  # type: ignore[type-arg]
+            if self._outline_job is job and self.view_state.image is image:
+                self._outline_job = None
+                self.viewer.set_outlines(outlines)
+                self.outlines_redrawn.emit()
+
+        job.succeeded.connect(done)
+        job.failed.connect(
+            lambda exc: self.status_message.emit(f"Outlines not redrawn: {error_text(exc)}", 8000)
+        )
+        job.start()
 
     def pick_class(self, index: int) -> None:
         """Keys 0-9 and legend clicks in Edit mode: the class painted ('not a class' when absent)."""
@@ -564,6 +602,7 @@ class ImagesWorkspace(QMainWindow):
         self.proposals.cancel_batch()
 
     def shutdown(self) -> None:
+        self._drop_outline_job()  # a result arriving after the window closed would draw on a deleted scene
         self.proposals.shutdown()
         self.browser.shutdown()
         self.loader.wait_idle(5000)
