@@ -105,3 +105,18 @@ def test_the_classes_of_the_shown_image_have_colours_told_apart(qtbot, tmp_path,
     alpha, rgb, mask = window.opacity(), image.rgb.astype(np.int16), image.mask
     expected = np.where((mask > 0)[..., None], rgb * (1 - alpha) + legend.astype(np.int16)[mask] * alpha, rgb)
     assert np.abs(out - expected).max() <= 2
+
+
+def test_the_legend_opacity_slider_and_the_keys_move_together(qtbot, tmp_path, val_annotations, val_images):
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, val_annotations, val_images)
+    slider = window.images.legend.opacity_slider
+    assert slider.value() == 50 and window.opacity() == pytest.approx(0.5)
+    viewer = window.images.viewer
+    before = qimage_to_rgb(viewer.render_image(1.0))
+    slider.setValue(80)  # the slider sets the overlay's opacity...
+    assert window.opacity() == pytest.approx(0.8)
+    assert not np.array_equal(qimage_to_rgb(viewer.render_image(1.0)), before)
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_BracketLeft)  # ...and follows the keys
+    assert window.opacity() == pytest.approx(0.7) and slider.value() == 70
