@@ -120,3 +120,25 @@ def test_the_legend_opacity_slider_and_the_keys_move_together(qtbot, tmp_path, v
     window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_BracketLeft)  # ...and follows the keys
     assert window.opacity() == pytest.approx(0.7) and slider.value() == 70
+
+
+def test_the_drawing_options_fold_away_say_their_choices_and_stay_as_left(
+    qtbot, tmp_path, val_annotations, val_images
+) -> None:
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, val_annotations, val_images)
+    panel = window.masks_panel
+    section = panel.drawing_section
+    window.show_panel("masks")
+    qtbot.waitUntil(lambda: section.content().height() == 0)  # folded: the classes get the room
+    assert not section.isExpanded() and panel.overlap.visibleRegion().isEmpty()
+    assert section.text() == "Drawing: smaller-on-top · crowd ignore"
+    qtbot.mouseClick(section.toggleButton(), Qt.MouseButton.LeftButton)
+    assert section.isExpanded()
+    qtbot.waitUntil(lambda: not panel.overlap.visibleRegion().isEmpty())
+    panel.crowd.setCurrentText("skip")
+    panel.min_area.setValue(20)
+    assert section.text() == "Drawing: smaller-on-top · crowd skip · min 20 px"
+    window.close()
+    again = make_window(qtbot, tmp_path)  # open, as it was left
+    assert again.masks_panel.drawing_section.isExpanded()
