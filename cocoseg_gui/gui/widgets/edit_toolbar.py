@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QToolBar, QWidget
-from superqt import QLabeledSlider
+from superqt import QLabeledSlider, QSearchableComboBox
 
 from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, MAX_BRUSH_RADIUS, ImageEditor, Tool
 from cocoseg_gui.core.editing.footprint import Tip
@@ -27,7 +27,7 @@ TOOLS: tuple[tuple[Tool, str, str], ...] = (
     (Tool.SUPERPIXEL, "Superpixels", "R"),  # S is side by side
     (Tool.GRABCUT, "GrabCut", "C"),
 )
-SIZE_SLIDER_W = 130  # the radius slider with its number: the bar still fits a 1024 px window
+SIZE_SLIDER_W = 100  # the radius slider with its number: the bar still fits a 1024 px window
 SHORT_NAMES = {Tool.IGNORE: "Ignore", Tool.WAND: "Wand"}  # button texts, so the bar fits 1024 px
 TOOL_TIPS = {
     Tool.POLYGON: "Polygon / lasso (P): click vertices or drag freehand; Enter or a double-click fills, "
@@ -91,9 +91,6 @@ class EditToolbar(QToolBar):
         self.size_box.setFixedWidth(SIZE_SLIDER_W)
         self.size_box.setToolTip("Brush/eraser radius in mask pixels ([ ] or Ctrl+wheel; each tool its own)")
         self.size_box.valueChanged.connect(self._on_size)
-        self.size_label = QLabel("radius")
-        self.size_label.setContentsMargins(4, 0, 2, 0)
-        self.size_label_action = self.addWidget(self.size_label)
         self.size_action = self.addWidget(self.size_box)
         self.tip_box = QComboBox()
         self.tip_box.addItem("Round", Tip.ROUND.value)
@@ -117,8 +114,10 @@ class EditToolbar(QToolBar):
         self.mode_box.setToolTip("Which pixels painting may change")
         self.mode_box.currentIndexChanged.connect(self._on_mode)
         self.addWidget(self.mode_box)
-        self.target_box = QComboBox()
-        self.target_box.setToolTip("The only class painted over")
+        self.target_box = QSearchableComboBox()  # 80 classes: type part of a name to find one
+        self.target_box.setToolTip("The only class painted over (type part of its name to find it)")
+        self.target_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.target_box.setMinimumContentsLength(12)
         self.target_box.currentIndexChanged.connect(self._on_mode)
         self.target_action = self.addWidget(self.target_box)  # shown in "only over" mode
         # "Brush · person" last: on a narrow window (1024 px) it is what goes behind », not the mode
@@ -169,7 +168,6 @@ class EditToolbar(QToolBar):
             # size and tip only for the tools that use them (fill, picker, polygon, wand: room at 1024 px)
             sized = s.tool in (*BRUSH_TOOLS, Tool.SUPERPIXEL, Tool.GRABCUT)
             self.size_action.setVisible(sized)
-            self.size_label_action.setVisible(sized)
             self.tip_action.setVisible(sized)
             self.whole_class_action.setVisible(s.tool is Tool.FILL)
             self.whole_class_box.setChecked(s.fill_whole_class)
