@@ -142,3 +142,18 @@ def test_the_drawing_options_fold_away_say_their_choices_and_stay_as_left(
     window.close()
     again = make_window(qtbot, tmp_path)  # open, as it was left
     assert again.masks_panel.drawing_section.isExpanded()
+
+
+def test_a_long_output_path_shows_its_start_and_end(qtbot, tmp_path, val_annotations, val_images) -> None:
+    window = make_window(qtbot, tmp_path)
+    window.resize(1024, 700)
+    open_and_wait(qtbot, window, val_annotations, val_images)
+    window.show_panel("masks")
+    panel = window.masks_panel
+    long = str(tmp_path / ("a-rather-long-folder-name/" * 4) / "masks_val2017")
+    panel.set_output_dir(long)
+    qtbot.waitUntil(lambda: panel.out_dir.isVisible() and panel.out_dir.width() > 0)
+    assert not panel.out_dir.hasFocus()
+    shown = panel.out_dir.displayText()  # what the field shows
+    assert "…" in shown and shown.endswith("masks_val2017") and shown.startswith(long[:4])
+    assert panel.out_dir.text() == long and panel.output_dir() == Path(long)  # the whole path is used

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QMessageBox,
     QProgressBar,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QCollapsible
+from superqt import QCollapsible, QElidingLineEdit
 
 from cocoseg_gui.core.class_map import MAX_CLASSES, fitting_categories
 from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir
@@ -106,7 +105,10 @@ class MasksPanel(QWidget):
         self.workers = QSpinBox(minimum=1, maximum=max(1, os.cpu_count() or 1), value=default_workers())
         self.max_images = QSpinBox(minimum=0, maximum=10_000_000, value=0)
         self.max_images.setSpecialValueText("all")
-        self.out_dir = QLineEdit()
+        self.out_dir = (
+            QElidingLineEdit()
+        )  # a long path shows its start and end ("…" inside), whole when edited
+        self.out_dir.setElideMode(Qt.TextElideMode.ElideMiddle)
         self.out_dir.setPlaceholderText("output folder")
         self.browse = QPushButton("Browse…")
         self.generate_button = QPushButton("Generate masks")
