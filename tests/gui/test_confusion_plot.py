@@ -29,8 +29,8 @@ def test_an_empty_matrix_has_no_numbered_axes_and_says_so(qtbot) -> None:
     for name in ("bottom", "left"):
         assert axis_texts(plot, name) == []  # it read -500 ... 500 "(x0.001)"
         assert "x0.001" not in plot.plot.getPlotItem().getAxis(name).labelString()
-    assert plot.empty_text.isVisible()
+    assert plot.empty_text.isVisible() and not plot.image.isVisible()
 
     plot.set_confusion(np.array([[5, 1], [0, 4]]), ["background", "person"])
     assert axis_texts(plot, "bottom") == ["background", "person"]
-    assert not plot.empty_text.isVisible()
+    assert not plot.empty_text.isVisible() and plot.image.isVisible()

@@ -65,6 +65,7 @@ class ConfusionPlot(QWidget):
         self.plot.setRange(xRange=(0, max(n, 1)), yRange=(0, max(n, 1)), padding=0)
         self.empty_text.setPos(0.5, 0.5)
         self.empty_text.setVisible(n == 0)
+        self.image.setVisible(n > 0)  # not a block of "0" in the colour scale's darkest colour
 
     def _set_axis_ticks(self) -> None:
         """Class names on both axes, every k-th where they would overlap (the label says which)."""
