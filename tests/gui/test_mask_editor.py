@@ -426,4 +426,15 @@ def test_outlines_follow_an_edit(qtbot, window) -> None:
     with qtbot.waitSignal(images.outlines_redrawn, timeout=WAIT_MS):
         qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)  # undone: its outline goes too
     assert images.viewer.outline_path(cls) is None
-    images.discard_all()
+
+    # saved, and shown again later: still the outlines of its mask, not of its annotations
+    with qtbot.waitSignal(images.outlines_redrawn, timeout=WAIT_MS):
+        drag(qtbot, window, points)
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    name = images.current.file_name
+    qtbot.waitUntil(lambda: images.browser.is_edited(name), timeout=WAIT_MS)  # edited.json seen
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    with qtbot.waitSignals([window.image_shown, images.outlines_redrawn], timeout=WAIT_MS, order="strict"):
+        qtbot.keyClick(window, Qt.Key.Key_PageUp)
+    assert images.current.file_name == name and images.viewer.outline_path(cls) is not None

@@ -191,6 +191,8 @@ class ImagesWorkspace(QMainWindow):
         except Exception as exc:  # a slot must not fail silently: the wait for this image would never end
             self._on_image_failed(item.image_id, exc)
             return
+        if item.mask is not None and self.browser.is_edited(item.file_name):
+            self._redraw_outlines()  # an image edited before: the outlines of its mask, not its annotations
         h, w = item.rgb.shape[:2]
         mask = f"mask from {item.mask_source}" if item.mask_source else "no mask"
         note = f" · {item.error}" if item.error else ""

@@ -287,6 +287,10 @@ class DatasetBrowser(QWidget):
         else:
             self.view.viewport().update()
 
+    def is_edited(self, file_name: str) -> bool:
+        """Saved from the mask editor (edited.json): its annotations' outlines no longer fit its mask."""
+        return file_name in self._edited
+
     def set_unsaved_names(self, names: set[str] | frozenset[str] | None) -> None:
         """The images with unsaved edits in the mask editor: "*" before the name, like the title."""
         names = frozenset(names or ())
