@@ -9,6 +9,7 @@ from all others (docs/adr/0013-display-colours.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
@@ -113,3 +114,61 @@ def display_colors(colors: np.ndarray) -> np.ndarray:
     table = np.asarray(colors, dtype=np.uint8)
     at_voc = np.all(table == voc_palette(), axis=1)[:, None]
     return np.where(at_voc, display_palette(), table).astype(np.uint8)
+
+
+MIN_PRESENT_DELTA_E = 35.0
+"""CIELAB distance kept between the classes shown together: the palette's 80 COCO colours cannot all be
+this far apart (cat / remote are two dark greens 26 apart, chair / person two reds 12 apart), the few
+classes of one image can."""
+
+
+@lru_cache(maxsize=1)
+def _readable_grid() -> tuple[np.ndarray, np.ndarray]:
+    levels = np.arange(0, 256, 17)
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
+    grid = grid[relative_luminance(grid) >= MIN_LUMINANCE]
+    return grid, lab(grid)
+
+
+def distinct_colors(
+    colors: np.ndarray, present: Iterable[int], min_delta_e: float = MIN_PRESENT_DELTA_E
+) -> np.ndarray:
+    """A copy of the 256x3 class table in which the classes ``present`` (shown together) stay apart.
+
+    In index order (common, low classes first) each present class keeps its colour when it is at least
+    ``min_delta_e`` from every one kept so far; otherwise it takes the readable colour nearest its own
+    among those that far from all (or, when none is, the farthest one). Background and ignore are left
+    alone. Deterministic: the same classes present get the same colours, and a class is recoloured only
+    in the company of one it is confused with (docs/adr/0022-h19-polish-distinct-colours.md).
+    """
+    table = np.array(colors, dtype=np.uint8, copy=True)
+    classes = sorted({int(i) for i in present} - {0, IGNORE_INDEX})
+    if len(classes) < 2:
+        return table
+    grid, grid_lab = _readable_grid()
+    placed: list[np.ndarray] = []
+    for i in classes:
+        own = lab(table[i])
+        if not placed or min(float(np.linalg.norm(own - p)) for p in placed) >= min_delta_e:
+            placed.append(own)
+            continue
+        nearest = np.linalg.norm(grid_lab[:, None] - np.array(placed)[None], axis=-1).min(axis=1)
+        ok = nearest >= min_delta_e
+        pick = (
+            int(np.argmin(np.where(ok, np.linalg.norm(grid_lab - own, axis=-1), np.inf)))
+            if ok.any()
+            else (int(np.argmax(nearest)))
+        )
+        table[i] = grid[pick]
+        placed.append(grid_lab[pick])
+    return table
+
+
+def min_pair_delta_e(colors: np.ndarray, classes: Iterable[int]) -> float:
+    """The smallest CIELAB distance between two of ``classes``' colours (inf for fewer than two)."""
+    idx = sorted(set(int(i) for i in classes))
+    if len(idx) < 2:
+        return float("inf")
+    c = lab(np.asarray(colors)[idx])
+    d = np.linalg.norm(c[:, None] - c[None], axis=-1)
+    return float(d[~np.eye(len(idx), dtype=bool)].min())

@@ -7,6 +7,7 @@ annotations its manifest names (none for a folder labelled from scratch).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:  # the dialogs (and OpenCV, pycocotools behind them) load when
     from cocoseg_gui.gui.main_window import MainWindow
     from cocoseg_gui.gui.widgets.export_coco_dialog import ExportCocoDialog
     from cocoseg_gui.gui.widgets.new_dataset_dialog import NewDatasetDialog
+
+IMAGE_FOLDERS_KEY = "datasets/image_folders"  # annotations JSON -> the image folder chosen for it
 
 
 def export_annotations(masks: Path) -> Path | None:
@@ -47,6 +50,25 @@ class DatasetActions(QObject):
         self.act_export_coco.setToolTip("Write the open mask folder (edited or labelled) as a COCO JSON")
         self.act_export_coco.triggered.connect(lambda _c=False: self.export_coco_dialog())
         self.dialog: NewDatasetDialog | ExportCocoDialog | None = None  # the one open (tests reach it)
+
+    # ------------------------------------------------------------------- image folders chosen by hand
+    def remembered_images_dir(self, annotations: Path) -> Path | None:
+        """The image folder the user chose for ``annotations`` (a JSON with no image folder beside it,
+        e.g. one exported by Export to COCO), if it still exists."""
+        folder = self._chosen_folders().get(str(annotations.resolve()))
+        return Path(folder) if folder and Path(folder).is_dir() else None
+
+    def remember_images_dir(self, annotations: Path, images_dir: Path) -> None:
+        chosen = self._chosen_folders()
+        chosen[str(annotations.resolve())] = str(images_dir.resolve())
+        self.window.state.settings.setValue(IMAGE_FOLDERS_KEY, json.dumps(chosen))
+
+    def _chosen_folders(self) -> dict[str, str]:
+        try:
+            chosen = json.loads(str(self.window.state.settings.value(IMAGE_FOLDERS_KEY, "{}")))
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in chosen.items()} if isinstance(chosen, dict) else {}
 
     def install(self, file_menu: QMenu, before: QAction) -> None:
         file_menu.insertAction(before, self.act_new_dataset)

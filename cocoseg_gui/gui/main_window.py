@@ -153,7 +153,8 @@ class MainWindow(QMainWindow):
         # elided in the middle, full text in the tooltip: at 1024 px they share the bar without cutting
         self.setStatusBar(ElidingStatusBar())
         self.hover_label = ElidedLabel("")
-        self.summary_label = ElidedLabel("No dataset", max_width=440)  # caps: room for messages at 1024
+        # caps: room for messages at 1024; at 1920 the summary had the room but was still elided at 440
+        self.summary_label = ElidedLabel("No dataset", max_width=440, max_share=0.4)
         self.job_label = ElidedLabel("", max_width=160)
         self.notice_label = ElidedLabel("", max_width=140)  # a lasting problem of the open dataset
         self.notice_label.setVisible(False)
@@ -369,8 +370,10 @@ class MainWindow(QMainWindow):
             if not paths.images_dir.is_dir():
                 raise DatasetError(paths.images_dir, "image folder not found")
         except CocoSegError as exc:
-            self._fail(exc)
-            return
+            found = self._ask_images_dir(Path(annotations), exc)
+            if found is None:
+                return
+            paths = found
         paths = DatasetPaths(paths.annotations.resolve(), paths.images_dir.resolve())
         self.cancel_loading()
         self._pending_masks_dir = Path(masks_dir).resolve() if masks_dir else None
@@ -384,6 +387,27 @@ class MainWindow(QMainWindow):
         self.job_progress.setRange(0, 0)
         self._show_job(True)
         worker.start()
+
+    def _ask_images_dir(self, annotations: Path, problem: CocoSegError) -> DatasetPaths | None:
+        """A COCO JSON whose image folder is not beside it (an exported one, a moved folder): the folder
+        the user chose for it before, else asked for and remembered; None when not opened (said why)."""
+        if not (annotations.is_file() and annotations.suffix.lower() == ".json"):
+            self._fail(problem)
+            return None
+        remembered = self.datasets.remembered_images_dir(annotations)
+        if remembered is not None:
+            return DatasetPaths(annotations, remembered)
+        if not self.show_dialogs:
+            self._fail(problem)
+            return None
+        folder = QFileDialog.getExistingDirectory(
+            self, f"Choose the image folder of {annotations.name}", str(annotations.parent)
+        )
+        if not folder:
+            self.statusBar().showMessage(f"{annotations.name} not opened: no image folder chosen", 10000)
+            return None
+        self.datasets.remember_images_dir(annotations, Path(folder))
+        return DatasetPaths(annotations, Path(folder))
 
     def open_path(self, path: Path) -> None:
         """A project, a COCO folder (all its splits), a JSON file or an image folder (drop, recent list)."""
@@ -679,6 +703,10 @@ class MainWindow(QMainWindow):
             self.images.default_layout(self.width(), self.height())
         else:  # a restored layout: checked once laid out at this window's size
             QTimer.singleShot(LAYOUT_SETTLE_MS, self._repair_dock_widths)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.summary_label.updateGeometry()  # its cap follows the window's width (max_share)
 
     def _repair_dock_widths(self) -> None:
         """Default dock sizes when the restored ones leave a dock or the image view unusably narrow

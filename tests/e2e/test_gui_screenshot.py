@@ -14,7 +14,7 @@ from PIL import Image
 from cocoseg_gui.core.class_map import ClassMapping
 from cocoseg_gui.core.coco_index import CocoIndex
 from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.palette import display_color
+from cocoseg_gui.core.palette import display_palette, distinct_colors
 from cocoseg_gui.core.rasterize import rasterize_image
 from tests.gui.bad_datasets import FIRST_IMAGE_PROBLEMS, tiny_dataset
 
@@ -33,7 +33,8 @@ def run_gui(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.Comp
     )
 
 
-def largest_class_of_first_image(tmp_path: Path) -> int:
+def largest_class_colour_of_first_image(tmp_path: Path) -> tuple[int, int, int]:
+    """The on-screen colour of the first image's largest class (its classes told apart, ADR 0022)."""
     index = CocoIndex.load(
         REPO / "resources/sample_coco/annotations/instances_val2017.json", cache_dir=tmp_path
     )
@@ -42,7 +43,9 @@ def largest_class_of_first_image(tmp_path: Path) -> int:
     )
     counts = np.bincount(mask.ravel(), minlength=256)
     counts[[0, 255]] = 0
-    return int(np.argmax(counts))
+    table = distinct_colors(display_palette(), np.flatnonzero(counts))
+    r, g, b = (int(v) for v in table[int(np.argmax(counts))])
+    return r, g, b
 
 
 def test_screenshot_of_the_demo(tmp_path) -> None:
@@ -55,7 +58,7 @@ def test_screenshot_of_the_demo(tmp_path) -> None:
         rgb = np.asarray(im.convert("RGB")).reshape(-1, 3)
     assert len(np.unique(rgb, axis=0)) > 5000  # photographs and thumbnails, not an empty window
     # the legend of the first image (file order) shows the swatch of its largest class
-    color = np.array(display_color(largest_class_of_first_image(tmp_path)), dtype=np.int16)
+    color = np.array(largest_class_colour_of_first_image(tmp_path), dtype=np.int16)
     distance = np.abs(rgb.astype(np.int16) - color).sum(axis=1)
     assert (distance < 30).sum() > 100
 

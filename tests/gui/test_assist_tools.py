@@ -181,3 +181,46 @@ def test_the_shortcuts_dialog_lists_the_assists(qtbot, window) -> None:
     assert rows["Magic wand"] == "W" and rows["Superpixels"] == "R" and rows["GrabCut"] == "C"
     assert "Return" in rows["Accept the assist's proposal"]
     assert rows["Side by side (image | mask)"] == "S"  # not taken by the superpixels
+
+
+def test_previews_go_when_the_tool_changes(qtbot, window) -> None:
+    """The wand's proposal and the superpixel brush's footprint are not left on the image by another tool."""
+    images = window.images
+    _before, cx, cy = edit_at_centre(qtbot, window)
+    viewport = images.viewer.viewport()
+    qtbot.keyClick(window, Qt.Key.Key_W)
+    qtbot.mouseClick(viewport, LEFT, NO_MOD, at(window, cx, cy))
+    assert images.assists.overlay.item.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_R)  # superpixels: the wand's proposal goes, the footprint follows
+    assert not images.assists.overlay.item.isVisible()
+    qtbot.mouseMove(viewport, at(window, cx + 3, cy))
+    assert images.brush_cursor.visible()
+    qtbot.keyClick(window, Qt.Key.Key_G)  # fill has no footprint
+    assert not images.brush_cursor.visible()
+    qtbot.keyClick(window, Qt.Key.Key_B)  # the brush has one again, where the pointer is
+    assert images.brush_cursor.visible()
+
+
+def test_a_superpixel_stroke_made_while_they_compute_is_applied_when_they_are_ready(qtbot, window) -> None:
+    """The first stroke used to do nothing (a status message, easily missed) while SLIC still ran."""
+    images = window.images
+    before, cx, cy = edit_at_centre(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert images.assists.superpixels is None and images.assists.job is not None  # still computing
+    points = [(cx - 15, cy), (cx + 15, cy + 4)]
+    viewport = images.viewer.viewport()
+    qtbot.mousePress(viewport, LEFT, NO_MOD, at(window, *points[0]))
+    assert "applied when ready" in window.statusBar().currentMessage()
+    qtbot.mouseMove(viewport, at(window, *points[1]))
+    qtbot.mouseRelease(viewport, LEFT, NO_MOD, at(window, *points[1]))
+    qtbot.waitUntil(lambda: images.act_undo.text().startswith("&Undo Superpixel"), timeout=WAIT_MS)
+    sp, radius = images.assists.superpixels, images.editor.settings.brush_radius
+    ids: set[int] = set()
+    for a, b in [(points[0], points[0]), (points[0], points[1])]:
+        a, b = (a[0] + 0.5, a[1] + 0.5), (b[0] + 0.5, b[1] + 0.5)
+        ids |= set(sp.ids_under(segment_area(a, b, radius, Tip.ROUND, before.shape)).tolist())
+    expected = before.copy()
+    paint(expected, sp.area_of(ids), 1)
+    assert np.array_equal(labels(window), expected) and not np.array_equal(expected, before)
+    images.discard_all()  # closing would ask about unsaved edits

@@ -216,3 +216,38 @@ def test_ranking_sorts_appear_with_scores_and_put_unscored_images_last(
     browser.set_ranking(SortKey.SUSPICIOUS, None)
     assert browser.sort.findData(SortKey.SUSPICIOUS.value) < 0
     assert browser.sort.currentData() == SortKey.FILE.value
+
+
+def test_range_sliders_keep_images_by_object_size_and_by_ranking_score(
+    qtbot, browser: DatasetBrowser, val_annotations: Path
+) -> None:
+    coco = json.loads(val_annotations.read_text())
+    names = {im["id"]: im["file_name"] for im in coco["images"]}
+    sizes: dict[str, list[float]] = {n: [] for n in names.values()}
+    for ann in coco["annotations"]:
+        sizes[names[ann["image_id"]]].append(float(ann["area"]) ** 0.5)
+    top = max(max(v, default=0) for v in sizes.values())
+    assert browser.size_range.maximum() == np.ceil(top)  # the slider spans the dataset's objects
+    assert not browser.score_range.isEnabled()  # no ranking to filter by yet
+
+    browser.show()
+    qtbot.mouseClick(browser.ranges.toggleButton(), Qt.MouseButton.LeftButton)
+    assert browser.ranges.isExpanded()
+    browser.size_range.setValue((150.0, browser.size_range.maximum()))  # large objects only
+    qtbot.waitUntil(lambda: browser.query().size_range is not None and browser.model.rowCount() < len(names))
+    expected = sorted(n for n, v in sizes.items() if any(s >= 150 for s in v))
+    assert 0 < len(expected) < len(names) and sorted(shown_names(browser)) == expected
+    assert browser.ranges.text().endswith("filtering")  # said even when folded away
+    browser.size_range.setValue((0.0, browser.size_range.maximum()))  # all again
+    qtbot.waitUntil(lambda: browser.model.rowCount() == len(names))
+
+    scores = {n: i / 10 for i, n in enumerate(sorted(sizes))}  # a ranking, as the jobs give one
+    browser.set_ranking(SortKey.SUSPICIOUS, scores, select=True)
+    assert browser.score_range.isEnabled() and browser.score_range.maximum() == pytest.approx(
+        max(scores.values())
+    )
+    browser.score_range.setValue((0.25, 0.55))
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 3)
+    assert shown_names(browser) == [
+        n for n, s in sorted(scores.items(), key=lambda kv: -kv[1]) if 0.25 <= s <= 0.55
+    ]

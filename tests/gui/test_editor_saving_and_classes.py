@@ -227,3 +227,20 @@ def test_after_a_choice_focus_returning_to_the_class_box_goes_on_to_the_canvas(q
     qtbot.waitUntil(canvas.hasFocus, timeout=5000)
     chooser.setFocus(Qt.FocusReason.ActiveWindowFocusReason)  # what the re-activation does
     qtbot.waitUntil(canvas.hasFocus, timeout=5000)
+
+
+def test_the_only_over_class_is_found_by_typing_part_of_its_name(qtbot, window) -> None:  # noqa: F811
+    from cocoseg_gui.core.editing.rules import Mode
+
+    bar = window.images.edit_toolbar
+    edit_at_centre(qtbot, window)
+    bar.mode_box.setCurrentIndex(bar.mode_box.findData(Mode.ONLY_CLASS.value))
+    qtbot.waitUntil(bar.target_box.isVisible)  # the bar lays it out on its next pass
+    bar.target_box.setFocus()
+    bar.target_box.lineEdit().selectAll()
+    qtbot.keyClicks(bar.target_box.lineEdit(), "icycl")  # matches inside the name, among 80 classes
+    qtbot.keyClick(bar.target_box.completer().popup(), Qt.Key.Key_Down)
+    qtbot.keyClick(bar.target_box.completer().popup(), Qt.Key.Key_Return)
+    assert bar.target_box.currentText() == "2 bicycle"
+    assert window.images.editor.settings.rule.mode is Mode.ONLY_CLASS
+    assert window.images.editor.settings.rule.target == 2

@@ -79,3 +79,13 @@ def test_a_layout_saved_at_1920_is_not_restored_squeezed_at_1024(qtbot, tmp_path
     assert images.masks_dock.width() >= MIN_MASKS_DOCK_W
     assert images.browser_dock.width() >= MIN_BROWSER_DOCK_W
     assert images.centralWidget().width() >= 0.3 * images.width()  # the image view is not squeezed either
+
+
+def test_at_1024x700_the_image_view_gets_half_the_width(qtbot, tmp_path) -> None:
+    """The first window's default docks left the viewer about 300 px wide at 1024x700."""
+    window = _window(qtbot, tmp_path, (1024, 700))
+    images = window.images
+    # the docks reach their default widths over a few layout passes
+    qtbot.waitUntil(lambda: images.viewer.width() >= 0.45 * window.width(), timeout=5000)
+    assert images.layout_usable()  # the docks stay above their usable minimum
+    assert images.browser_dock.width() > MIN_BROWSER_DOCK_W and images.masks_dock.width() > MIN_MASKS_DOCK_W

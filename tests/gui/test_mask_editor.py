@@ -409,3 +409,34 @@ def test_at_1024x700_the_edit_toolbars_show_the_overwrite_mode_and_the_batch_but
     qtbot.keyClick(window, Qt.Key.Key_G)  # the fill's "whole class" box appears: still room for the mode
     qtbot.wait(50)
     assert toolbar.whole_class_box.isVisible() and toolbar.mode_box.isVisible()
+
+
+def test_outlines_follow_an_edit(qtbot, window) -> None:
+    """The instance outlines came from the annotations and stayed as they were after an edit."""
+    images = window.images
+    before, cx, cy = edit_at_centre(qtbot, window)
+    cls = next(c for c in range(2, 10) if c not in set(np.unique(before).tolist()))
+    assert images.viewer.outline_path(cls) is None
+    qtbot.keyClick(window, getattr(Qt.Key, f"Key_{cls}"))
+    points = [(cx - 10, cy), (cx + 10, cy)]
+    with qtbot.waitSignal(images.outlines_redrawn, timeout=WAIT_MS):
+        drag(qtbot, window, points)
+    painted = np.argwhere(labels(window) == cls)
+    (y0, x0), (y1, x1) = painted.min(axis=0), painted.max(axis=0)
+    rect = images.viewer.outline_path(cls).boundingRect()
+    assert (rect.left(), rect.top(), rect.right(), rect.bottom()) == (x0 + 0.5, y0 + 0.5, x1 + 0.5, y1 + 0.5)
+    with qtbot.waitSignal(images.outlines_redrawn, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)  # undone: its outline goes too
+    assert images.viewer.outline_path(cls) is None
+
+    # saved, and shown again later: still the outlines of its mask, not of its annotations
+    with qtbot.waitSignal(images.outlines_redrawn, timeout=WAIT_MS):
+        drag(qtbot, window, points)
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    name = images.current.file_name
+    qtbot.waitUntil(lambda: images.browser.is_edited(name), timeout=WAIT_MS)  # edited.json seen
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    with qtbot.waitSignals([window.image_shown, images.outlines_redrawn], timeout=WAIT_MS, order="strict"):
+        qtbot.keyClick(window, Qt.Key.Key_PageUp)
+    assert images.current.file_name == name and images.viewer.outline_path(cls) is not None

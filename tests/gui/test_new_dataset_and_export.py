@@ -170,3 +170,90 @@ def test_edited_images_are_marked_and_filtered(
     qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=WAIT_MS)
     browser.presence.setCurrentIndex(browser.presence.findData(Presence.ALL.value))
     assert model.rowCount() == 50
+
+
+def test_a_new_dataset_report_says_nothing_is_labelled_yet_not_0_masks_in_red(
+    qtbot, tmp_path: Path, val_images: Path
+) -> None:
+    window = make_window(qtbot, tmp_path)
+    dialog = window.datasets.new_dataset_dialog()
+    qtbot.keyClicks(dialog.images_edit, str(val_images))
+    qtbot.keyClicks(dialog.classes_edit, "cat, dog")
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    summary = window.masks_panel.report_view.summary
+    assert summary.text().startswith("No masks yet")
+    assert "color" not in summary.styleSheet()
+
+
+def test_the_new_dataset_dialog_keeps_its_size_while_typing(qtbot, tmp_path: Path, val_images: Path) -> None:
+    window = make_window(qtbot, tmp_path)
+    window.datasets.act_new_dataset.trigger()
+    dialog = window.datasets.dialog
+    qtbot.waitExposed(dialog)
+    label, button = dialog.target_label, dialog.create_button
+    seen = set()
+    deep = val_images / "a" / "deeper" / "folder" / "of" / "images" / "to" / "label"
+    for char in str(deep):
+        qtbot.keyClicks(dialog.images_edit, char)
+        qtbot.wait(1)  # the layout settles as it would between keys
+        # the wrapped "Masks will be saved in ..." text fits the room kept for it: nothing has to grow
+        assert label.heightForWidth(label.width()) <= label.height(), label.text()
+        seen.add(
+            (dialog.size().toTuple(), label.geometry().getRect(), button.mapTo(dialog, button.pos()).y())
+        )
+    assert len(seen) == 1, seen  # no jump: the same size and places from the first key to the last
+    dialog.reject()
+
+
+def test_an_exported_coco_json_reopens_after_asking_for_its_image_folder_once(
+    qtbot, tmp_path: Path, val_images: Path, edited_masks: Path, monkeypatch
+) -> None:
+    """Issue 19 item 9: its image folder was "not found" behind an OK-only dialog (any error box now fails
+    the test: the autouse no_blocking_dialogs)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    exported = tmp_path / "exports" / "val-edited.json"
+    exported.parent.mkdir()
+    export_coco(edited_masks, exported)
+    asked: list[str] = []
+
+    def choose(parent, title, start="", *args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(title)
+        return str(val_images)
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", choose)
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        window.open_path(exported)
+    assert asked == ["Choose the image folder of val-edited.json"]
+    assert (
+        window.state.annotations_path == exported.resolve()
+        and window.state.images_dir == val_images.resolve()
+    )
+    assert window.images.browser.model.rowCount() == 3
+    window.close()
+
+    # after a restart it opens without asking: the folder was remembered for that file
+    asked.clear()
+    again = make_window(qtbot, tmp_path)
+    with qtbot.waitSignals([again.dataset_loaded, again.image_shown], timeout=WAIT_MS):
+        again.open_path(exported)
+    assert asked == [] and again.state.images_dir == val_images.resolve()
+
+
+def test_an_image_folder_not_chosen_leaves_the_open_dataset_and_says_so(
+    qtbot, tmp_path: Path, val_annotations: Path, val_images: Path, edited_masks: Path, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    exported = tmp_path / "exports" / "val-edited.json"
+    exported.parent.mkdir()
+    export_coco(edited_masks, exported)
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        window.open_dataset(val_annotations, val_images)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: "")  # Cancel
+    window.open_path(exported)
+    assert "val-edited.json not opened: no image folder chosen" in window.statusBar().currentMessage()
+    assert window.state.annotations_path == val_annotations.resolve() and not window.is_loading()

@@ -58,6 +58,8 @@ class _Pending:
     dragged: bool = False
     ids: set[int] = field(default_factory=set)  # superpixels chosen by the stroke
     last: Point | None = None
+    queued: list[Point] | None = None  # a superpixel stroke made while SLIC still ran, replayed after
+    released: bool = False  # ...and whether it had ended by then (it is accepted at once)
     rect_start: Point | None = None  # GrabCut box being dragged
     rect: Box | None = None
     result: GrabCutResult | None = None
@@ -202,6 +204,18 @@ class AssistTools(QObject):
         if image_id == self.editor.current_image and result.n_segments == self.segments:
             self.superpixels = result
             self.status_message.emit(f"{result.count} superpixels: paint over them", 4000)
+            self._replay_queued()
+
+    def _replay_queued(self) -> None:
+        """The stroke painted while SLIC ran: its superpixels are proposed, and accepted if it ended."""
+        queued, released = self.pending.queued, self.pending.released
+        if not queued:
+            return
+        self.pending = _Pending(last=queued[-1])
+        for a, b in zip(queued[:1] + queued[:-1], queued, strict=True):
+            self._touch(a, b)
+        if released:
+            self.accept()
 
     # ------------------------------------------------------------------------------------------ jobs
     def _start(self, fn, *args, ok) -> None:  # type: ignore[no-untyped-def]
@@ -282,14 +296,21 @@ class AssistTools(QObject):
     def _superpixel_mouse(self, kind: QEvent.Type, event: QMouseEvent, point: Point | None) -> bool:
         p = self.pending
         if kind == Press and event.button() == Qt.MouseButton.LeftButton and point is not None:
-            if self.superpixels is None:
-                self.status_message.emit("Superpixels are still being computed: try again in a moment", 4000)
+            if self.superpixels is None:  # the stroke is kept and applied once they are ready
+                self.pending = _Pending(queued=[point])
+                self.status_message.emit("Computing superpixels… your stroke is applied when ready", 0)
                 if not self.busy():
                     self.ensure_superpixels()
                 return True
             self.pending = _Pending(last=point)
             self._touch(point, point)
             return True
+        if p.queued is not None:
+            if kind == Move and point is not None and not p.released:
+                p.queued.append(point)
+            elif kind == Release and event.button() == Qt.MouseButton.LeftButton:
+                p.released = True
+            return kind in (Move, Release)
         if kind == Move and p.last is not None and point is not None:
             self._touch(p.last, point)
             p.last = point

@@ -41,16 +41,20 @@ class ConfusionPlot(QWidget):
         for name in ("bottom", "left"):
             item.getAxis(name).setPen(pg.mkPen("#666"))
             item.getAxis(name).setTextPen(pg.mkPen("#333"))
+            item.getAxis(name).enableAutoSIPrefix(False)  # class positions, never "(x0.001)"
         item.invertY(True)
         item.setMouseEnabled(x=True, y=True)
         self.image = pg.ImageItem(axisOrder="row-major")
         item.addItem(self.image)
         self.colorbar = item.addColorBar(self.image, colorMap="viridis", values=(0, 1), interactive=False)
+        self.empty_text = pg.TextItem("No evaluation yet", color="#666", anchor=(0.5, 0.5))
+        item.addItem(self.empty_text)
         self.matrix = np.zeros((0, 0))
         self.names: list[str] = []
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
+        self.set_confusion(np.zeros((0, 0)), [])  # empty: no numbered axes (they read -500..500)
 
     def set_confusion(self, confusion: np.ndarray, names: Sequence[str]) -> None:
         self.matrix, self.names, _ = normalise_rows(confusion, names)
@@ -59,6 +63,9 @@ class ConfusionPlot(QWidget):
         self.image.setRect(0, 0, max(n, 1), max(n, 1))
         self._set_axis_ticks()
         self.plot.setRange(xRange=(0, max(n, 1)), yRange=(0, max(n, 1)), padding=0)
+        self.empty_text.setPos(0.5, 0.5)
+        self.empty_text.setVisible(n == 0)
+        self.image.setVisible(n > 0)  # not a block of "0" in the colour scale's darkest colour
 
     def _set_axis_ticks(self) -> None:
         """Class names on both axes, every k-th where they would overlap (the label says which)."""

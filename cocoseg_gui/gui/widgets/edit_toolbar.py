@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QToolBar, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QToolBar, QWidget
+from superqt import QLabeledSlider, QSearchableComboBox
 
 from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, MAX_BRUSH_RADIUS, ImageEditor, Tool
 from cocoseg_gui.core.editing.footprint import Tip
@@ -26,6 +27,7 @@ TOOLS: tuple[tuple[Tool, str, str], ...] = (
     (Tool.SUPERPIXEL, "Superpixels", "R"),  # S is side by side
     (Tool.GRABCUT, "GrabCut", "C"),
 )
+SIZE_SLIDER_W = 100  # the radius slider with its number: the bar still fits a 1024 px window
 SHORT_NAMES = {Tool.IGNORE: "Ignore", Tool.WAND: "Wand"}  # button texts, so the bar fits 1024 px
 TOOL_TIPS = {
     Tool.POLYGON: "Polygon / lasso (P): click vertices or drag freehand; Enter or a double-click fills, "
@@ -83,9 +85,10 @@ class EditToolbar(QToolBar):
         )
         self.whole_class_action = self.addWidget(self.whole_class_box)  # shown while Fill is the tool
         self.addSeparator()
-        self.size_box = QSpinBox()
+        # a labelled slider: dragged for a rough size, its number typed for an exact one
+        self.size_box = QLabeledSlider(Qt.Orientation.Horizontal)
         self.size_box.setRange(0, MAX_BRUSH_RADIUS)
-        self.size_box.setPrefix("radius ")
+        self.size_box.setFixedWidth(SIZE_SLIDER_W)
         self.size_box.setToolTip("Brush/eraser radius in mask pixels ([ ] or Ctrl+wheel; each tool its own)")
         self.size_box.valueChanged.connect(self._on_size)
         self.size_action = self.addWidget(self.size_box)
@@ -111,8 +114,10 @@ class EditToolbar(QToolBar):
         self.mode_box.setToolTip("Which pixels painting may change")
         self.mode_box.currentIndexChanged.connect(self._on_mode)
         self.addWidget(self.mode_box)
-        self.target_box = QComboBox()
-        self.target_box.setToolTip("The only class painted over")
+        self.target_box = QSearchableComboBox()  # 80 classes: type part of a name to find one
+        self.target_box.setToolTip("The only class painted over (type part of its name to find it)")
+        self.target_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.target_box.setMinimumContentsLength(12)
         self.target_box.currentIndexChanged.connect(self._on_mode)
         self.target_action = self.addWidget(self.target_box)  # shown in "only over" mode
         # "Brush · person" last: on a narrow window (1024 px) it is what goes behind », not the mode
@@ -167,7 +172,7 @@ class EditToolbar(QToolBar):
             self.whole_class_action.setVisible(s.tool is Tool.FILL)
             self.whole_class_box.setChecked(s.fill_whole_class)
             self.tip_box.setCurrentIndex(self.tip_box.findData(Tip(s.tip).value))
-            names = self.editor.class_names() or {s.active_class: self.editor.class_name(s.active_class)}
+            names = self.editor.class_names()  # none before an image is attached: no "1 1" entry
             self.class_box.set_classes([(i, n, self.editor.class_color(i)) for i, n in sorted(names.items())])
             self.class_box.set_active(s.active_class)
             self._fill_classes(self.target_box, names)

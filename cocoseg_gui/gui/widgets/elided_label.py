@@ -18,12 +18,20 @@ class ElidedLabel(QLabel):
     """``text()`` is the full text; what is painted is elided in the middle to the label's width.
 
     The tooltip follows the text unless set explicitly with ``setToolTip`` after ``setText``. ``max_width``
-    caps the width it asks for (in a status bar: room left for the temporary message).
+    caps the width it asks for (in a status bar: room left for the temporary message); ``max_share`` lets
+    the cap grow with the window (a share of its width), so a wide window shows the whole text.
     """
 
-    def __init__(self, text: str = "", parent: QWidget | None = None, max_width: int | None = None) -> None:
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        max_width: int | None = None,
+        max_share: float = 0.0,
+    ) -> None:
         super().__init__(parent)
         self.max_width = max_width
+        self.max_share = max_share
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
@@ -43,7 +51,8 @@ class ElidedLabel(QLabel):
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
         if self.max_width is not None:
-            hint.setWidth(min(hint.width(), self.max_width))
+            cap = max(self.max_width, int(self.window().width() * self.max_share))
+            hint.setWidth(min(hint.width(), cap))
         return hint
 
     def minimumSizeHint(self) -> QSize:

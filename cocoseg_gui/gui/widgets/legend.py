@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QLabeledSlider
 
 from cocoseg_gui.core.image_view_state import ClassVisibility, ImageViewState
 from cocoseg_gui.core.palette import display_palette
@@ -136,13 +137,24 @@ class LegendWidget(QWidget):
         self.show_all_button.clicked.connect(self.show_all)
         self.summary = QLabel("")
 
+        # the overlay's opacity where its colours are listed: a labelled slider (the [ ] keys step it)
+        self.opacity_slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setToolTip("Overlay opacity in % ([ and ] step it by 10)")
+        self.opacity_slider.valueChanged.connect(self._on_opacity)
+
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.summary, 1)
         top.addWidget(self.show_all_button)
+        opacity = QHBoxLayout()
+        opacity.setContentsMargins(0, 0, 0, 0)
+        opacity.addWidget(QLabel("Opacity %"))
+        opacity.addWidget(self.opacity_slider, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addLayout(opacity)
         layout.addWidget(self.list, 1)
 
     # --------------------------------------------------------------------------------------------- state
@@ -153,10 +165,23 @@ class LegendWidget(QWidget):
             state.image_changed.subscribe(lambda _event: self._show_labels()),
             state.labels_changed.subscribe(lambda _event: self._show_labels()),
             state.display_changed.subscribe(lambda event: self._show_visibility(event.new.visibility)),
+            state.display_changed.subscribe(lambda event: self._show_opacity(event.new.opacity)),
         ]
         self.destroyed.connect(lambda *_: [u() for u in unsubscribe])
         self._show_visibility(state.display.visibility)
+        self._show_opacity(state.display.opacity)
         self._show_labels()
+
+    def _show_opacity(self, opacity: float) -> None:
+        self.opacity_slider.blockSignals(True)  # the state's value shown, not sent back
+        try:
+            self.opacity_slider.setValue(round(opacity * 100))
+        finally:
+            self.opacity_slider.blockSignals(False)
+
+    def _on_opacity(self, percent: int) -> None:
+        if self._state is not None:
+            self._state.set_opacity(percent / 100)
 
     def _show_labels(self) -> None:
         labels = self._state.labels if self._state is not None else None

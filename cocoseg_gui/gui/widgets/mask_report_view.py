@@ -172,10 +172,13 @@ class MaskReportView(QWidget):
             f"{images} masks · {drawn} classes with pixels · {skipped} annotations skipped · "
             f"{len(report.get('images_without_annotations', []))} images without annotations"
         )
-        if images and not drawn:  # a generation that silently produced nothing must not look fine
+        alarm = bool(images) and not drawn  # a generation that silently produced nothing must not look fine
+        if alarm:
             text = f"Warning: every mask is background only; check the classes and the skips. {text}"
+        elif not images:  # a new dataset: nothing wrong, nothing labelled yet (it read "0 masks" in red)
+            text = "No masks yet: label images in Edit mode (E); each saved mask is counted here."
         self.summary.setText(text)
-        self.summary.setStyleSheet("QLabel { color: #8a1010; font-weight: bold; }" if not drawn else "")
+        self.summary.setStyleSheet("QLabel { color: #8a1010; font-weight: bold; }" if alarm else "")
 
     @staticmethod
     def _skip_rows(report: dict[str, Any]) -> list[tuple[str, int]]:

@@ -337,6 +337,10 @@ class MaskViewer(QGraphicsView):
             self._outline_items.append((cls, item))
         self._update_outline_visibility()
 
+    def outline_path(self, cls: int) -> QPainterPath | None:
+        """The outline drawn for class ``cls`` (image pixels), None when it has none."""
+        return next((item.path() for c, item in self._outline_items if c == cls), None)
+
     def set_outlines_visible(self, visible: bool) -> None:
         self._outlines_visible = bool(visible)
         self._update_outline_visibility()

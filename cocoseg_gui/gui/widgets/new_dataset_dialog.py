@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -66,6 +67,10 @@ def make_dataset(
     return nd.create_new_dataset(images, categories_of(kind, value), out, progress, cancel)
 
 
+DIALOG_MIN_WIDTH = 640
+TARGET_LINES = 5  # lines kept for the target text (a long project path wraps to 4 at this width)
+
+
 def _browse_row(edit: QLineEdit, button: QPushButton) -> QWidget:
     row = QWidget()
     lay = QHBoxLayout(row)
@@ -103,8 +108,13 @@ class NewDatasetDialog(QDialog):
         self.classes_edit.setObjectName("new_dataset_classes")
         self.browse_source = QPushButton("Browse…")
         self.browse_source.clicked.connect(self._browse_source)
+        # the "Masks will be saved in ..." text changes with every key: a fixed room for it (and a dialog
+        # wide enough) so its wrapped lines never resize the dialog or move the buttons while typing
         self.target_label = QLabel()
         self.target_label.setWordWrap(True)
+        self.target_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.target_label.setMinimumHeight(TARGET_LINES * self.fontMetrics().lineSpacing())
+        self.setMinimumWidth(DIALOG_MIN_WIDTH)
         self.error_label = QLabel()
         self.error_label.setObjectName("new_dataset_error")
         self.error_label.setWordWrap(True)
@@ -126,6 +136,7 @@ class NewDatasetDialog(QDialog):
         lay.addWidget(self.target_label)
         lay.addWidget(self.progress)
         lay.addWidget(self.error_label)
+        lay.addStretch(1)
         lay.addWidget(self.buttons)
         self._on_source_changed()
         self._update_target()

@@ -24,8 +24,11 @@ from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor, Tool
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.core.label_map import LabelMap
+from cocoseg_gui.core.label_outlines import class_outlines
+from cocoseg_gui.core.palette import distinct_colors
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
 from cocoseg_gui.gui.services.inventory_watch import InventoryWatch
+from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.assist_overlay import AssistOverlay
 from cocoseg_gui.gui.widgets.assist_tools import AssistTools
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
@@ -51,6 +54,7 @@ MIN_BROWSER_DOCK_W = 200
 MIN_MASKS_DOCK_W = 290
 MIN_CENTRAL_SHARE = 0.3  # the image view keeps at least this share of the workspace's width
 CURSOR_TOOLS = (*BRUSH_TOOLS, Tool.SUPERPIXEL)  # the tools that show the brush footprint
+OUTLINE_REDRAW_MS = 250  # after an edit stops this long, the outlines are redrawn from the edited map
 
 
 class ImagesWorkspace(QMainWindow):
@@ -63,6 +67,7 @@ class ImagesWorkspace(QMainWindow):
     edit_mode_changed = Signal(bool)
     edits_changed = Signal()  # unsaved state or what undo/redo would do changed
     masks_changed = Signal()  # the open mask folder's masks changed (a save here, another window, a job)
+    outlines_redrawn = Signal()  # the viewer's outlines follow an edit (tests wait on it)
 
     def __init__(self, masks_panel: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,6 +125,9 @@ class ImagesWorkspace(QMainWindow):
         problem = self._make_source(index, images_dir, masks_dir)
         assert self.source is not None
         self._editor_follows_source()
+        # another dataset's first image is fitted: a zoom kept for images of one size is no use there
+        for view in (self.viewer, self.side.left, self.side.right):
+            view.set_auto_fit(True, refit=False)
         self.browser.set_dataset(index, images_dir, self.source.masked_file_names())
         self.browser.set_edited_names(self.source.inventory.edited_names())
         return problem
@@ -204,6 +212,8 @@ class ImagesWorkspace(QMainWindow):
         except Exception as exc:  # a slot must not fail silently: the wait for this image would never end
             self._on_image_failed(item.image_id, exc)
             return
+        if item.mask is not None and self.browser.is_edited(item.file_name):
+            self._redraw_outlines()  # an image edited before: the outlines of its mask, not its annotations
         h, w = item.rgb.shape[:2]
         mask = f"mask from {item.mask_source}" if item.mask_source else "no mask"
         note = f" · {item.error}" if item.error else ""
@@ -215,7 +225,9 @@ class ImagesWorkspace(QMainWindow):
         labels = None
         if item.mask is not None:
             mask = np.asarray(item.mask, dtype=np.uint8)
-            labels = LabelMap(mask, self.source.class_names(), self.source.colors)
+            # the classes of this image in colours told apart (the palette alone has look-alike pairs)
+            present = np.flatnonzero(np.bincount(mask.ravel(), minlength=256))
+            labels = LabelMap(mask, self.source.class_names(), distinct_colors(self.source.colors, present))
         return ShownImage(
             item.image_id,
             item.file_name,
@@ -275,7 +287,12 @@ class ImagesWorkspace(QMainWindow):
     # ------------------------------------------------------------------------------------------ layout
     def restore_layout(self, saved: object) -> bool:
         """Restore the docks from ``save_layout``'s bytes; False when there was nothing usable."""
-        return isinstance(saved, QByteArray | bytes) and bool(saved) and self.restoreState(saved)
+        restored = isinstance(saved, QByteArray | bytes) and bool(saved) and self.restoreState(saved)
+        # restoreState also restores the toolbars' visibility: a window closed in Edit mode came back
+        # with the edit and proposal bars showing while Edit mode was off
+        self.edit_toolbar.setVisible(self.editing)
+        self.proposals.bar.setVisible(self.editing)
+        return restored
 
     def save_layout(self) -> QByteArray:
         return self.saveState()
@@ -283,9 +300,11 @@ class ImagesWorkspace(QMainWindow):
     def default_layout(self, width: int, height: int) -> None:
         """Dock sizes for a window of ``width`` x ``height`` when no saved layout exists."""
         width = max(width, 800)
+        # at 1024 px the docks took 23 % + 27 % plus margins and left the image about 300 px: they now
+        # start just above their usable minimum there and grow with the window
         self.resizeDocks(
             [self.browser_dock, self.masks_dock],
-            [max(int(width * 0.23), MIN_BROWSER_DOCK_W + 40), max(int(width * 0.27), MIN_MASKS_DOCK_W + 40)],
+            [max(int(width * 0.2), MIN_BROWSER_DOCK_W + 10), max(int(width * 0.24), MIN_MASKS_DOCK_W + 10)],
             Qt.Orientation.Horizontal,
         )
         self.resizeDocks(
@@ -359,6 +378,12 @@ class ImagesWorkspace(QMainWindow):
         self.view_state.image_changed.subscribe(self._on_edit_image)
         self.editor.changed.subscribe(lambda _e: self._on_editor_changed())
         self.legend.class_picked.connect(self.pick_class)
+        # an edited map's outlines: its regions', computed in a worker once the edits pause
+        self._outline_job: JobWorker | None = None
+        self._outline_timer = QTimer(self, singleShot=True, interval=OUTLINE_REDRAW_MS)
+        self._outline_timer.timeout.connect(self._redraw_outlines)
+        self.view_state.labels_changed.subscribe(lambda _e: self._outline_timer.start())
+        self.view_state.image_changed.subscribe(lambda _e: self._drop_outline_job())
         self.proposals = ProposalsController(self)  # M: model proposals (its own bar, layer and keys)
         self._on_editor_changed()
 
@@ -445,8 +470,39 @@ class ImagesWorkspace(QMainWindow):
         for action in self._polygon_actions:
             action.setEnabled(polygon_open)
         self._show_polygon()
+        # the footprint follows the tool: switching from the superpixel brush to Fill left it on screen
+        if self.editing:
+            self._show_cursor(self._pointer)
         self.browser.set_unsaved_names(self.editor.unsaved())  # "*" in the list, like the title
         self.edits_changed.emit()
+
+    def _drop_outline_job(self) -> None:
+        self._outline_timer.stop()
+        if self._outline_job is not None:
+            self._outline_job.cancel()
+            self._outline_job = None
+
+    def _redraw_outlines(self) -> None:
+        """The outlines of the edited map replace the annotations' instance outlines (they no longer
+        matched what was drawn: an erased person kept its outline, a painted one had none)."""
+        image = self.view_state.image
+        if image is None or image.labels is None:
+            return
+        self._drop_outline_job()
+        job = JobWorker(class_outlines, np.array(image.labels.array), *image.mask_scale)
+        self._outline_job = job
+
+        def done(outlines: list) -> None:  # type: ignore[type-arg]
+            if self._outline_job is job and self.view_state.image is image:
+                self._outline_job = None
+                self.viewer.set_outlines(outlines)
+                self.outlines_redrawn.emit()
+
+        job.succeeded.connect(done)
+        job.failed.connect(
+            lambda exc: self.status_message.emit(f"Outlines not redrawn: {error_text(exc)}", 8000)
+        )
+        job.start()
 
     def pick_class(self, index: int) -> None:
         """Keys 0-9 and legend clicks in Edit mode: the class painted ('not a class' when absent)."""
@@ -521,6 +577,7 @@ class ImagesWorkspace(QMainWindow):
             return super().eventFilter(watched, event)
         kind = event.type()
         if kind == QEvent.Type.Leave:
+            self._pointer = None  # a later tool change must not bring the footprint back out here
             self.brush_cursor.hide()
         elif kind == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
             if event.modifiers() & Qt.KeyboardModifier.ControlModifier:  # Ctrl+wheel: brush size
@@ -572,6 +629,7 @@ class ImagesWorkspace(QMainWindow):
 
     def shutdown(self) -> None:
         self.edit_saving.stop_editing()
+        self._drop_outline_job()  # a result arriving after the window closed would draw on a deleted scene
         self.proposals.shutdown()
         self.browser.shutdown()
         self.loader.wait_idle(5000)

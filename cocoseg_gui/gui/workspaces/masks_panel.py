@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QMessageBox,
     QProgressBar,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QCollapsible, QElidingLineEdit
 
 from cocoseg_gui.core.class_map import MAX_CLASSES, fitting_categories
 from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir
@@ -110,7 +110,10 @@ class MasksPanel(QWidget):
         self.workers = QSpinBox(minimum=1, maximum=max(1, os.cpu_count() or 1), value=default_workers())
         self.max_images = QSpinBox(minimum=0, maximum=10_000_000, value=0)
         self.max_images.setSpecialValueText("all")
-        self.out_dir = QLineEdit()
+        self.out_dir = (
+            QElidingLineEdit()
+        )  # a long path shows its start and end ("…" inside), whole when edited
+        self.out_dir.setElideMode(Qt.TextElideMode.ElideMiddle)
         self.out_dir.setPlaceholderText("output folder")
         self.browse = QPushButton("Browse…")
         self.generate_button = QPushButton("Generate masks")
@@ -129,14 +132,26 @@ class MasksPanel(QWidget):
         out_row = QHBoxLayout()
         out_row.addWidget(self.out_dir, 1)
         out_row.addWidget(self.browse)
-        form = self._form = QFormLayout()
+        drawing = QWidget()
+        form = self._form = QFormLayout(drawing)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Overlap", self.overlap)
         form.addRow("Priority", self.priority)
         form.addRow("Crowd", self.crowd)
         form.addRow("Min area", self.min_area)
         form.addRow("Workers", self.workers)
         form.addRow("Max images", self.max_images)
-        form.addRow("Output", out_row)
+        # how masks are drawn: a collapsible section (its title says the choices), so at 700 px the
+        # class list keeps its room; open or closed is remembered
+        self.drawing_section = QCollapsible("")
+        self.drawing_section.setDuration(0)
+        self.drawing_section.addWidget(drawing)
+        self.drawing_section.layout().setContentsMargins(0, 0, 0, 0)
+        for box in (self.overlap, self.crowd):
+            box.currentTextChanged.connect(lambda _t: self._update_drawing_title())
+        self.min_area.valueChanged.connect(lambda _v: self._update_drawing_title())
+        out_form = QFormLayout()
+        out_form.addRow("Output", out_row)
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 1)
         buttons.addWidget(self.cancel_button)
@@ -146,7 +161,8 @@ class MasksPanel(QWidget):
         opt_layout.setContentsMargins(0, 0, 0, 0)
         opt_layout.addWidget(QLabel("Classes"))
         opt_layout.addWidget(self.classes, 1)
-        opt_layout.addLayout(form)
+        opt_layout.addWidget(self.drawing_section)
+        opt_layout.addLayout(out_form)
         self.tabs = QTabWidget()
         self.tabs.addTab(options, "Options")
         self.tabs.addTab(self.report_view, "Report")
@@ -167,12 +183,19 @@ class MasksPanel(QWidget):
         state.masks_dir_changed.connect(self._on_masks_dir_changed)
         state.dataset_entry_changed.connect(self._follow_dataset)
         self._restore_options()
+        self._update_drawing_title()
         self._update_priority_enabled()
         self._set_running(False)
         if state.index is not None:
             self._on_dataset_changed()
 
     # -- options
+    def _update_drawing_title(self) -> None:
+        area = f" · min {self.min_area.value():.0f} px" if self.min_area.value() else ""
+        self.drawing_section.setText(
+            f"Drawing: {self.overlap.currentText()} · crowd {self.crowd.currentText()}{area}"
+        )
+
     def options(self) -> MaskOptions:
         """The options as chosen (OptionsError when inconsistent, e.g. priority without classes)."""
         names = self._selected_names()
@@ -442,9 +465,12 @@ class MasksPanel(QWidget):
         s.setValue("masks/min_area", float(self.min_area.value()))
         s.setValue("masks/workers", self.workers.value())
         s.setValue("masks/max_images", self.max_images.value())
+        s.setValue("masks/drawing_open", self.drawing_section.isExpanded())
 
     def _restore_options(self) -> None:
         s = self.state.settings
+        if str(s.value("masks/drawing_open", "false")).lower() == "true":
+            self.drawing_section.expand(animate=False)
         overlap = str(s.value("masks/overlap", "smaller-on-top"))
         if overlap in OVERLAP_POLICIES:
             self.overlap.setCurrentText(overlap)

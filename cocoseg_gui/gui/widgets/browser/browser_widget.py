@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
@@ -19,6 +20,7 @@ from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QCollapsible, QLabeledDoubleRangeSlider
 
 from cocoseg_gui.gui.widgets.browser.category_checklist import CategoryChecklist
 from cocoseg_gui.gui.widgets.browser.filtering import (
@@ -150,6 +153,10 @@ class DatasetBrowser(QWidget):
             (SortKey.ANNOTATIONS, "Sort: annotations"),
         ):
             self.sort.addItem(label, key.value)
+        for combo in (self.presence, self.sort):  # their longest entry ("most suspicious first") set the
+            # dock's minimum at ~330 px, a third of a 1024 px window: they shrink, eliding their text
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
         self.descending = QToolButton(checkable=True)
         self._show_sort_direction(False)
         self.count_label = QLabel("No dataset")
@@ -168,6 +175,7 @@ class DatasetBrowser(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.name_filter)
         top_layout.addLayout(row)
+        top_layout.addWidget(self._build_ranges())
         top_layout.addWidget(self.count_label)
         top_layout.addWidget(self.view, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -185,11 +193,53 @@ class DatasetBrowser(QWidget):
         self._debounce.timeout.connect(self.refresh)
         self.name_filter.textChanged.connect(lambda _t: self._debounce.start())
         self.presence.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.sort.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.sort.currentIndexChanged.connect(lambda _i: (self._reset_ranges(), self.refresh()))
         self.descending.toggled.connect(self._show_sort_direction)
         self.descending.toggled.connect(lambda _c: self.refresh())
         self.categories.changed.connect(lambda _ids: self.refresh())
         self.view.selectionModel().currentChanged.connect(self._on_current_changed)
+
+    def _build_ranges(self) -> QCollapsible:
+        """Range sliders (folded away until wanted): object size, and the ranking score when sorted by
+        one (e.g. only the images whose likely-error score lies between two values)."""
+        self.size_range = _range_slider("Objects whose √area (px) lies in this range")
+        self.score_range = _range_slider("Images whose score (the sort's ranking) lies in this range", 2)
+        self.ranges = QCollapsible("Object size, score")
+        self.ranges.setDuration(0)
+        box = QWidget()
+        form = QFormLayout(box)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Size", self.size_range)
+        form.addRow("Score", self.score_range)
+        self.ranges.addWidget(box)
+        self.ranges.layout().setContentsMargins(0, 0, 0, 0)
+        for slider in (self.size_range, self.score_range):
+            slider.valueChanged.connect(lambda _v: self._debounce.start())
+        self._reset_ranges()
+        return self.ranges
+
+    def _reset_ranges(self) -> None:
+        """The sliders span the open dataset's object sizes and the sort's scores, all kept."""
+        top = self.table.max_object_size() if self.table is not None else 0.0
+        scores = self.table.scores.get(SortKey(self.sort.currentData())) if self.table is not None else None
+        finite = scores[np.isfinite(scores)] if scores is not None else np.zeros(0)
+        high = float(finite.max()) if len(finite) else 0.0
+        for slider, (low, up) in (
+            (self.size_range, (0.0, float(np.ceil(top)))),
+            (self.score_range, (0.0, high)),
+        ):
+            slider.blockSignals(True)
+            up = up if up > low else 1.0  # nothing to span (no ranking, no object): a plain 0..1
+            slider.setRange(low, up)
+            slider.setValue((low, up))
+            slider.blockSignals(False)
+        self.size_range.setEnabled(top > 0)
+        self.score_range.setEnabled(len(finite) > 0)
+
+    @staticmethod
+    def _narrowed(slider: QLabeledDoubleRangeSlider) -> tuple[float, float] | None:
+        low, high = slider.value()
+        return None if (low, high) == (slider.minimum(), slider.maximum()) else (low, high)
 
     def _show_sort_direction(self, descending: bool) -> None:
         """The arrow says the order shown now; the tooltip says what a click does."""
@@ -214,6 +264,7 @@ class DatasetBrowser(QWidget):
             self.categories.set_categories((c.id, c.name, counts.get(c.id, 0)) for c in index.categories)
         else:
             self.categories.set_categories([])
+        self._reset_ranges()
         self.refresh()
 
     def set_masked_names(self, names: set[str] | None) -> None:
@@ -235,6 +286,10 @@ class DatasetBrowser(QWidget):
             self.refresh()
         else:
             self.view.viewport().update()
+
+    def is_edited(self, file_name: str) -> bool:
+        """Saved from the mask editor (edited.json): its annotations' outlines no longer fit its mask."""
+        return file_name in self._edited
 
     def set_unsaved_names(self, names: set[str] | frozenset[str] | None) -> None:
         """The images with unsaved edits in the mask editor: "*" before the name, like the title."""
@@ -279,6 +334,7 @@ class DatasetBrowser(QWidget):
             self.descending.blockSignals(False)
             self.sort.setCurrentIndex(row)
         self.sort.blockSignals(False)
+        self._reset_ranges()
         self.refresh()
         if select and scores:
             self.select_row(0)  # the most suspicious (uncertain) image
@@ -291,6 +347,8 @@ class DatasetBrowser(QWidget):
             presence=Presence(self.presence.currentData()),
             sort=SortKey(self.sort.currentData()),
             descending=self.descending.isChecked(),
+            size_range=self._narrowed(self.size_range),
+            score_range=self._narrowed(self.score_range) if self.score_range.isEnabled() else None,
         )
 
     def refresh(self) -> None:
@@ -302,7 +360,10 @@ class DatasetBrowser(QWidget):
             self.count_label.setText("No dataset")
             self.rows_changed.emit(0, 0)
             return
-        self.model.set_rows(self.table.query(self.query()))
+        query = self.query()
+        narrowed = query.size_range is not None or query.score_range is not None
+        self.ranges.setText("Object size, score · filtering" if narrowed else "Object size, score")
+        self.model.set_rows(self.table.query(query))
         shown, total = self.model.rowCount(), len(self.table)
         self.count_label.setText(f"{shown} of {total} images")
         self.rows_changed.emit(shown, total)
@@ -357,6 +418,16 @@ class DatasetBrowser(QWidget):
 
     def shutdown(self) -> None:
         self.loader.shutdown()
+
+
+def _range_slider(tip: str, decimals: int = 0) -> QLabeledDoubleRangeSlider:
+    slider = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
+    slider.setDecimals(decimals)
+    # the low and high values at the ends (editable), none under the handles (clipped at the dock's edge)
+    slider.setEdgeLabelMode(QLabeledDoubleRangeSlider.EdgeLabelMode.LabelIsValue)
+    slider.setHandleLabelPosition(QLabeledDoubleRangeSlider.LabelPosition.NoLabel)
+    slider.setToolTip(tip)
+    return slider
 
 
 def _category_counts(index: CocoIndex) -> dict[int, int]:

@@ -32,6 +32,8 @@ class CategoryChecklist(QWidget):
         self.none_button = QPushButton("None")
         for b in (self.all_button, self.none_button):
             b.setAutoDefault(False)
+            # as wide as their word: the style's 80 px buttons left "Filter b…" of the search at 240 px
+            b.setMaximumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 28)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.search, 1)

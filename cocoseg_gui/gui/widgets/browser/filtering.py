@@ -45,6 +45,10 @@ class BrowserQuery:
     presence: Presence = Presence.ALL
     sort: SortKey = SortKey.FILE
     descending: bool = False
+    # object size: keep images with an object whose sqrt(area) in px lies in [low, high] (None: any)
+    size_range: tuple[float, float] | None = None
+    # the sort's ranking score: keep the scored images with a score in [low, high] (None: any)
+    score_range: tuple[float, float] | None = None
 
 
 class ImageTable:
@@ -98,6 +102,18 @@ class ImageTable:
             (scores.get(n, np.nan) for n in self.names), dtype=np.float64, count=len(self.names)
         )
 
+    def max_object_size(self) -> float:
+        """The largest object's sqrt(area) in pixels (0 without annotations): the size filter's top."""
+        areas, _start = self.index.annotation_areas()
+        return float(np.sqrt(areas.max())) if len(areas) else 0.0
+
+    def size_mask(self, low: float, high: float) -> np.ndarray:
+        """Images with at least one annotation whose sqrt(area) lies in [low, high] pixels."""
+        areas, start = self.index.annotation_areas()
+        sizes = np.sqrt(np.maximum(areas, 0))
+        inside = np.concatenate([[0], np.cumsum((sizes >= low) & (sizes <= high))])
+        return (inside[start[1:]] - inside[start[:-1]]) > 0
+
     def category_mask(self, categories: frozenset[int]) -> np.ndarray:
         keep = np.zeros(len(self.ids), dtype=bool)
         for cat in categories:
@@ -125,6 +141,12 @@ class ImageTable:
             keep &= self.counts == 0
         elif q.presence is Presence.EDITED:
             keep &= self.edited
+        if q.size_range is not None:
+            keep &= self.size_mask(*q.size_range)
+        if q.score_range is not None and q.sort in self.scores:
+            score = self.scores[q.sort]
+            with np.errstate(invalid="ignore"):  # NaN (unscored) compares False: left out
+                keep &= (score >= q.score_range[0]) & (score <= q.score_range[1])
         needle = q.name_contains.strip().lower()
         if needle:
             if self._names_lower is None:
