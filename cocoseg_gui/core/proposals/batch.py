@@ -218,7 +218,9 @@ def propose_folder(
         raise DatasetError(masks_dir, "no category_mapping.json: the folder's classes are unknown")
     out.mkdir(parents=True, exist_ok=True)
     with locked(out, JOB_LOCK_WAIT_S):  # one batch job writes a proposals folder at a time
-        return _propose_into(spec, masks_dir, out, images, names, mapping, progress, cancel, device, source)
+        return _propose_into(
+            spec, masks_dir, out, images, names, refused, mapping, progress, cancel, device, source
+        )
 
 
 def _propose_into(
@@ -227,6 +229,7 @@ def _propose_into(
     out: Path,
     images: Path,
     names: list[str],
+    refused: list[str],
     mapping: ClassMapping,
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
