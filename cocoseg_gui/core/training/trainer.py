@@ -54,6 +54,7 @@ from cocoseg_gui.core.training.event_types import (
 )
 from cocoseg_gui.core.training.events import EventLog
 from cocoseg_gui.core.training.loaders import Batch, make_loader, seed_all
+from cocoseg_gui.core.training.model_score import ValSet, val_set_of_dataset
 from cocoseg_gui.core.training.optim import build_optimizer, build_scheduler
 from cocoseg_gui.core.training.run_folder import CHECKPOINTS, LOG, check_new_run_folder
 from cocoseg_gui.core.training.run_inputs import RunInputs, collect_run_inputs, write_run_inputs
@@ -174,6 +175,7 @@ class Trainer:
             )
         self.init_ckpt = load_checkpoint(config.init_from) if config.init_from else None
         self.inputs: RunInputs | None = None  # run_inputs.json of a new run (set by prepare)
+        self.val_set: ValSet | None = None  # what validation measures (set by prepare)
         self.epoch = 0
         self.batches_done = 0  # in the current epoch
         self.global_step = 0  # batches
@@ -561,7 +563,7 @@ class Trainer:
                 "skipped": sorted(self.skipped),
                 "world_size": self.ctx.world_size,
             }
-        return build_checkpoint(
+        ckpt = build_checkpoint(
             model_name=self.model_name,
             model_kwargs=self.model_kwargs,
             state_dict={k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
@@ -573,6 +575,9 @@ class Trainer:
             config=self.cfg.to_json(),
             train_state=state,
         )
+        if self.val_set is not None:  # what the metrics were measured on (model_score.py)
+            ckpt["val_set"] = self.val_set.to_json()
+        return ckpt
 
     def save(self, metrics: dict[str, Any], best: bool) -> None:
         """last.pt (with the training state) and, when ``best``, best.pt; rank 0 writes, all wait.
@@ -850,6 +855,7 @@ class Trainer:
                     "world_size": self.ctx.world_size,
                     "device": str(self.device),
                     "amp_resolved": self.amp,
+                    "val_set": self.val_set.to_json() if self.val_set else None,
                 },
             )
             if self.inputs is not None:  # a resume keeps the run_inputs.json of the run's start
@@ -865,12 +871,22 @@ class Trainer:
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.setup_data(self.img_size)
+        self.val_set = self._val_set()
         self.setup_model(self.model_name, self.model_kwargs)
         if cfg.resume is None:
             self.inputs = collect_run_inputs(cfg.data, cfg.init_from)
             if self.inputs.problem:
                 self.warn(WarningKind.OTHER, self.inputs.summary())
         self.restore()
+
+    def _val_set(self) -> ValSet | None:
+        """What the scores are measured on (recorded with them: a model earns its place on the same set)."""
+        cfg = self.cfg
+        if cfg.val_data is not None:
+            source = str(cfg.val_data)
+        else:
+            source = f"{'the training images of' if cfg.val_on_train else 'a split of'} {cfg.data}"
+        return val_set_of_dataset(self.val_ds, source)
 
     def _check_trained(self, loss_count: float) -> None:
         """An epoch in which no training image could be read trained nothing: an error, not "finished"."""
