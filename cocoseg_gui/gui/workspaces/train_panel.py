@@ -60,6 +60,23 @@ def _train(train_fn: Any, config: Any, *, progress: Any, cancel: Any) -> Any:
     return train_fn(config, callbacks=[progress], cancel=cancel)
 
 
+def resume_position(history: list[ev.Event]) -> str:
+    """Where a resume continues, from the run's events: "at epoch 2, step 3 of 10" or "after epoch 1".
+
+    The trainer resumes at the step where the run stopped (last.pt holds the position in the epoch); the
+    last end event's global step says which, with the steps per epoch of the start event.
+    """
+    end = next((e for e in reversed(history) if isinstance(e, ev.EndEvent)), None)
+    start = next((e for e in reversed(history) if isinstance(e, ev.StartEvent)), None)
+    per_epoch = start.steps_per_epoch if start is not None else None
+    if end is None or end.global_step is None or end.epochs_done is None or not per_epoch:
+        return "from its last.pt"
+    step = end.global_step - end.epochs_done * per_epoch
+    if 0 < step < per_epoch:
+        return f"at epoch {end.epochs_done + 1}, step {step} of {per_epoch}"
+    return f"after epoch {end.epochs_done}"
+
+
 class TrainPanel(QWidget):
     """Configure and run a training in a background job; watch loss and IoU live."""
 
@@ -244,7 +261,7 @@ class TrainPanel(QWidget):
         self.log.clear()
         if replay:
             self._apply_events(replay, log=False)
-            self._log(f"resuming {self._run_dir} after epoch {self.status.epochs_done}")
+            self._log(f"resuming {self._run_dir} {resume_position(replay)}")
         self._log(f"starting: {values['model']} on {values['data']} -> {self._run_dir}")
         steps = Batch(STEP_BATCH_INTERVAL_S, urgent=lambda e: not isinstance(e, ev.StepEvent))
         job = JobWorker(_train, train, config, policy=steps)
