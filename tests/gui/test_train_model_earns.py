@@ -12,7 +12,9 @@ from PySide6.QtCore import Qt
 
 from cocoseg_gui.core.training.checkpoint import load_checkpoint
 from cocoseg_gui.gui.services.app_state import AppState
+from cocoseg_gui.gui.services.recent_runs import add_recent_run
 from cocoseg_gui.gui.widgets.train_form import VAL_TRAIN
+from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
 from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
 from tests.gui.training_panel_fixtures import *  # noqa: F403
 
@@ -118,13 +120,18 @@ def test_resume_continues_the_stopped_run_at_its_step_without_a_picker(
     token = CancelToken()
     stopped_end = train(
         TrainConfig(**options),  # type: ignore[arg-type]
-        callbacks=[lambda e: token.cancel() if e.type == "step" and e.step == 2 else None],
+        callbacks=[lambda e: token.cancel() if e.type == "step" and e.global_step == 6 else None],
         cancel=token,
     )
-    assert stopped_end.status == "cancelled" and stopped_end.global_step == 2  # stopped inside epoch 1
+    assert stopped_end.status == "cancelled" and stopped_end.global_step == 6  # inside epoch 2
     straight = train(TrainConfig(**{**options, "out": tmp_path / "straight"}))  # type: ignore[arg-type]
 
     state = AppState(settings=temp_settings)
+    add_recent_run(temp_settings, run)
+    predict = PredictPanel(state)
+    qtbot.addWidget(predict)
+    listed = [predict.checkpoint_combo.itemText(i) for i in range(predict.checkpoint_combo.count())]
+    assert listed == ["run / best.pt", "run / last.pt"]  # the stopped run offers its last.pt too
     panel = TrainPanel(state)
     qtbot.addWidget(panel)
     assert panel.open_run(run)
@@ -134,9 +141,9 @@ def test_resume_continues_the_stopped_run_at_its_step_without_a_picker(
     with qtbot.waitSignal(panel.run_finished, timeout=RUN_MS):
         qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
     assert panel.status.end_status == "finished", panel.last_error
-    assert f"resuming {run} at epoch 1, step 2 of 4" in panel.log.toPlainText()
+    assert f"resuming {run} at epoch 2, step 2 of 4" in panel.log.toPlainText()
     final = load_checkpoint(run / "last.pt")["train_state"]
-    assert final["global_step"] == straight.global_step == 8  # the two steps done were not redone
+    assert final["global_step"] == straight.global_step == 8  # the steps done were not redone
     a = load_checkpoint(run / "last.pt")["model"]["state_dict"]
     b = load_checkpoint(tmp_path / "straight" / "last.pt")["model"]["state_dict"]
     import torch

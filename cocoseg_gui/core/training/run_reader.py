@@ -66,3 +66,43 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
         if p.is_file():
             return p
     return None
+
+
+END_TAIL_BYTES = 64 * 1024  # the end event is the last line; a run's log may be megabytes of step events
+
+
+def last_end_status(run_dir: str | Path) -> str | None:
+    """The status of the run's last end event ("finished", "cancelled", ...), None while none is written.
+
+    Reads only the tail of metrics.jsonl: listing recent runs must not parse whole logs.
+    """
+    path = Path(run_dir) / METRICS_FILE
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - END_TAIL_BYTES))
+            tail = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    for line in reversed(tail.splitlines()):
+        if '"end"' not in line:
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and data.get("type") == "end":
+            return str(data.get("status"))
+    return None
+
+
+def run_checkpoints(run_dir: str | Path) -> list[Path]:
+    """The checkpoints a run offers: best.pt, and last.pt too when the run did not finish (stopped, out of
+    time, failed: its last.pt holds the latest weights and the training state to resume) or has no best."""
+    run = Path(run_dir)
+    best, last = run / "best.pt", run / "last.pt"
+    found = [best] if best.is_file() else []
+    if last.is_file() and (not found or last_end_status(run) != "finished"):
+        found.append(last)
+    return found
