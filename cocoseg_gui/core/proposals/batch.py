@@ -30,7 +30,7 @@ from cocoseg_gui.core.mask_folder import mask_names
 from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
 from cocoseg_gui.core.new_mask_dataset import list_images
 from cocoseg_gui.core.proposals.proposal import Proposal
-from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec
+from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec, source_score
 
 PROPOSALS_FILE = "proposals.json"
 FORMAT = "cocoseg-proposals"
@@ -212,6 +212,7 @@ def propose_folder(
         raise DatasetError(masks_dir, "no category_mapping.json: the folder's classes are unknown")
     out.mkdir(parents=True, exist_ok=True)
     folder = ProposalsFolder(out, masks_dir, spec)
+    folder.data["model_score"] = source_score(spec).to_json()  # what the proposals were made with
     result = BatchResult(out, total=len(names))
     todo = [(n, f) for n, f in zip(names, mask_names(names)) if not folder.complete(n)]
     result.resumed = len(names) - len(todo)

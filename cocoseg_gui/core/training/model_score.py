@@ -101,7 +101,10 @@ class ModelScore:
         """One line for people: "val mIoU 0.412 on 12 val images at 256 px (epoch 5)" or why unscored."""
         if self.miou is None:
             return "unscored" + (f" ({self.note})" if self.note else "")
-        where = f" on {self.val_set.images} val images" if self.val_set is not None else ""
+        where = ""
+        if self.val_set is not None:
+            images = self.val_set.images
+            where = f" on {images} val images" if images else f" on {self.val_set.source}"
         size = f" at {self.img_size} px" if self.img_size else ""
         epoch = f" (epoch {self.epoch + 1})" if self.epoch is not None else ""
         return f"val mIoU {self.miou:.3f}{where}{size}{epoch}"
@@ -175,7 +178,7 @@ def score_of_run_checkpoint(checkpoint: str | Path) -> ModelScore:
 
 def score_of_checkpoint(checkpoint: str | Path, loaded: Mapping[str, Any] | None = None) -> ModelScore:
     """The run folder's score, else (when ``loaded``, the checkpoint dict) the metrics saved in the file."""
-    found = score_of_run_checkpoint(checkpoint)
+    found = score_of_run_checkpoint(checkpoint) if str(checkpoint) else ModelScore("", note="no file")
     if found.scored or loaded is None:
         return found
     metrics = loaded.get("metrics") if isinstance(loaded.get("metrics"), Mapping) else {}
@@ -192,6 +195,16 @@ def score_of_checkpoint(checkpoint: str | Path, loaded: Mapping[str, Any] | None
         epoch=int(epoch) if isinstance(epoch, int) and miou is not None else None,
         note="" if miou is not None else "the checkpoint holds no validation score",
     )
+
+
+def predictor_score(predictor: Any) -> ModelScore:
+    """The score of a loaded ``core.training.predict.Predictor`` (its run folder's, else its file's)."""
+    loaded = {
+        "metrics": predictor.metrics,
+        "input": {"img_size": predictor.img_size, "resize": predictor.resize},
+        "val_set": predictor.val_set,
+    }
+    return score_of_checkpoint(predictor.source or "", loaded)
 
 
 def weak_classes(score: ModelScore) -> list[tuple[str, float]]:
