@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from cocoseg_gui.core.training.model_score import ModelScore, Verdict, describe_quality
+from cocoseg_gui.core.training.model_score import WEAK_MIOU, ModelScore, Verdict, describe_quality, weakness
 
 USE_NEW = "Use the new model"
 KEEP = "Keep the current model"
@@ -36,3 +36,28 @@ def ask_use_new_model(
     box.finished.connect(lambda _r: on_answer(box.clickedButton() is use))
     box.open()
     return box
+
+
+RUN_ANYWAY = "Run anyway"
+
+
+def confirm_model_quality(parent: QWidget, action: str, score: ModelScore) -> bool:
+    """Before a ranking or proposal job: a weak or unscored model is named with its score and the user
+    chooses (``Run anyway`` or Cancel); True at once when the model scores well."""
+    problem = weakness(score)
+    if problem is None:
+        return True
+    box = QMessageBox(QMessageBox.Icon.Warning, action, action, parent=parent)
+    box.setObjectName("weak_model_question")
+    box.setText(f"{action}: {problem}.")
+    box.setInformativeText(
+        f"Model: {score.checkpoint}\n{describe_quality(score)}\n\n"
+        f"Below a validation mIoU of {WEAK_MIOU:.2f} the results are mostly the model's own mistakes. "
+        "Train longer, start from pretrained weights or correct more masks first; or run it anyway "
+        "(the score is recorded with the results)."
+    )
+    run = box.addButton(RUN_ANYWAY, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is run
