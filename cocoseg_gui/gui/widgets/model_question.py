@@ -60,4 +60,5 @@ def confirm_model_quality(parent: QWidget, action: str, score: ModelScore) -> bo
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
+    parent.window().activateWindow()  # the window's shortcuts (Ctrl+S, M) work again at once
     return box.clickedButton() is run
