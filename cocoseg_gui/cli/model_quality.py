@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cocoseg_gui.core.training.model_score import ModelScore, describe_quality, weakness
+from cocoseg_gui.core.training.model_score import ModelScore, describe_weak_classes, weakness
 
 
 def checkpoint_score(checkpoint: Path) -> ModelScore:
@@ -29,8 +29,8 @@ def warn_if_weak(command: str, score: ModelScore) -> bool:
     problem = weakness(score)
     if problem is None:
         return False
-    detail = describe_quality(score) if score.scored else ""
-    extra = f" [{detail}]" if detail and detail != score.describe() else ""
+    low = describe_weak_classes(score)
+    extra = f"; {low}" if low else ""
     print(
         f"cocoseg {command}: warning: {problem}{extra}; the score is recorded in the output",
         file=sys.stderr,

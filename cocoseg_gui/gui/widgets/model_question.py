@@ -33,7 +33,12 @@ def ask_use_new_model(
     keep = box.addButton(KEEP, QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(keep)
     box.setEscapeButton(keep)
-    box.finished.connect(lambda _r: on_answer(box.clickedButton() is use))
+
+    def answered(_result: int) -> None:
+        parent.window().activateWindow()  # the window's shortcuts work again at once
+        on_answer(box.clickedButton() is use)
+
+    box.finished.connect(answered)
     box.open()
     return box
 
