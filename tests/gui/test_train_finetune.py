@@ -71,7 +71,8 @@ def test_fine_tune_preset_fills_the_form_start_runs_and_predict_follows(
     )
     assert not f.pretrained.isEnabled()
     # Start from checkpoint is said beside Start, and Start says it fine-tunes (issue 19 item 4)
-    assert panel.init_notice.isVisibleTo(panel) and str(init) in panel.init_notice.text()
+    assert panel.init_notice.isVisibleTo(panel) and panel.init_notice.toolTip() == str(init)
+    assert panel.init_notice.text() == f"Start fine-tunes from {init.parent.name}/best.pt"
     assert panel.start_button.text() == "Start fine-tune"
     assert Path(f.out.text()).name.startswith("finetune-")
     assert f.edited_info.text().startswith("1 mask edited since the last training")

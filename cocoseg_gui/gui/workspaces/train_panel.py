@@ -506,7 +506,8 @@ class TrainPanel(QWidget):
         init = self.form.init_from.text().strip()
         self.init_notice.setVisible(bool(init))
         self.clear_init_button.setVisible(bool(init))
-        self.init_notice.setText(f"Start fine-tunes from {init}" if init else "")
+        shown = f"{Path(init).parent.name}/{Path(init).name}" if init else ""  # the full path: tooltip
+        self.init_notice.setText(f"Start fine-tunes from {shown}" if init else "")
         self.init_notice.setToolTip(init)
         self.start_button.setText("Start fine-tune" if init else "Start")
 
