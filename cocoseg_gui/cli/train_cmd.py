@@ -272,10 +272,35 @@ def _record_run(project: Any, out: Path) -> None:
     if not is_main_process() or not run_files(out):
         return
     project.add_run(out)
-    if (out / "best.pt").is_file():
-        project.checkpoint = out / "best.pt"
+    new = out / "best.pt"
+    if new.is_file():
+        _offer_model(project, new)
     project.save()
     print(f"recorded run {out} in {project.file}", flush=True)
+
+
+def _offer_model(project: Any, new: Path) -> None:
+    """The run's best.pt replaces the project's model only when it scores better on the same val set at
+    the same size (ADR 0022); otherwise the project keeps its model and both scores are printed."""
+    from cocoseg_gui.core.training.model_score import judge, score_of_run_checkpoint
+
+    current = Path(project.checkpoint) if project.checkpoint is not None else None
+    if current is None or not current.is_file():
+        project.checkpoint = new
+        return
+    new_score, current_score = score_of_run_checkpoint(new), score_of_run_checkpoint(current)
+    verdict = judge(new_score, current_score)
+    if verdict.replace:
+        project.checkpoint = new
+        print(f"the project's model is now {new}: {verdict.reason}", flush=True)
+        return
+    print(
+        f"cocoseg train: the project keeps its model {current} ({current_score.describe()}): "
+        f"{verdict.reason}; the new run's {new} ({new_score.describe()}) is recorded: pass it with "
+        "--checkpoint or choose it in the window",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
