@@ -73,6 +73,9 @@ def add_parser(subparsers: Any) -> None:
                    help="stop cleanly (with a checkpoint) before this much training time, counting time "
                    "before a resume: 6h, 90m, 1h30m, seconds (> 0), or none (default: %(default)s)"
                    )  # fmt: skip
+    p.add_argument("--checkpoint-every", default="10m", metavar="DURATION",
+                   help="also save last.pt inside an epoch at most this often, so a run that is killed "
+                   "resumes near where it stopped: 10m, 90s, ... or none (default: %(default)s)")  # fmt: skip
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
     p.add_argument("--workers", type=non_negative_int, default=2,
                    help="data loader processes, at most the CPU count (default: %(default)s)")  # fmt: skip
@@ -124,6 +127,8 @@ def build_config(args: argparse.Namespace) -> Any:
     if args.aux_loss:
         kwargs["aux_loss"] = True
     budget = None if str(args.time_budget).lower() in ("none", "off") else parse_duration(args.time_budget)
+    every = args.checkpoint_every
+    every = None if str(every).lower() in ("none", "off") else parse_duration(every)
     return TrainConfig(
         data=args.data, out=args.out, model=args.model, val_data=args.val_data,
         val_fraction=args.val_fraction, val_on_train=args.val_on_train, epochs=args.epochs,
@@ -138,7 +143,7 @@ def build_config(args: argparse.Namespace) -> Any:
         tensorboard=args.tensorboard, resize=args.resize, augment=not args.no_augment,
         max_steps_per_epoch=args.max_steps_per_epoch, deterministic=args.deterministic,
         follow_symlinks=args.follow_symlinks,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, checkpoint_every_s=every,
     )  # fmt: skip
 
 

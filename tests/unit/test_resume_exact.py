@@ -83,3 +83,36 @@ def test_the_stop_checkpoint_holds_the_position_in_the_epoch(person4: Path, tmp_
     state = load_checkpoint(tmp_path / "run" / "last.pt")["train_state"]
     assert (state["epoch"], state["batches_done"], state["global_step"]) == (0, 3, 3)
     assert state["epoch_loss_count"] == 3  # the partial epoch's loss continues, not restarts
+
+
+def test_a_killed_run_resumes_at_its_last_mid_epoch_save(person4: Path, tmp_path: Path) -> None:  # noqa: F811
+    """checkpoint_every_s: last.pt is also saved inside an epoch, so a run killed mid-epoch (here: its folder
+    copied at step 4, as a kill would leave it: last.pt of step 3) resumes at step 3, not at the epoch start,
+    and still ends with the weights of a run never stopped."""
+    import shutil
+
+    options: dict[str, Any] = {"batch_size": 1, "checkpoint_every_s": 1e-9}  # due at every log step
+    straight = train(tiny_config(person4, tmp_path / "straight", **options))
+    killed = tmp_path / "killed"
+
+    def kill_at_step_4(event: Event) -> None:
+        if event.type == "step" and event.global_step == 4:  # type: ignore[attr-defined]
+            shutil.copytree(tmp_path / "run", killed)
+
+    train(tiny_config(person4, tmp_path / "run", **options), callbacks=[kill_at_step_4])
+    state = load_checkpoint(killed / "last.pt")["train_state"]
+    assert (state["epoch"], state["batches_done"], state["global_step"]) == (0, 3, 3)
+    assert state["epoch_loss_count"] == 3  # the partial epoch's loss, saved with it
+    resumed = train(tiny_config(person4, killed, resume=killed / "last.pt", **options))
+    assert resumed.status == "finished" and resumed.global_step == straight.global_step
+    assert_same_weights(tmp_path / "straight", killed)
+
+
+def test_without_an_interval_last_pt_is_saved_per_epoch_only(person4: Path, tmp_path: Path) -> None:  # noqa: F811
+    train(tiny_config(person4, tmp_path / "run", batch_size=1, epochs=1, checkpoint_every_s=None))
+    saves = [
+        line
+        for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+        if '"checkpoint"' in line
+    ]
+    assert len([s for s in saves if "last.pt" in s]) == 1

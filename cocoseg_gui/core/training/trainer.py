@@ -182,6 +182,7 @@ class Trainer:
         self.best_miou = -1.0
         self.elapsed_before = 0.0
         self.last_epoch_s: float | None = None
+        self.last_save = time.perf_counter()  # of last.pt (checkpoint_every_s: also inside an epoch)
         self.loss_sum = 0.0
         self.loss_count = 0
         self.skipped: set[str] = set()
@@ -586,6 +587,7 @@ class Trainer:
         """
         self._check_finite_weights()
         dist_utils.barrier(self.ctx)
+        self.last_save = time.perf_counter()  # every rank: the next mid-epoch save is decided together
         if self.ctx.is_main:
             save_checkpoint(self.out / "last.pt", self._checkpoint(metrics, with_state=True))
             epoch = metrics.get("epoch", self.epoch)
@@ -750,6 +752,9 @@ class Trainer:
                 )
                 win_loss.zero_()
                 win_n, win_imgs, win_t = 0, 0, now
+            if boundary and not last_batch and self.global_step % cfg.log_every == 0 and self._save_due():
+                self._check_finite_loss(nonfinite)
+                self._save_mid_epoch(loss_sum, count)
             if boundary and not last_batch:
                 stop = self._stop_reason()
                 if stop is not None:
@@ -760,6 +765,23 @@ class Trainer:
                 break
         self._check_finite_loss(nonfinite)
         self._flush_loss(loss_sum, count)
+
+    def _save_due(self) -> bool:
+        """checkpoint_every_s has passed since last.pt was saved (asked at log steps: a sync point anyway;
+        under DDP every rank takes the same decision)."""
+        every = self.cfg.checkpoint_every_s
+        due = every is not None and time.perf_counter() - self.last_save >= every
+        return dist_utils.any_rank(self.ctx, due, self.device) if self.ctx.enabled else due
+
+    def _save_mid_epoch(self, loss_sum: torch.Tensor, count: int) -> None:
+        """last.pt at this step (position in the epoch, RNGs, the partial epoch's loss): a run killed later
+        resumes here, exactly as after a stop."""
+        kept = self.loss_sum, self.loss_count
+        self.loss_sum, self.loss_count = kept[0] + float(loss_sum.item()), kept[1] + count
+        try:
+            self.save({"epoch": self.epoch, "batches_done": self.batches_done, "saved": "mid_epoch"}, False)
+        finally:
+            self.loss_sum, self.loss_count = kept
 
     def _flush_loss(self, loss_sum: torch.Tensor, count: int) -> None:
         self.loss_sum += float(loss_sum.item())
