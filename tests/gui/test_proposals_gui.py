@@ -52,10 +52,11 @@ def window(qtbot, tmp_path, val_annotations, val_images, few_masks) -> MainWindo
     return win
 
 
-def answer_weak_model_question(qtbot, controller) -> None:  # type: ignore[no-untyped-def]
+def answer_weak_model_question(qtbot, controller) -> list[str]:  # type: ignore[no-untyped-def]
     """The random tiny checkpoint is unscored: its first use asks (issue 19 item 5); Run anyway."""
     if controller.spec().label not in controller._quality_confirmed:
-        answer_question(qtbot, "weak_model_question", "Run anyway")
+        return answer_question(qtbot, "weak_model_question", "Run anyway")
+    return []
 
 
 def labels(window: MainWindow) -> np.ndarray:
@@ -147,8 +148,9 @@ def test_batch_proposals_for_unlabelled_images_then_review_accept_and_next(qtbot
     images = window.images
     controller = images.proposals
     qtbot.keyClick(window, Qt.Key.Key_E)
-    answer_weak_model_question(qtbot, controller)
+    asked = answer_weak_model_question(qtbot, controller)
     controller.bar.act_batch.trigger()
+    assert asked and "Propose: the model is unscored" in asked[0]  # named before it ran
     assert controller.busy_job() is not None
     qtbot.waitUntil(
         lambda: controller.batch_job is not None and not controller.batch_job.is_running(),
