@@ -150,3 +150,19 @@ def test_resume_continues_the_stopped_run_at_its_step_without_a_picker(
 
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=k)
+
+
+def test_start_from_checkpoint_is_said_beside_start_and_clear_removes_it(
+    qtbot, temp_settings, tiny_run, tmp_path
+) -> None:
+    panel = TrainPanel(AppState(settings=temp_settings))
+    qtbot.addWidget(panel)
+    panel.show()
+    assert not panel.init_notice.isVisible() and panel.start_button.text() == "Start"
+    panel.form.init_from.setText(str(tiny_run / "best.pt"))  # e.g. restored from the last session
+    assert panel.init_notice.isVisible() and panel.clear_init_button.isVisible()
+    assert panel.init_notice.text() == f"Start fine-tunes from {tiny_run.name}/best.pt"
+    assert panel.start_button.text() == "Start fine-tune"
+    qtbot.mouseClick(panel.clear_init_button, Qt.MouseButton.LeftButton)
+    assert panel.form.init_from.text() == "" and not panel.init_notice.isVisible()
+    assert panel.start_button.text() == "Start"
