@@ -150,6 +150,24 @@ def test_resume_continues_the_stopped_run_at_its_step_without_a_picker(
 
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=k)
+    assert panel.resume_button.text() == "Resume..."  # a finished run is not resumed: the folder picker
+
+    # after a restart: the project's newest run, stopped before its end, is the one Resume continues
+    from cocoseg_gui.core.project import new_project
+
+    stopped_again = tmp_path / "stopped"
+    token2 = CancelToken()
+    train(
+        TrainConfig(**{**options, "out": stopped_again}),  # type: ignore[arg-type]
+        callbacks=[lambda e: token2.cancel() if e.type == "step" else None],
+        cancel=token2,
+    )
+    project = new_project(tmp_path / "project")
+    project.add_run(stopped_again)
+    later = TrainPanel(AppState(settings=temp_settings))
+    qtbot.addWidget(later)
+    later.state.session.open_project(project)
+    assert later.resume_button.text() == "Resume stopped"
 
 
 def test_start_from_checkpoint_is_said_beside_start_and_clear_removes_it(

@@ -29,7 +29,12 @@ from cocoseg_gui.core.mask_folder import holds_masks
 from cocoseg_gui.core.project import Project, Role
 from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.model_score import judge, score_of_run_checkpoint
-from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config, read_events
+from cocoseg_gui.core.training.run_reader import (
+    last_end_status,
+    latest_checkpoint,
+    read_config,
+    read_events,
+)
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe, preload_torch_modules
 from cocoseg_gui.gui.services.devices import DeviceChoice
@@ -512,9 +517,14 @@ class TrainPanel(QWidget):
         self.start_button.setText("Start fine-tune" if init else "Start")
 
     def _selected_run(self) -> Path | None:
-        """The run shown (after a run or Open run), else the form's run folder, when it holds last.pt."""
-        for run in (self._run_dir, Path(self.form.out.text()) if self.form.out.text().strip() else None):
-            if run is not None and (run / "last.pt").is_file():
+        """The run to resume: the run shown (after a run or Open run), else the form's run folder, else the
+        project's newest run (after a restart), the first of them that stopped before its end (its last.pt
+        holds the step it stopped at); None when there is none."""
+        form_out = Path(self.form.out.text()) if self.form.out.text().strip() else None
+        project = self.state.project
+        newest = project.runs[0] if project is not None and project.runs else None
+        for run in (self._run_dir, form_out, newest):
+            if run is not None and (run / "last.pt").is_file() and last_end_status(run) != "finished":
                 return run
         return None
 
@@ -629,6 +639,7 @@ class TrainPanel(QWidget):
             and self._defaults.apply(self.form.val_data, "val", project.masks_dir(val), fresh)
         ):
             self.form.val_mode.setCurrentIndex(self.form.val_mode.findData(VAL_FOLDER))
+        self._update_resume_button()  # the project's newest run, when it stopped before its end
 
     def _roles_confirmed(self, values: dict[str, Any]) -> bool:
         """Training on val masks (or validating on train masks) only after an explicit choice."""
