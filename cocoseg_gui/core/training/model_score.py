@@ -145,7 +145,7 @@ def score_of_run_checkpoint(checkpoint: str | Path) -> ModelScore:
     if not (run / "metrics.jsonl").is_file():
         return ModelScore(str(path), note="no run folder beside it to read a score from")
     try:
-        config, events = read_config(run), read_events(run)
+        config, events = read_config(run), read_events(run, steps=False)
     except CocoSegError as exc:
         return ModelScore(str(path), note=f"its run folder cannot be read: {exc}")
     epochs: dict[int, ev.EpochEvent] = {}

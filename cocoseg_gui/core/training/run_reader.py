@@ -16,8 +16,12 @@ from cocoseg_gui.core.training.run_folder import LOG as METRICS_FILE
 CONFIG_FILE = "config.json"
 
 
-def read_events(run_dir: str | Path) -> list[Event]:
-    """The events of ``run_dir/metrics.jsonl`` in order.
+STEP_PREFIX = '{"type":"step"'  # how EventLog starts a step line (compact JSON, "type" first)
+
+
+def read_events(run_dir: str | Path, *, steps: bool = True) -> list[Event]:
+    """The events of ``run_dir/metrics.jsonl`` in order (``steps=False``: without the step events, most
+    of a long run's lines, skipped before parsing: what the GUI thread reads to score a checkpoint).
 
     A truncated last line (a run still writing, or killed mid-line) is skipped; any other
     malformed line is an error naming the file and the line.
@@ -33,7 +37,7 @@ def read_events(run_dir: str | Path) -> list[Event]:
         raise DatasetError(path, f"cannot be read ({exc})") from exc
     events: list[Event] = []
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line.strip() or (not steps and line.startswith(STEP_PREFIX)):
             continue
         try:
             data = json.loads(line)
