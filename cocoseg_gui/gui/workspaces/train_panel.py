@@ -71,7 +71,8 @@ def resume_position(history: list[ev.Event]) -> str:
     The trainer resumes at the step where the run stopped (last.pt holds the position in the epoch); the
     last end event's global step says which, with the steps per epoch of the start event.
     """
-    end = next((e for e in reversed(history) if isinstance(e, ev.EndEvent)), None)
+    last = next((e for e in reversed(history) if isinstance(e, ev.EndEvent | ev.StartEvent)), None)
+    end = last if isinstance(last, ev.EndEvent) else None  # none after the last start: killed mid-run
     start = next((e for e in reversed(history) if isinstance(e, ev.StartEvent)), None)
     per_epoch = start.steps_per_epoch if start is not None else None
     if end is None or end.global_step is None or end.epochs_done is None or not per_epoch:
