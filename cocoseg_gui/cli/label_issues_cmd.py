@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.cli.arg_types import non_negative_int, out_file, positive_int
+from cocoseg_gui.cli.model_quality import checkpoint_score, warn_if_weak
 from cocoseg_gui.cli.progress_bar import run_cancellable
 
 
@@ -77,6 +78,7 @@ def run_issues(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.label_quality.job import find_label_issues
 
     _refuse_foreign_out(args.out, read_label_issues, "find-label-issues")
+    warn_if_weak("find-label-issues", checkpoint_score(args.checkpoint))
     result = run_cancellable(
         "find-label-issues", find_label_issues, args.checkpoint, args.data, args.images,
         cancelled=f"{args.out} not written", out=args.out, device=args.device, batch_size=args.batch_size,
@@ -113,6 +115,7 @@ def run_uncertain(args: argparse.Namespace) -> int:
     if args.unlabelled_only and args.data is None:
         raise OptionsError("--unlabelled-only needs --data MASKS_DIR (the masks say what is labelled)")
     _refuse_foreign_out(args.out, read_uncertainty, "rank-uncertain")
+    warn_if_weak("rank-uncertain", checkpoint_score(args.checkpoint))
     labelled: frozenset[str] = frozenset()
     if args.data is not None:
         folder = MaskDatasetFolder(args.data)

@@ -34,14 +34,16 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cocoseg_gui.cli.model_quality import checkpoint_score, warn_if_weak
     from cocoseg_gui.cli.progress_bar import run_cancellable
     from cocoseg_gui.core.errors import OptionsError
     from cocoseg_gui.core.proposals.batch import propose_folder
-    from cocoseg_gui.core.proposals.source import SourceSpec
+    from cocoseg_gui.core.proposals.source import SourceSpec, source_score
 
     if args.weights is not None and args.torchvision is None:
         raise OptionsError("--weights goes with --torchvision")
     spec = SourceSpec(checkpoint=args.checkpoint, torchvision=args.torchvision, weights=args.weights)
+    warn_if_weak("propose", checkpoint_score(spec.checkpoint) if spec.checkpoint else source_score(spec))
     result = run_cancellable(
         "propose", propose_folder, spec, args.masks, args.out, args.images,
         cancelled=f"rerun to continue ({args.out} keeps what was written)", device=args.device,

@@ -77,6 +77,9 @@ def add_parser(subparsers: Any) -> None:
                    help="stop cleanly (with a checkpoint) before this much training time, counting time "
                    "before a resume: 6h, 90m, 1h30m, seconds (> 0), or none (default: %(default)s)"
                    )  # fmt: skip
+    p.add_argument("--checkpoint-every", default="10m", metavar="DURATION",
+                   help="also save last.pt inside an epoch at most this often, so a run that is killed "
+                   "resumes near where it stopped: 10m, 90s, ... or none (default: %(default)s)")  # fmt: skip
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
     p.add_argument("--workers", type=non_negative_int, default=2,
                    help="data loader processes, at most the CPU count (default: %(default)s)")  # fmt: skip
@@ -128,6 +131,8 @@ def build_config(args: argparse.Namespace) -> Any:
     if args.aux_loss:
         kwargs["aux_loss"] = True
     budget = None if str(args.time_budget).lower() in ("none", "off") else parse_duration(args.time_budget)
+    every = args.checkpoint_every
+    every = None if str(every).lower() in ("none", "off") else parse_duration(every)
     return TrainConfig(
         data=args.data[0], extra_data=args.data[1:], out=args.out, model=args.model, val_data=args.val_data,
         val_fraction=args.val_fraction, val_on_train=args.val_on_train, epochs=args.epochs,
@@ -142,7 +147,7 @@ def build_config(args: argparse.Namespace) -> Any:
         tensorboard=args.tensorboard, resize=args.resize, augment=not args.no_augment,
         max_steps_per_epoch=args.max_steps_per_epoch, deterministic=args.deterministic,
         follow_symlinks=args.follow_symlinks,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, checkpoint_every_s=every,
     )  # fmt: skip
 
 
@@ -281,10 +286,35 @@ def _record_run(project: Any, out: Path) -> None:
     if not is_main_process() or not run_files(out):
         return
     project.add_run(out)
-    if (out / "best.pt").is_file():
-        project.checkpoint = out / "best.pt"
+    new = out / "best.pt"
+    if new.is_file():
+        _offer_model(project, new)
     project.save()
     print(f"recorded run {out} in {project.file}", flush=True)
+
+
+def _offer_model(project: Any, new: Path) -> None:
+    """The run's best.pt replaces the project's model only when it scores better on the same val set at
+    the same size (ADR 0022); otherwise the project keeps its model and both scores are printed."""
+    from cocoseg_gui.core.training.model_score import judge, score_of_run_checkpoint
+
+    current = Path(project.checkpoint) if project.checkpoint is not None else None
+    if current is None or not current.is_file():
+        project.checkpoint = new
+        return
+    new_score, current_score = score_of_run_checkpoint(new), score_of_run_checkpoint(current)
+    verdict = judge(new_score, current_score)
+    if verdict.replace:
+        project.checkpoint = new
+        print(f"the project's model is now {new}: {verdict.reason}", flush=True)
+        return
+    print(
+        f"cocoseg train: the project keeps its model {current} ({current_score.describe()}): "
+        f"{verdict.reason}; the new run's {new} ({new_score.describe()}) is recorded: pass it with "
+        "--checkpoint or choose it in the window",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

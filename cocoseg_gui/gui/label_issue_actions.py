@@ -27,11 +27,13 @@ from cocoseg_gui.core.label_quality.issues_file import (
     read_label_issues,
     read_uncertainty,
 )
+from cocoseg_gui.core.training.model_score import score_of_run_checkpoint
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.browser.filtering import SortKey
 from cocoseg_gui.gui.widgets.dialogs import show_error
 from cocoseg_gui.gui.widgets.issue_outline import IssueOutline
+from cocoseg_gui.gui.widgets.model_question import confirm_model_quality
 
 if TYPE_CHECKING:
     from cocoseg_gui.gui.main_window import MainWindow
@@ -118,6 +120,15 @@ class LabelIssueActions(QObject):
         )
         return Path(chosen) if chosen else None
 
+    def _model_good_enough(self, title: str, checkpoint: Path) -> bool:
+        """A weak or unscored model is named before it runs (its score is read from its run folder's JSON,
+        cheap enough for the GUI thread); the user may still run it."""
+        score = score_of_run_checkpoint(checkpoint)
+        if confirm_model_quality(self.window, title, score):
+            return True
+        self.state.status_message.emit(f"{title}: not run ({score.describe()})")
+        return False
+
     # -- the jobs
     def find_issues(self, checkpoint: Path | None = None) -> JobWorker | None:
         """Rank the open mask folder (``checkpoint`` None: ask, defaulting to the session's)."""
@@ -131,7 +142,7 @@ class LabelIssueActions(QObject):
             )
             return None
         checkpoint = checkpoint or self._checkpoint("Find likely label errors: choose a checkpoint")
-        if checkpoint is None:
+        if checkpoint is None or not self._model_good_enough("Find likely label errors", checkpoint):
             return None
         return self._start(
             "Finding likely label errors", JobWorker(_find_issues, checkpoint, masks), self._on_issues
@@ -144,7 +155,7 @@ class LabelIssueActions(QObject):
             show_error(self.window, "Rank images by uncertainty", "No dataset is open: open one first.")
             return None
         checkpoint = checkpoint or self._checkpoint("Rank images by uncertainty: choose a checkpoint")
-        if checkpoint is None:
+        if checkpoint is None or not self._model_good_enough("Rank images by uncertainty", checkpoint):
             return None
         labelled = frozenset(n for n, m in zip(table.names, table.has_mask) if m)
         masks = self.state.masks_dir

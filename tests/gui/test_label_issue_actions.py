@@ -20,7 +20,13 @@ from cocoseg_gui.gui.label_issue_actions import OUTLINES_KEY
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.browser.filtering import SortKey
 from tests.gui.training_panel_fixtures import *  # noqa: F403
-from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401
+from tests.gui.window_helpers import (  # noqa: F401
+    WAIT_MS,
+    answer_question,
+    make_window,
+    no_blocking_dialogs,
+    open_and_wait,
+)
 from tests.label_corruption import copy_mask_folder
 
 
@@ -41,7 +47,9 @@ def test_find_label_issues_sorts_the_browser_and_outlines_regions(
     browser = window.images.browser
     assert browser.sort.findData(SortKey.SUSPICIOUS.value) < 0  # no ranking yet: no such sort
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS * 3):  # the top image is shown
+        asked = answer_question(qtbot, "weak_model_question", "Run anyway")  # the tiny run is weak
         job = actions.find_issues(tiny_run / "last.pt")
+        assert asked
         assert job is not None
         assert "finding likely label errors" in window.running_jobs()  # the quit question names it
     qtbot.waitUntil(lambda: actions.job is None, timeout=WAIT_MS)
@@ -112,8 +120,9 @@ def test_rank_by_uncertainty_sorts_the_dataset(
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
         window.open_masks(masks)
     actions = window.label_issues
+    asked = answer_question(qtbot, "weak_model_question", "Run anyway")  # the tiny run is weak
     job = actions.rank_uncertain(tiny_run / "last.pt")
-    assert job is not None
+    assert job is not None and asked
     qtbot.waitUntil(lambda: actions.job is None, timeout=WAIT_MS * 5)
     result = read_uncertainty(masks / UNCERTAINTY_FILE)
     assert len(result.images) == 50 and actions.uncertainty == result

@@ -17,7 +17,13 @@ from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_image_mask_map
 from cocoseg_gui.core.mask_job import generate_masks
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.gui.main_window import MainWindow
-from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401
+from tests.gui.window_helpers import (  # noqa: F401
+    WAIT_MS,
+    answer_question,
+    make_window,
+    no_blocking_dialogs,
+    open_and_wait,
+)
 from tests.unit.proposal_fixtures import tiny_checkpoint
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -47,6 +53,13 @@ def window(qtbot, tmp_path, val_annotations, val_images, few_masks) -> MainWindo
     return win
 
 
+def answer_weak_model_question(qtbot, controller) -> list[str]:  # type: ignore[no-untyped-def]
+    """The random tiny checkpoint is unscored: its first use asks (issue 19 item 5); Run anyway."""
+    if controller.spec().label not in controller._quality_confirmed:
+        return answer_question(qtbot, "weak_model_question", "Run anyway")
+    return []
+
+
 def labels(window: MainWindow) -> np.ndarray:
     return np.array(window.images.view_state.labels.array)
 
@@ -55,6 +68,7 @@ def propose(qtbot, window: MainWindow):
     qtbot.keyClick(window, Qt.Key.Key_E)
     controller = window.images.proposals
     assert window.images.editing and controller.bar.isVisible()
+    answer_weak_model_question(qtbot, controller)
     qtbot.keyClick(window, Qt.Key.Key_M)
     qtbot.waitUntil(lambda: controller.proposal is not None, timeout=WAIT_MS)
     assert controller.layer.visible and controller.layer.image is not None
@@ -137,7 +151,9 @@ def test_batch_proposals_for_unlabelled_images_then_review_accept_and_next(qtbot
     images = window.images
     controller = images.proposals
     qtbot.keyClick(window, Qt.Key.Key_E)
+    asked = answer_weak_model_question(qtbot, controller)
     controller.bar.act_batch.trigger()
+    assert asked and "Propose: the model is unscored" in asked[0]  # named before it ran
     assert controller.busy_job() is not None
     qtbot.waitUntil(
         lambda: controller.batch_job is not None and not controller.batch_job.is_running(),

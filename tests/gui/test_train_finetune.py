@@ -70,6 +70,10 @@ def test_fine_tune_preset_fills_the_form_start_runs_and_predict_follows(
         64,
     )
     assert not f.pretrained.isEnabled()
+    # Start from checkpoint is said beside Start, and Start says it fine-tunes (issue 19 item 4)
+    assert panel.init_notice.isVisibleTo(panel) and panel.init_notice.toolTip() == str(init)
+    assert panel.init_notice.text() == f"Start fine-tunes from {init.parent.name}/best.pt"
+    assert panel.start_button.text() == "Start fine-tune"
     assert Path(f.out.text()).name.startswith("finetune-")
     assert f.edited_info.text().startswith("1 mask edited since the last training")
     assert f.data.text() == str(masks)  # the current masks, the correction included
@@ -89,6 +93,14 @@ def test_fine_tune_preset_fills_the_form_start_runs_and_predict_follows(
     assert "1 mask edited since the last training" in log
     inputs = read_run_inputs(run)
     assert inputs is not None and inputs.edited == [edited] and inputs.init_from == init.as_posix()
+    # its val set differs from the checkpoint's (a mask was edited): asked, both scores shown
+    qtbot.waitUntil(lambda: panel.model_question is not None, timeout=10000)
+    box = panel.model_question
+    assert str(run / "best.pt") in box.informativeText() and str(init) in box.informativeText()
+    assert box.informativeText().count("val mIoU") == 2
+    assert state.checkpoint_path == init  # nothing switched before the answer
+    use = next(b for b in box.buttons() if b.text() == "Use the new model")
+    qtbot.mouseClick(use, Qt.MouseButton.LeftButton)
     # the session's checkpoint switched to the new run's (a typed Session event), and Predict loaded it
     assert state.checkpoint_path == run / "best.pt"
     assert events and events[-1].checkpoint == run / "best.pt"

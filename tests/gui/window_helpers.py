@@ -88,3 +88,27 @@ def no_blocking_dialogs(monkeypatch) -> list[str]:
     if real_box_exec is not None:  # QMessageBox's own exec (else it inherits the guarded one)
         monkeypatch.setattr(QMessageBox, "exec", guarded(real_box_exec))
     return shown
+
+
+def answer_question(qtbot, name: str, button: str) -> list[str]:
+    """Press ``button`` in the modal message box named ``name`` once it shows (polled for MODAL_WAIT_MS at
+    most); the list gets the box's text and informative text, so a test asserts it was asked."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    seen: list[str] = []
+    tries = [MODAL_WAIT_MS // 20]
+
+    def press() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox) or box.objectName() != name:
+            tries[0] -= 1
+            if tries[0] > 0:
+                QTimer.singleShot(20, press)
+            return
+        seen.extend([box.text(), box.informativeText()])
+        target = next(b for b in box.buttons() if b.text().replace("&", "") == button)
+        qtbot.mouseClick(target, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, press)
+    return seen

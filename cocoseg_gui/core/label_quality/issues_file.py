@@ -61,6 +61,7 @@ class LabelIssues:
     images: list[ImageIssues] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    model_score: dict[str, Any] | None = None  # the checkpoint's val score (core.training.model_score)
 
     def scores(self) -> dict[str, float]:
         return {im.file: im.score for im in self.images}
@@ -77,6 +78,7 @@ class LabelIssues:
             "data": self.data,
             "classes": names,
             "thresholds": self.thresholds,
+            "model_score": self.model_score,
             "seconds": self.seconds,
             "images": [
                 {
@@ -113,6 +115,7 @@ class UncertaintyRanking:
     images: list[ImageUncertainty] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    model_score: dict[str, Any] | None = None  # the checkpoint's val score (core.training.model_score)
 
     def scores(self) -> dict[str, float]:
         return {im.file: im.uncertainty for im in self.images}
@@ -124,6 +127,7 @@ class UncertaintyRanking:
             "checkpoint": self.checkpoint,
             "data": self.data,
             "measure": "mean 1 - max softmax",
+            "model_score": self.model_score,
             "seconds": self.seconds,
             "images": [
                 {"file": im.file, "uncertainty": im.uncertainty, "margin": im.margin, "labelled": im.labelled}
@@ -205,7 +209,13 @@ def read_label_issues(path: str | Path) -> LabelIssues:
         images=images,
         skipped=_skipped(data),
         seconds=float(data.get("seconds", 0.0)),
+        model_score=_model_score(data),
     )
+
+
+def _model_score(data: dict[str, Any]) -> dict[str, Any] | None:
+    found = data.get("model_score")
+    return found if isinstance(found, dict) else None  # files written before issue 19 have none
 
 
 def read_uncertainty(path: str | Path) -> UncertaintyRanking:
@@ -231,4 +241,5 @@ def read_uncertainty(path: str | Path) -> UncertaintyRanking:
         images=images,
         skipped=_skipped(data),
         seconds=float(data.get("seconds", 0.0)),
+        model_score=_model_score(data),
     )

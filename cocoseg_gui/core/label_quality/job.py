@@ -42,6 +42,7 @@ from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
 from cocoseg_gui.core.new_mask_dataset import list_images
 from cocoseg_gui.core.safe_paths import SafeRoot
 from cocoseg_gui.core.training.data import MaskDataset
+from cocoseg_gui.core.training.model_score import predictor_score
 from cocoseg_gui.core.training.predict import Predictor
 from cocoseg_gui.core.training.transforms import load_rgb
 
@@ -160,6 +161,7 @@ def find_label_issues(
         images=images,
         skipped=skipped,
         seconds=time.perf_counter() - started,
+        model_score=predictor_score(predictor).to_json(),
     )
     if out is not None:
         write_ranking(result, out)
@@ -212,8 +214,9 @@ def rank_uncertain(
         raise _nothing_ranked(Path(images_dir), skipped)
     ranked.sort(key=lambda im: (-im.uncertainty, im.file))
     result = UncertaintyRanking(
-        str(checkpoint), str(images_dir), ranked, skipped, seconds=time.perf_counter() - started
-    )
+        str(checkpoint), str(images_dir), ranked, skipped, seconds=time.perf_counter() - started,
+        model_score=predictor_score(predictor).to_json(),
+    )  # fmt: skip
     if out is not None:
         write_ranking(result, out)
     return result

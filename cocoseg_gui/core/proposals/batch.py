@@ -32,7 +32,7 @@ from cocoseg_gui.core.mask_folder import mask_names
 from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
 from cocoseg_gui.core.new_mask_dataset import list_images
 from cocoseg_gui.core.proposals.proposal import Proposal
-from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec
+from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec, source_score
 from cocoseg_gui.core.safe_paths import SafeRoot
 
 PROPOSALS_FILE = "proposals.json"
@@ -239,6 +239,7 @@ def _propose_into(
     from cocoseg_gui.core.training.transforms import load_rgb
 
     folder = ProposalsFolder(out, masks_dir, spec)
+    folder.data["model_score"] = source_score(spec).to_json()  # what the proposals were made with
     result = BatchResult(out, total=len(names))
     result.failed += [(n, "a symbolic link leading outside the image folder: not read") for n in refused]
     todo = [(n, f) for n, f in zip(names, mask_names(names)) if not folder.complete(n)]

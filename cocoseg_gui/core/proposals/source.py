@@ -19,6 +19,7 @@ from cocoseg_gui.core.proposals.class_match import VOC_CLASSES, ClassMatch, matc
 from cocoseg_gui.core.proposals.proposal import Proposal
 
 if TYPE_CHECKING:
+    from cocoseg_gui.core.training.model_score import ModelScore
     from cocoseg_gui.core.training.predict import ImageLike, Predictor
 
 TORCHVISION_MODELS: tuple[str, ...] = (
@@ -66,6 +67,29 @@ def torchvision_weights(name: str) -> Any:
     from torchvision.models import get_model_weights
 
     return get_model_weights(name).COCO_WITH_VOC_LABELS_V1
+
+
+def source_score(spec: SourceSpec) -> ModelScore:
+    """What is known of the model's quality before it runs: a checkpoint's val score from its run folder;
+    torchvision's published mIoU on COCO val2017 (VOC classes), which is not a score on the user's masks."""
+    from cocoseg_gui.core.training.model_score import ModelScore, ValSet, score_of_run_checkpoint
+
+    if spec.checkpoint is not None:
+        return score_of_run_checkpoint(spec.checkpoint)
+    assert spec.torchvision is not None
+    try:
+        metrics = torchvision_weights(spec.torchvision).meta["_metrics"]
+        key, published = next(iter(metrics.items()))
+        miou = float(published["miou"]) / 100.0
+    except (KeyError, StopIteration, TypeError, ValueError, ImportError):
+        return ModelScore(spec.label, note="torchvision publishes no score for these weights")
+    return ModelScore(
+        spec.label,
+        miou=miou,
+        img_size=TORCHVISION_INPUT,
+        val_set=ValSet(f"published:{key}", 0, f"{key} (published by torchvision)"),
+        note="published by torchvision, not measured on your masks",
+    )
 
 
 def torchvision_weights_file(name: str, weights: Path | None = None) -> Path:

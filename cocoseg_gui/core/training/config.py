@@ -15,6 +15,7 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("poly", "cosine")
 AMP_MODES = ("off", "bf16", "fp16")
 DEFAULT_TIME_BUDGET_S = 6 * 3600.0
+DEFAULT_CHECKPOINT_EVERY_S = 600.0  # last.pt mid-epoch at most this often: a kill loses minutes, not an epoch
 MIN_IMG_SIZE = 16
 MAX_IMG_SIZE = 8192  # 8192^2 RGB float batch of 1 is ~0.8 GB: larger is a typo, not a model input
 
@@ -67,6 +68,7 @@ class TrainConfig:
     edited_weight: float = 1.0  # how much more often an edited image is drawn (the run_inputs.json list)
     amp: str | bool = "off"
     time_budget_s: float | None = DEFAULT_TIME_BUDGET_S
+    checkpoint_every_s: float | None = DEFAULT_CHECKPOINT_EVERY_S  # None: last.pt only per epoch and on stop
     device: str = "auto"
     workers: int = 2
     seed: int = 0
@@ -134,6 +136,11 @@ class TrainConfig:
             (
                 self.time_budget_s is None or (_finite(self.time_budget_s) and self.time_budget_s > 0),
                 f"time budget must be > 0 seconds (or none), got {self.time_budget_s}",
+            ),
+            (
+                self.checkpoint_every_s is None
+                or (_finite(self.checkpoint_every_s) and self.checkpoint_every_s > 0),
+                f"checkpoint interval must be > 0 seconds (or none), got {self.checkpoint_every_s}",
             ),
             (
                 self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,

@@ -92,6 +92,7 @@ class Predictor:
         self.resize = str(inp.get("resize", "letterbox"))
         self.model_name = str(spec["name"])
         self.metrics: dict[str, Any] = dict(checkpoint.get("metrics") or {})
+        self.val_set: dict[str, Any] | None = checkpoint.get("val_set")  # what the metrics measured
         self.device = device
         try:
             model = build_model(self.model_name, self.num_classes, pretrained="none", **spec["kwargs"])

@@ -16,8 +16,12 @@ from cocoseg_gui.core.training.run_folder import LOG as METRICS_FILE
 CONFIG_FILE = "config.json"
 
 
-def read_events(run_dir: str | Path) -> list[Event]:
-    """The events of ``run_dir/metrics.jsonl`` in order.
+STEP_PREFIX = '{"type":"step"'  # how EventLog starts a step line (compact JSON, "type" first)
+
+
+def read_events(run_dir: str | Path, *, steps: bool = True) -> list[Event]:
+    """The events of ``run_dir/metrics.jsonl`` in order (``steps=False``: without the step events, most
+    of a long run's lines, skipped before parsing: what the GUI thread reads to score a checkpoint).
 
     A truncated last line (a run still writing, or killed mid-line) is skipped; any other
     malformed line is an error naming the file and the line.
@@ -33,7 +37,7 @@ def read_events(run_dir: str | Path) -> list[Event]:
         raise DatasetError(path, f"cannot be read ({exc})") from exc
     events: list[Event] = []
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line.strip() or (not steps and line.startswith(STEP_PREFIX)):
             continue
         try:
             data = json.loads(line)
@@ -66,3 +70,43 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
         if p.is_file():
             return p
     return None
+
+
+END_TAIL_BYTES = 64 * 1024  # the end event is the last line; a run's log may be megabytes of step events
+
+
+def last_end_status(run_dir: str | Path) -> str | None:
+    """The status of the run's last end event ("finished", "cancelled", ...), None while none is written.
+
+    Reads only the tail of metrics.jsonl: listing recent runs must not parse whole logs.
+    """
+    path = Path(run_dir) / METRICS_FILE
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - END_TAIL_BYTES))
+            tail = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    for line in reversed(tail.splitlines()):
+        if '"end"' not in line:
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and data.get("type") == "end":
+            return str(data.get("status"))
+    return None
+
+
+def run_checkpoints(run_dir: str | Path) -> list[Path]:
+    """The checkpoints a run offers: best.pt, and last.pt too when the run did not finish (stopped, out of
+    time, failed: its last.pt holds the latest weights and the training state to resume) or has no best."""
+    run = Path(run_dir)
+    best, last = run / "best.pt", run / "last.pt"
+    found = [best] if best.is_file() else []
+    if last.is_file() and (not found or last_end_status(run) != "finished"):
+        found.append(last)
+    return found

@@ -54,6 +54,7 @@ from cocoseg_gui.core.training.event_types import (
 )
 from cocoseg_gui.core.training.events import EventLog
 from cocoseg_gui.core.training.loaders import Batch, make_loader, seed_all
+from cocoseg_gui.core.training.model_score import ValSet, val_set_of_dataset
 from cocoseg_gui.core.training.optim import build_optimizer, build_scheduler
 from cocoseg_gui.core.training.run_folder import CHECKPOINTS, LOG, check_new_run_folder
 from cocoseg_gui.core.training.run_inputs import RunInputs, collect_run_inputs, write_run_inputs
@@ -174,12 +175,14 @@ class Trainer:
             )
         self.init_ckpt = load_checkpoint(config.init_from) if config.init_from else None
         self.inputs: RunInputs | None = None  # run_inputs.json of a new run (set by prepare)
+        self.val_set: ValSet | None = None  # what validation measures (set by prepare)
         self.epoch = 0
         self.batches_done = 0  # in the current epoch
         self.global_step = 0  # batches
         self.best_miou = -1.0
         self.elapsed_before = 0.0
         self.last_epoch_s: float | None = None
+        self.last_save = time.perf_counter()  # of last.pt (checkpoint_every_s: also inside an epoch)
         self.loss_sum = 0.0
         self.loss_count = 0
         self.skipped: set[str] = set()
@@ -620,7 +623,7 @@ class Trainer:
                 "skipped": sorted(self.skipped),
                 "world_size": self.ctx.world_size,
             }
-        return build_checkpoint(
+        ckpt = build_checkpoint(
             model_name=self.model_name,
             model_kwargs=self.model_kwargs,
             state_dict={k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
@@ -632,6 +635,9 @@ class Trainer:
             config=self.cfg.to_json(),
             train_state=state,
         )
+        if self.val_set is not None:  # what the metrics were measured on (model_score.py)
+            ckpt["val_set"] = self.val_set.to_json()
+        return ckpt
 
     def save(self, metrics: dict[str, Any], best: bool) -> None:
         """last.pt (with the training state) and, when ``best``, best.pt; rank 0 writes, all wait.
@@ -640,6 +646,7 @@ class Trainer:
         """
         self._check_finite_weights()
         dist_utils.barrier(self.ctx)
+        self.last_save = time.perf_counter()  # every rank: the next mid-epoch save is decided together
         if self.ctx.is_main:
             save_checkpoint(self.out / "last.pt", self._checkpoint(metrics, with_state=True))
             epoch = metrics.get("epoch", self.epoch)
@@ -804,6 +811,9 @@ class Trainer:
                 )
                 win_loss.zero_()
                 win_n, win_imgs, win_t = 0, 0, now
+            if boundary and not last_batch and self.global_step % cfg.log_every == 0 and self._save_due():
+                self._check_finite_loss(nonfinite)
+                self._save_mid_epoch(loss_sum, count)
             if boundary and not last_batch:
                 stop = self._stop_reason()
                 if stop is not None:
@@ -814,6 +824,23 @@ class Trainer:
                 break
         self._check_finite_loss(nonfinite)
         self._flush_loss(loss_sum, count)
+
+    def _save_due(self) -> bool:
+        """checkpoint_every_s has passed since last.pt was saved (asked at log steps: a sync point anyway;
+        under DDP every rank takes the same decision)."""
+        every = self.cfg.checkpoint_every_s
+        due = every is not None and time.perf_counter() - self.last_save >= every
+        return dist_utils.any_rank(self.ctx, due, self.device) if self.ctx.enabled else due
+
+    def _save_mid_epoch(self, loss_sum: torch.Tensor, count: int) -> None:
+        """last.pt at this step (position in the epoch, RNGs, the partial epoch's loss): a run killed later
+        resumes here, exactly as after a stop."""
+        kept = self.loss_sum, self.loss_count
+        self.loss_sum, self.loss_count = kept[0] + float(loss_sum.item()), kept[1] + count
+        try:
+            self.save({"epoch": self.epoch, "batches_done": self.batches_done, "saved": "mid_epoch"}, False)
+        finally:
+            self.loss_sum, self.loss_count = kept
 
     def _flush_loss(self, loss_sum: torch.Tensor, count: int) -> None:
         self.loss_sum += float(loss_sum.item())
@@ -909,6 +936,7 @@ class Trainer:
                     "world_size": self.ctx.world_size,
                     "device": str(self.device),
                     "amp_resolved": self.amp,
+                    "val_set": self.val_set.to_json() if self.val_set else None,
                 },
             )
             if self.inputs is not None:  # a resume keeps the run_inputs.json of the run's start
@@ -928,8 +956,18 @@ class Trainer:
             if self.inputs.problem:
                 self.warn(WarningKind.OTHER, self.inputs.summary())
         self.setup_data(self.img_size)
+        self.val_set = self._val_set()
         self.setup_model(self.model_name, self.model_kwargs)
         self.restore()
+
+    def _val_set(self) -> ValSet | None:
+        """What the scores are measured on (recorded with them: a model earns its place on the same set)."""
+        cfg = self.cfg
+        if cfg.val_data is not None:
+            source = str(cfg.val_data)
+        else:
+            source = f"{'the training images of' if cfg.val_on_train else 'a split of'} {cfg.data}"
+        return val_set_of_dataset(self.val_ds, source)
 
     def _check_trained(self, loss_count: float) -> None:
         """An epoch in which no training image could be read trained nothing: an error, not "finished"."""

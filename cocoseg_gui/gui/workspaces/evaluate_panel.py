@@ -32,7 +32,7 @@ from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.project import Project, Role
-from cocoseg_gui.core.training.run_reader import latest_checkpoint
+from cocoseg_gui.core.training.run_reader import run_checkpoints
 from cocoseg_gui.core.truth_compare import class_table
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
@@ -218,8 +218,7 @@ class EvaluatePanel(QWidget):
         current = self.checkpoint.currentText()
         self.checkpoint.clear()
         for run in recent_runs(self.state.settings):
-            ckpt = latest_checkpoint(run)
-            if ckpt is not None:
+            for ckpt in run_checkpoints(run):  # a stopped run lists its last.pt too
                 self.checkpoint.addItem(str(ckpt))
         self.checkpoint.setCurrentText(current)
 

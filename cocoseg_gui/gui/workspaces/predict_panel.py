@@ -37,7 +37,7 @@ from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
 from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
 from cocoseg_gui.core.project import Project
 from cocoseg_gui.core.scores import image_scores, mean_iou
-from cocoseg_gui.core.training.run_reader import latest_checkpoint
+from cocoseg_gui.core.training.run_reader import run_checkpoints
 from cocoseg_gui.core.truth_compare import (
     ERROR_LEGEND,
     Comparison,
@@ -298,8 +298,7 @@ class PredictPanel(QWidget):
         self.checkpoint_combo.blockSignals(True)
         self.checkpoint_combo.clear()
         for run in recent_runs(self.state.settings):
-            ckpt = latest_checkpoint(run)
-            if ckpt is not None:
+            for ckpt in run_checkpoints(run):  # a stopped run lists its last.pt too
                 self.checkpoint_combo.addItem(f"{run.name} / {ckpt.name}", str(ckpt))
         if self.checkpoint is not None:
             i = self.checkpoint_combo.findData(str(self.checkpoint))

@@ -48,10 +48,11 @@ from cocoseg_gui.core.proposals.batch import (
     propose_folder,
 )
 from cocoseg_gui.core.proposals.proposal import Proposal
-from cocoseg_gui.core.proposals.source import TORCHVISION_MODELS, SourceCache, SourceSpec
+from cocoseg_gui.core.proposals.source import TORCHVISION_MODELS, SourceCache, SourceSpec, source_score
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.dialogs import show_error
+from cocoseg_gui.gui.widgets.model_question import confirm_model_quality
 from cocoseg_gui.gui.widgets.proposal_bar import SOURCE_FILE, SOURCE_PROJECT, SOURCE_TV_FILE, ProposalBar
 from cocoseg_gui.gui.widgets.proposal_layer import ProposalLayer
 
@@ -85,6 +86,7 @@ class ProposalsController(QObject):
     def __init__(self, ws: ImagesWorkspace) -> None:
         super().__init__(ws)
         self.ws = ws
+        self._quality_confirmed: set[str] = set()  # models the user chose to run despite a weak score
         self.layer = ProposalLayer(ws.viewer.scene())
         self.bar = ProposalBar(ws)
         self.act_propose = self._action("&Propose (model)", ("M",), self.propose)
@@ -245,12 +247,26 @@ class ProposalsController(QObject):
             self._status("A proposal is still being computed")
             return
         preload_torch_modules(ANY_TORCHVISION)  # jobs never import (the shiboken import-hook crash)
+        if not self._model_good_enough(spec):
+            return
         job = JobWorker(_propose, self.cache, spec, self.ws.editor.class_names(), image.rgb, image.image_id)
         job.succeeded.connect(self._on_proposal)
         job.failed.connect(lambda exc: self._failed("Cannot propose", exc))
         self.job = job
         job.start()
         self._status(f"Proposing with {spec.label}…", 0)
+
+    def _model_good_enough(self, spec: SourceSpec) -> bool:
+        """A weak or unscored model is named before its first proposal (once per model: M is pressed on
+        every image); the user may still use it. The batch records the score in proposals.json."""
+        if spec.label in self._quality_confirmed:
+            return True
+        score = source_score(spec)
+        if not confirm_model_quality(self.ws, "Propose", score):
+            self._status(f"Not proposing: {score.describe()}", 10000)
+            return False
+        self._quality_confirmed.add(spec.label)
+        return True
 
     def _on_proposal(self, result: tuple[int, Proposal]) -> None:
         image_id, proposal = result
@@ -418,6 +434,8 @@ class ProposalsController(QObject):
         if self.batch_job is not None and self.batch_job.is_running():
             return
         preload_torch_modules(ANY_TORCHVISION)
+        if not self._model_good_enough(spec):
+            return
         job = JobWorker(propose_folder, spec, masks, out, source.images_dir, device=DEVICE)
         job.progress.connect(self._on_batch_progress)
         job.succeeded.connect(

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -28,7 +29,13 @@ from cocoseg_gui.core.mask_folder import holds_masks
 from cocoseg_gui.core.project import Project, Role
 from cocoseg_gui.core.session import project_checkpoint
 from cocoseg_gui.core.training import event_types as ev
-from cocoseg_gui.core.training.run_reader import latest_checkpoint, read_config, read_events
+from cocoseg_gui.core.training.model_score import judge, score_of_run_checkpoint
+from cocoseg_gui.core.training.run_reader import (
+    last_end_status,
+    latest_checkpoint,
+    read_config,
+    read_events,
+)
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe, preload_torch_modules
 from cocoseg_gui.gui.services.devices import DeviceChoice
@@ -36,6 +43,7 @@ from cocoseg_gui.gui.services.error_hints import ErrorReport, describe_error, gu
 from cocoseg_gui.gui.services.recent_runs import add_recent_run
 from cocoseg_gui.gui.services.workers import Batch, JobWorker
 from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
+from cocoseg_gui.gui.widgets.model_question import ask_use_new_model
 from cocoseg_gui.gui.widgets.project_dialog import RoleDefaults, confirm_roles
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_box, orient_splitter
 from cocoseg_gui.gui.widgets.run_status import RunStatus, RunStatusView
@@ -56,6 +64,24 @@ STEP_BATCH_INTERVAL_S = 0.1  # step events reach the GUI at most 10 times a seco
 def _train(train_fn: Any, config: Any, *, progress: Any, cancel: Any) -> Any:
     """The training as a job: its events are the job's progress (batched, see ``_start``)."""
     return train_fn(config, callbacks=[progress], cancel=cancel)
+
+
+def resume_position(history: list[ev.Event]) -> str:
+    """Where a resume continues, from the run's events: "at epoch 2, step 3 of 10" or "after epoch 1".
+
+    The trainer resumes at the step where the run stopped (last.pt holds the position in the epoch); the
+    last end event's global step says which, with the steps per epoch of the start event.
+    """
+    last = next((e for e in reversed(history) if isinstance(e, ev.EndEvent | ev.StartEvent)), None)
+    end = last if isinstance(last, ev.EndEvent) else None  # none after the last start: killed mid-run
+    start = next((e for e in reversed(history) if isinstance(e, ev.StartEvent)), None)
+    per_epoch = start.steps_per_epoch if start is not None else None
+    if end is None or end.global_step is None or end.epochs_done is None or not per_epoch:
+        return "from its last.pt"
+    step = end.global_step - end.epochs_done * per_epoch
+    if 0 < step < per_epoch:
+        return f"at epoch {end.epochs_done + 1}, step {step} of {per_epoch}"
+    return f"after epoch {end.epochs_done}"
 
 
 class TrainPanel(QWidget):
@@ -82,6 +108,13 @@ class TrainPanel(QWidget):
         self.stop_button.setToolTip("Finish the current step, save last.pt and stop")
         self.resume_button = QPushButton("Resume...")
         self.resume_button.setToolTip("Continue a run folder from its last.pt")
+        # "Start from checkpoint" shown by the buttons while set: Start is then a fine-tune, never silently
+        self.init_notice = QLabel(wordWrap=True, visible=False)
+        self.init_notice.setObjectName("init_notice")
+        self.init_notice.setStyleSheet(WARNING_STYLE)
+        self.clear_init_button = QPushButton("Clear", visible=False)
+        self.clear_init_button.setToolTip("Start a run from scratch (or the pretrained weights) instead")
+        self.model_question: QMessageBox | None = None  # open while asking whether a new model replaces
         self.open_button = QPushButton("Open run...")
         self.open_button.setToolTip("Show the curves of a finished run (its metrics.jsonl)")
         self.error_label = QLabel(wordWrap=True, visible=False)
@@ -94,7 +127,10 @@ class TrainPanel(QWidget):
         self._build_layout()
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
-        self.resume_button.clicked.connect(self._choose_resume)
+        self.resume_button.clicked.connect(self.resume_selected)
+        self.clear_init_button.clicked.connect(lambda: self.form.init_from.setText(""))
+        self.form.init_from.changed.connect(self._update_init_notice)
+        self.form.out.changed.connect(self._update_resume_button)
         self.open_button.clicked.connect(self._choose_open_run)
         self.form.fine_tune_button.clicked.connect(self.fine_tune_preset)
         self.state.masks_dir_changed.connect(self._on_masks_dir_changed)
@@ -109,6 +145,8 @@ class TrainPanel(QWidget):
             self.form.data.setText(str(self.state.masks_dir))
         if not self._has_settings:
             self.form.apply_device_defaults("cpu")
+        self._update_init_notice()
+        self._update_resume_button()
         self._devices_probed = False
         app = QApplication.instance()
         if app is not None:
@@ -126,6 +164,10 @@ class TrainPanel(QWidget):
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(0, 0, 0, 0)
         left_lay.addWidget(scroll, 1)
+        notice = QHBoxLayout()
+        notice.addWidget(self.init_notice, 1)
+        notice.addWidget(self.clear_init_button)
+        left_lay.addLayout(notice)
         left_lay.addLayout(buttons)
 
         bottom = QWidget()
@@ -231,7 +273,7 @@ class TrainPanel(QWidget):
         self.log.clear()
         if replay:
             self._apply_events(replay, log=False)
-            self._log(f"resuming {self._run_dir} after epoch {self.status.epochs_done}")
+            self._log(f"resuming {self._run_dir} {resume_position(replay)}")
         more = values.get("extra_data") or []
         also = f" and {', '.join(str(p) for p in more)}" if more else ""
         self._log(f"starting: {values['model']} on {values['data']}{also} -> {self._run_dir}")
@@ -439,16 +481,86 @@ class TrainPanel(QWidget):
             self.status.update(end)
         self.status_view.show_status(self.status)
         run_dir = self._run_dir
-        if run_dir is not None and latest_checkpoint(run_dir) is not None:
+        new = latest_checkpoint(run_dir) if run_dir is not None else None
+        if run_dir is not None and new is not None:
             add_recent_run(self.state.settings, run_dir)
             self.state.set_run_dir(run_dir)
-            self.state.set_checkpoint(latest_checkpoint(run_dir))
-            self.state.record_run(run_dir, latest_checkpoint(run_dir))
+            self._offer_model(run_dir, new)
             self.state.status_message.emit(f"training {self.status.end_status or 'ended'}: {run_dir}")
+        self._update_resume_button()
         self._warn_if_skipped()
         # the Run folder keeps the run just shown (issue 9: it silently became a fresh folder after Stop);
         # Start on it again asks first: a new folder, resume or overwrite (existing_run_dialog)
         self.run_finished.emit(end)
+
+    def _offer_model(self, run_dir: Path, new: Path) -> None:
+        """The run's checkpoint replaces the project's model only when it scores better on the same val set
+        at the same size (core.training.model_score.judge); otherwise both scores are shown and the user
+        chooses. The run is recorded either way; the current model stays until the answer."""
+        current = self.state.checkpoint_path
+        if current is not None and not Path(current).is_file():
+            current = None  # a model deleted by hand is no model to keep
+        new_score = score_of_run_checkpoint(new)
+        current_score = score_of_run_checkpoint(current) if current is not None else None
+        verdict = judge(new_score, current_score)
+        if verdict.replace or current_score is None:
+            self._use_model(run_dir, new, verdict.reason)
+            return
+        self.state.record_run(run_dir, current)
+        self._log(f"the project keeps its model {current}: {verdict.reason}; asking", color="#b45a00")
+
+        def answered(use_new: bool) -> None:
+            self.model_question = None
+            if use_new:
+                self._use_model(run_dir, new, "chosen by the user")
+            else:
+                self._log(f"kept the project's model {current} (the new run stays in {run_dir})")
+
+        self.model_question = ask_use_new_model(self, new_score, current_score, verdict, answered)
+
+    def _use_model(self, run_dir: Path, checkpoint: Path, reason: str) -> None:
+        self.state.set_checkpoint(checkpoint)
+        self.state.record_run(run_dir, checkpoint)
+        self._log(f"the project's model is now {checkpoint} ({reason})")
+
+    def _update_init_notice(self) -> None:
+        """Start from checkpoint, when set, is said beside Start (the form may be scrolled away from it)."""
+        init = self.form.init_from.text().strip()
+        self.init_notice.setVisible(bool(init))
+        self.clear_init_button.setVisible(bool(init))
+        shown = f"{Path(init).parent.name}/{Path(init).name}" if init else ""  # the full path: tooltip
+        self.init_notice.setText(f"Start fine-tunes from {shown}" if init else "")
+        self.init_notice.setToolTip(init)
+        self.start_button.setText("Start fine-tune" if init else "Start")
+
+    def _selected_run(self) -> Path | None:
+        """The run to resume: the run shown (after a run or Open run), else the form's run folder, else the
+        project's newest run (after a restart), the first of them that stopped before its end (its last.pt
+        holds the step it stopped at); None when there is none."""
+        form_out = Path(self.form.out.text()) if self.form.out.text().strip() else None
+        project = self.state.project
+        newest = project.runs[0] if project is not None and project.runs else None
+        for run in (self._run_dir, form_out, newest):
+            if run is not None and (run / "last.pt").is_file() and last_end_status(run) != "finished":
+                return run
+        return None
+
+    def _update_resume_button(self) -> None:
+        run = self._selected_run()
+        self.resume_button.setText(f"Resume {run.name}" if run is not None else "Resume...")
+        self.resume_button.setToolTip(
+            f"Continue {run} from its last.pt, at the step where it stopped"
+            if run is not None
+            else "Choose a run folder and continue it from its last.pt"
+        )
+
+    def resume_selected(self) -> bool:
+        """Resume the selected run (no folder picker); only without one, choose a folder."""
+        run = self._selected_run()
+        if run is not None:
+            return self.resume_from(run)
+        self._choose_resume()
+        return False
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
@@ -501,6 +613,7 @@ class TrainPanel(QWidget):
         self._apply_events(events, log=True)
         self.plots.flush()
         self._run_dir = run_dir
+        self._update_resume_button()
         ckpt = latest_checkpoint(run_dir)
         self.state.set_run_dir(run_dir)
         if ckpt is not None:
@@ -552,6 +665,7 @@ class TrainPanel(QWidget):
             and self._defaults.apply(self.form.val_data, "val", project.masks_dir(val), force)
         ):
             self.form.val_mode.setCurrentIndex(self.form.val_mode.findData(VAL_FOLDER))
+        self._update_resume_button()  # the project's newest run, when it stopped before its end
 
     def _roles_confirmed(self, values: dict[str, Any]) -> bool:
         """Training on val masks (or validating on train masks) only after an explicit choice."""
