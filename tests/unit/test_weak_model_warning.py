@@ -22,7 +22,7 @@ from cocoseg_gui.core.proposals.batch import PROPOSALS_FILE
 from cocoseg_gui.core.training.model_score import WEAK_MIOU
 from cocoseg_gui.core.training.trainer import train
 from tests.trainer_fixtures import person4  # noqa: F401
-from tests.unit.proposal_fixtures import TV_MODEL, cached_weights, fake_torch_home, tiny_checkpoint  # noqa: F401
+from tests.unit.proposal_fixtures import TV_MODEL, fake_weights_file, tiny_checkpoint  # noqa: F401
 from tests.unit.test_trainer import tiny_config
 
 
@@ -111,7 +111,7 @@ def new_dataset(tmp_path: Path, val_images: Path) -> Path:
 
 
 def test_propose_warns_for_an_unscored_checkpoint_and_records_torchvisions_published_score(
-    new_dataset: Path, cached_weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    new_dataset: Path, fake_weights_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ckpt = tiny_checkpoint(tmp_path / "random.pt", ["background", "person", "dog", "airplane"])
     out = tmp_path / "proposals"
@@ -122,7 +122,8 @@ def test_propose_warns_for_an_unscored_checkpoint_and_records_torchvisions_publi
     assert score["miou"] is None and score["weak"] is True
 
     tv_out = tmp_path / "tv"
-    code = cli_main(["propose", "--torchvision", TV_MODEL, "--masks", str(new_dataset), "--out", str(tv_out)])
+    args = ["propose", "--torchvision", TV_MODEL, "--weights", str(fake_weights_file)]
+    code = cli_main([*args, "--masks", str(new_dataset), "--out", str(tv_out)])
     assert code == 0 and "warning" not in capsys.readouterr().err
     score = json.loads((tv_out / PROPOSALS_FILE).read_text())["model_score"]
     assert score["miou"] == pytest.approx(0.579) and "published by torchvision" in score["note"]
