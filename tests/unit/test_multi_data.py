@@ -73,6 +73,20 @@ def edit_first(masks: Path) -> str:
     return name
 
 
+def backdate_saves(masks: Path, seconds: int) -> None:
+    """Move the edited records' save times back (a save made well before a training that follows it at
+    once: times are kept to the second, and a save within the training's last second counts as newer)."""
+    from datetime import datetime, timedelta, timezone
+
+    when = (datetime.now(timezone.utc) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for file in (masks / "edited.json", masks / ".edited-backup.json"):
+        if file.exists():
+            data = json.loads(file.read_text())
+            for entry in data["images"].values():
+                entry["first_saved"] = entry["saved"] = when
+            file.write_text(json.dumps(data))
+
+
 @pytest.fixture
 def two_parts(person4: Path, tmp_path: Path) -> tuple[Path, Path]:  # noqa: F811
     return part_of(person4, tmp_path / "train2017", slice(0, 2)), part_of(
@@ -223,6 +237,7 @@ def test_a_folder_the_checkpoint_never_trained_on_counts_every_edit(
 ) -> None:
     a, b = two_parts
     labelled = edit_first(b)  # labelled before the first training, which did not read this folder
+    backdate_saves(b, 10)
     first = tmp_path / "first"
     assert train(config(a, first)).status == "finished"
     inputs = collect_run_inputs(a, first / "last.pt", [b])
