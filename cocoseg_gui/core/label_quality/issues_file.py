@@ -150,12 +150,15 @@ def check_ranking_out(
     option: str | None = None,
 ) -> None:
     """The output guard for a ranking file (core/output_guard.py), before the slow work: an existing
-    ranking of the same ``kind`` (ISSUES_KIND / UNCERTAINTY_KIND) is this job's own."""
+    ranking of the same ``kind`` (ISSUES_KIND / UNCERTAINTY_KIND) is this job's own. ``replace_own``:
+    ``path`` is the window's reserved name for it in the mask folder, replaced even when damaged."""
     from cocoseg_gui.core.output_guard import check_output_file
 
     reader = read_label_issues if kind == ISSUES_KIND else read_uncertainty
 
     def owned(p: Path) -> bool:
+        if replace_own:
+            return True
         try:
             reader(p)
         except CocoSegError:
