@@ -188,3 +188,45 @@ def test_every_module_that_writes_is_guarded() -> None:
             assert "output_guard" in text, f"{module} is listed as calling the output guard but does not"
         elif why.startswith("core/"):
             assert "output_guard" in (package / why).read_text(encoding="utf-8"), (module, why)
+
+
+# the window's write paths: module -> the core entry points it writes through (each runs the guard first;
+# the cases above exercise the same functions through the CLI, the GUI tests through the dialogs)
+GUI_WRITERS = {
+    "gui/workspaces/masks_panel.py": ("generate_masks",),
+    "gui/workspaces/train_panel.py": ("trainer import train",),
+    "gui/workspaces/predict_panel.py": ("predict_files",),
+    "gui/workspaces/proposals_controller.py": ("propose_folder",),
+    "gui/widgets/export_coco_dialog.py": ("export_coco",),
+    "gui/widgets/new_dataset_dialog.py": ("create_new_dataset",),
+    "gui/label_issue_actions.py": ("find_label_issues", "rank_uncertain"),
+    "gui/widgets/edit_saving.py": ("save_elsewhere",),  # ImageEditor.save_copy -> save_mask_copy
+    "gui/screenshots.py": ("generate_masks", "trainer import train"),  # the demo data, in a temporary folder
+}
+CORE_ENTRY = {
+    "generate_masks": "core/mask_folder.py",  # prepare_out
+    "trainer import train": "core/training/run_folder.py",  # check_run_out
+    "predict_files": "core/predict_output.py",
+    "propose_folder": "core/proposals/batch.py",
+    "export_coco": "core/coco_export.py",
+    "create_new_dataset": "core/new_mask_dataset.py",
+    "find_label_issues": "core/label_quality/issues_file.py",  # check_ranking_out
+    "rank_uncertain": "core/label_quality/issues_file.py",
+    "save_elsewhere": "core/editing/save.py",  # save_mask_copy
+}
+_CORE_CALL = re.compile(r"\b(" + "|".join(CORE_ENTRY) + r")\b")
+
+
+def test_every_gui_write_path_goes_through_a_guarded_core_function() -> None:
+    package = REPO / "cocoseg_gui"
+    calling = {
+        p.relative_to(package).as_posix(): set(_CORE_CALL.findall(p.read_text(encoding="utf-8")))
+        for p in (package / "gui").rglob("*.py")
+    }
+    calling = {module: names for module, names in calling.items() if names}
+    unlisted = {m: n for m, n in calling.items() if not n <= set(GUI_WRITERS.get(m, ()))}
+    assert not unlisted, f"GUI modules calling core writers without being listed in GUI_WRITERS: {unlisted}"
+    for module, names in GUI_WRITERS.items():
+        assert set(names) <= calling.get(module, set()), (module, names)
+        for name in names:
+            assert "output_guard" in (package / CORE_ENTRY[name]).read_text(encoding="utf-8"), (name, module)
