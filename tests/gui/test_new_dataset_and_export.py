@@ -45,6 +45,23 @@ def test_new_dataset_dialog_makes_an_unlabelled_dataset_and_opens_it(
     assert MaskDatasetFolder(entry.masks).samples() == []  # nothing labelled yet
 
 
+def test_new_dataset_dialog_refuses_a_typed_name_that_leads_elsewhere(
+    qtbot, tmp_path: Path, val_images: Path
+) -> None:
+    """Issue 18 item 11: a typed dataset name is checked, not silently changed; nothing is made."""
+    window = make_window(qtbot, tmp_path)
+    window.datasets.act_new_dataset.trigger()
+    dialog = window.datasets.dialog
+    qtbot.keyClicks(dialog.images_edit, str(val_images))
+    qtbot.keyClicks(dialog.classes_edit, "cat")
+    dialog.name_edit.clear()
+    qtbot.keyClicks(dialog.name_edit, "../../evil")
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    text = dialog.error_label.text()
+    assert "'../../evil' may not contain '/'" in text and "--" not in text and not dialog.busy()
+    assert not (tmp_path / "projects").exists() or not any((tmp_path / "projects").rglob("*.json"))
+
+
 def test_new_dataset_classes_from_a_bad_coco_json_name_the_file(
     qtbot, tmp_path: Path, val_images: Path
 ) -> None:
