@@ -55,7 +55,9 @@ class OutputExists(OptionsError):
 
     def __init__(self, path: Path, option: str | None = None) -> None:
         self.path, self.option = Path(path), option
-        how = f"pass --overwrite to replace it, or choose another {option}" if option else "choose another"
+        how = "choose another file"
+        if option:
+            how = f"pass --overwrite to replace it, or choose another {option}"
         super().__init__(f"{option + ' ' if option else ''}{path}: the file already exists; {how}")
 
 
