@@ -3,30 +3,63 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def number(
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    integer: bool = False,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> Callable[[str], float]:
+    """The one numeric argument type of every command: a finite number (``nan``, ``inf`` refused),
+    an integer when ``integer``, within [low, high] (``low_open``/``high_open``: the bound itself
+    excluded). Bad values stop at parsing with a message saying what is expected, and exit 2."""
+    kind = "an integer" if integer else "a finite number"
+    parts = []
+    if low is not None:
+        parts.append(f"{'above' if low_open else 'at least'} {_fmt(low)}")
+    if high is not None:
+        parts.append(f"{'below' if high_open else 'at most'} {_fmt(high)}")
+    expected = " and ".join(parts)
+
+    def parse(text: str) -> float:
+        try:
+            value: float = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        bad = not math.isfinite(value)
+        bad = bad or (low is not None and (value <= low if low_open else value < low))
+        bad = bad or (high is not None and (value >= high if high_open else value > high))
+        if bad:
+            what = f"{kind} {expected}" if expected else kind
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    parse.__name__ = "integer" if integer else "number"  # argparse's "invalid <name> value" fallback
+    return parse
+
+
+_POSITIVE = number(1, integer=True)
+_NON_NEGATIVE = number(0, integer=True)
 
 
 def positive_int(text: str) -> int:
     """A count that must be at least 1 (batch size, epochs...)."""
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (1 or more), got {text!r}")
-    return value
+    return int(_POSITIVE(text))
 
 
 def non_negative_int(text: str) -> int:
     """A count where 0 means none (e.g. loader worker processes: 0 = load in the main process)."""
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
+    return int(_NON_NEGATIVE(text))
 
 
 def _existing_file_above(path: Path) -> Path | None:

@@ -40,6 +40,11 @@ def add_parser(subparsers: Any) -> None:
         "stay RLE)",
     )  # fmt: skip
     p.add_argument("--report", type=out_file, metavar="REPORT.json", help="also write the report as JSON")
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help="replace an existing --out (or --report) file; inputs, source images, annotations files and "
+        "the mask folder's files are never replaced",
+    )  # fmt: skip
     add_project_option(p)
     p.add_argument(
         "--dataset", metavar="NAME",
@@ -91,6 +96,23 @@ def _labelled_from_scratch(masks: Path) -> bool:
     return MaskDatasetFolder(masks, browse=True).manifest.get("created_by") == CREATED_BY
 
 
+def _check_report(args: argparse.Namespace) -> None:
+    """--report goes through the same guard as --out, before the export (nothing is lost after it)."""
+    from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+    from cocoseg_gui.core.output_guard import check_output_file
+
+    folder = MaskDatasetFolder(args.masks, browse=True)
+    reads = {
+        "the --out file": args.out,
+        "the mask folder": args.masks,
+        "the input annotations file": args.annotations,
+        "the annotations the masks were made from": folder.annotations,
+    }
+    check_output_file(
+        args.report, reads=reads, image_dirs=[folder.images_dir], overwrite=args.overwrite, option="--report"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.cli.progress_bar import ProgressBar
     from cocoseg_gui.core.atomic import atomic_write_text
@@ -101,11 +123,13 @@ def run(args: argparse.Namespace) -> int:
     require(args, "--masks")
     if args.report is not None and args.report.absolute() == args.out.absolute():
         raise OptionsError(f"--report {args.report} is also --out: give the report another name")
+    if args.report is not None:
+        _check_report(args)
     bar = ProgressBar("export-coco")
     try:
         result = export_coco(
             args.masks, args.out, args.annotations, args.format, progress=bar,
-            follow_symlinks=args.follow_symlinks,
+            follow_symlinks=args.follow_symlinks, overwrite=args.overwrite, option="--out",
         )  # fmt: skip
     finally:
         bar.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=positive_int, default=2)
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help="replace an existing FILE (never an input, an image, an annotations file or a mask folder's "
+        "own files)",
+    )  # fmt: skip
 
 
 def add_parser(subparsers: Any) -> None:
@@ -58,31 +62,14 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run_uncertain)
 
 
-def _refuse_foreign_out(out: Path, reader: Callable[[Path], Any], command: str) -> None:
-    """An existing --out is replaced only if it is a file of this command (nothing else is lost)."""
-    from cocoseg_gui.core.errors import DatasetError, OptionsError
-
-    if not out.exists():
-        return
-    try:
-        reader(out)
-    except DatasetError as exc:
-        raise OptionsError(
-            f"{out} exists and is not a file written by `cocoseg {command}` ({exc.problem}); "
-            "choose another --out"
-        ) from None
-
-
 def run_issues(args: argparse.Namespace) -> int:
-    from cocoseg_gui.core.label_quality.issues_file import read_label_issues
     from cocoseg_gui.core.label_quality.job import find_label_issues
 
-    _refuse_foreign_out(args.out, read_label_issues, "find-label-issues")
     warn_if_weak("find-label-issues", checkpoint_score(args.checkpoint))
     result = run_cancellable(
         "find-label-issues", find_label_issues, args.checkpoint, args.data, args.images,
         cancelled=f"{args.out} not written", out=args.out, device=args.device, batch_size=args.batch_size,
-        min_region_area=args.min_region_area,
+        min_region_area=args.min_region_area, overwrite=args.overwrite, option="--out",
     )  # fmt: skip
     if result is None:
         return 130
@@ -105,7 +92,6 @@ def run_issues(args: argparse.Namespace) -> int:
 
 def run_uncertain(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import OptionsError
-    from cocoseg_gui.core.label_quality.issues_file import read_uncertainty
     from cocoseg_gui.core.label_quality.job import rank_uncertain
     from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
     from cocoseg_gui.core.new_mask_dataset import list_images
@@ -114,7 +100,6 @@ def run_uncertain(args: argparse.Namespace) -> int:
         raise OptionsError("give either --data MASKS_DIR or --images DIR")
     if args.unlabelled_only and args.data is None:
         raise OptionsError("--unlabelled-only needs --data MASKS_DIR (the masks say what is labelled)")
-    _refuse_foreign_out(args.out, read_uncertainty, "rank-uncertain")
     warn_if_weak("rank-uncertain", checkpoint_score(args.checkpoint))
     labelled: frozenset[str] = frozenset()
     if args.data is not None:
@@ -131,6 +116,7 @@ def run_uncertain(args: argparse.Namespace) -> int:
     result = run_cancellable(
         "rank-uncertain", rank_uncertain, args.checkpoint, images_dir, cancelled=f"{args.out} not written",
         names=names, labelled=labelled, out=args.out, device=args.device, batch_size=args.batch_size,
+        overwrite=args.overwrite, option="--out",
     )  # fmt: skip
     if result is None:
         return 130

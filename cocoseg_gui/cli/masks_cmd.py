@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cocoseg_gui.cli.arg_types import out_dir, positive_int
+from cocoseg_gui.cli.arg_types import number, out_dir, positive_int
 from cocoseg_gui.cli.project_opts import (
     add_project_option,
     load_project,
@@ -46,14 +46,16 @@ def add_parser(subparsers: Any) -> None:
         "--crowd", choices=CROWD_POLICIES, default="ignore",
         help="crowd regions: ignore (255 where no object covers them; default), class, or skip",
     )  # fmt: skip
-    p.add_argument("--min-area", type=float, default=0, help="skip annotations with fewer pixels than this")
+    p.add_argument(
+        "--min-area", type=number(0), default=0, help="skip annotations with fewer pixels than this"
+    )
     p.add_argument("--max-images", type=positive_int, help="only the first N images of the file")
     p.add_argument(
         "--workers", type=positive_int, default=default_workers(),
         help="worker processes (default: %(default)s)",
     )  # fmt: skip
     p.add_argument(
-        "--max-image-pixels", type=int, default=DEFAULT_MAX_IMAGE_PIXELS, metavar="N",
+        "--max-image-pixels", type=number(1, integer=True), default=DEFAULT_MAX_IMAGE_PIXELS, metavar="N",
         help="refuse (report, no mask) image entries whose width x height in the JSON is above N "
         "(default: %(default)s, Pillow's decompression-bomb limit)",
     )  # fmt: skip

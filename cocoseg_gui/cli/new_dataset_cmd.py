@@ -54,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
     project = load_project(args)
     if project is None and args.name is not None:
         raise OptionsError("--name needs --project")
+    if args.name is not None:
+        from cocoseg_gui.core.project import check_dataset_name
+
+        check_dataset_name(args.name, "--name")
     categories = _categories(args)
     entry = nd.planned_entry(project, args.images, args.name) if project is not None else None
     if args.out is None and entry is not None:

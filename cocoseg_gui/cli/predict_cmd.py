@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cocoseg_gui.cli.arg_types import out_dir, positive_int
+from cocoseg_gui.cli.arg_types import number, out_dir, positive_int
 from cocoseg_gui.cli.project_opts import add_project_option, load_project, project_checkpoint, require
 
 
@@ -25,7 +25,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--out", required=True, type=out_dir, metavar="DIR")
     p.add_argument("--overlay", action="store_true", help="also write overlay pictures")
     p.add_argument("--overlay-format", choices=("jpg", "png"), default="jpg")
-    p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity of the class colours")
+    p.add_argument("--alpha", type=number(0, 1), default=0.5, help="overlay opacity of the class colours")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=positive_int, default=4)
     p.add_argument(

@@ -56,11 +56,13 @@ def add_parser(subparsers: Any) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import DatasetError, OptionsError
+    from cocoseg_gui.core.output_guard import check_output_file
     from cocoseg_gui.core.project import coco_folder_datasets, new_project
 
     project = new_project(args.dir, name=args.name)
     if project.file.exists():
         raise OptionsError(f"{project.file}: a project already exists here; see `cocoseg project show`")
+    check_output_file(project.file)  # the output guard (a file in the way, a mask folder)
     if args.coco is not None:
         if not args.coco.is_dir():
             raise DatasetError(args.coco, "COCO folder not found")

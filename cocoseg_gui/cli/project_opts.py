@@ -67,6 +67,9 @@ def is_main_process() -> bool:
 
 def named_dataset(project: Project, name: str) -> Any:
     """The project's dataset called ``name``; a bad name is an error listing the names there are."""
+    from cocoseg_gui.core.project import check_dataset_name
+
+    check_dataset_name(name, "--dataset")
     try:
         return project.dataset(name)
     except KeyError:

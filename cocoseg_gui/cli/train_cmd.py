@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from cocoseg_gui.cli.arg_types import non_negative_int, out_dir, positive_int
+from cocoseg_gui.cli.arg_types import non_negative_int, number, out_dir, positive_int
 from cocoseg_gui.cli.project_opts import (
     add_project_option,
     is_main_process,
@@ -58,17 +58,18 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--img-size", type=positive_int, default=512, help="model input size (default: %(default)s)"
     )
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: %(default)s)")
-    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--lr", type=number(0, low_open=True), default=1e-3,
+                   help="peak learning rate (default: %(default)s)")  # fmt: skip
+    p.add_argument("--weight-decay", type=number(0), default=1e-4)
     p.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw")
     p.add_argument("--schedule", choices=("poly", "cosine"), default="poly", help="per-step LR decay to 0")
     p.add_argument("--loss", choices=LOSS_NAMES, default="ce")
     p.add_argument("--class-weighting", choices=CLASS_WEIGHTINGS, default="inverse_sqrt",
                    help="class weights of --loss wce (from report.json pixel counts)")  # fmt: skip
-    p.add_argument("--focal-gamma", type=float, default=2.0)
+    p.add_argument("--focal-gamma", type=number(0), default=2.0)
     p.add_argument("--focal-alpha", action="store_true", help="class weights as alpha of --loss focal")
     p.add_argument("--oversample", action="store_true", help="sample images with rare classes more often")
-    p.add_argument("--edited-weight", type=float, default=1.0, metavar="W",
+    p.add_argument("--edited-weight", type=number(1, 100), default=1.0, metavar="W",
                    help="draw the images edited in the mask editor (since --init-from's training, if "
                    "given) W times as often, 1-100 (default: %(default)s)")  # fmt: skip
     p.add_argument("--amp", nargs="?", const="auto", default="off", choices=("auto", "bf16", "fp16", "off"),
@@ -83,7 +84,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
     p.add_argument("--workers", type=non_negative_int, default=2,
                    help="data loader processes, at most the CPU count (default: %(default)s)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=number(0, 2**32 - 1, integer=True), default=0)
     p.add_argument("--resume", type=Path, metavar="CKPT", help="continue a run from its last.pt")
     p.add_argument(
         "--init-from", type=Path, metavar="CKPT",
@@ -94,7 +95,8 @@ def add_parser(subparsers: Any) -> None:
     )  # fmt: skip
     p.add_argument("--pretrained", default="none", metavar="none|imagenet|coco|PATH",
                    help="initial weights (default: none)")  # fmt: skip
-    p.add_argument("--val-fraction", type=float, default=0.2, help="split share when no --val-data")
+    p.add_argument("--val-fraction", type=number(0, 1, low_open=True, high_open=True), default=0.2,
+                   help="split share when no --val-data")  # fmt: skip
     p.add_argument(
         "--val-on-train", action="store_true", help="validate on the training images (overfit check)"
     )
@@ -319,6 +321,7 @@ def _offer_model(project: Any, new: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import DatasetError
+    from cocoseg_gui.core.training.run_folder import check_run_out
 
     project = load_project(args)
     if args.model is None:
@@ -327,6 +330,9 @@ def run(args: argparse.Namespace) -> int:
         _fill_from_project(args, project)
     require(args, "--data", "--out")
     config = build_config(args)  # option errors before the slow torch import
+    check_run_out(
+        config.out, list(config.training_folders()), config.val_data
+    )  # the output guard, before torch
     for folder in (*config.training_folders(), config.val_data):
         if folder is not None and not folder.is_dir():
             raise DatasetError(folder, "mask dataset folder not found")

@@ -38,6 +38,7 @@ from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MANIFEST_FILE, REPORT_F
 from cocoseg_gui.core.mask_job import options_hash
 from cocoseg_gui.core.mask_options import MaskOptions
 from cocoseg_gui.core.mask_png import class_histogram
+from cocoseg_gui.core.output_guard import EXPORT_MARK, check_output_file
 from cocoseg_gui.core.rasterize import priority_groups
 from cocoseg_gui.core.types import IGNORE_INDEX, Annotation
 
@@ -136,9 +137,16 @@ def _same_file(a: Path, b: Path | None) -> bool:
         return False
 
 
-def check_out(out: Path, folder: MaskDatasetFolder, annotations: Path | None) -> None:
-    """Refuse an output that would replace an input: the annotations (given or recorded in the
-    manifest) or a file of the mask folder."""
+def check_out(
+    out: Path,
+    folder: MaskDatasetFolder,
+    annotations: Path | None,
+    overwrite: bool = False,
+    option: str | None = None,
+) -> None:
+    """Refuse an output that would replace an input (the annotations, given or recorded in the
+    manifest, a file of the mask folder, a source image), or an existing file unless ``overwrite``
+    (core/output_guard.py)."""
     out = Path(out)
     if _same_file(out, annotations) or _same_file(out, folder.annotations):
         raise OptionsError(
@@ -150,6 +158,8 @@ def check_out(out: Path, folder: MaskDatasetFolder, annotations: Path | None) ->
             raise OptionsError(f"--out {out} is the mask folder's {name}; write the export to a new file")
     if out.resolve().is_relative_to(folder.masks_dir.resolve()):
         raise OptionsError(f"--out {out} is inside the mask folder's masks/; write the export elsewhere")
+    reads = {"the mask folder": folder.root, "the input annotations file": annotations}
+    check_output_file(out, reads=reads, image_dirs=[folder.images_dir], overwrite=overwrite, option=option)
 
 
 # ----------------------------------------------------------------------------------------- the job
@@ -209,6 +219,15 @@ def _origin_warnings(
         out.append(f"{folder.root} is incomplete (manifest.json complete: false): images without a mask keep "
                    "their annotations")  # fmt: skip
     return out
+
+
+def _marked(doc: dict[str, Any], folder: MaskDatasetFolder) -> dict[str, Any]:
+    """``info`` first, with ``cocoseg_export`` saying this file is an export: the output guard then lets
+    a later export replace it (with overwrite), while an original annotations file is never replaced."""
+    info = doc.get("info")
+    if isinstance(info, dict):
+        info = {**info, "cocoseg_export": f"{EXPORT_MARK.decode()} from {folder.root.name}"}
+    return {"info": info, **{k: v for k, v in doc.items() if k != "info"}} if "info" in doc else doc
 
 
 def _scratch_doc(folder: MaskDatasetFolder, mapping: ClassMapping) -> dict[str, Any]:
@@ -325,19 +344,22 @@ def export_coco(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     follow_symlinks: bool = False,
+    overwrite: bool = False,
+    option: str | None = None,
 ) -> ExportReport:
     """Write the COCO JSON ``out`` from the mask folder ``masks`` (see the module docstring).
 
     Raises DatasetError naming the file (missing class map, values above K, a mask whose size is not
-    its image's), OptionsError for an ``out`` that is an input, Cancelled when ``cancel`` is set
-    (then nothing is written).
+    its image's), OptionsError for an ``out`` that is an input (OutputExists for an existing file
+    without ``overwrite``; ``option`` names the CLI flag in messages), Cancelled when ``cancel`` is
+    set (then nothing is written).
     """
     t0 = time.perf_counter()
     if fmt not in FORMATS:
         raise OptionsError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     folder, mapping = _open_folder(masks, follow_symlinks)
     out = Path(out)
-    check_out(out, folder, annotations)
+    check_out(out, folder, annotations, overwrite, option)
     rep = ExportReport(out, fmt, from_scratch=annotations is None)
     options = _recorded_options(folder, required=annotations is not None)
     samples = folder.samples()
@@ -371,7 +393,7 @@ def export_coco(
         _with_original(original, folder, by_name, work, output, step)
         rep.new_images = len(by_name)
     _from_masks(list(by_name.values()), folder, work, output, step)
-    doc = output.finish()
+    doc = _marked(output.finish(), folder)
     rep.images, rep.annotations = len(doc["images"]), len(doc["annotations"])
     _final_warnings(rep, options)
     atomic_write_bytes(out, _dumps(doc))

@@ -15,6 +15,7 @@ from cocoseg_gui import __version__
 from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.output_guard import check_output_folder
 from cocoseg_gui.core.safe_paths import SafeRoot, is_within
 
 MASKS_DIR = "masks"
@@ -137,15 +138,19 @@ def prepare_out(
     overwrite: bool,
     names: Sequence[str] = (),
     current: dict[str, Any] | None = None,
+    annotations: Path | None = None,
 ) -> bool:
     """Check OUT against the image folder and an earlier run; return True when resuming that run.
 
-    ``current``: the manifest this run will write, to say how the masks already there differ.
+    ``current``: the manifest this run will write, to say how the masks already there differ;
+    ``annotations``: the file the run reads (the output guard keeps OUT off it and out of other mask
+    folders).
 
     Overwriting deletes only the masks this job makes (``names``) and those an earlier run listed,
     never other files in ``masks/`` (docs/adr/0003-paths-outside-the-dataset.md).
     """
     check_out_apart_from_images(out, images_dir)
+    check_output_folder(out, reads={"the annotations file": annotations}, may_be_mask_folder=True)
     manifest_path = out / MANIFEST_FILE
     masks_dir = out / MASKS_DIR
     previous: dict[str, Any] | None = None

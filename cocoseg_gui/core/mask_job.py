@@ -321,7 +321,7 @@ def _generate_masks(
         images = [img for img in images if img.id not in bad]
     names = mask_names([img.file_name for img in images])
     current = manifest_json(annotations, images_dir, out, options, digest, len(images), False)
-    resume = prepare_out(out, images_dir, digest, overwrite, names, current)
+    resume = prepare_out(out, images_dir, digest, overwrite, names, current, annotations)
     masks_dir = out / MASKS_DIR
     masks_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(masks_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -56,8 +57,8 @@ class MaskOptions:
             )
         if self.overlap == "priority" and not self.priority:
             raise OptionsError("--overlap priority needs --priority with a class order (e.g. person,car)")
-        if self.min_area < 0:
-            raise OptionsError(f"--min-area must be >= 0, got {self.min_area}")
+        if not math.isfinite(self.min_area) or self.min_area < 0:  # NaN passes `< 0` (issue 18 item 13)
+            raise OptionsError(f"--min-area must be a finite number >= 0, got {self.min_area}")
         if self.max_images is not None and self.max_images < 1:
             raise OptionsError(f"--max-images must be >= 1, got {self.max_images}")
         if self.workers < 1:

@@ -37,6 +37,7 @@ from cocoseg_gui.core.mask_folder import (
 )
 from cocoseg_gui.core.mask_job import options_hash
 from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.output_guard import check_output_folder
 from cocoseg_gui.core.project import DatasetEntry, Project, Role, slug
 from cocoseg_gui.core.safe_paths import SafeRoot
 from cocoseg_gui.core.types import IMAGE_SUFFIXES, Category
@@ -183,6 +184,7 @@ def _check_out(out: Path, images_dir: Path) -> None:
     if out.is_dir() and any(out.iterdir()):
         raise OptionsError(f"{out} is not empty: choose a new or empty folder for the masks")
     check_out_apart_from_images(out, images_dir)
+    check_output_folder(out, image_dirs=[images_dir])  # not inside another mask folder either
 
 
 def create_new_dataset(

@@ -18,7 +18,7 @@ from typing import Any
 
 from cocoseg_gui.core.atomic import atomic_write_text
 from cocoseg_gui.core.errors import OptionsError
-from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR
+from cocoseg_gui.core.output_guard import is_mask_folder
 from cocoseg_gui.core.safe_paths import is_within
 
 PREDICT_MANIFEST = "predict_manifest.jsonl"
@@ -103,12 +103,6 @@ class PredictRecord:
         atomic_write_text(self.path, "".join(json.dumps(e) + "\n" for e in keep), fsync=False)
 
 
-def _is_mask_dataset(folder: Path) -> bool:
-    return (folder / IMAGE_MAP_FILE).is_file() or (
-        (folder / MANIFEST_FILE).is_file() and (folder / MASKS_DIR).is_dir()
-    )
-
-
 def check_predict_out(
     out: str | Path,
     inputs: Sequence[str | Path],
@@ -138,7 +132,7 @@ def check_predict_out(
                 "next run; choose another output folder"
             )
     for folder in [real, *real.parents]:
-        if _is_mask_dataset(folder):
+        if is_mask_folder(folder):
             raise OptionsError(
                 f"{out} is inside the mask dataset folder {folder}: predictions there would replace its "
                 "ground-truth masks; choose another output folder"

@@ -19,11 +19,40 @@ from typing import Any
 
 from cocoseg_gui.core.atomic import atomic_write_json
 from cocoseg_gui.core.dataset_locator import DatasetPaths, images_dir_for, split_of
-from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.errors import DatasetError, OptionsError
 
 PROJECT_FILE = "cocoseg-project.json"
 FORMAT = "cocoseg-project"
 VERSION = 1
+
+
+_NAME_MAX = 100
+_NAME_FORBIDDEN = re.compile(r"[/\\:*?\"<>|\x00-\x1f\x7f]")
+
+
+def dataset_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot name a dataset, or None. A name is a folder name (``masks/<name>`` in the
+    project): one path part, no ``.``/``..``, no separator or character a file system refuses."""
+    if not isinstance(name, str) or not name.strip():
+        return "is empty" if isinstance(name, str) else "is not text"
+    bad = _NAME_FORBIDDEN.search(name)
+    if bad:
+        return f"may not contain {bad.group()!r} (it names a folder: letters, digits, - _ . and spaces)"
+    if name.startswith("."):
+        return "may not start with a dot (it would lead outside or hide the mask folder)"
+    if name != name.strip():
+        return "may not start or end with a space"
+    if len(name) > _NAME_MAX:
+        return f"is longer than {_NAME_MAX} characters"
+    return None
+
+
+def check_dataset_name(name: object, where: str = "dataset name") -> str:
+    """``name`` when it can name a dataset, else OptionsError saying why (``where``: the field or option)."""
+    problem = dataset_name_problem(name)
+    if problem is not None:
+        raise OptionsError(f"{where} {name!r} {problem}")
+    return str(name)
 
 
 class Role(str, Enum):
@@ -104,7 +133,7 @@ class Project:
 
     def default_masks_dir(self, entry: DatasetEntry) -> Path:
         """Where a dataset's masks go unless the user chooses: the project's folder, never the dataset's."""
-        return self.folder / "masks" / entry.name
+        return self.folder / "masks" / check_dataset_name(entry.name)
 
     def masks_dir(self, entry: DatasetEntry) -> Path:
         return entry.masks if entry.masks is not None else self.default_masks_dir(entry)
@@ -179,6 +208,7 @@ class Project:
         for existing in self.datasets:
             if _same_data(existing, entry):
                 return existing
+        check_dataset_name(entry.name)
         taken = {d.name for d in self.datasets}
         name, n = entry.name, 2
         while name in taken:
@@ -188,6 +218,8 @@ class Project:
         return entry
 
     def update_dataset(self, name: str, **changes: Any) -> DatasetEntry:
+        if "name" in changes:
+            check_dataset_name(changes["name"])
         for i, entry in enumerate(self.datasets):
             if entry.name == name:
                 self.datasets[i] = replace(entry, **changes)
@@ -320,6 +352,9 @@ class Project:
         }
 
     def save(self) -> None:
+        """Write the project file; a dataset name that could lead outside the project is never written."""
+        for d in self.datasets:
+            check_dataset_name(d.name)
         atomic_write_json(self.file, self.to_json())
 
     def _store(self, path: Path | None) -> str | None:
@@ -348,7 +383,12 @@ class Project:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DatasetError(file, f'not a cocoseg project (expected "format": "{FORMAT}")')
         version = data.get("version")
-        if not isinstance(version, int) or version > VERSION:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            quoted = " (a string: write the number without quotes)" if isinstance(version, str) else ""
+            raise DatasetError(
+                file, f'"version" must be a whole number from 1 to {VERSION}, got {version!r}{quoted}'
+            )
+        if version > VERSION:
             raise DatasetError(
                 file,
                 f"project format version {version!r} is newer than this cocoseg reads "
@@ -386,8 +426,9 @@ def _entry_from_json(item: object, folder: Path) -> DatasetEntry:
     if not isinstance(item, dict):
         raise ValueError("a dataset must be a JSON object")
     name = item["name"]
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"bad dataset name {name!r}")
+    problem = dataset_name_problem(name)
+    if problem is not None:
+        raise ValueError(f"dataset name {name!r} {problem}")
     try:
         role = Role(item["role"])
     except ValueError:
@@ -436,7 +477,7 @@ def _same_data(a: DatasetEntry, b: DatasetEntry) -> bool:
 
 def slug(text: str) -> str:
     """A file-name-safe name: runs of other characters become ``-``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "dataset"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "dataset"
 
 
 def entry_for(paths: DatasetPaths, role: Role | None = None, masks: Path | None = None) -> DatasetEntry:

@@ -58,7 +58,8 @@ def read_rankings(
 def _find_issues(checkpoint: Path, masks: Path, **kwargs: Any) -> LabelIssues:
     from cocoseg_gui.core.label_quality.job import find_label_issues
 
-    return find_label_issues(checkpoint, masks, out=masks / LABEL_ISSUES_FILE, **kwargs)
+    # the mask folder's ranking is the window's own file: a rerun replaces it (the output guard still runs)
+    return find_label_issues(checkpoint, masks, out=masks / LABEL_ISSUES_FILE, replace_own=True, **kwargs)
 
 
 def _rank_uncertain(
@@ -66,7 +67,7 @@ def _rank_uncertain(
 ) -> UncertaintyRanking:
     from cocoseg_gui.core.label_quality.job import rank_uncertain
 
-    return rank_uncertain(checkpoint, images_dir, out=out, **kwargs)
+    return rank_uncertain(checkpoint, images_dir, out=out, replace_own=True, **kwargs)
 
 
 OUTLINES_KEY = "label_issues/outlines"  # Tools › Outline likely label errors (QSettings)

@@ -93,4 +93,4 @@ def test_refused_image_entries_warned_and_limit_option(
     assert f"warning: {len(refused)} image entries of {ann} refused" in result.stderr
     assert "size 0x" in result.stderr and "Traceback" not in result.stderr
     bad = cocoseg(*args, "--max-image-pixels", "0", "--out", str(tmp_path / "o2"), cache=tmp_path)
-    assert bad.returncode == 2 and "--max-image-pixels must be >= 1" in bad.stderr
+    assert bad.returncode == 2 and "--max-image-pixels: must be an integer at least 1" in bad.stderr

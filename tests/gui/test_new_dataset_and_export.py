@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,23 @@ def test_new_dataset_dialog_makes_an_unlabelled_dataset_and_opens_it(
     assert Project.load(session.project.file).dataset("val2017") == entry  # saved in the project
     assert window.state.masks_dir == entry.masks and window.images.browser.model.rowCount() == 50
     assert MaskDatasetFolder(entry.masks).samples() == []  # nothing labelled yet
+
+
+def test_new_dataset_dialog_refuses_a_typed_name_that_leads_elsewhere(
+    qtbot, tmp_path: Path, val_images: Path
+) -> None:
+    """Issue 18 item 11: a typed dataset name is checked, not silently changed; nothing is made."""
+    window = make_window(qtbot, tmp_path)
+    window.datasets.act_new_dataset.trigger()
+    dialog = window.datasets.dialog
+    qtbot.keyClicks(dialog.images_edit, str(val_images))
+    qtbot.keyClicks(dialog.classes_edit, "cat")
+    dialog.name_edit.clear()
+    qtbot.keyClicks(dialog.name_edit, "../../evil")
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    text = dialog.error_label.text()
+    assert "'../../evil' may not contain '/'" in text and "--" not in text and not dialog.busy()
+    assert not (tmp_path / "projects").exists() or not any((tmp_path / "projects").rglob("*.json"))
 
 
 def test_new_dataset_classes_from_a_bad_coco_json_name_the_file(
@@ -109,6 +127,52 @@ def test_export_dialog_end_to_end(
     )
     summary = dialog.summary.text()
     assert "1 edited" in summary and "mean IoU" in summary and "--" not in summary
+
+
+def test_export_dialog_asks_before_replacing_and_never_replaces_an_image(
+    qtbot, tmp_path: Path, val_annotations: Path, val_images: Path, edited_masks: Path, monkeypatch
+) -> None:
+    """Issue 18 item 5: an existing output is replaced only after the user says yes; an image never."""
+    from PySide6.QtWidgets import QMessageBox
+
+    answers: list[QMessageBox.StandardButton] = []
+    asked: list[str] = []
+
+    def question(parent, title, text, *args):
+        asked.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
+        window.open_dataset(val_annotations, val_images, edited_masks)
+    window.datasets.act_export_coco.trigger()
+    dialog = window.datasets.dialog
+    out = tmp_path / "notes.json"
+    out.write_text("{}\n")
+
+    def export() -> None:
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.busy(), timeout=WAIT_MS)
+
+    dialog.out_edit.setText(str(out))
+    answers.append(QMessageBox.StandardButton.No)
+    export()
+    assert len(asked) == 1 and str(out) in asked[0] and "--" not in asked[0]
+    assert out.read_text() == "{}\n" and dialog.report is None and "already exists" in dialog.summary.text()
+    answers.append(QMessageBox.StandardButton.Yes)
+    export()
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=WAIT_MS)  # the replacing export followed
+    assert len(asked) == 2 and json.loads(out.read_text())["annotations"]
+    # an image (a copy of one of the dataset's) is refused without a question, and left as it was
+    photo = tmp_path / "photo.jpg"
+    shutil.copyfile(next(iter(sorted(val_images.iterdir()))), photo)
+    before = photo.read_bytes()
+    dialog.out_edit.setText(str(photo))
+    export()
+    assert len(asked) == 2 and photo.read_bytes() == before
+    text = dialog.summary.text()
+    assert "Nothing was exported" in text and "is an image file" in text and "--" not in text
 
 
 def test_export_without_a_mask_folder_says_what_to_do(qtbot, tmp_path: Path, monkeypatch) -> None:

@@ -40,7 +40,11 @@ def test_unedited_folder_keeps_the_file_as_it_is(folder: Path, tmp_path: Path, v
     out = tmp_path / "out.json"
     rep = export_coco(folder, out, val_annotations)
     assert (rep.edited, rep.unchanged, rep.without_mask, rep.components) == (0, 6, 44, 0)
-    assert json.loads(out.read_text()) == json.loads(val_annotations.read_text())
+    exported, original = json.loads(out.read_text()), json.loads(val_annotations.read_text())
+    # info alone gains the mark that lets a later export replace this file (the output guard, issue 18)
+    mark = exported["info"].pop("cocoseg_export")
+    assert mark == f"exported by cocoseg export-coco from {folder.name}"
+    assert exported == original
 
 
 def test_edited_image_keeps_what_its_mask_cannot_show(

@@ -192,8 +192,12 @@ def test_cli_round_trip_and_errors(
     foreign = large_persons / "manifest.json"
     before = foreign.read_bytes()
     assert cli_main(["find-label-issues", *args, "--out", str(foreign)]) == 2
-    assert "manifest.json exists and is not a file written by" in capsys.readouterr().err
+    assert "manifest.json: belongs to the mask folder" in capsys.readouterr().err
+    assert cli_main(["find-label-issues", *args, "--out", str(foreign), "--overwrite"]) == 2  # not even so
     assert foreign.read_bytes() == before
+    # its own earlier ranking is replaced only with --overwrite (the output guard, issue 18 item 5)
+    assert cli_main(["find-label-issues", *args, "--out", str(out)]) == 2
+    assert "the file already exists; pass --overwrite" in capsys.readouterr().err
     # the uncertainty ranking of the folder's images without a mask
     unc = tmp_path / "unc.json"
     assert cli_main(["rank-uncertain", *args, "--out", str(unc), "--unlabelled-only"]) == 0
@@ -203,5 +207,8 @@ def test_cli_round_trip_and_errors(
     assert cli_main(["rank-uncertain", "--checkpoint", str(clean_checkpoint), "--out", str(unc)]) == 2
     assert "either --data" in capsys.readouterr().err
     missing = tmp_path / "none.pt"
-    assert cli_main(["find-label-issues", *args[2:], "--checkpoint", str(missing), "--out", str(out)]) == 2
+    code = cli_main(
+        ["find-label-issues", *args[2:], "--checkpoint", str(missing), "--out", str(out), "--overwrite"]
+    )
+    assert code == 2
     assert "none.pt" in capsys.readouterr().err

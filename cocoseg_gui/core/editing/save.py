@@ -314,6 +314,9 @@ def save_mask_copy(folder: str | Path, file_name: str, label: np.ndarray) -> Pat
     except OSError as exc:
         raise SaveError(root, f"cannot save into {describe_os_error(exc)}") from exc
     path = root / _new_mask_name(file_name, taken)
+    from cocoseg_gui.core.output_guard import check_output_file  # never into a mask folder's masks/
+
+    check_output_file(path)
     png = encode_mask_png(label)
     _write(path, lambda: atomic_write_bytes(path, png))
     return path

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.core.atomic import atomic_write_json
-from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.label_quality.regions import IssueRegion
 from cocoseg_gui.core.mask_dataset import read_json
 
@@ -142,6 +142,36 @@ def write_ranking(result: LabelIssues | UncertaintyRanking, path: str | Path) ->
     path = Path(path)
     atomic_write_json(path, result.to_json(), indent=1)
     return path
+
+
+def check_ranking_out(
+    path: str | Path,
+    kind: str,
+    reads: dict[str, Path | str | None],
+    *,
+    overwrite: bool = False,
+    replace_own: bool = False,
+    option: str | None = None,
+) -> None:
+    """The output guard for a ranking file (core/output_guard.py), before the slow work: an existing
+    ranking of the same ``kind`` (ISSUES_KIND / UNCERTAINTY_KIND) is this job's own. ``replace_own``:
+    ``path`` is the window's reserved name for it in the mask folder, replaced even when damaged."""
+    from cocoseg_gui.core.output_guard import check_output_file
+
+    reader = read_label_issues if kind == ISSUES_KIND else read_uncertainty
+
+    def owned(p: Path) -> bool:
+        if replace_own:
+            return True
+        try:
+            reader(p)
+        except CocoSegError:
+            return False
+        return True
+
+    check_output_file(
+        path, reads=reads, overwrite=overwrite, owned=owned, replace_own=replace_own, option=option
+    )
 
 
 def _number(value: Any, path: Path, what: str) -> float:

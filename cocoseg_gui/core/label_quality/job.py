@@ -25,10 +25,13 @@ from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.label_quality.issues_file import (
+    ISSUES_KIND,
+    UNCERTAINTY_KIND,
     ImageIssues,
     ImageUncertainty,
     LabelIssues,
     UncertaintyRanking,
+    check_ranking_out,
     write_ranking,
 )
 from cocoseg_gui.core.label_quality.pixel_quality import (
@@ -91,15 +94,25 @@ def find_label_issues(
     min_region_area: int = 16,
     max_regions: int = 20,
     follow_symlinks: bool = False,
+    overwrite: bool = False,
+    replace_own: bool = False,
+    option: str | None = None,
 ) -> LabelIssues:
     """Rank the images of the mask folder ``masks_dir`` by how confidently ``checkpoint`` disagrees.
 
     ``images_dir`` replaces the manifest's image folder; ``files`` limits the images (default all).
     Unreadable images are skipped and listed; classes that differ from the checkpoint's, a mask value
     outside the classes, or nothing to rank raise DatasetError naming the file. ``out``: also write the
-    result there (atomically). ``cancel`` raises Cancelled between batches, leaving ``out`` untouched.
+    result there (atomically; checked first by the output guard: an existing file is replaced with
+    ``overwrite``, or a ranking of this kind without asking when ``replace_own``). ``cancel`` raises
+    Cancelled between batches, leaving ``out`` untouched.
     """
     _check_batch(batch_size)
+    if out is not None:
+        reads = {"the checkpoint": checkpoint, "the image folder": images_dir}
+        check_ranking_out(
+            out, ISSUES_KIND, reads, overwrite=overwrite, replace_own=replace_own, option=option
+        )
     started = time.perf_counter()
     ds = MaskDataset(masks_dir, files=files, follow_symlinks=follow_symlinks, images_dir=images_dir)
     if len(ds) == 0:
@@ -179,13 +192,21 @@ def rank_uncertain(
     out: str | Path | None = None,
     device: str = "auto",
     batch_size: int = 2,
+    overwrite: bool = False,
+    replace_own: bool = False,
+    option: str | None = None,
 ) -> UncertaintyRanking:
     """Rank images of ``images_dir`` (``names`` relative to it, default every image under it) by the
     model's mean 1 - max softmax, most uncertain first: the images worth labelling next.
 
     ``labelled``: names that already have a mask (marked in the result). Unreadable images are
-    skipped and listed; ``cancel`` raises Cancelled between batches."""
+    skipped and listed; ``cancel`` raises Cancelled between batches. ``out``: as find_label_issues."""
     _check_batch(batch_size)
+    if out is not None:
+        reads = {"the checkpoint": checkpoint, "the image folder": images_dir}
+        check_ranking_out(
+            out, UNCERTAINTY_KIND, reads, overwrite=overwrite, replace_own=replace_own, option=option
+        )
     started = time.perf_counter()
     names = list(names) if names is not None else list_images(images_dir)
     if not names:

@@ -31,6 +31,7 @@ from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_json
 from cocoseg_gui.core.mask_folder import mask_names
 from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
 from cocoseg_gui.core.new_mask_dataset import list_images
+from cocoseg_gui.core.output_guard import OutputRefused, check_output_folder
 from cocoseg_gui.core.proposals.proposal import Proposal
 from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec, source_score
 from cocoseg_gui.core.safe_paths import SafeRoot
@@ -194,6 +195,7 @@ def _check_out(out: Path, masks_dir: Path, images_dir: Path) -> None:
         r = Path(other).resolve()
         if o == r or r in o.parents or o in r.parents:
             raise OptionsError(f"{out}: the proposals folder must lie apart from {what} ({other})")
+    check_output_folder(out, reads={"the mask folder": masks_dir}, image_dirs=[images_dir])
 
 
 def propose_folder(
@@ -216,6 +218,11 @@ def propose_folder(
     mapping = MaskDatasetFolder(masks_dir, browse=True).mapping
     if mapping is None:
         raise DatasetError(masks_dir, "no category_mapping.json: the folder's classes are unknown")
+    if out.is_dir() and not (out / PROPOSALS_FILE).is_file() and any(out.iterdir()):
+        raise OutputRefused(
+            out, f"holds files but no {PROPOSALS_FILE}: it is not a proposals folder, and its files "
+            "are never replaced; choose a new or empty folder",
+        )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     with locked(out, JOB_LOCK_WAIT_S):  # one batch job writes a proposals folder at a time
         return _propose_into(
@@ -240,6 +247,7 @@ def _propose_into(
 
     folder = ProposalsFolder(out, masks_dir, spec)
     folder.data["model_score"] = source_score(spec).to_json()  # what the proposals were made with
+    folder.save()  # before any PNG: a folder with the manifest is ours (a killed run's files included)
     result = BatchResult(out, total=len(names))
     result.failed += [(n, "a symbolic link leading outside the image folder: not read") for n in refused]
     todo = [(n, f) for n, f in zip(names, mask_names(names)) if not folder.complete(n)]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cocoseg_gui.core.atomic import atomic_write_bytes
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
+from cocoseg_gui.core.output_guard import check_output_file
 
 DEFAULT_OPSET = 17
 # The oldest opset every cocoseg model exports to: torch's exporter starts at 7, but before 10 ONNX
@@ -33,13 +34,21 @@ def opset_range() -> tuple[int, int]:
     return max(MIN_OPSET, int(_constants.ONNX_MIN_OPSET)), int(high)
 
 
-def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = DEFAULT_OPSET) -> Path:
+def export_onnx(
+    checkpoint: str | Path,
+    out: str | Path,
+    opset: int = DEFAULT_OPSET,
+    overwrite: bool = False,
+    option: str | None = None,
+) -> Path:
     """Write ``out``: input ``image`` [N,3,S,S] (letterboxed, normalised), output ``logits`` [N,C,S,S].
 
     The batch size is dynamic; S is the checkpoint's input size. Class names, colours, input size
     and normalisation are stored in the model's metadata (``cocoseg.*`` keys). An opset outside
-    torch's range, or one too old for the model's operators, raises OptionsError.
+    torch's range, or one too old for the model's operators, raises OptionsError. ``out`` passes the
+    output guard first (an existing file is replaced only with ``overwrite``).
     """
+    check_output_file(out, reads={"the checkpoint": checkpoint}, overwrite=overwrite, option=option)
     low, high = opset_range()
     if not low <= opset <= high:
         raise OptionsError(f"--opset must be between {low} and {high} (default {DEFAULT_OPSET}), got {opset}")

@@ -56,6 +56,19 @@ def check_new_run_folder(folder: Path | str) -> None:
         raise RunExistsError(Path(folder), found)
 
 
+def check_run_out(out: Path | str, data: object, val_data: object = None) -> None:
+    """The output guard for a run folder: not a file, not inside the mask folders (or their image
+    folders) the run reads, not inside any mask dataset folder. ``data``: a folder or several."""
+    from cocoseg_gui.core.output_guard import check_output_folder
+
+    reads: dict[str, Path | str | None] = {}
+    for what, value in (("the training masks", data), ("the validation masks", val_data)):
+        folders = value if isinstance(value, list | tuple) else [value]
+        for i, folder in enumerate(folders):
+            reads[what if i == 0 else f"{what} {folder}"] = folder  # type: ignore[assignment]
+    check_output_folder(out, reads=reads)
+
+
 def next_free_folder(folder: Path | str) -> Path:
     """``folder`` when it holds no run, else the first ``NAME-2``, ``NAME-3``... that does not exist."""
     folder = Path(folder)

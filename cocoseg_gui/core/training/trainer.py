@@ -56,7 +56,7 @@ from cocoseg_gui.core.training.events import EventLog
 from cocoseg_gui.core.training.loaders import Batch, make_loader, seed_all
 from cocoseg_gui.core.training.model_score import ValSet, val_set_of_dataset
 from cocoseg_gui.core.training.optim import build_optimizer, build_scheduler
-from cocoseg_gui.core.training.run_folder import CHECKPOINTS, LOG, check_new_run_folder
+from cocoseg_gui.core.training.run_folder import CHECKPOINTS, LOG, check_new_run_folder, check_run_out
 from cocoseg_gui.core.training.run_inputs import RunInputs, collect_run_inputs, write_run_inputs
 
 __all__ = ["TrainConfig", "parse_duration", "resolve_device", "train"]
@@ -1059,6 +1059,7 @@ def train(
     out = Path(config.out)
     log = EventLog(None, list(callbacks), enabled=ctx.is_main)
     try:
+        check_run_out(out, config.data, config.val_data)
         if config.resume is None and not config.overwrite:
             check_new_run_folder(out)
         trainer = Trainer(config, ctx, device, log, cancel)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.coco_export import export_coco
 from cocoseg_gui.core.coco_export_report import ExportReport
 from cocoseg_gui.core.jobs import Progress
+from cocoseg_gui.core.output_guard import OutputExists
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import error_text
 
@@ -94,6 +96,8 @@ class ExportCocoDialog(QDialog):
         self.masks = Path(masks)
         self.report: ExportReport | None = None
         self.worker: JobWorker | None = None
+        self._confirmed_out: Path | None = None  # a file the user agreed to replace (the file dialog asked)
+        self._retry = False
         self.masks_label = QLabel(str(self.masks))
         self.masks_label.setWordWrap(True)
         self.use_original = QCheckBox("Keep the annotations of unchanged images from")
@@ -152,9 +156,13 @@ class ExportCocoDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Export to", self.out_edit.text(), "COCO JSON (*.json)")
         if path:
             self.out_edit.setText(path)
+            self._confirmed_out = Path(path)  # the save dialog asked before choosing an existing file
 
-    def start(self) -> None:
-        """Export (the button): validate the fields, then run the export as a job."""
+    def start(self, overwrite: bool = False) -> None:
+        """Export (the button): validate the fields, then run the export as a job.
+
+        The output guard runs first in the job: an existing output file is replaced only after the user
+        agreed (the save dialog's question, or ours after the job refused it); inputs never are."""
         if self.worker is not None:
             return
         self.report = None
@@ -169,12 +177,14 @@ class ExportCocoDialog(QDialog):
             return
         self.summary.setText("Exporting…")
         self.summary.setStyleSheet("")
+        out = Path(out_text).expanduser()
         self.worker = JobWorker(
             export_coco,
             self.masks,
-            Path(out_text).expanduser(),
+            out,
             Path(original_text).expanduser() if original_text else None,
             str(self.format_combo.currentData()),
+            overwrite=overwrite or out == self._confirmed_out,
         )
         self.worker.progress.connect(self._on_progress)
         self.worker.succeeded.connect(self._on_done_ok)
@@ -201,13 +211,30 @@ class ExportCocoDialog(QDialog):
         self.summary.setText(export_summary(rep))
 
     def _on_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, OutputExists):
+            self._problem(f"Nothing was exported: {exc.path} already exists.")
+            self._retry = self._confirm_replace(exc.path)
+            return
         self._problem(f"Nothing was exported: {error_text(exc)}")
+
+    def _confirm_replace(self, path: Path) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Replace the file?",
+            f"{path} already exists.\n\nReplace it with the export?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _on_done(self) -> None:
         self.worker = None
         self.progress.setVisible(False)
         self.export_button.setEnabled(True)
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setText("Close")
+        retry, self._retry = self._retry, False
+        if retry:  # the job's done signal comes after failed: start the replacing export now
+            self.start(overwrite=True)
 
     def _close_or_cancel(self) -> None:
         if self.worker is not None:

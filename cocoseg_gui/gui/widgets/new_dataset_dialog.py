@@ -30,7 +30,7 @@ from cocoseg_gui.core import new_mask_dataset as nd
 from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
-from cocoseg_gui.core.project import DatasetEntry, Project
+from cocoseg_gui.core.project import DatasetEntry, Project, dataset_name_problem
 from cocoseg_gui.core.session import Session
 from cocoseg_gui.core.types import Category
 from cocoseg_gui.gui.services.workers import JobWorker
@@ -203,6 +203,11 @@ class NewDatasetDialog(QDialog):
         planned = self._planned()
         if planned is None:
             self.error_label.setText("Choose the folder of images to label.")
+            return
+        typed = self.name_edit.text().strip()
+        problem = dataset_name_problem(typed) if self.name_edit.isModified() and typed else None
+        if problem is not None:  # a typed name is checked, not silently changed (issue 18 item 11)
+            self.error_label.setText(f"The name {typed!r} {problem}: choose another name.")
             return
         project, entry = planned
         self.worker = JobWorker(

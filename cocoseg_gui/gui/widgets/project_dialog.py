@@ -34,6 +34,7 @@ from cocoseg_gui.core.project import (
     Project,
     Role,
     coco_folder_datasets,
+    dataset_name_problem,
     entry_for,
     new_project,
 )
@@ -200,6 +201,10 @@ class NewProjectDialog(QDialog):
             raise DatasetError(file, "no dataset: press Add annotations… or Add COCO folder…")
         if len({e.name for e in entries}) != len(entries):
             raise DatasetError(file, "two datasets share a name: rename one in the Name column")
+        for e in entries:
+            problem = dataset_name_problem(e.name)
+            if problem is not None:
+                raise DatasetError(file, f"dataset name {e.name!r} {problem}: change it in the Name column")
         return new_project(file, entries, name=name)
 
     def _accept(self) -> None:
