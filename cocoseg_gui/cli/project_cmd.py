@@ -138,13 +138,10 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_save_as(args: argparse.Namespace) -> int:
-    from cocoseg_gui.core.errors import OptionsError
     from cocoseg_gui.core.project import Project
 
     project = Project.load(args.project)
-    project.move_to(args.target)
-    if project.file.exists():
-        raise OptionsError(f"{project.file}: a project file exists there already; choose another folder")
+    project.move_to(args.target)  # refuses an existing file and what the output guard refuses
     project.folder.mkdir(parents=True, exist_ok=True)
     project.save()
     print(f"saved as {project.file}")

@@ -316,9 +316,14 @@ class Project:
     def move_to(self, file: Path) -> None:
         """Save as ``file`` (a folder means ``folder/cocoseg-project.json``): masks made in the default
         folder of the old project folder keep that folder (recorded), so nothing made is lost."""
+        from cocoseg_gui.core.output_guard import check_output_file
+
         file = Path(file)
         if file.suffix.lower() != ".json":
             file = file / PROJECT_FILE
+        if file.exists():
+            raise OptionsError(f"{file}: a project file exists there already; choose another folder")
+        check_output_file(file)  # the output guard: not in a mask folder, not over an image or COCO file
         self.datasets = [
             replace(d, masks=self.default_masks_dir(d))
             if d.masks is None and self.default_masks_dir(d).exists()
