@@ -38,6 +38,7 @@ class ImageIssues:
     height: int
     width: int
     regions: tuple[IssueRegion, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)  # every score by name (image_scores.SCORES)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class LabelIssues:
     images: list[ImageIssues] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    score: str = "regions"  # the score the images are ordered by (image_scores.SCORES)
+    cross_fit: int = 0  # folds of the cross-fitting (0: scored by the checkpoint itself)
 
     def scores(self) -> dict[str, float]:
         return {im.file: im.score for im in self.images}
@@ -77,6 +80,8 @@ class LabelIssues:
             "data": self.data,
             "classes": names,
             "thresholds": self.thresholds,
+            "score": self.score,
+            "cross_fit": self.cross_fit,
             "seconds": self.seconds,
             "images": [
                 {
@@ -87,6 +92,7 @@ class LabelIssues:
                     "uncertainty": im.uncertainty,
                     "margin": im.margin,
                     "size": [im.height, im.width],
+                    "scores": im.scores,
                     "regions": [
                         {
                             "bbox": list(r.bbox),
@@ -191,6 +197,10 @@ def read_label_issues(path: str | Path) -> LabelIssues:
                     height=h,
                     width=w,
                     regions=regions,
+                    scores={
+                        str(k): _number(v, path, f"the {k} score of {e['file']}")
+                        for k, v in e.get("scores", {}).items()
+                    },
                 )
             )
         thresholds = [None if t is None else float(t) for t in data["thresholds"]]
@@ -205,6 +215,8 @@ def read_label_issues(path: str | Path) -> LabelIssues:
         images=images,
         skipped=_skipped(data),
         seconds=float(data.get("seconds", 0.0)),
+        score=str(data.get("score", "regions")),
+        cross_fit=int(data.get("cross_fit", 0)),
     )
 
 
