@@ -69,7 +69,7 @@ def test_a_miss_made_everywhere_does_not_outrank_an_erased_object() -> None:
             labels[2:6, 2:6] = 1
         qualities.append(pixel_quality(probs, labels))
     balanced = balanced_scores(qualities)
-    assert int(np.argmax(balanced)) == 3
+    assert int(np.argmax(balanced)) == 3 and balanced[3] == pytest.approx(0.95 - 0.2, abs=5e-3)
     assert [b for i, b in enumerate(balanced) if i != 3] == [0.0] * 4  # the usual miss scores nothing
     softmin = softmin_scores(qualities)
     assert int(np.argmax(softmin)) != 3  # the soft minimum puts the misses first

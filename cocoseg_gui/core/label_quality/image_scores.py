@@ -6,11 +6,11 @@
 - ``softmin`` (Lad & Mueller, 2023, "Estimating label quality and errors in semantic segmentation
   data via any model"): 1 - the soft minimum (temperature 0.1) of p[given label] over the image's
   pixels. The worst pixels decide; a model's misses pull it down too.
-- ``balanced``: the softmin per given class, compared with the same class in the other images
-  (robust z-score: how many spreads below the median of that class), the largest over the classes
-  of the image. A miss the model makes in every image (persons read as background) is the norm of
-  the "person" class and scores near 0; an object erased to background makes that image's
-  "background" pixels unusually unlikely. Comparable across images of one ranking only.
+- ``balanced``: the softmin per given class, compared with the same class in the other images (how
+  far below that class's median over the images it lies), the largest over the classes of the image.
+  A miss the model makes in every image (persons read as background) is the norm of the "person"
+  class and scores near 0; an object erased to background makes that image's "background" pixels
+  unusually unlikely. In [0, 1]; comparable across the images of one ranking only.
 
 ADR docs/adr/0022-h19-rank-cross-fit-and-scores.md says why, with the benchmark's numbers.
 """
@@ -41,8 +41,10 @@ def softmin_scores(qualities: Sequence[PixelQuality]) -> list[float]:
 
 
 def balanced_scores(qualities: Sequence[PixelQuality], min_pixels: int = MIN_CLASS_PIXELS) -> list[float]:
-    """Per image, the largest robust z-score (median - value) / (1.4826 MAD) over its given classes
-    of the class's softmin self-confidence; 0.0 for an image with no class of ``min_pixels``."""
+    """Per image, the largest amount by which a given class's softmin self-confidence lies below that
+    class's median over the images (classes of at least ``min_pixels`` pixels there); 0.0 when none
+    lies below. A shift, not a z-score: where a good model agrees alike everywhere, a tiny spread
+    would turn noise into large scores."""
     if not qualities:
         return []
     c = max(len(_arr(q.class_pixels)) for q in qualities)
@@ -58,10 +60,8 @@ def balanced_scores(qualities: Sequence[PixelQuality], min_pixels: int = MIN_CLA
         present = ~np.isnan(col)
         if not present.any():
             continue
-        median = float(np.median(col[present]))
-        spread = 1.4826 * float(np.median(np.abs(col[present] - median)))
-        z = (median - col[present]) / max(spread, 1e-3)  # a class alike everywhere: 1e-3 is the floor
-        scores[present] = np.maximum(scores[present], z)
+        below = float(np.median(col[present])) - col[present]
+        scores[present] = np.maximum(scores[present], below)
     return [float(s) for s in scores]
 
 
