@@ -25,7 +25,7 @@ from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.label_quality.pixel_quality import PixelQuality, softmin_quality
 
 SCORES = ("regions", "softmin", "balanced")
-DEFAULT_SCORE = "balanced"
+DEFAULT_SCORE = "softmin"  # measured best with regions (benchmarks/bench_loop.py, ADR 0022)
 MIN_CLASS_PIXELS = 16  # a class with fewer pixels in an image is edge noise there, not a region
 
 

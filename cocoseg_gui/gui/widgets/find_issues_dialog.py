@@ -34,15 +34,16 @@ from cocoseg_gui.core.label_quality.image_scores import DEFAULT_SCORE
 
 SCORE_CHOICES = (
     (
-        "balanced",
-        "Unusual for its class (recommended)",
-        "How unlikely the model finds each class's labelled pixels, compared with the same class in the "
-        "other images: objects the model misses everywhere do not fill the top of the list",
+        "softmin",
+        "Least likely labelled pixels (recommended)",
+        "The soft minimum of the model's probability of the given label over the image's pixels: "
+        "found the most corrupted masks in the benchmark",
     ),
     (
-        "softmin",
-        "Least likely pixels",
-        "The soft minimum of the model's probability of the given label over the image's pixels",
+        "balanced",
+        "Unusual for its class",
+        "How unlikely the model finds each class's labelled pixels, compared with the same class in the "
+        "other images: objects the model misses in every image do not fill the top of the list",
     ),
     (
         "regions",
@@ -51,6 +52,7 @@ SCORE_CHOICES = (
     ),
 )
 DEFAULT_FOLDS = 5
+DEFAULT_FOLD_EPOCHS = 20  # when the checkpoint's run is not beside it
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class FindIssuesDialog(QDialog):
         self.epochs = QSpinBox()
         self.epochs.setObjectName("issues_fold_epochs")
         self.epochs.setRange(1, 10_000)
+        self.epochs.setValue(DEFAULT_FOLD_EPOCHS)
         self.cost = QLabel()
         self.cost.setObjectName("issues_cost")
         self.cost.setWordWrap(True)
@@ -147,7 +150,7 @@ class FindIssuesDialog(QDialog):
         path = Path(text).expanduser() if text else None
         if path is not None and path != self._epochs_of:  # a new checkpoint: its run's epochs
             self._epochs_of = path
-            self.epochs.setValue(run_epochs(path) or 20)
+            self.epochs.setValue(run_epochs(path) or DEFAULT_FOLD_EPOCHS)
         on = self.cross_fit.isChecked()
         self.folds.setEnabled(on)
         self.epochs.setEnabled(on)
