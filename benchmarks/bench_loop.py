@@ -20,13 +20,17 @@ ranking, cross-fitted, both data sets pooled).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import json
+import multiprocessing
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,6 +290,31 @@ def run_dataset(
     }
 
 
+ARMS = ("shapes", "coco")
+
+
+def arm(label: str, scale: Scale, tmp: Path, threads: int) -> dict:
+    """One data set's whole loop (in its own process when run in parallel); its printout in "text"."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    root = tmp / label
+    root.mkdir()
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):  # pycocotools' chatter included: dropped below
+        if label == "shapes":
+            train_dir, val_dir, _ = shapes_data(root, scale.shapes_train, scale.shapes_val)
+        else:
+            train_dir, val_dir, _ = coco_data(root, scale.coco_train)
+        result = run_dataset(label, train_dir, val_dir, root, scale, np.random.default_rng(ARMS.index(label)))
+    chatter = ("loading annotations", "Done (t=", "creating index", "index created")
+    result["text"] = "".join(
+        line for line in text.getvalue().splitlines(True) if not line.startswith(chatter)
+    )
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the small scale (within 10 minutes on 2 CPUs)")
@@ -295,27 +324,27 @@ def main() -> int:
         "0: torch's default)",
     )  # fmt: skip
     parser.add_argument("--only", choices=("shapes", "coco"), help="one data set")
+    parser.add_argument("--jobs", type=int, default=2, help="data sets run at once, one process each")
     for name in ("epochs", "fold_epochs", "finetune_epochs", "folds", "img_size", "random_draws"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, help="override the scale's value")
     args = parser.parse_args()
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     scale = QUICK if args.quick else FULL
     changed = {k: v for k, v in vars(args).items() if k in Scale.__dataclass_fields__ and v is not None}
     scale = dataclasses.replace(scale, **changed)
     started = time.perf_counter()
-    rng = np.random.default_rng(0)
-    results = []
+    labels = [a for a in ARMS if args.only in (None, a)]
     with tempfile.TemporaryDirectory(prefix="bench-loop-") as tmp:
-        root = Path(tmp)
-        if args.only in (None, "shapes"):
-            train_dir, val_dir, _ = shapes_data(root, scale.shapes_train, scale.shapes_val)
-            results.append(run_dataset("shapes", train_dir, val_dir, root, scale, rng))
-        if args.only in (None, "coco"):
-            train_dir, val_dir, _ = coco_data(root, scale.coco_train)
-            results.append(run_dataset("coco person", train_dir, val_dir, root, scale, rng))
+        if args.jobs > 1 and len(labels) > 1:  # one process per data set: 2 cores, 1 thread each
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(min(args.jobs, len(labels)), mp_context=ctx) as pool:
+                futures = [pool.submit(arm, a, scale, Path(tmp), args.threads) for a in labels]
+                results = [f.result() for f in futures]
+        else:
+            results = [arm(a, scale, Path(tmp), args.threads) for a in labels]
+    for r in results:
+        print(r["text"], end="")
     p = statistics.mean(r["p_default"] for r in results)
     p_rand = statistics.mean(r["p_random"] for r in results)
     print(f"\nall data sets, mean precision@k / random's ({p_rand:.2f}):")
@@ -327,7 +356,8 @@ def main() -> int:
     print(
         f"\nall data sets: precision@k {p:.2f} ({DEFAULT_SCORE}, cross-fitted), mask area {p_area:.2f}, "
         f"random {p_rand:.2f}; fixing the top-k beat fixing k random images on {wins} of {len(results)} "
-        f"(val mIoU); {time.perf_counter() - started:.0f} s in all, CPU, {torch.get_num_threads()} threads"
+        f"(val mIoU); {time.perf_counter() - started:.0f} s in all, CPU, {len(results)} data sets at once "
+        f"(--jobs {args.jobs}), {args.threads or torch.get_num_threads()} torch threads each"
     )
     print(f"precision@k vs random: {p / p_rand:.2f}x")
     return 0
