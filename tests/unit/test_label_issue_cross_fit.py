@@ -5,6 +5,7 @@ cross-fitted ranking (each image scored by a model trained without it) through t
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,9 @@ def test_folds_partition_the_images_and_repeat() -> None:
     assert assign_folds(files, 3, seed=5) != folds
 
 
-def test_fold_view_holds_only_its_images(persons: Path, tmp_path: Path) -> None:
+def test_fold_view_holds_only_its_images(
+    persons: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     all_files = sorted(json.loads((persons / "image_mask_map.json").read_text()))
     before = {p.name: p.read_bytes() for p in persons.rglob("*") if p.is_file()}
     view = make_fold_view(persons, all_files[:4], tmp_path / "view")
@@ -99,6 +102,11 @@ def test_fold_view_holds_only_its_images(persons: Path, tmp_path: Path) -> None:
         assert np.array_equal(np.asarray(image), np.asarray(ref_image))
     assert len(list((view / "masks").iterdir())) == 4
     assert {p.name: p.read_bytes() for p in persons.rglob("*") if p.is_file()} == before
+    # an image folder given relative to the working directory, from a mask folder given relative too
+    monkeypatch.chdir(persons.parent)
+    images = original.images_dir.resolve()
+    rel = make_fold_view(Path(persons.name), all_files[4:], tmp_path / "rel", Path(os.path.relpath(images)))
+    assert MaskDataset(rel).images_dir == images and MaskDataset(rel).load_pair(0)
 
 
 def test_fold_config_trains_like_the_checkpoint_never_from_it(tiny_checkpoint: Path, tmp_path: Path) -> None:

@@ -57,12 +57,17 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def make_fold_view(masks_dir: Path, files: Sequence[str], dst: Path, images_dir: Path | None = None) -> Path:
     """A mask folder at ``dst`` holding only ``files`` of ``masks_dir`` (masks linked, JSON copied; the
-    manifest's image folder made absolute, or ``images_dir``). The source is only read."""
+    manifest's image folder made absolute, or ``images_dir``). The source is only read; ``dst`` is the
+    job's scratch (a temporary folder), written plainly."""
     masks_dir = Path(masks_dir)
     mask_map = json.loads((masks_dir / IMAGE_MAP_FILE).read_text(encoding="utf-8"))
     manifest = json.loads((masks_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-    where = Path(images_dir) if images_dir is not None else Path(manifest["images_dir"])
-    manifest["images_dir"] = str(where if where.is_absolute() else (masks_dir / where).resolve())
+    if images_dir is not None:  # a path as given (relative: to the working directory)
+        where = Path(images_dir).resolve()
+    else:  # the manifest's (relative: to the mask folder)
+        where = Path(manifest["images_dir"])
+        where = where if where.is_absolute() else (masks_dir / where).resolve()
+    manifest["images_dir"] = str(where)
     (dst / MASKS_DIR).mkdir(parents=True, exist_ok=True)
     for name in (MAPPING_FILE, REPORT_FILE):
         if (masks_dir / name).is_file():
