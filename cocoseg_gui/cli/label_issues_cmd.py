@@ -15,6 +15,7 @@ from typing import Any
 from cocoseg_gui.cli.arg_types import non_negative_int, out_file, positive_int
 from cocoseg_gui.cli.model_quality import checkpoint_score, warn_if_weak
 from cocoseg_gui.cli.progress_bar import run_cancellable
+from cocoseg_gui.core.label_quality.image_scores import DEFAULT_SCORE, SCORES
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -47,6 +48,25 @@ def add_parser(subparsers: Any) -> None:
         "--min-region-area", type=positive_int, default=16, metavar="PX",
         help="smallest region counted, in mask pixels (default 16)",
     )  # fmt: skip
+    p.add_argument(
+        "--score", choices=SCORES, default=DEFAULT_SCORE,
+        help=f"what orders the images (default {DEFAULT_SCORE}; all are written): regions = share of the "
+        "image the model confidently relabels; softmin = soft minimum of p[given label]; balanced = "
+        "softmin per class compared with the same class in the other images (a model's usual misses "
+        "do not dominate)",
+    )  # fmt: skip
+    p.add_argument(
+        "--cross-fit", type=positive_int, default=0, metavar="K",
+        help="score each image with a model trained without it: K folds, K models trained like "
+        "CKPT's run (its options, not its weights) on the other folds; for a checkpoint trained on "
+        "these masks (it memorises their errors). Takes K trainings",
+    )  # fmt: skip
+    p.add_argument(
+        "--fold-epochs",
+        type=positive_int,
+        metavar="N",
+        help="with --cross-fit: epochs of each fold's training (default: CKPT's run's)",
+    )
     p.set_defaults(func=run_issues)
     p = subparsers.add_parser(
         "rank-uncertain",
@@ -63,19 +83,26 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_issues(args: argparse.Namespace) -> int:
+    from cocoseg_gui.core.errors import OptionsError
     from cocoseg_gui.core.label_quality.job import find_label_issues
 
+    if args.fold_epochs is not None and not args.cross_fit:
+        raise OptionsError("--fold-epochs needs --cross-fit K")
     warn_if_weak("find-label-issues", checkpoint_score(args.checkpoint))
+    folds = {"epochs": args.fold_epochs} if args.fold_epochs else None
     result = run_cancellable(
         "find-label-issues", find_label_issues, args.checkpoint, args.data, args.images,
         cancelled=f"{args.out} not written", out=args.out, device=args.device, batch_size=args.batch_size,
         min_region_area=args.min_region_area, overwrite=args.overwrite, option="--out",
+        score=args.score, cross_fit=args.cross_fit, fold_options=folds,
     )  # fmt: skip
     if result is None:
         return 130
     names = result.class_names
+    how = f"cross-fitted ({result.cross_fit} folds)" if result.cross_fit else "by the checkpoint itself"
     print(
-        f"{len(result.images)} images ranked in {result.seconds:.1f} s, most suspicious first -> {args.out}"
+        f"{len(result.images)} images ranked in {result.seconds:.1f} s, most suspicious first "
+        f"({result.score} score, {how}) -> {args.out}"
     )
     for im in result.images[: args.top]:
         top = im.regions[0] if im.regions else None

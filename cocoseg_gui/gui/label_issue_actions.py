@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QProgressDialog
 
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
+from cocoseg_gui.core.label_quality.image_scores import DEFAULT_SCORE
 from cocoseg_gui.core.label_quality.issues_file import (
     LABEL_ISSUES_FILE,
     UNCERTAINTY_FILE,
@@ -32,6 +33,7 @@ from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.browser.filtering import SortKey
 from cocoseg_gui.gui.widgets.dialogs import show_error
+from cocoseg_gui.gui.widgets.find_issues_dialog import FindIssuesDialog
 from cocoseg_gui.gui.widgets.issue_outline import IssueOutline
 from cocoseg_gui.gui.widgets.model_question import confirm_model_quality
 
@@ -86,6 +88,7 @@ class LabelIssueActions(QObject):
         self.job: JobWorker | None = None
         self._job_title = ""
         self.progress_dialog: QProgressDialog | None = None
+        self.options_dialog: FindIssuesDialog | None = None
         self.outline = IssueOutline(self.images.viewer.scene())
         self.act_find = QAction("Find likely &label errors…", window)
         self.act_find.setToolTip(
@@ -131,8 +134,16 @@ class LabelIssueActions(QObject):
         return False
 
     # -- the jobs
-    def find_issues(self, checkpoint: Path | None = None) -> JobWorker | None:
-        """Rank the open mask folder (``checkpoint`` None: ask, defaulting to the session's)."""
+    def find_issues(
+        self,
+        checkpoint: Path | None = None,
+        *,
+        score: str = DEFAULT_SCORE,
+        cross_fit: int = 0,
+        fold_epochs: int | None = None,
+    ) -> JobWorker | None:
+        """Rank the open mask folder. ``checkpoint`` None: the options dialog (``options_dialog``,
+        the session's checkpoint filled in) asks first and Find starts the job; None is returned."""
         masks = self.state.masks_dir
         if masks is None:
             show_error(
@@ -142,12 +153,38 @@ class LabelIssueActions(QObject):
                 "folder…) first.",
             )
             return None
-        checkpoint = checkpoint or self._checkpoint("Find likely label errors: choose a checkpoint")
-        if checkpoint is None or not self._model_good_enough("Find likely label errors", checkpoint):
+        if checkpoint is None:
+            self._ask_find_options()
             return None
-        return self._start(
-            "Finding likely label errors", JobWorker(_find_issues, checkpoint, masks), self._on_issues
-        )
+        if not self._model_good_enough("Find likely label errors", checkpoint):
+            return None
+        folds = {"epochs": fold_epochs} if cross_fit and fold_epochs else None
+        job = JobWorker(_find_issues, checkpoint, masks, score=score, cross_fit=cross_fit, fold_options=folds)
+        title = "Finding likely label errors" + (f" (cross-fitting, {cross_fit} models)" if cross_fit else "")
+        return self._start(title, job, self._on_issues)
+
+    def _ask_find_options(self) -> None:
+        if self.options_dialog is not None:
+            self.options_dialog.raise_()
+            return
+        dialog = FindIssuesDialog(self.state.checkpoint_path, self.window)
+        self.options_dialog = dialog
+
+        def accepted() -> None:
+            chosen = dialog.options()
+            if chosen is not None:
+                self.find_issues(
+                    chosen.checkpoint, score=chosen.score, cross_fit=chosen.cross_fit,
+                    fold_epochs=chosen.fold_epochs,
+                )  # fmt: skip
+
+        def finished(_result: int) -> None:
+            self.options_dialog = None
+            dialog.deleteLater()
+
+        dialog.accepted.connect(accepted)
+        dialog.finished.connect(finished)
+        dialog.open()
 
     def rank_uncertain(self, checkpoint: Path | None = None) -> JobWorker | None:
         """Rank the open dataset's images by the model's uncertainty."""
@@ -215,8 +252,9 @@ class LabelIssueActions(QObject):
         self.show_issues(result, select=True)
         top = result.images[0] if result.images else None
         if top is not None:
+            how = f", cross-fitted with {result.cross_fit} models" if result.cross_fit else ""
             self.state.status_message.emit(
-                f"{len(result.images)} images ranked, most suspicious first: {top.file} "
+                f"{len(result.images)} images ranked, most suspicious first{how}: {top.file} "
                 f"(score {top.score:.3f})"
             )
 

@@ -132,3 +132,44 @@ def test_rank_by_uncertainty_sorts_the_dataset(
     browser = window.images.browser
     assert browser.sort.currentData() == SortKey.UNCERTAIN.value
     assert shown_names(window, 50) == [im.file for im in result.images]
+
+
+def test_find_dialog_cross_fits_with_the_options_chosen(
+    qtbot, tmp_path: Path, val_annotations, val_images, tiny_masks: Path, tiny_run: Path
+) -> None:
+    """Tools › Find likely label errors… asks first: the session's checkpoint filled in, the run's
+    epochs per model, the cost in words; ticking cross-fitting (a real click) and Find rank every image
+    with models trained without it, recorded in label_issues.json."""
+    masks = copy_mask_folder(tiny_masks, tmp_path / "masks")
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, val_annotations, val_images)
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        window.open_masks(masks)
+    window.state.set_checkpoint(tiny_run / "last.pt")
+    actions = window.label_issues
+    actions.act_find.trigger()
+    dialog = actions.options_dialog
+    assert dialog is not None and dialog.isVisible() and actions.job is None  # nothing runs yet
+    assert dialog.checkpoint_edit.text() == str(tiny_run / "last.pt")
+    assert dialog.epochs.value() == 3  # the run's config.json
+    assert not dialog.folds.isEnabled() and "Ranks with the checkpoint itself" in dialog.cost.text()
+    box = dialog.cross_fit
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=box.rect().center())
+    assert box.isChecked() and dialog.folds.isEnabled()
+    dialog.folds.setValue(2)
+    dialog.epochs.setValue(1)
+    assert "Trains 2 models of 1 epochs each" in dialog.cost.text()
+    # a checkpoint that is not a file: Find says so and keeps the dialog open
+    dialog.checkpoint_edit.setText(str(tmp_path / "missing.pt"))
+    qtbot.mouseClick(dialog.find_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and "missing.pt is not a file" in dialog.problem.text()
+    assert actions.job is None
+    dialog.checkpoint_edit.setText(str(tiny_run / "last.pt"))
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS * 6):
+        qtbot.mouseClick(dialog.find_button, Qt.MouseButton.LeftButton)
+        assert actions.job is not None and "cross-fitting, 2 models" in window.running_jobs()[0]
+    qtbot.waitUntil(lambda: actions.job is None, timeout=WAIT_MS)
+    assert actions.options_dialog is None
+    result = read_label_issues(masks / LABEL_ISSUES_FILE)
+    assert result.cross_fit == 2 and len(result.images) == 8 and actions.issues == result
+    assert window.images.browser.sort.currentData() == SortKey.SUSPICIOUS.value

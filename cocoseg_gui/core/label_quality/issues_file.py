@@ -38,6 +38,7 @@ class ImageIssues:
     height: int
     width: int
     regions: tuple[IssueRegion, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)  # every score by name (image_scores.SCORES)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class LabelIssues:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     model_score: dict[str, Any] | None = None  # the checkpoint's val score (core.training.model_score)
+    score: str = "regions"  # the score the images are ordered by (image_scores.SCORES)
+    cross_fit: int = 0  # folds of the cross-fitting (0: scored by the checkpoint itself)
 
     def scores(self) -> dict[str, float]:
         return {im.file: im.score for im in self.images}
@@ -79,6 +82,8 @@ class LabelIssues:
             "classes": names,
             "thresholds": self.thresholds,
             "model_score": self.model_score,
+            "score": self.score,
+            "cross_fit": self.cross_fit,
             "seconds": self.seconds,
             "images": [
                 {
@@ -89,6 +94,7 @@ class LabelIssues:
                     "uncertainty": im.uncertainty,
                     "margin": im.margin,
                     "size": [im.height, im.width],
+                    "scores": im.scores,
                     "regions": [
                         {
                             "bbox": list(r.bbox),
@@ -225,6 +231,10 @@ def read_label_issues(path: str | Path) -> LabelIssues:
                     height=h,
                     width=w,
                     regions=regions,
+                    scores={
+                        str(k): _number(v, path, f"the {k} score of {e['file']}")
+                        for k, v in e.get("scores", {}).items()
+                    },
                 )
             )
         thresholds = [None if t is None else float(t) for t in data["thresholds"]]
@@ -240,6 +250,8 @@ def read_label_issues(path: str | Path) -> LabelIssues:
         skipped=_skipped(data),
         seconds=float(data.get("seconds", 0.0)),
         model_score=_model_score(data),
+        score=str(data.get("score", "regions")),
+        cross_fit=int(data.get("cross_fit", 0)),
     )
 
 

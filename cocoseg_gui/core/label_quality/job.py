@@ -5,7 +5,8 @@ each image (Predictor.probabilities_batch, at the original size), reduces it at 
 pixels (core.label_quality.pixel_quality) spilled to a temporary folder, and sums each class's
 self-confidence; pass 2 sets the class thresholds and turns every image's candidates into flagged
 regions and a score. Memory holds one batch of probabilities at a time; the disk a few bytes per
-pixel the model disagrees with.
+pixel the model disagrees with. Cross-fitted (ADR 0022), pass 1 runs fold by fold, each fold predicted by
+its own model (core.label_quality.cross_fit); the thresholds pool all folds.
 
 Imports torch (through the predictor): the CLI imports this module when its command runs, the GUI
 preloads it on the GUI thread (gui.services.device_probe.TORCH_JOB_MODULES) before the job starts.
@@ -15,8 +16,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2  # noqa: F401  (image_regions' OpenCV, imported with the job: the GUI preloads job modules)
 import numpy as np
@@ -24,6 +26,13 @@ import numpy as np
 from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
+from cocoseg_gui.core.label_quality.cross_fit import assign_folds, check_folds, train_folds
+from cocoseg_gui.core.label_quality.image_scores import (
+    DEFAULT_SCORE,
+    balanced_scores,
+    check_score,
+    softmin_scores,
+)
 from cocoseg_gui.core.label_quality.issues_file import (
     ISSUES_KIND,
     UNCERTAINTY_KIND,
@@ -97,10 +106,18 @@ def find_label_issues(
     overwrite: bool = False,
     replace_own: bool = False,
     option: str | None = None,
+    score: str = DEFAULT_SCORE,
+    cross_fit: int = 0,
+    fold_options: Mapping[str, Any] | None = None,
+    seed: int = 0,
 ) -> LabelIssues:
     """Rank the images of the mask folder ``masks_dir`` by how confidently ``checkpoint`` disagrees.
 
     ``images_dir`` replaces the manifest's image folder; ``files`` limits the images (default all).
+    ``score`` orders the ranking (core.label_quality.image_scores; every score is recorded).
+    ``cross_fit`` K >= 2: the images are dealt into K folds (``seed``) and each is scored by a model
+    trained like ``checkpoint`` (its options, ``fold_options`` overriding them) on the other folds,
+    in a temporary folder; ``checkpoint`` itself then only gives the options and the classes.
     Unreadable images are skipped and listed; classes that differ from the checkpoint's, a mask value
     outside the classes, or nothing to rank raise DatasetError naming the file. ``out``: also write the
     result there (atomically; checked first by the output guard: an existing file is replaced with
@@ -113,10 +130,13 @@ def find_label_issues(
         check_ranking_out(
             out, ISSUES_KIND, reads, overwrite=overwrite, replace_own=replace_own, option=option
         )
+    check_score(score)
     started = time.perf_counter()
     ds = MaskDataset(masks_dir, files=files, follow_symlinks=follow_symlinks, images_dir=images_dir)
     if len(ds) == 0:
         raise DatasetError(Path(masks_dir) / IMAGE_MAP_FILE, "lists no images: nothing to rank")
+    if cross_fit:
+        check_folds(cross_fit, len(ds))
     predictor = Predictor.from_checkpoint(checkpoint, device)
     names = predictor.class_names
     if [c["name"] for c in ds.classes] != names:
@@ -126,36 +146,56 @@ def find_label_issues(
             f"{len(names)}: {[c['name'] for c in ds.classes][:4]}... vs {names[:4]}...)",
         )
     c = predictor.num_classes
-    conf_sum = np.zeros(c, dtype=np.float64)
-    pixels = np.zeros(c, dtype=np.int64)
-    skipped: list[tuple[str, str]] = list(ds.refused)
-    kept: list[tuple[str, PixelQuality, Path]] = []
-    meter = RateMeter(len(ds))
     with tempfile.TemporaryDirectory(prefix="cocoseg-label-issues-") as tmp:
-        for done, pairs in ds.batches(batch_size, skipped, cancel):
-            for (name, _, mask), probs in zip(
-                pairs, predictor.probabilities_batch([im for _, im, _ in pairs])
-            ):
-                quality = pixel_quality(probs, mask, ds.ignore_index)
-                del probs
-                conf_sum += quality.class_confidence_sum
-                pixels += quality.class_pixels
-                spill = Path(tmp) / f"{len(kept)}.npz"
-                _spill(quality, spill)
-                kept.append((name, _light(quality), spill))
-            if progress is not None and meter.due(done):
-                report(progress, meter.progress(done, ds.files[done - 1]))
+        if cross_fit:
+            folds = assign_folds(ds.files, cross_fit, seed)
+            fold_models = train_folds(
+                Path(checkpoint), Path(masks_dir), folds, Path(tmp), images_dir=ds.images_dir,
+                device=device, overrides=fold_options, progress=progress, cancel=cancel,
+            )  # fmt: skip
+            groups: list[tuple[Path | None, list[str]]] = list(zip(fold_models, folds))
+        else:
+            groups = [(None, ds.files)]
+        conf_sum = np.zeros(c, dtype=np.float64)
+        pixels = np.zeros(c, dtype=np.int64)
+        skipped: list[tuple[str, str]] = list(ds.refused)
+        kept: list[tuple[str, PixelQuality, Path]] = []
+        meter = RateMeter(len(ds))
+        done_before = 0
+        for model_path, group_files in groups:
+            model = predictor if model_path is None else Predictor.from_checkpoint(model_path, device)
+            part = MaskDataset(
+                masks_dir, files=group_files, follow_symlinks=follow_symlinks, images_dir=images_dir
+            )
+            for done, pairs in part.batches(batch_size, skipped, cancel):
+                for (name, _, mask), probs in zip(
+                    pairs, model.probabilities_batch([im for _, im, _ in pairs])
+                ):
+                    quality = pixel_quality(probs, mask, ds.ignore_index)
+                    del probs
+                    conf_sum += quality.class_confidence_sum
+                    pixels += quality.class_pixels
+                    spill = Path(tmp) / f"{len(kept)}.npz"
+                    _spill(quality, spill)
+                    kept.append((name, _light(quality), spill))
+                if progress is not None and meter.due(done_before + done):
+                    report(progress, meter.progress(done_before + done, part.files[done - 1]))
+            done_before += len(part)
+            del model
         if not kept:
             raise _nothing_ranked(Path(masks_dir), skipped)
         thresholds = class_thresholds(conf_sum, pixels)
+        lights = [light for _, light, _ in kept]
+        extra = {"softmin": softmin_scores(lights), "balanced": balanced_scores(lights)}
         images = []
-        for name, light, spill in kept:
+        for i, (name, light, spill) in enumerate(kept):
             quality = _unspill(light, spill)
             found = image_regions(quality, thresholds, min_region_area, max_regions)
+            scores = {"regions": found.score, **{k: v[i] for k, v in extra.items()}}
             images.append(
                 ImageIssues(
                     file=name,
-                    score=found.score,
+                    score=scores[score],
                     flagged_pixels=found.flagged_pixels,
                     valid_pixels=quality.valid_pixels,
                     uncertainty=quality.uncertainty,
@@ -163,6 +203,7 @@ def find_label_issues(
                     height=quality.shape[0],
                     width=quality.shape[1],
                     regions=found.regions,
+                    scores=scores,
                 )
             )
     images.sort(key=lambda im: (-im.score, im.file))
@@ -175,6 +216,8 @@ def find_label_issues(
         skipped=skipped,
         seconds=time.perf_counter() - started,
         model_score=predictor_score(predictor).to_json(),
+        score=score,
+        cross_fit=cross_fit,
     )
     if out is not None:
         write_ranking(result, out)

@@ -33,6 +33,30 @@ class PixelQuality:
     valid_pixels: int  # pixels not ignore
     uncertainty: float  # mean 1 - max p over all pixels (least confidence)
     top2_margin: float  # mean p[top1] - p[top2] over all pixels (small: unsure)
+    # per given class c: sum of s * exp(-s / T) and of exp(-s / T), s = self-confidence (softmin_quality)
+    softmin_num: np.ndarray | None = None
+    softmin_den: np.ndarray | None = None
+
+
+SOFTMIN_TEMPERATURE = 0.1  # Lad & Mueller (2023): low enough that the worst pixels decide
+
+
+def softmin_sums(
+    p_label: np.ndarray, label: np.ndarray, num_classes: int, temperature: float = SOFTMIN_TEMPERATURE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per given class, sum of s * exp(-s / T) and of exp(-s / T) over the pixels (s = p[label]):
+    the parts of a soft minimum that add up over images, folds and classes."""
+    weight = np.exp(-p_label.astype(np.float64) / temperature)
+    num = np.bincount(label, weights=p_label * weight, minlength=num_classes)[:num_classes]
+    den = np.bincount(label, weights=weight, minlength=num_classes)[:num_classes]
+    return num, den
+
+
+def softmin_quality(num: np.ndarray, den: np.ndarray) -> float:
+    """The soft minimum of the self-confidence over the pixels summed in ``num``/``den`` (1.0: none):
+    a label-quality score in [0, 1] that a few badly labelled pixels pull down (the mean would not)."""
+    total = float(np.sum(den))
+    return float(np.sum(num)) / total if total > 0 else 1.0
 
 
 def uncertainty_of(probs: np.ndarray) -> tuple[float, float]:
@@ -77,6 +101,7 @@ def pixel_quality(probs: np.ndarray, labels: np.ndarray, ignore_index: int = 255
     cand = np.flatnonzero(valid_flat & (predicted != lab_flat))
     conf_sum = np.bincount(lab_flat[valid_flat], weights=p_label[valid_flat], minlength=c)[:c]
     counts = np.bincount(lab_flat[valid_flat], minlength=c)[:c]
+    soft_num, soft_den = softmin_sums(p_label[valid_flat], lab_flat[valid_flat], c)
     return PixelQuality(
         shape=(int(labels.shape[0]), int(labels.shape[1])),
         flat_index=cand.astype(np.int64),
@@ -89,6 +114,8 @@ def pixel_quality(probs: np.ndarray, labels: np.ndarray, ignore_index: int = 255
         valid_pixels=int(valid_flat.sum()),
         uncertainty=uncertainty,
         top2_margin=top2,
+        softmin_num=soft_num,
+        softmin_den=soft_den,
     )
 
 
