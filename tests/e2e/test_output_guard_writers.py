@@ -182,6 +182,7 @@ WRITING_MODULES = {
     "core/coco_index_cache.py": "the app's cache folder",
     "core/training/pretrained.py": "torch's hub cache: a file named by its sha256 prefix, written only when "
     "absent or failing that hash",
+    "core/label_quality/cross_fit.py": "the folds' mask folders, in a temporary folder of its own",
     "core/folder_lock.py": "its own lock files, in a folder a guarded job or the mask editor writes",
     "core/editing/edited_records.py": "the mask editor: the owner of the mask folder's files",
     "gui/app.py": "--screenshot PATH, a developer's option",

@@ -165,9 +165,10 @@ def test_find_dialog_cross_fits_with_the_options_chosen(
     assert dialog.isVisible() and "missing.pt is not a file" in dialog.problem.text()
     assert actions.job is None
     dialog.checkpoint_edit.setText(str(tiny_run / "last.pt"))
+    asked = answer_question(qtbot, "weak_model_question", "Run anyway")  # the tiny run is weak
     with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS * 6):
         qtbot.mouseClick(dialog.find_button, Qt.MouseButton.LeftButton)
-        assert actions.job is not None and "cross-fitting, 2 models" in window.running_jobs()[0]
+        assert asked and actions.job is not None and "cross-fitting, 2 models" in window.running_jobs()[0]
     qtbot.waitUntil(lambda: actions.job is None, timeout=WAIT_MS)
     assert actions.options_dialog is None
     result = read_label_issues(masks / LABEL_ISSUES_FILE)

@@ -165,6 +165,7 @@ def test_cli_cross_fit(
     assert "regions score, cross-fitted (2 folds)" in printed
     result = read_label_issues(out)
     assert result.cross_fit == 2 and result.score == "regions" and len(result.images) == 6
+    args.append("--overwrite")  # its own earlier file: the refusals below are about the options
     assert cli_main([*args, "--cross-fit", "1"]) == 2
     assert "cross-fitting needs 2 to 20 folds, got 1" in capsys.readouterr().err
     assert cli_main([*args, "--fold-epochs", "3"]) == 2
