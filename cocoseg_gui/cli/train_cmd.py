@@ -297,7 +297,7 @@ def _record_run(project: Any, out: Path) -> None:
 
 def _offer_model(project: Any, new: Path) -> None:
     """The run's best.pt replaces the project's model only when it scores better on the same val set at
-    the same size (ADR 0022); otherwise the project keeps its model and both scores are printed."""
+    the same size (ADR 0027); otherwise the project keeps its model and both scores are printed."""
     from cocoseg_gui.core.training.model_score import judge, score_of_run_checkpoint
 
     current = Path(project.checkpoint) if project.checkpoint is not None else None

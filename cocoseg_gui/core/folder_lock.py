@@ -1,4 +1,4 @@
-"""An inter-process lock on a folder the app writes (docs/adr/0022-h18-lock-folder-lock.md).
+"""An inter-process lock on a folder the app writes (docs/adr/0023-folder-lock.md).
 
 A save reads report.json, image_mask_map.json and edited.json, changes them and writes them back;
 two windows, or a window and a ``cocoseg`` job, doing that at once lose one side's update (a mask

@@ -2,7 +2,7 @@
 
 Every command and GUI action that writes a file (``check_output_file``) or fills a folder
 (``check_output_folder``) asks here first, so the rules are the same everywhere
-(docs/adr/0022-h18-guard-output-guard.md):
+(docs/adr/0024-output-guard.md):
 
 - never, whatever the user says: onto a file the job reads, into a folder it reads, onto or among
   source images (an image file, anything inside an image folder), onto a COCO annotations file or a

@@ -139,7 +139,7 @@ def distinct_colors(
     ``min_delta_e`` from every one kept so far; otherwise it takes the readable colour nearest its own
     among those that far from all (or, when none is, the farthest one). Background and ignore are left
     alone. Deterministic: the same classes present get the same colours, and a class is recoloured only
-    in the company of one it is confused with (docs/adr/0022-h19-polish-distinct-colours.md).
+    in the company of one it is confused with (docs/adr/0029-distinct-colours.md).
     """
     table = np.array(colors, dtype=np.uint8, copy=True)
     classes = sorted({int(i) for i in present} - {0, IGNORE_INDEX})

@@ -96,7 +96,7 @@ def test_train_uses_the_roles_and_records_the_run(project: Path) -> None:
     again = cocoseg("train", "--project", project, "--model", "unet", *FAST)  # a free folder, not a refusal
     assert again.returncode == 0, again.stderr
     assert project_json(project)["runs"][:2] == ["runs/unet-2", "runs/unet-1"]
-    # the same options and seed score the same: not better, so the project keeps its model (ADR 0022)
+    # the same options and seed score the same: not better, so the project keeps its model (ADR 0027)
     assert project_json(project)["checkpoint"] == "runs/unet-1/best.pt"
     assert "the project keeps its model" in again.stderr and "does not score better" in again.stderr
 

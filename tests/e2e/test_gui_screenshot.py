@@ -34,7 +34,7 @@ def run_gui(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.Comp
 
 
 def largest_class_colour_of_first_image(tmp_path: Path) -> tuple[int, int, int]:
-    """The on-screen colour of the first image's largest class (its classes told apart, ADR 0022)."""
+    """The on-screen colour of the first image's largest class (its classes told apart, ADR 0029)."""
     index = CocoIndex.load(
         REPO / "resources/sample_coco/annotations/instances_val2017.json", cache_dir=tmp_path
     )

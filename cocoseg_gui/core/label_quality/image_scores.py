@@ -12,7 +12,7 @@
   class and scores near 0; an object erased to background makes that image's "background" pixels
   unusually unlikely. In [0, 1]; comparable across the images of one ranking only.
 
-ADR docs/adr/0022-h19-rank-cross-fit-and-scores.md says why, with the benchmark's numbers.
+ADR docs/adr/0028-cross-fit-and-scores.md says why, with the benchmark's numbers.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.label_quality.pixel_quality import PixelQuality, softmin_quality
 
 SCORES = ("regions", "softmin", "balanced")
-DEFAULT_SCORE = "softmin"  # measured best with regions (benchmarks/bench_loop.py, ADR 0022)
+DEFAULT_SCORE = "softmin"  # measured best with regions (benchmarks/bench_loop.py, ADR 0028)
 MIN_CLASS_PIXELS = 16  # a class with fewer pixels in an image is edge noise there, not a region
 
 

@@ -5,7 +5,7 @@ each image (Predictor.probabilities_batch, at the original size), reduces it at 
 pixels (core.label_quality.pixel_quality) spilled to a temporary folder, and sums each class's
 self-confidence; pass 2 sets the class thresholds and turns every image's candidates into flagged
 regions and a score. Memory holds one batch of probabilities at a time; the disk a few bytes per
-pixel the model disagrees with. Cross-fitted (ADR 0022), pass 1 runs fold by fold, each fold predicted by
+pixel the model disagrees with. Cross-fitted (ADR 0028), pass 1 runs fold by fold, each fold predicted by
 its own model (core.label_quality.cross_fit); the thresholds pool all folds.
 
 Imports torch (through the predictor): the CLI imports this module when its command runs, the GUI

@@ -1,6 +1,6 @@
 """A model's validation score, what it was measured on, and what follows from it (no Qt, no torch).
 
-Two decisions read it (ADR 0022, issue 19 items 4 and 5):
+Two decisions read it (ADR 0027, issue 19 items 4 and 5):
 
 - **A model earns its place**: a finished run replaces the project's model only when it scores better on
   the *same* validation set (``val_set.id``: a hash of the val images' names and mask bytes) at the *same*

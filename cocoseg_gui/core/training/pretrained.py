@@ -7,7 +7,7 @@ read with ``torch.load(weights_only=True)``; a wrong or missing file is named wi
 right one. ``download_weights`` is the one explicit download (CLI ``cocoseg download-weights``, GUI
 Tools menu): streamed, cancellable, hash-checked, renamed atomically into ``torch.hub.get_dir()``.
 The table is plain data (no torch import), so the CLI's help and the GUI's dialog stay fast; a test
-checks it against torchvision's own ``WeightsEnum``s. (ADR 0022-h18-weights)
+checks it against torchvision's own ``WeightsEnum``s. (ADR 0025)
 """
 
 from __future__ import annotations

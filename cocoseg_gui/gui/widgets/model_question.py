@@ -2,7 +2,7 @@
 
 Opened with ``QMessageBox.open()`` (window-modal, never a nested event loop): the answer arrives through
 ``on_answer`` on the GUI thread, so a run that ends while nobody watches (the screenshot driver, a quit)
-waits for no one. ADR 0022.
+waits for no one. ADR 0027.
 """
 
 from __future__ import annotations
