@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressDialog
 
@@ -32,7 +32,7 @@ from cocoseg_gui.core.training.model_score import score_of_run_checkpoint
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.browser.filtering import SortKey
-from cocoseg_gui.gui.widgets.dialogs import show_error
+from cocoseg_gui.gui.widgets.dialogs import job_progress_dialog, show_error
 from cocoseg_gui.gui.widgets.find_issues_dialog import FindIssuesDialog
 from cocoseg_gui.gui.widgets.issue_outline import IssueOutline
 from cocoseg_gui.gui.widgets.model_question import confirm_model_quality
@@ -208,13 +208,7 @@ class LabelIssueActions(QObject):
             show_error(self.window, title, "A ranking is already running: wait for it or cancel it.")
             return None
         preload_torch_modules()  # jobs never import (PySide6's import hook in worker threads)
-        dialog = QProgressDialog(f"{title}…", "Cancel", 0, 0, self.window)
-        dialog.setWindowTitle(title)
-        dialog.setWindowModality(Qt.WindowModality.NonModal)
-        dialog.setMinimumDuration(0)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.canceled.connect(job.cancel)
+        dialog = job_progress_dialog(self.window, f"{title}…", title, job)
         self.progress_dialog = dialog
         job.progress.connect(self._on_progress)
         job.succeeded.connect(on_result)

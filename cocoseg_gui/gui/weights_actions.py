@@ -28,7 +28,7 @@ from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.training.pretrained import WEIGHTS, WeightsFile, download_weights
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
-from cocoseg_gui.gui.widgets.dialogs import show_error
+from cocoseg_gui.gui.widgets.dialogs import job_progress_dialog, show_error
 
 if TYPE_CHECKING:
     from cocoseg_gui.gui.main_window import MainWindow
@@ -111,14 +111,8 @@ class WeightsActions(QObject):
             return None
         preload_torch_modules()  # the job reads torch.hub's folder; jobs never import
         job = JobWorker(download_weights, entry)
-        dialog = QProgressDialog(f"Downloading {entry.file_name}…", "Cancel", 0, 0, self.window)
+        dialog = job_progress_dialog(self.window, f"Downloading {entry.file_name}…", TITLE, job)
         dialog.setObjectName("weights_progress")
-        dialog.setWindowTitle(TITLE)
-        dialog.setWindowModality(Qt.WindowModality.NonModal)
-        dialog.setMinimumDuration(0)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.canceled.connect(job.cancel)
         self.progress_dialog = dialog
         job.progress.connect(self._on_progress)
         job.succeeded.connect(lambda path: self._say(f"{entry.label} is in torch's cache: {path}"))

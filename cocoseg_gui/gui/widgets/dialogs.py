@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
     QMessageBox,
+    QProgressDialog,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
 from cocoseg_gui import __version__
 from cocoseg_gui.core.errors import CocoSegError, describe_os_error
 from cocoseg_gui.gui.services.error_hints import gui_wording
+from cocoseg_gui.gui.services.workers import JobWorker
 
 
 def error_text(error: BaseException | str) -> str:
@@ -101,3 +104,16 @@ def confirm_quit(parent: QWidget | None, jobs: list[str]) -> bool:
         QMessageBox.StandardButton.No,
     )
     return answer == QMessageBox.StandardButton.Yes
+
+
+def job_progress_dialog(parent: QWidget, text: str, title: str, job: JobWorker) -> QProgressDialog:
+    """A non-modal busy/progress dialog whose Cancel cancels ``job`` (it stays until the job's end
+    closes it: no auto close or reset, so a late progress value cannot reopen or hide it)."""
+    dialog = QProgressDialog(text, "Cancel", 0, 0, parent)
+    dialog.setWindowTitle(title)
+    dialog.setWindowModality(Qt.WindowModality.NonModal)
+    dialog.setMinimumDuration(0)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    dialog.canceled.connect(job.cancel)
+    return dialog
