@@ -18,7 +18,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressDialog
 
 from cocoseg_gui.core.errors import CocoSegError
-from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
+from cocoseg_gui.core.jobs import CancelToken, ProgressCallback
 from cocoseg_gui.core.label_quality.image_scores import DEFAULT_SCORE
 from cocoseg_gui.core.label_quality.issues_file import (
     LABEL_ISSUES_FILE,
@@ -30,7 +30,7 @@ from cocoseg_gui.core.label_quality.issues_file import (
 )
 from cocoseg_gui.core.training.model_score import score_of_run_checkpoint
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
-from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
+from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.browser.filtering import SortKey
 from cocoseg_gui.gui.widgets.dialogs import job_progress_dialog, show_error
 from cocoseg_gui.gui.widgets.find_issues_dialog import FindIssuesDialog
@@ -210,7 +210,6 @@ class LabelIssueActions(QObject):
         preload_torch_modules()  # jobs never import (PySide6's import hook in worker threads)
         dialog = job_progress_dialog(self.window, f"{title}…", title, job)
         self.progress_dialog = dialog
-        job.progress.connect(self._on_progress)
         job.succeeded.connect(on_result)
         job.failed.connect(lambda exc: show_error(self.window, title, exc))
         job.cancelled.connect(lambda: self.state.status_message.emit(f"{title}: cancelled"))
@@ -219,12 +218,6 @@ class LabelIssueActions(QObject):
         dialog.show()
         job.start()
         return job
-
-    def _on_progress(self, event: Progress) -> None:
-        if self.progress_dialog is not None:
-            self.progress_dialog.setRange(0, max(event.total, 0))
-            self.progress_dialog.setValue(event.done)
-            self.progress_dialog.setLabelText(describe_progress(event))
 
     def _on_done(self) -> None:
         self.job = None

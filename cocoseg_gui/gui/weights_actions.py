@@ -24,10 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.training.pretrained import WEIGHTS, WeightsFile, download_weights
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
-from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
+from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import job_progress_dialog, show_error
 
 if TYPE_CHECKING:
@@ -111,10 +110,9 @@ class WeightsActions(QObject):
             return None
         preload_torch_modules()  # the job reads torch.hub's folder; jobs never import
         job = JobWorker(download_weights, entry)
-        dialog = job_progress_dialog(self.window, f"Downloading {entry.file_name}…", TITLE, job)
+        dialog = job_progress_dialog(self.window, f"Downloading {entry.file_name}…", TITLE, job, "KiB")
         dialog.setObjectName("weights_progress")
         self.progress_dialog = dialog
-        job.progress.connect(self._on_progress)
         job.succeeded.connect(lambda path: self._say(f"{entry.label} is in torch's cache: {path}"))
         job.failed.connect(lambda exc: self._failed(entry, exc))
         job.cancelled.connect(
@@ -126,12 +124,6 @@ class WeightsActions(QObject):
         dialog.show()
         job.start()
         return job
-
-    def _on_progress(self, event: Progress) -> None:
-        if self.progress_dialog is not None:
-            self.progress_dialog.setRange(0, max(event.total, 0))
-            self.progress_dialog.setValue(event.done)
-            self.progress_dialog.setLabelText(describe_progress(event, "KiB"))
 
     def _failed(self, entry: WeightsFile, exc: BaseException) -> None:
         self._say(f"{entry.file_name} was not downloaded.")

@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 
 from cocoseg_gui import __version__
 from cocoseg_gui.core.errors import CocoSegError, describe_os_error
+from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.gui.services.error_hints import gui_wording
-from cocoseg_gui.gui.services.workers import JobWorker
+from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 
 
 def error_text(error: BaseException | str) -> str:
@@ -106,9 +107,12 @@ def confirm_quit(parent: QWidget | None, jobs: list[str]) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-def job_progress_dialog(parent: QWidget, text: str, title: str, job: JobWorker) -> QProgressDialog:
-    """A non-modal busy/progress dialog whose Cancel cancels ``job`` (it stays until the job's end
-    closes it: no auto close or reset, so a late progress value cannot reopen or hide it)."""
+def job_progress_dialog(
+    parent: QWidget, text: str, title: str, job: JobWorker, unit: str = "images"
+) -> QProgressDialog:
+    """A non-modal busy/progress dialog that follows ``job``'s progress (counted in ``unit``) and whose
+    Cancel cancels it (it stays until the job's end closes it: no auto close or reset, so a late progress
+    value cannot reopen or hide it)."""
     dialog = QProgressDialog(text, "Cancel", 0, 0, parent)
     dialog.setWindowTitle(title)
     dialog.setWindowModality(Qt.WindowModality.NonModal)
@@ -116,4 +120,11 @@ def job_progress_dialog(parent: QWidget, text: str, title: str, job: JobWorker) 
     dialog.setAutoClose(False)
     dialog.setAutoReset(False)
     dialog.canceled.connect(job.cancel)
+
+    def follow(event: Progress) -> None:
+        dialog.setRange(0, max(event.total, 0))
+        dialog.setValue(event.done)
+        dialog.setLabelText(describe_progress(event, unit))
+
+    job.progress.connect(follow)
     return dialog
