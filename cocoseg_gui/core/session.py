@@ -164,12 +164,7 @@ class Session:
 
     def add_mask_folder(self, masks: Path) -> DatasetEntry:
         """An existing mask folder joins the project as a dataset (Project.add_mask_folder); saved."""
-        project = self._require_project()
-        entry = project.add_mask_folder(masks)
-        project.save()
-        self.implicit = False
-        self.changed.emit(ProjectChanged(project, reopened=False))
-        return entry
+        return self._edited(None, lambda p: p.add_mask_folder(masks))
 
     def remove_dataset(self, name: str) -> DatasetEntry:
         """Out of the project (its files stay); the open dataset removed: the first left opens."""
@@ -191,13 +186,14 @@ class Session:
         self.changed.emit(ProjectChanged(project, reopened=False))
         return project.file
 
-    def _edited(self, name: str, change: Callable[[Project], DatasetEntry]) -> DatasetEntry:
-        """Apply ``change`` (DatasetError: nothing changed), save the project, tell the views."""
+    def _edited(self, name: str | None, change: Callable[[Project], DatasetEntry]) -> DatasetEntry:
+        """Apply ``change`` (DatasetError: nothing changed), save the project, tell the views; the open
+        dataset follows when it is ``name`` (None: a new dataset, never the open one)."""
         project = self._require_project()
         entry = change(project)
         project.save()  # a deliberate change: an implicit project is saved too
         self.implicit = False
-        if self.dataset is not None and self.dataset.name == name:
+        if name is not None and self.dataset is not None and self.dataset.name == name:
             self.dataset = entry
         self.changed.emit(ProjectChanged(project, reopened=False))
         if self.dataset is entry:
