@@ -5,8 +5,10 @@ classes are a mask folder's."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -46,3 +48,22 @@ def tiny_checkpoint(path: Path, class_names: list[str]) -> Path:
     )  # fmt: skip
     save_checkpoint(path, ckpt)
     return path
+
+
+def labelled_new_dataset(tmp_path: Path, val_images: Path, count: int) -> Path:
+    """A new dataset (classes person, dog, airplane) of the first ``count`` sample images, the first one
+    labelled by hand (all person, saved as the editor saves)."""
+    from PIL import Image
+
+    from cocoseg_gui.core.editing.save import save_edited_mask
+    from cocoseg_gui.core.new_mask_dataset import categories_from_names, create_new_dataset
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for f in sorted(val_images.iterdir())[:count]:
+        shutil.copy(f, images / f.name)
+    made = create_new_dataset(images, categories_from_names("person,dog,airplane"), tmp_path / "masks")
+    first = sorted(p.name for p in images.iterdir())[0]
+    w, h = Image.open(images / first).size
+    save_edited_mask(made.folder, first, np.ones((h, w), np.uint8), (h, w), None)
+    return made.folder

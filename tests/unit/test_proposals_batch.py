@@ -5,17 +5,14 @@ cancellable, reviewable; and `cocoseg propose` on the same data. No network (fak
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cocoseg_gui.cli import main as cli_main
-from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.jobs import Cancelled, CancelToken
 from cocoseg_gui.core.mask_png import read_mask_png
-from cocoseg_gui.core.new_mask_dataset import categories_from_names, create_new_dataset
 from cocoseg_gui.core.proposals.batch import (
     ACCEPTED,
     PENDING,
@@ -25,23 +22,13 @@ from cocoseg_gui.core.proposals.batch import (
     propose_folder,
     unlabelled_images,
 )
-from tests.unit.proposal_fixtures import TV_MODEL, fake_weights_file, tv_spec  # noqa: F401
+from tests.unit.proposal_fixtures import TV_MODEL, fake_weights_file, labelled_new_dataset, tv_spec  # noqa: F401
 
 
 @pytest.fixture
 def new_dataset(tmp_path: Path, val_images: Path) -> Path:
     """A new dataset of 4 sample images (person, dog, airplane), the first one labelled by hand."""
-    images = tmp_path / "images"
-    images.mkdir()
-    for f in sorted(val_images.iterdir())[:4]:
-        shutil.copy(f, images / f.name)
-    made = create_new_dataset(images, categories_from_names("person,dog,airplane"), tmp_path / "masks")
-    first = sorted(p.name for p in images.iterdir())[0]
-    from PIL import Image
-
-    w, h = Image.open(images / first).size
-    save_edited_mask(made.folder, first, np.ones((h, w), np.uint8), (h, w), None)
-    return made.folder
+    return labelled_new_dataset(tmp_path, val_images, 4)
 
 
 def test_unlabelled_images_are_those_without_a_saved_mask(new_dataset: Path) -> None:

@@ -7,22 +7,18 @@ its metrics.jsonl (the file the score is read from) so that weak and strong are 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from cocoseg_gui.cli import main as cli_main
-from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.label_quality.issues_file import read_label_issues, read_uncertainty
-from cocoseg_gui.core.new_mask_dataset import categories_from_names, create_new_dataset
 from cocoseg_gui.core.proposals.batch import PROPOSALS_FILE
 from cocoseg_gui.core.training.model_score import WEAK_MIOU
 from cocoseg_gui.core.training.trainer import train
 from tests.trainer_fixtures import person4  # noqa: F401
-from tests.unit.proposal_fixtures import TV_MODEL, fake_weights_file, tiny_checkpoint  # noqa: F401
+from tests.unit.proposal_fixtures import TV_MODEL, fake_weights_file, labelled_new_dataset, tiny_checkpoint  # noqa: F401
 from tests.unit.test_trainer import tiny_config
 
 
@@ -97,17 +93,7 @@ def test_rank_uncertain_warns_before_an_unscored_model(
 @pytest.fixture
 def new_dataset(tmp_path: Path, val_images: Path) -> Path:
     """A new dataset of 3 sample images (person, dog, airplane), the first one labelled."""
-    images = tmp_path / "images"
-    images.mkdir()
-    for f in sorted(val_images.iterdir())[:3]:
-        shutil.copy(f, images / f.name)
-    made = create_new_dataset(images, categories_from_names("person,dog,airplane"), tmp_path / "masks")
-    from PIL import Image
-
-    first = sorted(p.name for p in images.iterdir())[0]
-    w, h = Image.open(images / first).size
-    save_edited_mask(made.folder, first, np.ones((h, w), np.uint8), (h, w), None)
-    return made.folder
+    return labelled_new_dataset(tmp_path, val_images, 3)
 
 
 def test_propose_warns_for_an_unscored_checkpoint_and_records_torchvisions_published_score(
