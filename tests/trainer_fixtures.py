@@ -8,12 +8,14 @@ Import the fixtures into a test module: ``from tests.trainer_fixtures import per
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.palette import class_color, palette_bytes
 from tests.training_fixtures import build_mask_folder
 
@@ -85,3 +87,25 @@ def person_folder(out: Path, max_images: int, scan: int = 16, copy_images: bool 
 def person4(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four sample val images with persons, two classes (read-only: copy it to damage it)."""
     return person_folder(tmp_path_factory.mktemp("person4"), 4)
+
+
+def part_of(src: Path, dst: Path, keep: slice) -> Path:
+    """A copy of a mask folder with only the images ``keep`` of its sorted map (images found as before)."""
+    shutil.copytree(src, dst)
+    manifest = json.loads((src / "manifest.json").read_text())
+    manifest["images_dir"] = (src / manifest["images_dir"]).resolve().as_posix()
+    (dst / "manifest.json").write_text(json.dumps(manifest))
+    mask_map = json.loads((src / "image_mask_map.json").read_text())
+    kept = dict(sorted(mask_map.items())[keep])
+    (dst / "image_mask_map.json").write_text(json.dumps(kept))
+    return dst
+
+
+def edit_first(masks: Path) -> str:
+    """Save a correction of the folder's first image the way the editor does (edited.json)."""
+    mask_map = json.loads((masks / "image_mask_map.json").read_text())
+    name = sorted(mask_map)[0]
+    mask = np.array(Image.open(masks / "masks" / mask_map[name]))
+    mask[: mask.shape[0] // 2] = 1
+    save_edited_mask(masks, name, mask, mask.shape)
+    return name

@@ -6,16 +6,12 @@ from the project's model, on every train dataset, edited images drawn more often
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.project import DatasetEntry, Project, Role, new_project
 from cocoseg_gui.core.training.config import TrainConfig
 from cocoseg_gui.core.training.run_inputs import read_run_inputs
@@ -24,33 +20,13 @@ from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets.train_form import FINE_TUNE_EDITED_WEIGHT, FINE_TUNE_EPOCHS, VAL_FOLDER
 from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
 from tests.gui.training_panel_fixtures import temp_settings  # noqa: F401
-from tests.trainer_fixtures import person_folder
+from tests.trainer_fixtures import edit_first, part_of, person_folder
 
 
 @pytest.fixture(scope="module")
 def person6(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six sample val images with persons, background/person (read-only: tests copy parts of it)."""
     return person_folder(tmp_path_factory.mktemp("person6"), 6)
-
-
-def part_of(src: Path, dst: Path, keep: slice) -> Path:
-    """A copy of a mask folder with only the images ``keep`` of its sorted map (images found as before)."""
-    shutil.copytree(src, dst)
-    manifest = json.loads((src / "manifest.json").read_text())
-    manifest["images_dir"] = (src / manifest["images_dir"]).resolve().as_posix()
-    (dst / "manifest.json").write_text(json.dumps(manifest))
-    mask_map = json.loads((src / "image_mask_map.json").read_text())
-    (dst / "image_mask_map.json").write_text(json.dumps(dict(sorted(mask_map.items())[keep])))
-    return dst
-
-
-def edit_first(masks: Path) -> str:
-    mask_map = json.loads((masks / "image_mask_map.json").read_text())
-    name = sorted(mask_map)[0]
-    mask = np.array(Image.open(masks / "masks" / mask_map[name]))
-    mask[: mask.shape[0] // 2] = 1
-    save_edited_mask(masks, name, mask, mask.shape)
-    return name
 
 
 def three_dataset_project(person6: Path, root: Path) -> Project:

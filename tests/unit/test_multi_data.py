@@ -5,17 +5,13 @@ its images and edited masks; edited images drawn more often. Real sample masks, 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from cocoseg_gui.cli import main as cli_main
-from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.project import DatasetEntry, Role, new_project
 from cocoseg_gui.core.training.config import TrainConfig
@@ -25,7 +21,7 @@ from cocoseg_gui.core.training.events import EventLog
 from cocoseg_gui.core.training.run_inputs import collect_run_inputs, read_run_inputs
 from cocoseg_gui.core.training.run_reader import read_events
 from cocoseg_gui.core.training.trainer import Trainer, train
-from tests.trainer_fixtures import person4  # noqa: F401
+from tests.trainer_fixtures import edit_first, part_of, person4  # noqa: F401
 
 TINY = {"width": 8, "depth": 2}
 
@@ -49,28 +45,6 @@ def config(data: Path, out: Path, **kw: Any) -> TrainConfig:
     )
     base.update(kw)
     return TrainConfig(**base)
-
-
-def part_of(src: Path, dst: Path, keep: slice) -> Path:
-    """A copy of a mask folder with only the images ``keep`` of its sorted map (images found as before)."""
-    shutil.copytree(src, dst)
-    manifest = json.loads((src / "manifest.json").read_text())
-    manifest["images_dir"] = (src / manifest["images_dir"]).resolve().as_posix()
-    (dst / "manifest.json").write_text(json.dumps(manifest))
-    mask_map = json.loads((src / "image_mask_map.json").read_text())
-    kept = dict(sorted(mask_map.items())[keep])
-    (dst / "image_mask_map.json").write_text(json.dumps(kept))
-    return dst
-
-
-def edit_first(masks: Path) -> str:
-    """Save a correction of the folder's first image the way the editor does (edited.json)."""
-    mask_map = json.loads((masks / "image_mask_map.json").read_text())
-    name = sorted(mask_map)[0]
-    mask = np.array(Image.open(masks / "masks" / mask_map[name]))
-    mask[: mask.shape[0] // 2] = 1
-    save_edited_mask(masks, name, mask, mask.shape)
-    return name
 
 
 def backdate_saves(masks: Path, seconds: int) -> None:
