@@ -54,8 +54,8 @@ class BaselineDataset(torch.utils.data.Dataset):
 
 def make_mask_folder(out: Path) -> Path:
     try:
-        from cocoseg_gui.core.mask_job import generate_masks
-        from cocoseg_gui.core.mask_options import MaskOptions
+        from cocoseg_gui.core.masks.job import generate_masks
+        from cocoseg_gui.core.masks.options import MaskOptions
 
         generate_masks(
             SAMPLE / "annotations" / "instances_val2017.json", SAMPLE / "val2017", out, MaskOptions(workers=1)

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cocoseg_gui.core.class_map import ClassMapping
 from cocoseg_gui.core.editing.fill import fill_area
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.history import History
 from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.editing.session import Brush, EditSession
-from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.masks.class_map import ClassMapping
+from cocoseg_gui.core.masks.palette import voc_palette
 from cocoseg_gui.core.types import Category
 
 RADII = (5, 20, 50, 100, 200)

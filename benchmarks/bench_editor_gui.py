@@ -16,8 +16,8 @@ import numpy as np
 from PySide6.QtWidgets import QApplication
 
 from cocoseg_gui.core.editing.editor import ImageEditor
-from cocoseg_gui.core.image_view_state import ImageViewState, ShownImage
-from cocoseg_gui.core.label_map import LabelMap
+from cocoseg_gui.core.masks.label_map import LabelMap
+from cocoseg_gui.core.project.image_view_state import ImageViewState, ShownImage
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 
 RADII = (5, 50, 200)

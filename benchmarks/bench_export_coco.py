@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from cocoseg_gui.core.coco_components import component_polygon, component_rle, components
-from cocoseg_gui.core.coco_export import export_coco
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.formats.coco_components import component_polygon, component_rle, components
+from cocoseg_gui.core.formats.coco_export import export_coco
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 
 SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "sample_coco"
 

@@ -42,7 +42,7 @@ if sys.argv[1] == "bare":
     w = QMainWindow(); w.resize(1440, 900); w.show(); app.processEvents()
 else:
     from cocoseg_gui.gui.services.app_state import AppState
-    from cocoseg_gui.core.dataset_locator import demo_dataset
+    from cocoseg_gui.core.coco.dataset_locator import demo_dataset
     from cocoseg_gui.gui.main_window import MainWindow
     w = MainWindow(AppState(QSettings(sys.argv[2], QSettings.Format.IniFormat)))
     w.resize(1440, 900); w.show()

@@ -38,7 +38,7 @@ if which == "pycocotools":
     from pycocotools.coco import COCO
 else:
     from pathlib import Path
-    from cocoseg_gui.core.coco_index import CocoIndex
+    from cocoseg_gui.core.coco.index import CocoIndex
 import numpy, orjson
 base = rss("VmRSS:")
 t0 = time.perf_counter()

@@ -6,7 +6,7 @@
 Copies the sample's val masks (background, person, car, chair; images whose largest object covers at
 least --min-object of the image), trains a small U-Net briefly on the CLEAN masks, then --repeats times
 corrupts a third of a fresh copy (tests/label_corruption.py: erase an object, swap its class, shift it)
-and ranks the copy with core.label_quality.find_label_issues. Printed: precision@k (k = the number
+and ranks the copy with core.quality.find_label_issues. Printed: precision@k (k = the number
 corrupted) of the ranking, of the model's uncertainty ranking (hard images, not wrong labels), and of a
 random ranking measured in the same run (mean of 10,000 shuffles; its expectation is k/n), and the time
 per image of the ranking (prediction included). No target in the issue: it says the method works.
@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cocoseg_gui.core.label_quality.job import find_label_issues  # noqa: E402
+from cocoseg_gui.core.quality.job import find_label_issues  # noqa: E402
 from cocoseg_gui.core.training.config import TrainConfig  # noqa: E402
 from cocoseg_gui.core.training.trainer import train  # noqa: E402
 from tests.label_corruption import copy_mask_folder, corrupt_folder, keep_large_objects, precision_at  # noqa: E402

@@ -7,9 +7,9 @@ On two data sets a CPU model learns within minutes, a synthetic shapes set (circ
 textured background, 64 px) and the bundled COCO sample reduced to person vs background (train2017
 for training, val2017 for validation), this corrupts 20 % of the training masks (tests/label_corruption:
 objects erased, classes swapped, outlines shifted), trains a small U-Net on them, and ranks the training
-images with core.label_quality.find_label_issues, in-sample (the model that trained on the masks) and
+images with core.quality.find_label_issues, in-sample (the model that trained on the masks) and
 cross-fitted (K folds, each image scored by a model trained without it), by every score
-(core.label_quality.image_scores). Printed, measured in the same run: precision@k and recall@k (k = the
+(core.quality.image_scores). Printed, measured in the same run: precision@k and recall@k (k = the
 number corrupted; recall@2k too) of each ranking, of a random ranking (10,000 shuffles) and of a simple
 baseline (mask area: least foreground first), then the val mIoU after replacing the top-k masks of the
 default ranking with the true ones and fine-tuning from the model, against fixing k random images the
@@ -40,9 +40,9 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cocoseg_gui.core.label_quality.image_scores import DEFAULT_SCORE, SCORES  # noqa: E402
-from cocoseg_gui.core.label_quality.job import find_label_issues  # noqa: E402
-from cocoseg_gui.core.palette import class_color  # noqa: E402
+from cocoseg_gui.core.masks.palette import class_color  # noqa: E402
+from cocoseg_gui.core.quality.image_scores import DEFAULT_SCORE, SCORES  # noqa: E402
+from cocoseg_gui.core.quality.job import find_label_issues  # noqa: E402
 from cocoseg_gui.core.training.config import TrainConfig  # noqa: E402
 from cocoseg_gui.core.training.trainer import train  # noqa: E402
 from tests.label_corruption import copy_mask_folder, corrupt_folder, write_mask  # noqa: E402

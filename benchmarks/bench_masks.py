@@ -90,8 +90,8 @@ def baseline(annotations: Path, out: Path) -> float:
 
 
 def ours(annotations: Path, images_dir: Path, out: Path, workers: int | None) -> float:
-    from cocoseg_gui.core.mask_job import generate_masks
-    from cocoseg_gui.core.mask_options import MaskOptions, default_workers
+    from cocoseg_gui.core.masks.job import generate_masks
+    from cocoseg_gui.core.masks.options import MaskOptions, default_workers
 
     options = MaskOptions(overlap="later", crowd="skip", workers=workers or default_workers())
     t0 = time.perf_counter()

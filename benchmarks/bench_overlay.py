@@ -38,7 +38,7 @@ def per_class_loop(mask: np.ndarray, colors: np.ndarray, alpha: int) -> np.ndarr
 
 
 def main() -> None:
-    from cocoseg_gui.core.palette import voc_palette
+    from cocoseg_gui.core.masks.palette import voc_palette
     from cocoseg_gui.gui.widgets.qimage_utils import mask_to_argb, overlay_lut, qimage_to_rgba, resize_nearest
     from tests.gui.sample_masks import sample_mask
 

@@ -15,8 +15,8 @@ from PySide6.QtCore import QEventLoop, QPointF, QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.services.app_state import PROJECTS_ROOT_KEY, AppState
 

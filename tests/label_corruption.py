@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from cocoseg_gui.core.palette import palette_bytes
+from cocoseg_gui.core.masks.palette import palette_bytes
 
 KINDS = ("erase", "swap", "shift")
 IGNORE = 255

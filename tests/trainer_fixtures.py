@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from cocoseg_gui.core.editing.save import save_edited_mask
-from cocoseg_gui.core.palette import class_color, palette_bytes
+from cocoseg_gui.core.masks.palette import class_color, palette_bytes
 from tests.training_fixtures import build_mask_folder
 
 IGNORE = 255

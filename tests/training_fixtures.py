@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cocoseg_gui.core.palette import class_color, palette_bytes
+from cocoseg_gui.core.masks.palette import class_color, palette_bytes
 
 SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "sample_coco"
 IGNORE = 255

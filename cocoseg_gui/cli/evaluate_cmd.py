@@ -76,7 +76,7 @@ def format_table(result: Any, worst: int = 5) -> str:
 
 def _fill_from_project(args: argparse.Namespace, project: Any) -> None:
     """--checkpoint and --data from the project where not given; role warnings before the work."""
-    from cocoseg_gui.core.project import Role
+    from cocoseg_gui.core.project.project import Role
 
     if args.checkpoint is None:
         args.checkpoint = project_checkpoint(project)

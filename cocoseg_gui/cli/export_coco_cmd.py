@@ -90,16 +90,16 @@ def _fill_from_project(args: argparse.Namespace) -> None:
 def _labelled_from_scratch(masks: Path) -> bool:
     """A folder made by `cocoseg new-dataset`: its images.json is no original to keep (only labelled
     images are written)."""
-    from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-    from cocoseg_gui.core.new_mask_dataset import CREATED_BY
+    from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
+    from cocoseg_gui.core.masks.new_dataset import CREATED_BY
 
     return MaskDatasetFolder(masks, browse=True).manifest.get("created_by") == CREATED_BY
 
 
 def _check_report(args: argparse.Namespace) -> None:
     """--report goes through the same guard as --out, before the export (nothing is lost after it)."""
-    from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-    from cocoseg_gui.core.output_guard import check_output_file
+    from cocoseg_gui.core.files.output_guard import check_output_file
+    from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 
     folder = MaskDatasetFolder(args.masks, browse=True)
     reads = {
@@ -115,9 +115,9 @@ def _check_report(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.cli.progress_bar import ProgressBar
-    from cocoseg_gui.core.atomic import atomic_write_text
-    from cocoseg_gui.core.coco_export import export_coco
     from cocoseg_gui.core.errors import OptionsError
+    from cocoseg_gui.core.files.atomic import atomic_write_text
+    from cocoseg_gui.core.formats.coco_export import export_coco
 
     _fill_from_project(args)
     require(args, "--masks")

@@ -15,7 +15,7 @@ from typing import Any
 from cocoseg_gui.cli.arg_types import non_negative_int, out_file, positive_int
 from cocoseg_gui.cli.model_quality import checkpoint_score, warn_if_weak
 from cocoseg_gui.cli.progress_bar import run_cancellable
-from cocoseg_gui.core.label_quality.image_scores import DEFAULT_SCORE, SCORES
+from cocoseg_gui.core.quality.image_scores import DEFAULT_SCORE, SCORES
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -84,7 +84,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run_issues(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import OptionsError
-    from cocoseg_gui.core.label_quality.job import find_label_issues
+    from cocoseg_gui.core.quality.job import find_label_issues
 
     if args.fold_epochs is not None and not args.cross_fit:
         raise OptionsError("--fold-epochs needs --cross-fit K")
@@ -119,9 +119,9 @@ def run_issues(args: argparse.Namespace) -> int:
 
 def run_uncertain(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import OptionsError
-    from cocoseg_gui.core.label_quality.job import rank_uncertain
-    from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-    from cocoseg_gui.core.new_mask_dataset import list_images
+    from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
+    from cocoseg_gui.core.masks.new_dataset import list_images
+    from cocoseg_gui.core.quality.job import rank_uncertain
 
     if (args.data is None) == (args.images is None):
         raise OptionsError("give either --data MASKS_DIR or --images DIR")

@@ -16,8 +16,8 @@ from cocoseg_gui.cli.project_opts import (
     named_dataset,
     require,
 )
-from cocoseg_gui.core.image_entry import DEFAULT_MAX_IMAGE_PIXELS
-from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, default_workers
+from cocoseg_gui.core.coco.image_entry import DEFAULT_MAX_IMAGE_PIXELS
+from cocoseg_gui.core.masks.options import CROWD_POLICIES, OVERLAP_POLICIES, default_workers
 
 
 def add_parser(subparsers: Any) -> None:
@@ -71,7 +71,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _split(text: str | None) -> list[str] | None:
-    from cocoseg_gui.core.class_map import parse_class_list
+    from cocoseg_gui.core.masks.class_map import parse_class_list
 
     return parse_class_list(text)
 
@@ -130,9 +130,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from cocoseg_gui.cli.progress_bar import ProgressBar
     from cocoseg_gui.core.jobs import Cancelled, CancelToken
-    from cocoseg_gui.core.mask_job import generate_masks
-    from cocoseg_gui.core.mask_options import MaskOptions
-    from cocoseg_gui.core.mask_report import classes_with_pixels
+    from cocoseg_gui.core.masks.job import generate_masks
+    from cocoseg_gui.core.masks.options import MaskOptions
+    from cocoseg_gui.core.masks.report import classes_with_pixels
 
     classes = _split(args.classes)
     options = MaskOptions(

@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _categories(args: argparse.Namespace) -> list[Any]:
-    from cocoseg_gui.core import new_mask_dataset as nd
+    from cocoseg_gui.core.masks import new_dataset as nd
 
     if args.classes is not None:
         return nd.categories_from_names(args.classes)
@@ -48,14 +48,14 @@ def _categories(args: argparse.Namespace) -> list[Any]:
 
 def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.cli.progress_bar import ProgressBar
-    from cocoseg_gui.core import new_mask_dataset as nd
     from cocoseg_gui.core.errors import OptionsError
+    from cocoseg_gui.core.masks import new_dataset as nd
 
     project = load_project(args)
     if project is None and args.name is not None:
         raise OptionsError("--name needs --project")
     if args.name is not None:
-        from cocoseg_gui.core.project import check_dataset_name
+        from cocoseg_gui.core.project.project import check_dataset_name
 
         check_dataset_name(args.name, "--name")
     categories = _categories(args)

@@ -56,8 +56,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import DatasetError, OptionsError
-    from cocoseg_gui.core.output_guard import check_output_file
-    from cocoseg_gui.core.project import coco_folder_datasets, new_project
+    from cocoseg_gui.core.files.output_guard import check_output_file
+    from cocoseg_gui.core.project.project import coco_folder_datasets, new_project
 
     project = new_project(args.dir, name=args.name)
     if project.file.exists():
@@ -81,7 +81,7 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from cocoseg_gui.core.project import Project
+    from cocoseg_gui.core.project.project import Project
 
     _print(Project.load(args.project))
     return 0
@@ -100,7 +100,7 @@ def _dataset(project: Any, name: str) -> Any:
 def run_set(args: argparse.Namespace) -> int:
     """Every change is checked before the file is written: one refused leaves the file as it was."""
     from cocoseg_gui.core.errors import OptionsError
-    from cocoseg_gui.core.project import Project, Role
+    from cocoseg_gui.core.project.project import Project, Role
 
     if args.role is None and args.name is None and args.masks is None:
         raise OptionsError("nothing to change: give --role, --name or --masks")
@@ -118,7 +118,7 @@ def run_set(args: argparse.Namespace) -> int:
 
 
 def run_add_masks(args: argparse.Namespace) -> int:
-    from cocoseg_gui.core.project import Project
+    from cocoseg_gui.core.project.project import Project
 
     project = Project.load(args.project)
     entry = project.add_mask_folder(args.masks)
@@ -128,7 +128,7 @@ def run_add_masks(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from cocoseg_gui.core.project import Project
+    from cocoseg_gui.core.project.project import Project
 
     project = Project.load(args.project)
     entry = project.remove_dataset(_dataset(project, args.dataset).name)
@@ -138,7 +138,7 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_save_as(args: argparse.Namespace) -> int:
-    from cocoseg_gui.core.project import Project
+    from cocoseg_gui.core.project.project import Project
 
     project = Project.load(args.project)
     project.move_to(args.target)  # refuses an existing file and what the output guard refuses

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cocoseg_gui.core.errors import OptionsError
 
 if TYPE_CHECKING:
-    from cocoseg_gui.core.project import Project
+    from cocoseg_gui.core.project.project import Project
 
 
 def add_project_option(parser: Any) -> None:
@@ -29,7 +29,7 @@ def load_project(args: argparse.Namespace) -> Any:
     """The project named by ``--project`` (DatasetError naming the file when unusable), or None."""
     if getattr(args, "project", None) is None:
         return None
-    from cocoseg_gui.core.project import Project
+    from cocoseg_gui.core.project.project import Project
 
     return Project.load(args.project)
 
@@ -67,7 +67,7 @@ def is_main_process() -> bool:
 
 def named_dataset(project: Project, name: str) -> Any:
     """The project's dataset called ``name``; a bad name is an error listing the names there are."""
-    from cocoseg_gui.core.project import check_dataset_name
+    from cocoseg_gui.core.project.project import check_dataset_name
 
     check_dataset_name(name, "--dataset")
     try:

@@ -239,7 +239,7 @@ def _refuse_existing_run(config: Any) -> None:
 
 def _fill_from_project(args: argparse.Namespace, project: Any) -> None:
     """--data, --val-data and --out from the project's roles, where the user did not give them."""
-    from cocoseg_gui.core.project import Role
+    from cocoseg_gui.core.project.project import Role
     from cocoseg_gui.core.training.run_folder import next_free_folder
 
     if args.data is None:

@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from cocoseg_gui.core.dataset_locator import demo_dataset
+    from cocoseg_gui.core.coco.dataset_locator import demo_dataset
     from cocoseg_gui.gui.main_window import MainWindow
     from cocoseg_gui.gui.services.app_state import PROJECTS_ROOT_KEY, AppState
 

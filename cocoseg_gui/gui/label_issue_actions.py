@@ -1,5 +1,5 @@
 """Tools › Find likely label errors… and Tools › Rank images by uncertainty…: the rankings of
-core.label_quality in the window.
+core.quality in the window.
 
 App layer, beside ``dataset_actions``: each action runs its job in a ``JobWorker`` (progress dialog with
 Cancel), then gives the browser its sort ("most suspicious first", "most uncertain first") and outlines
@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QProgressDialog
 
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback
-from cocoseg_gui.core.label_quality.image_scores import DEFAULT_SCORE
-from cocoseg_gui.core.label_quality.issues_file import (
+from cocoseg_gui.core.quality.image_scores import DEFAULT_SCORE
+from cocoseg_gui.core.quality.issues_file import (
     LABEL_ISSUES_FILE,
     UNCERTAINTY_FILE,
     LabelIssues,
@@ -58,7 +58,7 @@ def read_rankings(
 
 
 def _find_issues(checkpoint: Path, masks: Path, **kwargs: Any) -> LabelIssues:
-    from cocoseg_gui.core.label_quality.job import find_label_issues
+    from cocoseg_gui.core.quality.job import find_label_issues
 
     # the mask folder's ranking is the window's own file: a rerun replaces it (the output guard still runs)
     return find_label_issues(checkpoint, masks, out=masks / LABEL_ISSUES_FILE, replace_own=True, **kwargs)
@@ -67,7 +67,7 @@ def _find_issues(checkpoint: Path, masks: Path, **kwargs: Any) -> LabelIssues:
 def _rank_uncertain(
     checkpoint: Path, images_dir: Path, out: Path | None, **kwargs: Any
 ) -> UncertaintyRanking:
-    from cocoseg_gui.core.label_quality.job import rank_uncertain
+    from cocoseg_gui.core.quality.job import rank_uncertain
 
     return rank_uncertain(checkpoint, images_dir, out=out, replace_own=True, **kwargs)
 

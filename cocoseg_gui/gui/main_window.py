@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.coco_index import CocoIndex
-from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir, locate
+from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, default_masks_dir, locate
+from cocoseg_gui.core.coco.index import CocoIndex
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
-from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
+from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
 from cocoseg_gui.gui.dataset_actions import DatasetActions
 from cocoseg_gui.gui.label_issue_actions import LabelIssueActions
 from cocoseg_gui.gui.project_actions import ProjectActions

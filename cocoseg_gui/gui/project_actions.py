@@ -1,9 +1,9 @@
-"""The project in the window: File › New project… / Open project…, the dataset switcher, recent
-projects, the title, and reopening what was open last (ADR 0011).
+"""The project in the window: File › New project… / Open project…, the dataset switcher, recent projects, the
+title, and reopening what was open last (ADR 0011).
 
 App layer: it drives ``MainWindow`` (opening a dataset, the workspaces' ``restore``) and the Qt-free
-``core.session.Session`` behind ``AppState``. Opening a COCO folder makes a project with every split found
-(train + val); opening one JSON makes an implicit project, saved at the first Generate or Start.
+``core.project.session.Session`` behind ``AppState``. Opening a COCO folder makes a project with every split
+found (train + val); opening one JSON makes an implicit project, saved at the first Generate or Start.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMenu, QMessageBox
 
-from cocoseg_gui.core.dataset_locator import DatasetPaths, locate
+from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, locate
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
-from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE
-from cocoseg_gui.core.project import PROJECT_FILE, DatasetEntry, Project, coco_folder_datasets
-from cocoseg_gui.core.session import implicit_project
+from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
+from cocoseg_gui.core.project.project import PROJECT_FILE, DatasetEntry, Project, coco_folder_datasets
+from cocoseg_gui.core.project.session import implicit_project
 from cocoseg_gui.gui.widgets.datasets_dialog import DatasetsDialog
 from cocoseg_gui.gui.widgets.dialogs import show_error
 from cocoseg_gui.gui.widgets.project_dialog import NewProjectDialog

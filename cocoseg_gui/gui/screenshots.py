@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cocoseg_gui.core.dataset_locator import demo_dataset
+from cocoseg_gui.core.coco.dataset_locator import demo_dataset
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo, Workspace
@@ -65,8 +65,8 @@ def ensure_demo_masks(state: AppState, then: Callable[[], None], done: Callable[
     if state.masks_dir is not None:
         then()
         return
-    from cocoseg_gui.core.mask_job import generate_masks
-    from cocoseg_gui.core.mask_options import MaskOptions
+    from cocoseg_gui.core.masks.job import generate_masks
+    from cocoseg_gui.core.masks.options import MaskOptions
 
     demo = demo_dataset()
     out = temp_dir("demo-masks")

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from cocoseg_gui.core.class_map import ClassMapping
-from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
+from cocoseg_gui.core.masks.class_map import ClassMapping
+from cocoseg_gui.core.masks.png import read_mask_png, write_mask_png
 
 REPO = Path(__file__).resolve().parents[2]
 PAINTED = "000000397133.jpg"  # a rectangle of "dog" painted over the table scene

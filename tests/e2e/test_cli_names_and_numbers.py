@@ -12,7 +12,7 @@ import pytest
 from cocoseg_gui.cli import build_parser, main
 from cocoseg_gui.cli.arg_types import non_negative_int, positive_int
 from cocoseg_gui.core.errors import DatasetError, OptionsError
-from cocoseg_gui.core.project import DatasetEntry, Project, Role, new_project, slug
+from cocoseg_gui.core.project.project import DatasetEntry, Project, Role, new_project, slug
 
 
 def project_file(folder: Path, datasets: list[dict[str, object]], version: object = 1) -> Path:
@@ -159,7 +159,7 @@ def test_min_area_nan_writes_nothing(
         main([*args, "--min-area", "nan"])
     assert "--min-area: must be a finite number at least 0, got 'nan'" in capsys.readouterr().err
     assert not out.exists()
-    from cocoseg_gui.core.mask_options import MaskOptions
+    from cocoseg_gui.core.masks.options import MaskOptions
 
     with pytest.raises(OptionsError, match="finite"):  # the GUI's and the API's way in too
         MaskOptions(min_area=float("nan"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cocoseg_gui.core.editing.save import save_edited_mask
-from cocoseg_gui.core.project import Project, Role
+from cocoseg_gui.core.project.project import Project, Role
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cocoseg_gui.core.class_map import ClassMapping
-from cocoseg_gui.core.coco_index import CocoIndex
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.palette import display_palette, distinct_colors
-from cocoseg_gui.core.rasterize import rasterize_image
+from cocoseg_gui.core.coco.index import CocoIndex
+from cocoseg_gui.core.coco.rasterize import rasterize_image
+from cocoseg_gui.core.masks.class_map import ClassMapping
+from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.masks.palette import display_palette, distinct_colors
 from tests.gui.bad_datasets import FIRST_IMAGE_PROBLEMS, tiny_dataset
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from cocoseg_gui.cli import build_parser, main
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 
 REPO = Path(__file__).resolve().parents[2]
 Case = Callable[[dict[str, Path]], list[str]]
@@ -94,7 +94,7 @@ def test_every_command_is_listed() -> None:
     found = commands(build_parser())
     listed = set(WRITERS) | READ_ONLY | set(OWN_FILE)
     assert found == listed, (
-        "a sub-command that writes must call core/output_guard.py and get a case in WRITERS; "
+        "a sub-command that writes must call core/files/output_guard.py and get a case in WRITERS; "
         f"one that only reads goes in READ_ONLY: {sorted(found ^ listed)}"
     )
 
@@ -158,18 +158,18 @@ def test_export_coco_report_and_out_never_replace_an_input(
 # modules that write files -> why they are safe: they call the guard ("guard"), or they write only
 # inside a folder their job's entry point guarded (named), or they write the app's own state.
 WRITING_MODULES = {
-    "core/atomic.py": "the primitive itself",
+    "core/files/atomic.py": "the primitive itself",
     "cli/export_coco_cmd.py": "guard",
-    "core/coco_export.py": "guard",
+    "core/formats/coco_export.py": "guard",
     "core/training/export.py": "guard",
-    "core/label_quality/issues_file.py": "guard",
-    "core/new_mask_dataset.py": "guard",
-    "core/mask_folder.py": "guard",
-    "core/mask_job.py": "core/mask_folder.py",
-    "core/mask_png.py": "core/mask_folder.py",
-    "core/class_map.py": "core/mask_folder.py",
-    "core/predict_output.py": "guard",
-    "core/training/predict.py": "core/predict_output.py",
+    "core/quality/issues_file.py": "guard",
+    "core/masks/new_dataset.py": "guard",
+    "core/masks/folder.py": "guard",
+    "core/masks/job.py": "core/masks/folder.py",
+    "core/masks/png.py": "core/masks/folder.py",
+    "core/masks/class_map.py": "core/masks/folder.py",
+    "core/training/predict_output.py": "guard",
+    "core/training/predict.py": "core/training/predict_output.py",
     "core/proposals/batch.py": "guard",
     "core/training/run_folder.py": "guard",
     "core/training/trainer.py": "core/training/run_folder.py",
@@ -178,12 +178,12 @@ WRITING_MODULES = {
     "core/training/events.py": "core/training/run_folder.py",
     "core/editing/save.py": "the mask editor: the owner of the mask folder's files",
     "core/editing/save_journal.py": "the mask editor: the owner of the mask folder's files",
-    "core/project.py": "its own project file (cocoseg project init and the New project dialog check it)",
-    "core/coco_index_cache.py": "the app's cache folder",
+    "core/project/project.py": "its own project file (project init and the New project dialog check it)",
+    "core/coco/index_cache.py": "the app's cache folder",
     "core/training/pretrained.py": "torch's hub cache: a file named by its sha256 prefix, written only when "
     "absent or failing that hash",
-    "core/label_quality/cross_fit.py": "the folds' mask folders, in a temporary folder of its own",
-    "core/folder_lock.py": "its own lock files, in a folder a guarded job or the mask editor writes",
+    "core/quality/cross_fit.py": "the folds' mask folders, in a temporary folder of its own",
+    "core/files/folder_lock.py": "its own lock files, in a folder a guarded job or the mask editor writes",
     "core/editing/edited_records.py": "the mask editor: the owner of the mask folder's files",
     "gui/app.py": "--screenshot PATH, a developer's option",
 }
@@ -202,7 +202,7 @@ def test_every_module_that_writes_is_guarded() -> None:
     }
     unknown = writing - set(WRITING_MODULES)
     assert not unknown, (
-        f"these modules write files without being listed (call core/output_guard.py): {unknown}"
+        f"these modules write files without being listed (call core/files/output_guard.py): {unknown}"
     )
     for module, why in WRITING_MODULES.items():
         text = (package / module).read_text(encoding="utf-8")
@@ -226,14 +226,14 @@ GUI_WRITERS = {
     "gui/screenshots.py": ("generate_masks", "trainer import train"),  # the demo data, in a temporary folder
 }
 CORE_ENTRY = {
-    "generate_masks": "core/mask_folder.py",  # prepare_out
+    "generate_masks": "core/masks/folder.py",  # prepare_out
     "trainer import train": "core/training/run_folder.py",  # check_run_out
-    "predict_files": "core/predict_output.py",
+    "predict_files": "core/training/predict_output.py",
     "propose_folder": "core/proposals/batch.py",
-    "export_coco": "core/coco_export.py",
-    "create_new_dataset": "core/new_mask_dataset.py",
-    "find_label_issues": "core/label_quality/issues_file.py",  # check_ranking_out
-    "rank_uncertain": "core/label_quality/issues_file.py",
+    "export_coco": "core/formats/coco_export.py",
+    "create_new_dataset": "core/masks/new_dataset.py",
+    "find_label_issues": "core/quality/issues_file.py",  # check_ranking_out
+    "rank_uncertain": "core/quality/issues_file.py",
     "save_elsewhere": "core/editing/save.py",  # save_mask_copy
 }
 _CORE_CALL = re.compile(r"\b(" + "|".join(CORE_ENTRY) + r")\b")

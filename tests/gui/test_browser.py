@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cocoseg_gui.core.coco_index import CocoIndex
+from cocoseg_gui.core.coco.index import CocoIndex
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.browser import thumbnails as thumbs
 from cocoseg_gui.gui.widgets.browser.filtering import BrowserQuery, ImageTable, Presence, SortKey

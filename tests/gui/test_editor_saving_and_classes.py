@@ -184,7 +184,7 @@ def test_autosave_off_asks_cancel_stays_discard_drops_save_saves(
 
 
 def mask_file_of(win, image_id: int) -> Path:
-    from cocoseg_gui.core.mask_dataset import read_image_mask_map
+    from cocoseg_gui.core.masks.dataset import read_image_mask_map
 
     folder = win.masks_dir
     file_name = win.state.index.image(image_id).file_name

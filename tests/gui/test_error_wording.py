@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QFormLayout, QMessageBox
 
+from cocoseg_gui.core.coco.image_entry import image_entry_problem
 from cocoseg_gui.core.errors import OptionsError
-from cocoseg_gui.core.image_entry import image_entry_problem
-from cocoseg_gui.core.mask_folder import MasksExistError
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.predict_output import OVERWRITE_HINT
-from cocoseg_gui.core.safe_paths import SafeRoot
+from cocoseg_gui.core.files.safe_paths import SafeRoot
+from cocoseg_gui.core.masks.folder import MasksExistError
+from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.training.predict_output import OVERWRITE_HINT
 from cocoseg_gui.core.training.run_reader import read_events
 from cocoseg_gui.core.types import ImageInfo
 from cocoseg_gui.gui.services.app_state import AppState

@@ -7,9 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
-from cocoseg_gui.core.coco_index import CocoIndex
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.coco.index import CocoIndex
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.gui.services.image_source import ImageSource
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cocoseg_gui.core.coco_index import CocoIndex
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.safe_paths import UnsafePathError
+from cocoseg_gui.core.coco.index import CocoIndex
+from cocoseg_gui.core.files.safe_paths import UnsafePathError
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.gui.services.image_source import ImageSource
 from cocoseg_gui.gui.widgets.browser.filtering import ImageTable
 from cocoseg_gui.gui.widgets.browser.image_list_model import ImageListModel

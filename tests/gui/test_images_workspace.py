@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cocoseg_gui.core.image_view_state import ImageViewState, ShownImage
-from cocoseg_gui.core.label_map import LabelMap, Region
-from cocoseg_gui.core.palette import display_palette
+from cocoseg_gui.core.masks.label_map import LabelMap, Region
+from cocoseg_gui.core.masks.palette import display_palette
+from cocoseg_gui.core.project.image_view_state import ImageViewState, ShownImage
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb, resize_nearest, scaled_span

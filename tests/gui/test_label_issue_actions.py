@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
-from cocoseg_gui.core.label_quality.issues_file import (
+from cocoseg_gui.core.quality.issues_file import (
     LABEL_ISSUES_FILE,
     UNCERTAINTY_FILE,
     read_label_issues,

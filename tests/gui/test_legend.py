@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cocoseg_gui.core.palette import display_palette
+from cocoseg_gui.core.masks.palette import display_palette
 from cocoseg_gui.gui.widgets.legend import LegendWidget, format_share, legend_entries
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb

@@ -12,8 +12,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir, locate
-from cocoseg_gui.core.palette import display_palette, distinct_colors, voc_palette
+from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, default_masks_dir, locate
+from cocoseg_gui.core.masks.palette import display_palette, distinct_colors, voc_palette
 from cocoseg_gui.core.types import IGNORE_INDEX
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb

@@ -18,9 +18,9 @@ from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.polygon import polygon_area
 from cocoseg_gui.core.editing.rules import Mode, Rule, paint
 from cocoseg_gui.core.editing.stroke import segment_area
-from cocoseg_gui.core.mask_dataset import read_image_mask_map
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.masks.dataset import read_image_mask_map
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets import edit_saving
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401

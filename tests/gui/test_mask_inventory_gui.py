@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from cocoseg_gui.core.mask_dataset import read_image_mask_map
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.masks.dataset import read_image_mask_map
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.gui.main_window import MainWindow
 from tests.gui.test_mask_editor import CTRL, drag, edit_at_centre, expected_stroke, labels
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from cocoseg_gui.core.palette import IGNORE_COLOR, display_palette
+from cocoseg_gui.core.masks.palette import IGNORE_COLOR, display_palette
 from cocoseg_gui.gui.widgets.mask_viewer import MAX_SCALE, MaskViewer
 from cocoseg_gui.gui.widgets.qimage_utils import (
     blend,

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cocoseg_gui.core.coco_export import export_coco
 from cocoseg_gui.core.editing.save import save_edited_mask
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.project import Project, Role
+from cocoseg_gui.core.formats.coco_export import export_coco
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.project.project import Project, Role
 from cocoseg_gui.gui.widgets.export_coco_dialog import ExportCocoDialog
 from cocoseg_gui.gui.widgets.new_dataset_dialog import COCO, NewDatasetDialog
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs  # noqa: F401
@@ -186,7 +186,7 @@ def test_export_without_a_mask_folder_says_what_to_do(qtbot, tmp_path: Path, mon
 
 
 def test_export_of_a_new_dataset_writes_labelled_images_only(qtbot, tmp_path: Path, val_images: Path) -> None:
-    from cocoseg_gui.core.new_mask_dataset import categories_from_names, create_new_dataset
+    from cocoseg_gui.core.masks.new_dataset import categories_from_names, create_new_dataset
 
     made = create_new_dataset(val_images, categories_from_names("cat"), tmp_path / "new")
     name = json.loads(made.annotations.read_text())["images"][3]

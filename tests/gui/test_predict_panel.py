@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cocoseg_gui.core.palette import display_colors
+from cocoseg_gui.core.masks.palette import display_colors
+from cocoseg_gui.core.quality.truth_compare import ERROR_CORRECT, ERROR_IGNORED, ERROR_WRONG
 from cocoseg_gui.core.training.predict import Predictor
-from cocoseg_gui.core.truth_compare import ERROR_CORRECT, ERROR_IGNORED, ERROR_WRONG
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb
 from cocoseg_gui.gui.workspaces.predict_panel import TAB_COMPARE, PredictPanel
@@ -106,7 +106,7 @@ def test_ground_truth_from_the_mask_dataset_scores_and_errors(qtbot, temp_settin
 def test_ground_truth_rasterised_from_the_open_dataset(
     qtbot, temp_settings, tiny_run, tiny_masks, tmp_path, monkeypatch
 ):
-    from cocoseg_gui.core.coco_index import CocoIndex
+    from cocoseg_gui.core.coco.index import CocoIndex
 
     monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
     panel = make_panel(qtbot, temp_settings)

@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.project import PROJECT_FILE, Project, Role, coco_folder_datasets, new_project
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.project.project import PROJECT_FILE, Project, Role, coco_folder_datasets, new_project
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.train_form import VAL_FOLDER, VAL_SPLIT
 from tests.gui.training_panel_fixtures import *  # noqa: F403

@@ -13,9 +13,9 @@ from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_image_mask_map
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_image_mask_map
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.gui.main_window import MainWindow
 from tests.gui.window_helpers import (  # noqa: F401
     WAIT_MS,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.palette import MIN_PRESENT_DELTA_E, display_palette, min_pair_delta_e
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.masks.palette import MIN_PRESENT_DELTA_E, display_palette, min_pair_delta_e
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets.qimage_utils import qimage_to_rgb
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401

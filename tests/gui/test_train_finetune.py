@@ -12,7 +12,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from cocoseg_gui.core.editing.save import save_edited_mask
-from cocoseg_gui.core.session import CheckpointChanged
+from cocoseg_gui.core.project.session import CheckpointChanged
 from cocoseg_gui.core.training.run_inputs import read_run_inputs
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets.train_form import FINE_TUNE_EPOCHS

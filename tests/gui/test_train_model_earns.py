@@ -153,7 +153,7 @@ def test_resume_continues_the_stopped_run_at_its_step_without_a_picker(
     assert panel.resume_button.text() == "Resume..."  # a finished run is not resumed: the folder picker
 
     # after a restart: the project's newest run, stopped before its end, is the one Resume continues
-    from cocoseg_gui.core.project import new_project
+    from cocoseg_gui.core.project.project import new_project
 
     stopped_again = tmp_path / "stopped"
     token2 = CancelToken()

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from cocoseg_gui.core.project import DatasetEntry, Project, Role, new_project
+from cocoseg_gui.core.project.project import DatasetEntry, Project, Role, new_project
 from cocoseg_gui.core.training.config import TrainConfig
 from cocoseg_gui.core.training.run_inputs import read_run_inputs
 from cocoseg_gui.core.training.trainer import train

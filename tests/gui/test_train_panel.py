@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cocoseg_gui.core.palette import display_color
+from cocoseg_gui.core.masks.palette import display_color
 from cocoseg_gui.core.training.run_reader import read_events
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run

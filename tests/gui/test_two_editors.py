@@ -19,9 +19,9 @@ from PySide6.QtCore import Qt
 
 from cocoseg_gui.core.editing import save_journal
 from cocoseg_gui.core.editing.save import read_edited
-from cocoseg_gui.core.mask_dataset import read_image_mask_map, read_report
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_report
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.gui.main_window import MainWindow
 from cocoseg_gui.gui.widgets import edit_saving
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, open_and_wait  # noqa: F401
@@ -29,7 +29,7 @@ from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs, 
 ROOT = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys, time
-from cocoseg_gui.core.folder_lock import FolderLock
+from cocoseg_gui.core.files.folder_lock import FolderLock
 lock = FolderLock(sys.argv[1], program="cocoseg masks")
 lock.acquire()
 print("locked", flush=True)
@@ -155,7 +155,7 @@ def test_a_damaged_edited_json_is_recovered_when_the_folder_opens(
     qtbot, tmp_path, monkeypatch, val_annotations, val_images, masks
 ) -> None:
     from cocoseg_gui.core.editing.save import save_edited_mask
-    from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+    from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 
     notes: list[list[str]] = []
     monkeypatch.setattr(edit_saving, "tell_notes", lambda parent, found: notes.append(found))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cocoseg_gui.core.label_quality.issues_file import LABEL_ISSUES_FILE, read_label_issues
+from cocoseg_gui.core.quality.issues_file import LABEL_ISSUES_FILE, read_label_issues
 from cocoseg_gui.core.training.model_score import WEAK_MIOU, score_of_run_checkpoint, weakness
 from tests.gui.test_train_model_earns import run_scored
 from tests.gui.training_panel_fixtures import *  # noqa: F403

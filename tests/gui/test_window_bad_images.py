@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cocoseg_gui.core.class_map import MAX_CLASSES
+from cocoseg_gui.core.masks.class_map import MAX_CLASSES
 from cocoseg_gui.gui.main_window import MainWindow
 from tests.gui.bad_datasets import FIRST_IMAGE_PROBLEMS, tiny_dataset
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs  # noqa: F401

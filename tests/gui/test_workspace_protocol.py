@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cocoseg_gui.core.coco_index import CocoIndex
+from cocoseg_gui.core.coco.index import CocoIndex
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
 from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel

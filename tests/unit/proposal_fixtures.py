@@ -56,7 +56,7 @@ def labelled_new_dataset(tmp_path: Path, val_images: Path, count: int) -> Path:
     from PIL import Image
 
     from cocoseg_gui.core.editing.save import save_edited_mask
-    from cocoseg_gui.core.new_mask_dataset import categories_from_names, create_new_dataset
+    from cocoseg_gui.core.masks.new_dataset import categories_from_names, create_new_dataset
 
     images = tmp_path / "images"
     images.mkdir()

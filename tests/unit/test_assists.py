@@ -16,7 +16,7 @@ from cocoseg_gui.core.editing.editor import ImageEditor, Tool
 from cocoseg_gui.core.editing.rules import Mode, Rule, paint
 from cocoseg_gui.core.editing.stroke import segment_area
 from cocoseg_gui.core.jobs import Cancelled, CancelToken
-from cocoseg_gui.core.label_map import LabelMap
+from cocoseg_gui.core.masks.label_map import LabelMap
 
 NAMES = {0: "background", 1: "person", 2: "car"}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cocoseg_gui.core.atomic import atomic_write_json, atomic_write_with, remove_stale_temporaries
+from cocoseg_gui.core.files.atomic import atomic_write_json, atomic_write_with, remove_stale_temporaries
 
 
 def test_written_file_has_umask_mode_like_open(tmp_path: Path) -> None:

@@ -15,12 +15,12 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from cocoseg_gui.core.class_map import ClassMapping
-from cocoseg_gui.core.coco_index import CocoIndex
+from cocoseg_gui.core.coco.index import CocoIndex
+from cocoseg_gui.core.coco.rasterize import rasterize_image
 from cocoseg_gui.core.errors import DatasetError, OptionsError
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.rasterize import rasterize_image
+from cocoseg_gui.core.masks.class_map import ClassMapping
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -124,8 +124,8 @@ _BOUNDED = """
 import json, resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, 1536 * 2**20))
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 ann, images, out = map(Path, sys.argv[1:4])
 result = generate_masks(ann, images, out, MaskOptions(workers=1))
 print(json.dumps(result.report["refused_images"]))
@@ -223,7 +223,7 @@ def test_large_image_painting_equals_the_fast_path(
     val_annotations: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Images above 16M pixels are painted without per-class image-sized buffers: same class maps."""
-    from cocoseg_gui.core import rasterize
+    from cocoseg_gui.core.coco import rasterize
 
     index = CocoIndex.load(val_annotations)
     mapping = ClassMapping.from_categories(index.categories)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from cocoseg_gui.core.coco_components import (
+from cocoseg_gui.core.formats.coco_components import (
     component_polygon,
     component_rle,
     components,

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from cocoseg_gui.cli import main
-from cocoseg_gui.core.coco_export import export_coco
 from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.formats.coco_export import export_coco
 from cocoseg_gui.core.jobs import Cancelled, CancelToken
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.masks.png import read_mask_png, write_mask_png
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample_coco"
 FIRST = "000000397133.jpg"

@@ -13,9 +13,9 @@ import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from cocoseg_gui.core import coco_index_parse
-from cocoseg_gui.core.coco_index import CocoIndex, resolve_image_path
-from cocoseg_gui.core.coco_index_cache import cache_file, default_cache_dir
+from cocoseg_gui.core.coco import index_parse as coco_index_parse
+from cocoseg_gui.core.coco.index import CocoIndex, resolve_image_path
+from cocoseg_gui.core.coco.index_cache import cache_file, default_cache_dir
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.jobs import Cancelled, CancelToken, Progress
 
@@ -210,7 +210,7 @@ def test_cache_hit_skips_parsing(
         raise AssertionError("parsed the JSON although the cache is valid")
 
     monkeypatch.setattr(coco_index_parse, "parse_coco", boom)
-    monkeypatch.setattr("cocoseg_gui.core.coco_index.parse_coco", boom)
+    monkeypatch.setattr("cocoseg_gui.core.coco.index.parse_coco", boom)
     second = _load(val_annotations, tmp_path)
     assert second.from_cache and not first.from_cache
     assert second.image_ids().tolist() == first.image_ids().tolist()
@@ -510,7 +510,7 @@ def _tricky(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("block", [1 << 22, 4096, 97])
 def test_streaming_equals_whole_parse(block: int, val_annotations: Path, tmp_path: Path, monkeypatch) -> None:
-    from cocoseg_gui.core import coco_index_stream
+    from cocoseg_gui.core.coco import index_stream as coco_index_stream
 
     for path in (val_annotations, _tricky(tmp_path)):
         whole = coco_index_parse.parse_coco(path, path.stat().st_size, stream=False)
@@ -530,7 +530,7 @@ def test_tricky_file_reads_right(tmp_path: Path) -> None:
 
 
 def test_syntax_error_late_in_a_big_array(val_annotations: Path, tmp_path: Path, monkeypatch) -> None:
-    from cocoseg_gui.core import coco_index_stream
+    from cocoseg_gui.core.coco import index_stream as coco_index_stream
 
     monkeypatch.setattr(coco_index_stream, "BLOCK", 4096)
     lines = val_annotations.read_text().splitlines()

@@ -21,8 +21,8 @@ from cocoseg_gui.core.editing.save import (
     save_edited_mask,
 )
 from cocoseg_gui.core.errors import DatasetError
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_image_mask_map, read_report
-from cocoseg_gui.core.mask_png import read_mask_png
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_image_mask_map, read_report
+from cocoseg_gui.core.masks.png import read_mask_png
 from tests.unit.editing_fixtures import first_mask, made_masks, mask_folder  # noqa: F401
 
 
@@ -254,8 +254,8 @@ def test_masks_overwrite_clears_the_editors_marks(
 ) -> None:
     """`cocoseg masks --overwrite` with other options regenerates every mask: the edits are gone, so
     edited.json (the browser's marks) and a leftover save journal go too."""
-    from cocoseg_gui.core.mask_job import generate_masks
-    from cocoseg_gui.core.mask_options import MaskOptions
+    from cocoseg_gui.core.masks.job import generate_masks
+    from cocoseg_gui.core.masks.options import MaskOptions
 
     monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
     name, label = first_mask(mask_folder)

@@ -9,7 +9,7 @@ from cocoseg_gui.core.editing.editor import ImageEditor
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.history import MIN_STEPS, History, HistoryBook
 from cocoseg_gui.core.editing.session import Brush, EditSession
-from cocoseg_gui.core.label_map import LabelMap
+from cocoseg_gui.core.masks.label_map import LabelMap
 
 
 def stroke(session: EditSession, x: float, y: float, value: int = 1, radius: int = 5) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cocoseg_gui.core.truth_compare import ERROR_CORRECT, ERROR_IGNORED, ERROR_WRONG, error_colors
+from cocoseg_gui.core.quality.truth_compare import ERROR_CORRECT, ERROR_IGNORED, ERROR_WRONG, error_colors
 
 # Machado, Oliveira & Fernandes (2009), severity 1.0, applied in linear RGB
 SIMULATIONS = {

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from cocoseg_gui.core.editing.save import read_edited, save_edited_mask
-from cocoseg_gui.core.folder_lock import LOCK_FILE, FolderBusyError, FolderLock
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_image_mask_map, read_report
-from cocoseg_gui.core.new_mask_dataset import categories_from_names, create_new_dataset
+from cocoseg_gui.core.files.folder_lock import LOCK_FILE, FolderBusyError, FolderLock
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_image_mask_map, read_report
+from cocoseg_gui.core.masks.new_dataset import categories_from_names, create_new_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES, PER_PROCESS = 4, 5
@@ -42,7 +42,7 @@ for k, name in enumerate(names):
 
 HOLDER = """
 import sys, time
-from cocoseg_gui.core.folder_lock import FolderLock
+from cocoseg_gui.core.files.folder_lock import FolderLock
 lock = FolderLock(sys.argv[1], program="cocoseg masks")
 lock.acquire()
 print("locked", flush=True)
@@ -137,7 +137,7 @@ def test_cocoseg_masks_into_a_folder_being_written_names_the_holder(
     tmp_path: Path, val_annotations: Path, val_images: Path, monkeypatch, capsys
 ) -> None:
     from cocoseg_gui.cli import main as cli_main
-    from cocoseg_gui.core import mask_job
+    from cocoseg_gui.core.masks import job as mask_job
 
     monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(mask_job, "JOB_LOCK_WAIT_S", 0.2)
@@ -159,7 +159,7 @@ def test_cocoseg_masks_into_a_folder_being_written_names_the_holder(
 KILLED_WRITER = """
 import sys, time
 from pathlib import Path
-from cocoseg_gui.core.atomic import atomic_open
+from cocoseg_gui.core.files.atomic import atomic_open
 with atomic_open(Path(sys.argv[1]) / "report.json") as fh:
     fh.write(b'{"half": ')
     fh.flush()

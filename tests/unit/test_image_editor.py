@@ -6,7 +6,7 @@ import numpy as np
 
 from cocoseg_gui.core.editing.editor import ImageEditor, Tool
 from cocoseg_gui.core.editing.rules import Mode
-from cocoseg_gui.core.label_map import LabelMap, LabelsChanged
+from cocoseg_gui.core.masks.label_map import LabelMap, LabelsChanged
 
 NAMES = {0: "background", 1: "person", 2: "car"}
 
@@ -125,7 +125,7 @@ def test_discard_forgets_the_edits_and_history_so_a_revisit_starts_from_the_file
 
 
 def test_save_copy_writes_the_png_elsewhere_and_leaves_the_edits_unsaved(tmp_path) -> None:
-    from cocoseg_gui.core.mask_png import read_mask_png
+    from cocoseg_gui.core.masks.png import read_mask_png
 
     editor = ImageEditor()
     labels = make_map()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cocoseg_gui.cli import main as cli_main
-from cocoseg_gui.core.new_mask_dataset import categories_from_names, create_new_dataset, list_images
+from cocoseg_gui.core.masks.new_dataset import categories_from_names, create_new_dataset, list_images
 from cocoseg_gui.core.proposals.batch import PROPOSALS_FILE, propose_folder
 from cocoseg_gui.core.proposals.source import SourceSpec
 from tests.unit.proposal_fixtures import tiny_checkpoint

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cocoseg_gui.core.image_view_state import (
+from cocoseg_gui.core.masks.label_map import LabelMap, LabelsChanged, Region
+from cocoseg_gui.core.project.image_view_state import (
     ClassVisibility,
     DisplayChanged,
     ImageChanged,
     ImageViewState,
     ShownImage,
 )
-from cocoseg_gui.core.label_map import LabelMap, LabelsChanged, Region
 
 NAMES = {0: "background", 1: "person", 2: "car", 3: "dog", 255: "ignore"}
 

@@ -1,4 +1,4 @@
-"""Cross-fitted likely label errors and the image scores (core.label_quality.cross_fit, image_scores):
+"""Cross-fitted likely label errors and the image scores (core.quality.cross_fit, image_scores):
 softmin and the class-balanced score by hand, folds and fold views on real sample masks, a real
 cross-fitted ranking (each image scored by a model trained without it) through the job and the CLI."""
 
@@ -14,11 +14,11 @@ import pytest
 from cocoseg_gui.cli import main as cli_main
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.jobs import Cancelled, CancelToken
-from cocoseg_gui.core.label_quality.cross_fit import assign_folds, fold_config, make_fold_view
-from cocoseg_gui.core.label_quality.image_scores import balanced_scores, softmin_scores
-from cocoseg_gui.core.label_quality.issues_file import read_label_issues
-from cocoseg_gui.core.label_quality.job import find_label_issues
-from cocoseg_gui.core.label_quality.pixel_quality import pixel_quality, softmin_quality
+from cocoseg_gui.core.quality.cross_fit import assign_folds, fold_config, make_fold_view
+from cocoseg_gui.core.quality.image_scores import balanced_scores, softmin_scores
+from cocoseg_gui.core.quality.issues_file import read_label_issues
+from cocoseg_gui.core.quality.job import find_label_issues
+from cocoseg_gui.core.quality.pixel_quality import pixel_quality, softmin_quality
 from cocoseg_gui.core.training.checkpoint import load_checkpoint
 from cocoseg_gui.core.training.config import TrainConfig
 from cocoseg_gui.core.training.data import MaskDataset

@@ -1,4 +1,4 @@
-"""Likely label errors and uncertainty (core.label_quality): exact per-pixel and per-region values on
+"""Likely label errors and uncertainty (core.quality): exact per-pixel and per-region values on
 real sample masks with known probabilities, the ranking of a trained model on a corrupted copy of the
 sample, issues.json round trips and the CLI."""
 
@@ -15,13 +15,13 @@ from PIL import Image
 from cocoseg_gui.cli import main as cli_main
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.jobs import Cancelled, CancelToken
-from cocoseg_gui.core.label_quality.issues_file import (
+from cocoseg_gui.core.quality.issues_file import (
     read_label_issues,
     read_uncertainty,
 )
-from cocoseg_gui.core.label_quality.job import find_label_issues, rank_uncertain
-from cocoseg_gui.core.label_quality.pixel_quality import class_thresholds, pixel_quality
-from cocoseg_gui.core.label_quality.regions import image_regions
+from cocoseg_gui.core.quality.job import find_label_issues, rank_uncertain
+from cocoseg_gui.core.quality.pixel_quality import class_thresholds, pixel_quality
+from cocoseg_gui.core.quality.regions import image_regions
 from cocoseg_gui.core.training.config import TrainConfig
 from cocoseg_gui.core.training.trainer import train
 from tests.label_corruption import copy_mask_folder, corrupt, corrupt_folder, keep_large_objects, precision_at

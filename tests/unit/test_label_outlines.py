@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from cocoseg_gui.core.label_outlines import class_outlines
+from cocoseg_gui.core.masks.outlines import class_outlines
 
 
 def filled(outlines, shape, cls: int) -> np.ndarray:  # type: ignore[no-untyped-def]

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from cocoseg_gui.core.errors import DatasetError
-from cocoseg_gui.core.mask_dataset import (
+from cocoseg_gui.core.masks.dataset import (
     MaskDatasetFolder,
     read_image_mask_map,
     read_report,
     report_if_readable,
 )
-from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MANIFEST_FILE, REPORT_FILE, holds_masks
+from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE, MANIFEST_FILE, REPORT_FILE, holds_masks
 from tests.unit.editing_fixtures import made_masks, mask_folder  # noqa: F401
 
 

@@ -12,11 +12,11 @@ import pytest
 from cocoseg_gui.core.editing.editor import ImageEditor
 from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.errors import DatasetError
-from cocoseg_gui.core.label_map import LabelMap
-from cocoseg_gui.core.mask_inventory import MaskInventory
-from cocoseg_gui.core.mask_png import read_mask_png
-from cocoseg_gui.core.new_mask_dataset import categories_from_names, create_new_dataset
-from cocoseg_gui.core.safe_paths import UnsafePathError
+from cocoseg_gui.core.files.safe_paths import UnsafePathError
+from cocoseg_gui.core.masks.inventory import MaskInventory
+from cocoseg_gui.core.masks.label_map import LabelMap
+from cocoseg_gui.core.masks.new_dataset import categories_from_names, create_new_dataset
+from cocoseg_gui.core.masks.png import read_mask_png
 
 
 @pytest.fixture

@@ -13,16 +13,16 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from cocoseg_gui.core import mask_job
-from cocoseg_gui.core.class_map import ClassMapping
-from cocoseg_gui.core.coco_index import CocoIndex
+from cocoseg_gui.core.coco.index import CocoIndex
+from cocoseg_gui.core.coco.rasterize import rasterize_image
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.jobs import Cancelled, CancelToken, Progress, RateMeter
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-from cocoseg_gui.core.mask_job import generate_masks, mask_names
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.palette import palette_bytes
-from cocoseg_gui.core.rasterize import rasterize_image
+from cocoseg_gui.core.masks import job as mask_job
+from cocoseg_gui.core.masks.class_map import ClassMapping
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
+from cocoseg_gui.core.masks.job import generate_masks, mask_names
+from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.masks.palette import palette_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -297,7 +297,7 @@ def test_full_disk_names_the_file_and_a_rerun_resumes(
     import errno
 
     from cocoseg_gui.cli import main as cli_main
-    from cocoseg_gui.core.mask_png import write_file_atomic
+    from cocoseg_gui.core.masks.png import write_file_atomic
 
     out = tmp_path / "out"
     calls = {"n": 0}
@@ -329,7 +329,7 @@ def test_masks_of_another_dataset_are_named_as_such(
     tmp_path: Path, val_annotations: Path, val_images: Path, train_annotations: Path, train_images: Path
 ) -> None:
     """Same options, another dataset: not "made with other options" (issue 9)."""
-    from cocoseg_gui.core.mask_folder import MasksExistError
+    from cocoseg_gui.core.masks.folder import MasksExistError
 
     out = tmp_path / "out"
     run(val_annotations, val_images, out, max_images=3)

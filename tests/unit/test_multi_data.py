@@ -13,7 +13,7 @@ import torch
 
 from cocoseg_gui.cli import main as cli_main
 from cocoseg_gui.core.errors import DatasetError, OptionsError
-from cocoseg_gui.core.project import DatasetEntry, Role, new_project
+from cocoseg_gui.core.project.project import DatasetEntry, Role, new_project
 from cocoseg_gui.core.training.config import TrainConfig
 from cocoseg_gui.core.training.data_sources import check_same_classes
 from cocoseg_gui.core.training.distributed import DistContext

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cocoseg_gui.core.coco_index import CocoIndex
+from cocoseg_gui.core.coco.index import CocoIndex
 from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.errors import DatasetError, OptionsError
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_image_mask_map
-from cocoseg_gui.core.new_mask_dataset import (
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_image_mask_map
+from cocoseg_gui.core.masks.new_dataset import (
     IMAGES_FILE,
     categories_from_coco,
     categories_from_mapping,
@@ -116,9 +116,9 @@ def test_training_uses_only_labelled_images(val_images: Path, made_masks: Path, 
 
 
 def test_a_new_dataset_joins_the_project_as_unlabelled(val_images: Path, tmp_path: Path) -> None:
-    from cocoseg_gui.core.new_mask_dataset import planned_entry
-    from cocoseg_gui.core.project import Project, Role
-    from cocoseg_gui.core.session import DatasetChanged, ProjectChanged, Session
+    from cocoseg_gui.core.masks.new_dataset import planned_entry
+    from cocoseg_gui.core.project.project import Project, Role
+    from cocoseg_gui.core.project.session import DatasetChanged, ProjectChanged, Session
 
     session = Session(tmp_path / "projects")
     events: list[object] = []

@@ -1,4 +1,4 @@
-"""core/output_guard.py on real files: what is never written over, what needs overwrite (issue 18 item 5)."""
+"""The output guard on real files: what is never written over, what needs overwrite (issue 18 item 5)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.output_guard import (
+from cocoseg_gui.core.files.output_guard import (
     OutputExists,
     OutputRefused,
     check_output_file,
     check_output_folder,
 )
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 
 
 @pytest.fixture

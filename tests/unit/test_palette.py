@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cocoseg_gui.core.mask_png import write_mask_png
-from cocoseg_gui.core.palette import (
+from cocoseg_gui.core.masks.palette import (
     IGNORE_COLOR,
     MIN_LUMINANCE,
     display_colors,
@@ -17,7 +16,8 @@ from cocoseg_gui.core.palette import (
     relative_luminance,
     voc_palette,
 )
-from cocoseg_gui.core.truth_compare import class_table
+from cocoseg_gui.core.masks.png import write_mask_png
+from cocoseg_gui.core.quality.truth_compare import class_table
 
 
 def _distances(pal: np.ndarray, k: int) -> np.ndarray:

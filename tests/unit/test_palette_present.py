@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cocoseg_gui.core.palette import (
+from cocoseg_gui.core.masks.palette import (
     MIN_LUMINANCE,
     MIN_PRESENT_DELTA_E,
     display_palette,

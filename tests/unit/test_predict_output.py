@@ -19,12 +19,12 @@ from PIL import Image
 from cocoseg_gui.cli import main
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.jobs import Cancelled, CancelToken
-from cocoseg_gui.core.predict_output import PREDICT_MANIFEST, ForeignFilesError, PredictRecord
 from cocoseg_gui.core.training.checkpoint import build_checkpoint, save_checkpoint
 from cocoseg_gui.core.training.evaluate import evaluate
 from cocoseg_gui.core.training.export import export_onnx
 from cocoseg_gui.core.training.models import build_model
 from cocoseg_gui.core.training.predict import predict_files
+from cocoseg_gui.core.training.predict_output import PREDICT_MANIFEST, ForeignFilesError, PredictRecord
 from tests.trainer_fixtures import person4  # noqa: F401
 
 SAMPLE_VAL = Path(__file__).resolve().parents[2] / "resources" / "sample_coco" / "val2017"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from cocoseg_gui.core.errors import DatasetError
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.project import (
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.project.project import (
     PROJECT_FILE,
     DatasetEntry,
     Project,

@@ -17,8 +17,8 @@ from cocoseg_gui.core.editing.editor import ImageEditor
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.rules import Mode
 from cocoseg_gui.core.editing.stroke import segment_area
-from cocoseg_gui.core.label_map import LabelMap
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
+from cocoseg_gui.core.masks.label_map import LabelMap
 from cocoseg_gui.core.proposals.accept import (
     AcceptAll,
     AcceptBox,

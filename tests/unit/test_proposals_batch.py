@@ -12,7 +12,7 @@ import pytest
 
 from cocoseg_gui.cli import main as cli_main
 from cocoseg_gui.core.jobs import Cancelled, CancelToken
-from cocoseg_gui.core.mask_png import read_mask_png
+from cocoseg_gui.core.masks.png import read_mask_png
 from cocoseg_gui.core.proposals.batch import (
     ACCEPTED,
     PENDING,

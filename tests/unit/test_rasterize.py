@@ -11,11 +11,8 @@ import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from cocoseg_gui.core.class_map import ClassMapping
-from cocoseg_gui.core.coco_index import CocoIndex
-from cocoseg_gui.core.errors import OptionsError
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.rasterize import (
+from cocoseg_gui.core.coco.index import CocoIndex
+from cocoseg_gui.core.coco.rasterize import (
     Undrawable,
     annotation_mask,
     decode_counts,
@@ -23,6 +20,9 @@ from cocoseg_gui.core.rasterize import (
     rasterize_annotations,
     rasterize_image,
 )
+from cocoseg_gui.core.errors import OptionsError
+from cocoseg_gui.core.masks.class_map import ClassMapping
+from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.core.types import Annotation, Category
 
 PRIORITY = ("person", "dog", "car", "chair")

@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from cocoseg_gui.core.errors import DatasetError, OptionsError
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError, check_relative_name
+from cocoseg_gui.core.files.safe_paths import SafeRoot, UnsafePathError, check_relative_name
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
 
 
 @pytest.fixture(autouse=True)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from cocoseg_gui.core.dataset_locator import DatasetPaths
-from cocoseg_gui.core.mask_job import generate_masks
-from cocoseg_gui.core.mask_options import MaskOptions
-from cocoseg_gui.core.project import PROJECT_FILE, Project, Role, coco_folder_datasets, new_project
-from cocoseg_gui.core.session import (
+from cocoseg_gui.core.coco.dataset_locator import DatasetPaths
+from cocoseg_gui.core.masks.job import generate_masks
+from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.project.project import PROJECT_FILE, Project, Role, coco_folder_datasets, new_project
+from cocoseg_gui.core.project.session import (
     CheckpointChanged,
     DatasetChanged,
     MasksDirChanged,

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from cocoseg_gui.core.errors import DatasetError, OptionsError
-from cocoseg_gui.core.palette import voc_palette
+from cocoseg_gui.core.masks.palette import voc_palette
 from cocoseg_gui.core.training.data import (
     MaskDataset,
     class_pixel_counts,
@@ -270,8 +270,8 @@ def test_colour_jitter_varies_the_image_within_range() -> None:
 
 
 def test_reads_the_mask_generator_output(tmp_path: Path) -> None:
-    from cocoseg_gui.core.mask_job import generate_masks
-    from cocoseg_gui.core.mask_options import MaskOptions
+    from cocoseg_gui.core.masks.job import generate_masks
+    from cocoseg_gui.core.masks.options import MaskOptions
 
     out = tmp_path / "generated"
     annotations = SAMPLE / "annotations" / "instances_val2017.json"

@@ -13,8 +13,8 @@ import pytest
 
 from cocoseg_gui.cli import main as cli_main
 from cocoseg_gui.core.jobs import CancelToken
-from cocoseg_gui.core.label_quality.issues_file import read_label_issues, read_uncertainty
 from cocoseg_gui.core.proposals.batch import PROPOSALS_FILE
+from cocoseg_gui.core.quality.issues_file import read_label_issues, read_uncertainty
 from cocoseg_gui.core.training.model_score import WEAK_MIOU
 from cocoseg_gui.core.training.trainer import train
 from tests.trainer_fixtures import person4  # noqa: F401

@@ -1,6 +1,6 @@
 """Box: a half-open bounding box in mask pixels, the unit every tool, patch and repaint is sized by.
 
-Fields are ordered like ``core.label_map.Region`` (top, left, bottom, right), so the two convert
+Fields are ordered like ``core.masks.label_map.Region`` (top, left, bottom, right), so the two convert
 field for field (``Box(*region)`` style) when the GUI ties the editor to the view state.
 """
 

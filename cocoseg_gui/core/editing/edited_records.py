@@ -20,11 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cocoseg_gui.core.atomic import atomic_write_json
 from cocoseg_gui.core.errors import CocoSegError
-from cocoseg_gui.core.mask_dataset import read_image_mask_map
-from cocoseg_gui.core.mask_folder import EDITED_BACKUP_FILE, EDITED_FILE, MANIFEST_FILE, MASKS_DIR
-from cocoseg_gui.core.safe_paths import SafeRoot
+from cocoseg_gui.core.files.atomic import atomic_write_json
+from cocoseg_gui.core.files.safe_paths import SafeRoot
+from cocoseg_gui.core.masks.dataset import read_image_mask_map
+from cocoseg_gui.core.masks.folder import EDITED_BACKUP_FILE, EDITED_FILE, MANIFEST_FILE, MASKS_DIR
 
 BACKUP_FILE = EDITED_BACKUP_FILE
 _KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*\{')  # a record's key, also in a cut-off tail

@@ -30,9 +30,9 @@ from cocoseg_gui.core.editing.save import (
 from cocoseg_gui.core.editing.session import Brush, EditSession
 from cocoseg_gui.core.editing.stroke import Point, pixel
 from cocoseg_gui.core.errors import CocoSegError
-from cocoseg_gui.core.folder_lock import WINDOW_LOCK_WAIT_S
-from cocoseg_gui.core.label_map import LabelMap, Region
-from cocoseg_gui.core.mask_inventory import MaskInventory
+from cocoseg_gui.core.files.folder_lock import WINDOW_LOCK_WAIT_S
+from cocoseg_gui.core.masks.inventory import MaskInventory
+from cocoseg_gui.core.masks.label_map import LabelMap, Region
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
 

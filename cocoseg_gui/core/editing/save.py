@@ -1,12 +1,12 @@
 """Saving an edited label map: the palette PNG, then report.json, image_mask_map.json and edited.json.
 
-Order and atomicity (ADR 0014): each file is replaced by rename (core/atomic.py), so a kill leaves
+Order and atomicity (ADR 0014): each file is replaced by rename (core/files/atomic.py), so a kill leaves
 every file either old or new, never half written. The PNG goes first (it is the user's work); if a
 later file cannot be written, the previous PNG bytes are put back, so the folder never holds a mask
 its report.json does not count. The in-memory array is only read: on any error the caller still has
 every edit and can save elsewhere. A kill (no exception to catch) between the PNG and report.json is
 repaired at the next save or open from a journal written before the PNG (core/editing/save_journal.py).
-The whole transaction holds the folder's inter-process lock (core/folder_lock.py), so two windows or
+The whole transaction holds the folder's inter-process lock (core/files/folder_lock.py), so two windows or
 a window and a job saving into one folder never lose each other's report, map or edited.json update.
 """
 
@@ -20,16 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from cocoseg_gui.core.atomic import atomic_write_bytes, atomic_write_json
-from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.editing import save_journal
 from cocoseg_gui.core.editing.edited_records import recover_edited, write_edited
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, describe_os_error
-from cocoseg_gui.core.folder_lock import SAVE_TIMEOUT_S, locked
-from cocoseg_gui.core.mask_dataset import read_image_mask_map, read_json, read_report, resolve_mask_entry
-from cocoseg_gui.core.mask_folder import EDITED_FILE, IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
-from cocoseg_gui.core.mask_png import class_histogram, encode_mask_png
-from cocoseg_gui.core.safe_paths import SafeRoot
+from cocoseg_gui.core.files.atomic import atomic_write_bytes, atomic_write_json
+from cocoseg_gui.core.files.folder_lock import SAVE_TIMEOUT_S, locked
+from cocoseg_gui.core.files.safe_paths import SafeRoot
+from cocoseg_gui.core.masks.class_map import MAPPING_FILE, ClassMapping
+from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_json, read_report, resolve_mask_entry
+from cocoseg_gui.core.masks.folder import EDITED_FILE, IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
+from cocoseg_gui.core.masks.png import class_histogram, encode_mask_png
 from cocoseg_gui.core.types import IGNORE_INDEX
 
 
@@ -314,7 +314,7 @@ def save_mask_copy(folder: str | Path, file_name: str, label: np.ndarray) -> Pat
     except OSError as exc:
         raise SaveError(root, f"cannot save into {describe_os_error(exc)}") from exc
     path = root / _new_mask_name(file_name, taken)
-    from cocoseg_gui.core.output_guard import check_output_file  # never into a mask folder's masks/
+    from cocoseg_gui.core.files.output_guard import check_output_file  # never into a mask folder's masks/
 
     check_output_file(path)
     png = encode_mask_png(label)

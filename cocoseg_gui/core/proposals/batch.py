@@ -22,19 +22,19 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from cocoseg_gui.core.atomic import atomic_write_json, atomic_write_with
-from cocoseg_gui.core.class_map import ClassMapping
 from cocoseg_gui.core.errors import DatasetError, OptionsError
-from cocoseg_gui.core.folder_lock import JOB_LOCK_WAIT_S, locked
+from cocoseg_gui.core.files.atomic import atomic_write_json, atomic_write_with
+from cocoseg_gui.core.files.folder_lock import JOB_LOCK_WAIT_S, locked
+from cocoseg_gui.core.files.output_guard import OutputRefused, check_output_folder
+from cocoseg_gui.core.files.safe_paths import SafeRoot
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder, read_json
-from cocoseg_gui.core.mask_folder import mask_names
-from cocoseg_gui.core.mask_png import read_mask_png, write_mask_png
-from cocoseg_gui.core.new_mask_dataset import list_images
-from cocoseg_gui.core.output_guard import OutputRefused, check_output_folder
+from cocoseg_gui.core.masks.class_map import ClassMapping
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_json
+from cocoseg_gui.core.masks.folder import mask_names
+from cocoseg_gui.core.masks.new_dataset import list_images
+from cocoseg_gui.core.masks.png import read_mask_png, write_mask_png
 from cocoseg_gui.core.proposals.proposal import Proposal
 from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec, source_score
-from cocoseg_gui.core.safe_paths import SafeRoot
 
 PROPOSALS_FILE = "proposals.json"
 FORMAT = "cocoseg-proposals"
@@ -210,7 +210,7 @@ def propose_folder(
     source: ProposalSource | None = None,
 ) -> BatchResult:
     """Propose for every unlabelled image of ``masks_dir`` into ``out`` (resumable; see the module doc).
-    Holds ``out``'s lock (core/folder_lock.py): FolderBusyError naming another job writing it."""
+    Holds ``out``'s lock (core/files/folder_lock.py): FolderBusyError naming another job writing it."""
     masks_dir, out = Path(masks_dir), Path(out)
     refused: list[str] = []
     images, names = unlabelled_images(masks_dir, images_dir, refused)

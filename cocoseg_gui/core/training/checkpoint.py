@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from cocoseg_gui.core.atomic import atomic_write_with
 from cocoseg_gui.core.errors import CocoSegError
+from cocoseg_gui.core.files.atomic import atomic_write_with
 from cocoseg_gui.core.training.config import MAX_IMG_SIZE, MIN_IMG_SIZE
 from cocoseg_gui.core.training.names import IMAGENET_MEAN, IMAGENET_STD
 

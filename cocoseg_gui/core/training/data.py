@@ -17,19 +17,19 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.files.safe_paths import SafeRoot, UnsafePathError, check_relative_name
 from cocoseg_gui.core.jobs import CancelToken
-from cocoseg_gui.core.mask_dataset import (
+from cocoseg_gui.core.masks.class_map import MAPPING_FILE
+from cocoseg_gui.core.masks.dataset import (
     map_entry_subject,
     read_image_mask_map,
     read_json,
     read_report,
     resolve_mask_entry,
 )
-from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR, REPORT_FILE
-from cocoseg_gui.core.mask_png import read_mask_png
-from cocoseg_gui.core.safe_paths import SafeRoot, UnsafePathError, check_relative_name
+from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR, REPORT_FILE
+from cocoseg_gui.core.masks.png import read_mask_png
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, IMAGENET_MEAN, IMAGENET_STD
 from cocoseg_gui.core.training.transforms import build_transforms, load_rgb, open_image, to_rgb
 from cocoseg_gui.core.types import IGNORE_INDEX

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import DatasetError
-from cocoseg_gui.core.mask_dataset import read_json
+from cocoseg_gui.core.masks.class_map import MAPPING_FILE
+from cocoseg_gui.core.masks.dataset import read_json
 
 KEY_SEP = ":"
 

@@ -7,9 +7,9 @@ import json
 import warnings
 from pathlib import Path
 
-from cocoseg_gui.core.atomic import atomic_write_bytes
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
-from cocoseg_gui.core.output_guard import check_output_file
+from cocoseg_gui.core.files.atomic import atomic_write_bytes
+from cocoseg_gui.core.files.output_guard import check_output_file
 
 DEFAULT_OPSET = 17
 # The oldest opset every cocoseg model exports to: torch's exporter starts at 7, but before 10 ONNX

@@ -17,12 +17,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cocoseg_gui.core.atomic import atomic_write_with
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
+from cocoseg_gui.core.files.atomic import atomic_write_with
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
-from cocoseg_gui.core.palette import voc_palette
-from cocoseg_gui.core.predict_output import OVERWRITE_HINT, PredictRecord, check_predict_out
+from cocoseg_gui.core.masks.palette import voc_palette
 from cocoseg_gui.core.training.checkpoint import load_checkpoint
+from cocoseg_gui.core.training.predict_output import OVERWRITE_HINT, PredictRecord, check_predict_out
 from cocoseg_gui.core.types import IGNORE_INDEX, IMAGE_SUFFIXES
 
 ImageLike = Image.Image | np.ndarray

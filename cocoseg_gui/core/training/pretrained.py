@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from cocoseg_gui.core.atomic import atomic_open
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
+from cocoseg_gui.core.files.atomic import atomic_open
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
 
 URL_BASE = "https://download.pytorch.org/models"

@@ -59,7 +59,7 @@ def check_new_run_folder(folder: Path | str) -> None:
 def check_run_out(out: Path | str, data: object, val_data: object = None) -> None:
     """The output guard for a run folder: not a file, not inside the mask folders (or their image
     folders) the run reads, not inside any mask dataset folder. ``data``: a folder or several."""
-    from cocoseg_gui.core.output_guard import check_output_folder
+    from cocoseg_gui.core.files.output_guard import check_output_folder
 
     reads: dict[str, Path | str | None] = {}
     for what, value in (("the training masks", data), ("the validation masks", val_data)):

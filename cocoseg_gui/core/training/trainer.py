@@ -30,8 +30,8 @@ from typing import Any
 
 import torch
 
-from cocoseg_gui.core.atomic import atomic_write_json
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
+from cocoseg_gui.core.files.atomic import atomic_write_json
 from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.training import distributed as dist_utils
 from cocoseg_gui.core.training.checkpoint import (
@@ -1088,7 +1088,7 @@ def train(
 
 def _open_run_folder(out: Path, log: EventLog, fresh: bool) -> None:
     """Create the run folder and start its log; a fresh run replaces the files of the run it overwrites."""
-    from cocoseg_gui.core.atomic import remove_stale_temporaries
+    from cocoseg_gui.core.files.atomic import remove_stale_temporaries
 
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)

@@ -1,4 +1,4 @@
-"""The window's shared state as Qt signals: a thin adapter over the Qt-free ``core.session.Session``.
+"""The window's shared state as Qt signals: a thin adapter over the Qt-free ``core.project.session.Session``.
 
 Panels receive the one ``AppState`` and listen to its signals instead of talking to each other. What is
 open (the project, its open dataset, the mask folder, run and checkpoint) lives in ``self.session``
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from cocoseg_gui.core.session import (
+from cocoseg_gui.core.project.session import (
     CheckpointChanged,
     DatasetChanged,
     MasksDirChanged,
@@ -24,8 +24,8 @@ from cocoseg_gui.core.session import (
 )
 
 if TYPE_CHECKING:
-    from cocoseg_gui.core.coco_index import CocoIndex
-    from cocoseg_gui.core.project import DatasetEntry, Project
+    from cocoseg_gui.core.coco.index import CocoIndex
+    from cocoseg_gui.core.project.project import DatasetEntry, Project
 
 PROJECTS_ROOT_KEY = "project/root"  # where implicit projects are saved (default ~/cocoseg-projects)
 PROJECTS_ROOT_ENV = "COCOSEG_PROJECTS_DIR"  # the default when the setting is empty (tests, kiosks)

@@ -29,7 +29,7 @@ TORCH_JOB_MODULES = (
     "cocoseg_gui.core.training.metrics",
     "cocoseg_gui.core.training.evaluate",
     "cocoseg_gui.core.training.predict",
-    "cocoseg_gui.core.label_quality.job",
+    "cocoseg_gui.core.quality.job",
 )
 
 

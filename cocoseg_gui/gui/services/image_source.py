@@ -14,19 +14,19 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
 
-from cocoseg_gui.core.class_map import ClassMapping, fitting_categories
+from cocoseg_gui.core.coco.image_entry import image_entry_problem
 from cocoseg_gui.core.errors import DatasetError
-from cocoseg_gui.core.image_entry import image_entry_problem
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-from cocoseg_gui.core.mask_inventory import MaskInventory
-from cocoseg_gui.core.mask_png import read_mask_png
-from cocoseg_gui.core.palette import display_palette
-from cocoseg_gui.core.safe_paths import SafeRoot
+from cocoseg_gui.core.files.safe_paths import SafeRoot
+from cocoseg_gui.core.masks.class_map import ClassMapping, fitting_categories
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
+from cocoseg_gui.core.masks.inventory import MaskInventory
+from cocoseg_gui.core.masks.palette import display_palette
+from cocoseg_gui.core.masks.png import read_mask_png
 from cocoseg_gui.gui.services.error_hints import gui_wording
 from cocoseg_gui.gui.services.workers import JobWorker
 
 if TYPE_CHECKING:
-    from cocoseg_gui.core.coco_index import CocoIndex
+    from cocoseg_gui.core.coco.index import CocoIndex
 
 
 @dataclass
@@ -123,8 +123,8 @@ class ImageSource:
         return LoadedImage(image_id, info.file_name, rgb, mask, source, self.outlines(image_id), error)
 
     def rasterize(self, image_id: int) -> np.ndarray:
-        from cocoseg_gui.core.mask_options import MaskOptions
-        from cocoseg_gui.core.rasterize import rasterize_image
+        from cocoseg_gui.core.coco.rasterize import rasterize_image
+        from cocoseg_gui.core.masks.options import MaskOptions
 
         if self._options is None:
             self._options = MaskOptions(workers=1)

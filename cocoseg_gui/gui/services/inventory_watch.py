@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer
 
-from cocoseg_gui.core.mask_inventory import InventorySnapshot, MaskInventory
+from cocoseg_gui.core.masks.inventory import InventorySnapshot, MaskInventory
 from cocoseg_gui.gui.services.workers import JobWorker
 
 

@@ -37,7 +37,7 @@ from cocoseg_gui.core.assists.wand import DEFAULT_TOLERANCE, MAX_TOLERANCE, wand
 from cocoseg_gui.core.editing.box import Area, Box
 from cocoseg_gui.core.editing.editor import ASSIST_TOOLS, ImageEditor, Tool
 from cocoseg_gui.core.editing.stroke import Point, segment_area
-from cocoseg_gui.core.image_view_state import ImageViewState
+from cocoseg_gui.core.project.image_view_state import ImageViewState
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.assist_overlay import AssistOverlay
 from cocoseg_gui.gui.widgets.dialogs import error_text

@@ -1,6 +1,7 @@
 """File › Project datasets…: rename a dataset, change its role, give it an existing mask folder, or take it
-out of the project (its files stay). Each change goes through ``core.session.Session`` at once (saved, the
-workspaces follow their roles); a change that cannot be made is said in the dialog and undone in the table.
+out of the project (its files stay). Each change goes through ``core.project.session.Session`` at once
+(saved, the workspaces follow their roles); a change that cannot be made is said in the dialog and undone
+in the table.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.errors import CocoSegError
-from cocoseg_gui.core.project import Role
-from cocoseg_gui.core.session import Session
+from cocoseg_gui.core.project.project import Role
+from cocoseg_gui.core.project.session import Session
 
 COL_NAME, COL_ROLE, COL_IMAGES, COL_MASKS = range(4)
 ROLE_HELP = (

@@ -6,7 +6,7 @@
 - A failed save (read-only folder, full disk) is a dialog naming the file, offering "Save elsewhere…":
   a chosen folder gets the mask PNG(s) while the edits stay in memory, unsaved, so nothing is lost.
   A folder another program holds past a few seconds is such a failure, naming who and since when.
-- Edit mode claims the mask folder (core/folder_lock.py, never waited for): a second window entering
+- Edit mode claims the mask folder (core/files/folder_lock.py, never waited for): a second window entering
   Edit mode on the same folder is told who else is editing it, since when; saves still take turns.
 - What a save (or opening the folder) set right on the way, a save journal set aside or a damaged
   edited.json recovered, is shown, never only logged.
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from cocoseg_gui.core.editing.editor import ImageEditor
 from cocoseg_gui.core.editing.save import SavedMask
 from cocoseg_gui.core.errors import CocoSegError
-from cocoseg_gui.core.folder_lock import EDITING_LOCK_FILE, FolderLock, LockHolder
+from cocoseg_gui.core.files.folder_lock import EDITING_LOCK_FILE, FolderLock, LockHolder
 from cocoseg_gui.gui.widgets.dialogs import error_text
 
 AUTOSAVE_KEY = "edit/autosave"

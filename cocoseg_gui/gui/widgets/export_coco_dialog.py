@@ -1,4 +1,4 @@
-"""File › Export to COCO: the open mask folder -> a COCO instances JSON (``core.coco_export``, ADR 0015).
+"""File › Export to COCO: the open mask folder -> a COCO instances JSON (ADR 0015).
 
 The export runs in a ``JobWorker`` (it redraws every image to find the edited ones), with progress and
 Cancel in the dialog; the summary that follows is in the GUI's words (``export_summary``), errors name the
@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.coco_export import export_coco
-from cocoseg_gui.core.coco_export_report import ExportReport
+from cocoseg_gui.core.files.output_guard import OutputExists
+from cocoseg_gui.core.formats.coco_export import export_coco
+from cocoseg_gui.core.formats.coco_export_report import ExportReport
 from cocoseg_gui.core.jobs import Progress
-from cocoseg_gui.core.output_guard import OutputExists
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import error_text
 

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.label_quality.cross_fit import MAX_FOLDS
-from cocoseg_gui.core.label_quality.image_scores import DEFAULT_SCORE
+from cocoseg_gui.core.quality.cross_fit import MAX_FOLDS
+from cocoseg_gui.core.quality.image_scores import DEFAULT_SCORE
 
 SCORE_CHOICES = (
     (

@@ -1,5 +1,5 @@
 """IssueOutline: the shown image's likely label errors outlined in the viewer (regions of
-core.label_quality), each a box in the brush cursor's halo style, its score in a tooltip.
+core.quality), each a box in the brush cursor's halo style, its score in a tooltip.
 
 Regions arrive in mask pixels and are drawn around their pixels scaled to the scene's image pixels (the
 mask may be smaller than its image), like the brush cursor and the polygon overlay.
@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsScene
 
-from cocoseg_gui.core.label_quality.regions import IssueRegion
+from cocoseg_gui.core.quality.regions import IssueRegion
 from cocoseg_gui.gui.widgets.brush_cursor import HaloOutline
 
 

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledSlider
 
-from cocoseg_gui.core.image_view_state import ClassVisibility, ImageViewState
-from cocoseg_gui.core.palette import display_palette
+from cocoseg_gui.core.masks.palette import display_palette
+from cocoseg_gui.core.project.image_view_state import ClassVisibility, ImageViewState
 
 LegendEntry = tuple[int, str, tuple[int, int, int], float]  # index, name, (r, g, b), pixel share 0..1
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.mask_report import classes_with_pixels
-from cocoseg_gui.core.palette import display_color
+from cocoseg_gui.core.masks.palette import display_color
+from cocoseg_gui.core.masks.report import classes_with_pixels
 
 SKIP_LABELS = {
     "missing_segmentation": "missing segmentation",

@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.image_view_state import DisplayOptions, ImageChanged, ImageViewState
-from cocoseg_gui.core.label_map import LabelsChanged, Region
-from cocoseg_gui.core.palette import display_palette
+from cocoseg_gui.core.masks.label_map import LabelsChanged, Region
+from cocoseg_gui.core.masks.palette import display_palette
+from cocoseg_gui.core.project.image_view_state import DisplayOptions, ImageChanged, ImageViewState
 from cocoseg_gui.gui.widgets.qimage_utils import (
     mask_to_argb_view,
     overlay_lut,

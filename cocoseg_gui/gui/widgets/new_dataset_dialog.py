@@ -1,6 +1,6 @@
 """File › New dataset from an image folder: the folder, a name and the classes -> an empty mask folder.
 
-The folder is made by ``core.new_mask_dataset.create_new_dataset`` in a ``JobWorker`` (image sizes are read
+The folder is made by ``core.masks.new_dataset.create_new_dataset`` in a ``JobWorker`` (image sizes are read
 from every file; a COCO JSON given for its classes may be large), with progress and Cancel in the dialog.
 ``outcome`` holds (project, entry) once it is made; the caller adds the entry to the session.
 """
@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core import new_mask_dataset as nd
-from cocoseg_gui.core.class_map import MAPPING_FILE
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
-from cocoseg_gui.core.project import DatasetEntry, Project, dataset_name_problem
-from cocoseg_gui.core.session import Session
+from cocoseg_gui.core.masks import new_dataset as nd
+from cocoseg_gui.core.masks.class_map import MAPPING_FILE
+from cocoseg_gui.core.project.project import DatasetEntry, Project, dataset_name_problem
+from cocoseg_gui.core.project.session import Session
 from cocoseg_gui.core.types import Category
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import error_text

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.dataset_locator import DatasetPaths, images_dir_for, split_of
+from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, images_dir_for, split_of
 from cocoseg_gui.core.errors import DatasetError
-from cocoseg_gui.core.project import (
+from cocoseg_gui.core.project.project import (
     PROJECT_FILE,
     DatasetEntry,
     Project,

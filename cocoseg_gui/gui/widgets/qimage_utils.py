@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from PySide6.QtGui import QImage
 
-from cocoseg_gui.core.palette import display_palette
+from cocoseg_gui.core.masks.palette import display_palette
 from cocoseg_gui.core.types import BACKGROUND
 
 _ARGB_SHIFT = np.array([16, 8, 0], dtype=np.uint32)

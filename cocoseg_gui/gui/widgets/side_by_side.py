@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QShowEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
-from cocoseg_gui.core.image_view_state import DisplayOptions, ImageViewState
-from cocoseg_gui.core.label_map import LabelsChanged
+from cocoseg_gui.core.masks.label_map import LabelsChanged
+from cocoseg_gui.core.project.image_view_state import DisplayOptions, ImageViewState
 from cocoseg_gui.gui.widgets.mask_viewer import MaskViewer, ViewState
 
 MODE_IMAGE_MASK = "image|mask"  # left: image only; right: mask only, full opacity, background drawn

@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-from cocoseg_gui.core.palette import class_color, display_color
+from cocoseg_gui.core.masks.palette import class_color, display_color
 from cocoseg_gui.core.training import event_types as ev
 
 EMA_SMOOTHING = 0.9  # TensorBoard-style smoothing weight, debiased

@@ -28,12 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import Progress
-from cocoseg_gui.core.project import Project, Role
+from cocoseg_gui.core.masks.class_map import MAPPING_FILE, ClassMapping
+from cocoseg_gui.core.project.project import Project, Role
+from cocoseg_gui.core.quality.truth_compare import class_table
 from cocoseg_gui.core.training.run_reader import run_checkpoints
-from cocoseg_gui.core.truth_compare import class_table
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.error_hints import describe_error
@@ -429,7 +429,7 @@ def _mapping_classes(data: Path) -> list[dict[str, Any]] | None:
 
 def _image_paths_of(data: Path) -> dict[str, Path]:
     """Image path by COCO file name, by mask file name and by base name, from the mask dataset folder."""
-    from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
+    from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 
     try:
         folder = MaskDatasetFolder(data)

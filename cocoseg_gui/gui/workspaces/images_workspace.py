@@ -22,10 +22,10 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
 
 from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor, Tool
 from cocoseg_gui.core.errors import CocoSegError
-from cocoseg_gui.core.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
-from cocoseg_gui.core.label_map import LabelMap
-from cocoseg_gui.core.label_outlines import class_outlines
-from cocoseg_gui.core.palette import distinct_colors
+from cocoseg_gui.core.masks.label_map import LabelMap
+from cocoseg_gui.core.masks.outlines import class_outlines
+from cocoseg_gui.core.masks.palette import distinct_colors
+from cocoseg_gui.core.project.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
 from cocoseg_gui.gui.services.inventory_watch import InventoryWatch
 from cocoseg_gui.gui.services.workers import JobWorker
@@ -43,8 +43,8 @@ from cocoseg_gui.gui.widgets.side_by_side import MODE_IMAGE_MASK, SideBySideView
 from cocoseg_gui.gui.workspaces.proposals_controller import ProposalsController
 
 if TYPE_CHECKING:
-    from cocoseg_gui.core.coco_index import CocoIndex
-    from cocoseg_gui.core.project import Project
+    from cocoseg_gui.core.coco.index import CocoIndex
+    from cocoseg_gui.core.project.project import Project
     from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
 
 

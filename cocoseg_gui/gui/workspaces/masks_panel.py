@@ -29,14 +29,14 @@ from PySide6.QtWidgets import (
 )
 from superqt import QCollapsible, QElidingLineEdit
 
-from cocoseg_gui.core.class_map import MAX_CLASSES, fitting_categories
-from cocoseg_gui.core.dataset_locator import DatasetPaths, default_masks_dir
+from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, default_masks_dir
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.jobs import Progress
-from cocoseg_gui.core.mask_dataset import report_if_readable
-from cocoseg_gui.core.mask_folder import IMAGE_MAP_FILE, MasksExistError
-from cocoseg_gui.core.mask_options import CROWD_POLICIES, OVERLAP_POLICIES, MaskOptions, default_workers
-from cocoseg_gui.core.project import Project
+from cocoseg_gui.core.masks.class_map import MAX_CLASSES, fitting_categories
+from cocoseg_gui.core.masks.dataset import report_if_readable
+from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE, MasksExistError
+from cocoseg_gui.core.masks.options import CROWD_POLICIES, OVERLAP_POLICIES, MaskOptions, default_workers
+from cocoseg_gui.core.project.project import Project
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.browser.category_checklist import CategoryChecklist
@@ -55,7 +55,7 @@ def _run_generate(
     progress: Any = None,
     cancel: Any = None,
 ) -> Any:
-    from cocoseg_gui.core.mask_job import generate_masks
+    from cocoseg_gui.core.masks.job import generate_masks
 
     return generate_masks(
         annotations,

@@ -34,11 +34,10 @@ from PySide6.QtWidgets import (
 
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
-from cocoseg_gui.core.mask_dataset import MaskDatasetFolder
-from cocoseg_gui.core.project import Project
-from cocoseg_gui.core.scores import image_scores, mean_iou
-from cocoseg_gui.core.training.run_reader import run_checkpoints
-from cocoseg_gui.core.truth_compare import (
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
+from cocoseg_gui.core.project.project import Project
+from cocoseg_gui.core.quality.scores import image_scores, mean_iou
+from cocoseg_gui.core.quality.truth_compare import (
     ERROR_LEGEND,
     Comparison,
     class_table,
@@ -47,6 +46,7 @@ from cocoseg_gui.core.truth_compare import (
     truth_from_index,
     truth_from_masks,
 )
+from cocoseg_gui.core.training.run_reader import run_checkpoints
 from cocoseg_gui.core.types import IMAGE_SUFFIXES
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
@@ -568,7 +568,7 @@ class PredictPanel(QWidget):
         return job
 
     def _on_export_failed(self, exc: BaseException, inputs: Path, out: Path) -> None:
-        from cocoseg_gui.core.predict_output import ForeignFilesError
+        from cocoseg_gui.core.training.predict_output import ForeignFilesError
 
         self._on_failed(exc)
         if isinstance(exc, ForeignFilesError) and self._confirm_overwrite(exc):

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from cocoseg_gui.core.editing.box import Box
 from cocoseg_gui.core.errors import CocoSegError
-from cocoseg_gui.core.image_view_state import ImageChanged
 from cocoseg_gui.core.jobs import Progress
+from cocoseg_gui.core.project.image_view_state import ImageChanged
 from cocoseg_gui.core.proposals.accept import (
     AcceptAll,
     AcceptBox,
@@ -57,7 +57,7 @@ from cocoseg_gui.gui.widgets.proposal_bar import SOURCE_FILE, SOURCE_PROJECT, SO
 from cocoseg_gui.gui.widgets.proposal_layer import ProposalLayer
 
 if TYPE_CHECKING:
-    from cocoseg_gui.core.project import Project
+    from cocoseg_gui.core.project.project import Project
     from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
 
 BOX, STROKE = "box", "stroke"

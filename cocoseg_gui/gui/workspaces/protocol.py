@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from cocoseg_gui.core.project import Project
+from cocoseg_gui.core.project.project import Project
 
 
 @dataclass(frozen=True)

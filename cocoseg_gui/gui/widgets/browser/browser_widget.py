@@ -47,7 +47,7 @@ from cocoseg_gui.gui.widgets.browser.image_list_model import ImageListModel
 from cocoseg_gui.gui.widgets.browser.thumbnails import ThumbnailLoader, thumb_box
 
 if TYPE_CHECKING:
-    from cocoseg_gui.core.coco_index import CocoIndex
+    from cocoseg_gui.core.coco.index import CocoIndex
 
 
 class ThumbnailDelegate(QStyledItemDelegate):

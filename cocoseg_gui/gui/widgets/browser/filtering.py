@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from cocoseg_gui.core.coco_index import CocoIndex
+    from cocoseg_gui.core.coco.index import CocoIndex
 
 
 class SortKey(str, Enum):
@@ -20,7 +20,7 @@ class SortKey(str, Enum):
     NAME = "name"
     ID = "id"
     ANNOTATIONS = "annotations"
-    SUSPICIOUS = "most suspicious first"  # likely label errors (core.label_quality), unscored last
+    SUSPICIOUS = "most suspicious first"  # likely label errors (core.quality), unscored last
     UNCERTAIN = "most uncertain first"  # the model's uncertainty: label these next
 
 

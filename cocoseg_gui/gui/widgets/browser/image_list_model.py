@@ -59,7 +59,7 @@ class ImageListModel(QAbstractListModel):
 
     def _path_of(self, position: int) -> Path:
         """Runs in a thumbnail thread; a name leaving the image folder raises (a crossed placeholder)."""
-        from cocoseg_gui.core.coco_index import resolve_image_path
+        from cocoseg_gui.core.coco.index import resolve_image_path
 
         assert self.table is not None and self.images_dir is not None
         return resolve_image_path(self.images_dir, self.table.names[position])
