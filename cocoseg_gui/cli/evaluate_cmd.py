@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -93,34 +91,24 @@ def _fill_from_project(args: argparse.Namespace, project: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cocoseg_gui.cli.progress_bar import ProgressBar
-    from cocoseg_gui.core.jobs import Cancelled, CancelToken
+    from cocoseg_gui.cli.progress_bar import run_cancellable
     from cocoseg_gui.core.training.evaluate import evaluate
+    from cocoseg_gui.core.training.sharding import sharded_job
 
     project = load_project(args)
     if project is not None:
         _fill_from_project(args, project)
     require(args, "--checkpoint", "--data")
-    cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    bar = ProgressBar("evaluate")
-    try:
-        result = evaluate(
-            args.checkpoint,
-            args.data,
-            device=args.device,
-            batch_size=args.batch_size,
-            progress=bar,
-            cancel=cancel,
-            follow_symlinks=args.follow_symlinks,
-        )
-    except Cancelled:
-        bar.close()
-        print("cocoseg evaluate: cancelled", file=sys.stderr)
+    with sharded_job() as shard:  # under torchrun: each process its share, the matrix summed exactly
+        result = run_cancellable(
+            "evaluate", evaluate, args.checkpoint, args.data, cancelled="nothing reported",
+            device=args.device, batch_size=args.batch_size, follow_symlinks=args.follow_symlinks,
+            quiet=not shard.is_main, shard=shard,
+        )  # fmt: skip
+    if result is None:
         return 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    bar.close()
+    if not shard.is_main:
+        return 0  # rank 0 prints the one report
     if args.json:
         print(json.dumps(result.to_json(), indent=1))
     else:

@@ -85,19 +85,25 @@ def add_parser(subparsers: Any) -> None:
 def run_issues(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import OptionsError
     from cocoseg_gui.core.quality.job import find_label_issues
+    from cocoseg_gui.core.training.sharding import sharded_job
 
     if args.fold_epochs is not None and not args.cross_fit:
         raise OptionsError("--fold-epochs needs --cross-fit K")
-    warn_if_weak("find-label-issues", checkpoint_score(args.checkpoint))
     folds = {"epochs": args.fold_epochs} if args.fold_epochs else None
-    result = run_cancellable(
-        "find-label-issues", find_label_issues, args.checkpoint, args.data, args.images,
-        cancelled=f"{args.out} not written", out=args.out, device=args.device, batch_size=args.batch_size,
-        min_region_area=args.min_region_area, overwrite=args.overwrite, option="--out",
-        score=args.score, cross_fit=args.cross_fit, fold_options=folds,
-    )  # fmt: skip
+    with sharded_job() as shard:  # under torchrun: each process predicts its share, rank 0 writes
+        if shard.is_main:
+            warn_if_weak("find-label-issues", checkpoint_score(args.checkpoint))
+        result = run_cancellable(
+            "find-label-issues", find_label_issues, args.checkpoint, args.data, args.images,
+            cancelled=f"{args.out} not written", out=args.out, device=args.device, batch_size=args.batch_size,
+            min_region_area=args.min_region_area, overwrite=args.overwrite, option="--out",
+            score=args.score, cross_fit=args.cross_fit, fold_options=folds, quiet=not shard.is_main,
+            shard=shard,
+        )  # fmt: skip
     if result is None:
         return 130
+    if not shard.is_main:
+        return 0
     names = result.class_names
     how = f"cross-fitted ({result.cross_fit} folds)" if result.cross_fit else "by the checkpoint itself"
     print(
@@ -122,12 +128,12 @@ def run_uncertain(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
     from cocoseg_gui.core.masks.new_dataset import list_images
     from cocoseg_gui.core.quality.job import rank_uncertain
+    from cocoseg_gui.core.training.sharding import sharded_job
 
     if (args.data is None) == (args.images is None):
         raise OptionsError("give either --data MASKS_DIR or --images DIR")
     if args.unlabelled_only and args.data is None:
         raise OptionsError("--unlabelled-only needs --data MASKS_DIR (the masks say what is labelled)")
-    warn_if_weak("rank-uncertain", checkpoint_score(args.checkpoint))
     labelled: frozenset[str] = frozenset()
     if args.data is not None:
         folder = MaskDatasetFolder(args.data)
@@ -140,13 +146,19 @@ def run_uncertain(args: argparse.Namespace) -> int:
     names = list_images(images_dir)
     if args.unlabelled_only:
         names = [n for n in names if n not in labelled]
-    result = run_cancellable(
-        "rank-uncertain", rank_uncertain, args.checkpoint, images_dir, cancelled=f"{args.out} not written",
-        names=names, labelled=labelled, out=args.out, device=args.device, batch_size=args.batch_size,
-        overwrite=args.overwrite, option="--out",
-    )  # fmt: skip
+    with sharded_job() as shard:  # under torchrun: each process predicts its share, rank 0 writes
+        if shard.is_main:
+            warn_if_weak("rank-uncertain", checkpoint_score(args.checkpoint))
+        result = run_cancellable(
+            "rank-uncertain", rank_uncertain, args.checkpoint, images_dir,
+            cancelled=f"{args.out} not written", names=names, labelled=labelled, out=args.out,
+            device=args.device, batch_size=args.batch_size, overwrite=args.overwrite, option="--out",
+            quiet=not shard.is_main, shard=shard,
+        )  # fmt: skip
     if result is None:
         return 130
+    if not shard.is_main:
+        return 0
     print(f"{len(result.images)} images ranked in {result.seconds:.1f} s, most uncertain first: {args.out}")
     for im in result.images[: args.top]:
         print(f"{im.uncertainty:8.4f}  {im.file}{'' if not im.labelled else '  (labelled)'}")

@@ -17,7 +17,8 @@ def add_parser(subparsers: Any) -> None:
         help="predict masks for images with a checkpoint",
         description="Write OUT/<image stem>.png (palette PNG, pixel = class index) for every INPUT image "
         "(folders are searched recursively), at the image's original size; --overlay also writes "
-        "OUT/overlays/<stem>.jpg, the image blended with the class colours.",
+        "OUT/overlays/<stem>.jpg, the image blended with the class colours. Under torchrun each process "
+        "predicts its share of the images (the same files as one process; OUT on a file system all see).",
     )
     p.add_argument("--checkpoint", type=Path, metavar="CKPT", help="with --project: the project's checkpoint")
     add_project_option(p)
@@ -39,19 +40,23 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.cli.progress_bar import run_cancellable
     from cocoseg_gui.core.training.predict import predict_files
+    from cocoseg_gui.core.training.sharding import sharded_job
 
     project = load_project(args)
     if project is not None and args.checkpoint is None:
         args.checkpoint = project_checkpoint(project)
     require(args, "--checkpoint")
-    result = run_cancellable(
-        "predict", predict_files, args.checkpoint, args.inputs, args.out,
-        cancelled=f"{args.out} holds the masks written so far",
-        overlay=args.overlay, device=args.device, batch_size=args.batch_size, alpha=args.alpha,
-        overwrite=args.overwrite, overlay_format=args.overlay_format,
-    )  # fmt: skip
+    with sharded_job() as shard:  # under torchrun: each process predicts its share of the images
+        result = run_cancellable(
+            "predict", predict_files, args.checkpoint, args.inputs, args.out,
+            cancelled=f"{args.out} holds the masks written so far", quiet=not shard.is_main,
+            overlay=args.overlay, device=args.device, batch_size=args.batch_size, alpha=args.alpha,
+            overwrite=args.overwrite, overlay_format=args.overlay_format, shard=shard,
+        )  # fmt: skip
     if result is None:
         return 130
+    if not shard.is_main:
+        return 0 if result.masks else 2
     for path, problem in result.failed:
         print(f"cocoseg predict: warning: skipped {path}: {problem}", file=sys.stderr)
     extra = f" and {len(result.overlays)} overlays" if args.overlay else ""

@@ -64,19 +64,28 @@ class ProgressBar:
 
 
 def run_cancellable(
-    label: str, job: Callable[..., T], *args: Any, cancelled: str, unit: str = "img", **kwargs: Any
+    label: str,
+    job: Callable[..., T],
+    *args: Any,
+    cancelled: str,
+    unit: str = "img",
+    quiet: bool = False,
+    **kwargs: Any,
 ) -> T | None:
     """``job(*args, progress=bar, cancel=token, **kwargs)`` under a progress bar; Ctrl+C cancels it at its
-    next safe point: ``cocoseg LABEL: cancelled; CANCELLED`` on stderr and None (exit 130 for callers)."""
+    next safe point: ``cocoseg LABEL: cancelled; CANCELLED`` on stderr and None (exit 130 for callers).
+    ``quiet``: no bar and no message (torchrun's ranks other than 0: one process speaks)."""
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    bar: ProgressBar | None = ProgressBar(label, unit)
+    bar: ProgressBar | None = None if quiet else ProgressBar(label, unit)
     try:
         return job(*args, progress=bar, cancel=cancel, **kwargs)
     except Cancelled:
-        bar.close()  # the bar's line ends before the message
-        bar = None
-        print(f"cocoseg {label}: cancelled; {cancelled}", file=sys.stderr)
+        if bar is not None:
+            bar.close()  # the bar's line ends before the message
+            bar = None
+        if not quiet:
+            print(f"cocoseg {label}: cancelled; {cancelled}", file=sys.stderr)
         return None
     finally:
         if bar is not None:

@@ -39,17 +39,24 @@ def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.errors import OptionsError
     from cocoseg_gui.core.proposals.batch import propose_folder
     from cocoseg_gui.core.proposals.source import SourceSpec, source_score
+    from cocoseg_gui.core.training.sharding import sharded_job
 
     if args.weights is not None and args.torchvision is None:
         raise OptionsError("--weights goes with --torchvision")
     spec = SourceSpec(checkpoint=args.checkpoint, torchvision=args.torchvision, weights=args.weights)
-    warn_if_weak("propose", checkpoint_score(spec.checkpoint) if spec.checkpoint else source_score(spec))
-    result = run_cancellable(
-        "propose", propose_folder, spec, args.masks, args.out, args.images,
-        cancelled=f"rerun to continue ({args.out} keeps what was written)", device=args.device,
-    )  # fmt: skip
+    with sharded_job() as shard:  # under torchrun: each process proposes for its share of the images
+        if shard.is_main:
+            score = checkpoint_score(spec.checkpoint) if spec.checkpoint else source_score(spec)
+            warn_if_weak("propose", score)
+        result = run_cancellable(
+            "propose", propose_folder, spec, args.masks, args.out, args.images,
+            cancelled=f"rerun to continue ({args.out} keeps what was written)", device=args.device,
+            quiet=not shard.is_main, shard=shard,
+        )  # fmt: skip
     if result is None:
         return 130
+    if not shard.is_main:
+        return 0
     for name, problem in result.failed:
         print(f"cocoseg propose: warning: skipped {name}: {problem}", file=sys.stderr)
     resumed = f" ({result.resumed} already there)" if result.resumed else ""

@@ -12,6 +12,7 @@ in the same manifest.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,7 @@ from cocoseg_gui.core.masks.new_dataset import list_images
 from cocoseg_gui.core.masks.png import read_mask_png, write_mask_png
 from cocoseg_gui.core.proposals.proposal import Proposal
 from cocoseg_gui.core.proposals.source import ProposalSource, SourceSpec, source_score
+from cocoseg_gui.core.training.sharding import Shard
 
 PROPOSALS_FILE = "proposals.json"
 FORMAT = "cocoseg-proposals"
@@ -208,9 +210,12 @@ def propose_folder(
     *,
     device: str = "cpu",
     source: ProposalSource | None = None,
+    shard: Shard | None = None,
 ) -> BatchResult:
     """Propose for every unlabelled image of ``masks_dir`` into ``out`` (resumable; see the module doc).
-    Holds ``out``'s lock (core/files/folder_lock.py): FolderBusyError naming another job writing it."""
+    Holds ``out``'s lock (core/files/folder_lock.py): FolderBusyError naming another job writing it.
+    ``shard`` (torchrun): each rank proposes for its share of the images; rank 0 holds the lock and
+    writes proposals.json (the other ranks' entries at the end: a killed run redoes their images)."""
     masks_dir, out = Path(masks_dir), Path(out)
     refused: list[str] = []
     images, names = unlabelled_images(masks_dir, images_dir, refused)
@@ -223,10 +228,14 @@ def propose_folder(
             out, f"holds files but no {PROPOSALS_FILE}: it is not a proposals folder, and its files "
             "are never replaced; choose a new or empty folder",
         )  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
-    with locked(out, JOB_LOCK_WAIT_S):  # one batch job writes a proposals folder at a time
+    shard = shard or Shard()
+    shard.barrier()  # every rank checked OUT before rank 0 creates it
+    with contextlib.ExitStack() as stack:
+        if shard.is_main:
+            out.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(locked(out, JOB_LOCK_WAIT_S))  # one batch job writes a folder at a time
         return _propose_into(
-            spec, masks_dir, out, images, names, refused, mapping, progress, cancel, device, source
+            spec, masks_dir, out, images, names, refused, mapping, progress, cancel, device, source, shard
         )
 
 
@@ -242,52 +251,75 @@ def _propose_into(
     cancel: CancelToken | None,
     device: str,
     source: ProposalSource | None,
+    shard: Shard,
 ) -> BatchResult:
-    from cocoseg_gui.core.training.transforms import load_rgb
-
-    folder = ProposalsFolder(out, masks_dir, spec)
-    folder.data["model_score"] = source_score(spec).to_json()  # what the proposals were made with
-    folder.save()  # before any PNG: a folder with the manifest is ours (a killed run's files included)
+    folder = ProposalsFolder(out, masks_dir, spec) if shard.is_main else None
+    if folder is not None:
+        folder.data["model_score"] = source_score(spec).to_json()  # what the proposals were made with
+        folder.save()  # before any PNG: a folder with the manifest is ours (a killed run's files included)
+    shard.barrier()
+    if folder is None:
+        folder = ProposalsFolder(out)  # rank 0's, just saved: the same images are left to do on every rank
     result = BatchResult(out, total=len(names))
     result.failed += [(n, "a symbolic link leading outside the image folder: not read") for n in refused]
     todo = [(n, f) for n, f in zip(names, mask_names(names)) if not folder.complete(n)]
     result.resumed = len(names) - len(todo)
     if todo and source is None:
-        source = ProposalSource.load(spec, dict(enumerate(mapping.class_names())), device)
+        source = ProposalSource.load(spec, dict(enumerate(mapping.class_names())), shard.device(device))
     meter = RateMeter(len(names), start_done=result.resumed)
     safe = SafeRoot(images)
     last_save = time.monotonic()
     report(progress, Progress(result.resumed, len(names), message="Proposing"))
+    made: list[tuple[int, ProposalEntry]] = []
+    failed: list[tuple[int, tuple[str, str]]] = []
     try:
-        for i, (name, png) in enumerate(todo, start=result.resumed + 1):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            assert source is not None
-            try:
-                proposal = source.propose(load_rgb(safe.resolve(name)))  # listed links may change
-            except DatasetError as exc:
-                result.failed.append((name, exc.problem))
-                continue
-            conf_name = png[: -len(".png")] + ".confidence.png"
-            write_mask_png(out / png, proposal.file_labels())
-            # max softmax and margin, one byte each: the review's confidence view offers both
-            both = np.stack([proposal.confidence, proposal.margin], axis=-1)
-            both = np.clip(np.rint(both * 255), 0, 255).astype(np.uint8)
-            atomic_write_with(
-                out / conf_name, lambda fh, c=both: Image.fromarray(c, "LA").save(fh, "PNG"), fsync=False
-            )
-            mean = float(proposal.confidence.mean()) if proposal.confidence.size else 0.0
-            folder.entries[name] = ProposalEntry(name, png, conf_name, PENDING, proposal.class_pixels(), mean)
-            result.written.append(name)
-            if time.monotonic() - last_save >= MANIFEST_EVERY_S:
+        for r, b in shard.rounds(len(todo), cancel):
+            if b is not None:
+                assert source is not None
+                name, png = todo[b]
+                entry = _propose_one(source, safe, out, name, png)
+                if isinstance(entry, ProposalEntry):
+                    folder.entries[name] = entry
+                    made.append((b, entry))
+                else:
+                    failed.append((b, (name, entry)))
+            if shard.is_main and time.monotonic() - last_save >= MANIFEST_EVERY_S:
                 folder.save()
                 last_save = time.monotonic()
-            if progress is not None and meter.due(i):
-                report(progress, meter.progress(i, name))
+            done = result.resumed + shard.round_batches(r, len(todo)).stop
+            if progress is not None and meter.due(done):
+                report(progress, meter.progress(done, todo[done - result.resumed - 1][0]))
+        for entry in shard.gather(made):  # every rank's, in one process's order
+            folder.entries[entry.file_name] = entry
+            result.written.append(entry.file_name)
+        result.failed += shard.gather(failed)
     finally:
-        folder.save()  # also on cancel or failure: what was written is kept and resumed
+        if shard.is_main:
+            folder.save()  # also on cancel or failure: what was written is kept and resumed
     report(progress, Progress(len(names), len(names), message="Proposals written"))
     return result
+
+
+def _propose_one(
+    source: ProposalSource, safe: SafeRoot, out: Path, name: str, png: str
+) -> ProposalEntry | str:
+    """One image's proposal and confidence PNGs written; its entry, or the problem when it cannot be read."""
+    from cocoseg_gui.core.training.transforms import load_rgb
+
+    try:
+        proposal = source.propose(load_rgb(safe.resolve(name)))  # listed links may change
+    except DatasetError as exc:
+        return exc.problem
+    conf_name = png[: -len(".png")] + ".confidence.png"
+    write_mask_png(out / png, proposal.file_labels())
+    # max softmax and margin, one byte each: the review's confidence view offers both
+    both = np.stack([proposal.confidence, proposal.margin], axis=-1)
+    both = np.clip(np.rint(both * 255), 0, 255).astype(np.uint8)
+    atomic_write_with(
+        out / conf_name, lambda fh, c=both: Image.fromarray(c, "LA").save(fh, "PNG"), fsync=False
+    )
+    mean = float(proposal.confidence.mean()) if proposal.confidence.size else 0.0
+    return ProposalEntry(name, png, conf_name, PENDING, proposal.class_pixels(), mean)
 
 
 def _now() -> str:

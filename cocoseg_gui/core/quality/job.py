@@ -14,6 +14,7 @@ preloads it on the GUI thread (gui.services.device_probe.TORCH_JOB_MODULES) befo
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,7 @@ from cocoseg_gui.core.quality.regions import image_regions
 from cocoseg_gui.core.training.data import MaskDataset
 from cocoseg_gui.core.training.model_score import predictor_score
 from cocoseg_gui.core.training.predict import Predictor
+from cocoseg_gui.core.training.sharding import Shard, progress_done
 from cocoseg_gui.core.training.transforms import load_rgb
 
 _ARRAYS = ("flat_index", "label", "predicted", "p_predicted", "margin")
@@ -110,6 +112,7 @@ def find_label_issues(
     cross_fit: int = 0,
     fold_options: Mapping[str, Any] | None = None,
     seed: int = 0,
+    shard: Shard | None = None,
 ) -> LabelIssues:
     """Rank the images of the mask folder ``masks_dir`` by how confidently ``checkpoint`` disagrees.
 
@@ -122,9 +125,16 @@ def find_label_issues(
     outside the classes, or nothing to rank raise DatasetError naming the file. ``out``: also write the
     result there (atomically; checked first by the output guard: an existing file is replaced with
     ``overwrite``, or a ranking of this kind without asking when ``replace_own``). ``cancel`` raises
-    Cancelled between batches, leaving ``out`` untouched.
+    Cancelled between batches, leaving ``out`` untouched. ``shard`` (torchrun): this rank predicts its
+    share of the batches; the sums and scores are put together in one process's order and rank 0
+    writes ``out`` (every rank returns the whole result). Cross-fitting is not sharded.
     """
     _check_batch(batch_size)
+    if cross_fit and shard is not None and shard.enabled:
+        raise OptionsError(
+            "--cross-fit trains its fold models in one process: run find-label-issues --cross-fit "
+            "without torchrun"
+        )
     if out is not None:
         reads = {"the checkpoint": checkpoint, "the image folder": images_dir}
         check_ranking_out(
@@ -137,7 +147,9 @@ def find_label_issues(
         raise DatasetError(Path(masks_dir) / IMAGE_MAP_FILE, "lists no images: nothing to rank")
     if cross_fit:
         check_folds(cross_fit, len(ds))
-    predictor = Predictor.from_checkpoint(checkpoint, device)
+    shard = shard or Shard()
+    dev = shard.device(device)
+    predictor = Predictor.from_checkpoint(checkpoint, dev)
     names = predictor.class_names
     if [c["name"] for c in ds.classes] != names:
         raise DatasetError(
@@ -151,61 +163,78 @@ def find_label_issues(
             folds = assign_folds(ds.files, cross_fit, seed)
             fold_models = train_folds(
                 Path(checkpoint), Path(masks_dir), folds, Path(tmp), images_dir=ds.images_dir,
-                device=device, overrides=fold_options, progress=progress, cancel=cancel,
+                device=dev, overrides=fold_options, progress=progress, cancel=cancel,
             )  # fmt: skip
             groups: list[tuple[Path | None, list[str]]] = list(zip(fold_models, folds))
         else:
             groups = [(None, ds.files)]
-        conf_sum = np.zeros(c, dtype=np.float64)
-        pixels = np.zeros(c, dtype=np.int64)
-        skipped: list[tuple[str, str]] = list(ds.refused)
-        kept: list[tuple[str, PixelQuality, Path]] = []
+        kept_mine: list[tuple[tuple[int, int, int], tuple[tuple[int, int, int], str, PixelQuality]]] = []
+        spills: dict[tuple[int, int, int], Path] = {}
+        skipped_mine: list[tuple[tuple[int, int, int], tuple[str, str]]] = []
         meter = RateMeter(len(ds))
         done_before = 0
-        for model_path, group_files in groups:
-            model = predictor if model_path is None else Predictor.from_checkpoint(model_path, device)
+        for g, (model_path, group_files) in enumerate(groups):
+            model = predictor if model_path is None else Predictor.from_checkpoint(model_path, dev)
             part = MaskDataset(
                 masks_dir, files=group_files, follow_symlinks=follow_symlinks, images_dir=images_dir
             )
-            for done, pairs in part.batches(batch_size, skipped, cancel):
-                for (name, _, mask), probs in zip(
-                    pairs, model.probabilities_batch([im for _, im, _ in pairs])
-                ):
-                    quality = pixel_quality(probs, mask, ds.ignore_index)
-                    del probs
-                    conf_sum += quality.class_confidence_sum
-                    pixels += quality.class_pixels
-                    spill = Path(tmp) / f"{len(kept)}.npz"
-                    _spill(quality, spill)
-                    kept.append((name, _light(quality), spill))
+            num_batches = math.ceil(len(part) / batch_size)
+            for r, b in shard.rounds(num_batches, cancel):
+                if b is not None:
+                    batch_skipped: list[tuple[str, str]] = []
+                    pairs = part.load_batch(b * batch_size, (b + 1) * batch_size, batch_skipped)
+                    skipped_mine += [((g, b, i), s) for i, s in enumerate(batch_skipped)]
+                    probabilities = model.probabilities_batch([im for _, im, _ in pairs])
+                    for i, ((name, _, mask), probs) in enumerate(zip(pairs, probabilities)):
+                        quality = pixel_quality(probs, mask, ds.ignore_index)
+                        del probs
+                        spill = Path(tmp) / f"{g}-{b}-{i}.npz"  # this rank's own temporary folder
+                        _spill(quality, spill)
+                        spills[(g, b, i)] = spill
+                        kept_mine.append(((g, b, i), ((g, b, i), name, _light(quality))))
+                done = progress_done(shard, r, num_batches, batch_size, len(part))
                 if progress is not None and meter.due(done_before + done):
                     report(progress, meter.progress(done_before + done, part.files[done - 1]))
             done_before += len(part)
             del model
+        # every rank: all images' sums, in one process's order (float sums: the order fixes the bits)
+        kept = shard.gather(kept_mine)
+        skipped: list[tuple[str, str]] = [*ds.refused, *shard.gather(skipped_mine)]
         if not kept:
             raise _nothing_ranked(Path(masks_dir), skipped)
+        conf_sum = np.zeros(c, dtype=np.float64)
+        pixels = np.zeros(c, dtype=np.int64)
+        for _, _, light in kept:
+            conf_sum += light.class_confidence_sum
+            pixels += light.class_pixels
         thresholds = class_thresholds(conf_sum, pixels)
-        lights = [light for _, light, _ in kept]
+        lights = [light for _, _, light in kept]
         extra = {"softmin": softmin_scores(lights), "balanced": balanced_scores(lights)}
-        images = []
-        for i, (name, light, spill) in enumerate(kept):
-            quality = _unspill(light, spill)
+        mine = []
+        for i, (key, name, light) in enumerate(kept):
+            if key not in spills:
+                continue  # another rank's image: it finds its regions
+            quality = _unspill(light, spills[key])
             found = image_regions(quality, thresholds, min_region_area, max_regions)
             scores = {"regions": found.score, **{k: v[i] for k, v in extra.items()}}
-            images.append(
-                ImageIssues(
-                    file=name,
-                    score=scores[score],
-                    flagged_pixels=found.flagged_pixels,
-                    valid_pixels=quality.valid_pixels,
-                    uncertainty=quality.uncertainty,
-                    margin=quality.top2_margin,
-                    height=quality.shape[0],
-                    width=quality.shape[1],
-                    regions=found.regions,
-                    scores=scores,
+            mine.append(
+                (
+                    key,
+                    ImageIssues(
+                        file=name,
+                        score=scores[score],
+                        flagged_pixels=found.flagged_pixels,
+                        valid_pixels=quality.valid_pixels,
+                        uncertainty=quality.uncertainty,
+                        margin=quality.top2_margin,
+                        height=quality.shape[0],
+                        width=quality.shape[1],
+                        regions=found.regions,
+                        scores=scores,
+                    ),
                 )
             )
+        images = shard.gather(mine)
     images.sort(key=lambda im: (-im.score, im.file))
     result = LabelIssues(
         checkpoint=str(checkpoint),
@@ -219,7 +248,7 @@ def find_label_issues(
         score=score,
         cross_fit=cross_fit,
     )
-    if out is not None:
+    if out is not None and shard.is_main:
         write_ranking(result, out)
     return result
 
@@ -238,12 +267,14 @@ def rank_uncertain(
     overwrite: bool = False,
     replace_own: bool = False,
     option: str | None = None,
+    shard: Shard | None = None,
 ) -> UncertaintyRanking:
     """Rank images of ``images_dir`` (``names`` relative to it, default every image under it) by the
     model's mean 1 - max softmax, most uncertain first: the images worth labelling next.
 
     ``labelled``: names that already have a mask (marked in the result). Unreadable images are
-    skipped and listed; ``cancel`` raises Cancelled between batches. ``out``: as find_label_issues."""
+    skipped and listed; ``cancel`` raises Cancelled between batches. ``out``, ``shard``: as
+    find_label_issues."""
     _check_batch(batch_size)
     if out is not None:
         reads = {"the checkpoint": checkpoint, "the image folder": images_dir}
@@ -254,26 +285,30 @@ def rank_uncertain(
     names = list(names) if names is not None else list_images(images_dir)
     if not names:
         raise DatasetError(Path(images_dir), "no images to rank")
-    predictor = Predictor.from_checkpoint(checkpoint, device)
+    shard = shard or Shard()
+    predictor = Predictor.from_checkpoint(checkpoint, shard.device(device))
     root = SafeRoot(Path(images_dir), False, "image file name")
-    ranked: list[ImageUncertainty] = []
-    skipped: list[tuple[str, str]] = []
+    ranked_mine: list[tuple[tuple[int, int], ImageUncertainty]] = []
+    skipped_mine: list[tuple[tuple[int, int], tuple[str, str]]] = []
     meter = RateMeter(len(names))
-    for start in range(0, len(names), batch_size):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        loaded = []
-        for name in names[start : start + batch_size]:
-            try:
-                loaded.append((name, load_rgb(root.resolve(name))))
-            except DatasetError as exc:
-                skipped.append((name, str(exc)))
-        for (name, _), (top2, _classes) in zip(loaded, predictor.top2_batch([im for _, im in loaded])):
-            u, m = uncertainty_of_top2(top2) if predictor.num_classes > 1 else (0.0, 1.0)
-            ranked.append(ImageUncertainty(name, u, m, name in labelled))
-        done = min(start + batch_size, len(names))
+    num_batches = math.ceil(len(names) / batch_size)
+    for r, b in shard.rounds(num_batches, cancel):
+        if b is not None:
+            loaded = []
+            for i, name in enumerate(names[b * batch_size : (b + 1) * batch_size]):
+                try:
+                    loaded.append((name, load_rgb(root.resolve(name))))
+                except DatasetError as exc:
+                    skipped_mine.append(((b, i), (name, str(exc))))
+            tops = predictor.top2_batch([im for _, im in loaded])
+            for i, ((name, _), (top2, _classes)) in enumerate(zip(loaded, tops)):
+                u, m = uncertainty_of_top2(top2) if predictor.num_classes > 1 else (0.0, 1.0)
+                ranked_mine.append(((b, i), ImageUncertainty(name, u, m, name in labelled)))
+        done = progress_done(shard, r, num_batches, batch_size, len(names))
         if progress is not None and meter.due(done):
             report(progress, meter.progress(done, names[done - 1]))
+    ranked = shard.gather(ranked_mine)
+    skipped = shard.gather(skipped_mine)
     if not ranked:
         raise _nothing_ranked(Path(images_dir), skipped)
     ranked.sort(key=lambda im: (-im.uncertainty, im.file))
@@ -281,6 +316,6 @@ def rank_uncertain(
         str(checkpoint), str(images_dir), ranked, skipped, seconds=time.perf_counter() - started,
         model_score=predictor_score(predictor).to_json(),
     )  # fmt: skip
-    if out is not None:
+    if out is not None and shard.is_main:
         write_ranking(result, out)
     return result

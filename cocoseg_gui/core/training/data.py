@@ -184,17 +184,24 @@ class MaskDataset(torch.utils.data.Dataset):
         for start in range(0, len(self), max(1, batch_size)):
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            pairs = []
-            for i in range(start, min(start + batch_size, len(self))):
-                try:
-                    image, mask = self.load_pair(i)
-                except MaskValueError:
-                    raise
-                except DatasetError as exc:
-                    skipped.append((self.files[i], str(exc)))
-                    continue
-                pairs.append((self.files[i], image, np.asarray(mask, dtype=np.uint8)))
-            yield min(start + batch_size, len(self)), pairs
+            yield min(start + batch_size, len(self)), self.load_batch(start, start + batch_size, skipped)
+
+    def load_batch(
+        self, start: int, stop: int, skipped: list[tuple[str, str]]
+    ) -> list[tuple[str, Image.Image, np.ndarray]]:
+        """[(file, RGB image, uint8 mask)] of images start..stop-1 (as ``batches``; sharded jobs pick
+        their batches by index)."""
+        pairs = []
+        for i in range(start, min(stop, len(self))):
+            try:
+                image, mask = self.load_pair(i)
+            except MaskValueError:
+                raise
+            except DatasetError as exc:
+                skipped.append((self.files[i], str(exc)))
+                continue
+            pairs.append((self.files[i], image, np.asarray(mask, dtype=np.uint8)))
+        return pairs
 
     def _check_mask_values(self, path: Path, mask: Image.Image) -> None:
         """Raise MaskValueError for a value >= num_classes other than ignore_index (a histogram: cheap)."""

@@ -21,6 +21,7 @@ from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, repo
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE
 from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
 from cocoseg_gui.core.quality.scores import class_scores, image_confusion, mean_iou
+from cocoseg_gui.core.training.sharding import Shard, progress_done
 
 
 @dataclass(frozen=True)
@@ -101,19 +102,22 @@ def evaluate(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     follow_symlinks: bool = False,
+    shard: Shard | None = None,
 ) -> EvalResult:
     """Metrics of ``checkpoint`` on the mask folder ``data`` (``files``: image names, default all).
 
     Unreadable images, and entries leading outside the dataset (core.safe_paths; symbolic links too
     unless ``follow_symlinks``), are skipped and listed in ``skipped``; a folder where no image can
     be evaluated, or a mask value outside 0..K-1 and ignore, raises DatasetError. ``cancel`` raises
-    Cancelled.
+    Cancelled. ``shard`` (torchrun): this rank evaluates its share of the batches; the confusion matrix
+    is summed exactly (int64) and every rank returns the whole result.
     """
     from cocoseg_gui.core.training.data import MaskDataset
     from cocoseg_gui.core.training.metrics import ConfusionMatrix
     from cocoseg_gui.core.training.predict import Predictor
 
-    predictor = Predictor.from_checkpoint(checkpoint, device)
+    shard = shard or Shard()
+    predictor = Predictor.from_checkpoint(checkpoint, shard.device(device))
     ds = MaskDataset(data, files=files, follow_symlinks=follow_symlinks)
     names = predictor.class_names
     if [c["name"] for c in ds.classes] != names:
@@ -125,20 +129,29 @@ def evaluate(
     _check_masks_exist(ds, Path(data))
     c, ignore = predictor.num_classes, ds.ignore_index
     total = np.zeros((c, c), dtype=np.int64)
-    scores: list[ImageScore] = []
-    skipped: list[tuple[str, str]] = list(ds.refused)
+    mine: list[tuple[tuple[int, int], ImageScore]] = []
+    my_skipped: list[tuple[tuple[int, int], tuple[str, str]]] = []
     meter = RateMeter(len(ds))
-    for done, pairs in ds.batches(batch_size, skipped, cancel):
-        preds = predictor.predict_batch([im for _, im, _ in pairs])
-        for (name, _, gt), pred in zip(pairs, preds):
-            m = image_confusion(gt, pred, c, ignore)
-            total += m
-            per_class = class_scores(m, names)
-            miou = mean_iou(per_class)
-            per_name = {s.name: float(s.iou or 0.0) for s in per_class}
-            scores.append(ImageScore(name, math.nan if miou is None else miou, per_name))
+    num_batches = math.ceil(len(ds) / batch_size)
+    for r, b in shard.rounds(num_batches, cancel):
+        if b is not None:
+            batch_skipped: list[tuple[str, str]] = []
+            pairs = ds.load_batch(b * batch_size, (b + 1) * batch_size, batch_skipped)
+            my_skipped += [((b, i), s) for i, s in enumerate(batch_skipped)]
+            preds = predictor.predict_batch([im for _, im, _ in pairs])
+            for i, ((name, _, gt), pred) in enumerate(zip(pairs, preds)):
+                m = image_confusion(gt, pred, c, ignore)
+                total += m
+                per_class = class_scores(m, names)
+                miou = mean_iou(per_class)
+                per_name = {s.name: float(s.iou or 0.0) for s in per_class}
+                mine.append(((b, i), ImageScore(name, math.nan if miou is None else miou, per_name)))
+        done = progress_done(shard, r, num_batches, batch_size, len(ds))
         if progress is not None and meter.due(done):
             report(progress, meter.progress(done, ds.files[done - 1]))
+    total = shard.sum_exact(total)  # integer pixel counts: the same sum on any number of ranks
+    scores = shard.gather(mine)
+    skipped: list[tuple[str, str]] = [*ds.refused, *shard.gather(my_skipped)]
     if not scores:
         raise DatasetError(
             Path(data), f"no image could be evaluated: all {len(skipped)} were skipped, e.g. {skipped[0][1]}"

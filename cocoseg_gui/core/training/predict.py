@@ -8,6 +8,7 @@ argmax, so the mask has exactly the input image's height and width.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, repo
 from cocoseg_gui.core.masks.palette import voc_palette
 from cocoseg_gui.core.training.checkpoint import load_checkpoint
 from cocoseg_gui.core.training.predict_output import OVERWRITE_HINT, PredictRecord, check_predict_out
+from cocoseg_gui.core.training.sharding import Shard, progress_done
 from cocoseg_gui.core.types import IGNORE_INDEX, IMAGE_SUFFIXES
 
 ImageLike = Image.Image | np.ndarray
@@ -245,13 +247,16 @@ def predict_files(
     overwrite: bool = False,
     ground_truth: Sequence[str | Path] = (),
     overwrite_hint: str = OVERWRITE_HINT,
+    shard: Shard | None = None,
 ) -> PredictResult:
     """Write ``out/<stem>.png`` palette masks (and ``out/overlays/<stem>.<jpg|png>``) for the inputs.
 
     ``out`` must not hold inputs or ground truth, nor files at the target names that predict did
     not write unless ``overwrite`` (core.predict_output; ``ground_truth``: more folders to protect).
     Unreadable images are listed in ``failed`` and skipped. Files are written atomically;
-    ``cancel`` stops between batches (raising Cancelled), leaving only complete files.
+    ``cancel`` stops between batches (raising Cancelled), leaving only complete files. ``shard``
+    (torchrun): this rank predicts its share of the batches (core.training.sharding); OUT must be one
+    folder all ranks see; rank 0 keeps the record; every rank returns the whole result.
     """
     from cocoseg_gui.core.training.transforms import load_rgb
 
@@ -269,38 +274,60 @@ def predict_files(
         out, [*inputs, *files], [t for ts in targets.values() for t in ts],
         ground_truth=ground_truth, overwrite=overwrite, overwrite_hint=overwrite_hint,
     )  # fmt: skip
-    predictor = Predictor.from_checkpoint(checkpoint, device)
-    out.mkdir(parents=True, exist_ok=True)
-    record = PredictRecord(out)
+    shard = shard or Shard()
+    shard.barrier()  # every rank checked OUT before any writes to it
+    predictor = Predictor.from_checkpoint(checkpoint, shard.device(device))
+    if shard.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    record = PredictRecord(out) if shard.is_main else None  # one writer of the record: rank 0
     result = PredictResult()
+    written: list[tuple[tuple[int, int], tuple[str, Path]]] = []
+    failed: list[tuple[tuple[int, int], tuple[Path, str]]] = []
     meter = RateMeter(len(files))
-    for start in range(0, len(files), batch_size):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        chunk = list(zip(files[start : start + batch_size], names[start : start + batch_size]))
-        batch_targets = [t for _, name in chunk for t in targets[name]]
-        record.pending(batch_targets)  # before writing: a killed run still owns its files
-        loaded: list[tuple[Path, str, Image.Image]] = []
-        for path, name in chunk:
-            try:
-                loaded.append((path, name, load_rgb(path)))
-            except DatasetError as exc:
-                result.failed.append((path, exc.problem))
-        masks = predictor.predict_batch([im for _, _, im in loaded])
-        for (_, name, image), mask in zip(loaded, masks):
-            target = out / f"{name}.png"
-            atomic_write_with(target, lambda fh, m=mask: predictor.mask_image(m).save(fh, "PNG"), fsync=False)
-            result.masks.append(target)
-            if overlay:
-                blended = Image.fromarray(overlay_image(np.asarray(image), mask, predictor.palette, alpha))
-                target = out / "overlays" / f"{name}.{overlay_format}"
-                fmt = "JPEG" if overlay_format == "jpg" else "PNG"
-                atomic_write_with(target, lambda fh, b=blended, f=fmt: b.save(fh, f), fsync=False)
-                result.overlays.append(target)
-        record.written(batch_targets)
-        done = min(start + batch_size, len(files))
+    num_batches = math.ceil(len(files) / batch_size)
+
+    def round_targets(r: int) -> list[str]:
+        chunk = names[r * shard.world_size * batch_size : (r + 1) * shard.world_size * batch_size]
+        return [t for name in chunk for t in targets[name]]
+
+    for r, b in shard.rounds(num_batches, cancel):
+        if record is not None:
+            record.pending(round_targets(r))  # before writing: a killed run still owns its files
+        shard.barrier()
+        if b is not None:
+            start = b * batch_size
+            chunk = list(zip(files[start : start + batch_size], names[start : start + batch_size]))
+            loaded: list[tuple[Path, str, Image.Image]] = []
+            for pos, (path, name) in enumerate(chunk):
+                try:
+                    loaded.append((path, name, load_rgb(path)))
+                except DatasetError as exc:
+                    failed.append(((b, pos), (path, exc.problem)))
+            masks = predictor.predict_batch([im for _, _, im in loaded])
+            for pos, ((_, name, image), mask) in enumerate(zip(loaded, masks)):
+                target = out / f"{name}.png"
+                atomic_write_with(
+                    target, lambda fh, m=mask: predictor.mask_image(m).save(fh, "PNG"), fsync=False
+                )
+                written.append(((b, pos), ("mask", target)))
+                if overlay:
+                    mixed = overlay_image(np.asarray(image), mask, predictor.palette, alpha)
+                    blended = Image.fromarray(mixed)
+                    target = out / "overlays" / f"{name}.{overlay_format}"
+                    fmt = "JPEG" if overlay_format == "jpg" else "PNG"
+                    atomic_write_with(target, lambda fh, im=blended, f=fmt: im.save(fh, f), fsync=False)
+                    written.append(((b, pos), ("overlay", target)))
+        shard.barrier()
+        if record is not None:
+            record.written(round_targets(r))
+        done = progress_done(shard, r, num_batches, batch_size, len(files))
         if progress is not None and meter.due(done):
             report(progress, meter.progress(done, files[done - 1].name))
+    for kind, path in shard.gather(written):
+        (result.masks if kind == "mask" else result.overlays).append(path)
+    result.failed = shard.gather(failed)
+    if record is None:
+        return result
     with contextlib.suppress(OSError):  # the append-only record stays valid without compaction
         record.compact()
     return result
