@@ -160,3 +160,51 @@ class EpochSampler(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return max(0, len(self._positions()) - self.start)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Per-process batch and accumulation steps of a run resumed on another number of processes."""
+
+    batch_size: int
+    grad_accum: int
+    world_size: int
+    global_batch: int  # the run's: batch x processes x accumulation before the resume
+    kept: bool  # the global batch is the same after the resume
+
+    def describe(self, old_world: int, old_batch: int, old_accum: int) -> str:
+        now = f"{self.batch_size} x {self.world_size} processes x {self.grad_accum} accumulation steps"
+        before = f"{old_batch} x {old_world} x {old_accum}"
+        if self.kept:
+            return (
+                f"resuming a run of {old_world} processes on {self.world_size}: its global batch of "
+                f"{self.global_batch} images per optimiser step is kept as {now} (was {before})"
+            )
+        new = self.batch_size * self.world_size * self.grad_accum
+        return (
+            f"resuming a run of {old_world} processes on {self.world_size}: its global batch of "
+            f"{self.global_batch} images cannot be split evenly over {self.world_size} processes; it is "
+            f"{new} now ({now}; was {before}); the learning rate is not rescaled"
+        )
+
+
+def rescale_batch(batch: int, accum: int, old_world: int, new_world: int) -> BatchPlan:
+    """Keep the global batch (batch x processes x accumulation) on ``new_world`` processes: first by the
+    accumulation steps (the per-process batch, and so the BatchNorm statistics, unchanged), else by the
+    per-process batch; where neither divides evenly the per-process batch and accumulation stay."""
+    total = batch * old_world * accum
+    if total % (batch * new_world) == 0:
+        return BatchPlan(batch, total // (batch * new_world), new_world, total, True)
+    if total % (new_world * accum) == 0:
+        return BatchPlan(total // (new_world * accum), accum, new_world, total, True)
+    return BatchPlan(batch, accum, new_world, total, False)
+
+
+def resumed_position(batches_done: int, batch: int, old_world: int, plan: BatchPlan) -> int:
+    """Batches done per process on the new number of processes after ``batches_done`` per process on
+    ``old_world`` (the epoch's samples are global positions: the same samples are done either way;
+    when the global batch changed, rounded down to a whole optimiser step: a few samples are seen twice)."""
+    samples = batches_done * batch * old_world
+    per_batch = plan.batch_size * plan.world_size
+    done = samples // per_batch
+    return done - done % plan.grad_accum if samples % (per_batch * plan.grad_accum) else done

@@ -33,6 +33,7 @@ class WarningKind:
     SPLIT_LEAKAGE = "split_leakage"  # training and validation images overlap
     RESUME_MODEL = "resume_model"  # the checkpoint's model differs from the options
     INIT_MODEL = "init_model"  # --init-from: the checkpoint's model is used, not the one asked for
+    RESUME_WORLD_SIZE = "resume_world_size"  # resumed on another number of processes: the global batch
     AMP_UNAVAILABLE = "amp_unavailable"
     WORKERS_CAPPED = "workers_capped"
     TENSORBOARD_MISSING = "tensorboard_missing"

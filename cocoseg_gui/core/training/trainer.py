@@ -21,6 +21,7 @@ folder is touched; a new run into a folder that holds a run is refused unless ``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import time
@@ -42,7 +43,13 @@ from cocoseg_gui.core.training.checkpoint import (
     set_rng_state,
 )
 from cocoseg_gui.core.training.config import TrainConfig, parse_duration, resolve_amp
-from cocoseg_gui.core.training.distributed import DistContext, EpochSampler
+from cocoseg_gui.core.training.distributed import (
+    BatchPlan,
+    DistContext,
+    EpochSampler,
+    rescale_batch,
+    resumed_position,
+)
 from cocoseg_gui.core.training.event_types import (
     CheckpointEvent,
     EndEvent,
@@ -189,6 +196,25 @@ class Trainer:
         self.t0 = time.perf_counter()
         self._pending_warnings: list[tuple[str, str]] | None = []
         self._split_to_write: dict[str, Any] | None = None  # written by run(), once setup succeeded
+        self.resume_plan: tuple[int, int, BatchPlan] | None = None  # (old world, old batch, plan)
+        if self.resume_ckpt is not None:
+            self._keep_global_batch()
+
+    def _keep_global_batch(self) -> None:
+        """A run resumed on another number of processes keeps its global batch (ADR 0037): the
+        per-process batch and accumulation steps change, the warning says how."""
+        ck = self.resume_ckpt
+        assert ck is not None
+        old_world = int(ck["train_state"].get("world_size", 1))
+        if old_world == self.ctx.world_size:
+            return
+        was = ck.get("config") or {}
+        batch = int(was.get("batch_size", self.cfg.batch_size))
+        accum = int(was.get("grad_accum", self.cfg.grad_accum))
+        plan = rescale_batch(batch, accum, old_world, self.ctx.world_size)
+        self.cfg = dataclasses.replace(self.cfg, batch_size=plan.batch_size, grad_accum=plan.grad_accum)
+        self.resume_plan = (old_world, batch, plan)
+        self.warn(WarningKind.RESUME_WORLD_SIZE, plan.describe(old_world, batch, accum))
 
     # ---------------------------------------------------------------- setup
     def warn(self, kind: str, message: str) -> None:
@@ -595,6 +621,10 @@ class Trainer:
         self.epoch = int(st["epoch"])
         self.batches_done = int(st.get("batches_done", 0))
         self.global_step = int(st["global_step"])
+        if self.resume_plan is not None:  # the same samples done, counted in batches of the new size
+            old_world, old_batch, plan = self.resume_plan
+            self.batches_done = resumed_position(self.batches_done, old_batch, old_world, plan)
+            self.global_step = self.global_step * old_batch * old_world // (plan.batch_size * plan.world_size)
         self.best_miou = float(st.get("best_miou", -1.0))
         self.elapsed_before = float(st.get("elapsed_s", 0.0))
         self.last_epoch_s = st.get("last_epoch_s")
