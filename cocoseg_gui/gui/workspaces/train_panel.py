@@ -46,6 +46,7 @@ from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
 from cocoseg_gui.gui.widgets.model_question import ask_use_new_model
 from cocoseg_gui.gui.widgets.project_dialog import RoleDefaults, confirm_roles
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_box, orient_splitter
+from cocoseg_gui.gui.widgets.run_monitor import RunMonitor
 from cocoseg_gui.gui.widgets.run_status import RunStatus, RunStatusView
 from cocoseg_gui.gui.widgets.train_form import VAL_FOLDER, VAL_SPLIT, TrainForm
 from cocoseg_gui.gui.widgets.training_plots import TrainingPlots
@@ -117,6 +118,11 @@ class TrainPanel(QWidget):
         self.model_question: QMessageBox | None = None  # open while asking whether a new model replaces
         self.open_button = QPushButton("Open run...")
         self.open_button.setToolTip("Show the curves of a finished run (its metrics.jsonl)")
+        self.runs_button = QPushButton("Runs...")
+        self.runs_button.setToolTip(
+            "Follow a run another process writes (a terminal, a cluster job), or compare finished runs"
+        )
+        self.run_monitor: RunMonitor | None = None  # its window, made at the first click
         self.error_label = QLabel(wordWrap=True, visible=False)
         self.plots = TrainingPlots()
         self.status_view = RunStatusView()
@@ -132,6 +138,7 @@ class TrainPanel(QWidget):
         self.form.init_from.changed.connect(self._update_init_notice)
         self.form.out.changed.connect(self._update_resume_button)
         self.open_button.clicked.connect(self._choose_open_run)
+        self.runs_button.clicked.connect(self.show_run_monitor)
         self.form.fine_tune_button.clicked.connect(self.fine_tune_preset)
         self.state.masks_dir_changed.connect(self._on_masks_dir_changed)
         self.state.project_changed.connect(lambda _reopened: self.restore(self.state.project))
@@ -160,6 +167,7 @@ class TrainPanel(QWidget):
         buttons = QHBoxLayout()
         for b in (self.start_button, self.stop_button, self.resume_button, self.open_button):
             buttons.addWidget(b)
+        buttons.addWidget(self.runs_button)
         left = QWidget()
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(0, 0, 0, 0)
@@ -378,7 +386,9 @@ class TrainPanel(QWidget):
         return "training" if self.running else None
 
     def shutdown(self) -> None:
-        """Stop a running training and wait for it (the app is closing)."""
+        """Stop a running training and wait for it (the app is closing); the Runs window stops polling."""
+        if self.run_monitor is not None:
+            self.run_monitor.close()
         if self.running:
             self.stop()
             self.wait(120000)
@@ -620,6 +630,14 @@ class TrainPanel(QWidget):
             add_recent_run(self.state.settings, run_dir)
             self.state.set_checkpoint(ckpt)
         return True
+
+    def show_run_monitor(self) -> RunMonitor:
+        """The Runs window (follow a run written elsewhere, compare runs): a window of its own."""
+        if self.run_monitor is None:
+            self.run_monitor = RunMonitor(self)
+        self.run_monitor.show()
+        self.run_monitor.raise_()
+        return self.run_monitor
 
     def _choose_open_run(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a training run folder", self._dialog_start())
