@@ -1,5 +1,6 @@
 """Follow a run folder that another process writes (the CLI in a terminal, a cluster job on a shared file
 system): the events appended since the last look, and the run's state read from the folder; no Qt.
+A log rewritten by a fresh run is told by its first bytes (the start event's time), its inode or its size.
 
 metrics.jsonl is append-only while a run lives (EventLog, rank 0), so a poll reads only the bytes added
 since the previous one and keeps a line cut in the middle for the next poll. A fresh run over the folder
@@ -31,6 +32,7 @@ class RunState(str, Enum):
     FAILED = "failed"
 
 
+HEAD_BYTES = 256
 _END_STATES = {"finished": RunState.FINISHED, "failed": RunState.FAILED}
 
 
@@ -62,6 +64,7 @@ class RunFollower:
     run_dir: Path
     _offset: int = 0
     _identity: tuple[int, int] | None = None  # (device, inode) of the file read so far
+    _head: bytes = b""  # its first bytes (the start event, with its time): a rewritten log differs
     _partial: bytes = b""
     _state: RunState = RunState.WAITING
     _count: int = field(default=0)
@@ -84,10 +87,13 @@ class RunFollower:
             return RunUpdate([], self._state)
         reset = False
         identity = (st.st_dev, st.st_ino)
-        if self._identity is not None and (identity != self._identity or st.st_size < self._offset):
+        replaced = identity != self._identity or st.st_size < self._offset or self._read_head() != self._head
+        if self._identity is not None and replaced:
             reset = True
             self._offset, self._partial, self._state, self._count = 0, b"", RunState.WAITING, 0
         self._identity = identity
+        if len(self._head) < HEAD_BYTES:
+            self._head = self._read_head(HEAD_BYTES)
         chunk = b""
         if st.st_size > self._offset:
             with open(self.path, "rb") as fh:
@@ -98,6 +104,22 @@ class RunFollower:
         self._state = state_of(events, self._state)
         quiet = (time.time() if now is None else now) - st.st_mtime
         return RunUpdate(events, self._state, reset, max(0.0, quiet))
+
+    def skip_to(self, offset: int) -> None:
+        """Start after the first ``offset`` bytes (a resumed run appends: what was there is not news)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return
+        self._offset, self._identity, self._head = min(offset, st.st_size), (st.st_dev, st.st_ino), b""
+        self._head = self._read_head(HEAD_BYTES)
+
+    def _read_head(self, size: int | None = None) -> bytes:
+        try:
+            with open(self.path, "rb") as fh:
+                return fh.read(len(self._head) if size is None else size)
+        except OSError:
+            return b""
 
     def _parse(self, data: bytes) -> list[Event]:
         lines = data.split(b"\n")

@@ -1,0 +1,59 @@
+"""Training on several processes from a front end (torchrun as a child process group): events from the
+run folder, Stop = SIGTERM to the group with last.pt saved, Resume on another count, a crash a failed end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cocoseg_gui.core.jobs import CancelToken
+from cocoseg_gui.core.training.checkpoint import load_checkpoint
+from cocoseg_gui.core.training.config import TrainConfig
+from cocoseg_gui.core.training.event_types import EndEvent, Event, StartEvent, StepEvent
+from cocoseg_gui.core.training.launch import train_in_processes
+from tests.e2e.test_ddp import REPO
+from tests.trainer_fixtures import person4  # noqa: F401
+
+ENV = {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+
+
+def config(data: Path, out: Path, **more: object) -> TrainConfig:
+    return TrainConfig(
+        data=data, out=out, epochs=3, batch_size=1, img_size=64, workers=0, log_every=1,
+        model_kwargs={"width": 8}, val_on_train=True, time_budget_s=None, device="cpu", **more,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_stop_saves_last_pt_and_resume_on_one_process_finishes(person4: Path, tmp_path: Path) -> None:  # noqa: F811
+    run = tmp_path / "run"
+    cancel = CancelToken()
+    seen: list[Event] = []
+
+    def on_event(e: Event) -> None:
+        seen.append(e)
+        if isinstance(e, StepEvent):
+            cancel.cancel()  # Stop as soon as the plots have a step
+
+    end = train_in_processes(config(person4, run), 2, [on_event], cancel, env=ENV)
+    assert end.status == "cancelled", end
+    assert isinstance(seen[0], StartEvent) and seen[0].world_size == 2 and seen[-1] == end
+    ckpt = load_checkpoint(run / "last.pt")
+    assert ckpt["train_state"]["world_size"] == 2 and ckpt["train_state"]["epoch"] < 3
+
+    resumed: list[Event] = []
+    end = train_in_processes(config(person4, run, resume=run / "last.pt"), 1, [resumed.append], env=ENV)
+    assert end.status == "finished", end
+    assert isinstance(resumed[0], StartEvent) and resumed[0].world_size == 1  # only the resumed run's events
+    assert load_checkpoint(run / "last.pt")["train_state"]["epoch"] == 3
+
+
+@pytest.mark.slow
+def test_a_crash_of_the_run_is_a_failed_end_not_an_exception(tmp_path: Path) -> None:
+    empty = tmp_path / "not_masks"
+    empty.mkdir()
+    got: list[Event] = []
+    end = train_in_processes(config(empty, tmp_path / "run"), 2, [got.append], env=ENV)
+    assert isinstance(end, EndEvent) and end.status == "failed" and got == [end]
+    assert "not_masks" in end.reason and "Traceback" not in end.reason  # what was wrong, named
