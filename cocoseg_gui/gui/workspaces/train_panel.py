@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import sys
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from cocoseg_gui.gui.services.recent_runs import add_recent_run
 from cocoseg_gui.gui.services.workers import Batch, JobWorker
 from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
 from cocoseg_gui.gui.widgets.model_question import ask_use_new_model
+from cocoseg_gui.gui.widgets.process_count import ProcessCount
 from cocoseg_gui.gui.widgets.project_dialog import RoleDefaults, confirm_roles
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_box, orient_splitter
 from cocoseg_gui.gui.widgets.run_monitor import RunMonitor
@@ -123,6 +125,7 @@ class TrainPanel(QWidget):
             "Follow a run another process writes (a terminal, a cluster job), or compare finished runs"
         )
         self.run_monitor: RunMonitor | None = None  # its window, made at the first click
+        self.processes = ProcessCount()  # > 1: torchrun as a child process group (core.training.launch)
         self.error_label = QLabel(wordWrap=True, visible=False)
         self.plots = TrainingPlots()
         self.status_view = RunStatusView()
@@ -176,6 +179,7 @@ class TrainPanel(QWidget):
         notice.addWidget(self.init_notice, 1)
         notice.addWidget(self.clear_init_button)
         left_lay.addLayout(notice)
+        left_lay.addWidget(self.processes)
         left_lay.addLayout(buttons)
 
         bottom = QWidget()
@@ -227,6 +231,7 @@ class TrainPanel(QWidget):
     def _on_devices(self, devices: list[DeviceChoice]) -> None:
         untouched = self.form.matches_device_defaults("cpu")
         self.form.set_devices(devices)
+        self.processes.set_devices(devices)
         if not self._has_settings and untouched and not self.running:
             best = next(
                 (d.name for d in devices if d.name.startswith("cuda")), devices[0].name if devices else "cpu"
@@ -286,7 +291,13 @@ class TrainPanel(QWidget):
         also = f" and {', '.join(str(p) for p in more)}" if more else ""
         self._log(f"starting: {values['model']} on {values['data']}{also} -> {self._run_dir}")
         steps = Batch(STEP_BATCH_INTERVAL_S, urgent=lambda e: not isinstance(e, ev.StepEvent))
-        job = JobWorker(_train, train, config, policy=steps)
+        train_fn: Any = train
+        if self.processes.value() > 1:  # torchrun's processes; their events come from the run folder
+            from cocoseg_gui.core.training.launch import train_in_processes
+
+            train_fn = functools.partial(train_in_processes, nproc=self.processes.value())
+            self._log(f"on {self.processes.value()} processes (torchrun; batch size per process)")
+        job = JobWorker(_train, train_fn, config, policy=steps)
         job.progress.connect(self._on_events)
         job.succeeded.connect(self._on_end_event)
         stopped = ev.EndEvent(status="cancelled", reason="stopped")
