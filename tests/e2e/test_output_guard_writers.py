@@ -173,6 +173,7 @@ WRITING_MODULES = {
     "core/proposals/batch.py": "guard",
     "core/training/run_folder.py": "guard",
     "core/training/trainer.py": "core/training/run_folder.py",
+    "core/training/launch.py": "the child's config and failure note, in a temporary folder of its own",
     "core/training/checkpoint.py": "core/training/run_folder.py",
     "core/training/run_inputs.py": "core/training/run_folder.py",
     "core/training/events.py": "core/training/run_folder.py",
