@@ -1,13 +1,15 @@
 """File › New dataset from an image folder… and File › Export to COCO…: the two dialogs in the window.
 
 App layer, beside ``project_actions``: a new dataset joins the session's project as ``unlabelled`` and is
-opened like any other (``ProjectActions.switch_dataset``); the export takes the open mask folder and the
-annotations its manifest names (none for a folder labelled from scratch).
+opened like any other (``ProjectActions.switch_dataset``, handed in as ``open_project_dataset``); the
+export takes the open mask folder and the annotations its manifest names (none for a folder labelled
+from scratch).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,10 +19,11 @@ from PySide6.QtWidgets import QMenu
 
 from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 from cocoseg_gui.core.masks.new_dataset import CREATED_BY
+from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets.dialogs import show_error
+from cocoseg_gui.gui.window_hooks import WindowHooks
 
 if TYPE_CHECKING:  # the dialogs (and OpenCV, pycocotools behind them) load when first opened: start-up
-    from cocoseg_gui.gui.main_window import MainWindow
     from cocoseg_gui.gui.widgets.export_coco_dialog import ExportCocoDialog
     from cocoseg_gui.gui.widgets.new_dataset_dialog import NewDatasetDialog
 
@@ -39,10 +42,15 @@ def export_annotations(masks: Path) -> Path | None:
 class DatasetActions(QObject):
     """The New dataset and Export to COCO entries of the File menu and their dialogs."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.session = window.state.session
+    def __init__(
+        self, state: AppState, hooks: WindowHooks, open_project_dataset: Callable[[str], None]
+    ) -> None:
+        super().__init__(hooks.parent)
+        window = hooks.parent
+        self.state = state
+        self.hooks = hooks
+        self.session = state.session
+        self._open_project_dataset = open_project_dataset  # by name, with its recorded masks
         self.act_new_dataset = QAction("&New dataset from an image folder…", window)
         self.act_new_dataset.setToolTip("An empty mask folder for images to label, in the project")
         self.act_new_dataset.triggered.connect(lambda _c=False: self.new_dataset_dialog())
@@ -61,11 +69,11 @@ class DatasetActions(QObject):
     def remember_images_dir(self, annotations: Path, images_dir: Path) -> None:
         chosen = self._chosen_folders()
         chosen[str(annotations.resolve())] = str(images_dir.resolve())
-        self.window.state.settings.setValue(IMAGE_FOLDERS_KEY, json.dumps(chosen))
+        self.state.settings.setValue(IMAGE_FOLDERS_KEY, json.dumps(chosen))
 
     def _chosen_folders(self) -> dict[str, str]:
         try:
-            chosen = json.loads(str(self.window.state.settings.value(IMAGE_FOLDERS_KEY, "{}")))
+            chosen = json.loads(str(self.state.settings.value(IMAGE_FOLDERS_KEY, "{}")))
         except ValueError:
             return {}
         return {str(k): str(v) for k, v in chosen.items()} if isinstance(chosen, dict) else {}
@@ -78,7 +86,7 @@ class DatasetActions(QObject):
     def new_dataset_dialog(self) -> NewDatasetDialog:
         from cocoseg_gui.gui.widgets.new_dataset_dialog import NewDatasetDialog
 
-        dialog = NewDatasetDialog(self.session, self.window, self.window._dialog_dir())
+        dialog = NewDatasetDialog(self.session, self.hooks.parent, self.hooks.dialog_dir())
         dialog.accepted.connect(lambda: self._add(dialog))
         self.dialog = dialog
         dialog.open()
@@ -91,16 +99,16 @@ class DatasetActions(QObject):
         try:
             added = self.session.add_dataset(project, entry)
         except OSError as exc:  # the project file could not be saved: the folder exists, say where
-            show_error(self.window, "Could not add the dataset to the project", exc)
+            show_error(self.hooks.parent, "Could not add the dataset to the project", exc)
             return
-        self.window.projects.switch_dataset(added.name)
-        self.window.statusBar().showMessage(f"New dataset {added.label}: masks in {added.masks}", 10000)
+        self._open_project_dataset(added.name)
+        self.hooks.show_status(f"New dataset {added.label}: masks in {added.masks}", 10000)
 
     def export_coco_dialog(self) -> ExportCocoDialog | None:
-        masks = self.window.state.masks_dir
+        masks = self.state.masks_dir
         if masks is None:
             show_error(
-                self.window,
+                self.hooks.parent,
                 "Export to COCO",
                 "No mask folder is open: generate masks in the Masks panel, open one (File › Open mask "
                 "folder…) or make a new dataset (File › New dataset from an image folder…) first.",
@@ -108,7 +116,7 @@ class DatasetActions(QObject):
             return None
         from cocoseg_gui.gui.widgets.export_coco_dialog import ExportCocoDialog
 
-        dialog = ExportCocoDialog(masks, export_annotations(masks), self.window)
+        dialog = ExportCocoDialog(masks, export_annotations(masks), self.hooks.parent)
         self.dialog = dialog
         dialog.open()
         return dialog

@@ -162,3 +162,21 @@ def test_another_split_of_the_open_data_joins_the_open_project_even_unsaved(
     assert session.project is project and session.implicit
     assert [d.name for d in project.datasets] == ["val2017", "train2017"] and entry.role is Role.TRAIN
     assert events == [ProjectChanged(project, reopened=False), DatasetChanged(entry)]
+
+
+def test_a_loaded_dataset_and_its_mask_folder_are_one_change(tmp_path: Path, coco: Path) -> None:
+    """Issue 20: the window set the mask folder silently, then announced the index, then the mask folder
+    again behind a flag; loading now changes both in the session and says so once."""
+    from cocoseg_gui.core.coco.index import CocoIndex
+    from cocoseg_gui.core.project.session import DatasetLoaded, LoadedDataset
+
+    session = Session(tmp_path / "projects")
+    paths = paths_of(coco, "val2017")
+    session.attach(paths)
+    events = watch(session)
+    loaded = LoadedDataset(CocoIndex.load(paths.annotations), paths.annotations, paths.images_dir)
+    session.set_loaded(loaded, tmp_path / "masks")
+    assert events == [DatasetLoaded(loaded, tmp_path / "masks")]
+    assert session.loaded is loaded and session.masks_dir == tmp_path / "masks"
+    session.set_masks_dir(None)  # the folder could not be used: dropped, and said
+    assert events[1:] == [MasksDirChanged(None)] and session.loaded is loaded

@@ -1,8 +1,9 @@
-"""The window's shared state as Qt signals: a thin adapter over the Qt-free ``core.project.session.Session``.
+"""The window's shared state as Qt signals: a thin relay of the Qt-free ``core.project.session.Session``.
 
-Panels receive the one ``AppState`` and listen to its signals instead of talking to each other. What is
-open (the project, its open dataset, the mask folder, run and checkpoint) lives in ``self.session``
-(ADR 0011); the loaded COCO index and its paths, which only the window needs, stay here.
+Panels receive the one ``AppState`` and listen to its signals instead of talking to each other. Everything
+open (the project, its open dataset and its loaded index, the mask folder, run and checkpoint) lives in
+``self.session`` (ADR 0011, 0031) and changes only through its methods, each emitting one typed event;
+each event becomes one signal here. AppState keeps no state of its own: its properties read the session.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from cocoseg_gui.core.project.session import (
     CheckpointChanged,
     DatasetChanged,
+    DatasetLoaded,
     MasksDirChanged,
     ProjectChanged,
     RunDirChanged,
@@ -37,8 +39,8 @@ def default_projects_root(settings: QSettings) -> Path:
 
 
 class AppState(QObject):
-    dataset_changed = Signal()  # index / annotations_path / images_dir changed
-    masks_dir_changed = Signal()  # a mask dataset folder was chosen or (re)generated
+    dataset_loaded = Signal()  # the open dataset's index loaded (index, annotations, images, masks_dir)
+    masks_dir_changed = Signal()  # a mask dataset folder was chosen, (re)generated or dropped
     run_dir_changed = Signal()  # a training run folder was chosen or a run just finished
     checkpoint_changed = Signal()
     project_changed = Signal(bool)  # True: another project was opened; False: the open one changed
@@ -51,9 +53,6 @@ class AppState(QObject):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings("cocoseg", "cocoseg")
         self.session = Session(default_projects_root(self.settings))
-        self.index: CocoIndex | None = None
-        self.annotations_path: Path | None = None
-        self.images_dir: Path | None = None
         self.session.changed.subscribe(self._relay)
 
     def _relay(self, event: SessionEvent) -> None:
@@ -61,6 +60,8 @@ class AppState(QObject):
             self.project_changed.emit(event.reopened)
         elif isinstance(event, DatasetChanged):
             self.dataset_entry_changed.emit()
+        elif isinstance(event, DatasetLoaded):
+            self.dataset_loaded.emit()
         elif isinstance(event, MasksDirChanged):
             self.masks_dir_changed.emit()
         elif isinstance(event, RunDirChanged):
@@ -68,7 +69,7 @@ class AppState(QObject):
         elif isinstance(event, CheckpointChanged):
             self.checkpoint_changed.emit()
 
-    # --- the session's state, read (and quietly set) as before ----------------------------------------
+    # --- the session's state, read only: it changes through the session's methods -----------------------
     @property
     def project(self) -> Project | None:
         return self.session.project
@@ -78,12 +79,21 @@ class AppState(QObject):
         return self.session.dataset
 
     @property
+    def index(self) -> CocoIndex | None:
+        """The open dataset's COCO index, None until it has loaded."""
+        return self.session.loaded.index if self.session.loaded is not None else None
+
+    @property
+    def annotations_path(self) -> Path | None:
+        return self.session.loaded.annotations if self.session.loaded is not None else None
+
+    @property
+    def images_dir(self) -> Path | None:
+        return self.session.loaded.images_dir if self.session.loaded is not None else None
+
+    @property
     def masks_dir(self) -> Path | None:
         return self.session.masks_dir
-
-    @masks_dir.setter
-    def masks_dir(self, path: Path | None) -> None:  # no signal: the window emits once it is ready
-        self.session.masks_dir = Path(path) if path is not None else None
 
     @property
     def run_dir(self) -> Path | None:
@@ -92,10 +102,6 @@ class AppState(QObject):
     @property
     def checkpoint_path(self) -> Path | None:
         return self.session.checkpoint
-
-    def set_dataset(self, index: CocoIndex, annotations_path: Path, images_dir: Path) -> None:
-        self.index, self.annotations_path, self.images_dir = index, Path(annotations_path), Path(images_dir)
-        self.dataset_changed.emit()
 
     def set_masks_dir(self, path: Path | None) -> None:
         self.session.set_masks_dir(path)

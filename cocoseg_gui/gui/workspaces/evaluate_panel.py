@@ -147,6 +147,7 @@ class EvaluatePanel(QWidget):
         self.state.checkpoint_changed.connect(self._on_state_checkpoint)
         self.state.run_dir_changed.connect(self._fill_recent)
         self.state.masks_dir_changed.connect(self._on_masks_dir)
+        self.state.dataset_loaded.connect(self._on_masks_dir)  # a dataset comes with its masks
         self.state.project_changed.connect(lambda _reopened: self.restore(self.state.project))
         self._fill_recent()
         self._on_masks_dir()

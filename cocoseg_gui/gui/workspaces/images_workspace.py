@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
 
@@ -68,6 +68,7 @@ class ImagesWorkspace(QMainWindow):
     edits_changed = Signal()  # unsaved state or what undo/redo would do changed
     masks_changed = Signal()  # the open mask folder's masks changed (a save here, another window, a job)
     outlines_redrawn = Signal()  # the viewer's outlines follow an edit (tests wait on it)
+    rows_changed = Signal(int, int)  # the browser's rows shown, of the dataset's images (filters, a dataset)
 
     def __init__(self, masks_panel: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,6 +105,7 @@ class ImagesWorkspace(QMainWindow):
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
         self.browser.image_selected.connect(self.show_image)
+        self.browser.rows_changed.connect(self.rows_changed)
         self.viewer.hovered.connect(self._on_hover)
         self.side.hovered.connect(lambda x, y, _left, right: self._on_hover(x, y, right))
         self._build_editor()
@@ -176,6 +178,43 @@ class ImagesWorkspace(QMainWindow):
         self.browser.set_masked_names(self.source.masked_file_names())
         self.browser.set_edited_names(self.source.inventory.edited_names())
         self.masks_changed.emit()
+
+    def has_dataset(self) -> bool:
+        return self.source is not None
+
+    def masks_dir(self) -> Path | None:
+        """The mask folder shown (None: masks drawn from the annotations, or no dataset)."""
+        return self.source.masks_dir if self.source is not None else None
+
+    def notices(self) -> list[str]:
+        """Lasting notes on what is shown: classes left out, what opening the folder for editing set
+        right (a journal set aside, edited.json recovered)."""
+        note = self.source.note if self.source is not None else ""
+        return [*([note] if note else []), *self.editor.open_notes]
+
+    def shown_count(self) -> int:
+        """How many images the browser lists (after its filters)."""
+        return self.browser.model.rowCount()
+
+    def select_image(self, image_id: int) -> None:
+        """Show ``image_id`` (selected in the browser, as if clicked)."""
+        self.browser.select_image(image_id)
+
+    def set_checkpoint(self, path: Path | None) -> None:
+        """The session's checkpoint: "Project checkpoint" proposals use it."""
+        self.proposals.set_session_checkpoint(path)
+
+    def use_settings(self, settings: QSettings) -> None:
+        """Where the editor keeps its autosave-on-switch choice."""
+        self.edit_saving.use_settings(settings)
+
+    def show_masks_dock(self) -> None:
+        self.masks_dock.show()
+        self.masks_dock.raise_()
+
+    def shortcut_actions(self) -> list[QAction]:
+        """Every action with keys in this workspace, Edit mode's toolbar included (the shortcuts list)."""
+        return [*self.actions(), *self.edit_toolbar.actions()]
 
     def mask_count(self) -> int | None:
         """How many images the open mask folder has masks for; None without a mask folder."""
@@ -384,7 +423,8 @@ class ImagesWorkspace(QMainWindow):
         self._outline_timer.timeout.connect(self._redraw_outlines)
         self.view_state.labels_changed.subscribe(lambda _e: self._outline_timer.start())
         self.view_state.image_changed.subscribe(lambda _e: self._drop_outline_job())
-        self.proposals = ProposalsController(self)  # M: model proposals (its own bar, layer and keys)
+        # M: model proposals (its own bar, layer and keys), given what it uses of this workspace
+        self.proposals = ProposalsController(self, self, self.viewer.scene(), self.status_message.emit)
         self._on_editor_changed()
 
     def _edit_action(

@@ -179,7 +179,8 @@ class MasksPanel(QWidget):
         self.out_dir.textEdited.connect(lambda _t: setattr(self, "_out_edited", True))
         self.generate_button.clicked.connect(lambda: self.generate())
         self.cancel_button.clicked.connect(self.cancel)
-        state.dataset_changed.connect(self._on_dataset_changed)
+        state.dataset_loaded.connect(self._on_dataset_changed)
+        state.dataset_loaded.connect(self._on_masks_dir_changed)  # it comes with its mask folder
         state.masks_dir_changed.connect(self._on_masks_dir_changed)
         state.dataset_entry_changed.connect(self._follow_dataset)
         self._restore_options()

@@ -15,12 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QGraphicsScene, QMainWindow, QMessageBox
 
 from cocoseg_gui.core.editing.box import Box
 from cocoseg_gui.core.errors import CocoSegError
@@ -57,8 +57,11 @@ from cocoseg_gui.gui.widgets.proposal_bar import SOURCE_FILE, SOURCE_PROJECT, SO
 from cocoseg_gui.gui.widgets.proposal_layer import ProposalLayer
 
 if TYPE_CHECKING:
+    from cocoseg_gui.core.editing.editor import ImageEditor
+    from cocoseg_gui.core.project.image_view_state import ImageViewState
     from cocoseg_gui.core.project.project import Project
-    from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
+    from cocoseg_gui.gui.services.image_source import ImageSource
+    from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 
 BOX, STROKE = "box", "stroke"
 DEVICE = "auto"  # a GPU when there is one: proposals are interactive
@@ -80,15 +83,42 @@ def _find(masks_dir: Path, candidates: list[Path], **_job: Any) -> ProposalsFold
     return find_proposals(masks_dir, candidates)
 
 
-class ProposalsController(QObject):
-    """The proposal layer, bar, keys and jobs of one ImagesWorkspace."""
+class ProposalsHost(Protocol):
+    """What the controller reads and drives in the workspace that owns it (the Images workspace): the
+    shown image, the editor its accepts go through, the open source, the browser to step to an image."""
 
-    def __init__(self, ws: ImagesWorkspace) -> None:
-        super().__init__(ws)
+    view_state: ImageViewState
+    editor: ImageEditor
+    source: ImageSource | None
+    browser: DatasetBrowser
+
+    @property
+    def editing(self) -> bool: ...
+
+    def save_current(self) -> bool: ...
+
+
+class ProposalsController(QObject):
+    """The proposal layer, bar, keys and jobs of one ImagesWorkspace.
+
+    Its dependencies are passed in: ``ws`` (what it reads and drives), ``frame`` (the window its bar,
+    keys and dialogs belong to), ``scene`` (where the proposal layer draws), ``status`` (the status bar).
+    """
+
+    def __init__(
+        self,
+        ws: ProposalsHost,
+        frame: QMainWindow,
+        scene: QGraphicsScene,
+        status: Callable[[str, int], None],
+    ) -> None:
+        super().__init__(frame)
         self.ws = ws
+        self.frame = frame
+        self._show_status = status
         self._quality_confirmed: set[str] = set()  # models the user chose to run despite a weak score
-        self.layer = ProposalLayer(ws.viewer.scene())
-        self.bar = ProposalBar(ws)
+        self.layer = ProposalLayer(scene)
+        self.bar = ProposalBar(frame)
         self.act_propose = self._action("&Propose (model)", ("M",), self.propose)
         self.act_accept_all = self._action("Accept &all of the proposal", ("Shift+M",), self.accept_all)
         self.act_next = self._action("Next unreviewed proposal", ("N",), self.next_unreviewed)
@@ -99,8 +129,8 @@ class ProposalsController(QObject):
         ):
             act.setIconText(short)  # the bar's button; the full text stays in menus and the shortcuts list
         self.bar.install(self.act_propose, self.act_accept_all, self.act_next)
-        ws.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
-        ws.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
+        frame.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        frame.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
         self.bar.setVisible(False)
         self.bar.set_busy(False)
         self.bar.set_review("")
@@ -136,16 +166,16 @@ class ProposalsController(QObject):
         self.set_editing(False)
 
     def _action(self, text: str, keys: tuple[str, ...], slot: Callable[[], object]) -> QAction:
-        action = QAction(text, self.ws)
+        action = QAction(text, self.frame)
         action.setShortcuts([QKeySequence(k) for k in keys])
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setToolTip(f"{text.replace('&', '')} ({', '.join(keys)})")
         action.triggered.connect(lambda _c=False: slot())
-        self.ws.addAction(action)  # listed by the shortcuts dialog with the workspace's other keys
+        self.frame.addAction(action)  # listed by the shortcuts dialog with the workspace's other keys
         return action
 
     def _status(self, text: str, ms: int = 6000) -> None:
-        self.ws.status_message.emit(text, ms)
+        self._show_status(text, ms)
 
     # ------------------------------------------------------------------------------------- hooks
     def set_editing(self, on: bool) -> None:
@@ -203,7 +233,7 @@ class ProposalsController(QObject):
             if path is None:
                 title = "Checkpoint file" if choice == SOURCE_FILE else "Torchvision weights file"
                 chosen, _ = QFileDialog.getOpenFileName(
-                    self.ws, title, "", "Weights (*.pt *.pth);;All files (*)"
+                    self.frame, title, "", "Weights (*.pt *.pth);;All files (*)"
                 )
                 if not chosen:
                     self._sync_combo()
@@ -215,7 +245,7 @@ class ProposalsController(QObject):
                 model = next((m for m in TORCHVISION_MODELS if m in path.name), None)
                 if model is None:
                     show_error(
-                        self.ws, "Cannot use these weights",
+                        self.frame, "Cannot use these weights",
                         f"{path}: the file name does not say which torchvision model it is "
                         f"(one of {', '.join(TORCHVISION_MODELS)})",
                     )  # fmt: skip
@@ -262,7 +292,7 @@ class ProposalsController(QObject):
         if spec.label in self._quality_confirmed:
             return True
         score = source_score(spec)
-        if not confirm_model_quality(self.ws, "Propose", score):
+        if not confirm_model_quality(self.frame, "Propose", score):
             self._status(f"Not proposing: {score.describe()}", 10000)
             return False
         self._quality_confirmed.add(spec.label)
@@ -283,9 +313,9 @@ class ProposalsController(QObject):
         self.last_error = str(exc)
         self._status("")
         if isinstance(exc, CocoSegError | OSError):
-            show_error(self.ws, title, exc)
+            show_error(self.frame, title, exc)
         else:
-            show_error(self.ws, title, f"{type(exc).__name__}: {exc}")
+            show_error(self.frame, title, f"{type(exc).__name__}: {exc}")
 
     def _show(self) -> None:
         image = self.ws.view_state.image
@@ -340,7 +370,7 @@ class ProposalsController(QObject):
             "Undo (Ctrl+Z) takes the whole accept back in one step."
         )
         yes, cancel = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Cancel
-        return QMessageBox.question(self.ws, "Replace labelled pixels?", text, yes | cancel, cancel) == yes
+        return QMessageBox.question(self.frame, "Replace labelled pixels?", text, yes | cancel, cancel) == yes
 
     def _accepted_text(self, plan: AcceptPlan, box: Box) -> str:
         kept = (

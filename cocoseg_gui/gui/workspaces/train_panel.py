@@ -134,6 +134,7 @@ class TrainPanel(QWidget):
         self.open_button.clicked.connect(self._choose_open_run)
         self.form.fine_tune_button.clicked.connect(self.fine_tune_preset)
         self.state.masks_dir_changed.connect(self._on_masks_dir_changed)
+        self.state.dataset_loaded.connect(self._on_masks_dir_changed)  # a dataset comes with its masks
         self.state.project_changed.connect(lambda _reopened: self.restore(self.state.project))
 
         self._refresh = QTimer(self, interval=STATUS_REFRESH_MS)
