@@ -49,7 +49,7 @@ class DatasetActions(QObject):
         window = hooks.parent
         self.state = state
         self.hooks = hooks
-        self.session = state.session
+        self.workbench = state.workbench
         self._open_project_dataset = open_project_dataset  # by name, with its recorded masks
         self.act_new_dataset = QAction("&New dataset from an image folder…", window)
         self.act_new_dataset.setToolTip("An empty mask folder for images to label, in the project")
@@ -86,7 +86,7 @@ class DatasetActions(QObject):
     def new_dataset_dialog(self) -> NewDatasetDialog:
         from cocoseg_gui.gui.widgets.new_dataset_dialog import NewDatasetDialog
 
-        dialog = NewDatasetDialog(self.session, self.hooks.parent, self.hooks.dialog_dir())
+        dialog = NewDatasetDialog(self.workbench, self.hooks.parent, self.hooks.dialog_dir())
         dialog.accepted.connect(lambda: self._add(dialog))
         self.dialog = dialog
         dialog.open()
@@ -97,7 +97,7 @@ class DatasetActions(QObject):
             return
         project, entry = dialog.outcome
         try:
-            added = self.session.add_dataset(project, entry)
+            added = self.workbench.add_dataset(project, entry)
         except OSError as exc:  # the project file could not be saved: the folder exists, say where
             show_error(self.hooks.parent, "Could not add the dataset to the project", exc)
             return

@@ -35,7 +35,7 @@ from cocoseg_gui.core.coco.index import CocoIndex
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
-from cocoseg_gui.core.project.session import LoadedDataset
+from cocoseg_gui.core.project.workbench import LoadedDataset
 from cocoseg_gui.gui.dataset_actions import DatasetActions
 from cocoseg_gui.gui.label_issue_actions import LabelIssueActions
 from cocoseg_gui.gui.project_actions import ProjectActions
@@ -456,7 +456,7 @@ class MainWindow(QMainWindow):
             masks_dir = entry.masks  # the masks the project recorded for this dataset
         if masks_dir is None and (default_masks_dir(paths) / IMAGE_MAP_FILE).is_file():
             masks_dir = default_masks_dir(paths)  # masks generated earlier for this dataset
-        self.state.session.set_loaded(LoadedDataset(index, paths.annotations, paths.images_dir), masks_dir)
+        self.state.workbench.set_loaded(LoadedDataset(index, paths.annotations, paths.images_dir), masks_dir)
         self._add_recent(paths)
         if index.problems:
             self.statusBar().showMessage(
@@ -530,7 +530,7 @@ class MainWindow(QMainWindow):
         """Say why the mask folder could not be used (the images are then shown without it)."""
         if problem is not None:
             self._report("Could not open the mask folder", problem)
-            self.state.session.set_masks_dir(None)  # shown without it: the workspaces follow
+            self.state.workbench.set_masks_dir(None)  # shown without it: the workspaces follow
         self.set_notice(" ".join(self.images.notices()))
 
     def _update_summary(self) -> None:

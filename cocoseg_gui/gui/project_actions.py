@@ -1,7 +1,7 @@
 """The project in the window: File › New project… / Open project…, the dataset switcher, recent projects, the
 title, and reopening what was open last (ADR 0011).
 
-App layer: it drives the Qt-free ``core.project.session.Session`` behind ``AppState`` and, through what
+App layer: it drives the Qt-free ``core.project.workbench.Workbench`` behind ``AppState`` and, through what
 the window hands it (``WindowHooks``, opening a dataset, the workspaces for their ``restore``, the title),
 the window; it never imports the window (ADR 0031). Opening a COCO folder makes a project with every split
 found (train + val); opening one JSON makes an implicit project, saved at the first Generate or Start.
@@ -21,7 +21,7 @@ from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, locate
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
 from cocoseg_gui.core.project.project import PROJECT_FILE, DatasetEntry, Project, coco_folder_datasets
-from cocoseg_gui.core.project.session import implicit_project
+from cocoseg_gui.core.project.workbench import implicit_project
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets.datasets_dialog import DatasetsDialog
 from cocoseg_gui.gui.widgets.dialogs import show_error
@@ -51,7 +51,7 @@ class ProjectActions(QObject):
         window = hooks.parent
         self.hooks = hooks
         self.state = state
-        self.session = state.session
+        self.workbench = state.workbench
         self._open_dataset = open_dataset  # loads in a worker; the window shows it when loaded
         self._workspaces = workspaces
         self._set_title = set_title
@@ -93,14 +93,14 @@ class ProjectActions(QObject):
 
     def _fill_datasets_menu(self) -> None:
         self.datasets_menu.clear()
-        project = self.session.project
+        project = self.workbench.project
         if project is None or not project.datasets:
             self.datasets_menu.addAction("(no project open)").setEnabled(False)
             return
         for entry in project.datasets:
             act = self.datasets_menu.addAction(entry.label)
             act.setCheckable(True)
-            act.setChecked(self.session.dataset is not None and entry.name == self.session.dataset.name)
+            act.setChecked(self.workbench.dataset is not None and entry.name == self.workbench.dataset.name)
             act.triggered.connect(lambda _c=False, name=entry.name: self.switch_dataset(name))
 
     def fill_recent_projects(self, menu: QMenu) -> bool:
@@ -131,7 +131,7 @@ class ProjectActions(QObject):
     # --- dialogs -----------------------------------------------------------------------------------
     def new_project_dialog(self) -> NewProjectDialog:
         """File › New project…: shown (non-blocking); the project opens when Create project is pressed."""
-        start = self.session.projects_root if self.session.projects_root.is_dir() else Path.home()
+        start = self.workbench.projects_root if self.workbench.projects_root.is_dir() else Path.home()
         dialog = NewProjectDialog(start, self.hooks.parent)
         dialog.accepted.connect(lambda: self.create_project(dialog.result_project))
         dialog.open()
@@ -139,27 +139,27 @@ class ProjectActions(QObject):
 
     def datasets_dialog(self) -> DatasetsDialog | None:
         """File › Project datasets…: shown (non-blocking); each change is saved as it is made."""
-        if self.session.project is None:
+        if self.workbench.project is None:
             show_error(
                 self.hooks.parent,
                 "Project datasets",
                 "No project is open: open a dataset or a project first.",
             )
             return None
-        dialog = DatasetsDialog(self.session, self.hooks.parent)
+        dialog = DatasetsDialog(self.workbench, self.hooks.parent)
         dialog.removed.connect(self._on_dataset_removed)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
 
     def _on_dataset_removed(self, _name: str, was_open: bool) -> None:
-        if was_open and self.session.dataset is not None:
-            self.switch_dataset(self.session.dataset.name)  # the open one was removed: the first left
+        if was_open and self.workbench.dataset is not None:
+            self.switch_dataset(self.workbench.dataset.name)  # the open one was removed: the first left
 
     def save_project_as_dialog(self) -> Path | None:
         """File › Save project as…: the project file in another folder (the masks and runs stay where
         they are, recorded); that file becomes the open project."""
-        project = self.session.project
+        project = self.workbench.project
         if project is None:
             show_error(
                 self.hooks.parent, "Save project as", "No project is open: open a dataset or a project first."
@@ -173,14 +173,14 @@ class ProjectActions(QObject):
 
     def save_project_as(self, file: Path) -> Path | None:
         target = file if file.suffix.lower() == ".json" else file / PROJECT_FILE
-        if target.exists() and target.resolve() != self.session.project.file.resolve():  # type: ignore[union-attr]
+        if target.exists() and target.resolve() != self.workbench.project.file.resolve():  # type: ignore[union-attr]
             answer = QMessageBox.question(
                 self.hooks.parent, "Save project as", f"{target} exists. Replace that project file?"
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return None
         try:
-            saved = self.session.save_project_as(target)
+            saved = self.workbench.save_project_as(target)
         except (CocoSegError, OSError) as exc:
             show_error(self.hooks.parent, "Save project as", exc)
             return None
@@ -197,7 +197,7 @@ class ProjectActions(QObject):
 
     def open_project_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self.hooks.parent, "Open project", str(self.session.projects_root),
+            self.hooks.parent, "Open project", str(self.workbench.projects_root),
             f"cocoseg projects ({PROJECT_FILE});;All files (*)",
         )  # fmt: skip
         if path:
@@ -231,25 +231,25 @@ class ProjectActions(QObject):
             first = locate(root)
         except CocoSegError:
             first = DatasetPaths(found[0].annotations, found[0].images)  # type: ignore[arg-type]
-        project, implicit = implicit_project(self.session.projects_root, first)
+        project, implicit = implicit_project(self.workbench.projects_root, first)
         known = len(project.datasets)
         for entry in found:
             project.add_dataset(entry)
         if not implicit and len(project.datasets) > known:
             project.save()
-        self.session.open_project(project, None, implicit=implicit)
-        entry = self.session.dataset_for(
+        self.workbench.open_project(project, None, implicit=implicit)
+        entry = self.workbench.dataset_for(
             DatasetPaths(first.annotations.resolve(), first.images_dir.resolve())
         )
         self.switch_dataset(entry.name if entry is not None else None)
 
     def open_project(self, project: Project, dataset: str | None = None) -> None:
-        self.session.open_project(project, dataset)
-        self.switch_dataset(self.session.dataset.name if self.session.dataset else None)
+        self.workbench.open_project(project, dataset)
+        self.switch_dataset(self.workbench.dataset.name if self.workbench.dataset else None)
 
     def switch_dataset(self, name: str | None) -> None:
         """Open the project's dataset ``name`` in the window, with its recorded mask folder."""
-        project = self.session.project
+        project = self.workbench.project
         if project is None or name is None:
             return
         entry = project.dataset(name)
@@ -258,25 +258,25 @@ class ProjectActions(QObject):
                 DatasetError(entry.images or project.file, f"{entry.label} has no annotations file to browse")
             )
             return
-        if self.session.dataset is None or self.session.dataset.name != name:
-            self.session.set_dataset(entry)
+        if self.workbench.dataset is None or self.workbench.dataset.name != name:
+            self.workbench.set_dataset(entry)
         masks = entry.masks if entry.masks is not None and (entry.masks / IMAGE_MAP_FILE).is_file() else None
         self._open_dataset(entry.annotations, entry.images, masks)
 
     def attach(self, paths: DatasetPaths) -> DatasetEntry:
         """A dataset finished loading: the project's entry for it (an implicit project if none)."""
-        return self.session.attach(paths)
+        return self.workbench.attach(paths)
 
     def _on_combo(self, row: int) -> None:
         name = self.combo.itemData(row)
-        if name and (self.session.dataset is None or name != self.session.dataset.name):
+        if name and (self.workbench.dataset is None or name != self.workbench.dataset.name):
             self.switch_dataset(str(name))
 
-    # --- reacting to the session ---------------------------------------------------------------------
+    # --- reacting to the workbench -------------------------------------------------------------------
     def _on_project_changed(self, reopened: bool) -> None:
-        project = self.session.project
+        project = self.workbench.project
         self._fill_combo()
-        if project is not None and not self.session.implicit:
+        if project is not None and not self.workbench.implicit:
             self._add_recent_project(project.file)
         for workspace in self._workspaces():  # the Images workspace too (its proposals folder)
             workspace.restore(project)
@@ -284,36 +284,36 @@ class ProjectActions(QObject):
         self.update_title()
 
     def _on_entry_changed(self) -> None:
-        entry = self.session.dataset
+        entry = self.workbench.dataset
         row = self.combo.findData(entry.name) if entry is not None else -1
         self.combo.setCurrentIndex(row)
         self._remember()
         self.update_title()
 
     def _on_masks_attached(self) -> None:
-        if self.state.masks_dir is not None and self.session.project is not None:
-            self.session.record_masks(self.state.masks_dir)
+        if self.state.masks_dir is not None and self.workbench.project is not None:
+            self.workbench.record_masks(self.state.masks_dir)
 
     def _fill_combo(self) -> None:
         self.combo.clear()
-        project = self.session.project
+        project = self.workbench.project
         for entry in project.datasets if project is not None else []:
             self.combo.addItem(entry.label, entry.name)
-        entry = self.session.dataset
+        entry = self.workbench.dataset
         self.combo.setCurrentIndex(self.combo.findData(entry.name) if entry is not None else -1)
         self.combo.setEnabled(self.combo.count() > 1)
 
     def update_title(self) -> None:
-        title = self.session.title
+        title = self.workbench.title
         self._set_title(f"{title} — cocoseg" if title else "cocoseg")
 
     # --- start-up ----------------------------------------------------------------------------------
     def _remember(self) -> None:
-        project, entry = self.session.project, self.session.dataset
+        project, entry = self.workbench.project, self.workbench.dataset
         if project is None or entry is None:
             return
         last = {
-            "project": None if self.session.implicit else str(project.file),
+            "project": None if self.workbench.implicit else str(project.file),
             "dataset": entry.name,
             "annotations": str(entry.annotations) if entry.annotations else None,
             "images": str(entry.images) if entry.images else None,

@@ -36,11 +36,11 @@ def test_new_dataset_dialog_makes_an_unlabelled_dataset_and_opens_it(
     qtbot.keyClicks(dialog.classes_edit, "cat, dog")
     with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
         qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-    session = window.state.session
-    entry = session.dataset
+    workbench = window.state.workbench
+    entry = workbench.dataset
     assert entry is not None and entry.role is Role.UNLABELLED and entry.name == "val2017"
     assert entry.masks == tmp_path / "projects" / "val2017" / "masks" / "val2017"
-    assert Project.load(session.project.file).dataset("val2017") == entry  # saved in the project
+    assert Project.load(workbench.project.file).dataset("val2017") == entry  # saved in the project
     assert window.state.masks_dir == entry.masks and window.images.browser.model.rowCount() == 50
     assert MaskDatasetFolder(entry.masks).samples() == []  # nothing labelled yet
 
@@ -75,7 +75,7 @@ def test_new_dataset_classes_from_a_bad_coco_json_name_the_file(
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.busy(), timeout=WAIT_MS)
     assert "broken.json" in dialog.error_label.text() and "categories" in dialog.error_label.text()
-    assert window.state.session.project is None  # nothing added
+    assert window.state.workbench.project is None  # nothing added
 
 
 @pytest.fixture

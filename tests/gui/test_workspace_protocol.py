@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cocoseg_gui.core.coco.index import CocoIndex
-from cocoseg_gui.core.project.session import LoadedDataset
+from cocoseg_gui.core.project.workbench import LoadedDataset
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
 from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
@@ -36,7 +36,7 @@ def make(qtbot, cls, settings, masks: Path | None = None):
 
 def open_demo(state: AppState, annotations: Path, images: Path, cache: Path) -> None:
     index = CocoIndex.load(annotations, cache_dir=cache)
-    state.session.set_loaded(LoadedDataset(index, annotations, images), state.masks_dir)
+    state.workbench.set_loaded(LoadedDataset(index, annotations, images), state.masks_dir)
 
 
 @pytest.mark.parametrize("cls", [MasksPanel, TrainPanel, PredictPanel, EvaluatePanel])

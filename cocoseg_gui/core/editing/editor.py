@@ -1,4 +1,4 @@
-"""ImageEditor: the Edit mode's state without Qt: tool settings, one EditSession per image, save.
+"""ImageEditor: the Edit mode's state without Qt: tool settings, one ImageEdit per image, save.
 
 The GUI hands it mouse positions already in MASK pixels and the shown image's ``LabelMap``; every
 changed box is written into that map with ``LabelMap.apply`` (which notifies the views with the box),
@@ -19,6 +19,7 @@ import numpy as np
 from cocoseg_gui.core.editing.box import Area, Box
 from cocoseg_gui.core.editing.footprint import Tip, check_radius
 from cocoseg_gui.core.editing.history import HistoryBook, step_description
+from cocoseg_gui.core.editing.image_edit import Brush, ImageEdit
 from cocoseg_gui.core.editing.rules import OVERWRITE, Mode, Rule, pick
 from cocoseg_gui.core.editing.save import (
     SavedMask,
@@ -27,7 +28,6 @@ from cocoseg_gui.core.editing.save import (
     save_edited_mask,
     save_mask_copy,
 )
-from cocoseg_gui.core.editing.session import Brush, EditSession
 from cocoseg_gui.core.editing.stroke import Point, pixel
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.files.folder_lock import WINDOW_LOCK_WAIT_S
@@ -89,7 +89,7 @@ class _Entry:
 
     image_id: int
     file_name: str
-    session: EditSession
+    session: ImageEdit
     labels: LabelMap
     image_size: tuple[int, int] | None  # (height, width) a saved mask must have; None: not checked
 
@@ -171,7 +171,7 @@ class ImageEditor:
         elif entry is None or not np.array_equal(entry.session.label, labels.array):
             if entry is not None:
                 self.book.forget(image_id)  # the file changed under a clean session: its undo is stale
-            session = EditSession(np.array(labels.array), self.book[image_id])
+            session = ImageEdit(np.array(labels.array), self.book[image_id])
             entry = _Entry(image_id, file_name, session, labels, image_size)
             self._entries[image_id] = entry
         else:

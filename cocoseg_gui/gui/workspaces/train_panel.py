@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
 from cocoseg_gui.core.masks.folder import holds_masks
 from cocoseg_gui.core.project.project import Project, Role
-from cocoseg_gui.core.project.session import project_checkpoint
+from cocoseg_gui.core.project.workbench import project_checkpoint
 from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.model_score import judge, score_of_run_checkpoint
 from cocoseg_gui.core.training.run_reader import (

@@ -1,10 +1,12 @@
-"""What the user has open, without Qt: the project, its open dataset, the mask folder, run and checkpoint.
+"""What the user has open, without Qt: the project, its open dataset (and its loaded index), the mask
+folder, run and checkpoint: the window's one state (ADR 0031).
 
 The window's panels used to keep their own idea of "the data" and follow the last action (attaching the
-val masks moved Train onto them). One ``Session`` owns that state; views subscribe to ``changed`` and
-receive typed events (ADR 0011). A project may be *implicit*: made for a dataset opened on its own and
-written to disk only when the user first generates masks or trains (``ensure_saved``), so opening a file
-never writes one. Changed only from the GUI thread; callbacks run synchronously, in subscription order.
+val masks moved Train onto them). One ``Workbench`` owns that state, changed only through its methods;
+views subscribe to ``changed`` and receive one typed event per change (ADR 0011). A project may be
+*implicit*: made for a dataset opened on its own and written to disk only when the user first generates
+masks or trains (``ensure_saved``), so opening a file never writes one. Changed only from the GUI thread;
+callbacks run synchronously, in subscription order.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class CheckpointChanged:
     checkpoint: Path | None
 
 
-SessionEvent = (
+WorkbenchEvent = (
     ProjectChanged | DatasetChanged | DatasetLoaded | MasksDirChanged | RunDirChanged | CheckpointChanged
 )
 
@@ -85,7 +87,7 @@ def project_checkpoint(project: Project) -> Path | None:
     return next((c for run in project.runs if (c := latest_checkpoint(run)) is not None), None)
 
 
-class Session:
+class Workbench:
     """The open project and dataset, the attached mask folder, the run folder and the checkpoint."""
 
     def __init__(self, projects_root: Path) -> None:
@@ -97,7 +99,7 @@ class Session:
         self.masks_dir: Path | None = None
         self.run_dir: Path | None = None
         self.checkpoint: Path | None = None
-        self.changed: Observers[SessionEvent] = Observers()
+        self.changed: Observers[WorkbenchEvent] = Observers()
 
     # --- project and dataset --------------------------------------------------------------------
     def open_project(
