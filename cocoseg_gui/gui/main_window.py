@@ -135,7 +135,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         # a loaded dataset's images and masks are shown first: a mask folder that cannot be used is dropped
-        # (MasksDirChanged) before the workspaces read the session's mask folder
+        # (MasksDirChanged) before the workspaces read the workbench's mask folder
         state.dataset_loaded.connect(self._on_dataset_loaded)
         # Workspaces (tabs filling the window): "Images & masks" (browser, viewer, legend, the Masks panel
         # as a dock); Train, Predict and Evaluate get the whole width for their plots and views.
