@@ -196,6 +196,18 @@ class ImagesWorkspace(QMainWindow):
         """How many images the browser lists (after its filters)."""
         return self.browser.model.rowCount()
 
+    def current_image_id(self) -> int | None:
+        """The image selected in the browser (None: none, e.g. a dataset without images)."""
+        return self.browser.current_image_id()
+
+    def wait_thumbnails(self, timeout_ms: int) -> None:
+        """Wait for the thumbnails already requested (the screenshot driver, before its grab)."""
+        self.browser.loader.wait_idle(timeout_ms)
+
+    def flush_thumbnails(self) -> None:
+        """Show the thumbnails that arrived (they are shown in batches)."""
+        self.browser.model.flush_thumbnails()
+
     def select_image(self, image_id: int) -> None:
         """Show ``image_id`` (selected in the browser, as if clicked)."""
         self.browser.select_image(image_id)

@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from cocoseg_gui.core.project.image_view_state import ImageViewState
     from cocoseg_gui.core.project.project import Project
     from cocoseg_gui.gui.services.image_source import ImageSource
-    from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 
 BOX, STROKE = "box", "stroke"
 DEVICE = "auto"  # a GPU when there is one: proposals are interactive
@@ -85,17 +84,18 @@ def _find(masks_dir: Path, candidates: list[Path], **_job: Any) -> ProposalsFold
 
 class ProposalsHost(Protocol):
     """What the controller reads and drives in the workspace that owns it (the Images workspace): the
-    shown image, the editor its accepts go through, the open source, the browser to step to an image."""
+    shown image, the editor its accepts go through, the open source; it steps to an image to review."""
 
     view_state: ImageViewState
     editor: ImageEditor
     source: ImageSource | None
-    browser: DatasetBrowser
 
     @property
     def editing(self) -> bool: ...
 
     def save_current(self) -> bool: ...
+
+    def select_image(self, image_id: int) -> None: ...
 
 
 class ProposalsController(QObject):
@@ -565,4 +565,4 @@ class ProposalsController(QObject):
         except KeyError:
             self._status(f"{name} is not in the open dataset")
             return
-        self.ws.browser.select_image(image_id)
+        self.ws.select_image(image_id)
