@@ -44,3 +44,22 @@ def worst_iou(expected: np.ndarray, got: np.ndarray, skip_ignore: bool = False) 
     ious = iou_per_class(expected, got)
     values = [v for k, v in ious.items() if k != 0 and not (skip_ignore and k == IGNORE)]
     return min(values, default=1.0)
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+def small_images(folder: Path, sizes: dict[str, tuple[int, int]]) -> Path:
+    """PNG images ``name -> (height, width)`` under ``folder`` (the images of the bad-input tests)."""
+    from PIL import Image
+
+    for name, (height, width) in sizes.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (width, height)).save(path)
+    return folder
+
+
+def by_name(images) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    return {image.file_name: image.label for image in images}

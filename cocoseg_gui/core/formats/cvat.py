@@ -156,7 +156,7 @@ def _write(
     for image in images:
         problem = check_relative_name(image.file_name)
         if problem is not None:
-            writer.skipped.append(Skipped(repr(image.file_name), f"file name {problem}"))
+            writer.skipped.append(Skipped(repr(image.file_name), f"unsafe file name ({problem})"))
         elif image.file_name in writer.names:
             writer.skipped.append(Skipped(image.file_name, "duplicate file name"))
         else:
