@@ -106,9 +106,9 @@ class _Writer:
         if label.ndim != 2 or label.dtype != np.uint8:
             self.skipped.append(Skipped(image.file_name, "not a 2-D uint8 class map"))
             return
-        unnamed = np.count_nonzero((label > len(self.classes)) & (label != IGNORE))
-        if unnamed:
-            self.skipped.append(Skipped(image.file_name, f"{unnamed} pixels of a class index without a name"))
+        unnamed = rs.unnamed_pixels(label, len(self.classes))
+        if unnamed is not None:
+            self.skipped.append(Skipped(image.file_name, unnamed))
         if image.crowd is not None and image.crowd.any():
             self.crowd_images += 1
         names = [*self.classes, rs.IGNORE_LABEL]
@@ -341,6 +341,11 @@ def read(src: Path, images_dir: Path | None) -> FormatRead:
                 continue
             shapes.append(_Shape(value_of[label], _int(shape, "z_order") or 0, shape, where))
         records.append(_Image(name, height, width, shapes))
+    tracks = len(root.findall("track"))
+    if tracks:
+        skipped.append(
+            Skipped(path.name, f"{tracks} tracks not read (CVAT for video): export CVAT for images")
+        )
     return FormatRead(classes, _labelled(records, skipped), skipped, images_dir)
 
 

@@ -123,6 +123,9 @@ def _write(
             written.skipped.append(Skipped(image.file_name, "not a 2-D uint8 class map"))
             continue
         targets.add(target)
+        unnamed = rs.unnamed_pixels(label, len(classes))
+        if unnamed is not None:
+            written.skipped.append(Skipped(image.file_name, unnamed))
         crowd_images += image.crowd is not None and bool(image.crowd.any())
         shapes = []
         for region in rs.regions(label, len(classes), with_ignore=True):

@@ -48,7 +48,8 @@ class Region:
 
 def regions(label: np.ndarray, num_classes: int, with_ignore: bool) -> list[Region]:
     """The regions of ``label`` in paint order: decreasing box area, ties in class then raster order."""
-    values = list(range(1, num_classes + 1)) + ([IGNORE] if with_ignore else [])
+    present = np.flatnonzero(np.bincount(label.reshape(-1), minlength=256)).tolist()
+    values = [v for v in present if 1 <= v <= num_classes or (with_ignore and v == IGNORE)]
     found = [Region(c.index, c.x, c.y, c.pixels) for c in components(label, values)]
     return sorted(found, key=lambda r: -r.box_area)  # stable
 
@@ -137,9 +138,15 @@ def parse_points(values: Sequence[object]) -> np.ndarray | None:
     return array.reshape(-1, 2)
 
 
+def unnamed_pixels(label: np.ndarray, num_classes: int) -> str | None:
+    """Why some pixels cannot be written: a class index above ``num_classes`` (not IGNORE); None if none."""
+    unnamed = int(np.count_nonzero((label > num_classes) & (label != IGNORE)))
+    return f"{unnamed} pixels of a class index without a name, not written" if unnamed else None
+
+
 @dataclass
 class PolygonLoss:
-    """What redrawing polygons (outer contours only) changes, summed over the images, for the notes."""
+    """The pixels that written polygons do not redraw, summed over the images, for the notes."""
 
     pixels: int = 0
     images: int = 0
@@ -154,8 +161,8 @@ class PolygonLoss:
         if not self.pixels:
             return []
         return [
-            f"{what} have no holes: {self.pixels} pixels in {self.images} images redraw differently "
-            "(holes filled by the outline around them)"
+            f"{what}: {self.pixels} pixels in {self.images} images do not redraw exactly (regions that no "
+            "polygon fills back pixel for pixel)"
         ]
 
 

@@ -157,6 +157,9 @@ def write(
             written.skipped.append(Skipped(image.file_name, "not a 2-D uint8 class map"))
             continue
         targets.add(target)
+        unnamed = rs.unnamed_pixels(label, len(classes))
+        if unnamed is not None:
+            written.skipped.append(Skipped(image.file_name, unnamed))
         lines, drawn = [], []
         for region in rs.regions(label, len(classes), with_ignore=False):
             points, _ = rs.region_polygon(region.pixels)
