@@ -4,7 +4,7 @@ bad lines and files are skipped with file and line, a missing names list names t
 
 from __future__ import annotations
 
-import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -67,9 +67,13 @@ def test_ultralytics_layout_and_yaml_forms(sample, tmp_path: Path) -> None:
     classes, images = sample
     dest = tmp_path / "ds"
     yolo_seg.write(classes, iter(images[:2]), dest, VAL_IMAGES)
-    os.symlink(VAL_IMAGES, dest / "images")
+    (dest / "images").mkdir()
+    for image in images[:2]:
+        shutil.copyfile(VAL_IMAGES / image.file_name, dest / "images" / image.file_name)
     back = yolo_seg.read(dest / "data.yaml", None)
-    assert back.images_dir == dest / "images" and len(list(back.images)) == 2
+    assert back.images_dir == dest and sorted(i.file_name for i in back.images) == sorted(
+        f"images/{i.file_name}" for i in images[:2]
+    )
     flow = ", ".join(f"'{n}'" if i % 2 else f'"{n}"' for i, n in enumerate(classes))
     (dest / "data.yaml").write_text(f"path: ../x  # a comment\nnames: [{flow}]\n")
     assert yolo_seg.read(dest, None).classes == classes
@@ -112,7 +116,7 @@ def test_missing_names_or_images_name_the_folder(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="has no 'names' list"):
         yolo_seg.read(tmp_path, None)
     (tmp_path / "data.yaml").write_text("names: [a]\n")
-    with pytest.raises(DatasetError, match="no images folder"):
+    with pytest.raises(DatasetError, match="no labels/ folder"):
         yolo_seg.read(tmp_path, None)
 
 
@@ -143,3 +147,15 @@ def test_noisy_class_maps_redraw_exactly(tmp_path: Path) -> None:
     got = by_name(yolo_seg.read(tmp_path / "out", images_dir).images)
     for image in maps:
         assert np.array_equal(got[image.file_name], image.label), image.file_name
+
+
+def test_roboflow_layout_finds_images_beside_labels(tmp_path: Path) -> None:
+    small_images(tmp_path / "train" / "images", {"a.png": (4, 8)})
+    (tmp_path / "train" / "labels").mkdir()
+    (tmp_path / "train" / "labels" / "a.txt").write_text("0 0 0 0.5 0 0.5 1 0 1\n")
+    (tmp_path / "README.txt").write_text("not a label file\n")
+    (tmp_path / "coco8-seg.yaml").write_text("names:\n  - cat\n")
+    read = yolo_seg.read(tmp_path, None)
+    assert read.classes == ["cat"] and read.skipped == []
+    label = by_name(read.images)["train/images/a.png"]
+    assert (label[:, :4] == 1).all() and (label[:, 4:] == 0).all()

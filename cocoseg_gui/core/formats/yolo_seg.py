@@ -14,10 +14,13 @@ class; they read back as background, or as the object around them) and crowd mar
 the classes and says where the images were; Ultralytics looks for ``labels/`` beside an ``images/``
 folder, so the images are to be linked or copied to ``<dest>/images`` (nothing is written outside dest).
 
-Import: ``data.yaml`` (or ``classes.txt``) gives the names; ``labels/**/*.txt`` (or every ``*.txt`` when
-there is no labels folder) the objects. A 4-number line is a YOLO detection box (cx, cy, w, h), painted
-as a rectangle. Lines with an unknown class index, a bad vertex count or a polygon wholly outside the
-image are skipped with their file and line; polygons partly outside are clipped.
+Import: ``data.yaml`` (or the folder's one ``*.yaml``, or ``classes.txt``) gives the names. With an
+images folder, ``labels/<name>.txt`` (or ``<name>.txt`` when there is no labels folder) is the image
+``<name>.<suffix>`` in it; without, Ultralytics' rule finds the image of ``.../labels/.../x.txt`` at
+``.../images/.../x.<suffix>`` under the dataset folder (its layout and Roboflow's ``train/labels``).
+A 4-number line is a YOLO detection box (cx, cy, w, h), painted as a rectangle. Lines with an unknown
+class index, a bad vertex count or a polygon wholly outside the image are skipped with their file and
+line; polygons partly outside are clipped.
 """
 
 from __future__ import annotations
@@ -210,6 +213,9 @@ class _Image:
 
 def _names(root: Path) -> list[str]:
     yaml_path = root if root.is_file() else root / DATA_YAML
+    others = sorted([*root.glob("*.yaml"), *root.glob("*.yml")]) if root.is_dir() else []
+    if not yaml_path.is_file() and len(others) == 1:  # e.g. coco8-seg.yaml
+        yaml_path = others[0]
     if yaml_path.is_file():
         names = parse_data_yaml(yaml_path)["names"]
         assert isinstance(names, list)
@@ -222,6 +228,16 @@ def _names(root: Path) -> list[str]:
             raise DatasetError(classes_txt, f"cannot be read ({exc})") from None
         return [line.strip() for line in text.splitlines() if line.strip()]
     raise DatasetError(root, f"no {DATA_YAML} (or classes.txt) naming the classes")
+
+
+def _image_stem(label_file: PurePosixPath | Path) -> str | None:
+    """``a/labels/b/x.txt`` -> ``a/images/b/x`` (the last ``labels`` folder); None without one."""
+    parts = list(label_file.with_suffix("").parts)
+    folders = [i for i, part in enumerate(parts[:-1]) if part == LABELS]
+    if not folders:
+        return None
+    parts[folders[-1]] = "images"
+    return "/".join(parts)
 
 
 def _parse_line(line: str, classes: int, height: int, width: int) -> tuple[int, np.ndarray] | str:
@@ -251,21 +267,24 @@ def read(src: Path, images_dir: Path | None) -> FormatRead:
     """
     classes = _names(src)
     root = src if src.is_dir() else src.parent
-    if images_dir is None:
-        images_dir = root / "images" if (root / "images").is_dir() else None
-    if images_dir is None or not images_dir.is_dir():
-        where = images_dir if images_dir is not None else root
-        raise DatasetError(
-            where, "no images folder: YOLO labels need each image's size; give the images folder"
-        )
-    labels_root = root / LABELS if (root / LABELS).is_dir() else root
-    label_files = sorted(p for p in labels_root.rglob("*.txt") if p.is_file() and p.name != "classes.txt")
+    label_files = sorted(p for p in root.rglob("*.txt") if p.is_file() and p.name != "classes.txt")
+    if images_dir is not None:  # labels/<name>.txt (or <name>.txt) <-> images_dir/<name>.<suffix>
+        if not images_dir.is_dir():
+            raise DatasetError(images_dir, "is not a folder of images")
+        labels_root = root / LABELS if (root / LABELS).is_dir() else root
+        stems = {f: f.relative_to(labels_root).with_suffix("").as_posix() for f in label_files}
+        stems = {f: stem for f, stem in stems.items() if not stem.startswith("..")}
+    else:  # Ultralytics' rule: the image of .../labels/.../x.txt is .../images/.../x.<suffix>
+        images_dir = root
+        stems = {f: _image_stem(f.relative_to(root)) for f in label_files}
+        stems = {f: stem for f, stem in stems.items() if stem is not None}
+        if not stems:
+            raise DatasetError(root, "no labels/ folder with .txt files (or give the images folder)")
     checker = ImageChecker(images_dir)
     skipped: list[Skipped] = []
     records: list[_Image] = []
     seen: set[str] = set()
-    for label_file in label_files:
-        stem = label_file.relative_to(labels_root).with_suffix("").as_posix()
+    for label_file, stem in stems.items():
         subject = label_file.relative_to(root).as_posix()
         matches = checker.find_stem(stem)
         if len(matches) != 1:
