@@ -118,3 +118,19 @@ def test_writer_skips_duplicate_names_and_notes_crowd(tmp_path: Path) -> None:
     assert written.notes == [
         "CVAT has no crowd flag: crowd regions of 1 images are written as their class map values"
     ]
+
+
+def test_zip_download_is_read(tmp_path: Path) -> None:
+    import zipfile
+
+    label = np.zeros((4, 6), dtype=np.uint8)
+    label[1:3, 2:5] = 1
+    cvat.write(["cat"], [LabelledImage("x.png", label)], tmp_path / "out", None)
+    archive = tmp_path / "task.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(tmp_path / "out" / "annotations.xml", "annotations.xml")
+    assert np.array_equal(by_name(cvat.read(archive, None).images)["x.png"], label)
+    with zipfile.ZipFile(tmp_path / "empty.zip", "w") as zf:
+        zf.writestr("other.txt", "")
+    with pytest.raises(DatasetError, match=r"empty\.zip: has no annotations\.xml"):
+        cvat.read(tmp_path / "empty.zip", None)

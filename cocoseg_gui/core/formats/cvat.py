@@ -10,18 +10,20 @@ regions of a label ``__ignore__`` (declared only when used); crowd marks are not
 crowd flag: the pixels keep their class map value, usually IGNORE) and a note says how many images had
 them.
 
-Import (``read``): ``annotations.xml`` (or the folder holding it, a CVAT export's layout with
-``images/`` beside it); labels from ``<meta>`` (task, job or project), matched by name; ``<polygon>``,
-``<box>`` and ``<mask>`` are painted by ``z_order`` then file order, a label ``__ignore__`` as IGNORE.
-Polylines, points, tags and other shapes without area are skipped with a reason, as are unknown labels,
-shapes wholly outside the image, bad RLE, duplicate or unsafe image names, and (when the images folder
-is known) missing images or images of another size than the XML says. An image without shapes is all
+Import (``read``): ``annotations.xml``, the folder holding it (a CVAT export's layout, ``images/``
+beside it) or CVAT's zip download (its images are not unpacked: give the images folder, or none).
+Labels come from ``<meta>`` (task, job or project) and are matched by name; ``<polygon>``, ``<box>``
+and ``<mask>`` are painted by ``z_order`` then file order, a label ``__ignore__`` as IGNORE. Polylines,
+points, tracks and other shapes without area are skipped with a reason, as are unknown labels, shapes
+wholly outside the image, bad RLE, duplicate or unsafe image names, and (when the images folder is
+known) missing images or images of another size than the XML says. An image without shapes is all
 background. Shapes partly outside the image are clipped.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,7 +263,15 @@ def _shape_pixels(element: ET.Element, height: int, width: int) -> tuple[int, in
 
 def _parse(path: Path) -> ET.Element:
     try:
-        data = path.read_bytes()
+        if path.suffix.lower() == ".zip":  # CVAT's download: annotations.xml (+ images/) zipped
+            with zipfile.ZipFile(path) as archive:
+                data = archive.read(FILE_NAME)
+        else:
+            data = path.read_bytes()
+    except KeyError:
+        raise DatasetError(path, f"has no {FILE_NAME}") from None
+    except zipfile.BadZipFile as exc:
+        raise DatasetError(path, f"not a readable zip file ({exc})") from None
     except OSError as exc:
         raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
     root_at = data.find(b"<annotations")
