@@ -140,9 +140,9 @@ class _Writer:
         path = dest / FILE_NAME
         head = _header(self.classes, len(self.body), self.with_ignore)
         atomic_write_bytes(path, (head + "".join(self.body) + "</annotations>\n").encode("utf-8"))
-        notes = [f"{self.as_masks} regions written as masks: no polygon redraws them exactly"] * (
-            self.as_masks > 0
-        )
+        notes = []
+        if self.as_masks:
+            notes.append(f"{self.as_masks} regions written as masks: no polygon redraws them exactly")
         if self.crowd_images:
             notes.append(
                 f"CVAT has no crowd flag: crowd regions of {self.crowd_images} images are written as their "
