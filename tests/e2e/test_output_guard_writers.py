@@ -161,6 +161,11 @@ WRITING_MODULES = {
     "core/files/atomic.py": "the primitive itself",
     "cli/export_coco_cmd.py": "guard",
     "core/formats/coco_export.py": "guard",
+    # issue 22 codecs: they write only under the dest their export job guarded (lead: once the registry
+    # is merged, name it here, "core/formats/registry.py", so that the check reads it)
+    "core/formats/cvat.py": "dest of the format export job (core.formats.registry), which guards it",
+    "core/formats/yolo_seg.py": "dest of the format export job (core.formats.registry), which guards it",
+    "core/formats/labelme.py": "dest of the format export job (core.formats.registry), which guards it",
     "core/training/export.py": "guard",
     "core/quality/issues_file.py": "guard",
     "core/masks/new_dataset.py": "guard",
