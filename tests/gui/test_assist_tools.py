@@ -43,7 +43,7 @@ def test_wand_click_previews_enter_accepts_and_the_png_has_exactly_its_pixels(qt
     before, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_W)
     assert images.editor.settings.tool is Tool.WAND
-    assert images.assists._wand_actions[1].isVisible()  # the slider shows with its tool
+    assert images.assists._controls[Tool.WAND][1].isVisible()  # the slider shows with its tool
     qtbot.keyClick(window, Qt.Key.Key_2)
     viewport = images.viewer.viewport()
     qtbot.mouseClick(viewport, LEFT, NO_MOD, at(window, cx, cy))
