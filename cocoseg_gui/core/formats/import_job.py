@@ -102,7 +102,7 @@ class ImportReport:
 def reason_kind(reason: str) -> str:
     """``"unknown class 'dog'"`` -> ``unknown_class``: the words before a quote, colon or bracket."""
     head = reason
-    for stop in (":", "(", "'", '"', ";", ","):
+    for stop in (":", "(", "[", "'", '"', ";", ","):
         head = head.split(stop, 1)[0]
     words = [w for w in head.strip().lower().split() if not w.isdigit()][:4]
     return "_".join(words) or "other"
