@@ -177,6 +177,7 @@ class ExportDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.setObjectName("export_start")
+        self.export_button.setDefault(True)  # Return exports
         self.export_button.clicked.connect(self.start)
         self.buttons.rejected.connect(self._close_or_cancel)
         lay = QVBoxLayout(self)
@@ -202,6 +203,8 @@ class ExportDialog(QDialog):
         self.loses_label.setText(f"Loses: {fmt.loses}")
         if not self.out_edit.isModified():
             self.out_edit.setText(str(default_output(self.masks, fmt)))
+        if self.isVisible():  # the rows hidden or shown: no empty room left behind
+            self.resize(self.width(), self.sizeHint().height())
 
     def _browse_original(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

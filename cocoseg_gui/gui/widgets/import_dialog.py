@@ -111,6 +111,7 @@ class ImportDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.import_button = self.buttons.addButton("Import", QDialogButtonBox.ButtonRole.ActionRole)
         self.import_button.setObjectName("import_start")
+        self.import_button.setDefault(True)  # Return imports
         self.import_button.clicked.connect(self.start)
         self.buttons.rejected.connect(self._cancel)
         lay = QVBoxLayout(self)
