@@ -68,6 +68,9 @@ def test_import_of_bad_labels_says_what_and_adds_nothing(qtbot, tmp_path: Path) 
     text = dialog.summary.text()
     assert text.startswith("Nothing was imported:") and "no SegmentationClass/ folder" in text, text
     assert "--" not in text and dialog.isVisible() and window.state.session.project is None
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("class_pngs"))
+    _click(qtbot, dialog.import_button)  # class PNGs do not say where their images are: asked first
+    assert dialog.summary.text().startswith("Choose the image folder: Class PNGs") and not dialog.busy()
 
 
 def test_codecs_still_to_come_are_listed_but_cannot_be_chosen(qtbot, tmp_path: Path, masks: Path) -> None:

@@ -235,6 +235,12 @@ def test_a_cancelled_export_or_import_leaves_nothing(
     with pytest.raises(Cancelled):
         import_labels("voc", tmp_path / "voc", tmp_path / "back", images_dir=val_images, cancel=cancel)
     assert not (tmp_path / "back").exists()
+    # over an earlier import, with overwrite: cancelled, the earlier folder is left whole
+    import_labels("voc", tmp_path / "voc", tmp_path / "back", images_dir=val_images)
+    before = _digest(tmp_path / "back", tmp_path / "nothing")
+    with pytest.raises(Cancelled):
+        import_labels("voc", tmp_path / "voc", tmp_path / "back", val_images, overwrite=True, cancel=cancel)
+    assert _digest(tmp_path / "back", tmp_path / "nothing") == before and len(before) == 55
 
 
 def test_export_replaces_only_its_own_files_and_only_when_asked(sample_masks: Path, tmp_path: Path) -> None:

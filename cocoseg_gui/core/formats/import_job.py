@@ -13,6 +13,8 @@ folder replaced with ``overwrite`` (the output guard first, ADR 0024).
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -51,6 +53,7 @@ from cocoseg_gui.core.types import Category
 CREATED_BY = "import"  # manifest.json "created_by": labels imported from another format (no original)
 IMAGES_FILE = "images.json"  # as core.masks.new_dataset: the COCO file listing the images, no annotations
 MAX_LISTED = 200  # skipped records kept by name in report.json (all are counted)
+_STAGING = ".cocoseg-import-staging"  # where a replacing import writes until it is done
 
 
 @dataclass
@@ -231,6 +234,7 @@ class _Written:
 
 
 def _write_images(
+    written: _Written,
     images: Iterator[LabelledImage] | list[LabelledImage],
     classes: _Classes,
     out: Path,
@@ -238,8 +242,8 @@ def _write_images(
     skipped: list[Skipped],
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
-) -> _Written:
-    written = _Written()
+) -> None:
+    """Each image's checks, then its mask PNG; ``written`` collects the folder's entries as they go."""
     safe = SafeRoot(images_dir) if images_dir is not None else None
     names, seen = _MaskNames(), set[str]()
     total = len(images) if isinstance(images, list) else 0
@@ -285,7 +289,6 @@ def _write_images(
              "height": image.height}
         )  # fmt: skip
     report(progress, Progress(done, done, "images"))
-    return written
 
 
 # ------------------------------------------------------------------------------------- the folder files
@@ -294,11 +297,17 @@ def _now() -> str:
 
 
 def _write_folder_files(
-    out: Path, mapping: ClassMapping, written: _Written, rep: ImportReport, images_dir: Path | None
+    work: Path,
+    out: Path,
+    mapping: ClassMapping,
+    written: _Written,
+    rep: ImportReport,
+    images_dir: Path | None,
 ) -> None:
     """images.json, category_mapping.json, image_mask_map.json, report.json, then manifest.json (last:
-    the folder is a mask folder once it exists)."""
-    annotations = out / IMAGES_FILE
+    the folder is a mask folder once it exists), into ``work`` (``out`` or its staging folder); paths
+    recorded relative to ``out``."""
+    final, out, annotations = out, work, work / IMAGES_FILE
     categories = [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in mapping.categories]
     info = {"description": f"imported by cocoseg import --format {rep.format} from {rep.source.name}",
             "date_created": _now()}  # fmt: skip
@@ -335,7 +344,7 @@ def _write_folder_files(
         "created": _now(),
     }
     if images_dir is not None:
-        manifest["images_dir"] = relative_path(images_dir, out)
+        manifest["images_dir"] = relative_path(images_dir, final)
     atomic_write_json(out / MANIFEST_FILE, manifest)
 
 
@@ -376,32 +385,47 @@ def import_labels(
     skipped: list[Skipped] = []
     classes = _match_classes(read, Path(classes_from) if classes_from is not None else None, skipped)
     rep.classes = [c.name for c in classes.mapping.categories]
-    if replacing:
-        _clear_mask_folder(out)
     created = not out.exists()
+    work = out / _STAGING if replacing else out  # the old folder stays whole until the new one is done
+    shutil.rmtree(out / _STAGING, ignore_errors=True)  # a killed import's: ours by name
+    written = _Written()
     try:
-        written = _write_images(read.images, classes, out, images_dir, skipped, progress, cancel)
+        _write_images(written, read.images, classes, work, images_dir, skipped, progress, cancel)
         rep.skipped = [*read.skipped, *skipped]  # the reader's fill as its images are read
         rep.images = len(written.entries)
         if images_dir is None:
             rep.notes.append("no image folder given (--images) nor found beside the labels: the folder names "
                              "no images, so it cannot be trained on or browsed until one is set")  # fmt: skip
         rep.elapsed_s = time.perf_counter() - t0
-        _write_folder_files(out, classes.mapping, written, rep, images_dir)
+        _write_folder_files(work, out, classes.mapping, written, rep, images_dir)
+        if replacing:
+            _clear_mask_folder(out)
+            _move_in(work, out, written)
     except BaseException:
-        _undo(out, created)
+        if replacing:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            _undo(out, created, written)
         raise
     return rep
 
 
-def _undo(out: Path, created: bool) -> None:
-    """A failed or cancelled import leaves no half folder: what it wrote goes (it made every file)."""
+def _move_in(work: Path, out: Path, written: _Written) -> None:
+    """The finished folder out of staging: masks, then the JSON files, manifest.json last."""
+    (out / MASKS_DIR).mkdir(exist_ok=True)
+    for name in written.image_map.values():
+        os.replace(work / MASKS_DIR / name, out / MASKS_DIR / name)
+    for name in (IMAGES_FILE, MAPPING_FILE, IMAGE_MAP_FILE, REPORT_FILE, MANIFEST_FILE):
+        os.replace(work / name, out / name)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _undo(out: Path, created: bool, written: _Written) -> None:
+    """A failed or cancelled import leaves no half folder: the files it wrote go, nothing else."""
     masks = out / MASKS_DIR
-    if masks.is_dir():
-        for path in masks.iterdir():
-            if path.suffix == ".png" or path.name.endswith(".tmp"):
-                with contextlib.suppress(OSError):
-                    path.unlink()
+    for name in written.image_map.values():
+        with contextlib.suppress(OSError):
+            (masks / name).unlink()
     for name in (MANIFEST_FILE, REPORT_FILE, IMAGE_MAP_FILE, MAPPING_FILE, IMAGES_FILE):
         with contextlib.suppress(OSError):
             (out / name).unlink()

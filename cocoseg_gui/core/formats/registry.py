@@ -36,6 +36,7 @@ class LabelFormat:
     loses: str  # what a round trip through it loses, in words ("nothing" for the exact ones)
     source: str  # what `import` takes: "file", "folder" or "file or folder"
     dest: str  # what `export` writes: "file" or "folder"
+    finds_images: bool = True  # the labels say where their images are (else an image folder is needed)
 
     @property
     def available(self) -> bool:
@@ -83,7 +84,7 @@ FORMATS: tuple[LabelFormat, ...] = (
     LabelFormat(
         "cvat", "CVAT for images 1.1 XML", f"{_PACKAGE}.cvat", True, True,
         "polygons redraw with IoU >= 0.99 per image and class; masks (CVAT RLE) exact",
-        "file or folder", "folder",
+        "file or folder", "folder", finds_images=False,
     ),
     LabelFormat(
         "yolo_seg", "YOLO segmentation (polygons, data.yaml)", f"{_PACKAGE}.yolo_seg", True, True,
@@ -96,7 +97,7 @@ FORMATS: tuple[LabelFormat, ...] = (
     ),
     LabelFormat(
         "class_pngs", "Class PNGs + class list", f"{_PACKAGE}.class_pngs", True, True,
-        "nothing (class masks bit-exact)", "folder", "folder",
+        "nothing (class masks bit-exact)", "folder", "folder", finds_images=False,
     ),
 )  # fmt: skip
 

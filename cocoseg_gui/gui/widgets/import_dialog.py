@@ -132,9 +132,11 @@ class ImportDialog(QDialog):
         fmt = self.label_format()
         self.source_edit.setPlaceholderText(f"the {fmt.title} labels: a {fmt.source}")
         self.images_edit.setPlaceholderText(
-            "the images (optional where the labels say, e.g. VOC's JPEGImages)"
-            if fmt.name != "coco"
-            else "the images (default: found beside the annotations)"
+            "the images (default: found beside the annotations)"
+            if fmt.name == "coco"
+            else "the images (default: where the labels say, e.g. VOC's JPEGImages)"
+            if fmt.finds_images
+            else "the folder of the images these labels are for"
         )
         self._update_target()
 
@@ -196,6 +198,10 @@ class ImportDialog(QDialog):
             self._problem(f"The name {typed!r} {problem}: choose another name.")
             return
         project, entry = planned
+        if entry.images is None and not self.label_format().finds_images:
+            self._problem(f"Choose the image folder: {self.label_format().title} labels do not say where "
+                          "their images are.")  # fmt: skip
+            return
         self.summary.setText("Importing…")
         source = Path(self.source_edit.text().strip()).expanduser()
         self.worker = JobWorker(import_labels, self.label_format(), source, entry.masks, entry.images)
