@@ -192,6 +192,17 @@ def test_the_import_report_names_what_it_skipped_and_why(
     assert class_names(out) == class_names(sample_masks)
 
 
+def test_classes_named_background_or_ignore_are_not_classes(tmp_path: Path) -> None:
+    src, images = tmp_path / "pngs", tmp_path / "images"
+    src.mkdir(), images.mkdir()
+    (src / "classes.txt").write_text("cat\n__ignore__\nBackground\ndog\n")  # no background line first
+    write_mask_png(src / "a.png", np.array([[0, 1, 2, 3, 4]], np.uint8))
+    Image.new("RGB", (5, 1)).save(images / "a.png")
+    import_labels("class_pngs", src, tmp_path / "out", images_dir=images)
+    assert class_names(tmp_path / "out") == ["cat", "dog"]
+    assert read_mask_png(tmp_path / "out" / "masks" / "a.png").tolist() == [[0, 1, 255, 0, 2]]
+
+
 def test_a_bad_source_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="not found"):
         import_labels("voc", tmp_path / "nothing", tmp_path / "out")

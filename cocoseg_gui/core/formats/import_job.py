@@ -53,7 +53,12 @@ from cocoseg_gui.core.types import Category
 CREATED_BY = "import"  # manifest.json "created_by": labels imported from another format (no original)
 IMAGES_FILE = "images.json"  # as core.masks.new_dataset: the COCO file listing the images, no annotations
 MAX_LISTED = 200  # skipped records kept by name in report.json (all are counted)
-_STAGING = ".cocoseg-import-staging"  # where a replacing import writes until it is done
+_STAGING = ".cocoseg-import-staging"
+# class names tools use for "no class": not classes of the folder, but its background (0) and ignore (255)
+BACKGROUND_NAMES = frozenset({"background", "_background_", "__background__", "bg"})
+IGNORE_NAMES = frozenset(
+    {"ignore", "_ignore_", "__ignore__", "void"}
+)  # where a replacing import writes until it is done
 
 
 @dataclass
@@ -156,12 +161,22 @@ class _Classes:
 
 
 def _match_classes(read: FormatRead, classes_from: Path | None, skipped: list[Skipped]) -> _Classes:
+    """Reader index -> folder index by name (ignoring case); a class named like background or ignore
+    (labelme's ``__ignore__``, VOC's ``void``) is 0 or 255, not a class."""
     lut = np.arange(256, dtype=np.uint8)
+    special = {}
+    for i, name in enumerate(read.classes, start=1):
+        key = name.strip().casefold()
+        if key in BACKGROUND_NAMES or key in IGNORE_NAMES:
+            special[i] = 0 if key in BACKGROUND_NAMES else IGNORE
+    lut[list(special)] = list(special.values())
     if classes_from is not None:
         path = classes_from / MAPPING_FILE if classes_from.is_dir() else classes_from
         mapping = ClassMapping.read(path)
         by_name = {c.name.casefold(): i for i, c in enumerate(mapping.categories, start=1)}
         for i, name in enumerate(read.classes, start=1):
+            if i in special:
+                continue
             found = by_name.get(name.casefold())
             if found is None:
                 lut[i] = IGNORE
@@ -174,6 +189,8 @@ def _match_classes(read: FormatRead, classes_from: Path | None, skipped: list[Sk
     first: dict[str, int] = {}
     for i, name in enumerate(read.classes, start=1):
         key = name.strip().casefold()
+        if i in special:
+            continue
         if key in first:  # one class named twice: one class in the folder
             lut[i] = first[key]
             continue
