@@ -266,6 +266,16 @@ def test_export_replaces_only_its_own_files_and_only_when_asked(sample_masks: Pa
     with pytest.raises(OutputRefused, match="is an image file"):
         export_labels(sample_masks, "voc", dest, overwrite=True)
     assert jpeg.read_bytes() == b"someone else's photo"
-    assert not list(dest.glob(".cocoseg-export-staging*"))
+    assert not list(dest.glob(".cocoseg-export-probe*"))
+    # an earlier export's file this one does not write again goes with the replace; others' files stay
+    (dest / "notes.txt").write_text("mine")
+    jpeg.unlink()
+    old = dest / "SegmentationClass" / "old_image.png"
+    shutil.copyfile(next((dest / "SegmentationClass").iterdir()), old)
+    record = json.loads((dest / RECORD_FILE).read_text())
+    record["files"]["SegmentationClass/old_image.png"] = [old.stat().st_size, old.stat().st_mtime_ns]
+    (dest / RECORD_FILE).write_text(json.dumps(record))
+    assert export_labels(sample_masks, "voc", dest, overwrite=True).files == 102
+    assert not old.exists() and (dest / "notes.txt").read_text() == "mine" and jpeg.is_file()
     with pytest.raises(OutputRefused, match="is inside the mask folder"):
         export_labels(sample_masks, "class_pngs", sample_masks / "out")

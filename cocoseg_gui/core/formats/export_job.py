@@ -1,22 +1,23 @@
 """`cocoseg export MASK_FOLDER --format F --out DEST`: a mask folder -> another tool's label format.
 
 The folder's masks go to the format's writer (core.formats.registry) as ``LabelledImage`` records, lazily,
-counted for progress and checked for cancel between images. The writer fills a staging folder inside
-``DEST``; only when it is done is every file checked by the output guard (an existing file needs
-``overwrite``; an input, a source image, an annotations file or a mask folder's file is never replaced) and
-moved into place, so a refusal, an error or a cancel leaves ``DEST`` as it was. ``.cocoseg-export.json`` in
-``DEST`` records what was written, so a later export may replace its own files (images and PNGs included)
-with ``overwrite``. COCO is ``core.formats.coco_export`` unchanged (its report, its checks).
+counted for progress and checked for cancel between images. The writer writes into ``DEST`` itself, so
+paths it records (an image path relative to a label file, data.yaml's) are the final ones. A new or empty
+``DEST`` is all the export's (a failure or cancel empties it again); a ``DEST`` holding files gets a first
+run of the writer into a probe folder inside it, whose files are each checked by the output guard (an
+existing file needs ``overwrite``; an input, a source image, an annotations file or a mask folder's file is
+never replaced) before the real run replaces any. ``.cocoseg-export.json`` in ``DEST`` records what was
+written, so a later export may replace its own files (images and PNGs included) with ``overwrite``. COCO
+is ``core.formats.coco_export`` unchanged (its report, its checks).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,15 +29,15 @@ from cocoseg_gui.core.files.atomic import atomic_write_json
 from cocoseg_gui.core.files.output_guard import check_output_file, check_output_folder
 from cocoseg_gui.core.formats.coco_export import export_coco
 from cocoseg_gui.core.formats.coco_export_report import ExportReport
-from cocoseg_gui.core.formats.interchange import IGNORE, LabelledImage, Skipped
+from cocoseg_gui.core.formats.interchange import IGNORE, FormatWritten, LabelledImage, Skipped
 from cocoseg_gui.core.formats.registry import COCO, LabelFormat, label_format
-from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
+from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE
 from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_image_mask_map
 from cocoseg_gui.core.masks.png import class_histogram
 
 RECORD_FILE = ".cocoseg-export.json"  # what an export wrote into DEST (its files, sizes, times)
-_STAGING = ".cocoseg-export-staging"
+_STAGING = ".cocoseg-export-probe"
 SCRATCH_CREATORS = ("new-dataset", "import")  # manifest created_by of folders with no original annotations
 
 
@@ -157,28 +158,46 @@ def _labelled(
             report(progress, meter.progress(done, "images"))
 
 
-def _move_into_place(
-    staging: Path, out: Path, reads: dict[str, Path | None], image_dirs: list[Path | None], overwrite: bool,
-    option: str | None,
-) -> dict[str, list[int]]:  # fmt: skip
-    """Check every staged file against the guard first (nothing moves when one is refused), then move."""
+def _check_before_replacing(
+    run: Callable[[Path, ExportResult], object], probe: Path, out: Path, reads: dict[str, Path | None],
+    image_dirs: list[Path | None], overwrite: bool, option: str | None,
+) -> None:  # fmt: skip
+    """``out`` holds files already: a first run of the writer into ``probe`` names the files the export
+    makes, and each is checked by the guard (OutputExists, OutputRefused) before any is replaced."""
+    probe.mkdir(parents=True)
+    run(probe, ExportResult("probe", out, probe))
     owned = _owned_by_earlier_export(out)
-    staged = sorted(p for p in staging.rglob("*") if p.is_file())
-    targets = []
-    for path in staged:
-        rel = path.relative_to(staging).as_posix()
-        target = out / rel
+    for path in sorted(p for p in probe.rglob("*") if p.is_file()):
+        rel = path.relative_to(probe).as_posix()
         check_output_file(
-            target, reads=reads, image_dirs=image_dirs, overwrite=overwrite,
+            out / rel, reads=reads, image_dirs=image_dirs, overwrite=overwrite,
             owned=lambda _p, rel=rel: rel in owned, option=option,
         )  # fmt: skip
-        targets.append((path, target, rel))
-    files = {}
-    for path, target, rel in targets:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
-        files[rel] = _stat(target)
-    return files
+    shutil.rmtree(probe)
+
+
+def _record(out: Path, fmt: str, masks: Path, files: list[Path]) -> set[str]:
+    """.cocoseg-export.json: the files this export wrote, with their size and time (what a later export
+    may replace as its own); returns their paths relative to ``out``."""
+    listed = {}
+    for path in files:
+        with contextlib.suppress(ValueError, OSError):
+            listed[Path(path).relative_to(out).as_posix()] = _stat(Path(path))
+    atomic_write_json(out / RECORD_FILE, {"format": fmt, "masks": str(masks.resolve()), "files": listed})
+    return set(listed)
+
+
+def _clear_new(out: Path, created: bool) -> None:
+    """What a failed export wrote into a folder that was new or empty: all of it is its own."""
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for path in out.iterdir():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def export_labels(
@@ -216,25 +235,31 @@ def export_labels(
     check_output_folder(out, reads=reads, image_dirs=image_dirs, option=option)
     result = ExportResult(lf.name, masks, out)
     created = not out.exists()
-    staging = out / _STAGING
-    shutil.rmtree(staging, ignore_errors=True)  # a killed export's: ours by name
+    occupied = not created and any(out.iterdir())
+    classes = [c.name for c in folder.mapping.categories] if folder.mapping is not None else []
+
+    def run(dest: Path, into: ExportResult) -> FormatWritten:
+        return writer(classes, _labelled(folder, into, progress, cancel), dest, folder.images_dir)
+
+    probe = out / _STAGING
+    shutil.rmtree(probe, ignore_errors=True)  # a killed export's: ours by name
     try:
-        staging.mkdir(parents=True)
-        classes = [c.name for c in folder.mapping.categories] if folder.mapping is not None else []
-        written = writer(classes, _labelled(folder, result, progress, cancel), staging, folder.images_dir)
+        earlier = _owned_by_earlier_export(out) if occupied else set()
+        if occupied:
+            _check_before_replacing(run, probe, out, reads, image_dirs, overwrite, option)
+        out.mkdir(parents=True, exist_ok=True)
+        written = run(out, result)  # into DEST itself: the paths a writer records are the final ones
         if cancel is not None:
             cancel.raise_if_cancelled()
-        report(progress, Progress(0, 0, "moving the files into place"))
-        files = _move_into_place(staging, out, reads, image_dirs, overwrite, option)
-        atomic_write_json(
-            out / RECORD_FILE, {"format": lf.name, "masks": str(masks.resolve()), "files": files}
-        )
+        files = _record(out, lf.name, masks, written.files)
+        for rel in earlier - files:  # the earlier export's files this one does not write again (replaced)
+            with contextlib.suppress(OSError):
+                (out / rel).unlink()
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if created:
-            shutil.rmtree(out, ignore_errors=True)  # made by this job: nothing else is in it
+        shutil.rmtree(probe, ignore_errors=True)
+        if not occupied:
+            _clear_new(out, created)
         raise
-    shutil.rmtree(staging, ignore_errors=True)
     result.images, result.files = written.images, len(files)
     result.skipped += written.skipped
     result.notes += written.notes
