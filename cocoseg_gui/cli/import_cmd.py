@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.cli.arg_types import out_dir, positive_int
-from cocoseg_gui.cli.project_opts import add_project_option
 
 ROLES = ("train", "val", "test", "unlabelled")  # core.project.project.Role, without importing it for --help
 
@@ -44,7 +43,10 @@ def add_parser(subparsers: Any) -> None:
         "--overwrite", action="store_true", help="replace the mask folder MASK_FOLDER if it is one"
     )
     p.add_argument("--workers", type=positive_int, default=1, help="coco: processes drawing the masks")
-    add_project_option(p)
+    p.add_argument(
+        "--project", type=Path, metavar="P",
+        help="a cocoseg-project.json (or its folder) the new mask folder joins as a dataset",
+    )  # fmt: skip
     p.add_argument("--role", choices=ROLES, default="train", help="with --project: the new dataset's role")
     p.add_argument(
         "--name", metavar="NAME", help="with --project: the new dataset's name (default: MASK_FOLDER's)"
@@ -77,7 +79,15 @@ def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.project.project import Project
 
     if args.project is not None:
+        from cocoseg_gui.core.errors import OptionsError
+        from cocoseg_gui.core.formats.registry import label_format
+
         Project.load(args.project)  # a bad project file is said before the work
+        fmt = label_format(args.format)
+        if args.images is None and not fmt.finds_images:
+            raise OptionsError(
+                f"--project needs --images: {fmt.title} labels do not say where their images are"
+            )
     bar = ProgressBar(f"import {args.format}")
     try:
         result = import_labels(
