@@ -167,8 +167,12 @@ WRITING_MODULES = {
     "core/formats/coco_export.py": "guard",
     "core/formats/export_job.py": "guard",
     "core/formats/import_job.py": "guard",
-    "core/formats/voc.py": "core/formats/export_job.py",  # writes into the job's staging folder
+    # the codecs write only under the dest their export job (core/formats/export_job.py) guarded
+    "core/formats/voc.py": "core/formats/export_job.py",
     "core/formats/class_pngs.py": "core/formats/export_job.py",
+    "core/formats/cvat.py": "core/formats/export_job.py",
+    "core/formats/yolo_seg.py": "core/formats/export_job.py",
+    "core/formats/labelme.py": "core/formats/export_job.py",
     "core/training/export.py": "guard",
     "core/quality/issues_file.py": "guard",
     "core/masks/new_dataset.py": "guard",
