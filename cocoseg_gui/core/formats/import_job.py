@@ -272,10 +272,10 @@ def _write_images(
         done += 1
         if meter.due(done) if total else done % 20 == 0:
             report(progress, meter.progress(done, "images"))
-        if image.file_name.casefold() in seen:
+        if image.file_name in seen:
             skipped.append(Skipped(image.file_name, "duplicate file name: its first labels were kept"))
             continue
-        seen.add(image.file_name.casefold())
+        seen.add(image.file_name)
         label = np.asarray(image.label)
         if label.ndim != 2 or label.dtype != np.uint8:
             why = f"labels are {label.dtype} {label.shape}, not (H, W) uint8"
