@@ -281,3 +281,37 @@ def test_export_replaces_only_its_own_files_and_only_when_asked(sample_masks: Pa
     assert not old.exists() and (dest / "notes.txt").read_text() == "mine" and jpeg.is_file()
     with pytest.raises(OutputRefused, match="is inside the mask folder"):
         export_labels(sample_masks, "class_pngs", sample_masks / "out")
+
+
+def test_what_a_reader_gives_twice_or_wrongly_sized_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's own checks, whatever the codec: a file name given twice, labels of another size than
+    their image, a crowd region (ignore); a codec raising nothing for them."""
+    import sys
+    import types
+
+    from cocoseg_gui.core.formats.interchange import FormatRead, LabelledImage
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (4, 3)).save(images / name)
+    crowd = np.zeros((3, 4), bool)
+    crowd[0, 0] = True
+    given = [
+        LabelledImage("a.png", np.ones((3, 4), np.uint8), crowd),
+        LabelledImage("a.png", np.zeros((3, 4), np.uint8)),
+        LabelledImage("b.png", np.ones((4, 4), np.uint8)),
+    ]
+    codec = types.ModuleType("fake_codec")
+    codec.read = lambda src, images_dir: FormatRead(["cat"], iter(given))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_codec", codec)
+    fake = registry.LabelFormat("fake", "Fake", "fake_codec", True, False, "?", "folder", "folder")
+    (tmp_path / "labels").mkdir()
+    rep = import_labels(fake, tmp_path / "labels", tmp_path / "out", images_dir=images)
+    assert [(s.subject, s.reason.split(":")[0]) for s in rep.skipped] == [
+        ("a.png", "duplicate file name"),
+        ("b.png", "the labels are 4x4 pixels but the image is 4x3 (width x height)"),
+    ]
+    assert read_mask_png(tmp_path / "out" / "masks" / "a.png").tolist() == [[255, 1, 1, 1]] + [[1] * 4] * 2
