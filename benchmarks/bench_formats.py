@@ -60,7 +60,8 @@ def main() -> None:
             out = [tmp / f"{fmt.name}-{i}{'.json' if fmt.dest == 'file' else ''}" for i in range(args.repeat)]
             back = [tmp / f"{fmt.name}-back-{i}" for i in range(args.repeat)]
             t_out = best(args.repeat, lambda i, f=fmt, o=out: export_labels(masks, f, o[i]))
-            t_in = best(args.repeat, lambda i, f=fmt, o=out, b=back: import_labels(f, o[0], b[i], images))
+            reader = fmt.read_as()  # cvat reads what cvat_polygons writes
+            t_in = best(args.repeat, lambda i, f=reader, o=out, b=back: import_labels(f, o[0], b[i], images))
             print(
                 f"{fmt.name:12} {n / t_out:13.1f} {base / t_out:14.2f} {n / t_in:13.1f} {base / t_in:14.2f}"
             )

@@ -30,9 +30,11 @@ FIGURES = {
     "coco": ("exact", 1.0),
     "voc": ("exact", 1.0),
     "class_pngs": ("exact", 1.0),
-    "cvat": ("per image and class", 0.99),  # polygons; masks exact
-    "labelme": ("per image and class", 0.99),  # polygons; mask shapes exact
-    "yolo_seg": ("per image", 0.98),  # no holes, no ignore
+    "cvat": ("exact", 1.0),  # masks
+    "cvat_polygons": ("per image and class", 0.99),
+    "labelme": ("exact", 1.0),  # mask shapes
+    "labelme_polygons": ("per image and class", 0.99),
+    "yolo_seg": ("per image", 0.98),  # no ignore (255) in YOLO
 }
 
 
@@ -69,11 +71,32 @@ def lowest_iou(a: np.ndarray, b: np.ndarray, per_class: bool) -> float:
 
 def test_the_registry_lists_every_format_of_the_issue() -> None:
     names = [f.name for f in registry.FORMATS]
-    assert names == ["coco", "voc", "cvat", "yolo_seg", "labelme", "class_pngs"]
-    assert all(f.reads and f.writes and f.loses for f in registry.FORMATS)
+    assert names == [
+        "coco",
+        "voc",
+        "cvat",
+        "cvat_polygons",
+        "yolo_seg",
+        "labelme",
+        "labelme_polygons",
+        "class_pngs",
+    ]
+    assert [f.name for f in registry.importable()] == [
+        "coco",
+        "voc",
+        "cvat",
+        "yolo_seg",
+        "labelme",
+        "class_pngs",
+    ]
+    assert all(f.writes and f.loses for f in registry.FORMATS)
     assert registry.label_format("YOLO-seg").name == "yolo_seg"
     with pytest.raises(OptionsError, match="unknown format 'tiff'; choose one of coco, voc"):
         registry.label_format("tiff")
+    with pytest.raises(
+        OptionsError, match="'cvat_polygons' is written only: import its files with --format cvat"
+    ):
+        registry.label_format("cvat_polygons").reader()
     for name in ("voc", "class_pngs"):
         codec = registry.label_format(name).codec()
         assert name == codec.NAME and registry.label_format(name).title == codec.TITLE
@@ -100,7 +123,7 @@ def test_the_sample_round_trips_through_every_format(
     written = export_labels(sample_masks, name, dest, original)
     assert written.images == 50
     back = tmp_path / "back"
-    imported = import_labels(name, dest, back, images_dir=val_images)
+    imported = import_labels(fmt.read_as(), dest, back, images_dir=val_images)  # cvat reads cvat_polygons
     assert imported.images == 50 and not imported.skipped, (
         imported.summary()
     )  # nothing of ours read as labels

@@ -37,6 +37,7 @@ class LabelFormat:
     source: str  # what `import` takes: "file", "folder" or "file or folder"
     dest: str  # what `export` writes: "file" or "folder"
     finds_images: bool = True  # the labels say where their images are (else an image folder is needed)
+    write_function: str = "write"  # the codec's writer (a codec may have several: masks, polygons)
 
     @property
     def available(self) -> bool:
@@ -60,13 +61,20 @@ class LabelFormat:
 
     def reader(self) -> FormatReader:
         if not self.reads:
-            raise OptionsError(f"format {self.name!r} cannot be imported")
+            other = self.read_as()
+            how = f": import its files with --format {other.name}" if other is not None else ""
+            raise OptionsError(f"format {self.name!r} is written only{how}")
         return cast(FormatReader, self.codec().read)
+
+    def read_as(self) -> LabelFormat | None:
+        """The format that reads this one's files: itself, or the entry of the same codec that reads
+        (``cvat`` for ``cvat_polygons``)."""
+        return next((f for f in FORMATS if f.module == self.module and f.reads), None)
 
     def writer(self) -> FormatWriter:
         if not self.writes:
             raise OptionsError(f"format {self.name!r} cannot be exported")
-        return cast(FormatWriter, self.codec().write)
+        return cast(FormatWriter, getattr(self.codec(), self.write_function))
 
 
 COCO = "coco"
@@ -82,18 +90,28 @@ FORMATS: tuple[LabelFormat, ...] = (
         "nothing (class masks bit-exact, 255 border/ignore kept; no instances)", "folder", "folder",
     ),
     LabelFormat(
-        "cvat", "CVAT for images 1.1 XML", f"{_PACKAGE}.cvat", True, True,
-        "polygons redraw with IoU >= 0.99 per image and class; masks (CVAT RLE) exact",
+        "cvat", "CVAT for images 1.1 XML (masks)", f"{_PACKAGE}.cvat", True, True,
+        "nothing: regions as CVAT masks (RLE), exact; crowd marks (CVAT has no crowd flag)",
         "file or folder", "folder", finds_images=False,
     ),
     LabelFormat(
-        "yolo_seg", "YOLO segmentation (polygons, data.yaml)", f"{_PACKAGE}.yolo_seg", True, True,
-        "holes are filled and ignore pixels dropped (no holes in the format); IoU >= 0.98",
-        "folder", "folder",
+        "cvat_polygons", "CVAT for images 1.1 XML (polygons)", f"{_PACKAGE}.cvat", False, True,
+        "regions as polygons, holes bridged in (exact on the sample; a region no polygon redraws is written "
+        "as a mask); crowd marks", "file or folder", "folder", write_function="write_polygons",
     ),
     LabelFormat(
-        "labelme", "labelme JSON", f"{_PACKAGE}.labelme", True, True,
-        "nothing with mask shapes; polygons redraw with IoU >= 0.99", "folder", "folder",
+        "yolo_seg", "YOLO segmentation (polygons, data.yaml)", f"{_PACKAGE}.yolo_seg", True, True,
+        "ignore (255) pixels and crowd marks (no such class in YOLO); polygons with holes bridged in redraw "
+        "the classes exactly on the sample", "folder", "folder",
+    ),
+    LabelFormat(
+        "labelme", "labelme JSON (mask shapes)", f"{_PACKAGE}.labelme", True, True,
+        "nothing with mask shapes", "folder", "folder",
+    ),
+    LabelFormat(
+        "labelme_polygons", "labelme JSON (polygons)", f"{_PACKAGE}.labelme", False, True,
+        "regions as polygons, holes bridged in (exact on the sample)", "folder", "folder",
+        write_function="write_polygons",
     ),
     LabelFormat(
         "class_pngs", "Class PNGs + class list", f"{_PACKAGE}.class_pngs", True, True,
