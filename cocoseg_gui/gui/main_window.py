@@ -35,6 +35,7 @@ from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
 from cocoseg_gui.gui.dataset_actions import DatasetActions
+from cocoseg_gui.gui.format_actions import FormatActions
 from cocoseg_gui.gui.label_issue_actions import LabelIssueActions
 from cocoseg_gui.gui.project_actions import ProjectActions
 from cocoseg_gui.gui.services import shortcuts
@@ -171,7 +172,8 @@ class MainWindow(QMainWindow):
         self._show_job(False)
 
         self.projects = ProjectActions(self)  # the project: New/Open project, dataset switcher, title
-        self.datasets = DatasetActions(self)  # File › New dataset from an image folder, Export to COCO
+        self.datasets = DatasetActions(self)  # File › New dataset from an image folder
+        self.formats = FormatActions(self)  # File › Import labels…, Export labels…
         self.label_issues = LabelIssueActions(self)  # Tools › likely label errors, uncertainty ranking
         self.weights = WeightsActions(self)  # Tools › Download pretrained weights…
         self._build_actions()
@@ -275,6 +277,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         self.datasets.install(file_menu, self.act_quit)
+        self.formats.install(file_menu, self.act_quit)
         edit_menu = menus.addMenu("&Edit")  # the mask editor's (Images workspace)
         for act in (
             images.act_undo,

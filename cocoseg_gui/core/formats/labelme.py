@@ -264,11 +264,20 @@ def _declared(folder: Path) -> list[str] | None:
     return list(dict.fromkeys(n.strip() for n in lines if n.strip() and n.strip() not in special))
 
 
+def _hidden(rel: Path) -> bool:
+    """A dot file or folder (an export's record, macOS's ``._x.json``): never a labelme file."""
+    return any(part.startswith(".") for part in rel.parts)
+
+
 def read(src: Path, images_dir: Path | None) -> FormatRead:
     """A folder of labelme JSON files (or one) -> classes and class maps; every problem is in
     ``skipped`` when this returns."""
     folder = src if src.is_dir() else src.parent
-    paths = sorted(p for p in src.rglob("*.json") if p.is_file()) if src.is_dir() else [src]
+    paths = (
+        sorted(p for p in src.rglob("*.json") if p.is_file() and not _hidden(p.relative_to(src)))
+        if src.is_dir()
+        else [src]
+    )
     if not paths:
         raise DatasetError(src, "no labelme .json files")
     declared = _declared(folder)
