@@ -13,7 +13,6 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
-    QKeySequence,
     QResizeEvent,
     QScreen,
     QShowEvent,
@@ -37,8 +36,10 @@ from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
 from cocoseg_gui.core.project.workbench import LoadedDataset
 from cocoseg_gui.gui.dataset_actions import DatasetActions
+from cocoseg_gui.gui.format_actions import FormatActions
 from cocoseg_gui.gui.label_issue_actions import LabelIssueActions
 from cocoseg_gui.gui.project_actions import ProjectActions
+from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe
 from cocoseg_gui.gui.services.workers import JobWorker, stop_all_jobs
@@ -50,7 +51,6 @@ from cocoseg_gui.gui.widgets.dialogs import (
     show_about,
     show_error,
 )
-from cocoseg_gui.gui.widgets.edit_toolbar import MOUSE_GESTURES
 from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
 from cocoseg_gui.gui.window_hooks import WindowHooks
 from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
@@ -181,8 +181,10 @@ class MainWindow(QMainWindow):
         hooks = WindowHooks(self, self.statusBar().showMessage, self._fail, self._dialog_dir)
         # the project: New/Open project, dataset switcher, title
         self.projects = ProjectActions(state, hooks, self.open_dataset, self.workspaces, self.setWindowTitle)
-        # File › New dataset from an image folder, Export to COCO
+        # File › New dataset from an image folder
         self.datasets = DatasetActions(state, hooks, self.projects.switch_dataset)
+        # File › Import labels…, Export labels…
+        self.formats = FormatActions(state, hooks, self.projects.switch_dataset)
         # Tools › likely label errors, uncertainty ranking
         images = self.images
         self.label_issues = LabelIssueActions(
@@ -200,13 +202,14 @@ class MainWindow(QMainWindow):
         self,
         text: str,
         slot: Callable[[], object],
-        keys: tuple[str, ...] = (),
+        shortcut: str = "",
         tip: str = "",
         checkable: bool = False,
     ) -> QAction:
         action = QAction(text, self)
-        if keys:
-            action.setShortcuts([QKeySequence(k) for k in keys])
+        keys = shortcuts.keys(shortcut) if shortcut else ()
+        if shortcut:
+            shortcuts.bind(action, shortcut)
         action.setCheckable(checkable)
         action.setToolTip(f"{tip or text} ({', '.join(keys)})" if keys else tip or text)
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -220,48 +223,48 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         a = self._action
         images = self.images
-        self.act_open = a("&Open dataset…", self.open_dataset_dialog, ("Ctrl+O",))
-        self.act_open_folder = a("Open dataset &folder…", self.open_folder_dialog, ("Ctrl+Shift+O",))
-        self.act_open_masks = a("Open &mask folder…", self.open_masks_dialog, ("Ctrl+M",))
-        self.act_quit = a("&Quit", self.close, ("Ctrl+Q",))
-        self.act_next = a("Next image", lambda: images.step(1), ("PgDown", "J", "Right"))
-        self.act_prev = a("Previous image", lambda: images.step(-1), ("PgUp", "K", "Left"))
-        self.act_fit = a("Zoom to &fit", images.zoom_fit, ("F",))
-        self.act_100 = a("Zoom &100%", images.zoom_100, ("1",))
-        self.act_zoom_in = a("Zoom in", lambda: images.zoom_by(1.25), ("Ctrl+=", "Ctrl++"))
-        self.act_zoom_out = a("Zoom out", lambda: images.zoom_by(0.8), ("Ctrl+-",))
+        self.act_open = a("&Open dataset…", self.open_dataset_dialog, "file.open_dataset")
+        self.act_open_folder = a("Open dataset &folder…", self.open_folder_dialog, "file.open_folder")
+        self.act_open_masks = a("Open &mask folder…", self.open_masks_dialog, "file.open_masks")
+        self.act_quit = a("&Quit", self.close, "file.quit")
+        self.act_next = a("Next image", lambda: images.step(1), "view.next")
+        self.act_prev = a("Previous image", lambda: images.step(-1), "view.prev")
+        self.act_fit = a("Zoom to &fit", images.zoom_fit, "view.fit")
+        self.act_100 = a("Zoom &100%", images.zoom_100, "view.zoom_100")
+        self.act_zoom_in = a("Zoom in", lambda: images.zoom_by(1.25), "view.zoom_in")
+        self.act_zoom_out = a("Zoom out", lambda: images.zoom_by(0.8), "view.zoom_out")
         self.act_overlay = a(
             "Show &overlay",
             lambda: images.set_overlay(self.act_overlay.isChecked()),
-            ("O", "Space"),
+            "view.overlay",
             checkable=True,
         )
         self.act_opacity_up = a(
-            "Opacity up", lambda: self.set_opacity(self.opacity() + OPACITY_STEP), ("]", "+", "=")
+            "Opacity up", lambda: self.set_opacity(self.opacity() + OPACITY_STEP), "view.opacity_up"
         )
         self.act_opacity_down = a(
-            "Opacity down", lambda: self.set_opacity(self.opacity() - OPACITY_STEP), ("[", "-")
+            "Opacity down", lambda: self.set_opacity(self.opacity() - OPACITY_STEP), "view.opacity_down"
         )
         self.act_side = a(
             "&Side by side (image | mask)",
             lambda: images.set_side_by_side(self.act_side.isChecked()),
-            ("S",),
+            "view.side_by_side",
             checkable=True,
         )
         self.act_outlines = a(
             "Instance out&lines",
             lambda: images.set_outlines(self.act_outlines.isChecked()),
-            ("L",),
+            "view.outlines",
             checkable=True,
         )
-        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, ("F1", "?"))
+        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "help.shortcuts")
         self.act_workspaces = [
             a(
                 f"{'Images & masks' if name == 'masks' else name.capitalize()} workspace",
                 lambda name=name: self.show_panel(name),
-                (f"Ctrl+{i}",),
+                f"workspace.{name}",
             )
-            for i, name in enumerate(PANEL_NAMES, start=1)
+            for name in PANEL_NAMES
         ]
         # keys that act on the image viewer only work in the Images workspace
         self._viewer_actions = [
@@ -291,6 +294,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         self.datasets.install(file_menu, self.act_quit)
+        self.formats.install(file_menu, self.act_quit)
         edit_menu = menus.addMenu("&Edit")  # the mask editor's (Images workspace)
         for act in (
             images.act_undo,
@@ -583,12 +587,7 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self.shortcut_table(), self).exec()
 
     def shortcut_table(self) -> list[tuple[str, str]]:
-        rows = []
-        for act in [*self.actions(), *self.images.shortcut_actions()]:  # Edit mode's keys too
-            keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
-            if keys:
-                rows.append((", ".join(keys), act.text().replace("&", "")))
-        return [*rows, *MOUSE_GESTURES]
+        return shortcuts.help_rows()  # every key of the app, from the one table
 
     # -------------------------------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -661,9 +660,9 @@ class MainWindow(QMainWindow):
 
     def _on_workspace_changed(self, index: int) -> None:
         # in Edit mode 1 picks a class and [ ] size the brush: the view's keys step aside
-        edit_keys = (self.act_100, self.act_opacity_up, self.act_opacity_down) if self.images.editing else ()
+        editing = self.images.editing
         for act in self._viewer_actions:
-            act.setEnabled(index == 0 and act not in edit_keys)
+            act.setEnabled(index == 0 and not (editing and shortcuts.yields_to_editing(act)))
         if index == 0 and not self._layout_pending:
             QTimer.singleShot(LAYOUT_SETTLE_MS, self._repair_dock_widths)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from cocoseg_gui.core.editing.save import (
     save_mask_copy,
 )
 from cocoseg_gui.core.editing.stroke import Point, pixel
+from cocoseg_gui.core.editing.tools import ASSIST_TOOLS, BRUSH_TOOLS, STEP_NAMES, Tool
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.files.folder_lock import WINDOW_LOCK_WAIT_S
 from cocoseg_gui.core.masks.inventory import MaskInventory
@@ -37,32 +37,7 @@ from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
 
 MAX_BRUSH_RADIUS = 200
-
-
-class Tool(str, Enum):
-    BRUSH = "brush"
-    ERASER = "eraser"
-    FILL = "fill"
-    PICKER = "picker"
-    POLYGON = "polygon"
-    IGNORE = "ignore"
-    WAND = "wand"  # the assists (core/assists): previewed, accepted as one step
-    SUPERPIXEL = "superpixel"
-    GRABCUT = "grabcut"
-
-
-STEP_NAMES = {
-    Tool.BRUSH: "Brush stroke",
-    Tool.ERASER: "Eraser stroke",
-    Tool.FILL: "Fill",
-    Tool.POLYGON: "Polygon",
-    Tool.IGNORE: "Ignore stroke",
-    Tool.WAND: "Magic wand",
-    Tool.SUPERPIXEL: "Superpixels",
-    Tool.GRABCUT: "GrabCut",
-}
-BRUSH_TOOLS = (Tool.BRUSH, Tool.ERASER, Tool.IGNORE)  # the tools that paint with the brush footprint
-ASSIST_TOOLS = (Tool.WAND, Tool.SUPERPIXEL, Tool.GRABCUT)  # driven by gui/widgets/assist_tools.py
+__all__ = ["ASSIST_TOOLS", "BRUSH_TOOLS", "MAX_BRUSH_RADIUS", "ImageEditor", "Tool", "ToolSettings"]
 
 
 @dataclass(frozen=True)

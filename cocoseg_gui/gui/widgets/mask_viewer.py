@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.masks.label_map import LabelsChanged, Region
 from cocoseg_gui.core.masks.palette import display_palette
 from cocoseg_gui.core.project.image_view_state import DisplayOptions, ImageChanged, ImageViewState
+from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.widgets.qimage_utils import (
     mask_to_argb_view,
     overlay_lut,
@@ -535,14 +536,14 @@ class MaskViewer(QGraphicsView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """F or 0: fit; 1: 100%; + / -: zoom in / out around the centre."""
-        key = event.key()
-        if key in (Qt.Key.Key_F, Qt.Key.Key_0):
+        action = shortcuts.key_event_id(event, shortcuts.Context.VIEWER)  # the keys of the shortcut table
+        if action == "viewer.fit":
             self.zoom_fit()
-        elif key == Qt.Key.Key_1:
+        elif action == "viewer.zoom_100":
             self.zoom_100()
-        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+        elif action == "viewer.zoom_in":
             self.zoom_by(WHEEL_STEP)
-        elif key == Qt.Key.Key_Minus:
+        elif action == "viewer.zoom_out":
             self.zoom_by(1 / WHEEL_STEP)
         else:
             super().keyPressEvent(event)

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.errors import OptionsError
-from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES, PRETRAINED_CHOICES
+from cocoseg_gui.core.training.model_registry import MODEL_NAMES, model_spec, options_hint
+from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, PRETRAINED_CHOICES
 from cocoseg_gui.gui.services.devices import DeviceChoice, defaults_for
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.folder_list import FolderList
@@ -149,9 +150,13 @@ class TrainForm(QWidget):
         self.out = PathField("Run folder", placeholder="a new folder for this run")
 
         self.model = QComboBox()
-        self.model.addItems(MODEL_NAMES)
+        for name in MODEL_NAMES:  # the models' registry: its names, each with its title
+            self.model.addItem(name)
+            self.model.setItemData(
+                self.model.count() - 1, model_spec(name).title, Qt.ItemDataRole.ToolTipRole
+            )
         self.model_options = QLineEdit(placeholderText="e.g. width=16 depth=3 (optional)")
-        self.model_options.setToolTip("Model arguments as key=value pairs (unet: width, depth)")
+        self.model_options.setToolTip(f"Model arguments as key=value pairs ({options_hint()})")
         self.pretrained = QComboBox(editable=True)
         self.pretrained.addItems(PRETRAINED_CHOICES)
         self.pretrained.setToolTip("none, imagenet, coco, or the path of a weights file")

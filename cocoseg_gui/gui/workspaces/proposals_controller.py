@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
-from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
+from PySide6.QtGui import QAction, QMouseEvent
 from PySide6.QtWidgets import QFileDialog, QGraphicsScene, QMainWindow, QMessageBox
 
 from cocoseg_gui.core.editing.box import Box
@@ -49,6 +49,7 @@ from cocoseg_gui.core.proposals.batch import (
 )
 from cocoseg_gui.core.proposals.proposal import Proposal
 from cocoseg_gui.core.proposals.source import TORCHVISION_MODELS, SourceCache, SourceSpec, source_score
+from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.dialogs import show_error
@@ -119,9 +120,11 @@ class ProposalsController(QObject):
         self._quality_confirmed: set[str] = set()  # models the user chose to run despite a weak score
         self.layer = ProposalLayer(scene)
         self.bar = ProposalBar(frame)
-        self.act_propose = self._action("&Propose (model)", ("M",), self.propose)
-        self.act_accept_all = self._action("Accept &all of the proposal", ("Shift+M",), self.accept_all)
-        self.act_next = self._action("Next unreviewed proposal", ("N",), self.next_unreviewed)
+        self.act_propose = self._action("&Propose (model)", "proposals.propose", self.propose)
+        self.act_accept_all = self._action(
+            "Accept &all of the proposal", "proposals.accept_all", self.accept_all
+        )
+        self.act_next = self._action("Next unreviewed proposal", "proposals.next", self.next_unreviewed)
         for act, short in (
             (self.act_propose, "Propose"),
             (self.act_accept_all, "Accept all"),
@@ -165,11 +168,9 @@ class ProposalsController(QObject):
         ws.view_state.image_changed.subscribe(self._on_image)
         self.set_editing(False)
 
-    def _action(self, text: str, keys: tuple[str, ...], slot: Callable[[], object]) -> QAction:
-        action = QAction(text, self.frame)
-        action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(f"{text.replace('&', '')} ({', '.join(keys)})")
+    def _action(self, text: str, shortcut: str, slot: Callable[[], object]) -> QAction:
+        action = shortcuts.bind(QAction(text, self.frame), shortcut)
+        action.setToolTip(f"{text.replace('&', '')} ({', '.join(shortcuts.keys(shortcut))})")
         action.triggered.connect(lambda _c=False: slot())
         self.frame.addAction(action)  # listed by the shortcuts dialog with the workspace's other keys
         return action
