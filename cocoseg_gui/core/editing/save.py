@@ -27,7 +27,7 @@ from cocoseg_gui.core.files.atomic import atomic_write_bytes, atomic_write_json
 from cocoseg_gui.core.files.folder_lock import SAVE_TIMEOUT_S, locked
 from cocoseg_gui.core.files.safe_paths import SafeRoot
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE, ClassMapping
-from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_json, read_report, resolve_mask_entry
+from cocoseg_gui.core.masks.dataset import read_edited, read_image_mask_map, read_report, resolve_mask_entry
 from cocoseg_gui.core.masks.folder import EDITED_FILE, IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
 from cocoseg_gui.core.masks.png import class_histogram, encode_mask_png
 from cocoseg_gui.core.types import IGNORE_INDEX
@@ -242,19 +242,6 @@ def _write(path: Path, write: Any) -> None:
 
 
 # --------------------------------------------------------------------------------------- edited.json
-def read_edited(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """edited.json of a mask folder: image file name -> {"mask", "image_id", "first_saved", "saved",
-    "saves"}; {} when there is none (docs/formats.md)."""
-    path = Path(folder) / EDITED_FILE
-    data = read_json(path, required=False)
-    if data is None:
-        return {}
-    images = data.get("images") if isinstance(data, dict) else None
-    if not isinstance(images, dict):
-        raise DatasetError(path, 'expected {"version": 1, "images": {file name: entry}}')
-    return {str(k): dict(v) for k, v in images.items() if isinstance(v, dict)}
-
-
 def recover_damaged_edited(
     folder: str | Path, notes: list[str], lock_timeout: float = SAVE_TIMEOUT_S
 ) -> bool:

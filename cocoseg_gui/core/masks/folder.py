@@ -25,6 +25,7 @@ IMAGE_MAP_FILE = "image_mask_map.json"
 EDITED_FILE = "edited.json"  # images saved from the mask editor (core/editing/save.py)
 EDITED_BACKUP_FILE = ".edited-backup.json"  # its copy, written with it (core/editing/edited_records.py)
 SAVE_JOURNAL_FILE = ".save-journal.json"  # an editor save in progress (core/editing/save_journal.py)
+IMAGES_FILE = "images.json"  # a new dataset's COCO file listing its images, no annotations (new_dataset.py)
 
 
 def mask_names(file_names: Sequence[str]) -> list[str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cocoseg_gui.core.masks.palette import class_color, display_colors
-from cocoseg_gui.core.quality.scores import ClassScore
+from cocoseg_gui.core.training.scores import ClassScore
 from cocoseg_gui.core.types import IGNORE_INDEX
 
 if TYPE_CHECKING:
@@ -105,9 +105,9 @@ def truth_from_index(
     index: CocoIndex, images_dir: Path | None, image: Path, names: Sequence[str]
 ) -> np.ndarray | None:
     """Rasterise the image's annotations when it belongs to the open dataset (classes matched by name)."""
-    from cocoseg_gui.core.coco.rasterize import rasterize_image
     from cocoseg_gui.core.masks.class_map import ClassMapping
     from cocoseg_gui.core.masks.options import MaskOptions
+    from cocoseg_gui.core.masks.rasterize import rasterize_image
 
     key = _file_name_in(images_dir, image) or image.name
     try:

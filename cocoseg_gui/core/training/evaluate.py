@@ -20,7 +20,7 @@ from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE
 from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
-from cocoseg_gui.core.quality.scores import class_scores, image_confusion, mean_iou
+from cocoseg_gui.core.training.scores import class_scores, image_confusion, mean_iou
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
 from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 from cocoseg_gui.core.project.project import Project
-from cocoseg_gui.core.quality.scores import image_scores, mean_iou
 from cocoseg_gui.core.quality.truth_compare import (
     ERROR_LEGEND,
     Comparison,
@@ -47,6 +46,7 @@ from cocoseg_gui.core.quality.truth_compare import (
     truth_from_masks,
 )
 from cocoseg_gui.core.training.run_reader import run_checkpoints
+from cocoseg_gui.core.training.scores import image_scores, mean_iou
 from cocoseg_gui.core.types import IMAGE_SUFFIXES
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
