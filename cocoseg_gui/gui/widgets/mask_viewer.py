@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.masks.label_map import LabelsChanged, Region
+from cocoseg_gui.core.masks.box import Box
+from cocoseg_gui.core.masks.label_map import LabelsChanged
 from cocoseg_gui.core.masks.palette import display_palette
 from cocoseg_gui.core.project.image_view_state import DisplayOptions, ImageChanged, ImageViewState
 from cocoseg_gui.gui.widgets.qimage_utils import (
@@ -168,18 +169,18 @@ class MaskViewer(QGraphicsView):
                 self._set_content_size((m.shape[1], m.shape[0]))
             elif self._image_size is not None:
                 m = resize_nearest(m, self._image_size[1], self._image_size[0])
-            self._mask = m.copy() if m is mask or not m.flags.writeable else m  # ours: region updates
+            self._mask = m.copy() if m is mask or not m.flags.writeable else m  # ours: box updates
         self._rebuild_overlay()
 
-    def update_mask_region(self, mask: np.ndarray, region: Region) -> None:
-        """Redraw only ``region`` (in ``mask``'s pixels) of the overlay from ``mask``, the whole class map
+    def update_mask_box(self, mask: np.ndarray, box: Box) -> None:
+        """Redraw only ``box`` (in ``mask``'s pixels) of the overlay from ``mask``, the whole class map
         at its own resolution: an edit costs its box, not the image (outlines are not redrawn)."""
         if self._mask is None:
             self.set_mask(mask, self._colors)
             return
         (mh, mw), (dh, dw) = mask.shape, self._mask.shape
-        rows, src_rows = scaled_span(region.top, region.bottom, mh, dh)
-        cols, src_cols = scaled_span(region.left, region.right, mw, dw)
+        rows, src_rows = scaled_span(box.top, box.bottom, mh, dh)
+        cols, src_cols = scaled_span(box.left, box.right, mw, dw)
         if not src_rows.size or not src_cols.size:
             return
         patch = np.ascontiguousarray(np.asarray(mask)[src_rows[:, None], src_cols[None, :]])
@@ -232,7 +233,7 @@ class MaskViewer(QGraphicsView):
         if event.replaced:
             self.set_mask(labels.array, labels.colors)
         else:
-            self.update_mask_region(labels.array, event.region)
+            self.update_mask_box(labels.array, event.box)
 
     def set_class_names(self, names: dict[int, str]) -> None:
         """Class index -> name, for the hover readout (``hover_text``)."""

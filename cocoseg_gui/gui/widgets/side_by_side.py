@@ -178,7 +178,7 @@ class SideBySideView(QWidget):
             self._mark_stale()
             return
         self._mask = labels.array
-        self.right.update_mask_region(labels.array, event.region)  # the left side shows the image only
+        self.right.update_mask_box(labels.array, event.box)  # the left side shows the image only
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
