@@ -31,6 +31,11 @@ class ImageScore:
     miou: float
     per_class_iou: dict[str, float]
 
+    @property
+    def finite_miou(self) -> float | None:
+        """The mIoU, None when the image has no class to score (NaN)."""
+        return None if math.isnan(self.miou) else float(self.miou)
+
 
 @dataclass
 class EvalResult:
@@ -51,6 +56,10 @@ class EvalResult:
     @property
     def num_images(self) -> int:
         return len(self.per_image)
+
+    def scored_classes(self) -> list[tuple[str, float]]:
+        """(name, IoU) of each class present in the ground truth or the prediction, in class order."""
+        return [(n, float(v)) for n, v in self.per_class_iou.items() if v is not None and not math.isnan(v)]
 
     def to_json(self) -> dict[str, Any]:
         """Machine-readable form (NaN -> None)."""

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
-from cocoseg_gui.core.masks.folder import holds_masks
+from cocoseg_gui.core.masks.folder import check_mask_folder, holds_masks
 from cocoseg_gui.core.project.project import Project, Role
 from cocoseg_gui.core.project.session import project_checkpoint
 from cocoseg_gui.core.training import event_types as ev
@@ -250,7 +250,7 @@ class TrainPanel(QWidget):
                 if choice == existing_run.RESUME:
                     return self.resume_from(values["out"])
             for folder in (values["data"], *values.get("extra_data", [])):
-                self._check_mask_dataset(folder)
+                check_mask_folder(folder)
             if values.get("extra_data"):
                 from cocoseg_gui.core.training.data_sources import check_same_classes
 
@@ -438,14 +438,6 @@ class TrainPanel(QWidget):
                 "or Overwrite)"
             )
         return choice
-
-    def _check_mask_dataset(self, data: Path) -> None:
-        if not (data / "category_mapping.json").is_file():
-            from cocoseg_gui.core.errors import DatasetError
-
-            raise DatasetError(
-                data, "not a mask dataset folder (no category_mapping.json): generate masks first"
-            )
 
     # -- worker signals (GUI thread) -------------------------------------------------------------
 
