@@ -1,5 +1,6 @@
-"""The Train form's model without Qt (core.training.train_request): what each field means and the message
-that names a wrong one as the form labels it."""
+"""The forms' typed models without Qt: the Train form's TrainRequest (core.training.train_request) and Find
+likely label errors' options (core.quality.find_options): what each field means, and the message that
+names a wrong one as the form labels it."""
 
 from __future__ import annotations
 
@@ -97,3 +98,26 @@ def test_check_mask_folder_names_the_folder(tmp_path: Path) -> None:
         check_mask_folder(None)
     (tmp_path / "category_mapping.json").write_text("{}")
     assert check_mask_folder(tmp_path) == tmp_path
+
+
+def test_find_issues_options_check_the_checkpoint(tmp_path: Path) -> None:
+    from cocoseg_gui.core.quality.find_options import find_options, run_epochs
+
+    with pytest.raises(OptionsError, match=r"^Choose a checkpoint file \(\.pt\)\.$"):
+        find_options("  ", "softmin", True, 5, 20)
+    with pytest.raises(OptionsError, match="is not a file"):
+        find_options(str(tmp_path / "best.pt"), "softmin", True, 5, 20)
+    checkpoint = tmp_path / "best.pt"
+    checkpoint.write_bytes(b"weights")
+    crossed = find_options(str(checkpoint), "balanced", True, 4, 7)
+    assert (crossed.checkpoint, crossed.score, crossed.cross_fit, crossed.fold_epochs) == (
+        checkpoint,
+        "balanced",
+        4,
+        7,
+    )
+    plain = find_options(str(checkpoint), "regions", False, 4, 7)
+    assert (plain.cross_fit, plain.fold_epochs) == (0, None)
+    assert run_epochs(checkpoint) is None
+    (tmp_path / "config.json").write_text('{"epochs": 12}')
+    assert run_epochs(checkpoint) == 12
