@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
@@ -145,11 +145,20 @@ class MaskViewer(QGraphicsView):
             self._mask = resize_nearest(self._mask, size[1], size[0])
         self._rebuild_overlay()
 
-    def set_mask(self, mask: np.ndarray | None, colors: np.ndarray | None = None) -> None:
-        """Show an HxW uint8 class mask (255 = ignore) coloured by ``colors`` (256x3, lifted VOC default).
+    def set_mask(
+        self,
+        mask: np.ndarray | None,
+        colors: np.ndarray | None = None,
+        names: Mapping[int, str] | None = None,
+    ) -> None:
+        """The one way to show a class map: an HxW uint8 mask (255 = ignore) coloured by ``colors`` (256x3,
+        lifted VOC default) and named by ``names`` (class index -> name, for the hover readout; None keeps
+        the names given with an earlier map, so a map of the same classes need not repeat them).
 
         A mask whose size differs from the image's is scaled to it (nearest neighbour) for display.
         """
+        if names is not None:
+            self._names = dict(names)
         if colors is not None:
             colors = np.asarray(colors, dtype=np.uint8)
             if colors.shape != (256, 3):
@@ -220,8 +229,7 @@ class MaskViewer(QGraphicsView):
         self.set_mask(None)  # so the new image does not rescale the previous mask
         self.set_image(None if image is None else image.rgb)
         if labels is not None:
-            self.set_class_names(labels.names)
-            self.set_mask(labels.array, labels.colors)
+            self.set_mask(labels.array, labels.colors, labels.names)
         self.set_outlines(None if image is None else list(image.outlines))
         error = event.error
         self.set_message(f"Cannot show {error.file_name!r}\n\n{error.message}" if error else "")
@@ -231,13 +239,9 @@ class MaskViewer(QGraphicsView):
         if labels is None:
             return
         if event.replaced:
-            self.set_mask(labels.array, labels.colors)
+            self.set_mask(labels.array, labels.colors, labels.names)
         else:
             self.update_mask_box(labels.array, event.box)
-
-    def set_class_names(self, names: dict[int, str]) -> None:
-        """Class index -> name, for the hover readout (``hover_text``)."""
-        self._names = dict(names)
 
     def class_names(self) -> dict[int, str]:
         return dict(self._names)

@@ -276,9 +276,6 @@ class PredictPanel(QWidget):
     def _on_predictor(self, predictor: Any) -> None:
         self.predictor = predictor
         self.names, self.colors = class_table(getattr(predictor, "classes", []))
-        names = dict(enumerate(self.names))
-        for v in (self.overlay_view, self.compare_view):
-            v.set_class_names(names)
         self._fill_recent()
         self._set_status(f"checkpoint {self.checkpoint} ({len(self.names)} classes)")
         item = self.image_list.currentItem()
@@ -396,14 +393,15 @@ class PredictPanel(QWidget):
     def _on_comparison(self, c: Comparison) -> None:
         self.comparison = c
         self.overlay_view.set_image(c.rgb)
-        self.overlay_view.set_mask(c.pred, self.colors)
+        names = dict(enumerate(self.names))
+        self.overlay_view.set_mask(c.pred, self.colors, names)
         if c.truth is not None:
             self.compare_view.set_titles(f"Ground truth ({c.truth_source})", "Prediction")
-            self.compare_view.set_left(c.rgb, c.truth, self.colors)
+            self.compare_view.set_left(c.rgb, c.truth, self.colors, names)
         else:
             self.compare_view.set_titles("No ground truth for this image", "Prediction")
-            self.compare_view.set_left(c.rgb, None)
-        self.compare_view.set_right(c.rgb, c.pred, self.colors)
+            self.compare_view.set_left(c.rgb, None, names=names)
+        self.compare_view.set_right(c.rgb, c.pred, self.colors, names)
         self.error_view.set_image(c.rgb)
         self.error_view.set_mask(c.errors, error_colors())
         self.error_legend.setText(_error_legend_html(c))
