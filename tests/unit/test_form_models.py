@@ -4,6 +4,7 @@ names a wrong one as the form labels it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,34 @@ def test_find_issues_options_check_the_checkpoint(tmp_path: Path) -> None:
     assert run_epochs(checkpoint) is None
     (tmp_path / "config.json").write_text('{"epochs": 12}')
     assert run_epochs(checkpoint) == 12
+
+
+def test_evaluate_request_names_a_missing_checkpoint_or_mask_folder(tmp_path: Path) -> None:
+    from cocoseg_gui.core.errors import CocoSegError
+    from cocoseg_gui.core.training.evaluate_request import EvaluateRequest
+
+    with pytest.raises(CocoSegError, match=r"^no checkpoint: checkpoint file not found"):
+        EvaluateRequest(" ", str(tmp_path)).checked()
+    checkpoint = tmp_path / "best.pt"
+    with pytest.raises(CocoSegError, match=f"^{re.escape(str(checkpoint))}: checkpoint file not found"):
+        EvaluateRequest(str(checkpoint), str(tmp_path)).checked()
+    checkpoint.write_bytes(b"weights")
+    with pytest.raises(DatasetError, match=r"no category_mapping\.json"):
+        EvaluateRequest(f" {checkpoint} ", str(tmp_path)).checked()
+    with pytest.raises(DatasetError, match=r"^not a mask dataset folder"):
+        EvaluateRequest(str(checkpoint), "").checked()
+    (tmp_path / "category_mapping.json").write_text("{}")
+    assert EvaluateRequest(str(checkpoint), str(tmp_path), "cpu", 2).checked() == (checkpoint, tmp_path)
+
+
+def test_export_request_says_which_field_to_fill(tmp_path: Path) -> None:
+    from cocoseg_gui.core.formats.export_request import ExportRequest
+
+    with pytest.raises(OptionsError, match=r"^Choose the output file"):
+        ExportRequest("  ", False, "").checked()
+    with pytest.raises(OptionsError, match=r"^Choose the original annotations file"):
+        ExportRequest(str(tmp_path / "out.json"), True, " ").checked()
+    out = tmp_path / "out.json"
+    assert ExportRequest(f" {out} ", False, "ignored.json").checked() == (out, None)
+    original = tmp_path / "instances.json"
+    assert ExportRequest(str(out), True, str(original), "polygon").checked() == (out, original)

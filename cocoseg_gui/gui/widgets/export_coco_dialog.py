@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.files.output_guard import OutputExists
 from cocoseg_gui.core.formats.coco_export import export_coco
 from cocoseg_gui.core.formats.coco_export_report import ExportReport
+from cocoseg_gui.core.formats.export_request import ExportRequest
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import error_text
@@ -166,24 +168,20 @@ class ExportCocoDialog(QDialog):
         if self.worker is not None:
             return
         self.report = None
-        out_text = self.out_edit.text().strip()
-        original_text = self.original_edit.text().strip() if self.use_original.isChecked() else ""
-        if not out_text:
-            self._problem("Choose the output file (a new .json file).")
-            return
-        if self.use_original.isChecked() and not original_text:
-            self._problem("Choose the original annotations file, or untick the box to write every image "
-                          "from its mask.")  # fmt: skip
+        request = self.request()
+        try:
+            out, original = request.checked()
+        except OptionsError as exc:
+            self._problem(str(exc))
             return
         self.summary.setText("Exporting…")
         self.summary.setStyleSheet("")
-        out = Path(out_text).expanduser()
         self.worker = JobWorker(
             export_coco,
             self.masks,
             out,
-            Path(original_text).expanduser() if original_text else None,
-            str(self.format_combo.currentData()),
+            original,
+            request.format,
             overwrite=overwrite or out == self._confirmed_out,
         )
         self.worker.progress.connect(self._on_progress)
@@ -196,6 +194,15 @@ class ExportCocoDialog(QDialog):
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.worker.start()
+
+    def request(self) -> ExportRequest:
+        """The fields as they are now (``ExportRequest.checked()`` checks them)."""
+        return ExportRequest(
+            self.out_edit.text(),
+            self.use_original.isChecked(),
+            self.original_edit.text(),
+            str(self.format_combo.currentData()),
+        )
 
     def _problem(self, text: str) -> None:
         self.summary.setText(text)

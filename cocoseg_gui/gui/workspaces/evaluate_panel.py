@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE, ClassMapping
-from cocoseg_gui.core.masks.folder import check_mask_folder
 from cocoseg_gui.core.project.project import Project, Role
 from cocoseg_gui.core.quality.truth_compare import class_table
+from cocoseg_gui.core.training.evaluate_request import EvaluateRequest
 from cocoseg_gui.core.training.run_reader import run_checkpoints
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
@@ -239,18 +239,9 @@ class EvaluatePanel(QWidget):
         ask before evaluating on the training masks (an unattended window asks nobody)."""
         if self._job is not None:
             return False
-        ckpt = Path(self.checkpoint.currentText().strip()) if self.checkpoint.currentText().strip() else None
-        data = Path(self.data.text()) if self.data.text() else None
-        if ckpt is None or not ckpt.is_file():
-            self._show_error(
-                CocoSegError(
-                    f"{ckpt or 'no checkpoint'}: checkpoint file not found; "
-                    "train one (Train panel) or choose a .pt file"
-                )
-            )
-            return False
+        request = self.request()
         try:
-            data = check_mask_folder(data)
+            ckpt, data = request.checked()
         except CocoSegError as exc:
             self._show_error(exc)
             return False
@@ -267,7 +258,7 @@ class EvaluatePanel(QWidget):
         self._image_paths = _image_paths_of(data)
         self.summary.setText(f"evaluating {ckpt.name} on {data} ...")
         self.summary.setStyleSheet("")
-        job = JobWorker(run_evaluation, ckpt, data, self.device.currentText(), self.batch_size.value())
+        job = JobWorker(run_evaluation, ckpt, data, request.device, request.batch_size)
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_result)
         job.failed.connect(self._show_error)
@@ -279,6 +270,15 @@ class EvaluatePanel(QWidget):
         self.progress.setRange(0, 0)
         job.start()
         return True
+
+    def request(self) -> EvaluateRequest:
+        """The fields as they are now (``EvaluateRequest.checked()`` checks them)."""
+        return EvaluateRequest(
+            self.checkpoint.currentText(),
+            self.data.text(),
+            self.device.currentText(),
+            self.batch_size.value(),
+        )
 
     def cancel(self) -> None:
         if self._job is not None:
