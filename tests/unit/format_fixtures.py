@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from cocoseg_gui.core.coco.index import CocoIndex
-from cocoseg_gui.core.coco.rasterize import rasterize_image
 from cocoseg_gui.core.formats.interchange import IGNORE, LabelledImage
 from cocoseg_gui.core.masks.class_map import ClassMapping
 from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.masks.rasterize import rasterize_image
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample_coco"
 VAL_IMAGES = SAMPLE / "val2017"

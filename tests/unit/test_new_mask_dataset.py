@@ -116,8 +116,7 @@ def test_training_uses_only_labelled_images(val_images: Path, made_masks: Path, 
 
 
 def test_a_new_dataset_joins_the_project_as_unlabelled(val_images: Path, tmp_path: Path) -> None:
-    from cocoseg_gui.core.masks.new_dataset import planned_entry
-    from cocoseg_gui.core.project.project import Project, Role
+    from cocoseg_gui.core.project.project import Project, Role, planned_entry
     from cocoseg_gui.core.project.workbench import DatasetChanged, ProjectChanged, Workbench
 
     workbench = Workbench(tmp_path / "projects")

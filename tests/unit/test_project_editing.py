@@ -14,9 +14,9 @@ from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.masks.class_map import ClassMapping
 from cocoseg_gui.core.masks.job import generate_masks
-from cocoseg_gui.core.masks.new_dataset import create_new_dataset, planned_entry
+from cocoseg_gui.core.masks.new_dataset import create_new_dataset
 from cocoseg_gui.core.masks.options import MaskOptions
-from cocoseg_gui.core.project.project import Project, Role, coco_folder_datasets, new_project
+from cocoseg_gui.core.project.project import Project, Role, coco_folder_datasets, new_project, planned_entry
 from cocoseg_gui.core.project.workbench import DatasetChanged, ProjectChanged, Workbench
 
 

@@ -32,7 +32,7 @@ from cocoseg_gui.core.editing.tools import ASSIST_TOOLS, BRUSH_TOOLS, STEP_NAMES
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.files.folder_lock import WINDOW_LOCK_WAIT_S
 from cocoseg_gui.core.masks.inventory import MaskInventory
-from cocoseg_gui.core.masks.label_map import LabelMap, Region
+from cocoseg_gui.core.masks.label_map import LabelMap
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
 
@@ -353,7 +353,7 @@ class ImageEditor:
         entry = self._current
         if entry is None or box is None or box.empty:
             return
-        entry.labels.apply(Region(box.top, box.left, box.bottom, box.right), entry.session.label[box.slices])
+        entry.labels.apply(box, entry.session.label[box.slices])
 
     # ------------------------------------------------------------------------------------- undo/redo
     def undo(self) -> bool:

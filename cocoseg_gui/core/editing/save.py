@@ -21,13 +21,13 @@ import numpy as np
 
 from cocoseg_gui.core.editing import save_journal
 from cocoseg_gui.core.editing.edited_records import recover_edited
-from cocoseg_gui.core.editing.save_records import read_edited, record_edited, updated_report
+from cocoseg_gui.core.editing.save_records import record_edited, updated_report
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, describe_os_error
 from cocoseg_gui.core.files.atomic import atomic_write_bytes, atomic_write_json
 from cocoseg_gui.core.files.folder_lock import SAVE_TIMEOUT_S, locked
 from cocoseg_gui.core.files.safe_paths import SafeRoot
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE, ClassMapping
-from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_report, resolve_mask_entry
+from cocoseg_gui.core.masks.dataset import read_edited, read_image_mask_map, read_report, resolve_mask_entry
 from cocoseg_gui.core.masks.folder import EDITED_FILE, IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
 from cocoseg_gui.core.masks.png import class_histogram, encode_mask_png
 from cocoseg_gui.core.types import IGNORE_INDEX

@@ -27,9 +27,10 @@ from typing import Any
 from cocoseg_gui.core.editing.save_records import record_edited, updated_report
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.files.atomic import atomic_write_json
+from cocoseg_gui.core.files.json_file import read_json
 from cocoseg_gui.core.files.safe_paths import SafeRoot, UnsafePathError, check_relative_name
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE, ClassMapping
-from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_json, read_report
+from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_report
 from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE, SAVE_JOURNAL_FILE
 from cocoseg_gui.core.masks.png import class_histogram, read_mask_png
 

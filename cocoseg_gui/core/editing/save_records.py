@@ -13,8 +13,7 @@ from typing import Any
 from cocoseg_gui.core.editing.edited_records import recover_edited, write_edited
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.masks.class_map import ClassMapping
-from cocoseg_gui.core.masks.dataset import read_json
-from cocoseg_gui.core.masks.folder import EDITED_FILE
+from cocoseg_gui.core.masks.dataset import read_edited
 from cocoseg_gui.core.types import IGNORE_INDEX
 
 
@@ -51,19 +50,6 @@ def _class_name(mapping: ClassMapping, index: int) -> str:
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def read_edited(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """edited.json of a mask folder: image file name -> {"mask", "image_id", "first_saved", "saved",
-    "saves"}; {} when there is none (docs/formats.md)."""
-    path = Path(folder) / EDITED_FILE
-    data = read_json(path, required=False)
-    if data is None:
-        return {}
-    images = data.get("images") if isinstance(data, dict) else None
-    if not isinstance(images, dict):
-        raise DatasetError(path, 'expected {"version": 1, "images": {file name: entry}}')
-    return {str(k): dict(v) for k, v in images.items() if isinstance(v, dict)}
 
 
 def record_edited(

@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.files.output_guard import OutputExists
 from cocoseg_gui.core.formats.coco_export_report import ExportReport
 from cocoseg_gui.core.formats.export_job import ExportResult, export_labels
+from cocoseg_gui.core.formats.export_request import ExportRequest
 from cocoseg_gui.core.formats.registry import COCO, LabelFormat, exportable, label_format
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.gui.services.workers import JobWorker
@@ -237,30 +239,22 @@ class ExportDialog(QDialog):
             return
         self.report = self.result = None
         fmt = self.label_format()
-        coco = fmt.name == COCO
-        out_text = self.out_edit.text().strip()
-        use_original = coco and self.use_original.isChecked()
-        original_text = self.original_edit.text().strip() if use_original else ""
-        if not out_text:
-            self._problem(
-                "Choose the output file (a new .json file)." if coco else "Choose the output folder."
-            )
-            return
-        if use_original and not original_text:
-            self._problem("Choose the original annotations file, or untick the box to write every image "
-                          "from its mask.")  # fmt: skip
+        request = self.request()
+        try:
+            out, original = request.checked()
+        except OptionsError as exc:
+            self._problem(str(exc))
             return
         self.summary.setText("Exporting…")
         self.summary.setStyleSheet("")
-        out = Path(out_text).expanduser()
         self.worker = JobWorker(
             export_labels,
             self.masks,
             fmt,
             out,
-            Path(original_text).expanduser() if original_text else None,
-            str(self.format_combo.currentData()),
-            overwrite=overwrite or (coco and out == self._confirmed_out),
+            original,
+            request.segmentation,
+            overwrite=overwrite or (request.coco and out == self._confirmed_out),
         )
         self.worker.progress.connect(self._on_progress)
         self.worker.succeeded.connect(self._on_done_ok)
@@ -272,6 +266,16 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.worker.start()
+
+    def request(self) -> ExportRequest:
+        """The fields as they are now (``ExportRequest.checked()`` checks them)."""
+        return ExportRequest(
+            self.out_edit.text(),
+            self.use_original.isChecked(),
+            self.original_edit.text(),
+            str(self.format_combo.currentData()),
+            self.label_format().name,
+        )
 
     def _problem(self, text: str) -> None:
         self.summary.setText(text)

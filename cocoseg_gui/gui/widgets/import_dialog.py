@@ -29,8 +29,7 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.core.formats.import_job import IMAGES_FILE, ImportReport, import_labels
 from cocoseg_gui.core.formats.registry import LabelFormat, importable, label_format
 from cocoseg_gui.core.jobs import Progress
-from cocoseg_gui.core.masks.new_dataset import planned_entry
-from cocoseg_gui.core.project.project import DatasetEntry, Project, Role, dataset_name_problem
+from cocoseg_gui.core.project.project import DatasetEntry, Project, Role, dataset_name_problem, planned_entry
 from cocoseg_gui.core.project.workbench import Workbench
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import error_text

@@ -30,7 +30,7 @@ from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
 from cocoseg_gui.core.masks import new_dataset as nd
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE
-from cocoseg_gui.core.project.project import DatasetEntry, Project, dataset_name_problem
+from cocoseg_gui.core.project.project import DatasetEntry, Project, dataset_name_problem, planned_entry
 from cocoseg_gui.core.project.workbench import Workbench
 from cocoseg_gui.core.types import Category
 from cocoseg_gui.gui.services.workers import JobWorker
@@ -167,7 +167,7 @@ class NewDatasetDialog(QDialog):
             return None
         name = self.name_edit.text().strip() or Path(images).name
         project = self.workbench.project_for_new_dataset(name)
-        return project, nd.planned_entry(project, Path(images).expanduser(), name)
+        return project, planned_entry(project, Path(images).expanduser(), name)
 
     def _update_target(self) -> None:
         planned = self._planned()
