@@ -28,9 +28,7 @@ def add_parser(subparsers: Any) -> None:
         "--torchvision", choices=TORCHVISION_MODELS, metavar="NAME",
         help=f"torchvision COCO_WITH_VOC_LABELS weights: {', '.join(TORCHVISION_MODELS)}",
     )  # fmt: skip
-    source.add_argument(
-        "--sam-weights", type=Path, metavar="W", help="SAM / MobileSAM weights (with --from-boxes)"
-    )
+    source.add_argument("--sam-weights", metavar="W", help="SAM / MobileSAM weights (with --from-boxes)")
     p.add_argument("--weights", type=Path, metavar="FILE", help="with --torchvision: the weights file")
     p.add_argument("--from-boxes", action="store_true", help="with --sam-weights: prompt with the COCO boxes")
     p.add_argument(
@@ -86,7 +84,9 @@ def _from_boxes(args: argparse.Namespace) -> int:
         raise OptionsError(
             f"{args.masks}: its manifest names no COCO file; give the boxes' file with --annotations"
         )
-    prompts = BoxPrompts(args.sam_weights, Path(annotations), args.all_boxes)
+    from cocoseg_gui.core.segment.downloads import resolve_sam_weights
+
+    prompts = BoxPrompts(resolve_sam_weights(args.sam_weights), Path(annotations), args.all_boxes)
     result = run_cancellable(
         "propose", propose_from_boxes, prompts, args.masks, args.out, args.images,
         cancelled=f"rerun to continue ({args.out} keeps what was written)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ def point(text: str) -> tuple[float, float, int]:
             raise ValueError
         x, y = float(parts[0]), float(parts[1])
         label = int(parts[2]) if len(parts) == 3 else 1
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected X,Y or X,Y,0|1, got {text!r}") from None
     if label not in (0, 1):
@@ -26,6 +29,8 @@ def box(text: str) -> tuple[float, float, float, float]:
     """``X,Y,W,H`` (COCO's box convention), positive width and height."""
     try:
         x, y, w, h = (float(v) for v in text.split(","))
+        if not all(math.isfinite(v) for v in (x, y, w, h)):
+            raise ValueError
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected X,Y,W,H, got {text!r}") from None
     if w <= 0 or h <= 0:
@@ -43,7 +48,8 @@ def add_parser(subparsers: Any) -> None:
         "cached ($COCOSEG_CACHE_DIR/segment), so more clicks on the same image are fast. Needs the "
         "optional extra: pip install 'cocoseg-gui[sam]'.",
     )
-    p.add_argument("--sam-weights", type=Path, required=True, metavar="W", help="SAM or MobileSAM weights")
+    p.add_argument("--sam-weights", required=True, metavar="W",
+                   help="weights file, or a name downloaded before (mobile_sam, sam_vit_b...)")  # fmt: skip
     p.add_argument("--image", type=Path, required=True, metavar="IMG")
     p.add_argument("--point", type=point, action="append", default=[], metavar="X,Y[,0|1]",
                    help="a click (repeatable): 1 = on the object (default), 0 = background")  # fmt: skip
@@ -61,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cocoseg_gui.core.errors import OptionsError
     from cocoseg_gui.core.files.output_guard import check_output_file
+    from cocoseg_gui.core.segment.downloads import resolve_sam_weights
     from cocoseg_gui.core.segment.embedding_cache import EmbeddingCache
     from cocoseg_gui.core.segment.mask_file import is_segment_mask, write_mask
     from cocoseg_gui.core.segment.model import load_sam
@@ -68,14 +75,15 @@ def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.core.segment.segmenter import Segmenter
     from cocoseg_gui.core.training.transforms import load_rgb
 
+    weights = resolve_sam_weights(args.sam_weights)
     if not args.point and args.box is None:
         raise OptionsError("give at least one --point X,Y[,0|1] or a --box X,Y,W,H")
     check_output_file(
-        args.out, reads={"the image": args.image, "the weights file": args.sam_weights},
+        args.out, reads={"the image": args.image, "the weights file": weights},
         overwrite=args.overwrite, owned=is_segment_mask, option="--out",
     )  # fmt: skip
     image = np.asarray(load_rgb(args.image))
-    sam = load_sam(args.sam_weights)
+    sam = load_sam(weights)
     segmenter = Segmenter(sam, None if args.no_cache else EmbeddingCache())
     embedding = segmenter.embed(image)
     x, y, w, h = args.box if args.box is not None else (0.0, 0.0, 0.0, 0.0)

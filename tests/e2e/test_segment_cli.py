@@ -55,6 +55,11 @@ def test_bad_weights_and_prompts_are_named_without_a_traceback(
     with pytest.raises(SystemExit):
         main([*base, "--point", "10,10,7"])
     assert "label is 1 (object) or 0" in capsys.readouterr().err
+    for bad in (["--point", "nan,4"], ["--box", "1,2,inf,4"], ["--box", "1,2,0,4"]):
+        with pytest.raises(SystemExit):
+            main([*base, *bad])
+        err = capsys.readouterr().err
+        assert "expected X,Y" in err or "must be positive" in err, err
     # an image someone else wrote is never replaced, --overwrite or not
     photo = tmp_path / "photo.png"
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(photo)
