@@ -6,6 +6,7 @@ cost 0.4-2.5 GB each, so their recognition is tested on key/shape tables (``vit_
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,9 @@ def vit_shapes(width: int, blocks: int) -> dict[str, tuple[int, ...]]:
 
 @pytest.fixture(scope="session")
 def mobile_state() -> dict[str, torch.Tensor]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mobile_sam  # noqa: F401  (imported before seeding: the same weights in any test order)
     torch.manual_seed(21)
     return build_architecture(MOBILE_SAM).state_dict()
 

@@ -69,22 +69,26 @@ class OnnxDecoder:
     def __init__(self, sam: LoadedSam, graph_folder: Path | None, threads: int = 1) -> None:
         import onnxruntime as ort
 
-        graph = _exported_graph(sam, graph_folder)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        cpu = ["CPUExecutionProvider"]
+        try:
+            self.session = ort.InferenceSession(_exported_graph(sam, graph_folder), options, providers=cpu)
+        except Exception:  # a damaged cached graph (onnxruntime raises its own types): export it again
+            graph = _exported_graph(sam, graph_folder, fresh=True)
+            self.session = ort.InferenceSession(graph, options, providers=cpu)
 
     def run(self, feed: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         masks, iou = self.session.run(None, feed)
         return masks[0], iou[0]
 
 
-def _exported_graph(sam: LoadedSam, folder: Path | None) -> bytes:
+def _exported_graph(sam: LoadedSam, folder: Path | None, fresh: bool = False) -> bytes:
     """The decoder as ONNX bytes, from ``folder`` when exported before for these weights."""
     path = folder / f"decoder-{sam.kind.name}-{sam.identity}-op{OPSET}.onnx" if folder else None
-    if path is not None and path.is_file():
+    if path is not None and path.is_file() and not fresh:
         return path.read_bytes()
     data = export_decoder(sam)
     if path is not None:
