@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "find-label-issues": "label_issues_cmd",  # also registers rank-uncertain
     "propose": "propose_cmd",
     "download-weights": "download_weights_cmd",
+    "segment": "segment_cmd",
 }
 
 

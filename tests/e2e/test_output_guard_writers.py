@@ -64,6 +64,8 @@ WRITERS: dict[str, Case] = {
                                  "--out", d["image"], "--overwrite"],
     "propose": lambda d: ["propose", "--checkpoint", d["ckpt"], "--masks", d["masks"], "--out", d["images"]],
     "project save-as": lambda d: ["project", "save-as", _project(d), d["image"]],
+    "segment": lambda d: ["segment", "--sam-weights", d["ckpt"], "--image", d["image"], "--point", "10,10",
+                          "--out", d["image"], "--overwrite"],
 }  # fmt: skip
 READ_ONLY = {"evaluate", "project show"}
 # sub-commands that rewrite only the file they were given, once it loaded as what they edit
@@ -198,6 +200,9 @@ WRITING_MODULES = {
     "core/files/folder_lock.py": "its own lock files, in a folder a guarded job or the mask editor writes",
     "core/editing/edited_records.py": "the mask editor: the owner of the mask folder's files",
     "gui/app.py": "--screenshot PATH, a developer's option",
+    "core/segment/embedding_cache.py": "the app's cache folder",
+    "core/segment/decoder.py": "the app's cache folder (the exported decoder graph)",
+    "core/segment/mask_file.py": "cli/segment_cmd.py runs the guard first (is_segment_mask: owned)",
 }
 _WRITE = re.compile(
     r"atomic_write_\w+\(|atomic_open\(|torch\.save\(|\.write_(text|bytes)\(|shutil\.copy\w*\(|"
