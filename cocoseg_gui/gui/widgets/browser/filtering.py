@@ -1,6 +1,8 @@
 """Filtering and sorting the image list with numpy index arrays (fast on 118k images; Qt-free).
 
 A filter result is an array of *positions* into ``index.image_ids()``; the list model shows those rows.
+Every filter is a boolean mask over whole columns (no Python per image), and each sort order is computed
+once per dataset (a ranking's again when its scores change): a filter on 118k images costs milliseconds.
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ class ImageTable:
         self.edited = np.zeros(len(self.ids), dtype=bool)
         self.unsaved = np.zeros(len(self.ids), dtype=bool)  # edits in the mask editor not saved yet
         self.scores: dict[SortKey, np.ndarray] = {}  # RANKINGS: a score per image, NaN unscored
-        self._names_lower: list[str] | None = None
-        self._name_order: np.ndarray | None = None
+        self._names_lower: np.ndarray | None = None  # str array, for vectorised substring search
+        self._orders: dict[SortKey, np.ndarray] = {}  # ascending, by key
         self._position_of_id: dict[int, int] | None = None
 
     def __len__(self) -> int:
@@ -95,6 +97,7 @@ class ImageTable:
 
     def set_scores(self, key: SortKey, scores: dict[str, float] | None) -> None:
         """A ranking's score per file name (higher first); None forgets the ranking."""
+        self._orders.pop(key, None)
         if not scores:
             self.scores.pop(key, None)
             return
@@ -121,10 +124,14 @@ class ImageTable:
             keep |= np.isin(self.ids, members)
         return keep
 
+    def name_mask(self, needle: str) -> np.ndarray:
+        """Images whose lower-cased file name contains ``needle`` (lower case)."""
+        if self._names_lower is None:
+            self._names_lower = np.asarray([n.lower() for n in self.names], dtype=str)  # Python's lower()
+        return np.char.find(self._names_lower, needle) >= 0
+
     def name_order(self) -> np.ndarray:
-        if self._name_order is None:
-            self._name_order = np.argsort(np.asarray(self.names, dtype=object), kind="stable")
-        return self._name_order
+        return self._order(SortKey.NAME)
 
     def query(self, q: BrowserQuery) -> np.ndarray:
         """Positions of the images that pass ``q``, in its sort order."""
@@ -149,25 +156,30 @@ class ImageTable:
                 keep &= (score >= q.score_range[0]) & (score <= q.score_range[1])
         needle = q.name_contains.strip().lower()
         if needle:
-            if self._names_lower is None:
-                self._names_lower = [n.lower() for n in self.names]
-            keep &= np.fromiter((needle in n for n in self._names_lower), dtype=bool, count=len(self.names))
+            keep &= self.name_mask(needle)
         order = self._order(q.sort)
         if q.descending:
             order = order[::-1]
         return order[keep[order]]
 
     def _order(self, key: SortKey) -> np.ndarray:
+        """Positions in ``key``'s ascending order, sorted once and kept (read-only)."""
+        order = self._orders.get(key)
+        if order is None:
+            order = self._orders[key] = self._sorted(key)
+            order.setflags(write=False)
+        return order
+
+    def _sorted(self, key: SortKey) -> np.ndarray:
         if key is SortKey.FILE:
             return np.arange(len(self.ids))
         if key is SortKey.ID:
             return np.argsort(self.ids, kind="stable")
+        if key is SortKey.NAME:
+            return np.argsort(np.asarray(self.names, dtype=object), kind="stable")
+        by_name = self.name_order()  # ties by name
         if key in RANKINGS:
-            by_name = self.name_order()
             score = self.scores.get(key, np.full(len(self.ids), np.nan))[by_name]
-            # highest first, unscored (NaN) last, ties by name
+            # highest first, unscored (NaN) last
             return by_name[np.argsort(np.where(np.isnan(score), np.inf, -score), kind="stable")]
-        if key is SortKey.ANNOTATIONS:
-            by_name = self.name_order()  # ties by name
-            return by_name[np.argsort(self.counts[by_name], kind="stable")]
-        return self.name_order()
+        return by_name[np.argsort(self.counts[by_name], kind="stable")]  # SortKey.ANNOTATIONS
