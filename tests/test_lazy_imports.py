@@ -15,8 +15,9 @@ import pytest
 
 from tests.conftest import REPO
 
-# torch ~1.5 s, scikit-image + SciPy ~0.4 s, OpenCV ~20 ms (benchmarks/bench_gui.py prints each)
-HEAVY = ("torch", "torchvision", "scipy", "skimage", "cv2")
+# torch ~1.5 s, scikit-image + SciPy ~0.4 s, pyqtgraph ~0.2 s (the Train and Evaluate plots, built when
+# first shown), OpenCV ~20 ms: benchmarks/bench_gui.py prints each
+HEAVY = ("torch", "torchvision", "scipy", "skimage", "cv2", "pyqtgraph")
 
 _PROBE = r"""
 import json, sys, traceback
@@ -39,8 +40,25 @@ exec(sys.argv[2])
 print(json.dumps({m: found.get(m, "?") for m in sorted(HEAVY) if m in sys.modules}))
 """
 
+_WINDOW_SHOWN = """
+import sys, tempfile
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from cocoseg_gui.gui.main_window import MainWindow
+from cocoseg_gui.gui.services.app_state import AppState
+
+app = QApplication([])
+with tempfile.TemporaryDirectory() as folder:
+    window = MainWindow(AppState(QSettings(folder + "/settings.ini", QSettings.Format.IniFormat)))
+    window.resize(1024, 700)
+    window.show()
+    app.processEvents()
+    window.shutdown()
+"""
+
 START_UP = {
     "gui main window": "import cocoseg_gui.gui.main_window",
+    "gui window shown": _WINDOW_SHOWN,
     "gui entry parse": "from cocoseg_gui.gui.app import build_parser; build_parser().parse_args([])",
     "launcher": "import cocoseg_gui.launcher",
     "cli entry parse": (
