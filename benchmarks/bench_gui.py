@@ -1,15 +1,19 @@
-"""Workbench responsiveness: launch to first image, image switching with the overlay, scrolling stalls.
+"""Workbench responsiveness: launch, image switching with the overlay, scrolling stalls, filtering.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui.py                # demo + 118287 images
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui.py --images 20000 # quicker
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui.py --launch-only  # launch and imports
 
 Measured, each with a baseline taken in the same run:
-- launch -> first image shown with its overlay (fresh process, demo data) vs launching a bare empty
-  QMainWindow in a fresh process (the floor any PySide6 app pays);
+- launch (fresh process, demo data, bytecode cached as installed) -> the window's first paint, and -> the
+  first image shown with its overlay, vs a bare empty QMainWindow's first paint in a fresh process (the
+  floor any PySide6 app pays; issue 20's aim: the window within 3x); then the import time of each heavy
+  library in a fresh process (what its first use costs, ADR 0035);
 - switching to the next image (decode, mask, overlay, legend, outlines; p50/p95) on the demo and on a
   train2017-sized index vs decoding the same images with PIL alone;
 - the longest GUI-thread stall while the thumbnail list scrolls a page every 16 ms (a 2 ms QTimer
-  heartbeat measures the gaps) vs a 100 ms budget; and filtering the 118k list vs the same budget.
+  heartbeat measures the gaps) vs a 100 ms budget; and filtering the 118k list vs the same budget
+  (first time, which builds the name column, and again).
 The big index repeats the sample (``bench_index.build_dataset``); its images are symlinks to the sample's.
 """
 
@@ -266,6 +270,7 @@ class Session:
         b = self.window.images.browser
         index = self.window.state.index
         person = next(c.id for c in index.categories if c.name == "person")
+        b.loader.wait_idle()  # the thumbnails the scrolling asked for: not the filter's time
         t0 = time.perf_counter()
         b.categories.set_checked([person])
         b.name_filter.setText("7")
@@ -330,10 +335,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"  scroll 600 pages (to row {row}): longest GUI stall {stall:.1f} ms, p99 {p99:.1f} ms "
                 f"vs budget {BUDGET_MS:.0f} ms -> ratio {stall / BUDGET_MS:.2f}"
             )
-            f = session.filter_time() * 1000
+            f = session.filter_time() * 1000  # the first pays for the name column and the sort orders
+            again = statistics.median(session.filter_time() for _ in range(3)) * 1000
             print(
-                f"  filter {n_images} rows (category / name / clear): {f:.1f} ms each vs budget "
-                f"{BUDGET_MS:.0f} ms -> ratio {f / BUDGET_MS:.2f}"
+                f"  filter {n_images} rows (category / name / clear): first {f:.1f} ms each vs budget "
+                f"{BUDGET_MS:.0f} ms -> ratio {f / BUDGET_MS:.2f}; again {again:.1f} ms -> ratio "
+                f"{again / BUDGET_MS:.2f}"
             )
         session.close()
     return 0

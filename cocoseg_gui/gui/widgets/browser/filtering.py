@@ -127,7 +127,10 @@ class ImageTable:
     def name_mask(self, needle: str) -> np.ndarray:
         """Images whose lower-cased file name contains ``needle`` (lower case)."""
         if self._names_lower is None:
-            self._names_lower = np.asarray([n.lower() for n in self.names], dtype=str)  # Python's lower()
+            joined = "\n".join(self.names)  # COCO's names are lower case already: one check, no copy
+            lowered = self.names if joined == joined.lower() else [n.lower() for n in self.names]
+            width = max(1, max(map(len, lowered), default=1))
+            self._names_lower = np.asarray(lowered, dtype=f"U{width}")
         return np.char.find(self._names_lower, needle) >= 0
 
     def name_order(self) -> np.ndarray:
