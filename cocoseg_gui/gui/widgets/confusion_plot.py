@@ -84,8 +84,9 @@ class ConfusionPlot(QWidget):
         if self._plot is None:
             self._plot = _build_plot()
             self._layout.addWidget(self._plot.plot)
-            self._plot.plot.show()  # now, not queued: the axis labels that fit depend on its size
-            self._layout.activate()
+            if self.isVisible():  # sized now, not after a queued show: the axis names that fit depend on it
+                self._plot.plot.show()
+                self._layout.activate()
             self._draw()
         return self._plot
 

@@ -220,8 +220,9 @@ class TrainingPlots(QWidget):
                 self._slots, (plots.loss_plot, plots.epoch_plot, plots.metric_plot, plots.class_plot)
             ):
                 slot.layout().addWidget(plot)
-                plot.show()  # now, not queued: the bars that fit depend on the plot's size
-                slot.layout().activate()
+                if self.isVisible():  # sized now, not after a queued show: the bars that fit depend on it
+                    plot.show()
+                    slot.layout().activate()
             # fewer bars when the plot is short: names never overlap
             plots.class_plot.installEventFilter(self)
             self._dirty = set(self.series)
