@@ -286,3 +286,16 @@ def test_a_double_click_selects_and_never_edits_the_name(qtbot, browser: Dataset
     assert view.state() != QAbstractItemView.State.EditingState
     assert not view.viewport().findChildren(QLineEdit)
     assert not browser.model.flags(browser.model.index(2)) & Qt.ItemFlag.ItemIsEditable
+
+
+def test_name_filter_never_matches_across_two_names(tmp_path: Path, val_annotations: Path) -> None:
+    """The names are searched as one text with a line break between them; a name holding one is searched
+    name by name."""
+    data = json.loads(val_annotations.read_text(encoding="utf-8"))
+    for names in (["xa", "bx", "ab"], ["xa", "b\nx", "ab"]):
+        images = [dict(img, file_name=n) for img, n in zip(data["images"], names)]
+        path = tmp_path / "instances_names.json"
+        path.write_text(json.dumps({"images": images, "annotations": [], "categories": data["categories"]}))
+        table = ImageTable(CocoIndex.load(path, use_cache=False))
+        assert table.query(BrowserQuery(name_contains="ab")).tolist() == [2]
+        assert table.query(BrowserQuery(name_contains="x")).tolist() == [0, 1]

@@ -53,6 +53,10 @@ class BrowserQuery:
     score_range: tuple[float, float] | None = None
 
 
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
 class ImageTable:
     """Columns of the open dataset (ids, names, annotation counts) for vectorised filtering."""
 
@@ -66,7 +70,7 @@ class ImageTable:
         self.edited = np.zeros(len(self.ids), dtype=bool)
         self.unsaved = np.zeros(len(self.ids), dtype=bool)  # edits in the mask editor not saved yet
         self.scores: dict[SortKey, np.ndarray] = {}  # RANKINGS: a score per image, NaN unscored
-        self._names_lower: np.ndarray | None = None  # str array, for vectorised substring search
+        self._names_lower: tuple[np.ndarray | None, np.ndarray] | None = None  # see _name_chars
         self._orders: dict[SortKey, np.ndarray] = {}  # ascending, by key
         self._position_of_id: dict[int, int] | None = None
 
@@ -126,12 +130,32 @@ class ImageTable:
 
     def name_mask(self, needle: str) -> np.ndarray:
         """Images whose lower-cased file name contains ``needle`` (lower case)."""
+        chars, starts = self._name_chars()
+        if chars is None:  # a name holds the separator: one Python test per name
+            return np.fromiter((needle in n.lower() for n in self.names), dtype=bool, count=len(self.names))
+        pattern = _code_points(needle)
+        span = len(chars) - len(pattern) + 1
+        if not len(pattern) or span <= 0 or "\n" in needle:  # no name holds a "\n" here
+            return np.full(len(self.names), not len(pattern))
+        keep = np.zeros(len(self.names), dtype=bool)
+        hit = chars[:span] == pattern[0]
+        for k in range(1, len(pattern)):  # a match never spans a separator ("\n" is in no needle here)
+            hit &= chars[k : k + span] == pattern[k]
+        keep[np.searchsorted(starts, np.flatnonzero(hit), side="right") - 1] = True
+        return keep
+
+    def _name_chars(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """The lower-cased names as one array of code points, "\n" between them, and where each starts:
+        built with a few C calls (an array of 118k Python strings took ~20 ms), searched vectorised."""
         if self._names_lower is None:
-            joined = "\n".join(self.names)  # COCO's names are lower case already: one check, no copy
-            lowered = self.names if joined == joined.lower() else [n.lower() for n in self.names]
-            width = max(1, max(map(len, lowered), default=1))
-            self._names_lower = np.asarray(lowered, dtype=f"U{width}")
-        return np.char.find(self._names_lower, needle) >= 0
+            joined = "\n".join(self.names).lower()  # as each name's lower(): no name holds a "\n" (below)
+            chars = _code_points(joined)
+            breaks = np.flatnonzero(chars == ord("\n"))
+            if len(breaks) != max(0, len(self.names) - 1):
+                self._names_lower = (None, np.zeros(0, dtype=np.int64))
+            else:
+                self._names_lower = (chars, np.concatenate([[0], breaks + 1]))
+        return self._names_lower
 
     def name_order(self) -> np.ndarray:
         return self._order(SortKey.NAME)
