@@ -8,7 +8,7 @@ prefix is checked before the file is renamed into the cache, so a cancel or a ba
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
@@ -28,9 +28,6 @@ from cocoseg_gui.core.training.pretrained import WEIGHTS, WeightsFile, download_
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import job_progress_dialog, show_error
-
-if TYPE_CHECKING:
-    from cocoseg_gui.gui.main_window import MainWindow
 
 TITLE = "Download pretrained weights"
 
@@ -77,13 +74,15 @@ class WeightsDialog(QDialog):
 class WeightsActions(QObject):
     """The Tools menu action, its dialog and the one download job."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, parent: QWidget, say: Callable[[str], None]) -> None:
+        """``parent``: its dialogs' window; ``say``: a line for the status bar."""
+        super().__init__(parent)
+        self.window = parent
+        self._status = say
         self.job: JobWorker | None = None
         self.dialog: WeightsDialog | None = None
         self.progress_dialog: QProgressDialog | None = None
-        self.act_download = QAction("Download pretrained &weights…", window)
+        self.act_download = QAction("Download pretrained &weights…", parent)
         self.act_download.setToolTip("Fetch torchvision's published weights into torch's cache")
         self.act_download.triggered.connect(lambda _c=False: self.open_dialog())
 
@@ -132,7 +131,7 @@ class WeightsActions(QObject):
     def _say(self, text: str) -> None:
         if self.dialog is not None:
             self.dialog.status.setText(text)
-        self.window.state.status_message.emit(text)
+        self._status(text)
 
     def _on_done(self) -> None:
         self.job = None

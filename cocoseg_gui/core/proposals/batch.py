@@ -25,11 +25,12 @@ from PIL import Image
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.files.atomic import atomic_write_json, atomic_write_with
 from cocoseg_gui.core.files.folder_lock import JOB_LOCK_WAIT_S, locked
+from cocoseg_gui.core.files.json_file import read_json
 from cocoseg_gui.core.files.output_guard import OutputRefused, check_output_folder
 from cocoseg_gui.core.files.safe_paths import SafeRoot
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.masks.class_map import ClassMapping
-from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_json
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 from cocoseg_gui.core.masks.folder import mask_names
 from cocoseg_gui.core.masks.new_dataset import list_images
 from cocoseg_gui.core.masks.png import read_mask_png, write_mask_png

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
 from cocoseg_gui.core.files.atomic import atomic_open
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
+from cocoseg_gui.core.training.model_registry import model_spec
 
 URL_BASE = "https://download.pytorch.org/models"
 URL_BASE_ENV = "COCOSEG_WEIGHTS_URL"  # another base URL (a mirror, or a local server in tests)
@@ -89,15 +90,12 @@ WEIGHTS: dict[str, WeightsFile] = {
         WeightsFile("resnet50", "imagenet", "resnet50-0676ba61.pth", 97.8, "ResNet50_Weights.IMAGENET1K_V1"),
     )
 }  # fmt: skip
-_BACKBONES = ("mobilenet_v3_large", "resnet50")
 
 
 def weights_for(model: str, pretrained: str) -> WeightsFile:
-    """The file ``build_model(model, pretrained=coco|imagenet)`` needs."""
-    if pretrained == "coco":
-        entry = WEIGHTS.get(model)
-    else:
-        entry = next((WEIGHTS[b] for b in _BACKBONES if model.endswith(b)), None)
+    """The file ``build_model(model, pretrained=coco|imagenet)`` needs (named by the model registry)."""
+    name = model_spec(model).weights.get(pretrained) if pretrained in ("coco", "imagenet") else None
+    entry = WEIGHTS.get(name) if name is not None else None
     if entry is None or entry.kind != pretrained:
         raise OptionsError(f"model {model!r} has no {pretrained} weights")
     return entry
