@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,11 +26,12 @@ from PIL import Image
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.files.atomic import atomic_write_json, atomic_write_with
 from cocoseg_gui.core.files.folder_lock import JOB_LOCK_WAIT_S, locked
+from cocoseg_gui.core.files.json_file import read_json
 from cocoseg_gui.core.files.output_guard import OutputRefused, check_output_folder
 from cocoseg_gui.core.files.safe_paths import SafeRoot
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.masks.class_map import ClassMapping
-from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_json
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 from cocoseg_gui.core.masks.folder import mask_names
 from cocoseg_gui.core.masks.new_dataset import list_images
 from cocoseg_gui.core.masks.png import read_mask_png, write_mask_png
@@ -216,6 +217,37 @@ def propose_folder(
     Holds ``out``'s lock (core/files/folder_lock.py): FolderBusyError naming another job writing it.
     ``shard`` (torchrun): each rank proposes for its share of the images; rank 0 holds the lock and
     writes proposals.json (the other ranks' entries at the end: a killed run redoes their images)."""
+    shard = shard or Shard()
+
+    def make(mapping: ClassMapping) -> ProposeOne:
+        classes = dict(enumerate(mapping.class_names()))
+        loaded = source or ProposalSource.load(spec, classes, shard.device(device))
+        return lambda _name, rgb: loaded.propose(rgb)
+
+    return propose_folder_with(
+        make, spec.to_json(), source_score(spec).to_json(), masks_dir, out, images_dir, progress, cancel,
+        shard=shard,
+    )  # fmt: skip
+
+
+# (image file name, its RGB image) -> its proposal; made once per batch, after the checks, only when needed
+ProposeOne = Callable[[str, Any], Proposal]
+
+
+def propose_folder_with(
+    make: Callable[[ClassMapping], ProposeOne],
+    source_json: dict[str, Any],
+    score_json: dict[str, Any],
+    masks_dir: Path,
+    out: Path,
+    images_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    *,
+    shard: Shard | None = None,
+) -> BatchResult:
+    """``propose_folder`` for any proposer (a model, SAM from boxes: core/segment/from_boxes.py):
+    ``source_json`` and ``score_json`` go into the manifest as the source and its score."""
     masks_dir, out = Path(masks_dir), Path(out)
     refused: list[str] = []
     images, names = unlabelled_images(masks_dir, images_dir, refused)
@@ -235,12 +267,15 @@ def propose_folder(
             out.mkdir(parents=True, exist_ok=True)
             stack.enter_context(locked(out, JOB_LOCK_WAIT_S))  # one batch job writes a folder at a time
         return _propose_into(
-            spec, masks_dir, out, images, names, refused, mapping, progress, cancel, device, source, shard
-        )
+            make, source_json, score_json, masks_dir, out, images, names, refused, mapping, progress, cancel,
+            shard,
+        )  # fmt: skip
 
 
 def _propose_into(
-    spec: SourceSpec,
+    make: Callable[[ClassMapping], ProposeOne],
+    source_json: dict[str, Any],
+    score_json: dict[str, Any],
     masks_dir: Path,
     out: Path,
     images: Path,
@@ -249,13 +284,13 @@ def _propose_into(
     mapping: ClassMapping,
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
-    device: str,
-    source: ProposalSource | None,
     shard: Shard,
 ) -> BatchResult:
-    folder = ProposalsFolder(out, masks_dir, spec) if shard.is_main else None
+    folder = ProposalsFolder(out, masks_dir) if shard.is_main else None
     if folder is not None:
-        folder.data["model_score"] = source_score(spec).to_json()  # what the proposals were made with
+        if folder.data.get("source") is None:
+            folder.data["source"] = source_json
+        folder.data["model_score"] = score_json  # what the proposals were made with
         folder.save()  # before any PNG: a folder with the manifest is ours (a killed run's files included)
     shard.barrier()
     if folder is None:
@@ -264,8 +299,7 @@ def _propose_into(
     result.failed += [(n, "a symbolic link leading outside the image folder: not read") for n in refused]
     todo = [(n, f) for n, f in zip(names, mask_names(names)) if not folder.complete(n)]
     result.resumed = len(names) - len(todo)
-    if todo and source is None:
-        source = ProposalSource.load(spec, dict(enumerate(mapping.class_names())), shard.device(device))
+    propose_one = make(mapping) if todo else None
     meter = RateMeter(len(names), start_done=result.resumed)
     safe = SafeRoot(images)
     last_save = time.monotonic()
@@ -275,9 +309,9 @@ def _propose_into(
     try:
         for r, b in shard.rounds(len(todo), cancel):
             if b is not None:
-                assert source is not None
+                assert propose_one is not None
                 name, png = todo[b]
-                entry = _propose_one(source, safe, out, name, png)
+                entry = _propose_one(propose_one, safe, out, name, png)
                 if isinstance(entry, ProposalEntry):
                     folder.entries[name] = entry
                     made.append((b, entry))
@@ -301,13 +335,13 @@ def _propose_into(
 
 
 def _propose_one(
-    source: ProposalSource, safe: SafeRoot, out: Path, name: str, png: str
+    propose_one: ProposeOne, safe: SafeRoot, out: Path, name: str, png: str
 ) -> ProposalEntry | str:
     """One image's proposal and confidence PNGs written; its entry, or the problem when it cannot be read."""
     from cocoseg_gui.core.training.transforms import load_rgb
 
     try:
-        proposal = source.propose(load_rgb(safe.resolve(name)))  # listed links may change
+        proposal = propose_one(name, load_rgb(safe.resolve(name)))  # listed links may change
     except DatasetError as exc:
         return exc.problem
     conf_name = png[: -len(".png")] + ".confidence.png"
