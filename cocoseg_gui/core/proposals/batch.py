@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +275,7 @@ def _propose_into(
             both = np.stack([proposal.confidence, proposal.margin], axis=-1)
             both = np.clip(np.rint(both * 255), 0, 255).astype(np.uint8)
             atomic_write_with(
-                out / conf_name, lambda fh, c=both: Image.fromarray(c, "LA").save(fh, "PNG"), fsync=False
+                out / conf_name, partial(Image.fromarray(both, "LA").save, format="PNG"), fsync=False
             )
             mean = float(proposal.confidence.mean()) if proposal.confidence.size else 0.0
             folder.entries[name] = ProposalEntry(name, png, conf_name, PENDING, proposal.class_pixels(), mean)

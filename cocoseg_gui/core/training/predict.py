@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -289,13 +290,13 @@ def predict_files(
         masks = predictor.predict_batch([im for _, _, im in loaded])
         for (_, name, image), mask in zip(loaded, masks):
             target = out / f"{name}.png"
-            atomic_write_with(target, lambda fh, m=mask: predictor.mask_image(m).save(fh, "PNG"), fsync=False)
+            atomic_write_with(target, partial(predictor.mask_image(mask).save, format="PNG"), fsync=False)
             result.masks.append(target)
             if overlay:
                 blended = Image.fromarray(overlay_image(np.asarray(image), mask, predictor.palette, alpha))
                 target = out / "overlays" / f"{name}.{overlay_format}"
                 fmt = "JPEG" if overlay_format == "jpg" else "PNG"
-                atomic_write_with(target, lambda fh, b=blended, f=fmt: b.save(fh, f), fsync=False)
+                atomic_write_with(target, partial(blended.save, format=fmt), fsync=False)
                 result.overlays.append(target)
         record.written(batch_targets)
         done = min(start + batch_size, len(files))
