@@ -74,6 +74,7 @@ def run_cancellable(
     try:
         return job(*args, progress=bar, cancel=cancel, **kwargs)
     except Cancelled:
+        assert bar is not None  # set to None only below
         bar.close()  # the bar's line ends before the message
         bar = None
         print(f"cocoseg {label}: cancelled; {cancelled}", file=sys.stderr)

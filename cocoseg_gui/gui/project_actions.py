@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMenu, QMessageBox
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMenu, QMessageBox, QToolBar
 
 from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, locate
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
@@ -64,7 +64,7 @@ class ProjectActions(QObject):
         self.state.masks_dir_changed.connect(self._on_masks_attached)
 
     # --- menus -----------------------------------------------------------------------------------------
-    def install(self, file_menu: QMenu, before: QAction, toolbar) -> None:  # type: ignore[no-untyped-def]
+    def install(self, file_menu: QMenu, before: QAction, toolbar: QToolBar) -> None:
         file_menu.insertAction(before, self.act_new)
         file_menu.insertAction(before, self.act_open)
         file_menu.insertAction(before, self.act_save_as)
@@ -213,7 +213,9 @@ class ProjectActions(QObject):
         try:
             first = locate(root)
         except CocoSegError:
-            first = DatasetPaths(found[0].annotations, found[0].images)  # type: ignore[arg-type]
+            annotations, images = found[0].annotations, found[0].images
+            assert annotations is not None and images is not None  # a COCO folder's datasets have both
+            first = DatasetPaths(annotations, images)
         project, implicit = implicit_project(self.session.projects_root, first)
         known = len(project.datasets)
         for entry in found:
@@ -221,10 +223,10 @@ class ProjectActions(QObject):
         if not implicit and len(project.datasets) > known:
             project.save()
         self.session.open_project(project, None, implicit=implicit)
-        entry = self.session.dataset_for(
+        shown = self.session.dataset_for(
             DatasetPaths(first.annotations.resolve(), first.images_dir.resolve())
         )
-        self.switch_dataset(entry.name if entry is not None else None)
+        self.switch_dataset(shown.name if shown is not None else None)
 
     def open_project(self, project: Project, dataset: str | None = None) -> None:
         self.session.open_project(project, dataset)
@@ -282,8 +284,8 @@ class ProjectActions(QObject):
         project = self.session.project
         for entry in project.datasets if project is not None else []:
             self.combo.addItem(entry.label, entry.name)
-        entry = self.session.dataset
-        self.combo.setCurrentIndex(self.combo.findData(entry.name) if entry is not None else -1)
+        current = self.session.dataset
+        self.combo.setCurrentIndex(self.combo.findData(current.name) if current is not None else -1)
         self.combo.setEnabled(self.combo.count() > 1)
 
     def update_title(self) -> None:

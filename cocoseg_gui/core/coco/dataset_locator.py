@@ -40,7 +40,7 @@ class DatasetPaths:
 
 def demo_dataset() -> DatasetPaths:
     """The bundled demo (resources/sample_coco, val2017), located relative to the package checkout."""
-    root = Path(__file__).resolve().parents[2] / "resources" / "sample_coco"
+    root = Path(__file__).resolve().parents[3] / "resources" / "sample_coco"
     return DatasetPaths(root / "annotations" / "instances_val2017.json", root / "val2017")
 
 

@@ -176,9 +176,11 @@ class NewProjectDialog(QDialog):
     def entries(self) -> list[DatasetEntry]:
         out = []
         for row in range(self.table.rowCount()):
-            role = Role(self.table.cellWidget(row, COL_ROLE).currentData())  # type: ignore[union-attr]
+            box = self.table.cellWidget(row, COL_ROLE)
+            assert isinstance(box, QComboBox)  # every row's role cell
+            role = Role(box.currentData())
             cols = (COL_NAME, COL_ANNOTATIONS, COL_IMAGES)
-            texts = [self.table.item(row, c).text().strip() for c in cols]
+            texts = [item.text().strip() if (item := self.table.item(row, c)) else "" for c in cols]
             out.append(
                 DatasetEntry(
                     texts[0], role, Path(texts[1]) if texts[1] else None, Path(texts[2]) if texts[2] else None

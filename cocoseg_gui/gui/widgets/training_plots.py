@@ -190,7 +190,10 @@ class TrainingPlots(QWidget):
 
     def set_class_colors(self, colors: Mapping[str, Iterable[int]]) -> None:
         """Colours of the per-class bars, by class name."""
-        self._class_colors = {name: tuple(int(c) for c in rgb)[:3] for name, rgb in colors.items()}
+        self._class_colors = {}
+        for name, rgb in colors.items():
+            r, g, b = tuple(int(c) for c in rgb)[:3]
+            self._class_colors[name] = (r, g, b)
         self._bars_dirty = True
 
     def reset(self) -> None:
@@ -227,7 +230,7 @@ class TrainingPlots(QWidget):
                     self._dirty.add(key)
             per_class = event.per_class_iou
             if isinstance(per_class, Mapping):
-                self.class_iou = {str(k): v for k, v in per_class.items() if _finite(v) is not None}
+                self.class_iou = {str(k): f for k, v in per_class.items() if (f := _finite(v)) is not None}
                 self._bars_dirty = True
         elif isinstance(event, ev.StartEvent):
             classes = event.classes or event.config.get("classes")

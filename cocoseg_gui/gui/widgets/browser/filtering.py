@@ -5,6 +5,7 @@ A filter result is an array of *positions* into ``index.image_ids()``; the list 
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -76,7 +77,7 @@ class ImageTable:
             self._position_of_id = {int(i): p for p, i in enumerate(self.ids)}
         return self._position_of_id.get(int(image_id))
 
-    def set_masked_names(self, file_names: set[str] | None) -> None:
+    def set_masked_names(self, file_names: AbstractSet[str] | None) -> None:
         """Mark which images have a mask on disk (file names as in the JSON)."""
         self.has_mask = self._flags(file_names)
 
@@ -88,7 +89,7 @@ class ImageTable:
         """Mark which images hold unsaved edits in the mask editor."""
         self.unsaved = self._flags(file_names)
 
-    def _flags(self, file_names: set[str] | frozenset[str] | None) -> np.ndarray:
+    def _flags(self, file_names: AbstractSet[str] | None) -> np.ndarray:
         if not file_names:
             return np.zeros(len(self.ids), dtype=bool)
         return np.fromiter((n in file_names for n in self.names), dtype=bool, count=len(self.names))
