@@ -156,7 +156,8 @@ class ProjectActions(QObject):
 
     def save_project_as(self, file: Path) -> Path | None:
         target = file if file.suffix.lower() == ".json" else file / PROJECT_FILE
-        if target.exists() and target.resolve() != self.session.project.file.resolve():  # type: ignore[union-attr]
+        project = self.session.project
+        if target.exists() and (project is None or target.resolve() != project.file.resolve()):
             answer = QMessageBox.question(
                 self.window, "Save project as", f"{target} exists. Replace that project file?"
             )

@@ -109,14 +109,20 @@ def _builder(name: str) -> Any:
     return getattr(seg, name)
 
 
+def _pair(values: tuple[int, ...]) -> tuple[int, int]:
+    """A Conv2d's size attribute (typed tuple[int, ...]) as the (int, int) its constructor takes."""
+    return values[0], values[1]
+
+
 def _new_conv(old: nn.Module, out_channels: int) -> nn.Conv2d:
     assert isinstance(old, nn.Conv2d)  # every torchvision segmentation head ends in one
+    padding = old.padding if isinstance(old.padding, str) else _pair(old.padding)
     return nn.Conv2d(
         old.in_channels,
         out_channels,
-        old.kernel_size,  # type: ignore[arg-type]  # torch: tuple[int, ...] as attribute, (int, int) as argument
-        old.stride,  # type: ignore[arg-type]  # the same
-        old.padding,  # type: ignore[arg-type]  # the same
+        _pair(old.kernel_size),
+        _pair(old.stride),
+        padding,
         bias=old.bias is not None,
     )
 

@@ -7,6 +7,7 @@ the same way, in the window's words, before anything runs (ADR 0011).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -234,6 +235,14 @@ def confirm_roles(parent: QWidget, question: str, warnings: list[str], go: str) 
     return box.clickedButton() is go_button
 
 
+class TextField(Protocol):
+    """A field RoleDefaults fills: a QLineEdit, a PathField, a FolderList."""
+
+    def text(self) -> str: ...
+
+    def setText(self, text: str, /) -> None: ...
+
+
 class RoleDefaults:
     """The folders a workspace took from the project's roles: when the project changes (masks generated,
     a dataset added) only a field still holding its role default moves; another project resets them all."""
@@ -251,14 +260,14 @@ class RoleDefaults:
         return fresh
 
     def apply(
-        self, field: QLineEdit | QWidget, key: str, path: Path | str, fresh: bool, keep_empty: bool = False
+        self, field: TextField, key: str, path: Path | str, fresh: bool, keep_empty: bool = False
     ) -> bool:
         """Show ``path`` in ``field`` unless the user typed another folder there; True when shown.
         ``keep_empty``: a field the user emptied is a choice too (a list of extra folders), kept."""
-        text, current = str(path), field.text()  # type: ignore[union-attr]
+        text, current = str(path), field.text()
         empty_counts = not current and not (keep_empty and key in self._applied)
         if fresh or empty_counts or current == self._applied.get(key):
-            field.setText(text)  # type: ignore[union-attr]
+            field.setText(text)
             self._applied[key] = text
             return True
         return False
