@@ -181,7 +181,8 @@ class NewProjectDialog(QDialog):
             assert isinstance(box, QComboBox)  # every row's role cell
             role = Role(box.currentData())
             cols = (COL_NAME, COL_ANNOTATIONS, COL_IMAGES)
-            texts = [item.text().strip() if (item := self.table.item(row, c)) else "" for c in cols]
+            items = [self.table.item(row, c) for c in cols]
+            texts = [item.text().strip() if item is not None else "" for item in items]
             out.append(
                 DatasetEntry(
                     texts[0], role, Path(texts[1]) if texts[1] else None, Path(texts[2]) if texts[2] else None
