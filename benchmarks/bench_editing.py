@@ -22,8 +22,8 @@ import numpy as np
 from cocoseg_gui.core.editing.fill import fill_area
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.history import History
+from cocoseg_gui.core.editing.image_edit import Brush, ImageEdit
 from cocoseg_gui.core.editing.save import save_edited_mask
-from cocoseg_gui.core.editing.session import Brush, EditSession
 from cocoseg_gui.core.masks.class_map import ClassMapping
 from cocoseg_gui.core.masks.palette import voc_palette
 from cocoseg_gui.core.types import Category
@@ -63,7 +63,7 @@ def baseline_event(label: np.ndarray, lut: np.ndarray) -> list[float]:
 def brush_events(label: np.ndarray, radius: int, events: int) -> list[float]:
     """Per mouse move: one swept segment of radius/2 + 8 px along a circle inside the map, recorded for
     undo and painted; the last time is the mouse release (the step assembled)."""
-    session = EditSession(label, History(max_steps=100))
+    session = ImageEdit(label, History(max_steps=100))
     centre, ring = label.shape[0] / 2, label.shape[0] / 3
     turn = (radius // 2 + 8) / ring
 
@@ -82,7 +82,7 @@ def brush_events(label: np.ndarray, radius: int, events: int) -> list[float]:
 
 def undo_redo(label: np.ndarray) -> tuple[list[float], list[float], int]:
     """Undo and redo of large strokes (r=200 across half the frame), and the memory of 100 such steps."""
-    session = EditSession(label, History(max_steps=100))
+    session = ImageEdit(label, History(max_steps=100))
     size = label.shape[0]
     rng = np.random.default_rng(1)
     for i in range(100):

@@ -2,7 +2,7 @@
 
 Run: QT_QPA_PLATFORM=offscreen PYTHONPATH=. .venv/bin/python -m benchmarks.bench_editor_gui [--size 4096]
 Per event this times ``ImageEditor.move`` (session paint, ``LabelMap.apply``, the viewer's
-``update_mask_region``) plus a synchronous repaint of the viewport. The named baseline, measured in
+``update_mask_box``) plus a synchronous repaint of the viewport. The named baseline, measured in
 the same run, is a full-frame recolour: ``MaskViewer.set_mask`` of the whole map plus the same repaint
 (what an editor without region updates does per event). Issue 10's target: p95 <= 16 ms up to r=200.
 """

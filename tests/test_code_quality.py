@@ -1,4 +1,5 @@
-"""ruff, mypy and the import-linter contracts (core and cli never import Qt) run as part of the tests."""
+"""ruff, mypy and the import-linter contracts (core and cli never import Qt; the gui and core layers) run
+as part of the tests."""
 
 from __future__ import annotations
 

@@ -22,13 +22,16 @@ COMMANDS: dict[str, str] = {
     "train": "train_cmd",
     "evaluate": "evaluate_cmd",
     "predict": "predict_cmd",
+    "import": "import_cmd",
     "export": "export_cmd",
-    "export-coco": "export_coco_cmd",
+    "export-onnx": "export_onnx_cmd",
+    "export-coco": "export_coco_cmd",  # the same as `export --format coco`, kept for scripts
     "new-dataset": "new_dataset_cmd",
     "project": "project_cmd",
     "find-label-issues": "label_issues_cmd",  # also registers rank-uncertain
     "propose": "propose_cmd",
     "download-weights": "download_weights_cmd",
+    "segment": "segment_cmd",
 }
 
 

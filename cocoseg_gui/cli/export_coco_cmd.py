@@ -1,4 +1,7 @@
-"""`cocoseg export-coco`: a mask dataset folder (edited, or labelled from scratch) -> a COCO JSON."""
+"""`cocoseg export-coco`: a mask dataset folder (edited, or labelled from scratch) -> a COCO JSON.
+
+The same as `cocoseg export MASK_FOLDER --format coco` (cli/export_cmd.py, which uses this module's
+project and report helpers), kept for the scripts that call it."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ FORMATS = ("rle", "polygon")  # core.coco_components.FORMATS, without importing 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "export-coco",
-        help="write a COCO JSON from a mask folder (edited masks, or images labelled from scratch)",
+        help="write a COCO JSON from a mask folder (the same as `export --format coco`)",
         description="With --annotations (the file the masks were made from), images whose mask still "
         "equals what their annotations draw keep their annotations unchanged; edited images get one "
         "annotation per connected component per class. Without it, every image is written from its mask.",
@@ -88,12 +91,12 @@ def _fill_from_project(args: argparse.Namespace) -> None:
 
 
 def _labelled_from_scratch(masks: Path) -> bool:
-    """A folder made by `cocoseg new-dataset`: its images.json is no original to keep (only labelled
-    images are written)."""
+    """A folder made by `cocoseg new-dataset` or `cocoseg import`: its images.json is no original to keep
+    (only labelled images are written)."""
+    from cocoseg_gui.core.formats.export_job import SCRATCH_CREATORS
     from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
-    from cocoseg_gui.core.masks.new_dataset import CREATED_BY
 
-    return MaskDatasetFolder(masks, browse=True).manifest.get("created_by") == CREATED_BY
+    return MaskDatasetFolder(masks, browse=True).manifest.get("created_by") in SCRATCH_CREATORS
 
 
 def _check_report(args: argparse.Namespace) -> None:

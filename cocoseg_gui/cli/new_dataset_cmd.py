@@ -54,12 +54,12 @@ def run(args: argparse.Namespace) -> int:
     project = load_project(args)
     if project is None and args.name is not None:
         raise OptionsError("--name needs --project")
-    if args.name is not None:
-        from cocoseg_gui.core.project.project import check_dataset_name
+    from cocoseg_gui.core.project.project import check_dataset_name, planned_entry
 
+    if args.name is not None:
         check_dataset_name(args.name, "--name")
     categories = _categories(args)
-    entry = nd.planned_entry(project, args.images, args.name) if project is not None else None
+    entry = planned_entry(project, args.images, args.name) if project is not None else None
     if args.out is None and entry is not None:
         args.out = entry.masks
     require(args, "--out")

@@ -19,7 +19,8 @@ from cocoseg_gui.cli.project_opts import (
 )
 from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.training import event_types as ev
-from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES
+from cocoseg_gui.core.training.model_registry import MODEL_NAMES
+from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES
 
 
 def add_parser(subparsers: Any) -> None:

@@ -180,7 +180,7 @@ class Screenshot:
 
     def _on_dataset_loaded(self) -> None:
         """No image will come when the dataset (or its filtered list) has none: take the picture."""
-        if self._waiting and self.window.images.browser.current_image_id() is None:
+        if self._waiting and self.window.images.current_image_id() is None:
             self.warnings.append("the dataset has no images to show")
             self._prepare_panel()
 
@@ -214,9 +214,9 @@ class Screenshot:
         from PySide6.QtCore import QTimer
 
         # let thumbnails already requested arrive, then paint once more before grabbing
-        self.window.images.browser.loader.wait_idle(15000)
+        self.window.images.wait_thumbnails(15000)
         self.app.processEvents()
-        self.window.images.browser.model.flush_thumbnails()
+        self.window.images.flush_thumbnails()
         QTimer.singleShot(0, self._save)
 
     def _save(self) -> None:

@@ -10,15 +10,17 @@ uncertainty.json) and read back, off the GUI thread, whenever a mask folder is o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QGraphicsScene, QMenu, QProgressDialog
 
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback
+from cocoseg_gui.core.project.image_view_state import ShownImage
 from cocoseg_gui.core.quality.image_scores import DEFAULT_SCORE
 from cocoseg_gui.core.quality.issues_file import (
     LABEL_ISSUES_FILE,
@@ -29,16 +31,16 @@ from cocoseg_gui.core.quality.issues_file import (
     read_uncertainty,
 )
 from cocoseg_gui.core.training.model_score import score_of_run_checkpoint
+from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker
+from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.browser.filtering import SortKey
 from cocoseg_gui.gui.widgets.dialogs import job_progress_dialog, show_error
 from cocoseg_gui.gui.widgets.find_issues_dialog import FindIssuesDialog
 from cocoseg_gui.gui.widgets.issue_outline import IssueOutline
 from cocoseg_gui.gui.widgets.model_question import confirm_model_quality
-
-if TYPE_CHECKING:
-    from cocoseg_gui.gui.main_window import MainWindow
+from cocoseg_gui.gui.window_hooks import WindowHooks
 
 Rankings = tuple[LabelIssues | None, UncertaintyRanking | None]
 
@@ -76,20 +78,35 @@ OUTLINES_KEY = "label_issues/outlines"  # Tools › Outline likely label errors 
 
 
 class LabelIssueActions(QObject):
-    """The Tools menu's two rankings, their jobs, the browser's sorts and the viewer's outline."""
+    """The Tools menu's two rankings, their jobs, the browser's sorts and the viewer's outline.
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    Given what it uses of the Images workspace: the ``browser`` it sorts, the viewer's ``scene`` it
+    outlines in and ``shown_image`` (the image looked at); the window calls ``outline_current`` when
+    another image is shown.
+    """
+
+    def __init__(
+        self,
+        state: AppState,
+        hooks: WindowHooks,
+        browser: DatasetBrowser,
+        scene: QGraphicsScene,
+        shown_image: Callable[[], ShownImage | None],
+    ) -> None:
+        super().__init__(hooks.parent)
+        window = hooks.parent
         self.window = window
-        self.state = window.state
-        self.images = window.images
+        self.hooks = hooks
+        self.state = state
+        self.browser = browser
+        self._shown_image = shown_image
         self.issues: LabelIssues | None = None
         self.uncertainty: UncertaintyRanking | None = None
         self.job: JobWorker | None = None
         self._job_title = ""
         self.progress_dialog: QProgressDialog | None = None
         self.options_dialog: FindIssuesDialog | None = None
-        self.outline = IssueOutline(self.images.viewer.scene())
+        self.outline = IssueOutline(scene)
         self.act_find = QAction("Find likely &label errors…", window)
         self.act_find.setToolTip(
             "Rank the open mask folder's images by how confidently a checkpoint disagrees with their masks"
@@ -105,8 +122,8 @@ class LabelIssueActions(QObject):
             str(self.state.settings.value(OUTLINES_KEY, "true")).lower() == "true"
         )
         self.act_show_outlines.toggled.connect(self._on_show_outlines)
-        self.images.image_shown.connect(lambda _id: self.outline_current())
         self.state.masks_dir_changed.connect(self.reload)
+        self.state.dataset_loaded.connect(self.reload)  # a dataset comes with its masks
 
     def install(self, menu: QMenu) -> None:
         menu.addAction(self.act_find)
@@ -118,7 +135,7 @@ class LabelIssueActions(QObject):
     def _checkpoint(self, title: str) -> Path | None:
         """The session's checkpoint, confirmed or replaced in a file dialog."""
         current = self.state.checkpoint_path
-        start = str(current) if current is not None else str(self.window._dialog_dir())
+        start = str(current) if current is not None else self.hooks.dialog_dir()
         chosen, _ = QFileDialog.getOpenFileName(
             self.window, title, start, "Checkpoints (*.pt);;All files (*)"
         )
@@ -188,7 +205,7 @@ class LabelIssueActions(QObject):
 
     def rank_uncertain(self, checkpoint: Path | None = None) -> JobWorker | None:
         """Rank the open dataset's images by the model's uncertainty."""
-        index, images_dir, table = self.state.index, self.state.images_dir, self.images.browser.table
+        index, images_dir, table = self.state.index, self.state.images_dir, self.browser.table
         if index is None or images_dir is None or table is None:
             show_error(self.window, "Rank images by uncertainty", "No dataset is open: open one first.")
             return None
@@ -251,12 +268,12 @@ class LabelIssueActions(QObject):
 
     def show_issues(self, result: LabelIssues | None, select: bool = False) -> None:
         self.issues = result
-        self.images.browser.set_ranking(SortKey.SUSPICIOUS, result.scores() if result else None, select)
+        self.browser.set_ranking(SortKey.SUSPICIOUS, result.scores() if result else None, select)
         self.outline_current()
 
     def show_uncertainty(self, result: UncertaintyRanking | None, select: bool = False) -> None:
         self.uncertainty = result
-        self.images.browser.set_ranking(SortKey.UNCERTAIN, result.scores() if result else None, select)
+        self.browser.set_ranking(SortKey.UNCERTAIN, result.scores() if result else None, select)
 
     def reload(self) -> None:
         """The rankings saved in the newly opened mask folder (none: the sorts go away; a sort chosen
@@ -284,7 +301,7 @@ class LabelIssueActions(QObject):
 
     def outline_current(self) -> None:
         """Outline the shown image's suspicious regions; its score in the status bar."""
-        shown = self.images.current
+        shown = self._shown_image()
         entry = self.issues.by_file().get(shown.file_name) if self.issues and shown else None
         if shown is None or entry is None or not entry.regions or not self.act_show_outlines.isChecked():
             self.outline.hide()

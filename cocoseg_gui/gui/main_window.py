@@ -15,7 +15,6 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
-    QKeySequence,
     QResizeEvent,
     QScreen,
     QShowEvent,
@@ -37,9 +36,12 @@ from cocoseg_gui.core.coco.index import CocoIndex
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
+from cocoseg_gui.core.project.workbench import LoadedDataset
 from cocoseg_gui.gui.dataset_actions import DatasetActions
+from cocoseg_gui.gui.format_actions import FormatActions
 from cocoseg_gui.gui.label_issue_actions import LabelIssueActions
 from cocoseg_gui.gui.project_actions import ProjectActions
+from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe
 from cocoseg_gui.gui.services.workers import JobWorker, stop_all_jobs
@@ -51,13 +53,13 @@ from cocoseg_gui.gui.widgets.dialogs import (
     show_about,
     show_error,
 )
-from cocoseg_gui.gui.widgets.edit_toolbar import MOUSE_GESTURES
 from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
+from cocoseg_gui.gui.window_hooks import WindowHooks
 from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
 from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
 from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
 from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
-from cocoseg_gui.gui.workspaces.protocol import Workspace
+from cocoseg_gui.gui.workspaces.protocol import ImagesApi, Workspace
 from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
 
 MAX_RECENT = 10
@@ -129,21 +131,25 @@ class MainWindow(QMainWindow):
         self.index_cache_dir = index_cache_dir
         self._load_worker: JobWorker | None = None
         self._pending_masks_dir: Path | None = None
-        self._skip_masks_reload = False
         self.show_dialogs = True  # False when unattended (--screenshot): errors go to dataset_failed only
         self._unsaved_edits = False  # the title's leading "* " (setWindowTitle adds it)
         self.setWindowTitle("cocoseg")
         self.setAcceptDrops(True)
 
+        # a loaded dataset's images and masks are shown first: a mask folder that cannot be used is dropped
+        # (MasksDirChanged) before the workspaces read the workbench's mask folder
+        state.dataset_loaded.connect(self._on_dataset_loaded)
         # Workspaces (tabs filling the window): "Images & masks" (browser, viewer, legend, the Masks panel
         # as a dock); Train, Predict and Evaluate get the whole width for their plots and views.
         self.panels: dict[str, WorkspaceTab] = {name: make(state) for name, make in WORKSPACES.items()}
-        self.images = ImagesWorkspace(_scrollable(self.panels["masks"]))
+        # the window uses the Images workspace only through ImagesApi (tests/gui/test_workspace_protocol.py)
+        images_tab = ImagesWorkspace(_scrollable(self.panels["masks"]))
+        self.images: ImagesApi = images_tab
         opacity: Any = state.settings.value("view/opacity", 0.5)  # QSettings: a str from the INI, or 0.5
         self.images.set_opacity(float(opacity))
         self.panel_tabs = QTabWidget()  # index i shows PANEL_NAMES[i] ("masks": the Images workspace)
         self.panel_tabs.setDocumentMode(True)
-        self.panel_tabs.addTab(self.images, "Images && masks")
+        self.panel_tabs.addTab(images_tab, "Images && masks")
         for name in PANEL_NAMES[1:]:
             self.panel_tabs.addTab(_scrollable(self.panels[name]), name.capitalize())
         self.panel_tabs.currentChanged.connect(self._on_workspace_changed)
@@ -175,10 +181,22 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.summary_label)
         self._show_job(False)
 
-        self.projects = ProjectActions(self)  # the project: New/Open project, dataset switcher, title
-        self.datasets = DatasetActions(self)  # File › New dataset from an image folder, Export to COCO
-        self.label_issues = LabelIssueActions(self)  # Tools › likely label errors, uncertainty ranking
-        self.weights = WeightsActions(self)  # Tools › Download pretrained weights…
+        # the menus' controllers, each given what it may use of the window (ADR 0031)
+        hooks = WindowHooks(self, self.statusBar().showMessage, self._fail, self._dialog_dir)
+        # the project: New/Open project, dataset switcher, title
+        self.projects = ProjectActions(state, hooks, self.open_dataset, self.workspaces, self.setWindowTitle)
+        # File › New dataset from an image folder
+        self.datasets = DatasetActions(state, hooks, self.projects.switch_dataset)
+        # File › Import labels…, Export labels…
+        self.formats = FormatActions(state, hooks, self.projects.switch_dataset)
+        # Tools › likely label errors, uncertainty ranking
+        images = self.images
+        self.label_issues = LabelIssueActions(
+            state, hooks, images.browser, images.viewer.scene(), lambda: images.current
+        )
+        images.image_shown.connect(lambda _id: self.label_issues.outline_current())
+        # Tools › Download pretrained weights…
+        self.weights = WeightsActions(self, lambda text: state.status_message.emit(text))
         self._build_actions()
         self._connect()
         self._restore_settings()
@@ -188,13 +206,14 @@ class MainWindow(QMainWindow):
         self,
         text: str,
         slot: Callable[[], object],
-        keys: tuple[str, ...] = (),
+        shortcut: str = "",
         tip: str = "",
         checkable: bool = False,
     ) -> QAction:
         action = QAction(text, self)
-        if keys:
-            action.setShortcuts([QKeySequence(k) for k in keys])
+        keys = shortcuts.keys(shortcut) if shortcut else ()
+        if shortcut:
+            shortcuts.bind(action, shortcut)
         action.setCheckable(checkable)
         action.setToolTip(f"{tip or text} ({', '.join(keys)})" if keys else tip or text)
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -208,48 +227,48 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         a = self._action
         images = self.images
-        self.act_open = a("&Open dataset…", self.open_dataset_dialog, ("Ctrl+O",))
-        self.act_open_folder = a("Open dataset &folder…", self.open_folder_dialog, ("Ctrl+Shift+O",))
-        self.act_open_masks = a("Open &mask folder…", self.open_masks_dialog, ("Ctrl+M",))
-        self.act_quit = a("&Quit", self.close, ("Ctrl+Q",))
-        self.act_next = a("Next image", lambda: images.step(1), ("PgDown", "J", "Right"))
-        self.act_prev = a("Previous image", lambda: images.step(-1), ("PgUp", "K", "Left"))
-        self.act_fit = a("Zoom to &fit", images.zoom_fit, ("F",))
-        self.act_100 = a("Zoom &100%", images.zoom_100, ("1",))
-        self.act_zoom_in = a("Zoom in", lambda: images.zoom_by(1.25), ("Ctrl+=", "Ctrl++"))
-        self.act_zoom_out = a("Zoom out", lambda: images.zoom_by(0.8), ("Ctrl+-",))
+        self.act_open = a("&Open dataset…", self.open_dataset_dialog, "file.open_dataset")
+        self.act_open_folder = a("Open dataset &folder…", self.open_folder_dialog, "file.open_folder")
+        self.act_open_masks = a("Open &mask folder…", self.open_masks_dialog, "file.open_masks")
+        self.act_quit = a("&Quit", self.close, "file.quit")
+        self.act_next = a("Next image", lambda: images.step(1), "view.next")
+        self.act_prev = a("Previous image", lambda: images.step(-1), "view.prev")
+        self.act_fit = a("Zoom to &fit", images.zoom_fit, "view.fit")
+        self.act_100 = a("Zoom &100%", images.zoom_100, "view.zoom_100")
+        self.act_zoom_in = a("Zoom in", lambda: images.zoom_by(1.25), "view.zoom_in")
+        self.act_zoom_out = a("Zoom out", lambda: images.zoom_by(0.8), "view.zoom_out")
         self.act_overlay = a(
             "Show &overlay",
             lambda: images.set_overlay(self.act_overlay.isChecked()),
-            ("O", "Space"),
+            "view.overlay",
             checkable=True,
         )
         self.act_opacity_up = a(
-            "Opacity up", lambda: self.set_opacity(self.opacity() + OPACITY_STEP), ("]", "+", "=")
+            "Opacity up", lambda: self.set_opacity(self.opacity() + OPACITY_STEP), "view.opacity_up"
         )
         self.act_opacity_down = a(
-            "Opacity down", lambda: self.set_opacity(self.opacity() - OPACITY_STEP), ("[", "-")
+            "Opacity down", lambda: self.set_opacity(self.opacity() - OPACITY_STEP), "view.opacity_down"
         )
         self.act_side = a(
             "&Side by side (image | mask)",
             lambda: images.set_side_by_side(self.act_side.isChecked()),
-            ("S",),
+            "view.side_by_side",
             checkable=True,
         )
         self.act_outlines = a(
             "Instance out&lines",
             lambda: images.set_outlines(self.act_outlines.isChecked()),
-            ("L",),
+            "view.outlines",
             checkable=True,
         )
-        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, ("F1", "?"))
+        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "help.shortcuts")
         self.act_workspaces = [
             a(
                 f"{'Images & masks' if name == 'masks' else name.capitalize()} workspace",
                 partial(self.show_panel, name),
-                (f"Ctrl+{i}",),
+                f"workspace.{name}",
             )
-            for i, name in enumerate(PANEL_NAMES, start=1)
+            for name in PANEL_NAMES
         ]
         # keys that act on the image viewer only work in the Images workspace
         self._viewer_actions = [
@@ -279,6 +298,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         self.datasets.install(file_menu, self.act_quit)
+        self.formats.install(file_menu, self.act_quit)
         edit_menu = menus.addMenu("&Edit")  # the mask editor's (Images workspace)
         for act in (
             images.act_undo,
@@ -341,11 +361,10 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         s = self.state
-        s.dataset_changed.connect(self._on_dataset_changed)
         s.masks_dir_changed.connect(self._on_masks_dir_changed)
         s.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        s.open_image_requested.connect(self.images.browser.select_image)
-        s.checkpoint_changed.connect(lambda: self.images.proposals.set_session_checkpoint(s.checkpoint_path))
+        s.open_image_requested.connect(self.images.select_image)
+        s.checkpoint_changed.connect(lambda: self.images.set_checkpoint(s.checkpoint_path))
         s.compare_requested.connect(lambda _path: self.show_panel("predict"))  # Evaluate -> compare view
         self.images.edits_changed.connect(self._on_edits_changed)
         self.images.masks_changed.connect(self._update_summary)  # "N masks" follows every save
@@ -354,7 +373,7 @@ class MainWindow(QMainWindow):
             lambda _on: self._on_workspace_changed(self.panel_tabs.currentIndex())
         )
         images = self.images
-        images.browser.rows_changed.connect(lambda _shown, _total: self._update_summary())
+        images.rows_changed.connect(lambda _shown, _total: self._update_summary())
         images.image_shown.connect(self.image_shown)
         images.image_failed.connect(self.image_failed)
         images.status_message.connect(self.statusBar().showMessage)
@@ -447,15 +466,7 @@ class MainWindow(QMainWindow):
             masks_dir = entry.masks  # the masks the project recorded for this dataset
         if masks_dir is None and (default_masks_dir(paths) / IMAGE_MAP_FILE).is_file():
             masks_dir = default_masks_dir(paths)  # masks generated earlier for this dataset
-        self.state.masks_dir = masks_dir
-        self.state.set_dataset(
-            index, paths.annotations, paths.images_dir
-        )  # builds the source, masks included
-        self._skip_masks_reload = True
-        try:
-            self.state.masks_dir_changed.emit()  # for the panels
-        finally:
-            self._skip_masks_reload = False
+        self.state.workbench.set_loaded(LoadedDataset(index, paths.annotations, paths.images_dir), masks_dir)
         self._add_recent(paths)
         if index.problems:
             self.statusBar().showMessage(
@@ -503,7 +514,7 @@ class MainWindow(QMainWindow):
         for w in (self.job_label, self.job_progress, self.job_cancel):
             w.setVisible(visible)
 
-    def _on_dataset_changed(self) -> None:
+    def _on_dataset_loaded(self) -> None:
         s = self.state
         if s.index is None or s.images_dir is None:
             return
@@ -518,8 +529,10 @@ class MainWindow(QMainWindow):
         return DatasetPaths(s.annotations_path, s.images_dir).display_name
 
     def _on_masks_dir_changed(self) -> None:
-        if self.state.index is None or self._skip_masks_reload:
-            return
+        if not self.images.has_dataset() or (
+            self.images.masks_dir() is None and self.state.masks_dir is None
+        ):
+            return  # no dataset shown yet, or still none: nothing to reload
         self._after_source(self.images.set_masks_dir(self.state.masks_dir))
         self._update_summary()
 
@@ -527,18 +540,15 @@ class MainWindow(QMainWindow):
         """Say why the mask folder could not be used (the images are then shown without it)."""
         if problem is not None:
             self._report("Could not open the mask folder", problem)
-            self.state.masks_dir = None
-        source = self.images.source
-        notes = [source.note] if source is not None and source.note else []
-        # what opening the folder for editing set right (a journal set aside, edited.json recovered)
-        self.set_notice(" ".join([*notes, *self.images.editor.open_notes]))
+            self.state.workbench.set_masks_dir(None)  # shown without it: the workspaces follow
+        self.set_notice(" ".join(self.images.notices()))
 
     def _update_summary(self) -> None:
         s = self.state
         if s.index is None:
             self.summary_label.setText("No dataset")
             return
-        shown, total = self.images.browser.model.rowCount(), len(s.index)
+        shown, total = self.images.shown_count(), len(s.index)
         text = (
             f"{self._dataset_name()} · {shown} of {total} images · "
             f"{s.index.num_annotations()} annotations · {len(s.index.categories)} categories"
@@ -583,13 +593,7 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self.shortcut_table(), self).exec()
 
     def shortcut_table(self) -> list[tuple[str, str]]:
-        rows = []
-        edit = [*self.images.actions(), *self.images.edit_toolbar.actions()]  # Edit mode's keys too
-        for act in [*self.actions(), *edit]:
-            keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
-            if keys:
-                rows.append((", ".join(keys), act.text().replace("&", "")))
-        return [*rows, *MOUSE_GESTURES]
+        return shortcuts.help_rows()  # every key of the app, from the one table
 
     # -------------------------------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -657,22 +661,21 @@ class MainWindow(QMainWindow):
         panel = self.panels[name]
         self.panel_tabs.setCurrentIndex(PANEL_NAMES.index(name))
         if name == "masks":
-            self.images.masks_dock.show()
-            self.images.masks_dock.raise_()
+            self.images.show_masks_dock()
         return panel
 
     def _on_workspace_changed(self, index: int) -> None:
         # in Edit mode 1 picks a class and [ ] size the brush: the view's keys step aside
-        edit_keys = (self.act_100, self.act_opacity_up, self.act_opacity_down) if self.images.editing else ()
+        editing = self.images.editing
         for act in self._viewer_actions:
-            act.setEnabled(index == 0 and act not in edit_keys)
+            act.setEnabled(index == 0 and not (editing and shortcuts.yields_to_editing(act)))
         if index == 0 and not self._layout_pending:
             QTimer.singleShot(LAYOUT_SETTLE_MS, self._repair_dock_widths)
 
     # ---------------------------------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
         s = self.state.settings
-        self.images.edit_saving.use_settings(s)  # the editor's autosave-on-switch setting
+        self.images.use_settings(s)  # the editor's autosave-on-switch setting
         geometry, window_state = s.value("window/geometry"), s.value("window/state")
         if isinstance(geometry, QByteArray | bytes) and geometry:
             self.restoreGeometry(geometry)

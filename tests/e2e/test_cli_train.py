@@ -81,7 +81,7 @@ def test_train_evaluate_predict_export(person_masks: Path, tmp_path: Path) -> No
         assert mask.mode == "P" and mask.size == Image.open(image).size
         assert (pred_dir / "overlays" / f"{image.stem}.jpg").is_file()
 
-    proc = cocoseg("export", "--checkpoint", str(run / "best.pt"), "--onnx", str(tmp_path / "m.onnx"))
+    proc = cocoseg("export-onnx", "--checkpoint", str(run / "best.pt"), "--onnx", str(tmp_path / "m.onnx"))
     try:
         import onnx  # noqa: F401
     except ImportError:

@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 
 from cocoseg_gui.core.coco.index import CocoIndex
-from cocoseg_gui.core.coco.rasterize import rasterize_image
 from cocoseg_gui.core.masks.class_map import ClassMapping
 from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.core.masks.palette import display_palette, distinct_colors
+from cocoseg_gui.core.masks.rasterize import rasterize_image
 from tests.gui.bad_datasets import FIRST_IMAGE_PROBLEMS, tiny_dataset
 
 REPO = Path(__file__).resolve().parents[2]

@@ -50,7 +50,10 @@ WRITERS: dict[str, Case] = {
                         "--out", d["masks"] / "masks" / "again", "--workers", "1"],
     "train": lambda d: ["train", "--data", d["masks"], "--model", "unet", "--out", d["masks"] / "run"],
     "predict": lambda d: ["predict", "--checkpoint", d["ckpt"], d["images"], "--out", d["images"]],
-    "export": lambda d: ["export", "--checkpoint", d["ckpt"], "--onnx", d["ckpt"], "--overwrite"],
+    "export-onnx": lambda d: ["export-onnx", "--checkpoint", d["ckpt"], "--onnx", d["ckpt"], "--overwrite"],
+    "export": lambda d: ["export", d["masks"], "--format", "voc", "--out", d["images"], "--overwrite"],
+    "import": lambda d: ["import", "--format", "class_pngs", d["masks"] / "masks", "--images", d["images"],
+                         "--out", d["images"] / "labels"],
     "export-coco": lambda d: ["export-coco", "--masks", d["masks"], "--out", d["image"], "--overwrite"],
     "new-dataset": lambda d: ["new-dataset", "--images", d["images"], "--classes", "cat",
                               "--out", d["masks"] / "labels"],
@@ -61,6 +64,8 @@ WRITERS: dict[str, Case] = {
                                  "--out", d["image"], "--overwrite"],
     "propose": lambda d: ["propose", "--checkpoint", d["ckpt"], "--masks", d["masks"], "--out", d["images"]],
     "project save-as": lambda d: ["project", "save-as", _project(d), d["image"]],
+    "segment": lambda d: ["segment", "--sam-weights", d["ckpt"], "--image", d["image"], "--point", "10,10",
+                          "--out", d["image"], "--overwrite"],
 }  # fmt: skip
 READ_ONLY = {"evaluate", "project show"}
 # sub-commands that rewrite only the file they were given, once it loaded as what they edit
@@ -160,7 +165,16 @@ def test_export_coco_report_and_out_never_replace_an_input(
 WRITING_MODULES = {
     "core/files/atomic.py": "the primitive itself",
     "cli/export_coco_cmd.py": "guard",
+    "cli/export_cmd.py": "guard",  # --report, through export_coco_cmd's check
     "core/formats/coco_export.py": "guard",
+    "core/formats/export_job.py": "guard",
+    "core/formats/import_job.py": "guard",
+    # the codecs write only under the dest their export job (core/formats/export_job.py) guarded
+    "core/formats/voc.py": "core/formats/export_job.py",
+    "core/formats/class_pngs.py": "core/formats/export_job.py",
+    "core/formats/cvat.py": "core/formats/export_job.py",
+    "core/formats/yolo_seg.py": "core/formats/export_job.py",
+    "core/formats/labelme.py": "core/formats/export_job.py",
     "core/training/export.py": "guard",
     "core/quality/issues_file.py": "guard",
     "core/masks/new_dataset.py": "guard",
@@ -186,6 +200,9 @@ WRITING_MODULES = {
     "core/files/folder_lock.py": "its own lock files, in a folder a guarded job or the mask editor writes",
     "core/editing/edited_records.py": "the mask editor: the owner of the mask folder's files",
     "gui/app.py": "--screenshot PATH, a developer's option",
+    "core/segment/embedding_cache.py": "the app's cache folder",
+    "core/segment/decoder.py": "the app's cache folder (the exported decoder graph)",
+    "core/segment/mask_file.py": "cli/segment_cmd.py runs the guard first (is_segment_mask: owned)",
 }
 _WRITE = re.compile(
     r"atomic_write_\w+\(|atomic_open\(|torch\.save\(|\.write_(text|bytes)\(|shutil\.copy\w*\(|"
@@ -219,7 +236,8 @@ GUI_WRITERS = {
     "gui/workspaces/train_panel.py": ("trainer import train",),
     "gui/workspaces/predict_panel.py": ("predict_files",),
     "gui/workspaces/proposals_controller.py": ("propose_folder",),
-    "gui/widgets/export_coco_dialog.py": ("export_coco",),
+    "gui/widgets/export_dialog.py": ("export_labels",),
+    "gui/widgets/import_dialog.py": ("import_labels",),
     "gui/widgets/new_dataset_dialog.py": ("create_new_dataset",),
     "gui/label_issue_actions.py": ("find_label_issues", "rank_uncertain"),
     "gui/widgets/edit_saving.py": ("save_elsewhere",),  # ImageEditor.save_copy -> save_mask_copy
@@ -231,6 +249,8 @@ CORE_ENTRY = {
     "predict_files": "core/training/predict_output.py",
     "propose_folder": "core/proposals/batch.py",
     "export_coco": "core/formats/coco_export.py",
+    "export_labels": "core/formats/export_job.py",
+    "import_labels": "core/formats/import_job.py",
     "create_new_dataset": "core/masks/new_dataset.py",
     "find_label_issues": "core/quality/issues_file.py",  # check_ranking_out
     "rank_uncertain": "core/quality/issues_file.py",

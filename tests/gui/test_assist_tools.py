@@ -15,6 +15,7 @@ from cocoseg_gui.core.editing.editor import Tool
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.rules import Mode, Rule, paint
 from cocoseg_gui.core.editing.stroke import segment_area
+from cocoseg_gui.core.editing.tools import ASSIST_TOOLS, tool_spec
 from cocoseg_gui.gui.main_window import MainWindow
 from tests.gui import test_mask_editor as editor_tests
 from tests.gui.test_mask_editor import CTRL, at, edit_at_centre, labels, mask_file
@@ -43,7 +44,7 @@ def test_wand_click_previews_enter_accepts_and_the_png_has_exactly_its_pixels(qt
     before, cx, cy = edit_at_centre(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_W)
     assert images.editor.settings.tool is Tool.WAND
-    assert images.assists._wand_actions[1].isVisible()  # the slider shows with its tool
+    assert images.assists._controls[Tool.WAND][1].isVisible()  # the slider shows with its tool
     qtbot.keyClick(window, Qt.Key.Key_2)
     viewport = images.viewer.viewport()
     qtbot.mouseClick(viewport, LEFT, NO_MOD, at(window, cx, cy))
@@ -224,3 +225,12 @@ def test_a_superpixel_stroke_made_while_they_compute_is_applied_when_they_are_re
     paint(expected, sp.area_of(ids), 1)
     assert np.array_equal(labels(window), expected) and not np.array_equal(expected, before)
     images.discard_all()  # closing would ask about unsaved edits
+
+
+def test_every_assist_tool_of_the_registry_has_its_interaction(qtbot, window) -> None:
+    """The GUI side of the tools' registry: each ASSIST tool's mouse handling, and a per-image job
+    started when the tool is chosen exactly for the tools whose entry names one (SLIC)."""
+    assists = window.images.assists
+    assert set(assists.interactions) == set(ASSIST_TOOLS)
+    for tool, interaction in assists.interactions.items():
+        assert (interaction.prepare is not None) == (tool_spec(tool).image_job is not None)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit
 
 from cocoseg_gui.core.coco.index import CocoIndex
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
@@ -251,3 +252,50 @@ def test_range_sliders_keep_images_by_object_size_and_by_ranking_score(
     assert shown_names(browser) == [
         n for n, s in sorted(scores.items(), key=lambda kv: -kv[1]) if 0.25 <= s <= 0.55
     ]
+
+
+def test_a_new_ranking_reorders_the_list_sorted_by_it(browser: DatasetBrowser) -> None:
+    """Sort orders are kept between filters; new scores for the shown ranking sort again."""
+    names = browser.table.names
+    browser.set_ranking(SortKey.SUSPICIOUS, {names[1]: 0.9, names[2]: 0.1}, select=True)
+    assert shown_names(browser)[:2] == [names[1], names[2]]
+    browser.set_ranking(SortKey.SUSPICIOUS, {names[1]: 0.1, names[2]: 0.9, names[4]: 0.5})
+    assert shown_names(browser)[:3] == [names[2], names[4], names[1]]
+
+
+def test_name_filter_ignores_case_beyond_ascii(tmp_path: Path, val_annotations: Path) -> None:
+    data = json.loads(val_annotations.read_text(encoding="utf-8"))
+    names = ["Ärger_01.JPG", "dog_ärger.png", "cat.jpg", "ÉTÉ.jpg"]
+    images = [dict(img, file_name=n) for img, n in zip(data["images"], names)]
+    path = tmp_path / "instances_names.json"
+    path.write_text(json.dumps({"images": images, "annotations": [], "categories": data["categories"]}))
+    table = ImageTable(CocoIndex.load(path, use_cache=False))
+    assert [table.names[p] for p in table.query(BrowserQuery(name_contains=" äRG "))] == names[:2]
+    assert [table.names[p] for p in table.query(BrowserQuery(name_contains="été", sort=SortKey.NAME))] == [
+        names[3]
+    ]
+    assert table.query(BrowserQuery(name_contains=".JPG", sort=SortKey.NAME)).tolist() == [2, 0, 3]
+
+
+def test_a_double_click_selects_and_never_edits_the_name(qtbot, browser: DatasetBrowser) -> None:
+    browser.show()
+    view = browser.view
+    rect = view.visualRect(browser.model.index(2))
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert browser.current_image_id() == browser.model.image_id_at(2)
+    assert view.state() != QAbstractItemView.State.EditingState
+    assert not view.viewport().findChildren(QLineEdit)
+    assert not browser.model.flags(browser.model.index(2)) & Qt.ItemFlag.ItemIsEditable
+
+
+def test_name_filter_never_matches_across_two_names(tmp_path: Path, val_annotations: Path) -> None:
+    """The names are searched as one text with a line break between them; a name holding one is searched
+    name by name."""
+    data = json.loads(val_annotations.read_text(encoding="utf-8"))
+    for names in (["xa", "bx", "ab"], ["xa", "b\nx", "ab"]):
+        images = [dict(img, file_name=n) for img, n in zip(data["images"], names)]
+        path = tmp_path / "instances_names.json"
+        path.write_text(json.dumps({"images": images, "annotations": [], "categories": data["categories"]}))
+        table = ImageTable(CocoIndex.load(path, use_cache=False))
+        assert table.query(BrowserQuery(name_contains="ab")).tolist() == [2]
+        assert table.query(BrowserQuery(name_contains="x")).tolist() == [0, 1]

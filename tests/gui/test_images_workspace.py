@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cocoseg_gui.core.masks.label_map import LabelMap, Region
+from cocoseg_gui.core.masks.box import Box
+from cocoseg_gui.core.masks.label_map import LabelMap
 from cocoseg_gui.core.masks.palette import display_palette
 from cocoseg_gui.core.project.image_view_state import ImageViewState, ShownImage
 from cocoseg_gui.gui.main_window import MainWindow
@@ -65,7 +66,7 @@ def test_a_label_map_edit_repaints_the_viewer_and_the_side_view(qtbot, window: M
     window.act_side.setChecked(True)  # the side view is shown: it follows edits too
     before = qimage_to_rgb(images.viewer.render_image(1.0)).astype(np.int16)
     share_before = share(images.legend, cls)
-    labels.apply(Region(10, 20, 30, 50), cls)
+    labels.apply(Box(10, 20, 30, 50), cls)
     out = qimage_to_rgb(images.viewer.render_image(1.0)).astype(np.int16)
     box = np.s_[10:30, 20:50]
     expected = rgb[box] * (1 - alpha) + colour * alpha
@@ -102,7 +103,7 @@ def test_an_edit_of_a_mask_smaller_than_the_image_repaints_the_scaled_box(qtbot)
     side.show()
     labels = LabelMap(np.zeros((20, 30), np.uint8), NAMES)
     state.show(ShownImage(1, "x.jpg", np.full((40, 60, 3), 100, np.uint8), labels))
-    labels.apply(Region(5, 10, 10, 20), 2)
+    labels.apply(Box(5, 10, 10, 20), 2)
     assert labels.shape == (20, 30) and viewer.mask().shape == (40, 60)
     assert np.array_equal(viewer.mask(), resize_nearest(labels.array, 40, 60))
     assert np.array_equal(side.right.mask(), resize_nearest(labels.array, 40, 60))

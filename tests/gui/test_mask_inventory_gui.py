@@ -107,7 +107,7 @@ def test_new_dataset_label_is_shown_after_coming_back_and_both_strokes_are_saved
         qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     window.activateWindow()  # the dialog had the keyboard; the window manager gives it back
     qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
-    entry = window.state.session.dataset
+    entry = window.state.workbench.dataset
     masks = window.state.masks_dir
     assert entry is not None and masks == entry.masks and read_image_mask_map(masks) == {}
     name = window.images.current.file_name

@@ -313,7 +313,7 @@ def test_view_state_round_trip(viewer, qtbot) -> None:
 
 # ----------------------------------------------------------------------------------------------- hover
 def test_hover_emits_image_coordinates_and_class(viewer, sample, qtbot) -> None:
-    viewer.set_class_names(sample.names)
+    viewer.set_mask(sample.mask, names=sample.names)
     ys, xs = np.nonzero(sample.mask == MOTORCYCLE)
     x, y = int(xs[len(xs) // 2]), int(ys[len(ys) // 2])
     viewer.zoom_by(3.0)
@@ -329,6 +329,17 @@ def test_hover_emits_image_coordinates_and_class(viewer, sample, qtbot) -> None:
     assert blocker.args == [-1, -1, -1]
     assert viewer.class_at(0, 0) == sample.mask[0, 0]
     assert viewer.class_at(-1, 5) == -1 and viewer.class_at(640, 0) == -1
+
+
+def test_a_class_map_comes_with_its_names(viewer, sample) -> None:
+    """set_mask is the one call that shows a class map: its colours and names go with it; a later map
+    without names keeps them (the same classes), one with names replaces them."""
+    viewer.set_mask(sample.mask, names=sample.names)
+    assert viewer.class_name(MOTORCYCLE) == "motorcycle"
+    viewer.set_mask(sample.mask[::-1].copy())
+    assert viewer.class_name(MOTORCYCLE) == "motorcycle"
+    viewer.set_mask(sample.mask, names={MOTORCYCLE: "bike"})
+    assert viewer.class_name(MOTORCYCLE) == "bike" and viewer.class_name(CAR) == f"class {CAR}"
 
 
 # ---------------------------------------------------------------------------------------- side by side
@@ -386,9 +397,10 @@ def test_side_by_side_truth_and_error_view(side, sample, qtbot) -> None:
     error = np.where(pred != sample.mask, 1, 0).astype(np.uint8)
     colors = np.zeros((256, 3), np.uint8)
     colors[1] = (255, 0, 0)
-    side.set_left(sample.rgb, sample.mask)
-    side.set_right(sample.rgb, error, colors)
+    side.set_left(sample.rgb, sample.mask, names=sample.names)
+    side.set_right(sample.rgb, error, colors, {1: "wrong"})
     assert side.mode() == "custom"
+    assert side.left.class_name(CAR) == "car" and side.right.class_name(1) == "wrong"  # each its own names
     side.set_opacity(1.0)
     right = _rendered(side.right)
     assert np.all(right[sample.mask == CAR] == (255, 0, 0))

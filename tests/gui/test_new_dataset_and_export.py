@@ -1,4 +1,4 @@
-"""File › New dataset from an image folder and File › Export to COCO in the window (pytest-qt, real files)."""
+"""File › New dataset from an image folder and File › Export labels… (COCO) in the window (pytest-qt)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 from cocoseg_gui.core.masks.job import generate_masks
 from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.core.project.project import Project, Role
-from cocoseg_gui.gui.widgets.export_coco_dialog import ExportCocoDialog
+from cocoseg_gui.gui.widgets.export_dialog import ExportDialog
 from cocoseg_gui.gui.widgets.new_dataset_dialog import COCO, NewDatasetDialog
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs  # noqa: F401
 
@@ -36,11 +36,11 @@ def test_new_dataset_dialog_makes_an_unlabelled_dataset_and_opens_it(
     qtbot.keyClicks(dialog.classes_edit, "cat, dog")
     with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
         qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-    session = window.state.session
-    entry = session.dataset
+    workbench = window.state.workbench
+    entry = workbench.dataset
     assert entry is not None and entry.role is Role.UNLABELLED and entry.name == "val2017"
     assert entry.masks == tmp_path / "projects" / "val2017" / "masks" / "val2017"
-    assert Project.load(session.project.file).dataset("val2017") == entry  # saved in the project
+    assert Project.load(workbench.project.file).dataset("val2017") == entry  # saved in the project
     assert window.state.masks_dir == entry.masks and window.images.browser.model.rowCount() == 50
     assert MaskDatasetFolder(entry.masks).samples() == []  # nothing labelled yet
 
@@ -75,7 +75,7 @@ def test_new_dataset_classes_from_a_bad_coco_json_name_the_file(
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.busy(), timeout=WAIT_MS)
     assert "broken.json" in dialog.error_label.text() and "categories" in dialog.error_label.text()
-    assert window.state.session.project is None  # nothing added
+    assert window.state.workbench.project is None  # nothing added
 
 
 @pytest.fixture
@@ -97,9 +97,9 @@ def test_export_dialog_end_to_end(
     window = make_window(qtbot, tmp_path)
     with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
         window.open_dataset(val_annotations, val_images, edited_masks)
-    window.datasets.act_export_coco.trigger()
-    dialog = window.datasets.dialog
-    assert isinstance(dialog, ExportCocoDialog) and dialog.masks == edited_masks
+    window.formats.act_export.trigger()
+    dialog = window.formats.dialog
+    assert isinstance(dialog, ExportDialog) and dialog.masks == edited_masks
     assert dialog.use_original.isChecked() and Path(dialog.original_edit.text()) == val_annotations.resolve()
     # an output that would replace a file of the mask folder: said in the GUI's words, nothing written
     dialog.out_edit.setText(str(edited_masks / "manifest.json"))
@@ -146,8 +146,8 @@ def test_export_dialog_asks_before_replacing_and_never_replaces_an_image(
     window = make_window(qtbot, tmp_path)
     with qtbot.waitSignals([window.dataset_loaded, window.image_shown], timeout=WAIT_MS):
         window.open_dataset(val_annotations, val_images, edited_masks)
-    window.datasets.act_export_coco.trigger()
-    dialog = window.datasets.dialog
+    window.formats.act_export.trigger()
+    dialog = window.formats.dialog
     out = tmp_path / "notes.json"
     out.write_text("{}\n")
 
@@ -181,7 +181,7 @@ def test_export_without_a_mask_folder_says_what_to_do(qtbot, tmp_path: Path, mon
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: shown.append(text))
     window = make_window(qtbot, tmp_path)
-    assert window.datasets.export_coco_dialog() is None
+    assert window.formats.export_dialog() is None
     assert "No mask folder is open" in shown[0] and "Masks panel" in shown[0]
 
 
@@ -193,7 +193,7 @@ def test_export_of_a_new_dataset_writes_labelled_images_only(qtbot, tmp_path: Pa
     label = np.zeros((name["height"], name["width"]), np.uint8)
     label[:10, :10] = 1
     save_edited_mask(made.folder, name["file_name"], label, label.shape)
-    dialog = ExportCocoDialog(made.folder, None)
+    dialog = ExportDialog(made.folder, None)
     qtbot.addWidget(dialog)
     assert not dialog.use_original.isChecked() and dialog.out_edit.text() == str(tmp_path / "new-coco.json")
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)

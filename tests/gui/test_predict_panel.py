@@ -107,11 +107,13 @@ def test_ground_truth_rasterised_from_the_open_dataset(
     qtbot, temp_settings, tiny_run, tiny_masks, tmp_path, monkeypatch
 ):
     from cocoseg_gui.core.coco.index import CocoIndex
+    from cocoseg_gui.core.project.workbench import LoadedDataset
 
     monkeypatch.setenv("COCOSEG_CACHE_DIR", str(tmp_path / "cache"))
     panel = make_panel(qtbot, temp_settings)
     annotations = SAMPLE / "annotations" / "instances_val2017.json"
-    panel.state.set_dataset(CocoIndex.load(annotations), annotations, SAMPLE / "val2017")
+    loaded = LoadedDataset(CocoIndex.load(annotations), annotations, SAMPLE / "val2017")
+    panel.state.workbench.set_loaded(loaded, panel.state.masks_dir)
     load(qtbot, panel, tiny_run / "best.pt")
     image = first_images(tiny_masks, 3)[2]
     c = show(qtbot, panel, image)

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QFileDialog, QLineEdit, QMessageBox
 from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.masks.class_map import ClassMapping
 from cocoseg_gui.core.masks.job import generate_masks
-from cocoseg_gui.core.masks.new_dataset import create_new_dataset, planned_entry
+from cocoseg_gui.core.masks.new_dataset import create_new_dataset
 from cocoseg_gui.core.masks.options import MaskOptions
-from cocoseg_gui.core.project.project import Project, Role, coco_folder_datasets, new_project
+from cocoseg_gui.core.project.project import Project, Role, coco_folder_datasets, new_project, planned_entry
 from cocoseg_gui.gui.widgets.datasets_dialog import COL_NAME, DatasetsDialog
 from tests.gui.training_panel_fixtures import *  # noqa: F403
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs  # noqa: F401

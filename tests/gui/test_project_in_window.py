@@ -224,7 +224,7 @@ def test_predict_finds_truth_in_another_dataset_and_in_a_chosen_folder(
     project = new_project(tmp_path / "proj", datasets)
     project.update_dataset("train2017", masks=train_masks)
     panel = make_panel(qtbot, temp_settings_for(tmp_path))
-    panel.state.session.open_project(project, "val2017")  # val open; the image is a train image
+    panel.state.workbench.open_project(project, "val2017")  # val open; the image is a train image
     load(qtbot, panel, tiny_run / "best.pt")
     train_image = sample_root / "train2017" / next(iter(_image_map(train_masks)))
     c = show(qtbot, panel, train_image)

@@ -12,7 +12,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from cocoseg_gui.core.editing.save import save_edited_mask
-from cocoseg_gui.core.project.session import CheckpointChanged
+from cocoseg_gui.core.project.workbench import CheckpointChanged
 from cocoseg_gui.core.training.run_inputs import read_run_inputs
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets.train_form import FINE_TUNE_EPOCHS
@@ -55,7 +55,9 @@ def test_fine_tune_preset_fills_the_form_start_runs_and_predict_follows(
     qtbot.addWidget(panel)
     qtbot.waitUntil(lambda: predict.predictor is not None, timeout=60000)
     events: list[CheckpointChanged] = []
-    state.session.changed.subscribe(lambda e: events.append(e) if isinstance(e, CheckpointChanged) else None)
+    state.workbench.changed.subscribe(
+        lambda e: events.append(e) if isinstance(e, CheckpointChanged) else None
+    )
 
     f = panel.form
     f.lr.setValue(0.5)
@@ -101,7 +103,7 @@ def test_fine_tune_preset_fills_the_form_start_runs_and_predict_follows(
     assert state.checkpoint_path == init  # nothing switched before the answer
     use = next(b for b in box.buttons() if b.text() == "Use the new model")
     qtbot.mouseClick(use, Qt.MouseButton.LeftButton)
-    # the session's checkpoint switched to the new run's (a typed Session event), and Predict loaded it
+    # the session's checkpoint switched to the new run's (a typed Workbench event), and Predict loaded it
     assert state.checkpoint_path == run / "best.pt"
     assert events and events[-1].checkpoint == run / "best.pt"
     qtbot.waitUntil(

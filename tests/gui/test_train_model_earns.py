@@ -166,7 +166,7 @@ def test_resume_continues_the_stopped_run_at_its_step_without_a_picker(
     project.add_run(stopped_again)
     later = TrainPanel(AppState(settings=temp_settings))
     qtbot.addWidget(later)
-    later.state.session.open_project(project)
+    later.state.workbench.open_project(project)
     assert later.resume_button.text() == "Resume stopped"
 
 

@@ -47,7 +47,7 @@ def panel_on(qtbot, settings, project: Project) -> TrainPanel:  # type: ignore[n
     state = AppState(settings=settings)
     panel = TrainPanel(state)
     qtbot.addWidget(panel)
-    state.session.open_project(project)
+    state.workbench.open_project(project)
     f = panel.form
     f.device.setCurrentIndex(f.device.findData("cpu"))
     f.workers.setValue(0)

@@ -18,8 +18,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from cocoseg_gui.core.editing import save_journal
-from cocoseg_gui.core.editing.save import read_edited
-from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_report
+from cocoseg_gui.core.masks.dataset import read_edited, read_image_mask_map, read_report
 from cocoseg_gui.core.masks.job import generate_masks
 from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.gui.main_window import MainWindow

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.segment.downloads import SAM_WEIGHTS
 from cocoseg_gui.core.training.models import build_model
 from cocoseg_gui.core.training.pretrained import WEIGHTS, WeightsFile
 from cocoseg_gui.gui.services.error_hints import describe_error
@@ -48,7 +49,7 @@ def test_the_menu_opens_the_list_of_torchvisions_files(
     dialog = window.weights.dialog
     assert dialog is not None and dialog.isVisible()
     names = [dialog.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.list.count())]
-    assert names == list(WEIGHTS)
+    assert names == [*WEIGHTS, *SAM_WEIGHTS]
 
 
 def test_a_download_lands_in_torchs_cache_with_progress(
@@ -118,3 +119,22 @@ def test_the_window_names_the_menu_not_the_command(tmp_path: Path, monkeypatch) 
     message = describe_error(err.value).message
     assert "Tools › Download pretrained weights… (lraspp_mobilenet_v3_large)" in message
     assert "cocoseg download-weights" not in message and entry.file_name in message
+
+
+def test_mobile_sam_is_downloaded_from_the_dialog_and_its_sha256_shown(
+    qtbot, tmp_path: Path, weights_server: WeightsServer
+) -> None:
+    import hashlib
+
+    window = make_window(qtbot, tmp_path)
+    dialog = window.weights.open_dialog()
+    dialog.list.setCurrentRow(len(WEIGHTS) + list(SAM_WEIGHTS).index("mobile_sam"))
+    data = _payload()
+    (weights_server.root / "mobile_sam.pt").write_bytes(data)
+    qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
+    job = window.weights.job
+    assert job is not None
+    with qtbot.waitSignal(job.done, timeout=WAIT_MS):
+        pass
+    assert (_cache(tmp_path) / "mobile_sam.pt").read_bytes() == data
+    assert f"SHA-256 {hashlib.sha256(data).hexdigest()}" in dialog.status.text()

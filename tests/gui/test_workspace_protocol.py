@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cocoseg_gui.core.coco.index import CocoIndex
+from cocoseg_gui.core.project.workbench import LoadedDataset
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets import existing_run_dialog as existing_run
 from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
@@ -34,7 +35,8 @@ def make(qtbot, cls, settings, masks: Path | None = None):
 
 
 def open_demo(state: AppState, annotations: Path, images: Path, cache: Path) -> None:
-    state.set_dataset(CocoIndex.load(annotations, cache_dir=cache), annotations, images)
+    index = CocoIndex.load(annotations, cache_dir=cache)
+    state.workbench.set_loaded(LoadedDataset(index, annotations, images), state.masks_dir)
 
 
 @pytest.mark.parametrize("cls", [MasksPanel, TrainPanel, PredictPanel, EvaluatePanel])
@@ -179,9 +181,65 @@ def private_uses_outside(path: Path) -> list[str]:
     return found
 
 
-def test_the_app_layer_never_touches_private_members() -> None:
-    """app.py, main_window.py and screenshots.py talk to workspaces (and widgets) through public methods."""
-    found = [
-        u for name in ("app.py", "main_window.py", "screenshots.py") for u in private_uses_outside(GUI / name)
-    ]
+def test_no_gui_module_touches_another_objects_private_members() -> None:
+    """Every module of gui/ (the window, its controllers, workspaces, widgets, services) talks to other
+    objects through public methods: issue 20 found the controllers calling ``window._fail`` and
+    ``window._dialog_dir`` (this test covered only app.py, main_window.py and screenshots.py)."""
+    modules = sorted(GUI.rglob("*.py"))
+    assert len(modules) > 50 and GUI / "project_actions.py" in modules
+    found = [u for path in modules for u in private_uses_outside(path)]
     assert found == []
+
+
+def test_the_private_member_check_finds_a_reach_into_another_object(tmp_path) -> None:
+    module = tmp_path / "reach.py"
+    module.write_text("def f(window):\n    window._fail('x')\n    self._ok = window.model._rows\n")
+    assert sorted(private_uses_outside(module)) == [
+        "reach.py:2: window._fail",
+        "reach.py:3: window.model._rows",
+    ]
+
+
+def protocol_members(*classes: str) -> set[str]:
+    """The names the protocol classes of workspaces/protocol.py declare (methods, properties, attributes)."""
+    tree = ast.parse((GUI / "workspaces" / "protocol.py").read_text(encoding="utf-8"))
+    members = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name in classes:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    members.add(item.name)
+                elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                    members.add(item.target.id)
+    return members
+
+
+def images_uses(path: Path) -> set[str]:
+    """What ``path`` uses of the Images workspace: ``self.images.X``, ``window.images.X``, ``images.X``."""
+    used = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Attribute):
+            continue
+        owner = node.value
+        if (isinstance(owner, ast.Name) and owner.id == "images") or (
+            isinstance(owner, ast.Attribute) and owner.attr == "images"
+        ):
+            used.add(node.attr)
+    return used
+
+
+def test_the_window_uses_the_images_workspace_only_through_its_protocol(qtbot) -> None:
+    """Issue 20: MainWindow used about 25 members of the Images workspace beyond its protocol (its browser's
+    model, the editor's notes, the proposals controller, the docks); ImagesApi now lists all the app layer
+    (the window, the screenshot driver) may use."""
+    from PySide6.QtWidgets import QWidget
+
+    from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
+
+    allowed = protocol_members("Workspace", "ImagesApi")
+    used = set().union(*(images_uses(GUI / name) for name in ("main_window.py", "app.py", "screenshots.py")))
+    assert {"set_dataset", "select_image", "notices", "busy_job"} <= allowed
+    assert len(used) > 30 and used <= allowed, sorted(used - allowed)
+    workspace = ImagesWorkspace(QWidget())
+    qtbot.addWidget(workspace)
+    assert [name for name in sorted(allowed) if not hasattr(workspace, name)] == []

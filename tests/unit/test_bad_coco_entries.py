@@ -16,11 +16,11 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from cocoseg_gui.core.coco.index import CocoIndex
-from cocoseg_gui.core.coco.rasterize import rasterize_image
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.masks.class_map import ClassMapping
 from cocoseg_gui.core.masks.job import generate_masks
 from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.masks.rasterize import rasterize_image
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -223,7 +223,7 @@ def test_large_image_painting_equals_the_fast_path(
     val_annotations: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Images above 16M pixels are painted without per-class image-sized buffers: same class maps."""
-    from cocoseg_gui.core.coco import rasterize
+    from cocoseg_gui.core.masks import rasterize
 
     index = CocoIndex.load(val_annotations)
     mapping = ClassMapping.from_categories(index.categories)

@@ -8,18 +8,18 @@ import numpy as np
 from cocoseg_gui.core.editing.editor import ImageEditor
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.history import MIN_STEPS, History, HistoryBook
-from cocoseg_gui.core.editing.session import Brush, EditSession
+from cocoseg_gui.core.editing.image_edit import Brush, ImageEdit
 from cocoseg_gui.core.masks.label_map import LabelMap
 
 
-def stroke(session: EditSession, x: float, y: float, value: int = 1, radius: int = 5) -> None:
+def stroke(session: ImageEdit, x: float, y: float, value: int = 1, radius: int = 5) -> None:
     session.begin_stroke((x, y), Brush(value, radius), "Brush stroke")
     session.stroke_to((x + 30, y))
     session.end_stroke()
 
 
 def test_undo_back_to_the_saved_state_is_clean_and_redo_makes_it_dirty_again() -> None:
-    session = EditSession(np.zeros((100, 100), np.uint8))
+    session = ImageEdit(np.zeros((100, 100), np.uint8))
     stroke(session, 10, 10)
     stroke(session, 10, 40)
     session.mark_saved()
@@ -37,7 +37,7 @@ def test_undo_back_to_the_saved_state_is_clean_and_redo_makes_it_dirty_again() -
 
 
 def test_a_new_edit_after_undo_never_matches_the_discarded_saved_step() -> None:
-    session = EditSession(np.zeros((100, 100), np.uint8))
+    session = ImageEdit(np.zeros((100, 100), np.uint8))
     stroke(session, 10, 10)
     session.mark_saved()
     session.undo()
@@ -48,7 +48,7 @@ def test_a_new_edit_after_undo_never_matches_the_discarded_saved_step() -> None:
 
 
 def test_undo_all_the_way_back_to_an_unedited_map_is_clean() -> None:
-    session = EditSession(np.zeros((100, 100), np.uint8))
+    session = ImageEdit(np.zeros((100, 100), np.uint8))
     stroke(session, 10, 10)
     stroke(session, 10, 50)
     assert session.dirty
@@ -58,7 +58,7 @@ def test_undo_all_the_way_back_to_an_unedited_map_is_clean() -> None:
 
 
 def test_a_stroke_in_progress_is_unsaved_and_a_cancelled_one_is_not() -> None:
-    session = EditSession(np.zeros((100, 100), np.uint8))
+    session = ImageEdit(np.zeros((100, 100), np.uint8))
     session.begin_stroke((10, 10), Brush(1, 3), "Brush stroke")
     assert session.dirty
     session.cancel_stroke()
@@ -66,7 +66,7 @@ def test_a_stroke_in_progress_is_unsaved_and_a_cancelled_one_is_not() -> None:
 
 
 def test_dropping_the_oldest_steps_keeps_the_empty_stack_distinct_from_the_start() -> None:
-    session = EditSession(np.zeros((64, 64), np.uint8), History(max_steps=MIN_STEPS))
+    session = ImageEdit(np.zeros((64, 64), np.uint8), History(max_steps=MIN_STEPS))
     for k in range(MIN_STEPS + 5):  # more steps than kept: the first ones are dropped
         session.begin_stroke((k % 60, 5), Brush(1 + k // 60, 0), "dot")  # 2nd pass: other value
         session.end_stroke()
@@ -79,10 +79,10 @@ def test_dropping_the_oldest_steps_keeps_the_empty_stack_distinct_from_the_start
 def test_the_book_bounds_the_total_dropping_other_images_oldest_steps_first() -> None:
     step_bytes = 21 * 21  # a square dot of radius 10 over background: one 21x21 uint8 patch
     book = HistoryBook(max_bytes=5 * step_bytes)
-    a = EditSession(np.zeros((200, 200), np.uint8), book[1])
-    b = EditSession(np.zeros((200, 200), np.uint8), book[2])
+    a = ImageEdit(np.zeros((200, 200), np.uint8), book[1])
+    b = ImageEdit(np.zeros((200, 200), np.uint8), book[2])
 
-    def square(session: EditSession, k: int) -> None:
+    def square(session: ImageEdit, k: int) -> None:
         session.begin_stroke((20.0, 15.0 + 30 * k), Brush(1, 10, Tip.SQUARE), "square")
         session.end_stroke()
 
@@ -107,7 +107,7 @@ def test_the_book_bounds_the_total_dropping_other_images_oldest_steps_first() ->
 
 def test_the_newest_step_is_kept_even_alone_above_the_total() -> None:
     book = HistoryBook(max_bytes=10)
-    session = EditSession(np.zeros((100, 100), np.uint8), book[7])
+    session = ImageEdit(np.zeros((100, 100), np.uint8), book[7])
     stroke(session, 10, 10)
     stroke(session, 10, 50)
     assert session.history.undo_count == 1 and book.memory_bytes > 10

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cocoseg_gui.core.editing.save import read_edited, save_edited_mask
+from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.files.folder_lock import LOCK_FILE, FolderBusyError, FolderLock
-from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_image_mask_map, read_report
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_edited, read_image_mask_map, read_report
 from cocoseg_gui.core.masks.new_dataset import categories_from_names, create_new_dataset
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,7 +27,7 @@ def test_a_stroke_notifies_only_its_box_and_is_one_step() -> None:
     editor.press((5.5, 5.5))
     editor.move((10.5, 5.5))
     editor.release()
-    assert all(e.region.bottom - e.region.top <= 3 and not e.replaced for e in events)
+    assert all(e.box.bottom - e.box.top <= 3 and not e.replaced for e in events)
     assert labels.array[4:7, 4:12].all() and labels.array[8:].max() in (0, 2)
     assert editor.undo_text == "Brush stroke (person)" and editor.dirty
     assert editor.undo() and not labels.array[:, :30].any()

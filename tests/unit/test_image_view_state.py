@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cocoseg_gui.core.masks.label_map import LabelMap, LabelsChanged, Region
+from cocoseg_gui.core.masks.box import Box
+from cocoseg_gui.core.masks.label_map import LabelMap, LabelsChanged
 from cocoseg_gui.core.project.image_view_state import (
     ClassVisibility,
     DisplayChanged,
@@ -33,17 +34,17 @@ def test_apply_notifies_the_changed_box_and_bumps_the_revision() -> None:
     labels.changed.subscribe(events.append)
     before = labels.apply((slice(5, 10), slice(20, 30)), 2)
     assert before.shape == (5, 10) and not before.any()  # what was overwritten, for undo
-    assert events == [LabelsChanged(Region(5, 20, 10, 30), 1)]
+    assert events == [LabelsChanged(Box(5, 20, 10, 30), 1)]
     assert labels.revision == 1
     assert (labels.array[5:10, 20:30] == 2).all() and labels.array.sum() == 2 * 50
     # an array patch, clipped to the map at the border; undo puts the old patch back
     patch = np.array([[1, 3], [3, 1]], dtype=np.uint8)
-    labels.apply(Region(38, 58, 40, 60), patch)
-    assert events[-1].region == Region(38, 58, 40, 60) and labels.revision == 2
-    labels.apply(Region(5, 20, 10, 30), before)
+    labels.apply(Box(38, 58, 40, 60), patch)
+    assert events[-1].box == Box(38, 58, 40, 60) and labels.revision == 2
+    labels.apply(Box(5, 20, 10, 30), before)
     assert labels.array[5:10, 20:30].sum() == 0 and labels.revision == 3
     clipped = labels.apply((slice(35, 99), slice(-5, None)), 1)
-    assert clipped.shape == (5, 5) and events[-1].region == Region(35, 55, 40, 60)
+    assert clipped.shape == (5, 5) and events[-1].box == Box(35, 55, 40, 60)
 
 
 def test_refused_values_change_nothing() -> None:
@@ -51,11 +52,11 @@ def test_refused_values_change_nothing() -> None:
     events: list[LabelsChanged] = []
     labels.changed.subscribe(events.append)
     with pytest.raises(ValueError, match="not a class"):
-        labels.apply(Region(0, 0, 2, 2), 9)
+        labels.apply(Box(0, 0, 2, 2), 9)
     with pytest.raises(ValueError, match="do not fit"):
-        labels.apply(Region(0, 0, 2, 2), np.ones((3, 3), np.uint8))
+        labels.apply(Box(0, 0, 2, 2), np.ones((3, 3), np.uint8))
     assert events == [] and labels.revision == 0 and not labels.array.any()
-    labels.apply(Region(0, 0, 2, 2), 255)  # ignore is always allowed
+    labels.apply(Box(0, 0, 2, 2), 255)  # ignore is always allowed
     assert labels.class_at(1, 1) == 255 and labels.class_at(99, 0) == -1
 
 
@@ -69,7 +70,7 @@ def test_views_cannot_write_the_map() -> None:
         view[0, 0] = 1
     with pytest.raises(ValueError):
         labels.colors[1] = (0, 0, 0)
-    labels.apply(Region(0, 0, 1, 1), 1)
+    labels.apply(Box(0, 0, 1, 1), 1)
     assert view[0, 0] == 1  # a view follows edits
 
 
@@ -78,7 +79,7 @@ def test_replace_notifies_the_whole_map_even_of_another_shape() -> None:
     events: list[LabelsChanged] = []
     labels.changed.subscribe(events.append)
     labels.replace(np.ones((10, 12), np.uint8))
-    assert events == [LabelsChanged(Region(0, 0, 10, 12), 1, replaced=True)]
+    assert events == [LabelsChanged(Box(0, 0, 10, 12), 1, replaced=True)]
     assert labels.shape == (10, 12)
 
 
@@ -90,10 +91,10 @@ def test_the_state_forwards_only_the_current_maps_changes() -> None:
     first, second = label_map(), label_map()
     state.show(shown(1, first))
     state.show(shown(2, second))
-    first.apply(Region(0, 0, 1, 1), 1)  # no longer shown: no notification
-    second.apply(Region(1, 2, 3, 4), 2)
+    first.apply(Box(0, 0, 1, 1), 1)  # no longer shown: no notification
+    second.apply(Box(1, 2, 3, 4), 2)
     assert [type(e) for e in seen] == [ImageChanged, ImageChanged, LabelsChanged]
-    assert seen[-1].region == Region(1, 2, 3, 4)
+    assert seen[-1].box == Box(1, 2, 3, 4)
     assert state.image is not None and state.image.image_id == 2
 
 
@@ -103,7 +104,7 @@ def test_mask_resolution_is_kept_when_the_image_is_larger() -> None:
     state.show(shown(7, labels, size=(60, 40)))
     assert state.image.size == (60, 40)
     assert state.labels is labels and state.image.mask.shape == (20, 30)
-    labels.apply(Region(0, 0, 20, 30), 1)  # edits are in mask pixels
+    labels.apply(Box(0, 0, 20, 30), 1)  # edits are in mask pixels
     assert state.labels.shape == (20, 30)
 
 
@@ -116,7 +117,7 @@ def test_a_load_error_replaces_the_image() -> None:
     state.fail(2, "broken.jpg", "cannot read the image")
     assert state.image is None and state.error is not None and state.error.file_name == "broken.jpg"
     assert events[-1].image is None and events[-1].error == state.error
-    labels.apply(Region(0, 0, 1, 1), 1)  # the map of the image no longer shown is not forwarded
+    labels.apply(Box(0, 0, 1, 1), 1)  # the map of the image no longer shown is not forwarded
     state.show(shown(3, None))
     assert state.error is None and state.labels is None
 

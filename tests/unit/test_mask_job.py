@@ -14,7 +14,6 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from cocoseg_gui.core.coco.index import CocoIndex
-from cocoseg_gui.core.coco.rasterize import rasterize_image
 from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.jobs import Cancelled, CancelToken, Progress, RateMeter
 from cocoseg_gui.core.masks import job as mask_job
@@ -23,6 +22,7 @@ from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 from cocoseg_gui.core.masks.job import generate_masks, mask_names
 from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.core.masks.palette import palette_bytes
+from cocoseg_gui.core.masks.rasterize import rasterize_image
 
 
 @pytest.fixture(autouse=True)

@@ -116,14 +116,13 @@ def test_training_uses_only_labelled_images(val_images: Path, made_masks: Path, 
 
 
 def test_a_new_dataset_joins_the_project_as_unlabelled(val_images: Path, tmp_path: Path) -> None:
-    from cocoseg_gui.core.masks.new_dataset import planned_entry
-    from cocoseg_gui.core.project.project import Project, Role
-    from cocoseg_gui.core.project.session import DatasetChanged, ProjectChanged, Session
+    from cocoseg_gui.core.project.project import Project, Role, planned_entry
+    from cocoseg_gui.core.project.workbench import DatasetChanged, ProjectChanged, Workbench
 
-    session = Session(tmp_path / "projects")
+    workbench = Workbench(tmp_path / "projects")
     events: list[object] = []
-    session.changed.subscribe(events.append)
-    project = session.project_for_new_dataset("val2017")  # none open: a new project in the root
+    workbench.changed.subscribe(events.append)
+    project = workbench.project_for_new_dataset("val2017")  # none open: a new project in the root
     assert project.folder == tmp_path / "projects" / "val2017" and not project.file.exists()
     entry = planned_entry(project, val_images)
     assert (entry.name, entry.role, entry.masks) == (
@@ -132,11 +131,11 @@ def test_a_new_dataset_joins_the_project_as_unlabelled(val_images: Path, tmp_pat
         project.folder / "masks" / "val2017",
     )
     made = create_new_dataset(val_images, categories_from_names("cat"), entry.masks)
-    added = session.add_dataset(project, entry)
-    assert session.project is project and session.dataset == added and not session.implicit
+    added = workbench.add_dataset(project, entry)
+    assert workbench.project is project and workbench.dataset == added and not workbench.implicit
     assert any(isinstance(e, ProjectChanged) for e in events) and isinstance(events[-1], DatasetChanged)
     saved = Project.load(project.file)
     assert saved.dataset("val2017") == added and added.annotations == made.annotations
     # a second dataset of the same images gets a free name and folder
-    again = planned_entry(session.project_for_new_dataset("x"), val_images)
+    again = planned_entry(workbench.project_for_new_dataset("x"), val_images)
     assert again.name == "val2017-2" and again.masks == project.folder / "masks" / "val2017-2"

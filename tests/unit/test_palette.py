@@ -73,3 +73,15 @@ def test_mask_pngs_on_disk_keep_the_standard_voc_palette(tmp_path) -> None:
     with Image.open(path) as img:
         assert img.getpalette() == list(palette_bytes())
     assert img.getpalette()[3:6] == [128, 0, 0]  # class 1 is VOC maroon on disk, lifted only on screen
+
+
+def test_the_fast_delta_e_is_norm_bit_for_bit() -> None:
+    """display_palette's distances (channel by channel, for start-up) pick exactly what norm would."""
+    from cocoseg_gui.core.masks.palette import _delta_e
+
+    grid = lab(np.stack(np.meshgrid(*[np.arange(0, 256, 17)] * 3, indexing="ij"), -1).reshape(-1, 3))
+    placed = lab(voc_palette()[:40])
+    assert np.array_equal(
+        _delta_e(grid[:, None], placed[None]), np.linalg.norm(grid[:, None] - placed[None], axis=-1)
+    )
+    assert np.array_equal(_delta_e(grid, placed[7]), np.linalg.norm(grid - placed[7], axis=-1))

@@ -178,8 +178,8 @@ def test_cli_out_that_is_a_file_exits_2(
         (["predict", "--checkpoint", str(ckpt), image, "--out", str(afile)], "--out: .*afile is a file"),
         (["masks", "--annotations", ann, "--images", ".", "--out", str(afile)], "afile is a file"),
         (["train", "--data", str(masks), "--model", "unet", "--out", str(afile / "run")], "afile is a file"),
-        (["export", "--checkpoint", str(ckpt), "--onnx", str(afile / "m.onnx")], "afile is a file"),
-        (["export", "--checkpoint", str(ckpt), "--onnx", str(tmp_path)], "is a folder"),
+        (["export-onnx", "--checkpoint", str(ckpt), "--onnx", str(afile / "m.onnx")], "afile is a file"),
+        (["export-onnx", "--checkpoint", str(ckpt), "--onnx", str(tmp_path)], "is a folder"),
     ]
     for argv, message in cases:
         code, err = cli(capsys, *argv)
@@ -249,7 +249,7 @@ def test_export_refuses_an_opset_out_of_range(ckpt: Path, tmp_path: Path, capsys
         with pytest.raises(OptionsError, match=r"--opset must be between 10 and \d+"):
             export_onnx(ckpt, tmp_path / "m.onnx", opset=opset)
     onnx = str(tmp_path / "m.onnx")
-    code, err = cli(capsys, "export", "--checkpoint", str(ckpt), "--onnx", onnx, "--opset", "1")
+    code, err = cli(capsys, "export-onnx", "--checkpoint", str(ckpt), "--onnx", onnx, "--opset", "1")
     assert code == 2 and "--opset must be between" in err and "Traceback" not in err
     assert not (tmp_path / "m.onnx").exists()
     pytest.importorskip("onnx")

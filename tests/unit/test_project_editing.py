@@ -14,10 +14,10 @@ from cocoseg_gui.core.editing.save import save_edited_mask
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.masks.class_map import ClassMapping
 from cocoseg_gui.core.masks.job import generate_masks
-from cocoseg_gui.core.masks.new_dataset import create_new_dataset, planned_entry
+from cocoseg_gui.core.masks.new_dataset import create_new_dataset
 from cocoseg_gui.core.masks.options import MaskOptions
-from cocoseg_gui.core.project.project import Project, Role, coco_folder_datasets, new_project
-from cocoseg_gui.core.project.session import DatasetChanged, ProjectChanged, Session
+from cocoseg_gui.core.project.project import Project, Role, coco_folder_datasets, new_project, planned_entry
+from cocoseg_gui.core.project.workbench import DatasetChanged, ProjectChanged, Workbench
 
 
 @pytest.fixture
@@ -93,26 +93,26 @@ def test_mask_folders_are_checked_and_removal_keeps_files(project: Project, tmp_
 
 
 def test_session_saves_each_change_and_save_as_keeps_every_folder(project: Project, tmp_path: Path) -> None:
-    session = Session(tmp_path / "projects")
-    session.open_project(Project.load(project.file), "val2017")
+    workbench = Workbench(tmp_path / "projects")
+    workbench.open_project(Project.load(project.file), "val2017")
     events: list[object] = []
-    session.changed.subscribe(events.append)
-    session.rename_dataset("val2017", "holdout")
+    workbench.changed.subscribe(events.append)
+    workbench.rename_dataset("val2017", "holdout")
     assert Project.load(project.file).dataset("holdout").role is Role.VAL
-    assert session.dataset is not None and session.dataset.name == "holdout"
+    assert workbench.dataset is not None and workbench.dataset.name == "holdout"
     assert [type(e) for e in events] == [ProjectChanged, DatasetChanged]
     with pytest.raises(DatasetError):
-        session.rename_dataset("holdout", "train2017")
+        workbench.rename_dataset("holdout", "train2017")
     assert Project.load(project.file).dataset("holdout").name == "holdout"  # nothing changed on disk
 
     made = project.default_masks_dir(project.dataset("val2017"))
     target = tmp_path / "moved"
-    saved = session.save_project_as(target)
+    saved = workbench.save_project_as(target)
     assert saved == target / "cocoseg-project.json"
     again = Project.load(saved)
     assert again.dataset("holdout").masks == made  # the masks made in the old folder are still found
-    session.remove_dataset("holdout")
-    assert session.dataset is not None and session.dataset.name == "train2017"
+    workbench.remove_dataset("holdout")
+    assert workbench.dataset is not None and workbench.dataset.name == "train2017"
     assert [d.name for d in Project.load(saved).datasets] == ["train2017"]
 
 

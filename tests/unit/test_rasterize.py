@@ -12,7 +12,10 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from cocoseg_gui.core.coco.index import CocoIndex
-from cocoseg_gui.core.coco.rasterize import (
+from cocoseg_gui.core.errors import OptionsError
+from cocoseg_gui.core.masks.class_map import ClassMapping
+from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.masks.rasterize import (
     Undrawable,
     annotation_mask,
     decode_counts,
@@ -20,9 +23,6 @@ from cocoseg_gui.core.coco.rasterize import (
     rasterize_annotations,
     rasterize_image,
 )
-from cocoseg_gui.core.errors import OptionsError
-from cocoseg_gui.core.masks.class_map import ClassMapping
-from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.core.types import Annotation, Category
 
 PRIORITY = ("person", "dog", "car", "chair")

@@ -14,8 +14,8 @@ import pytest
 
 from cocoseg_gui.core.editing import save_journal
 from cocoseg_gui.core.editing.edited_records import BACKUP_FILE
-from cocoseg_gui.core.editing.save import EDITED_FILE, read_edited, save_edited_mask
-from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_report
+from cocoseg_gui.core.editing.save import EDITED_FILE, save_edited_mask
+from cocoseg_gui.core.masks.dataset import read_edited, read_image_mask_map, read_report
 from cocoseg_gui.core.masks.new_dataset import categories_from_names, create_new_dataset
 from cocoseg_gui.core.masks.png import encode_mask_png
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cocoseg_gui.core.quality.scores import class_scores, image_confusion, image_scores, mean_iou
+from cocoseg_gui.core.training.scores import class_scores, image_confusion, image_scores, mean_iou
 from cocoseg_gui.core.types import IGNORE_INDEX
 
 NAMES = ["background", "cat", "dog"]

@@ -14,7 +14,6 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from cocoseg_gui.core.assists.image import downscale
@@ -65,6 +64,8 @@ def grabcut(
     max_side: int = GRABCUT_MAX_SIDE,
 ) -> GrabCutResult:
     """Segment the object in ``rect`` (mask pixels) of ``rgb`` (H, W, 3 uint8 on the mask's grid)."""
+    import cv2  # here: OpenCV loads at first use, not at the window's start (ADR 0035)
+
     rect = rect.clipped(rgb.shape)
     if rect.empty or min(rect.shape) < 2:
         raise ValueError("GrabCut needs a box at least 2 pixels wide and high")
@@ -134,6 +135,8 @@ def grabcut_job(
 
 
 def _resized(rgb: np.ndarray, scale: float) -> np.ndarray:
+    import cv2
+
     rgb = np.array(rgb, order="C")  # a copy: OpenCV refuses read-only views
     if scale >= 1.0:
         return rgb
@@ -143,6 +146,8 @@ def _resized(rgb: np.ndarray, scale: float) -> np.ndarray:
 
 def _stamp(labels: np.ndarray, scribble: Scribble, region: Box, scale: float) -> None:
     """Draw ``scribble`` (mask pixels) into the work-size ``labels`` as certain fg/bg."""
+    import cv2
+
     value = cv2.GC_FGD if scribble.foreground else cv2.GC_BGD
     thickness = max(1, round((2 * scribble.radius + 1) * scale))
     pts = [(round((x - region.left) * scale), round((y - region.top) * scale)) for x, y in scribble.points]

@@ -6,12 +6,13 @@ once per image (INTER_AREA: averaging, no aliasing) keeps each tool call at the 
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 
 def rgb_at_mask_size(rgb: np.ndarray, mask_shape: tuple[int, int]) -> np.ndarray:
     """``rgb`` (H, W, 3 uint8) resized to ``mask_shape`` (h, w); the array itself when sizes match."""
+    import cv2  # here: OpenCV loads at first use, not at the window's start (ADR 0035)
+
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[:, :, None], 3, axis=2)
     rgb = np.ascontiguousarray(rgb[:, :, :3], dtype=np.uint8)
@@ -23,6 +24,8 @@ def rgb_at_mask_size(rgb: np.ndarray, mask_shape: tuple[int, int]) -> np.ndarray
 
 def downscale(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     """``rgb`` shrunk so that its longer side is at most ``max_side``; (image, scale <= 1)."""
+    import cv2
+
     h, w = rgb.shape[:2]
     scale = min(1.0, max_side / max(h, w, 1))
     if scale >= 1.0:

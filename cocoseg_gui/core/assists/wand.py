@@ -9,7 +9,6 @@ a one-pixel diagonal edge stops it.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from cocoseg_gui.core.editing.box import Area, Box
@@ -22,6 +21,8 @@ DEFAULT_TOLERANCE = 24
 def wand_area(rgb: np.ndarray, point: Point, tolerance: int, connectivity: int = 4) -> Area:
     """Pixels connected to ``point`` whose every channel is within ``tolerance`` of the seed's
     (``rgb``: (H, W, 3) uint8 on the mask's grid). Nothing when ``point`` is outside."""
+    import cv2  # here: OpenCV loads at first use, not at the window's start (ADR 0035)
+
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity is 4 or 8, got {connectivity}")
     tolerance = int(min(MAX_TOLERANCE, max(0, tolerance)))

@@ -1,4 +1,4 @@
-"""ImageEditor: the Edit mode's state without Qt: tool settings, one EditSession per image, save.
+"""ImageEditor: the Edit mode's state without Qt: tool settings, one ImageEdit per image, save.
 
 The GUI hands it mouse positions already in MASK pixels and the shown image's ``LabelMap``; every
 changed box is written into that map with ``LabelMap.apply`` (which notifies the views with the box),
@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 from cocoseg_gui.core.editing.box import Area, Box
 from cocoseg_gui.core.editing.footprint import Tip, check_radius
 from cocoseg_gui.core.editing.history import HistoryBook, step_description
+from cocoseg_gui.core.editing.image_edit import Brush, ImageEdit
 from cocoseg_gui.core.editing.rules import OVERWRITE, Mode, Rule, pick
 from cocoseg_gui.core.editing.save import (
     SavedMask,
@@ -28,42 +28,17 @@ from cocoseg_gui.core.editing.save import (
     save_edited_mask,
     save_mask_copy,
 )
-from cocoseg_gui.core.editing.session import Brush, EditSession
 from cocoseg_gui.core.editing.stroke import Point, pixel
+from cocoseg_gui.core.editing.tools import ASSIST_TOOLS, BRUSH_TOOLS, STEP_NAMES, Tool
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.files.folder_lock import WINDOW_LOCK_WAIT_S
 from cocoseg_gui.core.masks.inventory import MaskInventory
-from cocoseg_gui.core.masks.label_map import LabelMap, Region
+from cocoseg_gui.core.masks.label_map import LabelMap
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
 
 MAX_BRUSH_RADIUS = 200
-
-
-class Tool(str, Enum):
-    BRUSH = "brush"
-    ERASER = "eraser"
-    FILL = "fill"
-    PICKER = "picker"
-    POLYGON = "polygon"
-    IGNORE = "ignore"
-    WAND = "wand"  # the assists (core/assists): previewed, accepted as one step
-    SUPERPIXEL = "superpixel"
-    GRABCUT = "grabcut"
-
-
-STEP_NAMES = {
-    Tool.BRUSH: "Brush stroke",
-    Tool.ERASER: "Eraser stroke",
-    Tool.FILL: "Fill",
-    Tool.POLYGON: "Polygon",
-    Tool.IGNORE: "Ignore stroke",
-    Tool.WAND: "Magic wand",
-    Tool.SUPERPIXEL: "Superpixels",
-    Tool.GRABCUT: "GrabCut",
-}
-BRUSH_TOOLS = (Tool.BRUSH, Tool.ERASER, Tool.IGNORE)  # the tools that paint with the brush footprint
-ASSIST_TOOLS = (Tool.WAND, Tool.SUPERPIXEL, Tool.GRABCUT)  # driven by gui/widgets/assist_tools.py
+__all__ = ["ASSIST_TOOLS", "BRUSH_TOOLS", "MAX_BRUSH_RADIUS", "ImageEditor", "Tool", "ToolSettings"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +65,7 @@ class _Entry:
 
     image_id: int
     file_name: str
-    session: EditSession
+    session: ImageEdit
     labels: LabelMap
     image_size: tuple[int, int] | None  # (height, width) a saved mask must have; None: not checked
 
@@ -172,7 +147,7 @@ class ImageEditor:
         elif entry is None or not np.array_equal(entry.session.label, labels.array):
             if entry is not None:
                 self.book.forget(image_id)  # the file changed under a clean session: its undo is stale
-            session = EditSession(np.array(labels.array), self.book[image_id])
+            session = ImageEdit(np.array(labels.array), self.book[image_id])
             entry = _Entry(image_id, file_name, session, labels, image_size)
             self._entries[image_id] = entry
         else:
@@ -379,7 +354,7 @@ class ImageEditor:
         entry = self._current
         if entry is None or box is None or box.empty:
             return
-        entry.labels.apply(Region(box.top, box.left, box.bottom, box.right), entry.session.label[box.slices])
+        entry.labels.apply(box, entry.session.label[box.slices])
 
     # ------------------------------------------------------------------------------------- undo/redo
     def undo(self) -> bool:

@@ -10,7 +10,6 @@ Connectivity is 4 by default: brush strokes and polygon edges are 8-connected li
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from cocoseg_gui.core.editing.box import Area, Box
@@ -22,6 +21,8 @@ DEFAULT_CONNECTIVITY = 4
 
 def fill_area(label: np.ndarray, point: Point, connectivity: int = DEFAULT_CONNECTIVITY) -> Area:
     """The pixels connected to ``point`` that have its class (nothing when ``point`` is outside)."""
+    import cv2  # here: OpenCV loads at first use, not at the window's start (ADR 0035)
+
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity is 4 or 8, got {connectivity}")
     x, y = pixel(point)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from cocoseg_gui.core.editing.box import Area, Box
@@ -20,6 +19,8 @@ from cocoseg_gui.core.types import BACKGROUND
 
 def polygon_area(vertices: Sequence[Point], shape: tuple[int, ...]) -> Area:
     """The pixels inside (or on) the polygon through ``vertices``; nothing for fewer than 3 vertices."""
+    import cv2  # here: OpenCV loads at first use, not at the window's start (ADR 0035)
+
     if len(vertices) < 3:
         return Area.nothing()
     pts = np.array([pixel(v) for v in vertices], dtype=np.int64)

@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
 from cocoseg_gui.core.editing import save_journal
-from cocoseg_gui.core.editing.edited_records import recover_edited, write_edited
+from cocoseg_gui.core.editing.edited_records import recover_edited
+from cocoseg_gui.core.editing.save_records import record_edited, updated_report
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, describe_os_error
 from cocoseg_gui.core.files.atomic import atomic_write_bytes, atomic_write_json
 from cocoseg_gui.core.files.folder_lock import SAVE_TIMEOUT_S, locked
 from cocoseg_gui.core.files.safe_paths import SafeRoot
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE, ClassMapping
-from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_json, read_report, resolve_mask_entry
+from cocoseg_gui.core.masks.dataset import read_edited, read_image_mask_map, read_report, resolve_mask_entry
 from cocoseg_gui.core.masks.folder import EDITED_FILE, IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE
 from cocoseg_gui.core.masks.png import class_histogram, encode_mask_png
 from cocoseg_gui.core.types import IGNORE_INDEX
@@ -85,41 +85,6 @@ def _new_mask_name(file_name: str, taken: set[str]) -> str:
 def _histogram_dict(label: np.ndarray) -> dict[int, int]:
     hist = class_histogram(label)
     return {int(i): int(hist[i]) for i in np.flatnonzero(hist)}
-
-
-def updated_report(
-    report: dict[str, Any] | None, mapping: ClassMapping, mask_name: str, new: dict[int, int]
-) -> dict[str, Any]:
-    """report.json with ``mask_name``'s per-image counts replaced by ``new`` and the class totals
-    (pixels, images) moved by the difference, so class weights and oversampling see the edit."""
-    report = dict(report or {"version": 1})
-    per_image = dict(report.get("per_image") or {})
-    old = {int(k): int(v) for k, v in (per_image.get(mask_name) or {}).items()}
-    per_image[mask_name] = {str(k): v for k, v in sorted(new.items())}
-    report["per_image"] = per_image
-    classes = [dict(c) for c in report.get("classes") or []]
-    by_index = {int(c["index"]): c for c in classes if isinstance(c, dict) and "index" in c}
-    for index in sorted(set(old) | set(new)):
-        entry = by_index.get(index)
-        if entry is None:
-            name = _class_name(mapping, index)
-            entry = by_index[index] = {"index": index, "name": name, "pixels": 0, "images": 0}
-            classes.append(entry)
-        entry["pixels"] = int(entry.get("pixels", 0)) + new.get(index, 0) - old.get(index, 0)
-        entry["images"] = int(entry.get("images", 0)) + (index in new) - (index in old)
-    classes.sort(key=lambda c: int(c["index"]))
-    report["classes"] = classes
-    return report
-
-
-def _class_name(mapping: ClassMapping, index: int) -> str:
-    if index == IGNORE_INDEX:
-        return "ignore"
-    return mapping.name_of(index) if index < mapping.num_classes else str(index)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def save_edited_mask(
@@ -242,19 +207,6 @@ def _write(path: Path, write: Any) -> None:
 
 
 # --------------------------------------------------------------------------------------- edited.json
-def read_edited(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """edited.json of a mask folder: image file name -> {"mask", "image_id", "first_saved", "saved",
-    "saves"}; {} when there is none (docs/formats.md)."""
-    path = Path(folder) / EDITED_FILE
-    data = read_json(path, required=False)
-    if data is None:
-        return {}
-    images = data.get("images") if isinstance(data, dict) else None
-    if not isinstance(images, dict):
-        raise DatasetError(path, 'expected {"version": 1, "images": {file name: entry}}')
-    return {str(k): dict(v) for k, v in images.items() if isinstance(v, dict)}
-
-
 def recover_damaged_edited(
     folder: str | Path, notes: list[str], lock_timeout: float = SAVE_TIMEOUT_S
 ) -> bool:
@@ -274,31 +226,6 @@ def recover_damaged_edited(
         except DatasetError as exc:
             notes.append(recover_edited(root, exc.problem).message)
     return True
-
-
-def record_edited(
-    folder: Path, file_name: str, mask_name: str, image_id: int | None, notes: list[str] | None = None
-) -> None:
-    """Add or refresh the image's entry in edited.json (atomic, with its backup), so the browser can
-    mark it. A damaged edited.json is recovered (edited_records), never silently rebuilt; what was
-    recovered and what is gone is appended to ``notes``."""
-    try:
-        images = read_edited(folder)
-    except DatasetError as exc:
-        recovery = recover_edited(folder, exc.problem, file_name)
-        images = dict(recovery.records)
-        if notes is not None:
-            notes.append(recovery.message)
-    entry = images.get(file_name, {})
-    now = _now()
-    images[file_name] = {
-        "mask": mask_name,
-        "image_id": image_id if image_id is not None else entry.get("image_id"),
-        "first_saved": entry.get("first_saved", now),
-        "saved": now,
-        "saves": int(entry.get("saves", 0)) + 1,
-    }
-    write_edited(folder, images)
 
 
 # ------------------------------------------------------------------------------------- save elsewhere

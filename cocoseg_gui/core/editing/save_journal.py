@@ -24,11 +24,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from cocoseg_gui.core.editing.save_records import record_edited, updated_report
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.files.atomic import atomic_write_json
+from cocoseg_gui.core.files.json_file import read_json
 from cocoseg_gui.core.files.safe_paths import SafeRoot, UnsafePathError, check_relative_name
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE, ClassMapping
-from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_json, read_report
+from cocoseg_gui.core.masks.dataset import read_image_mask_map, read_report
 from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE, MASKS_DIR, REPORT_FILE, SAVE_JOURNAL_FILE
 from cocoseg_gui.core.masks.png import class_histogram, read_mask_png
 
@@ -119,8 +121,6 @@ def repair(folder: str | Path, notes: list[str] | None = None) -> list[str]:
 
     An untrusted journal is set aside and its message appended to ``notes``. Raises OSError when
     the folder cannot be written (the journal stays for the next try)."""
-    from cocoseg_gui.core.editing.save import record_edited, updated_report  # save imports this
-
     root = Path(folder)
     if not (root / JOURNAL_FILE).exists():
         return []

@@ -25,7 +25,6 @@ import numpy as np
 import orjson
 
 from cocoseg_gui.core.coco.index import CocoIndex
-from cocoseg_gui.core.coco.rasterize import priority_groups
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.files.atomic import atomic_write_bytes
 from cocoseg_gui.core.files.image_header import image_size
@@ -40,6 +39,7 @@ from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE, MANIFEST_FILE, REPORT_
 from cocoseg_gui.core.masks.job import options_hash
 from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.core.masks.png import class_histogram
+from cocoseg_gui.core.masks.rasterize import priority_groups
 from cocoseg_gui.core.types import IGNORE_INDEX, Annotation
 
 __all__ = ["FORMATS", "ExportReport", "export_coco"]

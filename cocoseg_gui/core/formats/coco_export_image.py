@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from cocoseg_gui.core.coco.rasterize import priority_groups, rasterize_annotations
 from cocoseg_gui.core.coco.segmentation import annotation_mask
 from cocoseg_gui.core.formats.coco_components import (
     component_polygon,
@@ -24,6 +23,7 @@ from cocoseg_gui.core.formats.coco_components import (
 from cocoseg_gui.core.formats.coco_export_report import ExportReport, foreground_iou
 from cocoseg_gui.core.masks.class_map import ClassMapping
 from cocoseg_gui.core.masks.options import MaskOptions
+from cocoseg_gui.core.masks.rasterize import priority_groups, rasterize_annotations
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX, Annotation
 
 

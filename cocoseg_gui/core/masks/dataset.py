@@ -7,7 +7,6 @@ Predict's ground truth and the viewer (gui.image_source) all go through these fu
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,23 +15,11 @@ from typing import Any
 import numpy as np
 
 from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.files.json_file import read_json
 from cocoseg_gui.core.files.safe_paths import SafeRoot, UnsafePathError
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE, ClassMapping
-from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR, REPORT_FILE
+from cocoseg_gui.core.masks.folder import EDITED_FILE, IMAGE_MAP_FILE, MANIFEST_FILE, MASKS_DIR, REPORT_FILE
 from cocoseg_gui.core.masks.png import read_mask_png
-
-
-def read_json(path: str | Path, required: bool = True) -> Any:
-    """Parse a JSON file; None when it is missing and not ``required``, else DatasetError naming it."""
-    path = Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        if not required:
-            return None
-        raise DatasetError(path, "file not found (is this a folder written by `cocoseg masks`?)") from exc
-    except (OSError, ValueError) as exc:
-        raise DatasetError(path, f"cannot read JSON ({exc})") from exc
 
 
 def read_image_mask_map(root: str | Path, required: bool = True) -> dict[str, str]:
@@ -45,6 +32,19 @@ def read_image_mask_map(root: str | Path, required: bool = True) -> dict[str, st
     if not isinstance(data, dict):
         raise DatasetError(path, "expected a JSON object {image: mask}")
     return {str(k): str(v) for k, v in data.items()}
+
+
+def read_edited(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """edited.json of a mask folder: image file name -> {"mask", "image_id", "first_saved", "saved",
+    "saves"}; {} when there is none (docs/formats.md; written by core/editing/save.py)."""
+    path = Path(folder) / EDITED_FILE
+    data = read_json(path, required=False)
+    if data is None:
+        return {}
+    images = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(images, dict):
+        raise DatasetError(path, 'expected {"version": 1, "images": {file name: entry}}')
+    return {str(k): dict(v) for k, v in images.items() if isinstance(v, dict)}
 
 
 def read_report(root: str | Path, required: bool = False) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cocoseg_gui import __version__
-from cocoseg_gui.core.errors import OptionsError
+from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.files.output_guard import check_output_folder
 from cocoseg_gui.core.files.safe_paths import SafeRoot, is_within
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE
@@ -25,6 +25,7 @@ IMAGE_MAP_FILE = "image_mask_map.json"
 EDITED_FILE = "edited.json"  # images saved from the mask editor (core/editing/save.py)
 EDITED_BACKUP_FILE = ".edited-backup.json"  # its copy, written with it (core/editing/edited_records.py)
 SAVE_JOURNAL_FILE = ".save-journal.json"  # an editor save in progress (core/editing/save_journal.py)
+IMAGES_FILE = "images.json"  # a new dataset's COCO file listing its images, no annotations (new_dataset.py)
 
 
 def mask_names(file_names: Sequence[str]) -> list[str]:
@@ -84,6 +85,14 @@ def holds_masks(folder: Path) -> bool:
     """True when ``folder`` already has a manifest or mask files (a rerun resumes or must overwrite)."""
     masks = Path(folder) / MASKS_DIR
     return (Path(folder) / MANIFEST_FILE).is_file() or (masks.is_dir() and any(masks.iterdir()))
+
+
+def check_mask_folder(folder: Path | None) -> Path:
+    """``folder`` when it is a mask dataset folder (it has category_mapping.json), else DatasetError naming
+    it: what Train and Evaluate check before they start."""
+    if folder is None or not (Path(folder) / MAPPING_FILE).is_file():
+        raise DatasetError(folder, f"not a mask dataset folder (no {MAPPING_FILE}): generate masks first")
+    return Path(folder)
 
 
 def _masks_made_before(out: Path) -> set[str]:

@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cocoseg_gui.core.editing.save import read_edited
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.files.safe_paths import SafeRoot
-from cocoseg_gui.core.masks.dataset import read_image_mask_map, resolve_mask_entry
+from cocoseg_gui.core.masks.dataset import read_edited, read_image_mask_map, resolve_mask_entry
 from cocoseg_gui.core.masks.folder import MASKS_DIR
 from cocoseg_gui.core.observers import Observers
 

@@ -30,12 +30,6 @@ import numpy as np
 
 from cocoseg_gui.core.coco.image_entry import check_unique_file_names, image_entry_problem
 from cocoseg_gui.core.coco.index import CocoIndex
-from cocoseg_gui.core.coco.rasterize import (
-    RasterResult,
-    priority_groups,
-    rasterize_annotations,
-    rasterize_many,
-)
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.files.atomic import atomic_write_json, remove_stale_temporaries
 from cocoseg_gui.core.files.folder_lock import JOB_LOCK_WAIT_S, LOCK_FILES, locked
@@ -55,6 +49,12 @@ from cocoseg_gui.core.masks.folder import (
 )
 from cocoseg_gui.core.masks.options import MaskOptions
 from cocoseg_gui.core.masks.png import class_histogram, encode_mask_png, read_mask_png, write_file_atomic
+from cocoseg_gui.core.masks.rasterize import (
+    RasterResult,
+    priority_groups,
+    rasterize_annotations,
+    rasterize_many,
+)
 from cocoseg_gui.core.masks.report import ImageOutcome, ImageTask, ReportBuilder
 from cocoseg_gui.core.types import Annotation
 

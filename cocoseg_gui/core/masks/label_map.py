@@ -1,8 +1,8 @@
 """LabelMap: the class map of one image at mask resolution, changed only through methods that say where.
 
 The mask editor (brush, fill, undo) changes label maps; views must repaint only what changed, so every
-change notifies observers with its bounding box (``Region``) and bumps a revision counter. Views get
-read-only arrays: an accidental write raises instead of silently diverging from what is saved.
+change notifies observers with its bounding box (``core.masks.box.Box``) and bumps a revision counter.
+Views get read-only arrays: an accidental write raises instead of silently diverging from what is saved.
 """
 
 from __future__ import annotations
@@ -12,55 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cocoseg_gui.core.masks.box import Box
 from cocoseg_gui.core.masks.palette import voc_palette
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
 
 
 @dataclass(frozen=True)
-class Region:
-    """A bounding box in mask pixels, half-open: rows ``top:bottom``, columns ``left:right``."""
-
-    top: int
-    left: int
-    bottom: int
-    right: int
-
-    @classmethod
-    def full(cls, shape: tuple[int, ...]) -> Region:
-        return cls(0, 0, int(shape[0]), int(shape[1]))
-
-    @classmethod
-    def of(cls, where: Region | tuple[slice, slice], shape: tuple[int, ...]) -> Region:
-        """A region from a (rows, cols) pair of slices (step 1), clipped to ``shape``."""
-        if isinstance(where, Region):
-            rows, cols = where.slices
-        else:
-            rows, cols = where
-        r0, r1, rs = rows.indices(int(shape[0]))
-        c0, c1, cs = cols.indices(int(shape[1]))
-        if rs != 1 or cs != 1:
-            raise ValueError("a region is a box: slices with step 1")
-        return cls(r0, c0, max(r0, r1), max(c0, c1))
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.top, self.bottom), slice(self.left, self.right)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.bottom - self.top, self.right - self.left
-
-    @property
-    def empty(self) -> bool:
-        return self.bottom <= self.top or self.right <= self.left
-
-
-@dataclass(frozen=True)
 class LabelsChanged:
-    """``region`` of the map changed; ``replaced``: the whole map was swapped (its shape may differ)."""
+    """``box`` of the map changed; ``replaced``: the whole map was swapped (its shape may differ)."""
 
-    region: Region
+    box: Box
     revision: int
     replaced: bool = False
 
@@ -128,27 +90,27 @@ class LabelMap:
         return value in (BACKGROUND, IGNORE_INDEX) or value in self.names
 
     # ----------------------------------------------------------------------------------------- changing
-    def apply(self, where: Region | tuple[slice, slice], values: np.ndarray | int) -> np.ndarray:
-        """Write ``values`` (a class index, or an array of the region's shape) into a box; returns the
+    def apply(self, where: Box | tuple[slice, slice], values: np.ndarray | int) -> np.ndarray:
+        """Write ``values`` (a class index, or an array of the box's shape) into a box; returns the
         overwritten patch (for undo). Values must be allowed classes; nothing changes on a refusal."""
-        region = Region.of(where, self._labels.shape)
-        patch = np.array(self._labels[region.slices], copy=True)
-        if region.empty:
+        box = Box.from_slices(where, self._labels.shape)
+        patch = np.array(self._labels[box.slices], copy=True)
+        if box.empty:
             return patch
         new = np.asarray(values)
-        if new.ndim and new.shape != region.shape:
-            raise ValueError(f"values of shape {new.shape} do not fit the region {region.shape}")
+        if new.ndim and new.shape != box.shape:
+            raise ValueError(f"values of shape {new.shape} do not fit the box {box.shape}")
         bad = sorted(v for v in np.unique(new).tolist() if not (0 <= v <= 255 and self.allowed(int(v))))
         if bad:
             raise ValueError(f"not a class of this map: {bad[:5]}")
-        self._labels[region.slices] = new.astype(np.uint8, copy=False)
-        self._notify(LabelsChanged(region, self.revision + 1))
+        self._labels[box.slices] = new.astype(np.uint8, copy=False)
+        self._notify(LabelsChanged(box, self.revision + 1))
         return patch
 
     def replace(self, labels: np.ndarray) -> None:
         """Swap the whole map (any shape); views redraw it completely."""
         self._labels = self._checked(labels)
-        self._notify(LabelsChanged(Region.full(self._labels.shape), self.revision + 1, replaced=True))
+        self._notify(LabelsChanged(Box.full(self._labels.shape), self.revision + 1, replaced=True))
 
     def _notify(self, event: LabelsChanged) -> None:
         self.revision = event.revision

@@ -24,13 +24,14 @@ from cocoseg_gui.core.coco.index_stream import NotAnObject, StreamFallback, iter
 from cocoseg_gui.core.errors import DatasetError, OptionsError, describe_os_error
 from cocoseg_gui.core.files.atomic import atomic_write_json
 from cocoseg_gui.core.files.image_header import image_size
+from cocoseg_gui.core.files.json_file import read_json
 from cocoseg_gui.core.files.output_guard import check_output_folder
 from cocoseg_gui.core.files.safe_paths import SafeRoot
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE, MAX_CLASSES, ClassMapping, parse_class_list
-from cocoseg_gui.core.masks.dataset import read_json
 from cocoseg_gui.core.masks.folder import (
     IMAGE_MAP_FILE,
+    IMAGES_FILE,
     MANIFEST_FILE,
     MASKS_DIR,
     REPORT_FILE,
@@ -39,10 +40,8 @@ from cocoseg_gui.core.masks.folder import (
 )
 from cocoseg_gui.core.masks.job import options_hash
 from cocoseg_gui.core.masks.options import MaskOptions
-from cocoseg_gui.core.project.project import DatasetEntry, Project, Role, slug
 from cocoseg_gui.core.types import IMAGE_SUFFIXES, Category
 
-IMAGES_FILE = "images.json"  # the COCO file listing the folder's images (no annotations)
 CREATED_BY = "new-dataset"  # manifest.json "created_by": a folder labelled by hand from scratch
 
 __all__ = [
@@ -53,7 +52,6 @@ __all__ = [
     "categories_from_names",
     "create_new_dataset",
     "list_images",
-    "planned_entry",
 ]
 
 
@@ -239,18 +237,3 @@ def create_new_dataset(
     except OSError as exc:
         raise DatasetError(Path(exc.filename or out), f"cannot write: {describe_os_error(exc)}") from exc
     return NewDataset(out, annotations, images_dir, len(coco["images"]), tuple(unreadable), tuple(refused))
-
-
-def planned_entry(project: Project, images_dir: str | Path, name: str | None = None) -> DatasetEntry:
-    """The project's ``unlabelled`` dataset for ``images_dir`` before it is made: a name no dataset has
-    (``photos``, ``photos-2``...) and its mask folder ``<project>/masks/<name>``, new or empty."""
-    images_dir = Path(images_dir).absolute()
-    base = slug(name or images_dir.name)
-    taken = {d.name for d in project.datasets}
-    n = 1
-    while True:
-        candidate = base if n == 1 else f"{base}-{n}"
-        masks = project.folder / MASKS_DIR / candidate
-        if candidate not in taken and not (masks.exists() and (not masks.is_dir() or any(masks.iterdir()))):
-            return DatasetEntry(candidate, Role.UNLABELLED, masks / IMAGES_FILE, images_dir, masks)
-        n += 1

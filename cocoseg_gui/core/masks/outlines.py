@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cv2
 import numpy as np
 
 from cocoseg_gui.core.types import BACKGROUND, IGNORE_INDEX
@@ -22,6 +21,8 @@ def class_outlines(labels: np.ndarray, sx: float = 1.0, sy: float = 1.0, **_job:
     """Every region and hole of every class in ``labels`` (background and ignore left out) as closed
     polygons through its border pixels' centres, scaled by ``sx``/``sy`` (image pixels per mask pixel).
     A job function: ``**_job`` takes the worker's progress and cancel."""
+    import cv2  # here: OpenCV loads at first use, not at the window's start (ADR 0035)
+
     labels = np.ascontiguousarray(labels, dtype=np.uint8)
     out: list[Outline] = []
     counts = np.bincount(labels.ravel(), minlength=256)

@@ -89,15 +89,23 @@ def display_palette() -> np.ndarray:
     grid = grid[relative_luminance(grid) >= MIN_LUMINANCE]
     grid_lab = lab(grid)
     placed = lab(np.delete(pal, dark, axis=0))  # background, ignore and the already readable classes
-    nearest = np.linalg.norm(grid_lab[:, None] - placed[None], axis=-1).min(axis=1)
+    nearest = _delta_e(grid_lab[:, None], placed[None]).min(axis=1)
     for i in dark:
-        to_voc = np.linalg.norm(grid_lab - lab(pal[i]), axis=-1)
+        to_voc = _delta_e(grid_lab, lab(pal[i]))
         ok = nearest >= MIN_DELTA_E
         pick = int(np.argmin(np.where(ok, to_voc, np.inf))) if ok.any() else int(np.argmax(nearest))
         pal[i] = grid[pick]
-        nearest = np.minimum(nearest, np.linalg.norm(grid_lab - grid_lab[pick], axis=-1))
+        nearest = np.minimum(nearest, _delta_e(grid_lab, grid_lab[pick]))
     pal.setflags(write=False)
     return pal
+
+
+def _delta_e(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(a - b, axis=-1)`` of Lab colours, bit for bit (the same sums in the same order),
+    channel by channel: ~10x faster than norm's reduction over a length-3 axis, which made the window's
+    start-up wait ~0.1 s for ``display_palette`` (ADR 0035)."""
+    d0, d1, d2 = (a[..., k] - b[..., k] for k in range(3))
+    return np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
 
 
 def display_color(index: int) -> tuple[int, int, int]:

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from cocoseg_gui.core.coco.rasterize import SKIP_REASONS
 from cocoseg_gui.core.masks.class_map import ClassMapping
+from cocoseg_gui.core.masks.rasterize import SKIP_REASONS
 from cocoseg_gui.core.types import IGNORE_INDEX, Annotation
 
 MAX_EXAMPLES = 5  # example annotations kept per skip reason

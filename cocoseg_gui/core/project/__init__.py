@@ -1,2 +1,2 @@
-"""What the user has open, without Qt: the project file (datasets, roles, mask folders, runs), the session
-over it, and the image being looked at with its display options."""
+"""What the user has open, without Qt: the project file (datasets, roles, mask folders, runs), the workbench
+over it (the one state of what is open), and the image being looked at with its display options."""

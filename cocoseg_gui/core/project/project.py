@@ -20,6 +20,7 @@ from typing import Any
 from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, images_dir_for, split_of
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.files.atomic import atomic_write_json
+from cocoseg_gui.core.masks.folder import IMAGES_FILE
 
 PROJECT_FILE = "cocoseg-project.json"
 FORMAT = "cocoseg-project"
@@ -483,6 +484,21 @@ def _same_data(a: DatasetEntry, b: DatasetEntry) -> bool:
 def slug(text: str) -> str:
     """A file-name-safe name: runs of other characters become ``-``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "dataset"
+
+
+def planned_entry(project: Project, images_dir: str | Path, name: str | None = None) -> DatasetEntry:
+    """The project's ``unlabelled`` dataset for ``images_dir`` before it is made: a name no dataset has
+    (``photos``, ``photos-2``...) and its mask folder ``<project>/masks/<name>``, new or empty."""
+    images_dir = Path(images_dir).absolute()
+    base = slug(name or images_dir.name)
+    taken = {d.name for d in project.datasets}
+    n = 1
+    while True:
+        candidate = base if n == 1 else f"{base}-{n}"
+        masks = project.folder / "masks" / candidate  # default_masks_dir's folder
+        if candidate not in taken and not (masks.exists() and (not masks.is_dir() or any(masks.iterdir()))):
+            return DatasetEntry(candidate, Role.UNLABELLED, masks / IMAGES_FILE, images_dir, masks)
+        n += 1
 
 
 def entry_for(paths: DatasetPaths, role: Role | None = None, masks: Path | None = None) -> DatasetEntry:

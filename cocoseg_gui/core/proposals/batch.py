@@ -13,7 +13,7 @@ in the same manifest.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
@@ -26,11 +26,12 @@ from PIL import Image
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.files.atomic import atomic_write_json, atomic_write_with
 from cocoseg_gui.core.files.folder_lock import JOB_LOCK_WAIT_S, locked
+from cocoseg_gui.core.files.json_file import read_json
 from cocoseg_gui.core.files.output_guard import OutputRefused, check_output_folder
 from cocoseg_gui.core.files.safe_paths import SafeRoot
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.masks.class_map import ClassMapping
-from cocoseg_gui.core.masks.dataset import MaskDatasetFolder, read_json
+from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 from cocoseg_gui.core.masks.folder import mask_names
 from cocoseg_gui.core.masks.new_dataset import list_images
 from cocoseg_gui.core.masks.png import read_mask_png, write_mask_png
@@ -212,6 +213,32 @@ def propose_folder(
 ) -> BatchResult:
     """Propose for every unlabelled image of ``masks_dir`` into ``out`` (resumable; see the module doc).
     Holds ``out``'s lock (core/files/folder_lock.py): FolderBusyError naming another job writing it."""
+
+    def make(mapping: ClassMapping) -> ProposeOne:
+        loaded = source or ProposalSource.load(spec, dict(enumerate(mapping.class_names())), device)
+        return lambda _name, rgb: loaded.propose(rgb)
+
+    return propose_folder_with(
+        make, spec.to_json(), source_score(spec).to_json(), masks_dir, out, images_dir, progress, cancel
+    )
+
+
+# (image file name, its RGB image) -> its proposal; made once per batch, after the checks, only when needed
+ProposeOne = Callable[[str, Any], Proposal]
+
+
+def propose_folder_with(
+    make: Callable[[ClassMapping], ProposeOne],
+    source_json: dict[str, Any],
+    score_json: dict[str, Any],
+    masks_dir: Path,
+    out: Path,
+    images_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> BatchResult:
+    """``propose_folder`` for any proposer (a model, SAM from boxes: core/segment/from_boxes.py):
+    ``source_json`` and ``score_json`` go into the manifest as the source and its score."""
     masks_dir, out = Path(masks_dir), Path(out)
     refused: list[str] = []
     images, names = unlabelled_images(masks_dir, images_dir, refused)
@@ -227,12 +254,14 @@ def propose_folder(
     out.mkdir(parents=True, exist_ok=True)
     with locked(out, JOB_LOCK_WAIT_S):  # one batch job writes a proposals folder at a time
         return _propose_into(
-            spec, masks_dir, out, images, names, refused, mapping, progress, cancel, device, source
+            make, source_json, score_json, masks_dir, out, images, names, refused, mapping, progress, cancel
         )
 
 
 def _propose_into(
-    spec: SourceSpec,
+    make: Callable[[ClassMapping], ProposeOne],
+    source_json: dict[str, Any],
+    score_json: dict[str, Any],
     masks_dir: Path,
     out: Path,
     images: Path,
@@ -241,20 +270,19 @@ def _propose_into(
     mapping: ClassMapping,
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
-    device: str,
-    source: ProposalSource | None,
 ) -> BatchResult:
     from cocoseg_gui.core.training.transforms import load_rgb
 
-    folder = ProposalsFolder(out, masks_dir, spec)
-    folder.data["model_score"] = source_score(spec).to_json()  # what the proposals were made with
+    folder = ProposalsFolder(out, masks_dir)
+    if folder.data.get("source") is None:
+        folder.data["source"] = source_json
+    folder.data["model_score"] = score_json  # what the proposals were made with
     folder.save()  # before any PNG: a folder with the manifest is ours (a killed run's files included)
     result = BatchResult(out, total=len(names))
     result.failed += [(n, "a symbolic link leading outside the image folder: not read") for n in refused]
     todo = [(n, f) for n, f in zip(names, mask_names(names)) if not folder.complete(n)]
     result.resumed = len(names) - len(todo)
-    if todo and source is None:
-        source = ProposalSource.load(spec, dict(enumerate(mapping.class_names())), device)
+    propose_one = make(mapping) if todo else None
     meter = RateMeter(len(names), start_done=result.resumed)
     safe = SafeRoot(images)
     last_save = time.monotonic()
@@ -263,9 +291,9 @@ def _propose_into(
         for i, (name, png) in enumerate(todo, start=result.resumed + 1):
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            assert source is not None
+            assert propose_one is not None
             try:
-                proposal = source.propose(load_rgb(safe.resolve(name)))  # listed links may change
+                proposal = propose_one(name, load_rgb(safe.resolve(name)))  # listed links may change
             except DatasetError as exc:
                 result.failed.append((name, exc.problem))
                 continue

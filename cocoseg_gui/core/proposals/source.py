@@ -17,16 +17,14 @@ from typing import TYPE_CHECKING, Any
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.proposals.class_match import VOC_CLASSES, ClassMatch, match_classes
 from cocoseg_gui.core.proposals.proposal import Proposal
+from cocoseg_gui.core.training.model_registry import PROPOSAL_MODELS
 
 if TYPE_CHECKING:
     from cocoseg_gui.core.training.model_score import ModelScore
     from cocoseg_gui.core.training.predict import ImageLike, Predictor
 
 TORCHVISION_MODELS: tuple[str, ...] = (
-    "lraspp_mobilenet_v3_large",
-    "deeplabv3_mobilenet_v3_large",
-    "deeplabv3_resnet50",
-    "fcn_resnet50",
+    PROPOSAL_MODELS  # the registry's models with COCO weights, fastest first
 )
 TORCHVISION_INPUT = 520  # torchvision's COCO_WITH_VOC_LABELS transforms resize to 520
 

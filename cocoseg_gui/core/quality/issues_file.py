@@ -15,7 +15,7 @@ from typing import Any
 
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
 from cocoseg_gui.core.files.atomic import atomic_write_json
-from cocoseg_gui.core.masks.dataset import read_json
+from cocoseg_gui.core.files.json_file import read_json
 from cocoseg_gui.core.quality.regions import IssueRegion
 
 LABEL_ISSUES_FILE = "label_issues.json"  # in the mask folder: the GUI's default place

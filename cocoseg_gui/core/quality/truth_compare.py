@@ -1,4 +1,5 @@
-"""Prediction vs ground truth without Qt: ground-truth lookup and the error map (IoU: core.scores).
+"""Prediction vs ground truth without Qt: where an image's ground truth is, one image predicted and
+compared with it, the error map (IoU: core.training.scores).
 
 Runs in the Predict panel's worker thread; everything here is numpy (and core readers).
 """
@@ -8,16 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from cocoseg_gui.core.errors import CocoSegError
+from cocoseg_gui.core.jobs import CancelToken, ProgressCallback
 from cocoseg_gui.core.masks.palette import class_color, display_colors
-from cocoseg_gui.core.quality.scores import ClassScore
+from cocoseg_gui.core.training.scores import ClassScore, image_scores
 from cocoseg_gui.core.types import IGNORE_INDEX
 
 if TYPE_CHECKING:
     from cocoseg_gui.core.coco.index import CocoIndex
+    from cocoseg_gui.core.project.project import Project
 
 ERROR_CORRECT, ERROR_WRONG, ERROR_IGNORED = 1, 2, 3
 # Okabe-Ito blue and vermillion: told apart with every common colour-vision deficiency (green/red is not)
@@ -106,9 +110,9 @@ def truth_from_index(
     index: CocoIndex, images_dir: Path | None, image: Path, names: Sequence[str]
 ) -> np.ndarray | None:
     """Rasterise the image's annotations when it belongs to the open dataset (classes matched by name)."""
-    from cocoseg_gui.core.coco.rasterize import rasterize_image
     from cocoseg_gui.core.masks.class_map import ClassMapping
     from cocoseg_gui.core.masks.options import MaskOptions
+    from cocoseg_gui.core.masks.rasterize import rasterize_image
 
     key = _file_name_in(images_dir, image) or image.name
     try:
@@ -135,3 +139,73 @@ class Comparison:
     truth_source: str  # "mask dataset", "annotations" or ""
     scores: list[ClassScore]
     errors: np.ndarray | None
+
+
+class ClassMapPredictor(Protocol):
+    """What a comparison needs of a model (core.training.predict.Predictor): RGB in, class map out."""
+
+    def predict(self, image: np.ndarray) -> np.ndarray: ...
+
+
+def compare_image(
+    predictor: ClassMapPredictor,
+    names: Sequence[str],
+    image_path: Path,
+    masks_dir: Path | None,
+    index: CocoIndex | None,
+    images_dir: Path | None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Comparison:
+    """Predict one image and compare it with its ground truth when there is one: the mask folder's mask,
+    else the open dataset's annotations; a truth of another size is no truth (runs in a worker)."""
+    from PIL import Image
+
+    try:
+        with Image.open(image_path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+    except (OSError, ValueError) as exc:
+        raise CocoSegError(f"{image_path}: cannot read the image ({exc})") from exc
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    pred = np.asarray(predictor.predict(rgb), dtype=np.uint8)
+    truth, source = None, ""
+    if masks_dir is not None:
+        truth, source = truth_from_masks(masks_dir, image_path, names), "mask dataset"
+    if truth is None and index is not None:
+        truth, source = truth_from_index(index, images_dir, image_path, names), "annotations"
+    if truth is not None and truth.shape != pred.shape:
+        truth = None
+    if truth is None:
+        source = ""
+    scores = image_scores(truth, pred, names) if truth is not None else []
+    errors = error_map(truth, pred) if truth is not None else None
+    return Comparison(image_path, rgb, pred, truth, source, scores, errors)
+
+
+def truth_folder_for(
+    image_path: Path, chosen: Path | None, project: Project | None, masks_dir: Path | None
+) -> Path | None:
+    """Where the image's ground truth is: the folder the user chose, else the mask folder of the project's
+    dataset holding the image (any dataset, not only the open one), else the attached mask folder."""
+    if chosen is not None:
+        return chosen
+    found = project.ground_truth_for(image_path) if project is not None else None
+    return found[0].masks if found is not None else masks_dir
+
+
+def compare_in_project(
+    predictor: ClassMapPredictor,
+    names: Sequence[str],
+    image_path: Path,
+    chosen: Path | None,
+    project: Project | None,
+    masks_dir: Path | None,
+    index: CocoIndex | None,
+    images_dir: Path | None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Comparison:
+    """``compare_image`` with the ground-truth folder looked up here, in the worker (it reads mask maps)."""
+    truth = truth_folder_for(image_path, chosen, project, masks_dir)
+    return compare_image(predictor, names, image_path, truth, index, images_dir, progress, cancel)

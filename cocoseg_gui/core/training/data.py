@@ -18,13 +18,13 @@ import torch
 from PIL import Image
 
 from cocoseg_gui.core.errors import DatasetError, OptionsError
+from cocoseg_gui.core.files.json_file import read_json
 from cocoseg_gui.core.files.safe_paths import SafeRoot, UnsafePathError, check_relative_name
 from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE
 from cocoseg_gui.core.masks.dataset import (
     map_entry_subject,
     read_image_mask_map,
-    read_json,
     read_report,
     resolve_mask_entry,
 )

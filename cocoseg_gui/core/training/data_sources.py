@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.files.json_file import read_json
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE
-from cocoseg_gui.core.masks.dataset import read_json
 
 KEY_SEP = ":"
 

@@ -20,7 +20,7 @@ from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE
 from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
-from cocoseg_gui.core.quality.scores import class_scores, image_confusion, mean_iou
+from cocoseg_gui.core.training.scores import class_scores, image_confusion, mean_iou
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,11 @@ class ImageScore:
     file: str
     miou: float
     per_class_iou: dict[str, float]
+
+    @property
+    def finite_miou(self) -> float | None:
+        """The mIoU, None when the image has no class to score (NaN)."""
+        return None if math.isnan(self.miou) else float(self.miou)
 
 
 @dataclass
@@ -51,6 +56,10 @@ class EvalResult:
     @property
     def num_images(self) -> int:
         return len(self.per_image)
+
+    def scored_classes(self) -> list[tuple[str, float]]:
+        """(name, IoU) of each class present in the ground truth or the prediction, in class order."""
+        return [(n, float(v)) for n, v in self.per_class_iou.items() if v is not None and not math.isnan(v)]
 
     def to_json(self) -> dict[str, Any]:
         """Machine-readable form (NaN -> None)."""

@@ -1,4 +1,5 @@
-"""Segmentation models by name: a small U-Net and torchvision's DeepLabV3 / LR-ASPP / FCN.
+"""Segmentation models by name (the registry: ``model_registry.MODELS``): a small U-Net and torchvision's
+DeepLabV3 / LR-ASPP / FCN.
 
 Every model's ``forward(x)`` returns logits [N, num_classes, H, W] at the input size (with
 ``aux_loss=True`` a torchvision model returns ``{"out", "aux"}`` in training mode instead).
@@ -18,7 +19,7 @@ import torch
 from torch import nn
 
 from cocoseg_gui.core.errors import DatasetError, OptionsError
-from cocoseg_gui.core.training.names import MODEL_NAMES
+from cocoseg_gui.core.training.model_registry import MODEL_NAMES, ModelSpec, builder_of, model_spec
 from cocoseg_gui.core.training.pretrained import (
     PretrainedWeightsUnavailable,
     cached_state_dict,
@@ -31,7 +32,9 @@ __all__ = [
     "MODEL_NAMES",
     "PretrainedWeightsUnavailable",
     "build_model",
+    "build_torchvision",
     "build_torchvision_from_state",
+    "build_unet",
     "load_weights_file",
     "model_kwargs_schema",
     "weights_cache_path",
@@ -40,28 +43,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-_UNET_SCHEMA: dict[str, dict[str, Any]] = {
-    "width": {"type": "int", "default": 32, "min": 4, "max": 128, "help": "channels at full resolution"},
-    "depth": {"type": "int", "default": 4, "min": 1, "max": 6, "help": "number of down-samplings"},
-}
-_AUX_SCHEMA: dict[str, dict[str, Any]] = {
-    "aux_loss": {"type": "bool", "default": False, "help": "auxiliary head (training returns out and aux)"},
-}
-
-
 def model_kwargs_schema(name: str) -> dict[str, dict[str, Any]]:
     """The kwargs ``build_model`` accepts for ``name``: {kwarg: {type, default, min, max, help}}."""
-    _check_name(name)
-    if name == "unet":
-        return {k: dict(v) for k, v in _UNET_SCHEMA.items()}
-    if name == "lraspp_mobilenet_v3_large":
-        return {}
-    return {k: dict(v) for k, v in _AUX_SCHEMA.items()}
-
-
-def _check_name(name: str) -> None:
-    if name not in MODEL_NAMES:
-        raise OptionsError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    return {o.name: o.as_dict() for o in model_spec(name).options}
 
 
 def _check_kwargs(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -142,11 +126,21 @@ def _replace_heads(net: nn.Module, num_classes: int) -> None:
         head[-1] = _new_conv(head[-1], num_classes)
 
 
-def _build_torchvision(name: str, num_classes: int, pretrained: str, kwargs: dict[str, Any]) -> nn.Module:
-    """Built with ``weights=None`` and the pretrained state loaded by us (``pretrained.py``): torchvision's
-    own loading unpickles the hub cache without ``weights_only``."""
-    state = None if pretrained == "none" else cached_state_dict(weights_for(name, pretrained))
-    return build_torchvision_from_state(name, num_classes, pretrained, state, bool(kwargs.get("aux_loss")))
+def build_unet(spec: ModelSpec, num_classes: int, pretrained: str, kwargs: dict[str, Any]) -> nn.Module:
+    """The registry's builder of "unet" (no published weights: ``pretrained`` is "none")."""
+    return UNet(num_classes, width=kwargs["width"], depth=kwargs["depth"])
+
+
+def build_torchvision(
+    spec: ModelSpec, num_classes: int, pretrained: str, kwargs: dict[str, Any]
+) -> nn.Module:
+    """The registry's builder of torchvision's models: built with ``weights=None`` and the pretrained state
+    loaded by us (``pretrained.py``): torchvision's own loading unpickles the hub cache without
+    ``weights_only``."""
+    state = None if pretrained == "none" else cached_state_dict(weights_for(spec.name, pretrained))
+    return build_torchvision_from_state(
+        spec.name, num_classes, pretrained, state, bool(kwargs.get("aux_loss"))
+    )
 
 
 def build_torchvision_from_state(
@@ -297,7 +291,7 @@ def build_model(name: str, num_classes: int, pretrained: str = "none", **kwargs:
     the last layer replaced for num_classes); or a path to a state_dict / cocoseg checkpoint (a checkpoint's
     model kwargs are used unless given). Missing weights raise PretrainedWeightsUnavailable, never hang.
     """
-    _check_name(name)
+    spec = model_spec(name)
     if num_classes < 1:
         raise OptionsError(f"number of classes must be >= 1, got {num_classes}")
     pretrained = str(pretrained)
@@ -309,12 +303,9 @@ def build_model(name: str, num_classes: int, pretrained: str = "none", **kwargs:
         if ckpt_kwargs and not kwargs:
             kwargs = {k: v for k, v in ckpt_kwargs.items() if k in model_kwargs_schema(name)}
     kw = _check_kwargs(name, dict(kwargs))
-    if name == "unet":
-        if pretrained in ("imagenet", "coco"):
-            raise OptionsError(f"unet has no {pretrained} weights; use pretrained='none' or a weights file")
-        model: nn.Module = UNet(num_classes, width=kw["width"], depth=kw["depth"])
-    else:
-        model = _build_torchvision(name, num_classes, "none" if weights_path else pretrained, kw)
+    if pretrained in ("imagenet", "coco") and pretrained not in spec.weights:
+        raise OptionsError(f"{name} has no {pretrained} weights; use pretrained='none' or a weights file")
+    model: nn.Module = builder_of(spec)(spec, num_classes, "none" if weights_path else pretrained, kw)
     model.model_name = name  # type: ignore[assignment]  # torch types Module attributes as Tensor | Module
     model.model_kwargs = kw  # type: ignore[assignment]  # the same; these two are plain Python values
     if state is not None and weights_path is not None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-MODEL_NAMES: tuple[str, ...] = (
-    "unet",
-    "deeplabv3_resnet50",
-    "deeplabv3_mobilenet_v3_large",
-    "lraspp_mobilenet_v3_large",
-    "fcn_resnet50",
-)
+from cocoseg_gui.core.training.model_registry import MODEL_NAMES  # the models' registry
+
+__all__ = [
+    "CLASS_WEIGHTINGS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "LOSS_NAMES",
+    "MODEL_NAMES",
+    "PRETRAINED_CHOICES",
+]
 LOSS_NAMES: tuple[str, ...] = ("ce", "wce", "focal", "dice", "ce+dice")
 CLASS_WEIGHTINGS: tuple[str, ...] = ("inverse_sqrt", "inverse", "median_freq", "log")
 PRETRAINED_CHOICES: tuple[str, ...] = ("none", "imagenet", "coco")  # or a path to a weights file

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
 from cocoseg_gui.core.files.atomic import atomic_open
 from cocoseg_gui.core.jobs import CancelToken, ProgressCallback, RateMeter, report
+from cocoseg_gui.core.training.model_registry import model_spec
 
 URL_BASE = "https://download.pytorch.org/models"
 URL_BASE_ENV = "COCOSEG_WEIGHTS_URL"  # another base URL (a mirror, or a local server in tests)
@@ -89,15 +90,12 @@ WEIGHTS: dict[str, WeightsFile] = {
         WeightsFile("resnet50", "imagenet", "resnet50-0676ba61.pth", 97.8, "ResNet50_Weights.IMAGENET1K_V1"),
     )
 }  # fmt: skip
-_BACKBONES = ("mobilenet_v3_large", "resnet50")
 
 
 def weights_for(model: str, pretrained: str) -> WeightsFile:
-    """The file ``build_model(model, pretrained=coco|imagenet)`` needs."""
-    if pretrained == "coco":
-        entry = WEIGHTS.get(model)
-    else:
-        entry = next((WEIGHTS[b] for b in _BACKBONES if model.endswith(b)), None)
+    """The file ``build_model(model, pretrained=coco|imagenet)`` needs (named by the model registry)."""
+    name = model_spec(model).weights.get(pretrained) if pretrained in ("coco", "imagenet") else None
+    entry = WEIGHTS.get(name) if name is not None else None
     if entry is None or entry.kind != pretrained:
         raise OptionsError(f"model {model!r} has no {pretrained} weights")
     return entry
@@ -211,6 +209,27 @@ def download_file(
     timeout_s: float = DOWNLOAD_TIMEOUT_S,
 ) -> Path:
     """``url`` -> ``path`` through a temporary file; the sha256 prefix in ``path``'s name must match."""
+    return download_checked(url, path, label, progress, cancel, timeout_s).path
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    sha256: str  # of what was received: shown to the user, who may compare it with a published one
+    size: int
+
+
+def download_checked(
+    url: str,
+    path: Path,
+    label: str = "",
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    timeout_s: float = DOWNLOAD_TIMEOUT_S,
+    md5_prefix: str | None = None,
+) -> Downloaded:
+    """``download_file``, also checking ``md5_prefix`` (SAM's file names carry their MD5's start) and
+    the length the server announced; the file is renamed into place only when all of them match."""
     if urlparse(url).scheme not in ("http", "https"):
         raise OptionsError(f"{URL_BASE_ENV} must be an http(s) URL, got {url!r}")
     prefix = hash_prefix(path.name)
@@ -227,6 +246,7 @@ def download_file(
         total = int(response.headers.get("Content-Length") or 0)
         meter = RateMeter(-(-total // 1024))  # progress in KiB: readable rates, ints a dialog takes
         digest = hashlib.sha256()
+        md5 = hashlib.md5(usedforsecurity=False) if md5_prefix else None
         done = 0
         with atomic_open(path, "wb") as fh:
             while True:
@@ -244,6 +264,8 @@ def download_file(
                     break
                 fh.write(chunk)
                 digest.update(chunk)
+                if md5 is not None:
+                    md5.update(chunk)
                 done += len(chunk)
                 if meter.due(done // 1024):
                     report(progress, meter.progress(done // 1024, _megabytes(done, total)))
@@ -257,8 +279,13 @@ def download_file(
                     f"{url} did not send the published {path.name}: its sha256 starts "
                     f"{actual[: len(prefix)]}, the name promises {prefix}; nothing was kept in {path.parent}"
                 )
+            if md5 is not None and md5_prefix is not None and not md5.hexdigest().startswith(md5_prefix):
+                raise PretrainedWeightsUnavailable(
+                    f"{url} did not send the published {path.name}: its MD5 starts {md5.hexdigest()[:6]}, "
+                    f"the name promises {md5_prefix}; nothing was kept in {path.parent}"
+                )
     report(progress, meter.progress(-(-done // 1024), _megabytes(done, total)))
-    return path
+    return Downloaded(path, actual, done)
 
 
 def _megabytes(done: int, total: int) -> str:

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cocoseg_gui.core.editing.save import read_edited
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.files.atomic import atomic_write_json
-from cocoseg_gui.core.masks.dataset import read_image_mask_map
+from cocoseg_gui.core.masks.dataset import read_edited, read_image_mask_map
 from cocoseg_gui.core.training.data_sources import sample_key
 from cocoseg_gui.core.training.run_folder import LOG
 

@@ -237,7 +237,8 @@ class Trainer:
         return name, kwargs, cfg.img_size
 
     def _split(self, files: list[str]) -> tuple[list[str], list[str]]:
-        from cocoseg_gui.core.training.data import read_json, split_files
+        from cocoseg_gui.core.files.json_file import read_json
+        from cocoseg_gui.core.training.data import split_files
 
         cfg = self.cfg
         candidates = [self.out / "split.json"]
@@ -275,7 +276,8 @@ class Trainer:
         """A fine-tune keeps the split of the run it starts from (its split.json beside the checkpoint):
         images it validated on stay validation images, so the scores do not count trained images. Images
         labelled since are split as a new run would; None when there is no such split."""
-        from cocoseg_gui.core.training.data import read_json, split_files
+        from cocoseg_gui.core.files.json_file import read_json
+        from cocoseg_gui.core.training.data import split_files
 
         path = Path(self.cfg.init_from).parent / "split.json" if self.cfg.init_from else None
         if path is None or not path.is_file():

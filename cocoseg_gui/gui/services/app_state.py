@@ -1,8 +1,9 @@
-"""The window's shared state as Qt signals: a thin adapter over the Qt-free ``core.project.session.Session``.
+"""The window's shared state as Qt signals: a thin relay of the Qt-free ``core.project.workbench.Workbench``.
 
-Panels receive the one ``AppState`` and listen to its signals instead of talking to each other. What is
-open (the project, its open dataset, the mask folder, run and checkpoint) lives in ``self.session``
-(ADR 0011); the loaded COCO index and its paths, which only the window needs, stay here.
+Panels receive the one ``AppState`` and listen to its signals instead of talking to each other. Everything
+open (the project, its open dataset and its loaded index, the mask folder, run and checkpoint) lives in
+``self.workbench`` (ADR 0011, 0031) and changes only through its methods, each emitting one typed event;
+each event becomes one signal here. AppState keeps no state of its own: its properties read the workbench.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from cocoseg_gui.core.project.session import (
+from cocoseg_gui.core.project.workbench import (
     CheckpointChanged,
     DatasetChanged,
+    DatasetLoaded,
     MasksDirChanged,
     ProjectChanged,
     RunDirChanged,
-    Session,
-    SessionEvent,
+    Workbench,
+    WorkbenchEvent,
 )
 
 if TYPE_CHECKING:
@@ -37,12 +39,12 @@ def default_projects_root(settings: QSettings) -> Path:
 
 
 class AppState(QObject):
-    dataset_changed = Signal()  # index / annotations_path / images_dir changed
-    masks_dir_changed = Signal()  # a mask dataset folder was chosen or (re)generated
+    dataset_loaded = Signal()  # the open dataset's index loaded (index, annotations, images, masks_dir)
+    masks_dir_changed = Signal()  # a mask dataset folder was chosen, (re)generated or dropped
     run_dir_changed = Signal()  # a training run folder was chosen or a run just finished
     checkpoint_changed = Signal()
     project_changed = Signal(bool)  # True: another project was opened; False: the open one changed
-    dataset_entry_changed = Signal()  # the project's open dataset (session.dataset) changed
+    dataset_entry_changed = Signal()  # the project's open dataset (workbench.dataset) changed
     status_message = Signal(str)  # short text for the status bar
     open_image_requested = Signal(int)  # image id to show in the browser/viewer
     compare_requested = Signal(str)  # image path to show in the Predict panel's compare view
@@ -50,17 +52,16 @@ class AppState(QObject):
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings("cocoseg", "cocoseg")
-        self.session = Session(default_projects_root(self.settings))
-        self.index: CocoIndex | None = None
-        self.annotations_path: Path | None = None
-        self.images_dir: Path | None = None
-        self.session.changed.subscribe(self._relay)
+        self.workbench = Workbench(default_projects_root(self.settings))
+        self.workbench.changed.subscribe(self._relay)
 
-    def _relay(self, event: SessionEvent) -> None:
+    def _relay(self, event: WorkbenchEvent) -> None:
         if isinstance(event, ProjectChanged):
             self.project_changed.emit(event.reopened)
         elif isinstance(event, DatasetChanged):
             self.dataset_entry_changed.emit()
+        elif isinstance(event, DatasetLoaded):
+            self.dataset_loaded.emit()
         elif isinstance(event, MasksDirChanged):
             self.masks_dir_changed.emit()
         elif isinstance(event, RunDirChanged):
@@ -68,55 +69,60 @@ class AppState(QObject):
         elif isinstance(event, CheckpointChanged):
             self.checkpoint_changed.emit()
 
-    # --- the session's state, read (and quietly set) as before ----------------------------------------
+    # --- the workbench's state, read only: it changes through the workbench's methods -------------------
     @property
     def project(self) -> Project | None:
-        return self.session.project
+        return self.workbench.project
 
     @property
     def dataset_entry(self) -> DatasetEntry | None:
-        return self.session.dataset
+        return self.workbench.dataset
+
+    @property
+    def index(self) -> CocoIndex | None:
+        """The open dataset's COCO index, None until it has loaded."""
+        return self.workbench.loaded.index if self.workbench.loaded is not None else None
+
+    @property
+    def annotations_path(self) -> Path | None:
+        return self.workbench.loaded.annotations if self.workbench.loaded is not None else None
+
+    @property
+    def images_dir(self) -> Path | None:
+        return self.workbench.loaded.images_dir if self.workbench.loaded is not None else None
 
     @property
     def masks_dir(self) -> Path | None:
-        return self.session.masks_dir
-
-    @masks_dir.setter
-    def masks_dir(self, path: Path | None) -> None:  # no signal: the window emits once it is ready
-        self.session.masks_dir = Path(path) if path is not None else None
+        return self.workbench.masks_dir
 
     @property
     def run_dir(self) -> Path | None:
-        return self.session.run_dir
+        return self.workbench.run_dir
 
     @property
     def checkpoint_path(self) -> Path | None:
-        return self.session.checkpoint
-
-    def set_dataset(self, index: CocoIndex, annotations_path: Path, images_dir: Path) -> None:
-        self.index, self.annotations_path, self.images_dir = index, Path(annotations_path), Path(images_dir)
-        self.dataset_changed.emit()
+        return self.workbench.checkpoint
 
     def set_masks_dir(self, path: Path | None) -> None:
-        self.session.set_masks_dir(path)
+        self.workbench.set_masks_dir(path)
 
     def set_run_dir(self, path: Path | None) -> None:
-        self.session.set_run_dir(path)
+        self.workbench.set_run_dir(path)
 
     def set_checkpoint(self, path: Path | None) -> None:
-        self.session.set_checkpoint(path)
+        self.workbench.set_checkpoint(path)
 
     # --- recording what was made in the project ----------------------------------------------------
     def record_masks(self, masks_dir: Path) -> None:
         """Generated or attached masks: the project remembers them for their dataset."""
-        self.session.record_masks(masks_dir)
+        self.workbench.record_masks(masks_dir)
 
     def record_run(self, run_dir: Path, checkpoint: Path | None) -> None:
-        self.session.record_run(run_dir, checkpoint)
+        self.workbench.record_run(run_dir, checkpoint)
 
     def ensure_project_saved(self) -> None:
         """Before the first Generate or Start: an implicit project is written (said in the status bar)."""
-        was_implicit = self.session.implicit
-        file = self.session.ensure_saved()
+        was_implicit = self.workbench.implicit
+        file = self.workbench.ensure_saved()
         if was_implicit and file is not None:
             self.status_message.emit(f"Project saved: {file}")

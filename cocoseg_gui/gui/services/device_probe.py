@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from cocoseg_gui.core.training.model_registry import uses_torchvision
 from cocoseg_gui.gui.services.devices import DeviceChoice, list_devices
 from cocoseg_gui.gui.services.workers import JobWorker, Throttle
 
@@ -53,7 +54,7 @@ def preload_torch_modules(model: str | None = None) -> None:
     The one exception, the device probe's ``import torch`` (6.12.0 is excluded), is waited for first.
     """
     wait_for_probe()
-    import_job_modules(torchvision_models=bool(model) and model != "unet")
+    import_job_modules(torchvision_models=bool(model) and uses_torchvision(str(model)))
 
 
 def _probe(*, progress: Callable[[Any], None], cancel: Any) -> None:

@@ -124,8 +124,8 @@ class ImageSource:
         return LoadedImage(image_id, info.file_name, rgb, mask, source, self.outlines(image_id), error)
 
     def rasterize(self, image_id: int) -> np.ndarray:
-        from cocoseg_gui.core.coco.rasterize import rasterize_image
         from cocoseg_gui.core.masks.options import MaskOptions
+        from cocoseg_gui.core.masks.rasterize import rasterize_image
 
         if self._options is None:
             self._options = MaskOptions(workers=1)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
+from PySide6.QtGui import QAction, QMouseEvent
 from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
 
 from cocoseg_gui.core.assists.grabcut import GrabCutResult, Scribble, grabcut_job
@@ -38,9 +38,11 @@ from cocoseg_gui.core.assists.superpixels import (
 )
 from cocoseg_gui.core.assists.wand import DEFAULT_TOLERANCE, MAX_TOLERANCE, wand_area
 from cocoseg_gui.core.editing.box import Area, Box
-from cocoseg_gui.core.editing.editor import ASSIST_TOOLS, ImageEditor, Tool
+from cocoseg_gui.core.editing.editor import ImageEditor
 from cocoseg_gui.core.editing.stroke import Point, segment_area
+from cocoseg_gui.core.editing.tools import ASSIST_TOOLS, Tool
 from cocoseg_gui.core.project.image_view_state import ImageViewState
+from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.assist_overlay import AssistOverlay
 from cocoseg_gui.gui.widgets.dialogs import error_text
@@ -70,8 +72,22 @@ class _Pending:
     scribble: tuple[list[Point], bool] | None = None
 
 
+MouseHandler = Callable[[QEvent.Type, QMouseEvent, Point | None], bool]
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """How one assist tool (``ToolKind.ASSIST`` in ``core.editing.tools``) is driven: its handler of the
+    viewer's mouse events and, for a tool whose registry entry has an ``image_job``, what starts that job
+    (or takes its cached result) when the tool is chosen or another image is shown."""
+
+    mouse: MouseHandler
+    prepare: Callable[[], None] | None = None
+
+
 class AssistTools(QObject):
-    """Drives the three assists for one ``ImageEditor`` on one viewer scene."""
+    """Drives the assists for one ``ImageEditor`` on one viewer scene: ``interactions`` maps each assist
+    tool of the registry to its ``Interaction``."""
 
     status_message = Signal(str, int)
     preview_changed = Signal()  # a proposal appeared, changed or went (tests wait on it)
@@ -90,11 +106,15 @@ class AssistTools(QObject):
         self._tool: Tool | None = None
         self._image: int | None = None
         self._job_is_grabcut = False
-        self.act_accept = QAction("Accept the assist's proposal")
-        self.act_accept.setShortcuts([QKeySequence("Return"), QKeySequence("Enter")])
-        self.act_accept.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.act_accept = shortcuts.bind(QAction("Accept the assist's proposal"), "assist.accept")
         self.act_accept.triggered.connect(lambda _c=False: self.accept())
         self.act_accept.setEnabled(False)
+        self.interactions: dict[Tool, Interaction] = {
+            Tool.WAND: Interaction(self._wand_mouse),
+            Tool.SUPERPIXEL: Interaction(self._superpixel_mouse, prepare=self.ensure_superpixels),
+            Tool.GRABCUT: Interaction(self._grabcut_mouse),
+        }
+        self._controls: dict[Tool, list[QAction]] = {}  # a tool's toolbar controls, shown with it
         editor.changed.subscribe(lambda _e: self._on_editor_changed())
 
     # ------------------------------------------------------------------------------------- toolbar
@@ -116,21 +136,20 @@ class AssistTools(QObject):
         self.segments_box.setPrefix("superpixels ")
         self.segments_box.setToolTip("About how many superpixels SLIC cuts the image into")
         self.segments_box.valueChanged.connect(self.set_segments)
-        self._wand_actions = [
+        self._controls[Tool.WAND] = [
             toolbar.addWidget(self.tolerance_label),
             toolbar.addWidget(self.tolerance_slider),
         ]
-        self._superpixel_actions = [toolbar.addWidget(self.segments_box)]
+        self._controls[Tool.SUPERPIXEL] = [toolbar.addWidget(self.segments_box)]
         self._refresh_controls()
 
     def _refresh_controls(self) -> None:
         if not hasattr(self, "tolerance_slider"):
             return
         tool = self.editor.settings.tool
-        for action in self._wand_actions:
-            action.setVisible(tool is Tool.WAND)
-        for action in self._superpixel_actions:
-            action.setVisible(tool is Tool.SUPERPIXEL)
+        for owner, actions in self._controls.items():
+            for action in actions:
+                action.setVisible(tool is owner)
         self.tolerance_label.setText(f"tolerance {self.tolerance}")
         if self.tolerance_slider.value() != self.tolerance:
             self.tolerance_slider.setValue(self.tolerance)
@@ -180,8 +199,9 @@ class AssistTools(QObject):
             self._tool, self._image = tool, image
             self.reset()
             self.superpixels = None
-            if tool is Tool.SUPERPIXEL and image is not None:
-                self.ensure_superpixels()
+            interaction = self.interactions.get(tool)
+            if interaction is not None and interaction.prepare is not None and image is not None:
+                interaction.prepare()  # the tool's per-image job (SLIC)
         elif self.pending.area is not None and self.overlay.colour != self._colour():
             self._show(self.pending.area)  # another class picked: the proposal takes its colour
         self._refresh_controls()
@@ -258,14 +278,8 @@ class AssistTools(QObject):
             return True
 
     def _mouse(self, kind: QEvent.Type, event: QMouseEvent, point: Point | None) -> bool:
-        tool = self.editor.settings.tool
-        if tool is Tool.WAND:
-            return self._wand_mouse(kind, event, point)
-        if tool is Tool.SUPERPIXEL:
-            return self._superpixel_mouse(kind, event, point)
-        if tool is Tool.GRABCUT:
-            return self._grabcut_mouse(kind, event, point)
-        return False
+        interaction = self.interactions.get(self.editor.settings.tool)
+        return interaction.mouse(kind, event, point) if interaction is not None else False
 
     def _wand_mouse(self, kind: QEvent.Type, event: QMouseEvent, point: Point | None) -> bool:
         p = self.pending

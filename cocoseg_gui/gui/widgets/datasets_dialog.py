@@ -1,5 +1,5 @@
 """File › Project datasets…: rename a dataset, change its role, give it an existing mask folder, or take it
-out of the project (its files stay). Each change goes through ``core.project.session.Session`` at once
+out of the project (its files stay). Each change goes through ``core.project.workbench.Workbench`` at once
 (saved, the workspaces follow their roles); a change that cannot be made is said in the dialog and undone
 in the table.
 """
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.project.project import Role
-from cocoseg_gui.core.project.session import Session
+from cocoseg_gui.core.project.workbench import Workbench
 
 COL_NAME, COL_ROLE, COL_IMAGES, COL_MASKS = range(4)
 ROLE_HELP = (
@@ -43,9 +43,9 @@ class DatasetsDialog(QDialog):
 
     removed = Signal(str, bool)  # a dataset's name after it left the project, and whether it was open
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, workbench: Workbench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.session = session
+        self.workbench = workbench
         self.setWindowTitle("Project datasets")
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["Name", "Role", "Images", "Masks"])
@@ -97,7 +97,7 @@ class DatasetsDialog(QDialog):
         selected = self.selected_name()
         self.table.blockSignals(True)
         self.table.setRowCount(0)
-        project = self.session.project
+        project = self.workbench.project
         for entry in project.datasets if project is not None else []:
             r = self.table.rowCount()
             self.table.insertRow(r)
@@ -151,17 +151,17 @@ class DatasetsDialog(QDialog):
 
     # -- changes
     def set_role(self, name: str, role: Role) -> bool:
-        return self._apply(lambda: self.session.set_role(name, role), name)
+        return self._apply(lambda: self.workbench.set_role(name, role), name)
 
     def rename(self, name: str, new_name: str) -> bool:
-        return self._apply(lambda: self.session.rename_dataset(name, new_name), new_name.strip() or name)
+        return self._apply(lambda: self.workbench.rename_dataset(name, new_name), new_name.strip() or name)
 
     def set_masks(self, name: str, folder: Path) -> bool:
-        return self._apply(lambda: self.session.set_dataset_masks(name, folder), name)
+        return self._apply(lambda: self.workbench.set_dataset_masks(name, folder), name)
 
     def add_mask_folder(self, folder: Path) -> bool:
         added: list[str] = []
-        ok = self._apply(lambda: added.append(self.session.add_mask_folder(folder).name), None)
+        ok = self._apply(lambda: added.append(self.workbench.add_mask_folder(folder).name), None)
         if ok:
             self.select(added[0])
         return ok
@@ -178,8 +178,8 @@ class DatasetsDialog(QDialog):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return False
-        was_open = self.session.dataset is not None and self.session.dataset.name == name
-        if not self._apply(lambda: self.session.remove_dataset(name), None):
+        was_open = self.workbench.dataset is not None and self.workbench.dataset.name == name
+        if not self._apply(lambda: self.workbench.remove_dataset(name), None):
             return False
         self.removed.emit(name, was_open)
         return True

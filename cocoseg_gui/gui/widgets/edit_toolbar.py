@@ -9,44 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QToolBar, QWidget
 from superqt import QLabeledSlider, QSearchableComboBox
 
-from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, MAX_BRUSH_RADIUS, ImageEditor, Tool
+from cocoseg_gui.core.editing.editor import MAX_BRUSH_RADIUS, ImageEditor
 from cocoseg_gui.core.editing.footprint import Tip
 from cocoseg_gui.core.editing.rules import Mode
+from cocoseg_gui.core.editing.tools import TOOLS, Tool, tool_spec
+from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.widgets.class_chooser import ClassChooser, swatch
 
-TOOLS: tuple[tuple[Tool, str, str], ...] = (
-    (Tool.BRUSH, "Brush", "B"),
-    (Tool.ERASER, "Eraser", "X"),
-    (Tool.FILL, "Fill", "G"),
-    (Tool.PICKER, "Picker", "I"),
-    (Tool.POLYGON, "Polygon", "P"),
-    (Tool.IGNORE, "Ignore brush", "U"),
-    (Tool.WAND, "Magic wand", "W"),
-    (Tool.SUPERPIXEL, "Superpixels", "R"),  # S is side by side
-    (Tool.GRABCUT, "GrabCut", "C"),
-)
 SIZE_SLIDER_W = 100  # the radius slider with its number: the bar still fits a 1024 px window
-SHORT_NAMES = {Tool.IGNORE: "Ignore", Tool.WAND: "Wand"}  # button texts, so the bar fits 1024 px
-TOOL_TIPS = {
-    Tool.POLYGON: "Polygon / lasso (P): click vertices or drag freehand; Enter or a double-click fills, "
-    "Ctrl+Enter subtracts the class, Backspace removes the last vertex, Esc cancels",
-    Tool.IGNORE: "Ignore brush (U): paints ignore (255) with the brush's size and tip",
-    Tool.WAND: "Magic wand (W): click a region of similar colour (drag left/right: tolerance); "
-    "Enter or the drag's release accepts, Esc cancels",
-    Tool.SUPERPIXEL: "Superpixel brush (R): paint over superpixels with the brush's radius; release accepts",
-    Tool.GRABCUT: "GrabCut (C): drag a box; left-drag marks foreground, right-drag background; "
-    "Enter accepts, Esc rejects",
-}
-MOUSE_GESTURES: tuple[tuple[str, str], ...] = (  # Help > Keyboard shortcuts lists them after the keys
-    ("Alt+click", "Pick the class under the cursor (Edit mode)"),
-    ("Shift+click", "Straight line from the last stroke (Edit mode)"),
-    ("Ctrl+wheel", "Brush / eraser size (Edit mode)"),
-    ("Double-click", "Close polygon (fill), like Enter"),
-)
 MODES: tuple[tuple[Mode, str], ...] = (  # short: the toolbar fits a 1024 px window
     (Mode.OVERWRITE, "Overwrite all"),
     (Mode.PRESERVE, "Preserve others"),
@@ -70,16 +44,14 @@ class EditToolbar(QToolBar):
         self._updating = False
         group = QActionGroup(self)
         self.tool_actions: dict[Tool, QAction] = {}
-        for tool, text, key in TOOLS:
-            action = QAction(text, self, checkable=True)
-            action.setIconText(SHORT_NAMES.get(tool, text))  # the button's text; menus keep the full name
-            action.setShortcut(QKeySequence(key))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.setToolTip(TOOL_TIPS.get(tool, f"{text} ({key})"))
-            action.triggered.connect(lambda _c=False, t=tool: editor.update(tool=t))
+        for spec in TOOLS:  # the registry (core.editing.tools): one button per tool, its key from the table
+            action = shortcuts.bind(QAction(spec.title, self, checkable=True), f"tool.{spec.tool.value}")
+            action.setIconText(spec.button_text)  # the button's text; menus keep the full name
+            action.setToolTip(spec.tooltip)
+            action.triggered.connect(lambda _c=False, t=spec.tool: editor.update(tool=t))
             group.addAction(action)
             self.addAction(action)
-            self.tool_actions[tool] = action
+            self.tool_actions[spec.tool] = action
         self.whole_class_box = QCheckBox("whole class")  # short: the bar fits 1024 px
         self.whole_class_box.setToolTip("Fill every pixel of the clicked class, not only its region")
         self.whole_class_box.toggled.connect(
@@ -170,7 +142,7 @@ class EditToolbar(QToolBar):
             self.tool_actions[s.tool].setChecked(True)
             self.size_box.setValue(s.radius)
             # size and tip only for the tools that use them (fill, picker, polygon, wand: room at 1024 px)
-            sized = s.tool in (*BRUSH_TOOLS, Tool.SUPERPIXEL, Tool.GRABCUT)
+            sized = tool_spec(s.tool).sized
             self.size_action.setVisible(sized)
             self.tip_action.setVisible(sized)
             self.whole_class_action.setVisible(s.tool is Tool.FILL)

@@ -3,13 +3,12 @@ cross-fitting (each image scored by a model trained without it), chosen before t
 
 Cross-fitting trains one model per fold: the dialog says so, and how long that is in epochs, so the
 choice is made knowing its cost. The epochs default to those of the checkpoint's run (its config.json
-beside it, read here: a small JSON file, never the checkpoint).
+beside it: a small JSON file, never the checkpoint). The choices and their check are
+core/quality/find_options.py.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -29,7 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.quality.cross_fit import MAX_FOLDS
+from cocoseg_gui.core.quality.find_options import FindIssuesOptions, find_options, run_epochs
 from cocoseg_gui.core.quality.image_scores import DEFAULT_SCORE
 
 SCORE_CHOICES = (
@@ -53,23 +54,6 @@ SCORE_CHOICES = (
 )
 DEFAULT_FOLDS = 5
 DEFAULT_FOLD_EPOCHS = 20  # when the checkpoint's run is not beside it
-
-
-@dataclass(frozen=True)
-class FindIssuesOptions:
-    checkpoint: Path
-    score: str
-    cross_fit: int  # 0: scored by the checkpoint itself
-    fold_epochs: int | None
-
-
-def run_epochs(checkpoint: Path) -> int | None:
-    """The epochs of the run that wrote ``checkpoint`` (its folder's config.json), None if unknown."""
-    try:
-        epochs = json.loads((checkpoint.parent / "config.json").read_text(encoding="utf-8")).get("epochs")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return epochs if isinstance(epochs, int) and epochs > 0 else None
 
 
 class FindIssuesDialog(QDialog):
@@ -165,21 +149,19 @@ class FindIssuesDialog(QDialog):
 
     def options(self) -> FindIssuesOptions | None:
         """The choices, or None (the problem shown) when the checkpoint is not a file."""
-        text = self.checkpoint_edit.text().strip()
-        path = Path(text).expanduser() if text else None
-        if path is None or not path.is_file():
-            self.problem.setText(
-                "Choose a checkpoint file (.pt)." if path is None else f"{path} is not a file."
+        try:
+            chosen = find_options(
+                self.checkpoint_edit.text(),
+                str(self.score_combo.currentData()),
+                self.cross_fit.isChecked(),
+                self.folds.value(),
+                self.epochs.value(),
             )
+        except OptionsError as exc:
+            self.problem.setText(str(exc))
             return None
         self.problem.setText("")
-        on = self.cross_fit.isChecked()
-        return FindIssuesOptions(
-            checkpoint=path,
-            score=str(self.score_combo.currentData()),
-            cross_fit=self.folds.value() if on else 0,
-            fold_epochs=self.epochs.value() if on else None,
-        )
+        return chosen
 
     def _accept(self) -> None:
         if self.options() is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
@@ -32,9 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.masks.label_map import LabelsChanged, Region
+from cocoseg_gui.core.masks.box import Box
+from cocoseg_gui.core.masks.label_map import LabelsChanged
 from cocoseg_gui.core.masks.palette import display_palette
 from cocoseg_gui.core.project.image_view_state import DisplayOptions, ImageChanged, ImageViewState
+from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.widgets.qimage_utils import (
     mask_to_argb_view,
     overlay_lut,
@@ -144,11 +146,20 @@ class MaskViewer(QGraphicsView):
             self._mask = resize_nearest(self._mask, size[1], size[0])
         self._rebuild_overlay()
 
-    def set_mask(self, mask: np.ndarray | None, colors: np.ndarray | None = None) -> None:
-        """Show an HxW uint8 class mask (255 = ignore) coloured by ``colors`` (256x3, lifted VOC default).
+    def set_mask(
+        self,
+        mask: np.ndarray | None,
+        colors: np.ndarray | None = None,
+        names: Mapping[int, str] | None = None,
+    ) -> None:
+        """The one way to show a class map: an HxW uint8 mask (255 = ignore) coloured by ``colors`` (256x3,
+        lifted VOC default) and named by ``names`` (class index -> name, for the hover readout; None keeps
+        the names given with an earlier map, so a map of the same classes need not repeat them).
 
         A mask whose size differs from the image's is scaled to it (nearest neighbour) for display.
         """
+        if names is not None:
+            self._names = dict(names)
         if colors is not None:
             colors = np.asarray(colors, dtype=np.uint8)
             if colors.shape != (256, 3):
@@ -168,18 +179,18 @@ class MaskViewer(QGraphicsView):
                 self._set_content_size((m.shape[1], m.shape[0]))
             elif self._image_size is not None:
                 m = resize_nearest(m, self._image_size[1], self._image_size[0])
-            self._mask = m.copy() if m is mask or not m.flags.writeable else m  # ours: region updates
+            self._mask = m.copy() if m is mask or not m.flags.writeable else m  # ours: box updates
         self._rebuild_overlay()
 
-    def update_mask_region(self, mask: np.ndarray, region: Region) -> None:
-        """Redraw only ``region`` (in ``mask``'s pixels) of the overlay from ``mask``, the whole class map
+    def update_mask_box(self, mask: np.ndarray, box: Box) -> None:
+        """Redraw only ``box`` (in ``mask``'s pixels) of the overlay from ``mask``, the whole class map
         at its own resolution: an edit costs its box, not the image (outlines are not redrawn)."""
         if self._mask is None:
             self.set_mask(mask, self._colors)
             return
         (mh, mw), (dh, dw) = mask.shape, self._mask.shape
-        rows, src_rows = scaled_span(region.top, region.bottom, mh, dh)
-        cols, src_cols = scaled_span(region.left, region.right, mw, dw)
+        rows, src_rows = scaled_span(box.top, box.bottom, mh, dh)
+        cols, src_cols = scaled_span(box.left, box.right, mw, dw)
         if not src_rows.size or not src_cols.size:
             return
         patch = np.ascontiguousarray(np.asarray(mask)[src_rows[:, None], src_cols[None, :]])
@@ -219,8 +230,7 @@ class MaskViewer(QGraphicsView):
         self.set_mask(None)  # so the new image does not rescale the previous mask
         self.set_image(None if image is None else image.rgb)
         if labels is not None:
-            self.set_class_names(labels.names)
-            self.set_mask(labels.array, labels.colors)
+            self.set_mask(labels.array, labels.colors, labels.names)
         self.set_outlines(None if image is None else list(image.outlines))
         error = event.error
         self.set_message(f"Cannot show {error.file_name!r}\n\n{error.message}" if error else "")
@@ -230,13 +240,9 @@ class MaskViewer(QGraphicsView):
         if labels is None:
             return
         if event.replaced:
-            self.set_mask(labels.array, labels.colors)
+            self.set_mask(labels.array, labels.colors, labels.names)
         else:
-            self.update_mask_region(labels.array, event.region)
-
-    def set_class_names(self, names: dict[int, str]) -> None:
-        """Class index -> name, for the hover readout (``hover_text``)."""
-        self._names = dict(names)
+            self.update_mask_box(labels.array, event.box)
 
     def class_names(self) -> dict[int, str]:
         return dict(self._names)
@@ -535,14 +541,14 @@ class MaskViewer(QGraphicsView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """F or 0: fit; 1: 100%; + / -: zoom in / out around the centre."""
-        key = event.key()
-        if key in (Qt.Key.Key_F, Qt.Key.Key_0):
+        action = shortcuts.key_event_id(event, shortcuts.Context.VIEWER)  # the keys of the shortcut table
+        if action == "viewer.fit":
             self.zoom_fit()
-        elif key == Qt.Key.Key_1:
+        elif action == "viewer.zoom_100":
             self.zoom_100()
-        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+        elif action == "viewer.zoom_in":
             self.zoom_by(WHEEL_STEP)
-        elif key == Qt.Key.Key_Minus:
+        elif action == "viewer.zoom_out":
             self.zoom_by(1 / WHEEL_STEP)
         else:
             super().keyPressEvent(event)

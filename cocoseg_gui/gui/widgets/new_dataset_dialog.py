@@ -2,7 +2,7 @@
 
 The folder is made by ``core.masks.new_dataset.create_new_dataset`` in a ``JobWorker`` (image sizes are read
 from every file; a COCO JSON given for its classes may be large), with progress and Cancel in the dialog.
-``outcome`` holds (project, entry) once it is made; the caller adds the entry to the session.
+``outcome`` holds (project, entry) once it is made; the caller adds the entry to the workbench.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
 from cocoseg_gui.core.masks import new_dataset as nd
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE
-from cocoseg_gui.core.project.project import DatasetEntry, Project, dataset_name_problem
-from cocoseg_gui.core.project.session import Session
+from cocoseg_gui.core.project.project import DatasetEntry, Project, dataset_name_problem, planned_entry
+from cocoseg_gui.core.project.workbench import Workbench
 from cocoseg_gui.core.types import Category
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import error_text
@@ -83,10 +83,10 @@ def _browse_row(edit: QLineEdit, button: QPushButton) -> QWidget:
 class NewDatasetDialog(QDialog):
     """The image folder, the dataset's name and its classes; Create makes the empty mask folder."""
 
-    def __init__(self, session: Session, parent: QWidget | None = None, start_dir: str = "") -> None:
+    def __init__(self, workbench: Workbench, parent: QWidget | None = None, start_dir: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("New dataset from an image folder")
-        self.session = session
+        self.workbench = workbench
         self.start_dir = start_dir
         self.outcome: tuple[Project, DatasetEntry] | None = None
         self.worker: JobWorker | None = None
@@ -166,8 +166,8 @@ class NewDatasetDialog(QDialog):
         if not images:
             return None
         name = self.name_edit.text().strip() or Path(images).name
-        project = self.session.project_for_new_dataset(name)
-        return project, nd.planned_entry(project, Path(images).expanduser(), name)
+        project = self.workbench.project_for_new_dataset(name)
+        return project, planned_entry(project, Path(images).expanduser(), name)
 
     def _update_target(self) -> None:
         planned = self._planned()
@@ -175,7 +175,7 @@ class NewDatasetDialog(QDialog):
             self.target_label.setText("The empty mask folder goes into the open project (or a new one).")
             return
         project, entry = planned
-        where = "this project" if project is self.session.project else f"a new project {project.folder}"
+        where = "this project" if project is self.workbench.project else f"a new project {project.folder}"
         self.target_label.setText(
             f"Masks will be saved in {entry.masks} ({where}, as the unlabelled dataset {entry.name!r}). "
             "Images count as labelled once their mask is saved; only those are trained on."

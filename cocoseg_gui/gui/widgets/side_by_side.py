@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
@@ -20,6 +20,7 @@ MODES = (MODE_IMAGE_MASK, MODE_IMAGE_OVERLAY, MODE_CUSTOM)
 
 Image = np.ndarray | QImage | None
 Mask = np.ndarray | None
+Names = Mapping[int, str] | None  # class index -> name (hover readout); None: keep those given before
 
 
 class SideBySideView(QWidget):
@@ -59,6 +60,7 @@ class SideBySideView(QWidget):
         self._image: Image = None
         self._mask: np.ndarray | None = None
         self._colors: np.ndarray | None = None
+        self._names: dict[int, str] = {}
         self._opacity = 0.5
         self._syncing = False
         self._linked = True
@@ -79,22 +81,31 @@ class SideBySideView(QWidget):
     def titles(self) -> tuple[str, str]:
         return self._left_title.text(), self._right_title.text()
 
-    def set_data(self, image: Image, mask: np.ndarray | None, colors: np.ndarray | None = None) -> None:
-        """One (image, mask) pair shown according to the mode ("image|mask" or "image|overlay")."""
+    def set_data(
+        self, image: Image, mask: Mask, colors: np.ndarray | None = None, names: Names = None
+    ) -> None:
+        """One (image, class map) pair shown according to the mode ("image|mask" or "image|overlay");
+        ``colors`` and ``names`` as MaskViewer.set_mask takes them."""
         self._image, self._mask, self._colors = image, mask, colors
+        if names is not None:
+            self._names = dict(names)
         if self._mode == MODE_CUSTOM:
             self._mode = MODE_IMAGE_OVERLAY
         self._apply_mode()
 
-    def set_left(self, image: Image, mask: Mask = None, colors: np.ndarray | None = None) -> None:
+    def set_left(
+        self, image: Image, mask: Mask = None, colors: np.ndarray | None = None, names: Names = None
+    ) -> None:
         """Any layers on the left (switches to "custom" mode)."""
         self._mode = MODE_CUSTOM
-        self._show(self.left, image, mask, colors, show_background=False, opacity=self._opacity)
+        self._show(self.left, image, mask, colors, names, show_background=False, opacity=self._opacity)
 
-    def set_right(self, image: Image, mask: Mask = None, colors: np.ndarray | None = None) -> None:
+    def set_right(
+        self, image: Image, mask: Mask = None, colors: np.ndarray | None = None, names: Names = None
+    ) -> None:
         """Any layers on the right, e.g. a prediction or an error-view mask with its own 256x3 colours."""
         self._mode = MODE_CUSTOM
-        self._show(self.right, image, mask, colors, show_background=False, opacity=self._opacity)
+        self._show(self.right, image, mask, colors, names, show_background=False, opacity=self._opacity)
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
@@ -108,13 +119,14 @@ class SideBySideView(QWidget):
     def _apply_mode(self) -> None:
         if self._mode == MODE_CUSTOM:
             return
-        self._show(self.left, self._image, None, None, show_background=False, opacity=self._opacity)
+        names = self._names
+        self._show(self.left, self._image, None, None, names, show_background=False, opacity=self._opacity)
         if self._mode == MODE_IMAGE_MASK:
-            self._show(self.right, None, self._mask, self._colors, show_background=True, opacity=1.0)
+            self._show(self.right, None, self._mask, self._colors, names, show_background=True, opacity=1.0)
             if self._mask is None:  # nothing to show as a mask: keep the geometry of the image
                 self.right.set_image(self._image)
         else:
-            self._show(self.right, self._image, self._mask, self._colors, False, self._opacity)
+            self._show(self.right, self._image, self._mask, self._colors, names, False, self._opacity)
         self._sync(self.left, self.right)
 
     @staticmethod
@@ -123,13 +135,14 @@ class SideBySideView(QWidget):
         image: Image,
         mask: np.ndarray | None,
         colors: np.ndarray | None,
+        names: Names,
         show_background: bool,
         opacity: float,
     ) -> None:
         viewer.set_mask(None)
         viewer.set_image(image)
         viewer.set_show_background(show_background)
-        viewer.set_mask(mask, colors)
+        viewer.set_mask(mask, colors, names)
         viewer.set_opacity(opacity)
 
     # ------------------------------------------------------------------------------------------- state
@@ -161,12 +174,11 @@ class SideBySideView(QWidget):
             return
         self._stale = False
         image, labels = state.image, state.labels
-        if labels is not None:
-            self.set_class_names(labels.names)
         self.set_data(
             None if image is None else image.rgb,
             None if labels is None else labels.array,
             None if labels is None else labels.colors,
+            None if labels is None else labels.names,
         )
         self.apply_display(state.display)
 
@@ -178,7 +190,7 @@ class SideBySideView(QWidget):
             self._mark_stale()
             return
         self._mask = labels.array
-        self.right.update_mask_region(labels.array, event.region)  # the left side shows the image only
+        self.right.update_mask_box(labels.array, event.box)  # the left side shows the image only
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -199,10 +211,6 @@ class SideBySideView(QWidget):
         hidden = set(hidden)
         self.left.set_hidden_classes(hidden)
         self.right.set_hidden_classes(hidden)
-
-    def set_class_names(self, names: dict[int, str]) -> None:
-        self.left.set_class_names(names)
-        self.right.set_class_names(names)
 
     def set_overlay_visible(self, visible: bool) -> None:
         self.left.set_overlay_visible(visible)

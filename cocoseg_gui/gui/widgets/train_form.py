@@ -1,4 +1,7 @@
-"""The training options form: widgets for every TrainConfig option, QSettings persistence, validation."""
+"""The training options form: widgets for every TrainConfig option and QSettings persistence.
+
+The form's state leaves it as a typed TrainRequest (core/training/train_request.py), which checks it;
+nothing here decides what a field means."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,7 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.errors import OptionsError
-from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, MODEL_NAMES, PRETRAINED_CHOICES
+from cocoseg_gui.core.training.model_registry import MODEL_NAMES, model_spec, options_hint
+from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, PRETRAINED_CHOICES
+from cocoseg_gui.core.training.train_request import (
+    VAL_FOLDER,
+    VAL_SPLIT,
+    VAL_TRAIN,
+    TrainRequest,
+    format_model_options,
+)
 from cocoseg_gui.gui.services.devices import DeviceChoice, defaults_for
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.folder_list import FolderList
@@ -34,7 +45,31 @@ FINE_TUNE_LR_FACTOR = 0.1  # ...at a tenth of the learning rate the checkpoint w
 FINE_TUNE_LR = 1e-4  # when the checkpoint's run options are unknown
 FINE_TUNE_EDITED_WEIGHT = 3.0  # ...drawing the corrected and newly labelled images three times as often
 PROBLEM_COLOR = "#8a1010"
-VAL_SPLIT, VAL_FOLDER, VAL_TRAIN = "split", "folder", "train"
+SETTINGS_KEYS = (  # the TrainConfig options the form remembers (``out``: only its parent, run_root)
+    "data",
+    "extra_data",
+    "edited_weight",
+    "model",
+    "model_kwargs",
+    "val_data",
+    "val_fraction",
+    "val_on_train",
+    "epochs",
+    "batch_size",
+    "img_size",
+    "lr",
+    "loss",
+    "class_weighting",
+    "oversample",
+    "amp",
+    "time_budget_s",
+    "device",
+    "workers",
+    "seed",
+    "log_every",
+    "pretrained",
+    "init_from",
+)
 AMP_CHOICES = ("off", "bf16", "fp16")
 LOSS_LABELS = {
     "ce": "cross-entropy",
@@ -61,30 +96,6 @@ def format_duration(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def parse_model_options(text: str) -> dict[str, Any]:
-    """``"width=16 depth=3"`` -> ``{"width": 16, "depth": 3}`` (ints, floats, true/false, else strings)."""
-    out: dict[str, Any] = {}
-    for item in text.replace(",", " ").split():
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise OptionsError(f"model options: {item!r} is not key=value (e.g. width=16)")
-        value: Any = raw
-        for cast in (int, float):
-            try:
-                value = cast(raw)
-                break
-            except ValueError:
-                continue
-        if raw.lower() in ("true", "false"):
-            value = raw.lower() == "true"
-        out[key] = value
-    return out
-
-
-def format_model_options(kwargs: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in kwargs.items())
 
 
 class PathField(QWidget):
@@ -123,7 +134,8 @@ class PathField(QWidget):
 
 
 class TrainForm(QWidget):
-    """All options of a training run. ``values()`` gives TrainConfig keyword arguments."""
+    """All options of a training run. ``request()`` gives them as a TrainRequest (its ``config()`` checks
+    them)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,9 +161,13 @@ class TrainForm(QWidget):
         self.out = PathField("Run folder", placeholder="a new folder for this run")
 
         self.model = QComboBox()
-        self.model.addItems(MODEL_NAMES)
+        for name in MODEL_NAMES:  # the models' registry: its names, each with its title
+            self.model.addItem(name)
+            self.model.setItemData(
+                self.model.count() - 1, model_spec(name).title, Qt.ItemDataRole.ToolTipRole
+            )
         self.model_options = QLineEdit(placeholderText="e.g. width=16 depth=3 (optional)")
-        self.model_options.setToolTip("Model arguments as key=value pairs (unet: width, depth)")
+        self.model_options.setToolTip(f"Model arguments as key=value pairs ({options_hint()})")
         self.pretrained = QComboBox(editable=True)
         self.pretrained.addItems(PRETRAINED_CHOICES)
         self.pretrained.setToolTip("none, imagenet, coco, or the path of a weights file")
@@ -354,65 +370,34 @@ class TrainForm(QWidget):
         )
 
     # -- values
-    def time_budget_s(self) -> float | None:
-        from cocoseg_gui.core.training.config import parse_duration
-
-        text = self.time_budget.text().strip()
-        return parse_duration(text) if text else None
-
-    def values(self) -> dict[str, Any]:
-        """TrainConfig keyword arguments; OptionsError, naming the field as labelled, for a missing folder or
-        a bad duration."""
-        if not self.data.text():
-            raise OptionsError(
-                "Mask dataset: no folder chosen; generate masks first (Masks panel, Generate masks) or "
-                "choose a mask dataset folder"
-            )
-        if not self.out.text():
-            raise OptionsError("Run folder: no folder chosen; choose where the run is written")
-        mode = self.val_mode.currentData()
-        if mode == VAL_FOLDER and not self.val_data.text():
-            raise OptionsError("Val. folder: no folder chosen; choose the mask folder to validate on")
-        pretrained = self.pretrained.currentText().strip() or "none"
-        init_from = self.init_from.text()
-        if init_from and not Path(init_from).is_file():
-            raise OptionsError(
-                f"Start from checkpoint: {init_from} is not a file; choose a checkpoint (a .pt file of a run "
-                "folder) or clear the field to train from scratch"
-            )
-        if init_from:
-            pretrained = "none"  # the checkpoint gives the initial weights (the field is disabled)
-        for folder in self.extra_data.folders():
-            if not folder.is_dir():
-                raise OptionsError(
-                    f"Also train on: {folder} is not a folder; remove it or generate its masks first"
-                )
-        return {
-            "data": Path(self.data.text()),
-            "extra_data": self.extra_data.folders(),
-            "edited_weight": float(self.edited_weight.value()),
-            "out": Path(self.out.text()),
-            "model": self.model.currentText(),
-            "model_kwargs": parse_model_options(self.model_options.text()),
-            "val_data": Path(self.val_data.text()) if mode == VAL_FOLDER else None,
-            "val_fraction": float(self.val_fraction.value()),
-            "val_on_train": mode == VAL_TRAIN,
-            "epochs": self.epochs.value(),
-            "batch_size": self.batch_size.value(),
-            "img_size": self.img_size.value(),
-            "lr": float(self.lr.value()),
-            "loss": self.loss.currentData(),
-            "class_weighting": self.class_weighting.currentText(),
-            "oversample": self.oversample.isChecked(),
-            "amp": self.amp.currentText(),
-            "time_budget_s": self.time_budget_s(),
-            "device": self.device.currentData() or "auto",
-            "workers": self.workers.value(),
-            "seed": self.seed.value(),
-            "log_every": self.log_every.value(),
-            "pretrained": pretrained,
-            "init_from": Path(init_from) if init_from else None,
-        }
+    def request(self) -> TrainRequest:
+        """The fields as they are now (no check: ``TrainRequest.config()`` does it)."""
+        return TrainRequest(
+            data=self.data.text(),
+            extra_data=self.extra_data.folders(),
+            out=self.out.text(),
+            val_mode=str(self.val_mode.currentData()),
+            val_fraction=float(self.val_fraction.value()),
+            val_data=self.val_data.text(),
+            model=self.model.currentText(),
+            model_options=self.model_options.text(),
+            pretrained=self.pretrained.currentText(),
+            init_from=self.init_from.text(),
+            img_size=self.img_size.value(),
+            batch_size=self.batch_size.value(),
+            epochs=self.epochs.value(),
+            lr=float(self.lr.value()),
+            loss=str(self.loss.currentData()),
+            class_weighting=self.class_weighting.currentText(),
+            oversample=self.oversample.isChecked(),
+            edited_weight=float(self.edited_weight.value()),
+            amp=self.amp.currentText(),
+            time_budget=self.time_budget.text(),
+            device=self.device.currentData() or "auto",
+            workers=self.workers.value(),
+            seed=self.seed.value(),
+            log_every=self.log_every.value(),
+        )
 
     def set_values(self, v: dict[str, Any]) -> None:
         """Fill the form from a config dict (config.json of a run, or saved settings)."""
@@ -476,20 +461,20 @@ class TrainForm(QWidget):
 
     # -- settings
     def save_settings(self, settings: QSettings) -> None:
+        """The checked options as the next session's defaults (nothing when they do not check)."""
         try:
-            v = self.values()
+            config = self.request().config()
         except OptionsError:
             return
         settings.beginGroup(SETTINGS_GROUP)
-        for key, value in v.items():
+        for key in SETTINGS_KEYS:
+            value = getattr(config, key)
             if key == "model_kwargs":
                 value = format_model_options(value)
             if key == "extra_data":
                 value = "\n".join(str(p) for p in value)
-            if key == "out":
-                continue  # each run gets a new folder; remember its parent instead
             settings.setValue(key, "" if value is None else str(value))
-        settings.setValue("run_root", str(Path(v["out"]).parent))
+        settings.setValue("run_root", str(config.out.parent))  # each run gets a new folder: its parent
         settings.endGroup()
 
     def load_settings(self, settings: QSettings) -> bool:

@@ -3,21 +3,29 @@
 Events (docs/formats.md metrics.jsonl) are appended to growing numpy buffers; a 10 Hz timer pushes
 the buffers into the existing ``PlotDataItem``s with ``setData`` -- nothing is cleared and redrawn.
 Replaying a finished run feeds the same ``add_event`` then calls ``flush``.
+
+pyqtgraph (~0.2 s to import) loads and the plots are built when the widget is first shown or a plot is
+first looked at (ADR 0035): the Train tab is hidden when the window starts. Until then events only fill
+the buffers, drawn when the plots are built.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
 
 from cocoseg_gui.core.masks.palette import class_color, display_color
 from cocoseg_gui.core.training import event_types as ev
+
+if TYPE_CHECKING:
+    import pyqtgraph as pg
 
 EMA_SMOOTHING = 0.9  # TensorBoard-style smoothing weight, debiased
 FLUSH_INTERVAL_MS = 100  # at most 10 plot updates a second
@@ -79,7 +87,12 @@ def _finite(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+PLOT_MIN_SIZE = (220, 160)
+
+
 def _plot(title: str, x_label: str, y_label: str, grid: str = "") -> pg.PlotWidget:
+    import pyqtgraph as pg
+
     w = pg.PlotWidget(background="w")
     item = w.getPlotItem()
     item.setTitle(title, color="#222", size="10pt")
@@ -91,7 +104,7 @@ def _plot(title: str, x_label: str, y_label: str, grid: str = "") -> pg.PlotWidg
         item.getAxis(name).setPen(pg.mkPen("#666"))
         item.getAxis(name).setTextPen(pg.mkPen("#333"))
     item.addLegend(offset=(-5, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
-    w.setMinimumSize(220, 160)
+    w.setMinimumSize(*PLOT_MIN_SIZE)
     return w
 
 
@@ -110,63 +123,85 @@ def _class_colors(classes: list[Any]) -> dict[str, tuple[int, int, int]]:
     return out
 
 
+@dataclass(frozen=True)
+class _Plots:
+    """The pyqtgraph side of ``TrainingPlots``, built on first need."""
+
+    loss_plot: pg.PlotWidget
+    epoch_plot: pg.PlotWidget
+    metric_plot: pg.PlotWidget
+    class_plot: pg.PlotWidget
+    curves: dict[str, pg.PlotDataItem]
+    bars: pg.BarGraphItem
+
+
+def _build_plots() -> _Plots:
+    import pyqtgraph as pg
+
+    loss_plot = _plot("Training loss per step", "step", "loss")
+    epoch_plot = _plot("Loss per epoch", "epoch", "loss", grid="y")
+    metric_plot = _plot("Validation mIoU / pixel accuracy", "epoch", "", grid="y")
+    class_plot = _plot("Per-class IoU (last epoch)", "IoU", "", grid="x")
+    class_plot.getPlotItem().legend.setVisible(False)
+    class_plot.setXRange(0, 1, padding=0.02)
+    metric_plot.setYRange(0, 1, padding=0.02)
+    curves = {
+        "step_loss": loss_plot.plot(name="loss", pen=pg.mkPen(100, 140, 220, 90, width=1)),
+        "step_ema": loss_plot.plot(name="smoothed", pen=pg.mkPen(20, 60, 180, width=2.5)),
+        "train_loss": epoch_plot.plot(
+            name="train",
+            pen=pg.mkPen(20, 60, 180, width=2),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=(20, 60, 180),
+        ),
+        "val_loss": epoch_plot.plot(
+            name="validation",
+            pen=pg.mkPen(220, 90, 20, width=2),
+            symbol="s",
+            symbolSize=6,
+            symbolBrush=(220, 90, 20),
+        ),
+        "miou": metric_plot.plot(
+            name="mIoU",
+            pen=pg.mkPen(30, 150, 60, width=2),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=(30, 150, 60),
+        ),
+        "pixel_acc": metric_plot.plot(
+            name="pixel acc.",
+            pen=pg.mkPen(150, 60, 170, width=2),
+            symbol="t",
+            symbolSize=7,
+            symbolBrush=(150, 60, 170),
+        ),
+    }
+    bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.7, pen=pg.mkPen("#555"))
+    class_plot.addItem(bars)
+    return _Plots(loss_plot, epoch_plot, metric_plot, class_plot, curves, bars)
+
+
 class TrainingPlots(QWidget):
     """Four live plots of one training run."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _plot("Training loss per step", "step", "loss")
-        self.epoch_plot = _plot("Loss per epoch", "epoch", "loss", grid="y")
-        self.metric_plot = _plot("Validation mIoU / pixel accuracy", "epoch", "", grid="y")
-        self.class_plot = _plot("Per-class IoU (last epoch)", "IoU", "", grid="x")
-        self.class_plot.getPlotItem().legend.setVisible(False)
-        self.class_plot.setXRange(0, 1, padding=0.02)
-        self.metric_plot.setYRange(0, 1, padding=0.02)
-
         self.series: dict[str, SeriesBuffer] = {
             k: SeriesBuffer()
             for k in ("step_loss", "step_ema", "train_loss", "val_loss", "miou", "pixel_acc")
         }
-        self.curves: dict[str, pg.PlotDataItem] = {
-            "step_loss": self.loss_plot.plot(name="loss", pen=pg.mkPen(100, 140, 220, 90, width=1)),
-            "step_ema": self.loss_plot.plot(name="smoothed", pen=pg.mkPen(20, 60, 180, width=2.5)),
-            "train_loss": self.epoch_plot.plot(
-                name="train",
-                pen=pg.mkPen(20, 60, 180, width=2),
-                symbol="o",
-                symbolSize=6,
-                symbolBrush=(20, 60, 180),
-            ),
-            "val_loss": self.epoch_plot.plot(
-                name="validation",
-                pen=pg.mkPen(220, 90, 20, width=2),
-                symbol="s",
-                symbolSize=6,
-                symbolBrush=(220, 90, 20),
-            ),
-            "miou": self.metric_plot.plot(
-                name="mIoU",
-                pen=pg.mkPen(30, 150, 60, width=2),
-                symbol="o",
-                symbolSize=6,
-                symbolBrush=(30, 150, 60),
-            ),
-            "pixel_acc": self.metric_plot.plot(
-                name="pixel acc.",
-                pen=pg.mkPen(150, 60, 170, width=2),
-                symbol="t",
-                symbolSize=7,
-                symbolBrush=(150, 60, 170),
-            ),
-        }
-        self.bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.7, pen=pg.mkPen("#555"))
-        self.class_plot.addItem(self.bars)
-        self.class_plot.installEventFilter(self)  # fewer bars when the plot is short: names never overlap
         self.class_iou: dict[str, float] = {}
         self._class_colors: dict[str, tuple[int, int, int]] = {}
         self._ema = Ema()
         self._dirty: set[str] = set()  # series changed since the last flush
         self._bars_dirty = False
+        self._plots: _Plots | None = None
+        # a slot per plot, sized as the plot will be: the layout is the same before the plots exist
+        self._slots = [QWidget(self) for _ in range(4)]
+        for slot in self._slots:
+            slot.setMinimumSize(*PLOT_MIN_SIZE)
+            QVBoxLayout(slot).setContentsMargins(0, 0, 0, 0)
 
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
@@ -177,12 +212,60 @@ class TrainingPlots(QWidget):
         self._timer.timeout.connect(self.flush)
         self._timer.start()
 
+    def _built(self) -> _Plots:
+        """The plots, built (and the buffered events drawn) the first time they are needed."""
+        if self._plots is None:
+            self._plots = plots = _build_plots()
+            for slot, plot in zip(
+                self._slots, (plots.loss_plot, plots.epoch_plot, plots.metric_plot, plots.class_plot)
+            ):
+                layout = slot.layout()
+                assert layout is not None  # each slot was given one in __init__
+                layout.addWidget(plot)
+                if self.isVisible():  # sized now, not after a queued show: the bars that fit depend on it
+                    plot.show()
+                    layout.activate()
+            # fewer bars when the plot is short: names never overlap
+            plots.class_plot.installEventFilter(self)
+            self._dirty = set(self.series)
+            self._bars_dirty = True
+            self.flush()
+        return self._plots
+
+    @property
+    def loss_plot(self) -> pg.PlotWidget:
+        return self._built().loss_plot
+
+    @property
+    def epoch_plot(self) -> pg.PlotWidget:
+        return self._built().epoch_plot
+
+    @property
+    def metric_plot(self) -> pg.PlotWidget:
+        return self._built().metric_plot
+
+    @property
+    def class_plot(self) -> pg.PlotWidget:
+        return self._built().class_plot
+
+    @property
+    def curves(self) -> dict[str, pg.PlotDataItem]:
+        return self._built().curves
+
+    @property
+    def bars(self) -> pg.BarGraphItem:
+        return self._built().bars
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._built()
+        super().showEvent(event)
+
     def set_columns(self, columns: int) -> None:
         """2x2 plots, or one column in a narrow dock."""
         if columns == self._columns:
             return
         self._columns = columns
-        for i, w in enumerate((self.loss_plot, self.epoch_plot, self.metric_plot, self.class_plot)):
+        for i, w in enumerate(self._slots):
             self._grid.removeWidget(w)
             self._grid.addWidget(w, i // columns, i % columns)
 
@@ -241,6 +324,8 @@ class TrainingPlots(QWidget):
 
     def flush(self) -> None:
         """Push changed buffers into the existing curves (setData), at most 10 times a second."""
+        if self._plots is None:
+            return  # drawn when the plots are built
         for key in self._dirty:
             s = self.series[key]
             self.curves[key].setData(s.x, s.y)
@@ -250,7 +335,8 @@ class TrainingPlots(QWidget):
             self._bars_dirty = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.class_plot and event.type() == QEvent.Type.Resize and self.class_iou:
+        resized = event.type() == QEvent.Type.Resize
+        if resized and self._plots is not None and watched is self._plots.class_plot and self.class_iou:
             self._bars_dirty = True  # redrawn by the next flush
         return super().eventFilter(watched, event)
 
@@ -269,6 +355,8 @@ class TrainingPlots(QWidget):
         title = f"Per-class IoU (best {len(names)} of {len(ranked)})" if cut else "Per-class IoU (last epoch)"
         self.class_plot.getPlotItem().setTitle(title, color="#222", size="10pt")
         ys = [len(names) - 1 - i for i in range(len(names))]  # best class at the top
+        import pyqtgraph as pg
+
         brushes = [pg.mkBrush(*self._color(n)) for n in names]
         self.bars.setOpts(x0=[0.0] * len(names), y=ys, width=values, height=0.7, brushes=brushes)
         axis = self.class_plot.getPlotItem().getAxis("left")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -33,6 +33,7 @@ from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.masks.class_map import MAPPING_FILE, ClassMapping
 from cocoseg_gui.core.project.project import Project, Role
 from cocoseg_gui.core.quality.truth_compare import class_table
+from cocoseg_gui.core.training.evaluate_request import EvaluateRequest
 from cocoseg_gui.core.training.run_reader import run_checkpoints
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
@@ -45,39 +46,16 @@ from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_splitter
 from cocoseg_gui.gui.widgets.train_form import PathField
 from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
 
+if TYPE_CHECKING:
+    from cocoseg_gui.core.training.evaluate import EvalResult  # imports torch: only for the types
+
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def _num(value: Any) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if f == f else None  # NaN -> None
-
-
-def named_ious(per_class: Any, names: Sequence[str]) -> list[tuple[int, str, float | None]]:
-    """(index, name, IoU) for each class, from a {name: iou} mapping or an array indexed by class."""
-    if isinstance(per_class, Mapping):
-        where = {n: i for i, n in enumerate(names)}
-        return [(where.get(str(k), -1), str(k), _num(v)) for k, v in per_class.items()]
-    values = list(np.asarray(per_class, dtype=np.float64).ravel())
-    return [(i, names[i] if i < len(names) else f"class {i}", _num(v)) for i, v in enumerate(values)]
-
-
-def image_rows(per_image: Any) -> list[tuple[str, float | None]]:
-    """(file, mIoU) rows from EvalResult.per_image: ImageScore records, tuples (file, miou, ...) or dicts."""
-    rows = []
-    for item in per_image or []:
-        if hasattr(item, "file") and hasattr(item, "miou"):
-            rows.append((str(item.file), _num(item.miou)))
-        elif isinstance(item, Mapping):
-            rows.append(
-                (str(item.get("file") or item.get("file_name") or item.get("mask")), _num(item.get("miou")))
-            )
-        else:
-            rows.append((str(item[0]), _num(item[1])))
-    return rows
+def scored_classes(result: EvalResult, names: Sequence[str]) -> list[tuple[int, str, float]]:
+    """(index in ``names``, -1 when absent; name; IoU) of each class the evaluation scored."""
+    where = {n: i for i, n in enumerate(names)}
+    return [(where.get(name, -1), name, iou) for name, iou in result.scored_classes()]
 
 
 def run_evaluation(
@@ -98,7 +76,7 @@ class EvaluatePanel(QWidget):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self.result: Any = None
+        self.result: EvalResult | None = None
         self.names: list[str] = []
         self.colors = class_table([])[1]
         self.last_error = ""
@@ -148,6 +126,7 @@ class EvaluatePanel(QWidget):
         self.state.checkpoint_changed.connect(self._on_state_checkpoint)
         self.state.run_dir_changed.connect(self._fill_recent)
         self.state.masks_dir_changed.connect(self._on_masks_dir)
+        self.state.dataset_loaded.connect(self._on_masks_dir)  # a dataset comes with its masks
         self.state.project_changed.connect(lambda _reopened: self.restore(self.state.project))
         self._fill_recent()
         self._on_masks_dir()
@@ -262,22 +241,11 @@ class EvaluatePanel(QWidget):
         ask before evaluating on the training masks (an unattended window asks nobody)."""
         if self._job is not None:
             return False
-        ckpt = Path(self.checkpoint.currentText().strip()) if self.checkpoint.currentText().strip() else None
-        data = Path(self.data.text()) if self.data.text() else None
-        if ckpt is None or not ckpt.is_file():
-            self._show_error(
-                CocoSegError(
-                    f"{ckpt or 'no checkpoint'}: checkpoint file not found; "
-                    "train one (Train panel) or choose a .pt file"
-                )
-            )
-            return False
-        if data is None or not (data / MAPPING_FILE).is_file():
-            from cocoseg_gui.core.errors import DatasetError
-
-            self._show_error(
-                DatasetError(data, f"not a mask dataset folder (no {MAPPING_FILE}): generate masks first")
-            )
+        request = self.request()
+        try:
+            ckpt, data = request.checked()
+        except CocoSegError as exc:
+            self._show_error(exc)
             return False
         project = self.state.project
         warnings = project.evaluation_warnings(data) if project is not None else []
@@ -292,7 +260,7 @@ class EvaluatePanel(QWidget):
         self._image_paths = _image_paths_of(data)
         self.summary.setText(f"evaluating {ckpt.name} on {data} ...")
         self.summary.setStyleSheet("")
-        job = JobWorker(run_evaluation, ckpt, data, self.device.currentText(), self.batch_size.value())
+        job = JobWorker(run_evaluation, ckpt, data, request.device, request.batch_size)
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_result)
         job.failed.connect(self._show_error)
@@ -304,6 +272,15 @@ class EvaluatePanel(QWidget):
         self.progress.setRange(0, 0)
         job.start()
         return True
+
+    def request(self) -> EvaluateRequest:
+        """The fields as they are now (``EvaluateRequest.checked()`` checks them)."""
+        return EvaluateRequest(
+            self.checkpoint.currentText(),
+            self.data.text(),
+            self.device.currentText(),
+            self.batch_size.value(),
+        )
 
     def cancel(self) -> None:
         if self._job is not None:
@@ -363,17 +340,17 @@ class EvaluatePanel(QWidget):
 
     # -- results ---------------------------------------------------------------------------------
 
-    def _on_result(self, result: Any) -> None:
+    def _on_result(self, result: EvalResult) -> None:
         self.result = result
         classes = _mapping_classes(Path(self.data.text())) if self.data.text() else None
-        self.names, self.colors = class_table(classes or getattr(result, "class_names", []))
+        self.names, self.colors = class_table(classes or result.class_names)
         self.summary.setStyleSheet("")
         parts = [
             f"<b>mIoU {float(result.miou):.4f}</b>",
             f"pixel accuracy {float(result.pixel_acc):.4f}",
             f"mean Dice {float(result.mean_dice):.4f}",
         ]
-        n_images = len(getattr(result, "per_image", []) or [])
+        n_images = result.num_images
         if n_images:
             parts.append(f"{n_images} images")
         self.summary.setText(" &nbsp;·&nbsp; ".join(parts))
@@ -383,8 +360,8 @@ class EvaluatePanel(QWidget):
         self._fill_images(result)
         self.evaluated.emit(result)
 
-    def _fill_classes(self, result: Any) -> None:
-        rows = [r for r in named_ious(result.per_class_iou, self.names) if r[2] is not None]
+    def _fill_classes(self, result: EvalResult) -> None:
+        rows = scored_classes(result, self.names)
         self.class_table.setRowCount(len(rows))
         for row, (index, name, iou) in enumerate(rows):
             cell = QTableWidgetItem(name)
@@ -397,10 +374,10 @@ class EvaluatePanel(QWidget):
             self.class_table.setItem(row, 0, cell)
             self.class_table.setItem(row, 1, value)
 
-    def _fill_images(self, result: Any) -> None:
-        rows = image_rows(getattr(result, "per_image", []))
-        self.image_table.setRowCount(len(rows))
-        for row, (file, miou) in enumerate(rows):
+    def _fill_images(self, result: EvalResult) -> None:
+        self.image_table.setRowCount(len(result.per_image))
+        for row, score in enumerate(result.per_image):
+            file, miou = score.file, score.finite_miou
             cell = QTableWidgetItem(file)
             path = self._image_paths.get(file) or self._image_paths.get(Path(file).name)
             if path is not None:

@@ -17,16 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QWheelEvent
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
 
-from cocoseg_gui.core.editing.editor import BRUSH_TOOLS, ImageEditor, Tool
+from cocoseg_gui.core.editing.editor import ImageEditor
+from cocoseg_gui.core.editing.tools import tool_spec
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.masks.label_map import LabelMap
 from cocoseg_gui.core.masks.outlines import Outline, class_outlines
 from cocoseg_gui.core.masks.palette import distinct_colors
 from cocoseg_gui.core.project.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
+from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.services.image_source import ImageLoader, ImageSource, LoadedImage
 from cocoseg_gui.gui.services.inventory_watch import InventoryWatch
 from cocoseg_gui.gui.services.workers import JobWorker
@@ -54,7 +56,6 @@ if TYPE_CHECKING:
 MIN_BROWSER_DOCK_W = 200
 MIN_MASKS_DOCK_W = 290
 MIN_CENTRAL_SHARE = 0.3  # the image view keeps at least this share of the workspace's width
-CURSOR_TOOLS = (*BRUSH_TOOLS, Tool.SUPERPIXEL)  # the tools that show the brush footprint
 OUTLINE_REDRAW_MS = 250  # after an edit stops this long, the outlines are redrawn from the edited map
 
 
@@ -69,6 +70,7 @@ class ImagesWorkspace(QMainWindow):
     edits_changed = Signal()  # unsaved state or what undo/redo would do changed
     masks_changed = Signal()  # the open mask folder's masks changed (a save here, another window, a job)
     outlines_redrawn = Signal()  # the viewer's outlines follow an edit (tests wait on it)
+    rows_changed = Signal(int, int)  # the browser's rows shown, of the dataset's images (filters, a dataset)
 
     def __init__(self, masks_panel: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,6 +107,7 @@ class ImagesWorkspace(QMainWindow):
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
         self.browser.image_selected.connect(self.show_image)
+        self.browser.rows_changed.connect(self.rows_changed)
         self.viewer.hovered.connect(self._on_hover)
         self.side.hovered.connect(lambda x, y, _left, right: self._on_hover(x, y, right))
         self._build_editor()
@@ -178,6 +181,51 @@ class ImagesWorkspace(QMainWindow):
         self.browser.set_masked_names(self.source.masked_file_names())
         self.browser.set_edited_names(self.source.inventory.edited_names())
         self.masks_changed.emit()
+
+    def has_dataset(self) -> bool:
+        return self.source is not None
+
+    def masks_dir(self) -> Path | None:
+        """The mask folder shown (None: masks drawn from the annotations, or no dataset)."""
+        return self.source.masks_dir if self.source is not None else None
+
+    def notices(self) -> list[str]:
+        """Lasting notes on what is shown: classes left out, what opening the folder for editing set
+        right (a journal set aside, edited.json recovered)."""
+        note = self.source.note if self.source is not None else ""
+        return [*([note] if note else []), *self.editor.open_notes]
+
+    def shown_count(self) -> int:
+        """How many images the browser lists (after its filters)."""
+        return self.browser.model.rowCount()
+
+    def current_image_id(self) -> int | None:
+        """The image selected in the browser (None: none, e.g. a dataset without images)."""
+        return self.browser.current_image_id()
+
+    def wait_thumbnails(self, timeout_ms: int) -> None:
+        """Wait for the thumbnails already requested (the screenshot driver, before its grab)."""
+        self.browser.loader.wait_idle(timeout_ms)
+
+    def flush_thumbnails(self) -> None:
+        """Show the thumbnails that arrived (they are shown in batches)."""
+        self.browser.model.flush_thumbnails()
+
+    def select_image(self, image_id: int) -> None:
+        """Show ``image_id`` (selected in the browser, as if clicked)."""
+        self.browser.select_image(image_id)
+
+    def set_checkpoint(self, path: Path | None) -> None:
+        """The session's checkpoint: "Project checkpoint" proposals use it."""
+        self.proposals.set_session_checkpoint(path)
+
+    def use_settings(self, settings: QSettings) -> None:
+        """Where the editor keeps its autosave-on-switch choice."""
+        self.edit_saving.use_settings(settings)
+
+    def show_masks_dock(self) -> None:
+        self.masks_dock.show()
+        self.masks_dock.raise_()
 
     def mask_count(self) -> int | None:
         """How many images the open mask folder has masks for; None without a mask folder."""
@@ -338,13 +386,15 @@ class ImagesWorkspace(QMainWindow):
         self.brush_cursor = BrushCursor(self.viewer.scene())
         self.polygon_overlay = PolygonOverlay(self.viewer.scene())
         self._pointer: tuple[float, float] | None = None  # the last mask point under the mouse
-        self.act_edit = self._edit_action("&Edit mode", ("E",), checkable=True)
+        self.act_edit = self._edit_action("&Edit mode", "edit.mode", checkable=True)
         self.act_edit.toggled.connect(self.set_editing)
-        self.act_undo = self._edit_action("&Undo", ("Ctrl+Z",), self.undo)
-        self.act_redo = self._edit_action("&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), self.redo)
-        self.act_save = self._edit_action("&Save mask", ("Ctrl+S",), self.save_current)
-        self.act_smaller = self._edit_action("Smaller brush", ("[",), lambda: self.editor.resize_tool(-1))
-        self.act_bigger = self._edit_action("Bigger brush", ("]",), lambda: self.editor.resize_tool(1))
+        self.act_undo = self._edit_action("&Undo", "edit.undo", self.undo)
+        self.act_redo = self._edit_action("&Redo", "edit.redo", self.redo)
+        self.act_save = self._edit_action("&Save mask", "edit.save", self.save_current)
+        self.act_smaller = self._edit_action(
+            "Smaller brush", "edit.smaller", lambda: self.editor.resize_tool(-1)
+        )
+        self.act_bigger = self._edit_action("Bigger brush", "edit.bigger", lambda: self.editor.resize_tool(1))
         self.assists = AssistTools(self.editor, self.view_state, AssistOverlay(self.viewer.scene()))
         self.assists.install(self.edit_toolbar, self)  # wand, superpixels, GrabCut (issue 11)
         self.assists.status_message.connect(self.status_message)
@@ -353,23 +403,23 @@ class ImagesWorkspace(QMainWindow):
             self.assists.reset()
             self.editor.cancel()
 
-        self.act_cancel = self._edit_action("Cancel stroke / assist", ("Esc",), cancel_stroke_and_assist)
+        self.act_cancel = self._edit_action("Cancel stroke / assist", "edit.cancel", cancel_stroke_and_assist)
         # the polygon's keys exist only while a polygon is open: Enter and Backspace stay the fields' keys
         self.act_close_polygon = self._edit_action(
-            "Close polygon (fill)", ("Return", "Enter"), self.close_polygon
+            "Close polygon (fill)", "edit.close_polygon", self.close_polygon
         )
         self.act_subtract_polygon = self._edit_action(
             "Close polygon (subtract the class)",
-            ("Ctrl+Return", "Ctrl+Enter"),
+            "edit.subtract_polygon",
             lambda: self.close_polygon(subtract=True),
         )
         self.act_remove_vertex = self._edit_action(
-            "Remove last vertex", ("Backspace",), self.editor.remove_vertex
+            "Remove last vertex", "edit.remove_vertex", self.editor.remove_vertex
         )
         self._polygon_actions = [self.act_close_polygon, self.act_subtract_polygon, self.act_remove_vertex]
-        self.act_find_class = self._edit_action("Find class", ("/",), self.edit_toolbar.find_class)
+        self.act_find_class = self._edit_action("Find class", "edit.find_class", self.edit_toolbar.find_class)
         self.class_actions = [
-            self._edit_action(f"Class {i}", (str(i),), partial(self.pick_class, i)) for i in range(10)
+            self._edit_action(f"Class {i}", f"edit.class_{i}", partial(self.pick_class, i)) for i in range(10)
         ]
         self._mode_actions = [
             self.act_smaller,
@@ -390,20 +440,19 @@ class ImagesWorkspace(QMainWindow):
         self._outline_timer.timeout.connect(self._redraw_outlines)
         self.view_state.labels_changed.subscribe(lambda _e: self._outline_timer.start())
         self.view_state.image_changed.subscribe(lambda _e: self._drop_outline_job())
-        self.proposals = ProposalsController(self)  # M: model proposals (its own bar, layer and keys)
+        # M: model proposals (its own bar, layer and keys), given what it uses of this workspace
+        self.proposals = ProposalsController(self, self, self.viewer.scene(), self.status_message.emit)
         self._on_editor_changed()
 
     def _edit_action(
         self,
         text: str,
-        keys: tuple[str, ...],
+        shortcut: str,
         slot: Callable[[], object] | None = None,
         checkable: bool = False,
     ) -> QAction:
-        action = QAction(text, self, checkable=checkable)
-        action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(f"{text.replace('&', '')} ({', '.join(keys)})")
+        action = shortcuts.bind(QAction(text, self, checkable=checkable), shortcut)
+        action.setToolTip(f"{text.replace('&', '')} ({', '.join(shortcuts.keys(shortcut))})")
         if slot is not None:
             action.triggered.connect(lambda _c=False: slot())
         self.addAction(action)  # shortcuts work while this workspace is the visible tab
@@ -572,7 +621,7 @@ class ImagesWorkspace(QMainWindow):
         self._pointer = point
         if self.editor.polygon_vertices:
             self._show_polygon()
-        if point is None or image is None or image.labels is None or s.tool not in CURSOR_TOOLS:
+        if point is None or image is None or image.labels is None or not tool_spec(s.tool).cursor:
             self.brush_cursor.hide()
             return
         self.brush_cursor.set_shape(s.radius, s.tip, *image.mask_scale)

@@ -182,7 +182,8 @@ class MasksPanel(QWidget):
         self.out_dir.textEdited.connect(lambda _t: setattr(self, "_out_edited", True))
         self.generate_button.clicked.connect(lambda: self.generate())
         self.cancel_button.clicked.connect(self.cancel)
-        state.dataset_changed.connect(self._on_dataset_changed)
+        state.dataset_loaded.connect(self._on_dataset_changed)
+        state.dataset_loaded.connect(self._on_masks_dir_changed)  # it comes with its mask folder
         state.masks_dir_changed.connect(self._on_masks_dir_changed)
         state.dataset_entry_changed.connect(self._follow_dataset)
         self._restore_options()
@@ -286,7 +287,7 @@ class MasksPanel(QWidget):
             rest = [n for n in self._selected_names() if n not in order]
             self.priority.clear()
             self.priority.addItems(order + rest)
-        project_default = self.state.session.default_masks_dir()
+        project_default = self.state.workbench.default_masks_dir()
         if not self._out_edited and project_default is not None:
             self.out_dir.setText(str(project_default))
         elif not self._out_edited and self.state.annotations_path and self.state.images_dir:
@@ -300,7 +301,7 @@ class MasksPanel(QWidget):
 
     def _follow_dataset(self) -> None:
         """Another dataset of the project is open: its masks go to its own folder, not the last one's."""
-        folder = self.state.session.default_masks_dir()
+        folder = self.state.workbench.default_masks_dir()
         if self.worker is None and folder is not None:
             self._out_edited = False
             self.out_dir.setText(str(folder))

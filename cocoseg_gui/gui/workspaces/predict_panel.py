@@ -32,21 +32,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.errors import CocoSegError
-from cocoseg_gui.core.jobs import CancelToken, Progress, ProgressCallback
+from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.masks.dataset import MaskDatasetFolder
 from cocoseg_gui.core.project.project import Project
-from cocoseg_gui.core.quality.scores import image_scores, mean_iou
 from cocoseg_gui.core.quality.truth_compare import (
     ERROR_LEGEND,
     Comparison,
     class_table,
+    compare_in_project,
     error_colors,
-    error_map,
-    truth_from_index,
-    truth_from_masks,
 )
 from cocoseg_gui.core.training.run_reader import run_checkpoints
+from cocoseg_gui.core.training.scores import mean_iou
 from cocoseg_gui.core.types import IMAGE_SUFFIXES
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
@@ -67,69 +64,6 @@ GUI_OVERWRITE_HINT = "replace them only if you agree, or choose another folder"
 def list_images(folder: Path) -> list[Path]:
     """Image files directly in ``folder``, sorted by name."""
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-
-
-def compare_image(
-    predictor: Any,
-    names: Sequence[str],
-    image_path: Path,
-    masks_dir: Path | None,
-    index: Any,
-    images_dir: Path | None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> Comparison:
-    """Predict one image and compare it with its ground truth when there is one (runs in a worker)."""
-    from PIL import Image
-
-    try:
-        with Image.open(image_path) as im:
-            rgb = np.asarray(im.convert("RGB"))
-    except (OSError, ValueError) as exc:
-        raise CocoSegError(f"{image_path}: cannot read the image ({exc})") from exc
-    if cancel is not None:
-        cancel.raise_if_cancelled()
-    pred = np.asarray(predictor.predict(rgb), dtype=np.uint8)
-    truth, source = None, ""
-    if masks_dir is not None:
-        truth, source = truth_from_masks(masks_dir, image_path, names), "mask dataset"
-    if truth is None and index is not None:
-        truth, source = truth_from_index(index, images_dir, image_path, names), "annotations"
-    if truth is not None and truth.shape != pred.shape:
-        truth = None
-    if truth is None:
-        source = ""
-    scores = image_scores(truth, pred, names) if truth is not None else []
-    errors = error_map(truth, pred) if truth is not None else None
-    return Comparison(image_path, rgb, pred, truth, source, scores, errors)
-
-
-def truth_folder_for(
-    image_path: Path, chosen: Path | None, project: Project | None, masks_dir: Path | None
-) -> Path | None:
-    """Where the image's ground truth is: the folder the user chose, else the mask folder of the project's
-    dataset holding the image (any dataset, not only the open one), else the attached mask folder."""
-    if chosen is not None:
-        return chosen
-    found = project.ground_truth_for(image_path) if project is not None else None
-    return found[0].masks if found is not None else masks_dir
-
-
-def compare_in_project(
-    predictor: Any,
-    names: list[str],
-    image_path: Path,
-    chosen: Path | None,
-    project: Project | None,
-    masks_dir: Path | None,
-    index: Any,
-    images_dir: Path | None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> Comparison:
-    """``compare_image`` with the ground-truth folder looked up in the worker (it reads mask maps)."""
-    truth = truth_folder_for(image_path, chosen, project, masks_dir)
-    return compare_image(predictor, names, image_path, truth, index, images_dir, progress, cancel)
 
 
 def load_predictor(checkpoint: Path, device: str = "auto", progress: Any = None, cancel: Any = None) -> Any:
@@ -345,9 +279,6 @@ class PredictPanel(QWidget):
     def _on_predictor(self, predictor: Any) -> None:
         self.predictor = predictor
         self.names, self.colors = class_table(getattr(predictor, "classes", []))
-        names = dict(enumerate(self.names))
-        for v in (self.overlay_view, self.compare_view):
-            v.set_class_names(names)
         self._fill_recent()
         self._set_status(f"checkpoint {self.checkpoint} ({len(self.names)} classes)")
         item = self.image_list.currentItem()
@@ -465,14 +396,15 @@ class PredictPanel(QWidget):
     def _on_comparison(self, c: Comparison) -> None:
         self.comparison = c
         self.overlay_view.set_image(c.rgb)
-        self.overlay_view.set_mask(c.pred, self.colors)
+        names = dict(enumerate(self.names))
+        self.overlay_view.set_mask(c.pred, self.colors, names)
         if c.truth is not None:
             self.compare_view.set_titles(f"Ground truth ({c.truth_source})", "Prediction")
-            self.compare_view.set_left(c.rgb, c.truth, self.colors)
+            self.compare_view.set_left(c.rgb, c.truth, self.colors, names)
         else:
             self.compare_view.set_titles("No ground truth for this image", "Prediction")
-            self.compare_view.set_left(c.rgb, None)
-        self.compare_view.set_right(c.rgb, c.pred, self.colors)
+            self.compare_view.set_left(c.rgb, None, names=names)
+        self.compare_view.set_right(c.rgb, c.pred, self.colors, names)
         self.error_view.set_image(c.rgb)
         self.error_view.set_mask(c.errors, error_colors())
         self.error_legend.setText(_error_legend_html(c))

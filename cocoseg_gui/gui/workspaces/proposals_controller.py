@@ -15,12 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
-from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtGui import QAction, QMouseEvent
+from PySide6.QtWidgets import QFileDialog, QGraphicsScene, QMainWindow, QMessageBox
 
 from cocoseg_gui.core.editing.box import Box
 from cocoseg_gui.core.errors import CocoSegError
@@ -49,6 +49,7 @@ from cocoseg_gui.core.proposals.batch import (
 )
 from cocoseg_gui.core.proposals.proposal import Proposal
 from cocoseg_gui.core.proposals.source import TORCHVISION_MODELS, SourceCache, SourceSpec, source_score
+from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
 from cocoseg_gui.gui.services.workers import JobWorker, describe_progress
 from cocoseg_gui.gui.widgets.dialogs import show_error
@@ -57,8 +58,10 @@ from cocoseg_gui.gui.widgets.proposal_bar import SOURCE_FILE, SOURCE_PROJECT, SO
 from cocoseg_gui.gui.widgets.proposal_layer import ProposalLayer
 
 if TYPE_CHECKING:
+    from cocoseg_gui.core.editing.editor import ImageEditor
+    from cocoseg_gui.core.project.image_view_state import ImageViewState
     from cocoseg_gui.core.project.project import Project
-    from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
+    from cocoseg_gui.gui.services.image_source import ImageSource
 
 BOX, STROKE = "box", "stroke"
 DEVICE = "auto"  # a GPU when there is one: proposals are interactive
@@ -80,18 +83,48 @@ def _find(masks_dir: Path, candidates: list[Path], **_job: Any) -> ProposalsFold
     return find_proposals(masks_dir, candidates)
 
 
-class ProposalsController(QObject):
-    """The proposal layer, bar, keys and jobs of one ImagesWorkspace."""
+class ProposalsHost(Protocol):
+    """What the controller reads and drives in the workspace that owns it (the Images workspace): the
+    shown image, the editor its accepts go through, the open source; it steps to an image to review."""
 
-    def __init__(self, ws: ImagesWorkspace) -> None:
-        super().__init__(ws)
+    view_state: ImageViewState
+    editor: ImageEditor
+    source: ImageSource | None
+
+    @property
+    def editing(self) -> bool: ...
+
+    def save_current(self) -> bool: ...
+
+    def select_image(self, image_id: int) -> None: ...
+
+
+class ProposalsController(QObject):
+    """The proposal layer, bar, keys and jobs of one ImagesWorkspace.
+
+    Its dependencies are passed in: ``ws`` (what it reads and drives), ``frame`` (the window its bar,
+    keys and dialogs belong to), ``scene`` (where the proposal layer draws), ``status`` (the status bar).
+    """
+
+    def __init__(
+        self,
+        ws: ProposalsHost,
+        frame: QMainWindow,
+        scene: QGraphicsScene,
+        status: Callable[[str, int], None],
+    ) -> None:
+        super().__init__(frame)
         self.ws = ws
+        self.frame = frame
+        self._show_status = status
         self._quality_confirmed: set[str] = set()  # models the user chose to run despite a weak score
-        self.layer = ProposalLayer(ws.viewer.scene())
-        self.bar = ProposalBar(ws)
-        self.act_propose = self._action("&Propose (model)", ("M",), self.propose)
-        self.act_accept_all = self._action("Accept &all of the proposal", ("Shift+M",), self.accept_all)
-        self.act_next = self._action("Next unreviewed proposal", ("N",), self.next_unreviewed)
+        self.layer = ProposalLayer(scene)
+        self.bar = ProposalBar(frame)
+        self.act_propose = self._action("&Propose (model)", "proposals.propose", self.propose)
+        self.act_accept_all = self._action(
+            "Accept &all of the proposal", "proposals.accept_all", self.accept_all
+        )
+        self.act_next = self._action("Next unreviewed proposal", "proposals.next", self.next_unreviewed)
         for act, short in (
             (self.act_propose, "Propose"),
             (self.act_accept_all, "Accept all"),
@@ -99,8 +132,8 @@ class ProposalsController(QObject):
         ):
             act.setIconText(short)  # the bar's button; the full text stays in menus and the shortcuts list
         self.bar.install(self.act_propose, self.act_accept_all, self.act_next)
-        ws.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
-        ws.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
+        frame.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        frame.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
         self.bar.setVisible(False)
         self.bar.set_busy(False)
         self.bar.set_review("")
@@ -135,17 +168,15 @@ class ProposalsController(QObject):
         ws.view_state.image_changed.subscribe(self._on_image)
         self.set_editing(False)
 
-    def _action(self, text: str, keys: tuple[str, ...], slot: Callable[[], object]) -> QAction:
-        action = QAction(text, self.ws)
-        action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(f"{text.replace('&', '')} ({', '.join(keys)})")
+    def _action(self, text: str, shortcut: str, slot: Callable[[], object]) -> QAction:
+        action = shortcuts.bind(QAction(text, self.frame), shortcut)
+        action.setToolTip(f"{text.replace('&', '')} ({', '.join(shortcuts.keys(shortcut))})")
         action.triggered.connect(lambda _c=False: slot())
-        self.ws.addAction(action)  # listed by the shortcuts dialog with the workspace's other keys
+        self.frame.addAction(action)  # listed by the shortcuts dialog with the workspace's other keys
         return action
 
     def _status(self, text: str, ms: int = 6000) -> None:
-        self.ws.status_message.emit(text, ms)
+        self._show_status(text, ms)
 
     # ------------------------------------------------------------------------------------- hooks
     def set_editing(self, on: bool) -> None:
@@ -203,7 +234,7 @@ class ProposalsController(QObject):
             if path is None:
                 title = "Checkpoint file" if choice == SOURCE_FILE else "Torchvision weights file"
                 chosen, _ = QFileDialog.getOpenFileName(
-                    self.ws, title, "", "Weights (*.pt *.pth);;All files (*)"
+                    self.frame, title, "", "Weights (*.pt *.pth);;All files (*)"
                 )
                 if not chosen:
                     self._sync_combo()
@@ -215,7 +246,7 @@ class ProposalsController(QObject):
                 model = next((m for m in TORCHVISION_MODELS if m in path.name), None)
                 if model is None:
                     show_error(
-                        self.ws, "Cannot use these weights",
+                        self.frame, "Cannot use these weights",
                         f"{path}: the file name does not say which torchvision model it is "
                         f"(one of {', '.join(TORCHVISION_MODELS)})",
                     )  # fmt: skip
@@ -262,7 +293,7 @@ class ProposalsController(QObject):
         if spec.label in self._quality_confirmed:
             return True
         score = source_score(spec)
-        if not confirm_model_quality(self.ws, "Propose", score):
+        if not confirm_model_quality(self.frame, "Propose", score):
             self._status(f"Not proposing: {score.describe()}", 10000)
             return False
         self._quality_confirmed.add(spec.label)
@@ -287,9 +318,9 @@ class ProposalsController(QObject):
         self.last_error = str(exc)
         self._status("")
         if isinstance(exc, CocoSegError | OSError):
-            show_error(self.ws, title, exc)
+            show_error(self.frame, title, exc)
         else:
-            show_error(self.ws, title, f"{type(exc).__name__}: {exc}")
+            show_error(self.frame, title, f"{type(exc).__name__}: {exc}")
 
     def _show(self) -> None:
         image = self.ws.view_state.image
@@ -344,7 +375,7 @@ class ProposalsController(QObject):
             "Undo (Ctrl+Z) takes the whole accept back in one step."
         )
         yes, cancel = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Cancel
-        return QMessageBox.question(self.ws, "Replace labelled pixels?", text, yes | cancel, cancel) == yes
+        return QMessageBox.question(self.frame, "Replace labelled pixels?", text, yes | cancel, cancel) == yes
 
     def _accepted_text(self, plan: AcceptPlan, box: Box) -> str:
         kept = (
@@ -539,4 +570,4 @@ class ProposalsController(QObject):
         except KeyError:
             self._status(f"{name} is not in the open dataset")
             return
-        self.ws.browser.select_image(image_id)
+        self.ws.select_image(image_id)

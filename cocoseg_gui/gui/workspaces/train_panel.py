@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from cocoseg_gui.core.errors import CocoSegError, OptionsError
-from cocoseg_gui.core.masks.folder import holds_masks
+from cocoseg_gui.core.masks.folder import check_mask_folder, holds_masks
 from cocoseg_gui.core.project.project import Project, Role
-from cocoseg_gui.core.project.session import project_checkpoint
+from cocoseg_gui.core.project.workbench import project_checkpoint
 from cocoseg_gui.core.training import event_types as ev
+from cocoseg_gui.core.training.config import TrainConfig
 from cocoseg_gui.core.training.model_score import judge, score_of_run_checkpoint
 from cocoseg_gui.core.training.run_reader import (
     last_end_status,
@@ -36,6 +37,7 @@ from cocoseg_gui.core.training.run_reader import (
     read_config,
     read_events,
 )
+from cocoseg_gui.core.training.train_request import VAL_FOLDER, VAL_SPLIT
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe, preload_torch_modules
 from cocoseg_gui.gui.services.devices import DeviceChoice
@@ -47,7 +49,7 @@ from cocoseg_gui.gui.widgets.model_question import ask_use_new_model
 from cocoseg_gui.gui.widgets.project_dialog import RoleDefaults, confirm_roles
 from cocoseg_gui.gui.widgets.responsive import is_narrow, orient_box, orient_splitter
 from cocoseg_gui.gui.widgets.run_status import RunStatus, RunStatusView
-from cocoseg_gui.gui.widgets.train_form import VAL_FOLDER, VAL_SPLIT, TrainForm
+from cocoseg_gui.gui.widgets.train_form import TrainForm
 from cocoseg_gui.gui.widgets.training_plots import TrainingPlots
 from cocoseg_gui.gui.workspaces.protocol import ScreenshotDemo
 
@@ -140,6 +142,7 @@ class TrainPanel(QWidget):
         self.open_button.clicked.connect(self._choose_open_run)
         self.form.fine_tune_button.clicked.connect(self.fine_tune_preset)
         self.state.masks_dir_changed.connect(self._on_masks_dir_changed)
+        self.state.dataset_loaded.connect(self._on_masks_dir_changed)  # a dataset comes with its masks
         self.state.project_changed.connect(lambda _reopened: self.restore(self.state.project))
 
         self._refresh = QTimer(self, interval=STATUS_REFRESH_MS)
@@ -248,41 +251,37 @@ class TrainPanel(QWidget):
             return False
         self._clear_error()
         try:
-            values = self.form.values()
-            if resume is not None:
-                values["init_from"] = None  # a resume continues the run; its start is in run_inputs.json
+            # a resume continues the run: its start checkpoint is in run_inputs.json, not the form's
+            config = self.form.request().config(resume=resume)
             if resume is None:
-                choice = self._choose_run_folder(values)
+                choice = self._choose_run_folder(config)
                 if choice == existing_run.RESUME:
-                    return self.resume_from(values["out"])
-            for folder in (values["data"], *values.get("extra_data", [])):
-                self._check_mask_dataset(folder)
-            if values.get("extra_data"):
+                    return self.resume_from(config.out)
+            for folder in config.training_folders():
+                check_mask_folder(folder)
+            if config.extra_data:
                 from cocoseg_gui.core.training.data_sources import check_same_classes
 
-                check_same_classes([values["data"], *values["extra_data"]])  # before anything starts
-            if ask_roles and not self._roles_confirmed(values):
+                check_same_classes(config.training_folders())  # before anything starts
+            if ask_roles and not self._roles_confirmed(config):
                 return False
-            preload_torch_modules(values["model"])  # on the GUI thread: jobs never import
-            from cocoseg_gui.core.training.config import TrainConfig
+            preload_torch_modules(config.model)  # on the GUI thread: jobs never import
             from cocoseg_gui.core.training.trainer import train
-
-            config = TrainConfig(**values, resume=resume)
         except (CocoSegError, TypeError, ValueError) as exc:
             self._show_error(describe_error(exc))
             return False
         self.form.save_settings(self.state.settings)
         self.state.ensure_project_saved()  # an implicit project is written at the first Start
-        self._run_dir = Path(values["out"])
+        self._run_dir = config.out
         self.plots.reset()
         self.status = RunStatus(run_dir=self._run_dir)
         self.log.clear()
         if replay:
             self._apply_events(replay, log=False)
             self._log(f"resuming {self._run_dir} {resume_position(replay)}")
-        more = values.get("extra_data") or []
+        more = config.extra_data
         also = f" and {', '.join(str(p) for p in more)}" if more else ""
-        self._log(f"starting: {values['model']} on {values['data']}{also} -> {self._run_dir}")
+        self._log(f"starting: {config.model} on {config.data}{also} -> {self._run_dir}")
         steps = Batch(STEP_BATCH_INTERVAL_S, urgent=lambda e: not isinstance(e, ev.StepEvent))
         job = JobWorker(_train, train, config, policy=steps)
         job.progress.connect(self._on_events)
@@ -422,12 +421,13 @@ class TrainPanel(QWidget):
         if not self._start(resume=None, ask_roles=False):
             done()
 
-    def _choose_run_folder(self, values: dict[str, Any]) -> str | None:
+    def _choose_run_folder(self, config: TrainConfig) -> str | None:
         """A run folder that already holds a run: ask (new folder, resume, overwrite, cancel) and apply
-        the answer to ``values``; returns the answer, None when the folder is free."""
+        the answer to ``config`` (its run folder, or overwrite); returns the answer, None when the folder
+        is free."""
         from cocoseg_gui.core.training.run_folder import next_free_folder, run_files
 
-        out = Path(values["out"])
+        out = config.out
         found = run_files(out)
         if not found:
             return None
@@ -435,23 +435,15 @@ class TrainPanel(QWidget):
         choice = existing_run.ask_existing_run(self, out, found, fresh)
         if choice == existing_run.NEW_FOLDER:
             self.form.out.setText(str(fresh))
-            values["out"] = fresh
+            config.out = fresh
         elif choice == existing_run.OVERWRITE:
-            values["overwrite"] = True
+            config.overwrite = True
         elif choice != existing_run.RESUME:
             raise OptionsError(
                 f"{out}: this folder already holds a run; not started (choose a new run folder, Resume "
                 "or Overwrite)"
             )
         return choice
-
-    def _check_mask_dataset(self, data: Path) -> None:
-        if not (data / "category_mapping.json").is_file():
-            from cocoseg_gui.core.errors import DatasetError
-
-            raise DatasetError(
-                data, "not a mask dataset folder (no category_mapping.json): generate masks first"
-            )
 
     # -- worker signals (GUI thread) -------------------------------------------------------------
 
@@ -673,7 +665,7 @@ class TrainPanel(QWidget):
             self.form.val_mode.setCurrentIndex(self.form.val_mode.findData(VAL_FOLDER))
         self._update_resume_button()  # the project's newest run, when it stopped before its end
 
-    def _roles_confirmed(self, values: dict[str, Any]) -> bool:
+    def _roles_confirmed(self, config: TrainConfig) -> bool:
         """Training on val masks (or validating on train masks) only after an explicit choice."""
         project = self.state.project
         if project is None:
@@ -681,16 +673,16 @@ class TrainPanel(QWidget):
         warnings = list(
             dict.fromkeys(  # one line per problem, not per folder
                 w
-                for folder in (values["data"], *values.get("extra_data", []))
-                for w in project.training_warnings(folder, values.get("val_data"))
+                for folder in config.training_folders()
+                for w in project.training_warnings(folder, config.val_data)
             )
         )
         if not warnings:
             return True
-        entries = [project.role_of_masks(f) for f in (values["data"], *values.get("extra_data", []))]
+        entries = [project.role_of_masks(f) for f in config.training_folders()]
         if any(e is not None and e.role is not Role.TRAIN for e in entries):
             warnings.append("a dataset becomes a training dataset in File › Project datasets… (its role)")
-        entry = project.role_of_masks(values["data"])
+        entry = project.role_of_masks(config.data)
         question = (
             "Train on the validation masks?"
             if entry is not None and entry.role is Role.VAL

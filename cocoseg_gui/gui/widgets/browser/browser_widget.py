@@ -361,7 +361,7 @@ class DatasetBrowser(QWidget):
         self._debounce.stop()
         current = self.current_image_id()
         if self.table is None:
-            self.model.set_rows(self.model._rows[:0])
+            self.model.set_rows(np.zeros(0, dtype=np.int64))  # no rows
             self.count_label.setText("No dataset")
             self.rows_changed.emit(0, 0)
             return

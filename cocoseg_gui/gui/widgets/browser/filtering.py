@@ -1,6 +1,8 @@
 """Filtering and sorting the image list with numpy index arrays (fast on 118k images; Qt-free).
 
 A filter result is an array of *positions* into ``index.image_ids()``; the list model shows those rows.
+Every filter is a boolean mask over whole columns (no Python per image), and each sort order is computed
+once per dataset (a ranking's again when its scores change): a filter on 118k images costs milliseconds.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ class BrowserQuery:
     score_range: tuple[float, float] | None = None
 
 
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
 class ImageTable:
     """Columns of the open dataset (ids, names, annotation counts) for vectorised filtering."""
 
@@ -65,8 +71,8 @@ class ImageTable:
         self.edited = np.zeros(len(self.ids), dtype=bool)
         self.unsaved = np.zeros(len(self.ids), dtype=bool)  # edits in the mask editor not saved yet
         self.scores: dict[SortKey, np.ndarray] = {}  # RANKINGS: a score per image, NaN unscored
-        self._names_lower: list[str] | None = None
-        self._name_order: np.ndarray | None = None
+        self._names_lower: tuple[np.ndarray | None, np.ndarray] | None = None  # see _name_chars
+        self._orders: dict[SortKey, np.ndarray] = {}  # ascending, by key
         self._position_of_id: dict[int, int] | None = None
 
     def __len__(self) -> int:
@@ -96,6 +102,7 @@ class ImageTable:
 
     def set_scores(self, key: SortKey, scores: dict[str, float] | None) -> None:
         """A ranking's score per file name (higher first); None forgets the ranking."""
+        self._orders.pop(key, None)
         if not scores:
             self.scores.pop(key, None)
             return
@@ -122,10 +129,37 @@ class ImageTable:
             keep |= np.isin(self.ids, members)
         return keep
 
+    def name_mask(self, needle: str) -> np.ndarray:
+        """Images whose lower-cased file name contains ``needle`` (lower case)."""
+        chars, starts = self._name_chars()
+        if chars is None:  # a name holds the separator: one Python test per name
+            return np.fromiter((needle in n.lower() for n in self.names), dtype=bool, count=len(self.names))
+        pattern = _code_points(needle)
+        span = len(chars) - len(pattern) + 1
+        if not len(pattern) or span <= 0 or "\n" in needle:  # no name holds a "\n" here
+            return np.full(len(self.names), not len(pattern))
+        keep = np.zeros(len(self.names), dtype=bool)
+        hit = chars[:span] == pattern[0]
+        for k in range(1, len(pattern)):  # a match never spans a separator ("\n" is in no needle here)
+            hit &= chars[k : k + span] == pattern[k]
+        keep[np.searchsorted(starts, np.flatnonzero(hit), side="right") - 1] = True
+        return keep
+
+    def _name_chars(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """The lower-cased names as one array of code points, "\n" between them, and where each starts:
+        built with a few C calls (an array of 118k Python strings took ~20 ms), searched vectorised."""
+        if self._names_lower is None:
+            joined = "\n".join(self.names).lower()  # as each name's lower(): no name holds a "\n" (below)
+            chars = _code_points(joined)
+            breaks = np.flatnonzero(chars == ord("\n"))
+            if len(breaks) != max(0, len(self.names) - 1):
+                self._names_lower = (None, np.zeros(0, dtype=np.int64))
+            else:
+                self._names_lower = (chars, np.concatenate([[0], breaks + 1]))
+        return self._names_lower
+
     def name_order(self) -> np.ndarray:
-        if self._name_order is None:
-            self._name_order = np.argsort(np.asarray(self.names, dtype=object), kind="stable")
-        return self._name_order
+        return self._order(SortKey.NAME)
 
     def query(self, q: BrowserQuery) -> np.ndarray:
         """Positions of the images that pass ``q``, in its sort order."""
@@ -150,25 +184,30 @@ class ImageTable:
                 keep &= (score >= q.score_range[0]) & (score <= q.score_range[1])
         needle = q.name_contains.strip().lower()
         if needle:
-            if self._names_lower is None:
-                self._names_lower = [n.lower() for n in self.names]
-            keep &= np.fromiter((needle in n for n in self._names_lower), dtype=bool, count=len(self.names))
+            keep &= self.name_mask(needle)
         order = self._order(q.sort)
         if q.descending:
             order = order[::-1]
         return order[keep[order]]
 
     def _order(self, key: SortKey) -> np.ndarray:
+        """Positions in ``key``'s ascending order, sorted once and kept (read-only)."""
+        order = self._orders.get(key)
+        if order is None:
+            order = self._orders[key] = self._sorted(key)
+            order.setflags(write=False)
+        return order
+
+    def _sorted(self, key: SortKey) -> np.ndarray:
         if key is SortKey.FILE:
             return np.arange(len(self.ids))
         if key is SortKey.ID:
             return np.argsort(self.ids, kind="stable")
+        if key is SortKey.NAME:
+            return np.argsort(np.asarray(self.names, dtype=object), kind="stable")
+        by_name = self.name_order()  # ties by name
         if key in RANKINGS:
-            by_name = self.name_order()
             score = self.scores.get(key, np.full(len(self.ids), np.nan))[by_name]
-            # highest first, unscored (NaN) last, ties by name
+            # highest first, unscored (NaN) last
             return by_name[np.argsort(np.where(np.isnan(score), np.inf, -score), kind="stable")]
-        if key is SortKey.ANNOTATIONS:
-            by_name = self.name_order()  # ties by name
-            return by_name[np.argsort(self.counts[by_name], kind="stable")]
-        return self.name_order()
+        return by_name[np.argsort(self.counts[by_name], kind="stable")]  # SortKey.ANNOTATIONS

@@ -1,4 +1,4 @@
-"""EditSession: one image's label array and history driven by tool calls, as the GUI editor uses them.
+"""ImageEdit: one image's label array and history driven by tool calls, as the GUI editor uses them.
 
 It pairs every write with its undo record in the right order (touch before paint, one step per
 stroke), so a view or test never has to. The label array is owned by the caller (the view state's
@@ -32,7 +32,7 @@ class Brush:
     rule: Rule = OVERWRITE
 
 
-class EditSession:
+class ImageEdit:
     """Edits of one label array with undo; ``saved_position`` (a History position) tells unsaved
     changes apart, so undoing back to what was saved is clean again."""
 

@@ -1,8 +1,9 @@
-"""File › Export to COCO: the open mask folder -> a COCO instances JSON (ADR 0015).
+"""File › Export labels…: the open mask folder -> a label format of core/formats/registry.py (ADR 0036).
 
-The export runs in a ``JobWorker`` (it redraws every image to find the edited ones), with progress and
-Cancel in the dialog; the summary that follows is in the GUI's words (``export_summary``), errors name the
-file and what to do, never a command-line flag.
+COCO (ADR 0015) keeps its own rows: the original annotations (unchanged images keep their objects) and RLE
+or polygons; the other formats write a folder. The export runs in a ``JobWorker`` with progress and Cancel
+in the dialog; the summary that follows is in the GUI's words (``export_summary``), errors name the file
+and what to do, never a command-line flag.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,24 +29,43 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.files.output_guard import OutputExists
-from cocoseg_gui.core.formats.coco_export import export_coco
 from cocoseg_gui.core.formats.coco_export_report import ExportReport
+from cocoseg_gui.core.formats.export_job import ExportResult, export_labels
+from cocoseg_gui.core.formats.export_request import ExportRequest
+from cocoseg_gui.core.formats.registry import COCO, LabelFormat, exportable, label_format
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import error_text
 
-FORMATS = (("rle", "RLE (exact)"), ("polygon", "Polygons (objects with holes stay RLE)"))
+SEGMENTATIONS = (("rle", "RLE (exact)"), ("polygon", "Polygons (objects with holes stay RLE)"))
 
 
-def default_output(masks: Path) -> Path:
-    """Next to the mask folder, never inside it: ``<folder>-coco.json`` (``-2``... when taken)."""
-    base, n = masks.parent / f"{masks.name}-coco", 1
+def default_output(masks: Path, fmt: LabelFormat | None = None) -> Path:
+    """Next to the mask folder, never inside it: ``<folder>-coco.json`` for COCO, a ``<folder>-<format>``
+    folder for the others (``-2``... when taken)."""
+    fmt = fmt or label_format(COCO)
+    suffix = ".json" if fmt.dest == "file" else ""
+    base, n = masks.parent / f"{masks.name}-{fmt.name.replace('_', '-')}", 1
     while True:
-        out = Path(f"{base}{'' if n == 1 else f'-{n}'}.json")
+        out = Path(f"{base}{'' if n == 1 else f'-{n}'}{suffix}")
         if not out.exists():
             return out
         n += 1
+
+
+def result_summary(result: ExportResult) -> str:
+    """COCO's report in words, or what another format wrote, left out and approximated."""
+    if result.coco is not None:
+        return export_summary(result.coco)
+    lines = [f"Wrote {result.images} images ({result.files} files) to {result.out} as {result.format}."]
+    if result.skipped:
+        lines.append(
+            f"{len(result.skipped)} left out, e.g. {result.skipped[0].subject}: {result.skipped[0].reason}"
+        )
+    lines += [f"Note: {n}" for n in result.notes[:5]]
+    return "\n".join(lines)
 
 
 def export_summary(rep: ExportReport) -> str:
@@ -87,14 +108,18 @@ def _browse_row(edit: QLineEdit, button: QPushButton) -> QWidget:
     return row
 
 
-class ExportCocoDialog(QDialog):
-    """Mask folder (the open one), original annotations (optional), output file, format; Export."""
+class ExportDialog(QDialog):
+    """Mask folder (the open one), format, output; for COCO the original annotations (optional) and RLE or
+    polygons; Export, with progress and Cancel."""
 
-    def __init__(self, masks: Path, annotations: Path | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, masks: Path, annotations: Path | None, parent: QWidget | None = None, fmt: str = COCO
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Export to COCO")
+        self.setWindowTitle("Export labels")
         self.masks = Path(masks)
-        self.report: ExportReport | None = None
+        self.report: ExportReport | None = None  # COCO's report
+        self.result: ExportResult | None = None  # type: ignore[assignment]  # hides QDialog.result()
         self.worker: JobWorker | None = None
         self._confirmed_out: Path | None = None  # a file the user agreed to replace (the file dialog asked)
         self._retry = False
@@ -114,13 +139,29 @@ class ExportCocoDialog(QDialog):
         self.original_edit.setEnabled(annotations is not None)
         browse_original = QPushButton("Browse…")
         browse_original.clicked.connect(self._browse_original)
-        self.out_edit = QLineEdit(str(default_output(self.masks)))
+        self.label_format_combo = QComboBox()
+        self.label_format_combo.setObjectName("export_label_format")
+        for f in exportable():
+            self.label_format_combo.addItem(
+                f.title if f.available else f"{f.title} (not in this build)", f.name
+            )
+            model = self.label_format_combo.model()
+            assert isinstance(model, QStandardItemModel)  # a combo box's own model
+            item = model.item(self.label_format_combo.count() - 1)
+            item.setEnabled(f.available)
+            item.setToolTip(f"Loses: {f.loses}")
+        self.label_format_combo.setCurrentIndex(
+            max(0, self.label_format_combo.findData(label_format(fmt).name))
+        )
+        self.loses_label = QLabel()
+        self.loses_label.setWordWrap(True)
+        self.out_edit = QLineEdit(str(default_output(self.masks, self.label_format())))
         self.out_edit.setObjectName("export_out")
         browse_out = QPushButton("Browse…")
         browse_out.clicked.connect(self._browse_out)
-        self.format_combo = QComboBox()
+        self.format_combo = QComboBox()  # COCO's segmentations
         self.format_combo.setObjectName("export_format")
-        for key, text in FORMATS:
+        for key, text in SEGMENTATIONS:
             self.format_combo.addItem(text, key)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
@@ -128,14 +169,20 @@ class ExportCocoDialog(QDialog):
         self.summary.setObjectName("export_summary")
         self.summary.setWordWrap(True)
         form = QFormLayout()
+        self.form = form
         form.addRow("Mask folder", self.masks_label)
+        form.addRow("Format", self.label_format_combo)
+        form.addRow("", self.loses_label)
         form.addRow(self.use_original)
-        form.addRow("Original annotations", _browse_row(self.original_edit, browse_original))
-        form.addRow("Output file", _browse_row(self.out_edit, browse_out))
-        form.addRow("Format", self.format_combo)
+        self._original_row = _browse_row(self.original_edit, browse_original)
+        form.addRow("Original annotations", self._original_row)
+        self.out_label = QLabel("Output file")
+        form.addRow(self.out_label, _browse_row(self.out_edit, browse_out))
+        form.addRow("Objects as", self.format_combo)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.setObjectName("export_start")
+        self.export_button.setDefault(True)  # Return exports
         self.export_button.clicked.connect(self.start)
         self.buttons.rejected.connect(self._close_or_cancel)
         lay = QVBoxLayout(self)
@@ -143,7 +190,26 @@ class ExportCocoDialog(QDialog):
         lay.addWidget(self.progress)
         lay.addWidget(self.summary)
         lay.addWidget(self.buttons)
+        self.label_format_combo.currentIndexChanged.connect(lambda _i: self._on_format_changed())
+        self._on_format_changed()
         self.resize(620, self.sizeHint().height())
+
+    def label_format(self) -> LabelFormat:
+        return label_format(str(self.label_format_combo.currentData()))
+
+    def _on_format_changed(self) -> None:
+        """COCO's rows only for COCO; a file or a folder as output; the default output follows the format
+        until the user typed one."""
+        fmt = self.label_format()
+        coco = fmt.name == COCO
+        for widget in (self.use_original, self._original_row, self.format_combo):
+            self.form.setRowVisible(widget, coco)
+        self.out_label.setText("Output file" if fmt.dest == "file" else "Output folder")
+        self.loses_label.setText(f"Loses: {fmt.loses}")
+        if not self.out_edit.isModified():
+            self.out_edit.setText(str(default_output(self.masks, fmt)))
+        if self.isVisible():  # the rows hidden or shown: no empty room left behind
+            self.resize(self.width(), self.sizeHint().height())
 
     def _browse_original(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -153,9 +219,18 @@ class ExportCocoDialog(QDialog):
             self.original_edit.setText(path)
 
     def _browse_out(self) -> None:
+        if self.label_format().dest != "file":
+            path = QFileDialog.getExistingDirectory(
+                self, "Export into", str(Path(self.out_edit.text()).parent)
+            )
+            if path:
+                self.out_edit.setText(path)
+                self.out_edit.setModified(True)
+            return
         path, _ = QFileDialog.getSaveFileName(self, "Export to", self.out_edit.text(), "COCO JSON (*.json)")
         if path:
             self.out_edit.setText(path)
+            self.out_edit.setModified(True)
             self._confirmed_out = Path(path)  # the save dialog asked before choosing an existing file
 
     def start(self, overwrite: bool = False) -> None:
@@ -165,26 +240,24 @@ class ExportCocoDialog(QDialog):
         agreed (the save dialog's question, or ours after the job refused it); inputs never are."""
         if self.worker is not None:
             return
-        self.report = None
-        out_text = self.out_edit.text().strip()
-        original_text = self.original_edit.text().strip() if self.use_original.isChecked() else ""
-        if not out_text:
-            self._problem("Choose the output file (a new .json file).")
-            return
-        if self.use_original.isChecked() and not original_text:
-            self._problem("Choose the original annotations file, or untick the box to write every image "
-                          "from its mask.")  # fmt: skip
+        self.report = self.result = None
+        fmt = self.label_format()
+        request = self.request()
+        try:
+            out, original = request.checked()
+        except OptionsError as exc:
+            self._problem(str(exc))
             return
         self.summary.setText("Exporting…")
         self.summary.setStyleSheet("")
-        out = Path(out_text).expanduser()
         self.worker = JobWorker(
-            export_coco,
+            export_labels,
             self.masks,
+            fmt,
             out,
-            Path(original_text).expanduser() if original_text else None,
-            str(self.format_combo.currentData()),
-            overwrite=overwrite or out == self._confirmed_out,
+            original,
+            request.segmentation,
+            overwrite=overwrite or (request.coco and out == self._confirmed_out),
         )
         self.worker.progress.connect(self._on_progress)
         self.worker.succeeded.connect(self._on_done_ok)
@@ -197,6 +270,16 @@ class ExportCocoDialog(QDialog):
         self.progress.setVisible(True)
         self.worker.start()
 
+    def request(self) -> ExportRequest:
+        """The fields as they are now (``ExportRequest.checked()`` checks them)."""
+        return ExportRequest(
+            self.out_edit.text(),
+            self.use_original.isChecked(),
+            self.original_edit.text(),
+            str(self.format_combo.currentData()),
+            self.label_format().name,
+        )
+
     def _problem(self, text: str) -> None:
         self.summary.setText(text)
         self.summary.setStyleSheet("color: #b00020")
@@ -206,9 +289,9 @@ class ExportCocoDialog(QDialog):
             self.progress.setRange(0, event.total)
             self.progress.setValue(event.done)
 
-    def _on_done_ok(self, rep: ExportReport) -> None:
-        self.report = rep
-        self.summary.setText(export_summary(rep))
+    def _on_done_ok(self, result: ExportResult) -> None:
+        self.result, self.report = result, result.coco
+        self.summary.setText(result_summary(result))
 
     def _on_failed(self, exc: BaseException) -> None:
         if isinstance(exc, OutputExists):
@@ -221,7 +304,8 @@ class ExportCocoDialog(QDialog):
         answer = QMessageBox.question(
             self,
             "Replace the file?",
-            f"{path} already exists.\n\nReplace it with the export?",
+            f"{path} already exists.\n\nReplace it (and any other file an earlier export wrote there) with "
+            "the export?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )

@@ -1,10 +1,12 @@
-"""What the user has open, without Qt: the project, its open dataset, the mask folder, run and checkpoint.
+"""What the user has open, without Qt: the project, its open dataset (and its loaded index), the mask
+folder, run and checkpoint: the window's one state (ADR 0031).
 
 The window's panels used to keep their own idea of "the data" and follow the last action (attaching the
-val masks moved Train onto them). One ``Session`` owns that state; views subscribe to ``changed`` and
-receive typed events (ADR 0011). A project may be *implicit*: made for a dataset opened on its own and
-written to disk only when the user first generates masks or trains (``ensure_saved``), so opening a file
-never writes one. Changed only from the GUI thread; callbacks run synchronously, in subscription order.
+val masks moved Train onto them). One ``Workbench`` owns that state, changed only through its methods;
+views subscribe to ``changed`` and receive one typed event per change (ADR 0011). A project may be
+*implicit*: made for a dataset opened on its own and written to disk only when the user first generates
+masks or trains (``ensure_saved``), so opening a file never writes one. Changed only from the GUI thread;
+callbacks run synchronously, in subscription order.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cocoseg_gui.core.coco.dataset_locator import DatasetPaths
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.observers import Observers
 from cocoseg_gui.core.project.project import PROJECT_FILE, DatasetEntry, Project, Role, entry_for, new_project
 from cocoseg_gui.core.training.run_reader import latest_checkpoint
+
+if TYPE_CHECKING:
+    from cocoseg_gui.core.coco.index import CocoIndex
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,26 @@ class ProjectChanged:
 
 @dataclass(frozen=True)
 class DatasetChanged:
+    """Another of the project's datasets is the open one (its index loads next: ``DatasetLoaded``)."""
+
     entry: DatasetEntry | None
+
+
+@dataclass(frozen=True)
+class LoadedDataset:
+    """The open dataset as read: its COCO index and the files it came from."""
+
+    index: CocoIndex
+    annotations: Path
+    images_dir: Path
+
+
+@dataclass(frozen=True)
+class DatasetLoaded:
+    """A dataset's index finished loading and is shown with ``masks_dir`` (one change: both at once)."""
+
+    loaded: LoadedDataset
+    masks_dir: Path | None
 
 
 @dataclass(frozen=True)
@@ -49,7 +74,9 @@ class CheckpointChanged:
     checkpoint: Path | None
 
 
-SessionEvent = ProjectChanged | DatasetChanged | MasksDirChanged | RunDirChanged | CheckpointChanged
+WorkbenchEvent = (
+    ProjectChanged | DatasetChanged | DatasetLoaded | MasksDirChanged | RunDirChanged | CheckpointChanged
+)
 
 
 def project_checkpoint(project: Project) -> Path | None:
@@ -60,7 +87,7 @@ def project_checkpoint(project: Project) -> Path | None:
     return next((c for run in project.runs if (c := latest_checkpoint(run)) is not None), None)
 
 
-class Session:
+class Workbench:
     """The open project and dataset, the attached mask folder, the run folder and the checkpoint."""
 
     def __init__(self, projects_root: Path) -> None:
@@ -68,10 +95,11 @@ class Session:
         self.project: Project | None = None
         self.implicit = False  # True until an implicit project is saved
         self.dataset: DatasetEntry | None = None
+        self.loaded: LoadedDataset | None = None  # the open dataset's index, once loaded
         self.masks_dir: Path | None = None
         self.run_dir: Path | None = None
         self.checkpoint: Path | None = None
-        self.changed: Observers[SessionEvent] = Observers()
+        self.changed: Observers[WorkbenchEvent] = Observers()
 
     # --- project and dataset --------------------------------------------------------------------
     def open_project(
@@ -213,6 +241,13 @@ class Session:
         if self.dataset is None:
             return self.project.name
         return f"{self.project.name} — {self.dataset.label}"
+
+    def set_loaded(self, loaded: LoadedDataset, masks_dir: Path | None) -> None:
+        """The open dataset's index is loaded and shown with ``masks_dir`` (None: masks drawn from the
+        annotations): one ``DatasetLoaded``, no ``MasksDirChanged`` besides it."""
+        self.loaded = loaded
+        self.masks_dir = Path(masks_dir) if masks_dir is not None else None
+        self.changed.emit(DatasetLoaded(loaded, self.masks_dir))
 
     # --- folders ---------------------------------------------------------------------------------
     def set_masks_dir(self, path: Path | None) -> None:

@@ -1,7 +1,8 @@
 """Per-image scores of one prediction against its ground truth (numpy only, no torch, no Qt).
 
-The one implementation used by Predict's comparison (gui) and by ``cocoseg evaluate`` (per-image
-scores); the dataset metrics sum the same per-image confusion matrices (core.training.metrics).
+The one implementation used by Predict's comparison (core.quality.truth_compare) and by ``cocoseg
+evaluate`` (per-image scores); the dataset metrics sum the same per-image confusion matrices
+(core.training.metrics).
 """
 
 from __future__ import annotations
