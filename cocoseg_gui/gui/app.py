@@ -17,8 +17,14 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cocoseg_gui import __version__
+
+if TYPE_CHECKING:  # imported when needed: the library check runs before Qt loads
+    from PySide6.QtCore import QCoreApplication
+
+    from cocoseg_gui.gui.main_window import MainWindow
 
 SCREENSHOT_TIMEOUT_MS = 300_000
 SCREENSHOT_SIZE = (1440, 900)
@@ -97,9 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="cocoseg-gui-")
         settings = QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
         settings.setValue(PROJECTS_ROOT_KEY, str(Path(tmp.name) / "projects"))  # demo projects: removed too
-        from cocoseg_gui.gui import screenshots as demo
+        from cocoseg_gui.gui import screenshots
 
-        demo.temp_root = Path(tmp.name)  # demo masks and runs made for the picture are removed at exit
+        screenshots.temp_root = Path(tmp.name)  # demo masks and runs made for the picture are removed at exit
     else:
         settings = QSettings("cocoseg", "cocoseg")
     state = AppState(settings)
@@ -133,16 +139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(app.exec())
     finally:
         if tmp is not None:
-            from cocoseg_gui.gui import screenshots as demo
+            from cocoseg_gui.gui import screenshots
 
-            demo.temp_root = None
+            screenshots.temp_root = None
             tmp.cleanup()
 
 
 class Screenshot:
     """Waits for the first image, lets the panel prepare, grabs the window, exits with a status."""
 
-    def __init__(self, app, window, path: Path, panel: str | None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app: QCoreApplication, window: MainWindow, path: Path, panel: str | None) -> None:
         self.app, self.window, self.path, self.panel = app, window, Path(path), panel
         self.code = 1
         self.done = False

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -143,7 +145,8 @@ class MainWindow(QMainWindow):
         # the window uses the Images workspace only through ImagesApi (tests/gui/test_workspace_protocol.py)
         images_tab = ImagesWorkspace(_scrollable(self.panels["masks"]))
         self.images: ImagesApi = images_tab
-        self.images.set_opacity(float(state.settings.value("view/opacity", 0.5)))
+        opacity: Any = state.settings.value("view/opacity", 0.5)  # QSettings: a str from the INI, or 0.5
+        self.images.set_opacity(float(opacity))
         self.panel_tabs = QTabWidget()  # index i shows PANEL_NAMES[i] ("masks": the Images workspace)
         self.panel_tabs.setDocumentMode(True)
         self.panel_tabs.addTab(images_tab, "Images && masks")
@@ -166,7 +169,8 @@ class MainWindow(QMainWindow):
         self.notice_label.setVisible(False)
         self.job_progress = QProgressBar()
         self.job_progress.setMaximumWidth(180)
-        self.job_cancel = QToolButton(text="Cancel")
+        self.job_cancel = QToolButton()
+        self.job_cancel.setText("Cancel")
         self.job_cancel.clicked.connect(self.cancel_loading)
         bar = self.statusBar()
         bar.addWidget(self.hover_label, 1)
@@ -261,7 +265,7 @@ class MainWindow(QMainWindow):
         self.act_workspaces = [
             a(
                 f"{'Images & masks' if name == 'masks' else name.capitalize()} workspace",
-                lambda name=name: self.show_panel(name),
+                partial(self.show_panel, name),
                 f"workspace.{name}",
             )
             for name in PANEL_NAMES
@@ -377,7 +381,9 @@ class MainWindow(QMainWindow):
 
     @property
     def masks_panel(self) -> MasksPanel:
-        return self.panels["masks"]  # type: ignore[return-value]
+        panel = self.panels["masks"]
+        assert isinstance(panel, MasksPanel)
+        return panel
 
     # ---------------------------------------------------------------------------------------- datasets
     def open_dataset(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMenu, QMessageBox
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMenu, QMessageBox, QToolBar
 
 from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, locate
 from cocoseg_gui.core.errors import CocoSegError, DatasetError
@@ -79,7 +79,7 @@ class ProjectActions(QObject):
         self.state.dataset_loaded.connect(self._on_masks_attached)  # a dataset comes with its masks
 
     # --- menus -----------------------------------------------------------------------------------------
-    def install(self, file_menu: QMenu, before: QAction, toolbar) -> None:  # type: ignore[no-untyped-def]
+    def install(self, file_menu: QMenu, before: QAction, toolbar: QToolBar) -> None:
         file_menu.insertAction(before, self.act_new)
         file_menu.insertAction(before, self.act_open)
         file_menu.insertAction(before, self.act_save_as)
@@ -173,7 +173,8 @@ class ProjectActions(QObject):
 
     def save_project_as(self, file: Path) -> Path | None:
         target = file if file.suffix.lower() == ".json" else file / PROJECT_FILE
-        if target.exists() and target.resolve() != self.workbench.project.file.resolve():  # type: ignore[union-attr]
+        project = self.workbench.project
+        if target.exists() and (project is None or target.resolve() != project.file.resolve()):
             answer = QMessageBox.question(
                 self.hooks.parent, "Save project as", f"{target} exists. Replace that project file?"
             )
@@ -230,7 +231,9 @@ class ProjectActions(QObject):
         try:
             first = locate(root)
         except CocoSegError:
-            first = DatasetPaths(found[0].annotations, found[0].images)  # type: ignore[arg-type]
+            annotations, images = found[0].annotations, found[0].images
+            assert annotations is not None and images is not None  # a COCO folder's datasets have both
+            first = DatasetPaths(annotations, images)
         project, implicit = implicit_project(self.workbench.projects_root, first)
         known = len(project.datasets)
         for entry in found:
@@ -238,10 +241,10 @@ class ProjectActions(QObject):
         if not implicit and len(project.datasets) > known:
             project.save()
         self.workbench.open_project(project, None, implicit=implicit)
-        entry = self.workbench.dataset_for(
+        shown = self.workbench.dataset_for(
             DatasetPaths(first.annotations.resolve(), first.images_dir.resolve())
         )
-        self.switch_dataset(entry.name if entry is not None else None)
+        self.switch_dataset(shown.name if shown is not None else None)
 
     def open_project(self, project: Project, dataset: str | None = None) -> None:
         self.workbench.open_project(project, dataset)
@@ -299,8 +302,8 @@ class ProjectActions(QObject):
         project = self.workbench.project
         for entry in project.datasets if project is not None else []:
             self.combo.addItem(entry.label, entry.name)
-        entry = self.workbench.dataset
-        self.combo.setCurrentIndex(self.combo.findData(entry.name) if entry is not None else -1)
+        current = self.workbench.dataset
+        self.combo.setCurrentIndex(self.combo.findData(current.name) if current is not None else -1)
         self.combo.setEnabled(self.combo.count() > 1)
 
     def update_title(self) -> None:

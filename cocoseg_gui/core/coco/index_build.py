@@ -53,7 +53,13 @@ def _check_records(path: Path, section: str, chunk: list[Any], start: int, requi
 
 
 def _column(
-    path: Path, section: str, chunk: list[dict], start: int, key: str, types: tuple[type, ...], dtype: Any
+    path: Path,
+    section: str,
+    chunk: list[dict[str, Any]],
+    start: int,
+    key: str,
+    types: tuple[type, ...],
+    dtype: Any,
 ) -> np.ndarray:
     """One required field of every record as an array, type-checked (bool is not an int here)."""
     values = [rec[key] for rec in chunk]
@@ -182,7 +188,7 @@ class AnnotationBuilder:
         self._segmentations([rec.get("segmentation") for rec in chunk])
         self.count += len(chunk)
 
-    def _areas(self, chunk: list[dict]) -> np.ndarray:
+    def _areas(self, chunk: list[dict[str, Any]]) -> np.ndarray:
         areas = [rec.get("area") for rec in chunk]
         if set(map(type, areas)) <= {int, float}:
             return np.array(areas, dtype=np.float64)
@@ -199,8 +205,8 @@ class AnnotationBuilder:
                 )
         return out
 
-    def _bboxes(self, chunk: list[dict]) -> np.ndarray:
-        boxes = [rec.get("bbox") for rec in chunk]
+    def _bboxes(self, chunk: list[dict[str, Any]]) -> np.ndarray:
+        boxes: list[Any] = [rec.get("bbox") for rec in chunk]
         if set(map(type, boxes)) <= {list} and set(map(len, boxes)) <= {4}:
             flat = list(chain.from_iterable(boxes))
             if set(map(type, flat)) <= {int, float}:
@@ -232,11 +238,12 @@ class AnnotationBuilder:
             rest = range(n)
         for i in rest:
             kind[i], start[i], length[i], hw[i, 0], hw[i, 1] = self._store_one(segs[i], self.count + i)
-        for key, arr in zip(("kind", "start", "len", "hw"), (kind, start, length, hw)):
+        columns: tuple[np.ndarray, ...] = (kind, start, length, hw)
+        for key, arr in zip(("kind", "start", "len", "hw"), columns):
             self._seg[key].append(arr)
 
     def _polygons_bulk(
-        self, polys: list[list], idx: np.ndarray, kind: np.ndarray, start: np.ndarray, length: np.ndarray
+        self, polys: list[list[Any]], idx: np.ndarray, kind: np.ndarray, start: np.ndarray, length: np.ndarray
     ) -> bool:
         """Store a chunk's polygon lists at once; False (nothing stored) if any is malformed."""
         parts = list(chain.from_iterable(polys))
@@ -283,7 +290,7 @@ class AnnotationBuilder:
 
     def finish(
         self, img_ids: np.ndarray, categories: list[dict[str, Any]]
-    ) -> tuple[dict[str, np.ndarray], list[str], dict]:
+    ) -> tuple[dict[str, np.ndarray], list[str], dict[int, Any]]:
         """Sort by image (stable, orphans first), check ids, and return (arrays, problems, extras)."""
 
         def cat(parts: list[np.ndarray], dtype: Any, shape: tuple[int, ...] = (0,)) -> np.ndarray:
@@ -348,7 +355,7 @@ class AnnotationBuilder:
         return arrays, self._problems(ann_img, ann_cat, known, categories), extras
 
     def _problems(
-        self, ann_img: np.ndarray, ann_cat: np.ndarray, known: np.ndarray, categories: list[dict]
+        self, ann_img: np.ndarray, ann_cat: np.ndarray, known: np.ndarray, categories: list[dict[str, Any]]
     ) -> list[str]:
         problems = []
         if (~known).any():

@@ -82,7 +82,7 @@ def write_cache(target: Path, key: dict[str, Any], data: IndexData) -> None:
     body: list[Any] = [header, b"\0" * (start - _PREFIX - len(header))]
     for arr in data.arrays.values():
         arr = np.ascontiguousarray(arr)
-        body += [memoryview(arr.reshape(-1)).cast("B") if arr.size else b"", b"\0" * (-arr.nbytes % _ALIGN)]
+        body += [arr.reshape(-1).data.cast("B") if arr.size else b"", b"\0" * (-arr.nbytes % _ALIGN)]
     checksum = 0
     for piece in body:
         checksum = crc32(piece, checksum)

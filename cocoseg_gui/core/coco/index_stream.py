@@ -70,7 +70,9 @@ class _Buffer:
 
     def skip_ws(self) -> None:
         while True:
-            self.pos = _WS.match(self.data, self.pos).end()
+            blank = _WS.match(self.data, self.pos)
+            assert blank is not None  # a `*` pattern matches the empty string
+            self.pos = blank.end()
             if self.pos < len(self.data) or not self.fill(1):
                 return
 
@@ -143,9 +145,9 @@ def _read_value(buf: _Buffer, string_only: bool = False) -> Any:
                         end = m.end()
                         break
         else:
-            m = (_STRING if start_char == ord('"') or string_only else _SCALAR).match(data, pos)
-            if m is not None and (m.end() < len(data) or buf.eof):
-                end = m.end()
+            scalar = (_STRING if start_char == ord('"') or string_only else _SCALAR).match(data, pos)
+            if scalar is not None and (scalar.end() < len(data) or buf.eof):
+                end = scalar.end()
         if end is not None:
             try:
                 value = orjson.loads(data[pos:end])

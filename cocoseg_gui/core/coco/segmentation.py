@@ -265,13 +265,15 @@ def encode_many(
     if batch is not None:
         for i, enc in zip(polygons, batch):
             out[i] = enc
-    for i, seg in enumerate(segmentations):
-        if out[i] is None:
+    encoded: list[EncodedSegmentation | Undrawable] = []
+    for seg, done in zip(segmentations, out):
+        if done is None:
             try:
-                out[i] = encode_segmentation(seg, height, width)
+                done = encode_segmentation(seg, height, width)
             except Undrawable as exc:
-                out[i] = exc
-    return out  # type: ignore[return-value]
+                done = exc
+        encoded.append(done)
+    return encoded
 
 
 def annotation_mask(annotation: Annotation, height: int, width: int) -> np.ndarray:
@@ -328,4 +330,5 @@ def decode_counts(strings: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
 def pixel_counts(counts: np.ndarray, offsets: np.ndarray) -> list[int]:
     """Pixels set in each RLE of a ``decode_counts`` batch (the sum of its odd-position counts)."""
     pos = np.arange(counts.size) - np.repeat(offsets[:-1], np.diff(offsets))
-    return np.add.reduceat(np.where(pos & 1, counts, 0), offsets[:-1]).tolist()
+    pixels: list[int] = np.add.reduceat(np.where(pos & 1, counts, 0), offsets[:-1]).tolist()
+    return pixels

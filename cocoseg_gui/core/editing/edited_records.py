@@ -110,7 +110,7 @@ def records_from_masks(folder: Path) -> dict[str, dict[str, Any]]:
     except (OSError, CocoSegError):  # no manifest or no readable map: nothing to compare with
         return {}
     masks = SafeRoot(folder / MASKS_DIR, what="mask file name")
-    records = {}
+    records: dict[str, dict[str, Any]] = {}
     for file_name, mask in image_map.items():
         if masks.refusal(mask) is not None:
             continue
@@ -134,7 +134,8 @@ def recover_edited(folder: Path, problem: str, saving: str | None = None) -> Edi
     salvaged, named = salvage(text)
     backup = read_backup(folder) or {}
     from_masks = records_from_masks(folder)
-    from_masks.pop(saving, None)
+    if saving is not None:
+        from_masks.pop(saving, None)
     records = dict(from_masks)
     records.update(salvaged)
     for name, entry in backup.items():  # the backup unless the damaged file has a later save

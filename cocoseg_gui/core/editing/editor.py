@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,12 +89,12 @@ class ImageEditor:
     _lassoing: bool = False  # the button is held with the polygon tool: a freehand lasso
 
     # -------------------------------------------------------------------------------------- settings
-    def update(self, **changes: object) -> None:
+    def update(self, **changes: Any) -> None:
         """Change tool settings, e.g. ``update(tool=Tool.FILL)``; radii are clamped to 0..200."""
         for key in ("brush_radius", "eraser_radius"):
             if key in changes:
-                changes[key] = check_radius(min(MAX_BRUSH_RADIUS, max(0, int(changes[key]))))  # type: ignore[call-overload]
-        new = replace(self.settings, **changes)  # type: ignore[arg-type]
+                changes[key] = check_radius(min(MAX_BRUSH_RADIUS, max(0, int(changes[key]))))
+        new = replace(self.settings, **changes)
         if new.tool is not Tool.POLYGON:
             self._drop_polygon()
         if new != self.settings:
@@ -311,7 +312,7 @@ class ImageEditor:
     @property
     def label_shape(self) -> tuple[int, int] | None:
         """The edited map's (height, width), None when no image is attached."""
-        return self._current.session.label.shape if self._current is not None else None  # type: ignore[return-value]
+        return self._current.session.label.shape if self._current is not None else None
 
     # ------------------------------------------------------------------------------- outside tools
     @property

@@ -7,6 +7,7 @@ other classes (paint only where the map is background), or paint only over one c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -69,7 +70,7 @@ def paint(label: np.ndarray, area: Area, value: int, rule: Rule | None = None) -
     return changed
 
 
-def pick(label: np.ndarray, point: tuple[float, float]) -> int | None:
+def pick(label: np.ndarray, point: Sequence[float]) -> int | None:
     """The class at pixel (x, y) (the picker, Alt+click); None outside the map."""
     x, y = int(np.floor(point[0])), int(np.floor(point[1]))
     h, w = label.shape

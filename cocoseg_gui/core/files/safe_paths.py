@@ -48,7 +48,7 @@ def is_within(path: str | Path, folder: str | Path) -> bool:
     return os.path.commonpath([os.fspath(path), folder]) == folder
 
 
-def check_relative_name(name: str) -> str | None:
+def check_relative_name(name: object) -> str | None:
     """The refusal reason of ``name`` from its text alone (no file-system access), or None if safe."""
     if not isinstance(name, str) or not name:
         return EMPTY

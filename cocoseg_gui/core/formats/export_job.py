@@ -167,11 +167,14 @@ def _check_before_replacing(
     probe.mkdir(parents=True)
     run(probe, ExportResult("probe", out, probe))
     owned = _owned_by_earlier_export(out)
+
+    def earlier(target: Path) -> bool:  # the guard asks about out / rel
+        return target.relative_to(out).as_posix() in owned
+
     for path in sorted(p for p in probe.rglob("*") if p.is_file()):
         rel = path.relative_to(probe).as_posix()
         check_output_file(
-            out / rel, reads=reads, image_dirs=image_dirs, overwrite=overwrite,
-            owned=lambda _p, rel=rel: rel in owned, option=option,
+            out / rel, reads=reads, image_dirs=image_dirs, overwrite=overwrite, owned=earlier, option=option,
         )  # fmt: skip
     shutil.rmtree(probe)
 

@@ -72,7 +72,7 @@ def decode_mask(text: str) -> np.ndarray | None:
     except (binascii.Error, ValueError, OSError):
         return None
     if array.ndim == 3:
-        array = array.any(axis=2)
+        array = np.asarray(array.any(axis=2))
     return array.astype(bool) if array.ndim == 2 and array.size else None
 
 
@@ -139,7 +139,7 @@ def _write(
             corners = [[region.x, region.y], [region.x + w - 1, region.y + h - 1]]
             shapes.append(_shape(name, corners, "mask", encode_mask(region.pixels)))
         path = dest.joinpath(*PurePosixPath(target).parts)
-        document = {
+        document: dict[str, Any] = {
             "version": VERSION,
             "flags": {},
             "shapes": shapes,

@@ -276,8 +276,8 @@ def read(src: Path, images_dir: Path | None) -> FormatRead:
         stems = {f: stem for f, stem in stems.items() if not stem.startswith("..")}
     else:  # Ultralytics' rule: the image of .../labels/.../x.txt is .../images/.../x.<suffix>
         images_dir = root
-        stems = {f: _image_stem(f.relative_to(root)) for f in label_files}
-        stems = {f: stem for f, stem in stems.items() if stem is not None}
+        found = {f: _image_stem(f.relative_to(root)) for f in label_files}
+        stems = {f: stem for f, stem in found.items() if stem is not None}
         if not stems:
             raise DatasetError(root, "no labels/ folder with .txt files (or give the images folder)")
     checker = ImageChecker(images_dir)

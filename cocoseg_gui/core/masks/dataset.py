@@ -196,6 +196,8 @@ class MaskDatasetFolder:
 
     def class_pixels(self) -> np.ndarray:
         """Pixels per class index 0..K (ignore excluded) from report.json: the input of class weighting."""
+        if self.mapping is None:  # a browsed folder without category_mapping.json
+            raise DatasetError(self.root / MAPPING_FILE, "not found: the folder's classes are unknown")
         counts = np.zeros(self.mapping.num_classes, dtype=np.int64)
         for entry in (self.report or {}).get("classes", []):
             i = int(entry["index"])

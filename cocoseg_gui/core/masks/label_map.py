@@ -74,7 +74,7 @@ class LabelMap:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self._labels.shape  # type: ignore[return-value]
+        return self._labels.shape
 
     def class_at(self, x: int, y: int) -> int:
         """The class at pixel (x, y); -1 outside the map."""

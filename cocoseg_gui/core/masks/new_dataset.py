@@ -158,7 +158,8 @@ def _images_json(
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    images, unreadable = [], []
+    images: list[dict[str, Any]] = []
+    unreadable: list[tuple[str, str]] = []
     safe = SafeRoot(images_dir)
     for i, name in enumerate(names):
         if cancel is not None:

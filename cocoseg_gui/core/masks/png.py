@@ -13,18 +13,20 @@ import struct
 import zlib
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from PIL import Image
 
+from cocoseg_gui.core.errors import DatasetError
+from cocoseg_gui.core.files.atomic import name_the_file
+from cocoseg_gui.core.masks.palette import palette_bytes
+
+_isal: ModuleType | None
 try:  # ISA-L deflate: same zlib stream format, several times faster
     from isal import isal_zlib as _isal
 except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
     _isal = None
-
-from cocoseg_gui.core.errors import DatasetError
-from cocoseg_gui.core.files.atomic import name_the_file
-from cocoseg_gui.core.masks.palette import palette_bytes
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

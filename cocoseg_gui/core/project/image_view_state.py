@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -151,9 +152,9 @@ class ImageViewState:
             self.display = options
             self.display_changed.emit(DisplayChanged(old, options))
 
-    def update_display(self, **changes: object) -> None:
+    def update_display(self, **changes: Any) -> None:
         """Change some options, e.g. ``update_display(opacity=0.6)``."""
-        self.set_display(replace(self.display, **changes))  # type: ignore[arg-type]
+        self.set_display(replace(self.display, **changes))
 
     def set_visibility(self, visibility: ClassVisibility) -> None:
         self.update_display(visibility=visibility)

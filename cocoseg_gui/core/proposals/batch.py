@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -349,9 +350,7 @@ def _propose_one(
     # max softmax and margin, one byte each: the review's confidence view offers both
     both = np.stack([proposal.confidence, proposal.margin], axis=-1)
     both = np.clip(np.rint(both * 255), 0, 255).astype(np.uint8)
-    atomic_write_with(
-        out / conf_name, lambda fh, c=both: Image.fromarray(c, "LA").save(fh, "PNG"), fsync=False
-    )
+    atomic_write_with(out / conf_name, partial(Image.fromarray(both, "LA").save, format="PNG"), fsync=False)
     mean = float(proposal.confidence.mean()) if proposal.confidence.size else 0.0
     return ProposalEntry(name, png, conf_name, PENDING, proposal.class_pixels(), mean)
 

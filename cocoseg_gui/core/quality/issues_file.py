@@ -186,6 +186,12 @@ def _number(value: Any, path: Path, what: str) -> float:
     return float(value)
 
 
+def _box(bbox: Any) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of a region's bbox; ValueError unless it holds four numbers."""
+    x, y, width, height = (int(v) for v in bbox)
+    return x, y, width, height
+
+
 def _object(data: Any, path: Path, kind: str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("kind") != kind:
         raise DatasetError(path, f'not a {kind} file (its "kind" must be {kind!r})')
@@ -211,7 +217,7 @@ def read_label_issues(path: str | Path) -> LabelIssues:
         for e in data["images"]:
             regions = tuple(
                 IssueRegion(
-                    *(int(v) for v in r["bbox"]),
+                    *_box(r["bbox"]),
                     area=int(r["area"]),
                     given=index[r["given"]],
                     predicted=index[r["predicted"]],

@@ -136,7 +136,7 @@ def find_label_issues(
             "without torchrun"
         )
     if out is not None:
-        reads = {"the checkpoint": checkpoint, "the image folder": images_dir}
+        reads: dict[str, Path | str | None] = {"the checkpoint": checkpoint, "the image folder": images_dir}
         check_ranking_out(
             out, ISSUES_KIND, reads, overwrite=overwrite, replace_own=replace_own, option=option
         )
@@ -277,7 +277,7 @@ def rank_uncertain(
     find_label_issues."""
     _check_batch(batch_size)
     if out is not None:
-        reads = {"the checkpoint": checkpoint, "the image folder": images_dir}
+        reads: dict[str, Path | str | None] = {"the checkpoint": checkpoint, "the image folder": images_dir}
         check_ranking_out(
             out, UNCERTAINTY_KIND, reads, overwrite=overwrite, replace_own=replace_own, option=option
         )

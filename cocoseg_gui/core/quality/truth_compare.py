@@ -102,6 +102,7 @@ def truth_from_masks(masks_dir: Path, image: Path, names: Sequence[str]) -> np.n
     if key is None or not folder.mask_path(key).is_file():
         return None
     mask = folder.read_mask(key)
+    assert folder.mapping is not None  # None only for a folder opened with browse=True
     return remap_by_name(mask, folder.mapping.class_names(), names)
 
 

@@ -21,6 +21,13 @@ from cocoseg_gui.core.segment.segmenter import Segmenter, region_prompt
 
 
 class ClickSegmentSession:
+    _points: list[tuple[float, float]]
+    _labels: list[int]
+    _box: tuple[float, float, float, float] | None
+    _mask_logits: np.ndarray | None
+    _candidates: Candidates | None
+    _index: int
+
     def __init__(self, segmenter: Segmenter, embedding: ImageEmbedding, mask_shape: tuple[int, int]) -> None:
         self.segmenter = segmenter
         self.embedding = embedding
@@ -74,11 +81,11 @@ class ClickSegmentSession:
         return True
 
     def clear(self, notify: bool = True) -> None:
-        self._points: list[tuple[float, float]] = []
-        self._labels: list[int] = []
-        self._box: tuple[float, float, float, float] | None = None
-        self._mask_logits: np.ndarray | None = None
-        self._candidates: Candidates | None = None
+        self._points = []
+        self._labels = []
+        self._box = None
+        self._mask_logits = None
+        self._candidates = None
         self._index = 0
         if notify:
             self.changed.emit(None)

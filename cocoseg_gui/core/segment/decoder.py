@@ -27,7 +27,7 @@ def _low_res_module(sam: LoadedSam) -> Any:
     import torch
     from segment_anything.utils.onnx import SamOnnxModel
 
-    class LowResDecoder(SamOnnxModel):
+    class LowResDecoder(SamOnnxModel):  # type: ignore[misc]  # segment_anything has no types: its class is Any
         def __init__(self, model: Any) -> None:
             super().__init__(model, return_single_mask=False)
             with torch.inference_mode():
@@ -111,7 +111,7 @@ def export_decoder(sam: LoadedSam) -> bytes:
         torch.onnx.export(
             module,
             tuple(torch.from_numpy(example[name]) for name in _INPUTS),
-            buf,
+            buf,  # type: ignore[arg-type]  # torch's stub lists paths only; this exporter takes a file too
             dynamo=False,
             opset_version=OPSET,
             input_names=list(_INPUTS),

@@ -41,9 +41,9 @@ class BoxPrompts:
 
 def usable_boxes(
     annotations: list[Annotation], mapping: ClassMapping, all_boxes: bool
-) -> list[tuple[int, tuple]]:
+) -> list[tuple[int, tuple[float, float, float, float]]]:
     """(class index, XYXY box) of the annotations to prompt with, largest box first."""
-    found = []
+    found: list[tuple[float, int, tuple[float, float, float, float]]] = []
     for a in annotations:
         index = mapping.index_of(a.category_id)
         x, y, w, h = a.bbox

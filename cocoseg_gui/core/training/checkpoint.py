@@ -23,7 +23,8 @@ VERSION = 1
 
 def rng_state() -> dict[str, Any]:
     """Every RNG the run uses (python, numpy, torch CPU and CUDA), as checkpoint-safe values."""
-    np_state = np.random.get_state()
+    np_state = np.random.get_state(legacy=True)
+    assert isinstance(np_state, tuple)  # legacy=True: np.random's MT19937 state as a tuple
     py_state = random.getstate()
     state: dict[str, Any] = {
         "python": [py_state[0], list(py_state[1]), py_state[2]],

@@ -93,7 +93,7 @@ class TrainConfig:
         self.extra_data = [Path(p) for p in self.extra_data or []]
         self.val_data = Path(self.val_data) if self.val_data is not None else None
         self.resume = Path(self.resume) if self.resume is not None else None
-        self.init_from = Path(self.init_from) if self.init_from not in (None, "") else None
+        self.init_from = Path(self.init_from) if self.init_from else None  # "" (a form's empty field): none
         self.validate()
 
     def validate(self) -> None:

@@ -64,7 +64,7 @@ def _default_transform(image: Image.Image, mask: Image.Image) -> Sample:
     return (img - mean) / std, torch.from_numpy(np.array(mask, dtype=np.uint8)).long()
 
 
-class MaskDataset(torch.utils.data.Dataset):
+class MaskDataset(torch.utils.data.Dataset[Any]):
     """Images + palette masks of a mask dataset folder.
 
     ``files`` are image file names (keys of image_mask_map.json), default all, sorted; ``images_dir``
@@ -98,7 +98,7 @@ class MaskDataset(torch.utils.data.Dataset):
         manifest = read_json(self.root / MANIFEST_FILE)
         self.mask_map: dict[str, str] = read_image_mask_map(self.root)
         try:
-            self.classes: list[dict] = [
+            self.classes: list[dict[str, Any]] = [
                 {"index": int(c["index"]), "name": str(c["name"]), "color": [int(v) for v in c["color"]]}
                 for c in mapping["classes"]
             ]
@@ -228,7 +228,7 @@ class MaskDataset(torch.utils.data.Dataset):
         return self.transform(image, mask)
 
 
-class MultiMaskDataset(torch.utils.data.Dataset):
+class MultiMaskDataset(torch.utils.data.Dataset[Any]):
     """Several MaskDatasets (their ``files`` and transforms already chosen) read as one, for training on
     several mask folders at once. ``files`` are data_sources.sample_key names: plain file names of the
     first part, ``<folder>:<file>`` of the others; an unreadable item is None, named in ``skipped``."""
@@ -386,7 +386,7 @@ def pixels_per_class_of(root: Path | str, files: Sequence[str], num_classes: int
 def check_foreground(
     root: Path | str,
     files: Sequence[str],
-    classes: Sequence[dict],
+    classes: Sequence[dict[str, Any]],
     role: str,
     more: Sequence[tuple[Path | str, Sequence[str]]] = (),
 ) -> str | None:

@@ -55,7 +55,7 @@ def class_mismatch(reference: Sequence[ClassEntry], other: Sequence[ClassEntry])
     for index in sorted(set(ours) | set(theirs)):
         a, b = ours.get(index), theirs.get(index)
         if a is None or b is None:
-            have = b if a is None else a
+            have = a or theirs[index]
             where = "only this folder" if a is None else "only the first training folder"
             return f"class {index} ({have.name}) exists in {where} ({len(reference)} vs {len(other)} classes)"
         if a.name != b.name:

@@ -101,7 +101,7 @@ def sample_seed(seed: int, epoch: int, position: int) -> int:
     return (seed * 1_000_003 + epoch * 7_919 + position * 104_729 + 12_345) % (2**31 - 1)
 
 
-class EpochSampler(torch.utils.data.Sampler):
+class EpochSampler(torch.utils.data.Sampler[tuple[int, int]]):
     """Yields ``(dataset index, augmentation seed)`` for this rank's share of an epoch.
 
     The epoch's order is a permutation (or, with ``weights``, a weighted draw with replacement)

@@ -68,7 +68,9 @@ def export_onnx(
         warnings.simplefilter("ignore")  # legacy exporter deprecation, tracer notes on static shapes
         try:
             torch.onnx.export(
-                pred.model, (dummy,), buf, dynamo=False, opset_version=opset, input_names=["image"],
+                pred.model, (dummy,),
+                buf,  # type: ignore[arg-type]  # torch's stub lists paths only; this exporter takes a file too
+                dynamo=False, opset_version=opset, input_names=["image"],
                 output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
             )  # fmt: skip
         except torch.onnx.OnnxExporterError as exc:  # an operator the opset lacks (a future model)

@@ -55,7 +55,7 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-class KeyedDataset(torch.utils.data.Dataset):
+class KeyedDataset(torch.utils.data.Dataset[Any]):
     """Wraps a MaskDataset: key ``(index, seed)`` seeds the RNGs, then loads; None becomes Skipped.
 
     Seeding per sample makes augmentations independent of worker count and order, so an
@@ -106,7 +106,7 @@ def make_loader(
     workers: int,
     seed: int,
     pin_memory: bool = False,
-) -> torch.utils.data.DataLoader:
+) -> torch.utils.data.DataLoader[Any]:
     """A DataLoader yielding ``Batch`` objects in ``sampler``'s order."""
     g = torch.Generator()
     g.manual_seed(seed)

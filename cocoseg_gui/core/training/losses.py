@@ -29,6 +29,8 @@ def _weight_buffer(module: nn.Module, weights: torch.Tensor | None, num_classes:
 class CrossEntropyLoss(nn.Module):
     """Cross entropy over non-ignored pixels, optionally class-weighted (== F.cross_entropy's mean)."""
 
+    weight: torch.Tensor | None  # a buffer (moves with .to(device)), set by _weight_buffer
+
     def __init__(
         self, num_classes: int, ignore_index: int = IGNORE_INDEX, weight: torch.Tensor | None = None
     ):
@@ -54,6 +56,8 @@ class FocalLoss(nn.Module):
 
     With class weights as alpha the mean is weighted like weighted CE, so gamma=0 equals (weighted) CE.
     """
+
+    weight: torch.Tensor | None  # alpha, a buffer like CrossEntropyLoss.weight
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from cocoseg_gui.core.errors import OptionsError
 
@@ -133,6 +134,6 @@ def options_hint() -> str:
     return "; ".join(f"{m.name}: {', '.join(o.name for o in m.options)}" for m in MODELS if m.options)
 
 
-def builder_of(spec: ModelSpec) -> Callable[..., object]:
+def builder_of(spec: ModelSpec) -> Callable[..., Any]:
     module_name, _, attr = spec.builder.partition(":")
-    return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module_name), attr)

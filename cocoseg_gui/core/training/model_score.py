@@ -19,6 +19,7 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -158,18 +159,18 @@ def score_of_run_checkpoint(checkpoint: str | Path) -> ModelScore:
             saved = True
             scored_by = epochs.get(e.epoch) if e.epoch is not None else None
     size = config.get("img_size")
-    common = dict(
+    score = partial(
+        ModelScore,
         checkpoint=str(path),
         img_size=int(size) if isinstance(size, int) else None,
         resize=str(config["resize"]) if config.get("resize") else None,
         val_set=ValSet.from_json(config.get("val_set")),
     )
     if not saved:
-        return ModelScore(**common, note="its run never recorded saving it")  # type: ignore[arg-type]
+        return score(note="its run never recorded saving it")
     if scored_by is None or _finite(scored_by.miou) is None:
-        return ModelScore(**common, note="saved without a validation (stopped mid-epoch?)")  # type: ignore[arg-type]
-    return ModelScore(
-        **common,  # type: ignore[arg-type]
+        return score(note="saved without a validation (stopped mid-epoch?)")
+    return score(
         miou=_finite(scored_by.miou),
         per_class_iou=dict(scored_by.per_class_iou or {}),
         epoch=scored_by.epoch,
@@ -181,8 +182,8 @@ def score_of_checkpoint(checkpoint: str | Path, loaded: Mapping[str, Any] | None
     found = score_of_run_checkpoint(checkpoint) if str(checkpoint) else ModelScore("", note="no file")
     if found.scored or loaded is None:
         return found
-    metrics = loaded.get("metrics") if isinstance(loaded.get("metrics"), Mapping) else {}
-    spec = loaded.get("input") if isinstance(loaded.get("input"), Mapping) else {}
+    metrics: Mapping[str, Any] = loaded["metrics"] if isinstance(loaded.get("metrics"), Mapping) else {}
+    spec: Mapping[str, Any] = loaded["input"] if isinstance(loaded.get("input"), Mapping) else {}
     miou = _finite(metrics.get("miou")) if metrics else None
     epoch = metrics.get("epoch") if metrics else None
     return ModelScore(

@@ -93,22 +93,37 @@ def _builder(name: str) -> Any:
     return getattr(seg, name)
 
 
-def _new_conv(old: nn.Conv2d, out_channels: int) -> nn.Conv2d:
+def _pair(values: tuple[int, ...]) -> tuple[int, int]:
+    """A Conv2d's size attribute (typed tuple[int, ...]) as the (int, int) its constructor takes."""
+    return values[0], values[1]
+
+
+def _new_conv(old: nn.Module, out_channels: int) -> nn.Conv2d:
+    assert isinstance(old, nn.Conv2d)  # every torchvision segmentation head ends in one
+    padding = old.padding if isinstance(old.padding, str) else _pair(old.padding)
     return nn.Conv2d(
-        old.in_channels, out_channels, old.kernel_size, old.stride, old.padding, bias=old.bias is not None
+        old.in_channels,
+        out_channels,
+        _pair(old.kernel_size),
+        _pair(old.stride),
+        padding,
+        bias=old.bias is not None,
     )
 
 
 def _replace_heads(net: nn.Module, num_classes: int) -> None:
     """Swap the last (21-class VOC) layers of a COCO-pretrained model for ``num_classes`` outputs."""
-    cls = net.classifier
+    cls = net.get_submodule("classifier")
     if hasattr(cls, "low_classifier"):  # LR-ASPP
-        cls.low_classifier = _new_conv(cls.low_classifier, num_classes)
-        cls.high_classifier = _new_conv(cls.high_classifier, num_classes)
+        for name in ("low_classifier", "high_classifier"):
+            setattr(cls, name, _new_conv(cls.get_submodule(name), num_classes))
         return
-    cls[-1] = _new_conv(cls[-1], num_classes)
+    heads = [cls]
     if getattr(net, "aux_classifier", None) is not None:
-        net.aux_classifier[-1] = _new_conv(net.aux_classifier[-1], num_classes)
+        heads.append(net.get_submodule("aux_classifier"))
+    for head in heads:
+        assert isinstance(head, nn.Sequential)  # DeepLabHead, FCNHead
+        head[-1] = _new_conv(head[-1], num_classes)
 
 
 def build_unet(spec: ModelSpec, num_classes: int, pretrained: str, kwargs: dict[str, Any]) -> nn.Module:
@@ -291,8 +306,8 @@ def build_model(name: str, num_classes: int, pretrained: str = "none", **kwargs:
     if pretrained in ("imagenet", "coco") and pretrained not in spec.weights:
         raise OptionsError(f"{name} has no {pretrained} weights; use pretrained='none' or a weights file")
     model: nn.Module = builder_of(spec)(spec, num_classes, "none" if weights_path else pretrained, kw)
-    model.model_name = name
-    model.model_kwargs = kw
+    model.model_name = name  # type: ignore[assignment]  # torch types Module attributes as Tensor | Module
+    model.model_kwargs = kw  # type: ignore[assignment]  # the same; these two are plain Python values
     if state is not None and weights_path is not None:
         _load_matching(model, state, weights_path)
     return model

@@ -5,15 +5,16 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.optim.optimizer import ParamsT
 
 POLY_POWER = 0.9
 
 
-def build_optimizer(name: str, params: object, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+def build_optimizer(name: str, params: ParamsT, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     """AdamW, or SGD with momentum 0.9 (names validated by TrainConfig)."""
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)  # type: ignore[arg-type]
-    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)  # type: ignore[arg-type]
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
 def lr_factor(schedule: str, step: int, total_steps: int) -> float:

@@ -11,6 +11,7 @@ import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -306,16 +307,14 @@ def predict_files(
             masks = predictor.predict_batch([im for _, _, im in loaded])
             for pos, ((_, name, image), mask) in enumerate(zip(loaded, masks)):
                 target = out / f"{name}.png"
-                atomic_write_with(
-                    target, lambda fh, m=mask: predictor.mask_image(m).save(fh, "PNG"), fsync=False
-                )
+                atomic_write_with(target, partial(predictor.mask_image(mask).save, format="PNG"), fsync=False)
                 written.append(((b, pos), ("mask", target)))
                 if overlay:
                     mixed = overlay_image(np.asarray(image), mask, predictor.palette, alpha)
                     blended = Image.fromarray(mixed)
                     target = out / "overlays" / f"{name}.{overlay_format}"
                     fmt = "JPEG" if overlay_format == "jpg" else "PNG"
-                    atomic_write_with(target, lambda fh, im=blended, f=fmt: im.save(fh, f), fsync=False)
+                    atomic_write_with(target, partial(blended.save, format=fmt), fsync=False)
                     written.append(((b, pos), ("overlay", target)))
         shard.barrier()
         if record is not None:

@@ -65,7 +65,7 @@ def check_run_out(out: Path | str, data: object, val_data: object = None) -> Non
     for what, value in (("the training masks", data), ("the validation masks", val_data)):
         folders = value if isinstance(value, list | tuple) else [value]
         for i, folder in enumerate(folders):
-            reads[what if i == 0 else f"{what} {folder}"] = folder  # type: ignore[assignment]
+            reads[what if i == 0 else f"{what} {folder}"] = folder
     check_output_folder(out, reads=reads)
 
 

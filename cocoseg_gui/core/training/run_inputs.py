@@ -278,16 +278,16 @@ def check_training_data(
     data_sources; a job (``progress``/``cancel`` unused: a few small JSON files per folder)."""
     from cocoseg_gui.core.training.data_sources import check_same_classes
 
-    folders = [Path(f) for f in folders]
+    paths = [Path(f) for f in folders]
     init = Path(init_from) if init_from is not None and Path(init_from).is_file() else None
-    inputs = collect_run_inputs(folders[0], init, folders[1:])
+    inputs = collect_run_inputs(paths[0], init, paths[1:])
     problem = None
-    missing = [f for f in folders if not f.is_dir()]
+    missing = [f for f in paths if not f.is_dir()]
     if missing:
         problem = f"{missing[0]}: mask dataset folder not found"
-    elif len(folders) > 1:
+    elif len(paths) > 1:
         try:
-            check_same_classes(folders)
+            check_same_classes(paths)
         except DatasetError as exc:
             problem = str(exc)
     return TrainingDataCheck(inputs, problem)

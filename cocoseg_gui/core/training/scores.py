@@ -42,8 +42,8 @@ def class_scores(matrix: np.ndarray, names: Sequence[str]) -> list[ClassScore]:
     truth_px, pred_px = matrix.sum(1), matrix.sum(0)
     union = truth_px + pred_px - inter
     return [
-        ClassScore(int(i), names[i], float(inter[i] / union[i]), int(truth_px[i]), int(pred_px[i]))
-        for i in np.flatnonzero(union > 0)
+        ClassScore(i, names[i], float(inter[i] / union[i]), int(truth_px[i]), int(pred_px[i]))
+        for i in np.flatnonzero(union > 0).tolist()
     ]
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from cocoseg_gui.core.errors import CocoSegError, DatasetError, OptionsError
@@ -107,7 +108,7 @@ def _as_list(x: Any) -> list[Any]:
     return list(x)
 
 
-def _named_iou(classes: list[dict], per_class: Any, present: Any) -> dict[str, float | None]:
+def _named_iou(classes: list[dict[str, Any]], per_class: Any, present: Any) -> dict[str, float | None]:
     """{class name: IoU} for the classes present in ground truth or prediction."""
     ious, pres = _as_list(per_class), _as_list(present) if present is not None else None
     out: dict[str, float | None] = {}
@@ -529,9 +530,9 @@ class Trainer:
         start_path = cfg.resume if self.resume_ckpt is not None else cfg.init_from
         pretrained = "none" if start is not None else cfg.pretrained
         if self.resume_ckpt is not None:
-            self._check_resume_classes()
+            self._check_resume_classes(self.resume_ckpt)
         elif self.init_ckpt is not None:
-            self._check_init_classes()
+            self._check_init_classes(self.init_ckpt)
         model = build_model(name, self.num_classes, pretrained=pretrained, **kwargs)
         self.model_kwargs = dict(getattr(model, "model_kwargs", kwargs))  # defaults resolved
         if start is not None:
@@ -558,7 +559,7 @@ class Trainer:
         if cfg.loss == "wce" or (cfg.loss == "focal" and cfg.focal_alpha):
             from cocoseg_gui.core.training.data import class_pixel_counts, class_weights
 
-            counts = sum(class_pixel_counts(root) for root in cfg.training_folders())
+            counts = np.sum([class_pixel_counts(root) for root in cfg.training_folders()], axis=0)
             weights = class_weights(counts, self.ignore_index, cfg.class_weighting)
         self.criterion = build_loss(cfg.loss, self.num_classes, self.ignore_index, weights, cfg.focal_gamma)
         if isinstance(self.criterion, torch.nn.Module):
@@ -578,9 +579,9 @@ class Trainer:
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
         self.scaler = torch.amp.GradScaler(dev.type, enabled=amp == "fp16")
 
-    def _check_resume_classes(self) -> None:
+    def _check_resume_classes(self, ckpt: dict[str, Any]) -> None:
         """The checkpoint and the data must have the same classes (else: a size mismatch traceback)."""
-        theirs = [str(c.get("name")) for c in self.resume_ckpt["classes"]]  # type: ignore[index]
+        theirs = [str(c.get("name")) for c in ckpt["classes"]]
         ours = [str(c["name"]) for c in self.classes]
         if theirs == ours:
             return
@@ -594,9 +595,9 @@ class Trainer:
             "mask dataset the run was trained on, or start a new run with --pretrained on this checkpoint",
         )
 
-    def _check_init_classes(self) -> None:
+    def _check_init_classes(self, ckpt: dict[str, Any]) -> None:
         """Fine-tuning needs the data's classes, in the checkpoint's order (the output layer is kept)."""
-        theirs = [str(c.get("name")) for c in self.init_ckpt["classes"]]  # type: ignore[index]
+        theirs = [str(c.get("name")) for c in ckpt["classes"]]
         ours = [str(c["name"]) for c in self.classes]
         if theirs == ours:
             return
@@ -738,8 +739,9 @@ class Trainer:
                 )
 
     def _to_device(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        images = batch.images.to(self.device, non_blocking=True)  # type: ignore[union-attr]
-        masks = batch.masks.to(self.device, non_blocking=True)  # type: ignore[union-attr]
+        assert batch.images is not None and batch.masks is not None  # called for a non-empty batch only
+        images = batch.images.to(self.device, non_blocking=True)
+        masks = batch.masks.to(self.device, non_blocking=True)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return images, masks
@@ -793,9 +795,10 @@ class Trainer:
             self._check_batch(batch)
             last_batch = self.batches_done + 1 >= self.batches_per_epoch
             boundary = (accum + 1) % cfg.grad_accum == 0 or last_batch
-            sync = contextlib.nullcontext()
+            sync: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
             if self.ctx.enabled and not boundary:
-                sync = self.ddp_model.no_sync()  # type: ignore[operator]
+                assert isinstance(self.ddp_model, torch.nn.parallel.DistributedDataParallel)
+                sync = self.ddp_model.no_sync()
             n = len(batch)
             with sync:
                 if n:
@@ -812,7 +815,8 @@ class Trainer:
                 if loss is not None:
                     self.scaler.scale(loss / cfg.grad_accum).backward()
             if n:
-                d = loss.detach().double() * n  # type: ignore[union-attr]
+                assert loss is not None  # computed for this non-empty batch above
+                d = loss.detach().double() * n
                 step_loss += d
                 loss_sum += d
                 count += n
@@ -1041,7 +1045,7 @@ class Trainer:
                 miou = metrics.get("miou")
                 best = miou is not None and miou > self.best_miou
                 if best:
-                    self.best_miou = float(miou)
+                    self.best_miou = float(metrics["miou"])
                 summary = {
                     "epoch": self.epoch,
                     "train_loss": loss_sum / loss_count if loss_count else None,

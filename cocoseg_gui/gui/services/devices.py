@@ -29,10 +29,18 @@ def list_devices() -> list[DeviceChoice]:
     return choices
 
 
-def defaults_for(device: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class DeviceDefaults:
+    img_size: int
+    batch_size: int
+    amp: bool
+    workers: int
+
+
+def defaults_for(device: str) -> DeviceDefaults:
     """Form defaults for a device: small and quick on CPU, larger with AMP on a GPU."""
     if device.startswith("cuda"):
-        return {"img_size": 512, "batch_size": 8, "amp": True, "workers": 4}
+        return DeviceDefaults(img_size=512, batch_size=8, amp=True, workers=4)
     if device == "mps":
-        return {"img_size": 384, "batch_size": 4, "amp": False, "workers": 2}
-    return {"img_size": 192, "batch_size": 4, "amp": False, "workers": 0}
+        return DeviceDefaults(img_size=384, batch_size=4, amp=False, workers=2)
+    return DeviceDefaults(img_size=192, batch_size=4, amp=False, workers=0)

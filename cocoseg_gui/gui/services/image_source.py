@@ -27,6 +27,7 @@ from cocoseg_gui.gui.services.workers import JobWorker
 
 if TYPE_CHECKING:
     from cocoseg_gui.core.coco.index import CocoIndex
+    from cocoseg_gui.core.masks.options import MaskOptions
 
 
 @dataclass
@@ -74,7 +75,7 @@ class ImageSource:
         self.mapping = ClassMapping(categories)
         if self.masks is not None and self.masks.mapping is not None:
             self.mapping, self.note = self.masks.mapping, ""
-        self._options = None
+        self._options: MaskOptions | None = None  # made at the first rasterize (a lazy import)
 
     @property
     def colors(self) -> np.ndarray:

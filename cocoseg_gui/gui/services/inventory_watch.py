@@ -25,8 +25,8 @@ class InventoryWatch(QObject):
         super().__init__(parent)
         self.inventory: MaskInventory | None = None
         self._watcher = QFileSystemWatcher(self)
-        self._watcher.directoryChanged.connect(lambda _p: self._later.start())
         self._later = QTimer(self, singleShot=True, interval=150)  # one read per burst of renames
+        self._watcher.directoryChanged.connect(lambda _p: self._later.start())
         self._later.timeout.connect(self.refresh)
         self._job: JobWorker | None = None
         self._again = False

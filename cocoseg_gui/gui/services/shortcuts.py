@@ -135,10 +135,14 @@ def yields_to_editing(action: QAction) -> bool:
     return row is not None and row.yields_to_editing
 
 
+def _first_key(keys: str) -> Qt.Key:
+    return QKeySequence(keys)[0].key()  # type: ignore[index]  # PySide6 stubs lack QKeySequence[i]
+
+
 def key_event_id(event: QKeyEvent, context: Context) -> str | None:
     """The id of the ``context`` row whose key ``event`` is (modifiers ignored), None when none."""
     for row in SHORTCUTS:
-        if row.context is context and any(QKeySequence(k)[0].key() == event.key() for k in row.keys):
+        if row.context is context and any(_first_key(k) == event.key() for k in row.keys):
             return row.id
     return None
 

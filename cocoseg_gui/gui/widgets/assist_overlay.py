@@ -19,7 +19,7 @@ from cocoseg_gui.core.editing.box import Area, Box
 from cocoseg_gui.gui.widgets.brush_cursor import HaloOutline
 
 PREVIEW_ALPHA = 150
-Point = tuple[float, float]
+Point = Sequence[float]  # (x, y) in mask pixels, as the editor's
 
 
 def area_argb(area: Area, rgb: tuple[int, int, int], alpha: int = PREVIEW_ALPHA) -> np.ndarray:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -215,9 +217,7 @@ class AssistTools(QObject):
             return
         self.superpixels = None
         self.status_message.emit("Computing superpixels…", 4000)
-        self._start(
-            superpixel_job, rgb, self.segments, ok=lambda r, i=image_id: self._superpixels_ready(i, r)
-        )
+        self._start(superpixel_job, rgb, self.segments, ok=partial(self._superpixels_ready, image_id))
         self._job_is_grabcut = False
 
     def _superpixels_ready(self, image_id: int, result: Superpixels) -> None:
@@ -239,7 +239,7 @@ class AssistTools(QObject):
             self.accept()
 
     # ------------------------------------------------------------------------------------------ jobs
-    def _start(self, fn, *args, ok) -> None:  # type: ignore[no-untyped-def]
+    def _start(self, fn: Callable[..., object], *args: object, ok: Callable[[Any], None]) -> None:
         """Run ``fn`` in a JobWorker; a newer request cancels the older (its result is dropped)."""
         if self.job is not None:
             self.job.cancel()
@@ -250,9 +250,9 @@ class AssistTools(QObject):
             if self.job is job:
                 ok(result)
 
-        def failed(exc: object) -> None:
+        def failed(exc: BaseException) -> None:
             if self.job is job:
-                self.status_message.emit(f"{self.editor.settings.tool.value}: {error_text(exc)}", 8000)  # type: ignore[arg-type]
+                self.status_message.emit(f"{self.editor.settings.tool.value}: {error_text(exc)}", 8000)
 
         def done() -> None:
             if self.job is job:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QIcon, QPixmap
-from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QCompleter, QWidget
 
 ClassEntry = tuple[int, str, tuple[int, int, int]]  # index, name, display colour
 KEYS_BACK_S = 0.5  # after a choice, focus coming back to the box (not by click or "/") is handed on
@@ -41,18 +41,22 @@ class ClassChooser(QComboBox):
         self.setMaxVisibleItems(20)
         self.setMinimumContentsLength(13)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.lineEdit().setPlaceholderText("type to find a class")
-        self.lineEdit().setClearButtonEnabled(False)
+        line = self.lineEdit()
+        assert line is not None  # an editable combo box has one
+        self._line = line
+        line.setPlaceholderText("type to find a class")
+        line.setClearButtonEnabled(False)
         completer = QCompleter(self.model(), self)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         completer.setMaxVisibleItems(20)
-        completer.activated[str].connect(self._choose_text)
+        completer.activated[str].connect(self._choose_text)  # type: ignore[index]  # PySide6 stubs lack signal[type]
         self.setCompleter(completer)
+        self._completer = completer
         self.activated.connect(self._on_activated)
-        self.lineEdit().returnPressed.connect(lambda: self._choose_text(self.lineEdit().text()))
-        self.lineEdit().editingFinished.connect(self._show_active)
+        line.returnPressed.connect(lambda: self._choose_text(line.text()))
+        line.editingFinished.connect(self._show_active)
         self._entries: list[ClassEntry] = []
         self.keys_go_to: QWidget | None = None  # the widget that gets the keys after a choice
         self._keys_back_until = 0.0  # monotonic time until which a focus-in goes back to keys_go_to
@@ -95,12 +99,17 @@ class ClassChooser(QComboBox):
             self.class_chosen.emit(int(self.itemData(row)))
         self._show_active()  # a class the editor refused is not left shown
 
+    def _popup(self) -> QAbstractItemView:
+        popup = self._completer.popup()
+        assert popup is not None  # the completer makes its popup when first asked
+        return popup
+
     def _choose_text(self, text: str) -> None:
         exact = self.findText(text, Qt.MatchFlag.MatchFixedString)
         found = [int(self.itemData(exact))] if exact >= 0 else self.matches(text)
         if found and found[0] != self._active:
             self.class_chosen.emit(found[0])
-        self.completer().popup().hide()
+        self._popup().hide()
         if found:
             self._keys_back_until = time.monotonic() + KEYS_BACK_S
             self._give_keys_back()
@@ -125,7 +134,7 @@ class ClassChooser(QComboBox):
             self.clearFocus()
 
     def _show_active(self, force: bool = False) -> None:
-        if not force and self.lineEdit().hasFocus() and self.completer().popup().isVisible():
+        if not force and self._line.hasFocus() and self._popup().isVisible():
             return  # the user is typing: leave the text alone
         row = self.findData(self._active) if self._active is not None else -1
         self.blockSignals(True)

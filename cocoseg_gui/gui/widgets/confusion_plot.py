@@ -28,7 +28,7 @@ def normalise_rows(confusion: np.ndarray, names: Sequence[str]) -> tuple[np.ndar
     sub = m[np.ix_(present, present)]
     rows = sub.sum(1, keepdims=True)
     norm = np.divide(sub, rows, out=np.zeros_like(sub), where=rows > 0)
-    kept = [names[i] if i < len(names) else f"class {i}" for i in present]
+    kept = [names[i] if i < len(names) else f"class {i}" for i in present.tolist()]
     return norm, kept, [int(i) for i in present]
 
 

@@ -6,6 +6,7 @@ in the table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -123,9 +124,13 @@ class DatasetsDialog(QDialog):
             self.select(selected)
         self._update_buttons()
 
+    def _name_at(self, row: int) -> object:
+        item = self.table.item(row, COL_NAME)
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
     def select(self, name: str) -> None:
         for r in range(self.table.rowCount()):
-            if self.table.item(r, COL_NAME).data(Qt.ItemDataRole.UserRole) == name:
+            if self._name_at(r) == name:
                 self.table.selectRow(r)
                 return
 
@@ -138,8 +143,10 @@ class DatasetsDialog(QDialog):
 
     def role_box(self, name: str) -> QComboBox:
         for r in range(self.table.rowCount()):
-            if self.table.item(r, COL_NAME).data(Qt.ItemDataRole.UserRole) == name:
-                return self.table.cellWidget(r, COL_ROLE)  # type: ignore[return-value]
+            if self._name_at(r) == name:
+                box = self.table.cellWidget(r, COL_ROLE)
+                assert isinstance(box, QComboBox)  # every row's role cell
+                return box
         raise KeyError(name)
 
     # -- changes
@@ -177,7 +184,7 @@ class DatasetsDialog(QDialog):
         self.removed.emit(name, was_open)
         return True
 
-    def _apply(self, change, select: str | None) -> bool:  # type: ignore[no-untyped-def]
+    def _apply(self, change: Callable[[], object], select: str | None) -> bool:
         try:
             change()
         except (CocoSegError, OSError) as exc:

@@ -77,7 +77,9 @@ def tell_other_editor(parent: QWidget | None, message: str) -> None:
 
 def tell_notes(parent: QWidget | None, notes: list[str]) -> None:
     """What a save or opening the folder found damaged and set right (or could not)."""
-    box = QMessageBox(QMessageBox.Icon.Warning, "The mask folder needed repair", "\n\n".join(notes), parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Warning, "The mask folder needed repair", "\n\n".join(notes), parent=parent
+    )
     box.setObjectName("folder_notes")
     box.exec()
 
@@ -170,7 +172,9 @@ class EditSaving(QObject):
     def save_all(self) -> bool:
         return self._saving(self.editor.save_all, None)
 
-    def _saving(self, save: Callable[[], object], which: list[int | None] | None) -> bool:
+    def _saving(
+        self, save: Callable[[], SavedMask | list[SavedMask] | None], which: list[int | None] | None
+    ) -> bool:
         try:
             saved = save()
         except CocoSegError as exc:
@@ -178,7 +182,7 @@ class EditSaving(QObject):
                 self.save_elsewhere(which if which is not None else list(self.editor.unsaved_ids()))
             return False
         if saved:
-            done: list[SavedMask] = saved if isinstance(saved, list) else [saved]  # type: ignore[assignment]
+            done = saved if isinstance(saved, list) else [saved]
             self.status(f"Saved {', '.join(s.mask_name for s in done)}", 5000)
             notes = [n for s in done for n in s.notes]
             if notes:

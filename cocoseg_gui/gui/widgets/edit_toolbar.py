@@ -6,6 +6,8 @@ notifications, so keys (``B``, ``[``, ``1``...) and toolbar clicks stay in one p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QToolBar, QWidget
@@ -100,7 +102,7 @@ class EditToolbar(QToolBar):
         editor.changed.subscribe(lambda _e: self.refresh())
         self.refresh()
 
-    def _set(self, change) -> None:  # type: ignore[no-untyped-def]
+    def _set(self, change: Callable[[], object]) -> None:
         if not self._updating:
             change()
 
@@ -111,7 +113,9 @@ class EditToolbar(QToolBar):
     def find_class(self) -> None:
         """``/`` (the workspace's action): type in the class box to find a class among many."""
         self.class_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.class_box.lineEdit().selectAll()
+        line = self.class_box.lineEdit()
+        if line is not None:
+            line.selectAll()
 
     def _on_mode(self, _index: int = 0) -> None:
         mode = Mode(self.mode_box.currentData() or Mode.OVERWRITE.value)

@@ -81,7 +81,9 @@ class ElidingStatusBar(QStatusBar):
         children = self.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
         left = [w.x() for w in children if w.isVisible()]
         right = min([x for x in left if x > 0], default=self.width())
-        return max(right - 2 * self.layout().contentsMargins().left() - 8, 0)
+        layout = self.layout()
+        margin = layout.contentsMargins().left() if layout is not None else 0
+        return max(right - 2 * margin - 8, 0)
 
     def shown_message(self) -> str:
         return self.fontMetrics().elidedText(

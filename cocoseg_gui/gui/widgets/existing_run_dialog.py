@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 
 NEW_FOLDER, RESUME, OVERWRITE, CANCEL = "new_folder", "resume", "overwrite", "cancel"
 
@@ -19,13 +19,14 @@ def ask_existing_run(parent: QWidget | None, folder: Path, found: list[str], new
         f"Start this run in a new folder ({new_folder.name}), continue the existing run, or overwrite it "
         "(its checkpoints and curves are deleted)?"
     )
-    buttons = {
-        box.addButton("New folder", QMessageBox.ButtonRole.AcceptRole): NEW_FOLDER,
+    new = box.addButton("New folder", QMessageBox.ButtonRole.AcceptRole)
+    buttons: dict[QAbstractButton | None, str] = {
+        new: NEW_FOLDER,
         box.addButton("Resume", QMessageBox.ButtonRole.ActionRole): RESUME,
         box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole): OVERWRITE,
     }
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(next(iter(buttons)))
+    box.setDefaultButton(new)
     box.setEscapeButton(cancel)
     box.exec()
     return buttons.get(box.clickedButton(), CANCEL)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -118,7 +119,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export labels")
         self.masks = Path(masks)
         self.report: ExportReport | None = None  # COCO's report
-        self.result: ExportResult | None = None
+        self.result: ExportResult | None = None  # type: ignore[assignment]  # hides QDialog.result()
         self.worker: JobWorker | None = None
         self._confirmed_out: Path | None = None  # a file the user agreed to replace (the file dialog asked)
         self._retry = False
@@ -144,7 +145,9 @@ class ExportDialog(QDialog):
             self.label_format_combo.addItem(
                 f.title if f.available else f"{f.title} (not in this build)", f.name
             )
-            item = self.label_format_combo.model().item(self.label_format_combo.count() - 1)  # type: ignore[attr-defined]
+            model = self.label_format_combo.model()
+            assert isinstance(model, QStandardItemModel)  # a combo box's own model
+            item = model.item(self.label_format_combo.count() - 1)
             item.setEnabled(f.available)
             item.setToolTip(f"Loses: {f.loses}")
         self.label_format_combo.setCurrentIndex(

@@ -100,8 +100,9 @@ class FindIssuesDialog(QDialog):
         self.problem.setObjectName("issues_problem")
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #b00020")
-        for w in (self.cross_fit, self.folds, self.epochs):
-            (w.toggled if w is self.cross_fit else w.valueChanged).connect(self._update)
+        self.cross_fit.toggled.connect(self._update)
+        for w in (self.folds, self.epochs):
+            w.valueChanged.connect(self._update)
         form = QFormLayout()
         form.addRow("Checkpoint", row)
         form.addRow("Order by", self.score_combo)

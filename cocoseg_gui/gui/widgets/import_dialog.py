@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -73,7 +74,9 @@ class ImportDialog(QDialog):
         self.format_combo.setObjectName("import_format")
         for f in importable():
             self.format_combo.addItem(f.title if f.available else f"{f.title} (not in this build)", f.name)
-            item = self.format_combo.model().item(self.format_combo.count() - 1)  # type: ignore[attr-defined]
+            model = self.format_combo.model()
+            assert isinstance(model, QStandardItemModel)  # a combo box's own model
+            item = model.item(self.format_combo.count() - 1)
             item.setEnabled(f.available)
         self.format_combo.currentIndexChanged.connect(lambda _i: self._on_format_changed())
         self.source_edit = QLineEdit()

@@ -195,7 +195,7 @@ class LegendWidget(QWidget):
         """Rows (index, name, (r, g, b), share 0..1), shown sorted by decreasing share, then index."""
         before = self.hidden()
         self._entries = sorted(
-            ((int(i), str(n), tuple(int(c) for c in rgb), float(s)) for i, n, rgb, s in entries),
+            ((int(i), str(n), (int(rgb[0]), int(rgb[1]), int(rgb[2])), float(s)) for i, n, rgb, s in entries),
             key=lambda e: (-e[3], e[0]),
         )
         self._rebuild()

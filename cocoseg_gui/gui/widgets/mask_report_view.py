@@ -162,9 +162,10 @@ class MaskReportView(QWidget):
         self.skips_table.setRowCount(len(rows))
         for row, (label, count) in enumerate(rows):
             self.skips_table.setItem(row, 0, _item(label))
-            self.skips_table.setItem(row, 1, _item(count, numeric=True))
+            count_item = _item(count, numeric=True)
+            self.skips_table.setItem(row, 1, count_item)
             if count:
-                self.skips_table.item(row, 1).setForeground(QColor(200, 120, 0))
+                count_item.setForeground(QColor(200, 120, 0))
         skipped = sum(int(v) for v in report.get("skipped", {}).values())
         drawn = classes_with_pixels(report)
         images = len(report.get("per_image", {}))

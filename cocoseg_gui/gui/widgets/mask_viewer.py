@@ -259,7 +259,7 @@ class MaskViewer(QGraphicsView):
             return ""
         return f"x={x} y={y}" + (f" {self.class_name(cls)}" if cls >= 0 else "")
 
-    def mask(self) -> np.ndarray | None:
+    def mask(self) -> np.ndarray | None:  # type: ignore[override]  # hides QWidget.mask(), which Qt never calls
         """The displayed mask (at the image size), or None."""
         return self._mask
 

@@ -195,7 +195,7 @@ class NewDatasetDialog(QDialog):
             self.classes_edit.setText(path)
 
     # --- the job -----------------------------------------------------------------------------------------
-    def create(self) -> None:
+    def create(self) -> None:  # type: ignore[override]  # hides QWidget.create(), which Qt never calls
         """Start making the folder (Create)."""
         if self.worker is not None:
             return

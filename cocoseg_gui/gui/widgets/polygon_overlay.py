@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from cocoseg_gui.gui.widgets.brush_cursor import HaloOutline
 
-Point = tuple[float, float]
+Point = Sequence[float]  # (x, y) in mask pixels, as the editor's
 
 
 class PolygonOverlay(HaloOutline):

@@ -7,6 +7,7 @@ the same way, in the window's words, before anything runs (ADR 0011).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -176,9 +177,12 @@ class NewProjectDialog(QDialog):
     def entries(self) -> list[DatasetEntry]:
         out = []
         for row in range(self.table.rowCount()):
-            role = Role(self.table.cellWidget(row, COL_ROLE).currentData())  # type: ignore[union-attr]
+            box = self.table.cellWidget(row, COL_ROLE)
+            assert isinstance(box, QComboBox)  # every row's role cell
+            role = Role(box.currentData())
             cols = (COL_NAME, COL_ANNOTATIONS, COL_IMAGES)
-            texts = [self.table.item(row, c).text().strip() for c in cols]
+            items = [self.table.item(row, c) for c in cols]
+            texts = [item.text().strip() if item is not None else "" for item in items]
             out.append(
                 DatasetEntry(
                     texts[0], role, Path(texts[1]) if texts[1] else None, Path(texts[2]) if texts[2] else None
@@ -232,6 +236,14 @@ def confirm_roles(parent: QWidget, question: str, warnings: list[str], go: str) 
     return box.clickedButton() is go_button
 
 
+class TextField(Protocol):
+    """A field RoleDefaults fills: a QLineEdit, a PathField, a FolderList."""
+
+    def text(self) -> str: ...
+
+    def setText(self, text: str, /) -> None: ...
+
+
 class RoleDefaults:
     """The folders a workspace took from the project's roles: when the project changes (masks generated,
     a dataset added) only a field still holding its role default moves; another project resets them all."""
@@ -249,14 +261,14 @@ class RoleDefaults:
         return fresh
 
     def apply(
-        self, field: QLineEdit | QWidget, key: str, path: Path | str, fresh: bool, keep_empty: bool = False
+        self, field: TextField, key: str, path: Path | str, fresh: bool, keep_empty: bool = False
     ) -> bool:
         """Show ``path`` in ``field`` unless the user typed another folder there; True when shown.
         ``keep_empty``: a field the user emptied is a choice too (a list of extra folders), kept."""
-        text, current = str(path), field.text()  # type: ignore[union-attr]
+        text, current = str(path), field.text()
         empty_counts = not current and not (keep_empty and key in self._applied)
         if fresh or empty_counts or current == self._applied.get(key):
-            field.setText(text)  # type: ignore[union-attr]
+            field.setText(text)
             self._applied[key] = text
             return True
         return False

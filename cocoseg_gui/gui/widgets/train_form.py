@@ -350,10 +350,10 @@ class TrainForm(QWidget):
     def apply_device_defaults(self, device: str) -> None:
         """Sizes that suit the device: small unet runs on CPU, bigger batches with AMP on a GPU."""
         d = defaults_for(device)
-        self.img_size.setValue(int(d["img_size"]))
-        self.batch_size.setValue(int(d["batch_size"]))
-        self.workers.setValue(int(d["workers"]))
-        self.amp.setCurrentText("bf16" if d["amp"] else "off")
+        self.img_size.setValue(d.img_size)
+        self.batch_size.setValue(d.batch_size)
+        self.workers.setValue(d.workers)
+        self.amp.setCurrentText("bf16" if d.amp else "off")
         if device == "cpu":
             self.model.setCurrentText("unet")
         i = self.device.findData(device)
@@ -364,9 +364,9 @@ class TrainForm(QWidget):
         """True while the size fields still hold the defaults for ``device`` (the user changed nothing)."""
         d = defaults_for(device)
         return (self.img_size.value(), self.batch_size.value(), self.workers.value()) == (
-            d["img_size"],
-            d["batch_size"],
-            d["workers"],
+            d.img_size,
+            d.batch_size,
+            d.workers,
         )
 
     # -- values

@@ -219,10 +219,12 @@ class TrainingPlots(QWidget):
             for slot, plot in zip(
                 self._slots, (plots.loss_plot, plots.epoch_plot, plots.metric_plot, plots.class_plot)
             ):
-                slot.layout().addWidget(plot)
+                layout = slot.layout()
+                assert layout is not None  # each slot was given one in __init__
+                layout.addWidget(plot)
                 if self.isVisible():  # sized now, not after a queued show: the bars that fit depend on it
                     plot.show()
-                    slot.layout().activate()
+                    layout.activate()
             # fewer bars when the plot is short: names never overlap
             plots.class_plot.installEventFilter(self)
             self._dirty = set(self.series)
@@ -271,7 +273,10 @@ class TrainingPlots(QWidget):
 
     def set_class_colors(self, colors: Mapping[str, Iterable[int]]) -> None:
         """Colours of the per-class bars, by class name."""
-        self._class_colors = {name: tuple(int(c) for c in rgb)[:3] for name, rgb in colors.items()}
+        self._class_colors = {}
+        for name, rgb in colors.items():
+            r, g, b = tuple(int(c) for c in rgb)[:3]
+            self._class_colors[name] = (r, g, b)
         self._bars_dirty = True
 
     def reset(self) -> None:
@@ -308,7 +313,7 @@ class TrainingPlots(QWidget):
                     self._dirty.add(key)
             per_class = event.per_class_iou
             if isinstance(per_class, Mapping):
-                self.class_iou = {str(k): v for k, v in per_class.items() if _finite(v) is not None}
+                self.class_iou = {str(k): f for k, v in per_class.items() if (f := _finite(v)) is not None}
                 self._bars_dirty = True
         elif isinstance(event, ev.StartEvent):
             classes = event.classes or event.config.get("classes")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from cocoseg_gui.core.editing.editor import ImageEditor
 from cocoseg_gui.core.editing.tools import tool_spec
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.masks.label_map import LabelMap
-from cocoseg_gui.core.masks.outlines import class_outlines
+from cocoseg_gui.core.masks.outlines import Outline, class_outlines
 from cocoseg_gui.core.masks.palette import distinct_colors
 from cocoseg_gui.core.project.image_view_state import DisplayChanged, ImageChanged, ImageViewState, ShownImage
 from cocoseg_gui.gui.services import shortcuts
@@ -144,8 +145,9 @@ class ImagesWorkspace(QMainWindow):
         assert self.source is not None
         self._editor_follows_source()
         self._on_inventory_changed()
-        if self.browser.current_image_id() is not None:
-            self.show_image(self.browser.current_image_id())
+        current = self.browser.current_image_id()
+        if current is not None:
+            self.show_image(current)
         return problem
 
     def _editor_follows_source(self) -> None:
@@ -368,7 +370,8 @@ class ImagesWorkspace(QMainWindow):
         for dock, least in docks:
             if dock.isVisible() and not dock.isFloating() and dock.width() <= least:
                 return False
-        return self.centralWidget().width() >= MIN_CENTRAL_SHARE * self.width()
+        central = self.centralWidget()
+        return central is not None and central.width() >= MIN_CENTRAL_SHARE * self.width()
 
     # ----------------------------------------------------------------------------------------- editing
     def _build_editor(self) -> None:
@@ -395,9 +398,12 @@ class ImagesWorkspace(QMainWindow):
         self.assists = AssistTools(self.editor, self.view_state, AssistOverlay(self.viewer.scene()))
         self.assists.install(self.edit_toolbar, self)  # wand, superpixels, GrabCut (issue 11)
         self.assists.status_message.connect(self.status_message)
-        self.act_cancel = self._edit_action(
-            "Cancel stroke / assist", "edit.cancel", lambda: (self.assists.reset(), self.editor.cancel())
-        )
+
+        def cancel_stroke_and_assist() -> None:
+            self.assists.reset()
+            self.editor.cancel()
+
+        self.act_cancel = self._edit_action("Cancel stroke / assist", "edit.cancel", cancel_stroke_and_assist)
         # the polygon's keys exist only while a polygon is open: Enter and Backspace stay the fields' keys
         self.act_close_polygon = self._edit_action(
             "Close polygon (fill)", "edit.close_polygon", self.close_polygon
@@ -413,8 +419,7 @@ class ImagesWorkspace(QMainWindow):
         self._polygon_actions = [self.act_close_polygon, self.act_subtract_polygon, self.act_remove_vertex]
         self.act_find_class = self._edit_action("Find class", "edit.find_class", self.edit_toolbar.find_class)
         self.class_actions = [
-            self._edit_action(f"Class {i}", f"edit.class_{i}", lambda i=i: self.pick_class(i))
-            for i in range(10)
+            self._edit_action(f"Class {i}", f"edit.class_{i}", partial(self.pick_class, i)) for i in range(10)
         ]
         self._mode_actions = [
             self.act_smaller,
@@ -542,7 +547,7 @@ class ImagesWorkspace(QMainWindow):
         job = JobWorker(class_outlines, np.array(image.labels.array), *image.mask_scale)
         self._outline_job = job
 
-        def done(outlines: list) -> None:  # type: ignore[type-arg]
+        def done(outlines: list[Outline]) -> None:
             if self._outline_job is job and self.view_state.image is image:
                 self._outline_job = None
                 self.viewer.set_outlines(outlines)

@@ -118,7 +118,8 @@ class MasksPanel(QWidget):
         self.browse = QPushButton("Browse…")
         self.generate_button = QPushButton("Generate masks")
         self.generate_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress_label = QLabel("")
@@ -146,7 +147,9 @@ class MasksPanel(QWidget):
         self.drawing_section = QCollapsible("")
         self.drawing_section.setDuration(0)
         self.drawing_section.addWidget(drawing)
-        self.drawing_section.layout().setContentsMargins(0, 0, 0, 0)
+        drawing_layout = self.drawing_section.layout()
+        if drawing_layout is not None:
+            drawing_layout.setContentsMargins(0, 0, 0, 0)
         for box in (self.overlap, self.crowd):
             box.currentTextChanged.connect(lambda _t: self._update_drawing_title())
         self.min_area.valueChanged.connect(lambda _v: self._update_drawing_title())
@@ -316,7 +319,7 @@ class MasksPanel(QWidget):
 
     def show_report(self, report: dict[str, Any] | None) -> None:
         self.report_view.set_report(report)
-        self.tabs.setCurrentWidget(self.report_view if report else self.tabs.widget(0))
+        self.tabs.setCurrentIndex(self.tabs.indexOf(self.report_view) if report else 0)
 
     def refresh_report(self) -> None:
         """The open mask folder's masks changed (an editor save): its report.json is read again in a job
@@ -479,9 +482,13 @@ class MasksPanel(QWidget):
         if crowd in CROWD_POLICIES:
             self.crowd.setCurrentText(crowd)
         try:
-            self.min_area.setValue(float(s.value("masks/min_area", 0)))
-            self.workers.setValue(int(s.value("masks/workers", default_workers())))
-            self.max_images.setValue(int(s.value("masks/max_images", 0)))
+            # QSettings.value is typed object: a str from the INI file, or the default
+            min_area: Any = s.value("masks/min_area", 0)
+            workers: Any = s.value("masks/workers", default_workers())
+            max_images: Any = s.value("masks/max_images", 0)
+            self.min_area.setValue(float(min_area))
+            self.workers.setValue(int(workers))
+            self.max_images.setValue(int(max_images))
         except (TypeError, ValueError):
             pass
 

@@ -100,7 +100,8 @@ class PredictPanel(QWidget):
         self.folder_button = QPushButton("Open folder...")
         self.export_button = QPushButton("Export folder...")
         self.export_button.setToolTip("Predict every image of a folder: palette PNG masks and overlays")
-        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
         self.progress = QProgressBar(minimum=0, maximum=100, value=0, textVisible=True)
         self.progress.setFormat("")
         self.status = QLabel("Load a checkpoint (or train one), then open images.")
@@ -129,7 +130,9 @@ class PredictPanel(QWidget):
         err_lay.addWidget(self.error_view, 1)
         self.tabs.addTab(errors, "Errors")
 
-        self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=50)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(50)
         self.legend = LegendWidget()
         self.score_label = QLabel("")
         self.score_table = QTableWidget(0, 4)
@@ -563,14 +566,14 @@ class PredictPanel(QWidget):
         if demo.masks_dir is None or demo.checkpoint is None:
             done()
             return
-        samples = [s for s in MaskDatasetFolder(demo.masks_dir).samples() if s.image_path is not None]
-        if not samples:
+        paths = [p for s in MaskDatasetFolder(demo.masks_dir).samples() if (p := s.image_path) is not None]
+        if not paths:
             done()
             return
-        image = samples[min(3, len(samples) - 1)].image_path
+        image = paths[min(3, len(paths) - 1)]
         self.comparison_shown.connect(lambda c: done() if c.image_path == image else None)
         self.failed.connect(lambda _message: done())
-        self.open_images([s.image_path for s in samples])
+        self.open_images(paths)
         self.show_compare(str(image))
         if self.checkpoint != demo.checkpoint:
             self.load_checkpoint(demo.checkpoint)

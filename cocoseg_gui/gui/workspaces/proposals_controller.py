@@ -307,7 +307,11 @@ class ProposalsController(QObject):
         self.proposal, self.proposal_image = proposal, image_id
         self._show()
         counts = proposal.class_pixels()
-        names = [self.ws.editor.class_name(i) for i in sorted(counts, key=counts.get, reverse=True) if i > 0]
+        names = [
+            self.ws.editor.class_name(i)
+            for i in sorted(counts, key=counts.__getitem__, reverse=True)
+            if i > 0
+        ]
         self._status(f"Proposal: {', '.join(names[:5]) or 'background only'}", 8000)
 
     def _failed(self, title: str, exc: BaseException) -> None:

@@ -109,15 +109,19 @@ class TrainPanel(QWidget):
 
         self.form = TrainForm()
         self.start_button = QPushButton("Start")
-        self.stop_button = QPushButton("Stop", enabled=False)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
         self.stop_button.setToolTip("Finish the current step, save last.pt and stop")
         self.resume_button = QPushButton("Resume...")
         self.resume_button.setToolTip("Continue a run folder from its last.pt")
         # "Start from checkpoint" shown by the buttons while set: Start is then a fine-tune, never silently
-        self.init_notice = QLabel(wordWrap=True, visible=False)
+        self.init_notice = QLabel()
+        self.init_notice.setWordWrap(True)
+        self.init_notice.setVisible(False)
         self.init_notice.setObjectName("init_notice")
         self.init_notice.setStyleSheet(WARNING_STYLE)
-        self.clear_init_button = QPushButton("Clear", visible=False)
+        self.clear_init_button = QPushButton("Clear")
+        self.clear_init_button.setVisible(False)
         self.clear_init_button.setToolTip("Start a run from scratch (or the pretrained weights) instead")
         self.model_question: QMessageBox | None = None  # open while asking whether a new model replaces
         self.open_button = QPushButton("Open run...")
@@ -128,7 +132,9 @@ class TrainPanel(QWidget):
         )
         self.run_monitor: RunMonitor | None = None  # its window, made at the first click
         self.processes = ProcessCount()  # > 1: torchrun as a child process group (core.training.launch)
-        self.error_label = QLabel(wordWrap=True, visible=False)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setVisible(False)
         self.plots = TrainingPlots()
         self.status_view = RunStatusView()
         self.log = QPlainTextEdit(readOnly=True)

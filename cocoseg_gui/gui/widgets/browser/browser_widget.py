@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,8 +108,9 @@ class ThumbnailView(QListView):
         self.setLayoutMode(QListView.LayoutMode.SinglePass)
         w, h = thumb_box(thumb_size)
         self.setIconSize(QSize(w, h))
-        self.setItemDelegate(ThumbnailDelegate(QSize(w, h), self))
-        self.setGridSize(self.itemDelegate().cell_size(self.fontMetrics().height()))
+        delegate = ThumbnailDelegate(QSize(w, h), self)
+        self.setItemDelegate(delegate)
+        self.setGridSize(delegate.cell_size(self.fontMetrics().height()))
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setMovement(QListView.Movement.Static)
@@ -157,7 +160,8 @@ class DatasetBrowser(QWidget):
             # dock's minimum at ~330 px, a third of a 1024 px window: they shrink, eliding their text
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(6)
-        self.descending = QToolButton(checkable=True)
+        self.descending = QToolButton()
+        self.descending.setCheckable(True)
         self._show_sort_direction(False)
         self.count_label = QLabel("No dataset")
         self.view = ThumbnailView(self.loader.size)
@@ -193,7 +197,8 @@ class DatasetBrowser(QWidget):
         self._debounce.timeout.connect(self.refresh)
         self.name_filter.textChanged.connect(lambda _t: self._debounce.start())
         self.presence.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.sort.currentIndexChanged.connect(lambda _i: (self._reset_ranges(), self.refresh()))
+        self.sort.currentIndexChanged.connect(lambda _i: self._reset_ranges())  # first: slots run in order
+        self.sort.currentIndexChanged.connect(lambda _i: self.refresh())
         self.descending.toggled.connect(self._show_sort_direction)
         self.descending.toggled.connect(lambda _c: self.refresh())
         self.categories.changed.connect(lambda _ids: self.refresh())
@@ -212,7 +217,7 @@ class DatasetBrowser(QWidget):
         form.addRow("Size", self.size_range)
         form.addRow("Score", self.score_range)
         self.ranges.addWidget(box)
-        self.ranges.layout().setContentsMargins(0, 0, 0, 0)
+        _no_margins(self.ranges)
         for slider in (self.size_range, self.score_range):
             slider.valueChanged.connect(lambda _v: self._debounce.start())
         self._reset_ranges()
@@ -230,7 +235,7 @@ class DatasetBrowser(QWidget):
         ):
             slider.blockSignals(True)
             up = up if up > low else 1.0  # nothing to span (no ranking, no object): a plain 0..1
-            slider.setRange(low, up)
+            slider.setRange(low, up)  # type: ignore[arg-type]  # superqt: its double slider inherits (int, int)
             slider.setValue((low, up))
             slider.blockSignals(False)
         self.size_range.setEnabled(top > 0)
@@ -249,7 +254,7 @@ class DatasetBrowser(QWidget):
 
     # -- dataset
     def set_dataset(
-        self, index: CocoIndex | None, images_dir: Path | None, masked_names: set[str] | None
+        self, index: CocoIndex | None, images_dir: Path | None, masked_names: AbstractSet[str] | None
     ) -> None:
         self.table = ImageTable(index) if index is not None else None
         if self.table is not None:
@@ -267,7 +272,7 @@ class DatasetBrowser(QWidget):
         self._reset_ranges()
         self.refresh()
 
-    def set_masked_names(self, names: set[str] | None) -> None:
+    def set_masked_names(self, names: AbstractSet[str] | None) -> None:
         if self.table is None:
             return
         self.table.set_masked_names(names)
@@ -291,7 +296,7 @@ class DatasetBrowser(QWidget):
         """Saved from the mask editor (edited.json): its annotations' outlines no longer fit its mask."""
         return file_name in self._edited
 
-    def set_unsaved_names(self, names: set[str] | frozenset[str] | None) -> None:
+    def set_unsaved_names(self, names: Iterable[str] | None) -> None:
         """The images with unsaved edits in the mask editor: "*" before the name, like the title."""
         names = frozenset(names or ())
         if names == self._unsaved:
@@ -418,6 +423,12 @@ class DatasetBrowser(QWidget):
 
     def shutdown(self) -> None:
         self.loader.shutdown()
+
+
+def _no_margins(widget: QWidget) -> None:
+    layout = widget.layout()
+    if layout is not None:
+        layout.setContentsMargins(0, 0, 0, 0)
 
 
 def _range_slider(tip: str, decimals: int = 0) -> QLabeledDoubleRangeSlider:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -83,7 +83,7 @@ class CategoryChecklist(QWidget):
     def _check_shown(self, checked: bool) -> None:
         self._set_states(lambda item: checked, shown_only=True)
 
-    def _set_states(self, rule, shown_only: bool) -> None:  # type: ignore[no-untyped-def]
+    def _set_states(self, rule: Callable[[QListWidgetItem], bool], shown_only: bool) -> None:
         self.list.blockSignals(True)
         for i in range(self.list.count()):
             item = self.list.item(i)

@@ -7,6 +7,7 @@ once per dataset (a ranking's again when its scores change): a filter on 118k im
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -82,7 +83,7 @@ class ImageTable:
             self._position_of_id = {int(i): p for p, i in enumerate(self.ids)}
         return self._position_of_id.get(int(image_id))
 
-    def set_masked_names(self, file_names: set[str] | None) -> None:
+    def set_masked_names(self, file_names: AbstractSet[str] | None) -> None:
         """Mark which images have a mask on disk (file names as in the JSON)."""
         self.has_mask = self._flags(file_names)
 
@@ -94,7 +95,7 @@ class ImageTable:
         """Mark which images hold unsaved edits in the mask editor."""
         self.unsaved = self._flags(file_names)
 
-    def _flags(self, file_names: set[str] | frozenset[str] | None) -> np.ndarray:
+    def _flags(self, file_names: AbstractSet[str] | None) -> np.ndarray:
         if not file_names:
             return np.zeros(len(self.ids), dtype=bool)
         return np.fromiter((n in file_names for n in self.names), dtype=bool, count=len(self.names))
