@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -55,21 +55,45 @@ from cocoseg_gui.gui.widgets.dialogs import (
 )
 from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
 from cocoseg_gui.gui.window_hooks import WindowHooks
-from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
 from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
 from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
-from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
 from cocoseg_gui.gui.workspaces.protocol import ImagesApi, Workspace
-from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
+
+if TYPE_CHECKING:
+    from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
+    from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
+    from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
 
 MAX_RECENT = 10
 OPACITY_STEP = 0.1
-WorkspaceTab = MasksPanel | TrainPanel | PredictPanel | EvaluatePanel  # widgets with the Workspace protocol
-WORKSPACES: dict[str, type[WorkspaceTab]] = {
-    "masks": MasksPanel,
-    "train": TrainPanel,
-    "predict": PredictPanel,
-    "evaluate": EvaluatePanel,
+# widgets with the Workspace protocol
+WorkspaceTab: TypeAlias = "MasksPanel | TrainPanel | PredictPanel | EvaluatePanel"
+
+
+# Train, Predict and Evaluate (and their modules) are built when first shown (ADR 0035): hidden at start
+def _train(state: AppState) -> TrainPanel:
+    from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
+
+    return TrainPanel(state)
+
+
+def _predict(state: AppState) -> PredictPanel:
+    from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
+
+    return PredictPanel(state)
+
+
+def _evaluate(state: AppState) -> EvaluatePanel:
+    from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
+
+    return EvaluatePanel(state)
+
+
+WORKSPACES: dict[str, Callable[[AppState], WorkspaceTab]] = {
+    "masks": MasksPanel,  # a dock of the Images workspace: on screen at start
+    "train": _train,
+    "predict": _predict,
+    "evaluate": _evaluate,
 }
 PANEL_NAMES = tuple(WORKSPACES)  # ("masks", "train", "predict", "evaluate"): tab order
 LAYOUT_SETTLE_MS = 100  # restored docks reach their final widths over a few layout passes
@@ -108,13 +132,49 @@ def default_window_size(screen: QScreen | None) -> QSize:
     return DEFAULT_WINDOW_SIZE.boundedTo(screen.availableGeometry().size())
 
 
-def _scrollable(widget: QWidget) -> QScrollArea:
-    """``widget`` in a frameless scroll area, so its minimum size never squeezes its neighbours."""
+def _scrollable(widget: QWidget | None) -> QScrollArea:
+    """``widget`` in a frameless scroll area, so its minimum size never squeezes its neighbours (None:
+    empty until the workspace is built)."""
     scroll = _FitScrollArea()
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
-    scroll.setWidget(widget)
+    if widget is not None:
+        scroll.setWidget(widget)
     return scroll
+
+
+class WorkspaceTabs(Mapping[str, WorkspaceTab]):
+    """The workspaces by name, each built on first use (``tabs["train"]`` builds Train).
+
+    Building Train, Predict and Evaluate at start cost ~0.15 s of imports and widgets before the window
+    showed, for tabs nobody sees yet. A workspace built later reads the current state (AppState, the
+    workbench's project) when built, so the calls it missed need no replay. ``built()``: the ones that
+    exist, for what must not build one (running jobs, shutdown, a project's restore).
+    """
+
+    def __init__(self, build: Callable[[str], WorkspaceTab]) -> None:
+        self._build = build
+        self._built: dict[str, WorkspaceTab] = {}
+
+    def __getitem__(self, name: str) -> WorkspaceTab:
+        if name not in self._built:
+            if name not in WORKSPACES:
+                raise KeyError(name)
+            self._built[name] = self._build(name)
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(WORKSPACES)
+
+    def __len__(self) -> int:
+        return len(WORKSPACES)
+
+    def is_built(self, name: str) -> bool:
+        return name in self._built
+
+    def built(self) -> list[WorkspaceTab]:
+        """The workspaces built so far, in tab order."""
+        return [self._built[name] for name in WORKSPACES if name in self._built]
 
 
 class MainWindow(QMainWindow):
@@ -141,7 +201,9 @@ class MainWindow(QMainWindow):
         state.dataset_loaded.connect(self._on_dataset_loaded)
         # Workspaces (tabs filling the window): "Images & masks" (browser, viewer, legend, the Masks panel
         # as a dock); Train, Predict and Evaluate get the whole width for their plots and views.
-        self.panels: dict[str, WorkspaceTab] = {name: make(state) for name, make in WORKSPACES.items()}
+        # The others are built when first shown (their tab page is empty until then).
+        self._tab_pages: dict[str, QScrollArea] = {}  # Train, Predict, Evaluate: empty until built
+        self.panels = WorkspaceTabs(self._build_workspace)
         # the window uses the Images workspace only through ImagesApi (tests/gui/test_workspace_protocol.py)
         images_tab = ImagesWorkspace(_scrollable(self.panels["masks"]))
         self.images: ImagesApi = images_tab
@@ -151,7 +213,8 @@ class MainWindow(QMainWindow):
         self.panel_tabs.setDocumentMode(True)
         self.panel_tabs.addTab(images_tab, "Images && masks")
         for name in PANEL_NAMES[1:]:
-            self.panel_tabs.addTab(_scrollable(self.panels[name]), name.capitalize())
+            self._tab_pages[name] = _scrollable(None)
+            self.panel_tabs.addTab(self._tab_pages[name], name.capitalize())
         self.panel_tabs.currentChanged.connect(self._on_workspace_changed)
         self.setCentralWidget(self.panel_tabs)
         self._layout_pending = True  # default dock sizes, applied once shown unless a saved layout exists
@@ -365,7 +428,7 @@ class MainWindow(QMainWindow):
         s.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         s.open_image_requested.connect(self.images.select_image)
         s.checkpoint_changed.connect(lambda: self.images.set_checkpoint(s.checkpoint_path))
-        s.compare_requested.connect(lambda _path: self.show_panel("predict"))  # Evaluate -> compare view
+        s.compare_requested.connect(self._on_compare_requested)  # Evaluate -> compare view
         self.images.edits_changed.connect(self._on_edits_changed)
         self.images.masks_changed.connect(self._update_summary)  # "N masks" follows every save
         self.images.masks_changed.connect(self.masks_panel.refresh_report)  # and the Masks report
@@ -384,6 +447,22 @@ class MainWindow(QMainWindow):
         panel = self.panels["masks"]
         assert isinstance(panel, MasksPanel)
         return panel
+
+    def _build_workspace(self, name: str) -> WorkspaceTab:
+        """Build the workspace ``name`` into its tab page; it takes the open project's defaults as the
+        ones built at start did when the project opened."""
+        workspace = WORKSPACES[name](self.state)
+        page = self._tab_pages.get(name)
+        if page is not None:  # the Masks panel is placed by the Images workspace
+            page.setWidget(workspace)
+            workspace.restore(self.state.project)
+        return workspace
+
+    def _on_compare_requested(self, path: str) -> None:
+        fresh = not self.panels.is_built("predict")
+        self.show_panel("predict")
+        if fresh:  # built just now: Qt skips the slots connected while a signal is being emitted
+            self.state.compare_requested.emit(path)
 
     # ---------------------------------------------------------------------------------------- datasets
     def open_dataset(
@@ -665,6 +744,8 @@ class MainWindow(QMainWindow):
         return panel
 
     def _on_workspace_changed(self, index: int) -> None:
+        if index > 0:
+            self.panels[PANEL_NAMES[index]]  # built on first show
         # in Edit mode 1 picks a class and [ ] size the brush: the view's keys step aside
         editing = self.images.editing
         for act in self._viewer_actions:
@@ -727,8 +808,9 @@ class MainWindow(QMainWindow):
             self.images.default_layout(self.width(), self.height())
 
     def workspaces(self) -> list[Workspace]:
-        """The workspace tabs, in tab order: the window talks to them only through the protocol."""
-        return [self.images, *self.panels.values()]
+        """The workspace tabs built so far, in tab order: the window talks to them only through the
+        protocol (one not built yet has no job to stop and reads the project when built)."""
+        return [self.images, *self.panels.built()]
 
     def running_jobs(self) -> list[str]:
         """Long jobs that quitting would stop ('mask generation', 'training'...), from each busy_job()."""

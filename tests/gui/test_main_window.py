@@ -349,3 +349,36 @@ def test_the_first_window_fits_a_small_screen(qapp) -> None:
     assert default_window_size(Screen(1024, 700)) == QSize(1024, 700)  # the 1024x700 laptop: all of it
     assert default_window_size(Screen(1920, 1080)) == DEFAULT_WINDOW_SIZE == QSize(1440, 900)
     assert default_window_size(None) == DEFAULT_WINDOW_SIZE
+
+
+def test_hidden_workspaces_are_built_when_first_shown(qtbot, window: MainWindow, val_images) -> None:
+    """Train, Predict and Evaluate are built on first show (ADR 0035); a comparison asked for by Evaluate
+    before Predict exists still reaches it."""
+    assert [window.panels.is_built(name) for name in ("masks", "train", "predict", "evaluate")] == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert len(window.workspaces()) == 2  # the Images workspace and its Masks panel: nothing else built
+    image = sorted(val_images.glob("*.jpg"))[0]
+    window.state.compare_requested.emit(str(image))
+    predict = window.panels["predict"]
+    assert window.panel_tabs.currentWidget().widget() is predict
+    shown = predict.image_list.currentItem()
+    assert shown is not None and shown.data(Qt.ItemDataRole.UserRole) == str(image)
+    assert predict.image_list.count() == 1  # delivered once
+    assert not window.panels.is_built("train") and len(window.workspaces()) == 3
+
+
+def test_the_last_workspace_is_restored_and_built(qtbot, tmp_path) -> None:
+    from tests.gui.window_helpers import make_window
+
+    first = make_window(qtbot, tmp_path)
+    first.show_panel("evaluate")
+    assert first.panel_tabs.currentWidget().widget() is first.panels["evaluate"]
+    first.close()
+    again = make_window(qtbot, tmp_path)
+    assert again.panels.is_built("evaluate") and not again.panels.is_built("train")
+    assert again.panel_tabs.currentWidget().widget() is again.panels["evaluate"]
+    assert again.panels["evaluate"].isVisible()

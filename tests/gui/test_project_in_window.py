@@ -245,3 +245,20 @@ def temp_settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QSettings
 
     return QSettings(str(tmp_path / "predict.ini"), QSettings.Format.IniFormat)
+
+
+def test_workspaces_built_after_the_project_opened_take_its_roles(
+    qtbot, tmp_path: Path, project_with_masks: Project
+) -> None:
+    """Train and Evaluate are built on first show (ADR 0035): built after the project opened, they read it."""
+    project = project_with_masks
+    train_masks = project.dataset("train2017").masks
+    val_masks = project.dataset("val2017").masks
+    window = make_window(qtbot, tmp_path)
+    wait_loaded(qtbot, window, lambda: window.projects.open_project_file(project.file, "val2017"))
+    assert not window.panels.is_built("train") and not window.panels.is_built("evaluate")
+    train, evaluate = window.show_panel("train"), window.show_panel("evaluate")
+    assert train.form.data.text() == str(train_masks)  # trains on train
+    assert train.form.val_mode.currentData() == VAL_FOLDER and train.form.val_data.text() == str(val_masks)
+    assert Path(train.form.out.text()).parent == project.folder / "runs"
+    assert evaluate.data.text() == str(val_masks)  # evaluates on val
