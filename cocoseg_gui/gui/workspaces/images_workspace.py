@@ -220,6 +220,7 @@ class ImagesWorkspace(QMainWindow):
     def use_settings(self, settings: QSettings) -> None:
         """Where the editor keeps its autosave-on-switch choice."""
         self.edit_saving.use_settings(settings)
+        self.assists.segment.use_settings(settings)  # the click-to-segment weights file
 
     def show_masks_dock(self) -> None:
         self.masks_dock.show()
