@@ -103,6 +103,7 @@ def test_a_drag_is_a_box_right_click_a_background_point_and_esc_clears(
 ) -> None:
     images = window.images
     tool = images.assists.segment
+    tool.next_image = lambda: None  # nothing embedded ahead (the last test covers it): a quicker test
     before, cx, cy = edit_at_centre(qtbot, window)
     window.state.settings.setValue(WEIGHTS_KEY, str(mobile_sam_file))  # chosen in an earlier session
     images.use_settings(window.state.settings)
@@ -137,6 +138,7 @@ def test_refine_uses_the_active_class_region_as_the_mask_prompt(
 ) -> None:
     images = window.images
     tool = images.assists.segment
+    tool.next_image = lambda: None  # nothing embedded ahead (the last test covers it): a quicker test
     before, cx, cy = edit_at_centre(qtbot, window)
     cls = int(np.bincount(before[before < 255].ravel())[1:].argmax()) + 1  # a class the image has
     images.editor.set_class(cls)
@@ -180,3 +182,27 @@ def test_without_the_sam_packages_the_tool_is_disabled_and_says_how_to_install(
     button = win.images.edit_toolbar.tool_actions[Tool.SAM]
     assert not button.isEnabled()
     assert "no_such_sam_package_here" in button.toolTip() and "pip install" in button.toolTip()
+
+
+def test_the_next_image_is_embedded_ahead_and_showing_it_runs_no_encoder(
+    qtbot, window, mobile_sam_file, embedding_cache
+) -> None:
+    images = window.images
+    tool = images.assists.segment
+    edit_at_centre(qtbot, window)
+    first = images.view_state.image.image_id
+    tool.set_weights(mobile_sam_file)
+    with qtbot.waitSignal(tool.ready, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_A)
+    ahead_done = lambda: tool.segmenter.embeddings_computed == 2 and tool.ahead_job is None  # noqa: E731
+    qtbot.waitUntil(ahead_done, timeout=WAIT_MS)
+    assert tool._ahead_done == {images.browser.model.image_id_at(1)}  # this image and the next one
+    assert len(list((embedding_cache / "segment").glob("*.npz"))) == 2
+    with qtbot.waitSignal(tool.ready, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_J)  # the next image
+    assert images.view_state.image.image_id != first and tool.session is not None
+    assert tool.segmenter.embeddings_computed == 2  # from the cache
+    qtbot.waitUntil(lambda: tool.segmenter.embeddings_computed == 3, timeout=WAIT_MS)  # the one after it
+    with qtbot.waitSignal(tool.decoded, timeout=WAIT_MS):
+        qtbot.mouseClick(images.viewer.viewport(), LEFT, NO_MOD, at(window, 40, 40))
+    shown_matches_session(images)

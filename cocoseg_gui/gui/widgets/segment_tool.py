@@ -9,7 +9,9 @@ candidates, Shift+A (or Refine) makes the active class's region the mask prompt.
 Nothing of the model runs on the GUI thread (ADR 0038, "GUI tool"): loading the weights and the
 image's embedding run in a ``JobWorker`` when an image is shown with the tool chosen, and so does
 each decode: the session is used by one job at a time, later prompts queue behind it (a drag's boxes
-coalesce), clicks made before the embedding is ready wait for it ("preparing…").
+coalesce), clicks made before the embedding is ready wait for it ("preparing…"). Once it is ready
+and no prompt came for ``AHEAD_IDLE_MS``, the next image (``next_image``, given by the workspace) is
+embedded ahead into the disk cache: it shares the CPU with the clicks, so it waits for a pause.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QMouseEvent
 from PySide6.QtWidgets import QFileDialog, QWidget
 
@@ -38,8 +40,10 @@ from cocoseg_gui.gui.widgets.dialogs import error_text, show_error
 WEIGHTS_KEY = "segment/weights"  # QSettings: the weights file the tool loads
 PACKAGES = ("segment_anything", "mobile_sam")  # the optional ``sam`` extra
 CLICK_SLOP = 3.0  # screen pixels: a press that moves less is a click, more a box
+AHEAD_IDLE_MS = 2000  # the next image is embedded after this long without a prompt (it slows clicks 2x)
 Move, Press, Release = QEvent.Type.MouseMove, QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease
 Op = Callable[[Any], None]  # one change of the session, run in the worker
+Ahead = tuple[int, Callable[[], np.ndarray]]  # the next image's id and a reader of its pixels (run in a job)
 
 
 def missing_packages() -> list[str]:
@@ -72,6 +76,11 @@ def _load_and_embed(
     if segmenter is None:
         segmenter = Segmenter(load_sam(weights), EmbeddingCache())
     return segmenter, ClickSegmentSession(segmenter, segmenter.embed(rgb), mask_shape)
+
+
+def _embed_into_cache(segmenter: Any, read: Callable[[], np.ndarray], **_job: Any) -> None:
+    """The next image's embedding into the disk cache, so that showing it costs no encoder run."""
+    segmenter.embed(read())
 
 
 def _run_ops(session: Any, ops: list[Op], **_job: Any) -> Any:
@@ -107,6 +116,12 @@ class SegmentTool(QObject):
         self._box_op: Op | None = None  # the latest box of a drag, coalesced
         self._drag: _Drag | None = None
         self._window: QWidget | None = None
+        self.next_image: Callable[[], Ahead | None] = lambda: None  # the workspace says which is next
+        self.ahead_job: JobWorker | None = None
+        self._ahead_id: int | None = None  # the image ahead_job embeds
+        self._ahead_done: set[int] = set()  # images embedded ahead with these weights
+        self._ahead_timer = QTimer(singleShot=True, interval=AHEAD_IDLE_MS)
+        self._ahead_timer.timeout.connect(self._embed_ahead)
         self.act_cycle = shortcuts.bind(QAction("Next of the 3 masks"), "segment.cycle")
         self.act_cycle.triggered.connect(lambda _c=False: self.cycle())
         self.act_refine = shortcuts.bind(QAction("Refine"), "segment.refine")
@@ -121,6 +136,7 @@ class SegmentTool(QObject):
     # ------------------------------------------------------------------------------------ set up
     def install(self, window: QWidget) -> None:
         self._window = window
+        self._ahead_timer.setParent(window)  # goes with the window: never fires after it
         window.addAction(self.act_cycle)
         window.addAction(self.act_refine)
 
@@ -151,6 +167,7 @@ class SegmentTool(QObject):
         """Use ``path`` from now on (kept in the settings); it is loaded, and a bad one refused, when
         the next image is prepared (at once when the tool is chosen)."""
         self.weights, self.segmenter = path, None
+        self._ahead_done.clear()
         if self.settings is not None:
             if path is None:
                 self.settings.remove(WEIGHTS_KEY)
@@ -167,6 +184,7 @@ class SegmentTool(QObject):
         if self.job is not None:
             self.job.cancel()
             self.job = None
+        self._ahead_timer.stop()
         self.session, self._image, self._ops, self._box_op, self._drag = None, None, [], None, None
 
     def prepare(self) -> None:
@@ -179,9 +197,12 @@ class SegmentTool(QObject):
             return
         if self._image == image.image_id and (self.session is not None or self.job is not None):
             return
+        ops = self._ops if self._image == image.image_id else []  # clicks waiting for this image
         self.reset_image()
-        self._image = image.image_id
+        self._image, self._ops = image.image_id, ops
         self.status_message.emit("Click to segment: preparing the image…", 0)
+        if self.ahead_job is not None and self._ahead_id == image.image_id:
+            return  # being embedded ahead: prepared again (from the cache) when that ends
         self._start(_load_and_embed, self.weights, self.segmenter, image.rgb, shape, ok=self._embedded)
 
     def _embedded(self, result: tuple[Any, Any]) -> None:
@@ -189,6 +210,26 @@ class SegmentTool(QObject):
         self.status_message.emit("Click to segment: click the object (right click: background)", 6000)
         self.ready.emit()
         self._flush()
+        self._ahead_timer.start()
+
+    def _embed_ahead(self) -> None:
+        """The next image's embedding in its own job (into the cache), once per image and weights."""
+        ahead = self.next_image() if self.segmenter is not None and self.ahead_job is None else None
+        if ahead is None or ahead[0] in self._ahead_done:
+            return
+        image_id, read = ahead
+        self._ahead_done.add(image_id)
+        self._ahead_id, job = image_id, JobWorker(_embed_into_cache, self.segmenter, read)
+        self.ahead_job = job
+
+        def done() -> None:
+            self.ahead_job = None
+            waiting = self._image == image_id and self.session is None and self.job is None
+            if waiting and self.editor.settings.tool is Tool.SAM:
+                self.prepare()  # shown meanwhile: prepared now, from the cache
+
+        job.done.connect(done)  # a failure is met again, and reported, when that image is shown
+        job.start()
 
     def _failed(self, exc: BaseException) -> None:
         """A bad weights file: a dialog with the core's message (it names the file); the tool goes off."""
@@ -243,8 +284,10 @@ class SegmentTool(QObject):
     def request(self, op: Op) -> None:
         """Apply ``op`` to the session in the worker, after those already waiting."""
         self._ops.append(op)
+        if self._ahead_timer.isActive():
+            self._ahead_timer.start()  # the user is prompting: the next image waits
         if self.session is None:
-            if self.job is None:
+            if self.job is None and self.ahead_job is None:
                 self.prepare()
             self.status_message.emit("Click to segment: preparing… your click is applied when ready", 0)
             return

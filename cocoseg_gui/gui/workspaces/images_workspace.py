@@ -253,6 +253,14 @@ class ImagesWorkspace(QMainWindow):
     def step(self, delta: int) -> None:
         self.browser.step(delta)
 
+    def _next_image(self) -> tuple[int, Callable[[], np.ndarray]] | None:
+        """The browser's next image and a reader of its pixels (for a job), None at the end."""
+        source, row = self.source, self.browser.view.currentIndex().row() + 1
+        if source is None or not 0 < row < self.browser.model.rowCount():
+            return None
+        image_id = self.browser.model.image_id_at(row)
+        return image_id, lambda: source.load(image_id).rgb
+
     def _on_image_loaded(self, item: LoadedImage) -> None:
         if self.source is None or self.browser.current_image_id() not in (None, item.image_id):
             return  # the user moved on; the loader is already fetching the new one
@@ -396,6 +404,7 @@ class ImagesWorkspace(QMainWindow):
         self.assists = AssistTools(self.editor, self.view_state, AssistOverlay(self.viewer.scene()))
         self.assists.install(self.edit_toolbar, self)  # wand, superpixels, GrabCut (issue 11)
         self.assists.status_message.connect(self.status_message)
+        self.assists.segment.next_image = self._next_image  # click to segment embeds it ahead
         self.act_cancel = self._edit_action(
             "Cancel stroke / assist", "edit.cancel", lambda: (self.assists.reset(), self.editor.cancel())
         )
