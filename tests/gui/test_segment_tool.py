@@ -130,6 +130,11 @@ def test_a_drag_is_a_box_right_click_a_background_point_and_esc_clears(
 
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert tool.session.preview is None and not images.assists.has_proposal
+
+    qtbot.mouseClick(viewport, LEFT, NO_MOD, at(window, cx, cy))  # Esc while it decodes: no preview after
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: tool.job is None and not tool._ops, timeout=WAIT_MS)
+    assert tool.session.preview is None and not images.assists.has_proposal
     assert np.array_equal(labels(window), before)
 
 

@@ -115,6 +115,7 @@ class SegmentTool(QObject):
         self._ops: list[Op] = []  # prompts waiting for the embedding or the running decode
         self._box_op: Op | None = None  # the latest box of a drag, coalesced
         self._drag: _Drag | None = None
+        self._cleared = 0  # how often the prompts were cleared: a decode started before shows nothing
         self._window: QWidget | None = None
         self.next_image: Callable[[], Ahead | None] = lambda: None  # the workspace says which is next
         self.ahead_job: JobWorker | None = None
@@ -299,11 +300,11 @@ class SegmentTool(QObject):
         ops = self._ops + ([self._box_op] if self._box_op is not None else [])
         self._ops, self._box_op = [], None
         if ops:
-            self._start(_run_ops, self.session, ops, ok=self._decoded)
+            self._start(_run_ops, self.session, ops, ok=lambda s, c=self._cleared: self._decoded(s, c))
 
-    def _decoded(self, session: Any) -> None:
-        if session is not self.session:
-            return
+    def _decoded(self, session: Any, cleared: int) -> None:
+        if session is not self.session or cleared != self._cleared:
+            return  # another image, or Esc / Enter came while it ran: its preview is stale
         self._show(session.area())
         if session.candidates:
             self.status_message.emit(
@@ -334,6 +335,7 @@ class SegmentTool(QObject):
     def clear(self) -> None:
         """Esc (and after Enter): the prompts go; the embedding stays."""
         self._ops, self._box_op, self._drag = [], None, None
+        self._cleared += 1
         if self.session is not None and self.job is None:
             self.session.clear(notify=False)
         elif self.session is not None:
