@@ -157,7 +157,7 @@ TOOLS: tuple[ToolSpec, ...] = (  # toolbar order
         "A",
         ToolKind.ASSIST,
         f"{_SEGMENT}.click_session:ClickSegmentSession.area",
-        button="Segment",
+        button="SAM",
         tip="Click to segment (A), SAM / MobileSAM weights: click the object, right- or Alt+click "
         "background, drag a box; V cycles the 3 masks, Shift+A refines the class's region, "
         "Enter accepts, Esc clears",

@@ -238,8 +238,8 @@ class SegmentTool(QObject):
             bad = self.weights
             self.set_weights(None)
             self.editor.update(tool=Tool.BRUSH)
-            show_error(self._window, "Click to segment", exc)
             self.status_message.emit(f"Click to segment: {bad} was not loaded", 8000)
+            show_error(self._window, "Click to segment", exc)
         else:
             self.status_message.emit(f"Click to segment: {error_text(exc)}", 8000)
 
@@ -341,6 +341,8 @@ class SegmentTool(QObject):
         elif self.session is not None:
             self._ops.append(lambda s: s.clear(notify=False))  # after the decode in flight
         self._marks(None)
+        if self.session is not None and self.editor.settings.tool is Tool.SAM:  # the mask's hint goes
+            self.status_message.emit("Click to segment: click the object (right click: background)", 4000)
 
     # ------------------------------------------------------------------------------------- jobs
     def _start(self, fn: Callable[..., Any], *args: Any, ok: Callable[[Any], None]) -> None:
