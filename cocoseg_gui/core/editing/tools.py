@@ -28,6 +28,7 @@ class Tool(str, Enum):
     WAND = "wand"  # the assists (core/assists): previewed, accepted as one step
     SUPERPIXEL = "superpixel"
     GRABCUT = "grabcut"
+    SAM = "sam"  # click to segment (core/segment, ADR 0038): an assist with a model
 
 
 class ToolKind(str, Enum):
@@ -68,6 +69,7 @@ class ToolSpec:
 
 
 _EDITING, _ASSISTS = "cocoseg_gui.core.editing", "cocoseg_gui.core.assists"
+_SEGMENT = "cocoseg_gui.core.segment"
 
 TOOLS: tuple[ToolSpec, ...] = (  # toolbar order
     ToolSpec(
@@ -148,6 +150,20 @@ TOOLS: tuple[ToolSpec, ...] = (  # toolbar order
         step="GrabCut",
         sized=True,
         click_job=f"{_ASSISTS}.grabcut:grabcut_job",
+    ),
+    ToolSpec(
+        Tool.SAM,
+        "Click to segment",
+        "A",
+        ToolKind.ASSIST,
+        f"{_SEGMENT}.click_session:ClickSegmentSession.area",
+        button="SAM",
+        tip="Click to segment (A), SAM / MobileSAM weights: click the object, right- or Alt+click "
+        "background, drag a box; V cycles the 3 masks, Shift+A refines the class's region, "
+        "Enter accepts, Esc clears",
+        step="Click to segment",
+        image_job=f"{_SEGMENT}.segmenter:Segmenter.embed",
+        click_job=f"{_SEGMENT}.click_session:ClickSegmentSession.add_point",
     ),
 )
 

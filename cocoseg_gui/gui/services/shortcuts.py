@@ -93,6 +93,8 @@ def _rows() -> tuple[Shortcut, ...]:
         Shortcut("edit.find_class", ("/",), "Find class", E),
         *(Shortcut(f"edit.class_{i}", (str(i),), f"Class {i}", E) for i in range(10)),
         *(Shortcut(f"tool.{t.tool.value}", (t.key,), t.title, E) for t in TOOLS),
+        Shortcut("segment.cycle", ("V",), "Next of the 3 masks (click to segment)", Context.ASSIST),
+        Shortcut("segment.refine", ("Shift+A",), "Refine the class's region (click to segment)", E),
         Shortcut("proposals.propose", ("M",), "Propose (model)", E),
         Shortcut("proposals.accept_all", ("Shift+M",), "Accept all of the proposal", E),
         Shortcut("proposals.next", ("N",), "Next unreviewed proposal", E),
@@ -112,6 +114,8 @@ MOUSE_GESTURES: tuple[tuple[str, str], ...] = (  # Help > Keyboard shortcuts lis
     ("Shift+click", "Straight line from the last stroke (Edit mode)"),
     ("Ctrl+wheel", "Brush / eraser size (Edit mode)"),
     ("Double-click", "Close polygon (fill), like Enter"),
+    ("Right-click or Alt+click", "Background point (click to segment)"),
+    ("Drag", "Box prompt (click to segment; GrabCut's box)"),
 )
 ID_PROPERTY = "shortcut_id"  # the table row an action was bound to (tests find every bound action by it)
 

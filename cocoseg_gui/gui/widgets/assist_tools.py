@@ -1,4 +1,5 @@
-"""AssistTools: the Edit mode's magic wand (W), superpixel brush (R) and GrabCut (C) on the viewer.
+"""AssistTools: the Edit mode's magic wand (W), superpixel brush (R), GrabCut (C) and click to segment
+(A, ``segment_tool.SegmentTool``) on the viewer.
 
 The Images workspace hands it the mouse events of the viewer while an assist is the tool (positions
 already in mask pixels). Each assist shows its proposal in an ``AssistOverlay`` and writes nothing
@@ -46,6 +47,7 @@ from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.assist_overlay import AssistOverlay
 from cocoseg_gui.gui.widgets.dialogs import error_text
+from cocoseg_gui.gui.widgets.segment_tool import SegmentTool, unavailable_tip
 
 DRAG_PIXELS_PER_STEP = 2.0  # screen pixels of horizontal drag per tolerance step
 CLICK_SLOP = 3.0  # a press that moves less than this (screen pixels) is a click
@@ -109,10 +111,18 @@ class AssistTools(QObject):
         self.act_accept = shortcuts.bind(QAction("Accept the assist's proposal"), "assist.accept")
         self.act_accept.triggered.connect(lambda _c=False: self.accept())
         self.act_accept.setEnabled(False)
+        self.segment = SegmentTool(
+            editor,
+            view_state,
+            show=lambda area: self._show(area if area is not None else Area.nothing()),
+            marks=lambda box: self.overlay.show_marks(box, (), *self._scale()),
+        )
+        self.segment.status_message.connect(self.status_message)
         self.interactions: dict[Tool, Interaction] = {
             Tool.WAND: Interaction(self._wand_mouse),
             Tool.SUPERPIXEL: Interaction(self._superpixel_mouse, prepare=self.ensure_superpixels),
             Tool.GRABCUT: Interaction(self._grabcut_mouse),
+            Tool.SAM: Interaction(self.segment.mouse, prepare=self.segment.prepare),
         }
         self._controls: dict[Tool, list[QAction]] = {}  # a tool's toolbar controls, shown with it
         editor.changed.subscribe(lambda _e: self._on_editor_changed())
@@ -141,6 +151,14 @@ class AssistTools(QObject):
             toolbar.addWidget(self.tolerance_slider),
         ]
         self._controls[Tool.SUPERPIXEL] = [toolbar.addWidget(self.segments_box)]
+        self.segment.install(window)
+        toolbar.addAction(self.segment.act_choose)
+        toolbar.addAction(self.segment.act_refine)
+        self._controls[Tool.SAM] = [self.segment.act_choose, self.segment.act_refine]
+        sam_button = getattr(toolbar, "tool_actions", {}).get(Tool.SAM)
+        if sam_button is not None and not self.segment.available:  # the optional extra is missing
+            sam_button.setEnabled(False)
+            sam_button.setToolTip(unavailable_tip())
         self._refresh_controls()
 
     def _refresh_controls(self) -> None:
@@ -199,6 +217,7 @@ class AssistTools(QObject):
             self._tool, self._image = tool, image
             self.reset()
             self.superpixels = None
+            self.segment.reset_image()
             interaction = self.interactions.get(tool)
             if interaction is not None and interaction.prepare is not None and image is not None:
                 interaction.prepare()  # the tool's per-image job (SLIC)
@@ -451,6 +470,7 @@ class AssistTools(QObject):
             self.job.cancel()
             self.job = None
         self.pending = _Pending()
+        self.segment.clear()
         self.overlay.clear()
         self.act_accept.setEnabled(False)
         self.preview_changed.emit()

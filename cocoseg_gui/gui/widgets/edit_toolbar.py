@@ -20,10 +20,10 @@ from cocoseg_gui.core.editing.tools import TOOLS, Tool, tool_spec
 from cocoseg_gui.gui.services import shortcuts
 from cocoseg_gui.gui.widgets.class_chooser import ClassChooser, swatch
 
-SIZE_SLIDER_W = 100  # the radius slider with its number: the bar still fits a 1024 px window
+SIZE_SLIDER_W = 72  # the radius slider with its number: the bar still fits a 1024 px window
 MODES: tuple[tuple[Mode, str], ...] = (  # short: the toolbar fits a 1024 px window
     (Mode.OVERWRITE, "Overwrite all"),
-    (Mode.PRESERVE, "Preserve others"),
+    (Mode.PRESERVE, "Keep others"),
     (Mode.ONLY_CLASS, "Only over:"),
 )
 MODE_TIPS = {
@@ -158,7 +158,7 @@ class EditToolbar(QToolBar):
                 self.target_box.setCurrentIndex(self.target_box.findData(s.rule.target))
             painted = 255 if s.tool is Tool.IGNORE else s.active_class  # the ignore brush paints 255
             name = self.editor.class_name(painted)
-            self.tool_label.setText(f"{s.tool.value.capitalize()} · {name}")
+            self.tool_label.setText(f"{tool_spec(s.tool).button_text} · {name}")  # "SAM", not "Sam"
             r, g, b = self.editor.class_color(painted)
             self.tool_label.setStyleSheet(f"border-left: 14px solid rgb({r},{g},{b}); padding-left: 4px;")
         finally:

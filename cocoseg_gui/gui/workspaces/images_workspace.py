@@ -222,6 +222,7 @@ class ImagesWorkspace(QMainWindow):
     def use_settings(self, settings: QSettings) -> None:
         """Where the editor keeps its autosave-on-switch choice."""
         self.edit_saving.use_settings(settings)
+        self.assists.segment.use_settings(settings)  # the click-to-segment weights file
 
     def show_masks_dock(self) -> None:
         self.masks_dock.show()
@@ -253,6 +254,14 @@ class ImagesWorkspace(QMainWindow):
 
     def step(self, delta: int) -> None:
         self.browser.step(delta)
+
+    def _next_image(self) -> tuple[int, Callable[[], np.ndarray]] | None:
+        """The browser's next image and a reader of its pixels (for a job), None at the end."""
+        source, row = self.source, self.browser.view.currentIndex().row() + 1
+        if source is None or not 0 < row < self.browser.model.rowCount():
+            return None
+        image_id = self.browser.model.image_id_at(row)
+        return image_id, lambda: source.load(image_id).rgb
 
     def _on_image_loaded(self, item: LoadedImage) -> None:
         if self.source is None or self.browser.current_image_id() not in (None, item.image_id):
@@ -398,6 +407,7 @@ class ImagesWorkspace(QMainWindow):
         self.assists = AssistTools(self.editor, self.view_state, AssistOverlay(self.viewer.scene()))
         self.assists.install(self.edit_toolbar, self)  # wand, superpixels, GrabCut (issue 11)
         self.assists.status_message.connect(self.status_message)
+        self.assists.segment.next_image = self._next_image  # click to segment embeds it ahead
 
         def cancel_stroke_and_assist() -> None:
             self.assists.reset()
