@@ -102,9 +102,11 @@ def test_a_truncated_download_is_called_truncated(tmp_path: Path, mobile_sam_fil
     assert str(cut) in str(info.value)
 
 
-def test_a_text_file_is_not_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["these are not weights\n", "not weights at all\n", "<html>404</html>"])
+def test_a_text_file_is_not_weights(tmp_path: Path, text: str) -> None:
+    # torch reads some text as a broken pickle (UnpicklingError): still "not torch.save's", not "code refused"
     path = tmp_path / "notes.pth"
-    path.write_text("these are not weights\n")
+    path.write_text(text)
     with pytest.raises(DatasetError, match=r"not a file written by torch\.save"):
         read_sam_weights(path)
 
