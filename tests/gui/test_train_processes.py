@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from cocoseg_gui.core.training import event_types as ev
 from cocoseg_gui.core.training.checkpoint import load_checkpoint
 from cocoseg_gui.gui.services.devices import DeviceChoice
 from tests.gui.test_train_panel import fill_tiny, make_panel
@@ -42,8 +43,17 @@ def test_two_processes_from_the_window_stop_and_resume(
     assert load_checkpoint(run / "last.pt")["train_state"]["world_size"] == 2
 
     panel.processes.spin.setValue(1)  # Resume in the window's own process: the global batch is kept
+    # the resumed run's own steps: the status replays the first run's (its step counts are met at once)
+    resumed_steps: list[ev.StepEvent] = []
+    on_events = panel._on_events
+
+    def count_steps(batch: list[ev.Event]) -> None:
+        resumed_steps.extend(e for e in batch if isinstance(e, ev.StepEvent))
+        on_events(batch)
+
+    monkeypatch.setattr(panel, "_on_events", count_steps)
     assert panel.resume_from(run), panel.last_error
-    qtbot.waitUntil(lambda: panel.status.step_in_epoch >= 1, timeout=240000)
+    qtbot.waitUntil(lambda: len(resumed_steps) >= 1, timeout=240000)  # stopped after a step: it saves
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not panel.running and panel.start_button.isEnabled(), timeout=240000)
     state = load_checkpoint(run / "last.pt")["train_state"]

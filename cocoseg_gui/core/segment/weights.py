@@ -97,12 +97,12 @@ def _load_failure(path: Path, exc: Exception) -> str:
     with open(path, "rb") as fh:
         head = fh.read(4)
     is_zip = zipfile.is_zipfile(path)
+    if head == b"PK\x03\x04" and not is_zip:
+        return "truncated (the archive torch.save writes has no end: an interrupted download or copy?)"
     if not is_zip and head[:1] != b"\x80":  # neither torch.save's archive nor a (legacy) pickle stream
         return "not a file written by torch.save"
     if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
         return "it holds pickled objects (code could run on loading), not only tensors; refused for safety"
-    if head == b"PK\x03\x04" and not is_zip:
-        return "truncated (the archive torch.save writes has no end: an interrupted download or copy?)"
     if not is_zip:
         return "not a file written by torch.save"
     return f"damaged ({type(exc).__name__} while reading its tensors)"

@@ -272,7 +272,12 @@ class SegmentTool(QObject):
                 self._box(drag.start, end, final=True)
             else:
                 x, y = drag.start  # continuous mask coordinates (a pixel's centre is +0.5)
-                self.request(partial(ClickSegmentSession.add_point, x=x, y=y, positive=drag.positive))
+                positive = drag.positive
+
+                def add_point(s: ClickSegmentSession) -> None:
+                    s.add_point(x, y, positive)
+
+                self.request(add_point)
             return True
         return False
 
@@ -331,7 +336,11 @@ class SegmentTool(QObject):
         if not region.any():
             self.status_message.emit("Refine: the active class has no pixels on this image", 6000)
             return
-        self.request(partial(ClickSegmentSession.refine_with, region=region))
+
+        def refine(s: ClickSegmentSession) -> None:
+            s.refine_with(region)
+
+        self.request(refine)
         self.status_message.emit("Refine: the class's region is the prompt; click the object", 6000)
 
     def clear(self) -> None:
