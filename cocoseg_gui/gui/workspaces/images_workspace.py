@@ -20,6 +20,7 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
+from shiboken6 import isValid
 
 from cocoseg_gui.core.editing.editor import ImageEditor
 from cocoseg_gui.core.editing.tools import tool_spec
@@ -558,7 +559,8 @@ class ImagesWorkspace(QMainWindow):
         self._outline_job = job
 
         def done(outlines: list[Outline]) -> None:
-            if self._outline_job is job and self.view_state.image is image:
+            # isValid: a window closed without shutdown() (its scene deleted) still gets the result
+            if self._outline_job is job and self.view_state.image is image and isValid(self.viewer):
                 self._outline_job = None
                 self.viewer.set_outlines(outlines)
                 self.outlines_redrawn.emit()
