@@ -9,9 +9,12 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QHeaderView,
+    QLineEdit,
     QMessageBox,
     QProgressDialog,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -38,6 +41,16 @@ def _plain_text(error: BaseException | str) -> str:
     if isinstance(error, OSError) and (error.filename or error.strerror):
         return describe_os_error(error)
     return f"{type(error).__name__}: {error}"
+
+
+def browse_row(edit: QLineEdit, button: QPushButton) -> QWidget:
+    """A path field and its Browse… button on one form row (the dialogs that ask for files or folders)."""
+    row = QWidget()
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(edit, 1)
+    lay.addWidget(button)
+    return row
 
 
 def show_error(parent: QWidget | None, title: str, error: BaseException | str) -> None:

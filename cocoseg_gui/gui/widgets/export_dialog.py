@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -37,7 +36,7 @@ from cocoseg_gui.core.formats.export_request import ExportRequest
 from cocoseg_gui.core.formats.registry import COCO, LabelFormat, exportable, label_format
 from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.gui.services.workers import JobWorker
-from cocoseg_gui.gui.widgets.dialogs import error_text
+from cocoseg_gui.gui.widgets.dialogs import browse_row, error_text
 
 SEGMENTATIONS = (("rle", "RLE (exact)"), ("polygon", "Polygons (objects with holes stay RLE)"))
 
@@ -97,15 +96,6 @@ def export_summary(rep: ExportReport) -> str:
         )
     lines += [f"Note: {error_text(w)}" for w in rep.warnings[:5]]
     return "\n".join(lines)
-
-
-def _browse_row(edit: QLineEdit, button: QPushButton) -> QWidget:
-    row = QWidget()
-    lay = QHBoxLayout(row)
-    lay.setContentsMargins(0, 0, 0, 0)
-    lay.addWidget(edit, 1)
-    lay.addWidget(button)
-    return row
 
 
 class ExportDialog(QDialog):
@@ -174,10 +164,10 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.label_format_combo)
         form.addRow("", self.loses_label)
         form.addRow(self.use_original)
-        self._original_row = _browse_row(self.original_edit, browse_original)
+        self._original_row = browse_row(self.original_edit, browse_original)
         form.addRow("Original annotations", self._original_row)
         self.out_label = QLabel("Output file")
-        form.addRow(self.out_label, _browse_row(self.out_edit, browse_out))
+        form.addRow(self.out_label, browse_row(self.out_edit, browse_out))
         form.addRow("Objects as", self.format_combo)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -33,7 +32,7 @@ from cocoseg_gui.core.jobs import Progress
 from cocoseg_gui.core.project.project import DatasetEntry, Project, Role, dataset_name_problem, planned_entry
 from cocoseg_gui.core.project.workbench import Workbench
 from cocoseg_gui.gui.services.workers import JobWorker
-from cocoseg_gui.gui.widgets.dialogs import error_text
+from cocoseg_gui.gui.widgets.dialogs import browse_row, error_text
 
 DIALOG_MIN_WIDTH = 560
 
@@ -48,15 +47,6 @@ def import_summary(rep: ImportReport) -> str:
         lines += [f"  {s.subject}: {error_text(s.reason)}" for s in rep.skipped[:3]]
     lines += [f"Note: {n}" for n in rep.notes[:3]]
     return "\n".join(lines)
-
-
-def _browse_row(edit: QLineEdit, button: QPushButton) -> QWidget:
-    row = QWidget()
-    lay = QHBoxLayout(row)
-    lay.setContentsMargins(0, 0, 0, 0)
-    lay.addWidget(edit, 1)
-    lay.addWidget(button)
-    return row
 
 
 class ImportDialog(QDialog):
@@ -106,8 +96,8 @@ class ImportDialog(QDialog):
         self.progress.setVisible(False)
         form = QFormLayout()
         form.addRow("Format", self.format_combo)
-        form.addRow("Labels", _browse_row(self.source_edit, browse_source))
-        form.addRow("Image folder", _browse_row(self.images_edit, browse_images))
+        form.addRow("Labels", browse_row(self.source_edit, browse_source))
+        form.addRow("Image folder", browse_row(self.images_edit, browse_images))
         form.addRow("Dataset name", self.name_edit)
         form.addRow("Role", self.role_combo)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

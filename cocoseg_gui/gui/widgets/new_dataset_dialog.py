@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -34,7 +33,7 @@ from cocoseg_gui.core.project.project import DatasetEntry, Project, dataset_name
 from cocoseg_gui.core.project.workbench import Workbench
 from cocoseg_gui.core.types import Category
 from cocoseg_gui.gui.services.workers import JobWorker
-from cocoseg_gui.gui.widgets.dialogs import error_text
+from cocoseg_gui.gui.widgets.dialogs import browse_row, error_text
 
 TYPED, COCO, MASKS = "typed", "coco", "masks"
 SOURCES = (
@@ -69,15 +68,6 @@ def make_dataset(
 
 DIALOG_MIN_WIDTH = 640
 TARGET_LINES = 5  # lines kept for the target text (a long project path wraps to 4 at this width)
-
-
-def _browse_row(edit: QLineEdit, button: QPushButton) -> QWidget:
-    row = QWidget()
-    lay = QHBoxLayout(row)
-    lay.setContentsMargins(0, 0, 0, 0)
-    lay.addWidget(edit, 1)
-    lay.addWidget(button)
-    return row
 
 
 class NewDatasetDialog(QDialog):
@@ -122,10 +112,10 @@ class NewDatasetDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         form = QFormLayout()
-        form.addRow("Image folder", _browse_row(self.images_edit, browse_images))
+        form.addRow("Image folder", browse_row(self.images_edit, browse_images))
         form.addRow("Dataset name", self.name_edit)
         form.addRow("Classes from", self.source_combo)
-        form.addRow("Classes", _browse_row(self.classes_edit, self.browse_source))
+        form.addRow("Classes", browse_row(self.classes_edit, self.browse_source))
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.create_button = self.buttons.addButton("Create", QDialogButtonBox.ButtonRole.AcceptRole)
         self.create_button.setObjectName("new_dataset_create")
