@@ -15,6 +15,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
+from cocoseg_gui.core.project.project import DatasetEntry, Project
+from cocoseg_gui.core.project.workbench import Workbench
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets.dialogs import show_error
 from cocoseg_gui.gui.window_hooks import WindowHooks
@@ -74,13 +76,29 @@ class DatasetActions(QObject):
         return dialog
 
     def _add(self, dialog: NewDatasetDialog) -> None:
-        if dialog.outcome is None:
-            return
-        project, entry = dialog.outcome
-        try:
-            added = self.workbench.add_dataset(project, entry)
-        except OSError as exc:  # the project file could not be saved: the folder exists, say where
-            show_error(self.hooks.parent, "Could not add the dataset to the project", exc)
-            return
-        self._open_project_dataset(added.name)
-        self.hooks.show_status(f"New dataset {added.label}: masks in {added.masks}", 10000)
+        added = add_and_open(
+            self.workbench, self.hooks, self._open_project_dataset, dialog.outcome, "the dataset"
+        )
+        if added is not None:
+            self.hooks.show_status(f"New dataset {added.label}: masks in {added.masks}", 10000)
+
+
+def add_and_open(
+    workbench: Workbench,
+    hooks: WindowHooks,
+    open_project_dataset: Callable[[str], None],
+    outcome: tuple[Project, DatasetEntry] | None,
+    what: str,
+) -> DatasetEntry | None:
+    """A dialog's new dataset (its mask folder already made) added to the project and opened; None when the
+    dialog made none, or when the project file could not be saved (said in a dialog naming ``what``)."""
+    if outcome is None:
+        return None
+    project, entry = outcome
+    try:
+        added = workbench.add_dataset(project, entry)
+    except OSError as exc:  # the project file could not be saved: the folder exists, say where
+        show_error(hooks.parent, f"Could not add {what} to the project", exc)
+        return None
+    open_project_dataset(added.name)
+    return added

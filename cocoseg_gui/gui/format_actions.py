@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
+from cocoseg_gui.gui.dataset_actions import add_and_open
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.widgets.dialogs import show_error
 from cocoseg_gui.gui.window_hooks import WindowHooks
@@ -62,15 +63,11 @@ class FormatActions(QObject):
         return dialog
 
     def _add(self, dialog: ImportDialog) -> None:
-        if dialog.outcome is None:
+        added = add_and_open(
+            self.workbench, self.hooks, self._open_project_dataset, dialog.outcome, "the imported dataset"
+        )
+        if added is None:
             return
-        project, entry = dialog.outcome
-        try:
-            added = self.workbench.add_dataset(project, entry)
-        except OSError as exc:  # the project file could not be saved: the folder exists, say where
-            show_error(self.hooks.parent, "Could not add the imported dataset to the project", exc)
-            return
-        self._open_project_dataset(added.name)
         rep = dialog.report
         skipped = f"; {len(rep.skipped)} skipped (its report.json names them)" if rep and rep.skipped else ""
         images = rep.images if rep else 0
