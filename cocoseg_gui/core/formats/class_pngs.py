@@ -6,12 +6,12 @@ at index 1). The simplest layout trainers (mmsegmentation, segmentation_models) 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.formats.interchange import FormatRead, FormatWritten, LabelledImage, Skipped
-from cocoseg_gui.core.formats.label_pngs import ImageNames, image_id, read_label_png
+from cocoseg_gui.core.formats.label_pngs import image_id, labelled_images
 from cocoseg_gui.core.masks.png import encode_mask_png, write_file_atomic
 
 NAME = "class_pngs"
@@ -56,20 +56,9 @@ def read(src: Path, images_dir: Path | None) -> FormatRead:
         pngs = [p for p in pngs if not p.resolve().is_relative_to(images_dir.resolve())]
     skipped: list[Skipped] = []
 
-    def images() -> Iterator[LabelledImage]:
-        names = ImageNames(images_dir)
-        for png in pngs:
-            ident = png.relative_to(root).with_suffix("").as_posix()
-            file_name = names.name(ident, ".png" if images_dir is None else ".jpg")
-            for other in names.shared(ident):
-                skipped.append(Skipped(other, f"duplicate file name: {file_name} has the same id {ident!r}"))
-            label, problem = read_label_png(png, None, file_name)
-            if problem is not None:
-                skipped.append(problem)
-            if label is not None:
-                yield LabelledImage(file_name, label)
-
-    return FormatRead(classes, images(), skipped, images_dir)
+    ids = [(png.relative_to(root).with_suffix("").as_posix(), png) for png in pngs]
+    suffix = ".png" if images_dir is None else ".jpg"
+    return FormatRead(classes, labelled_images(ids, None, images_dir, suffix, skipped), skipped, images_dir)
 
 
 def write(

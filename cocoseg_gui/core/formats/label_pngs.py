@@ -4,12 +4,13 @@ as class maps, and the image file an image id (a name without its suffix) stands
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image
 
-from cocoseg_gui.core.formats.interchange import Skipped
+from cocoseg_gui.core.formats.interchange import LabelledImage, Skipped
 from cocoseg_gui.core.types import IMAGE_SUFFIXES
 
 _PREFERRED = (".jpg", ".jpeg", ".png")  # which image an id means when several files share its stem
@@ -57,6 +58,27 @@ class ImageNames:
 def _rank(name: str) -> tuple[int, str]:
     suffix = PurePosixPath(name).suffix.lower()
     return (_PREFERRED.index(suffix) if suffix in _PREFERRED else len(_PREFERRED), name)
+
+
+def labelled_images(
+    pngs: Iterable[tuple[str, Path]],
+    colours: dict[tuple[int, int, int], int] | None,
+    images_dir: Path | None,
+    default_suffix: str,
+    skipped: list[Skipped],
+) -> Iterator[LabelledImage]:
+    """Each (image id, label PNG) -> its image's class map, lazily (the images folder is listed at the first
+    one); a file name two ids share, or a PNG that cannot be read, is appended to ``skipped``."""
+    names = ImageNames(images_dir)
+    for ident, png in pngs:
+        file_name = names.name(ident, default_suffix)
+        for other in names.shared(ident):
+            skipped.append(Skipped(other, f"duplicate file name: {file_name} has the same id {ident!r}"))
+        label, problem = read_label_png(png, colours, file_name)
+        if problem is not None:
+            skipped.append(problem)
+        if label is not None:
+            yield LabelledImage(file_name, label)
 
 
 def read_label_png(

@@ -11,12 +11,12 @@ written: the mask folder holds classes only.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cocoseg_gui.core.errors import DatasetError
 from cocoseg_gui.core.formats.interchange import FormatRead, FormatWritten, LabelledImage, Skipped
-from cocoseg_gui.core.formats.label_pngs import ImageNames, image_id, read_label_png
+from cocoseg_gui.core.formats.label_pngs import image_id, labelled_images
 from cocoseg_gui.core.masks.palette import class_color
 from cocoseg_gui.core.masks.png import encode_mask_png, write_file_atomic
 
@@ -119,19 +119,10 @@ def read(src: Path, images_dir: Path | None) -> FormatRead:
     ids = _ids(root)
     skipped: list[Skipped] = []
 
-    def images() -> Iterator[LabelledImage]:
-        names = ImageNames(images_dir)
-        for ident in ids:
-            file_name = names.name(ident, ".jpg")
-            for other in names.shared(ident):
-                skipped.append(Skipped(other, f"duplicate file name: {file_name} has the same id {ident!r}"))
-            label, problem = read_label_png(root / CLASS_DIR / f"{ident}.png", colours, file_name)
-            if problem is not None:
-                skipped.append(problem)
-            if label is not None:
-                yield LabelledImage(file_name, label)
-
-    return FormatRead(classes, images(), skipped, images_dir)
+    pngs = [(ident, root / CLASS_DIR / f"{ident}.png") for ident in ids]
+    return FormatRead(
+        classes, labelled_images(pngs, colours, images_dir, ".jpg", skipped), skipped, images_dir
+    )
 
 
 def write(
