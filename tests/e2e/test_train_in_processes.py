@@ -18,9 +18,9 @@ from tests.trainer_fixtures import person4  # noqa: F401
 ENV = {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
 
 
-def config(data: Path, out: Path, **more: object) -> TrainConfig:
+def config(data: Path, out: Path, epochs: int = 3, **more: object) -> TrainConfig:
     return TrainConfig(
-        data=data, out=out, epochs=3, batch_size=1, img_size=64, workers=0, log_every=1,
+        data=data, out=out, epochs=epochs, batch_size=1, img_size=64, workers=0, log_every=1,
         model_kwargs={"width": 8}, val_on_train=True, time_budget_s=None, device="cpu", **more,
     )  # fmt: skip
 
@@ -36,17 +36,20 @@ def test_stop_saves_last_pt_and_resume_on_one_process_finishes(person4: Path, tm
         if isinstance(e, StepEvent):
             cancel.cancel()  # Stop as soon as the plots have a step
 
-    end = train_in_processes(config(person4, run), 2, [on_event], cancel, env=ENV)
+    # Far more epochs than the Stop needs: 3 tiny epochs ended between two polls of the log on CI
+    end = train_in_processes(config(person4, run, epochs=10_000), 2, [on_event], cancel, env=ENV)
     assert end.status == "cancelled", end
     assert isinstance(seen[0], StartEvent) and seen[0].world_size == 2 and seen[-1] == end
     ckpt = load_checkpoint(run / "last.pt")
-    assert ckpt["train_state"]["world_size"] == 2 and ckpt["train_state"]["epoch"] < 3
+    stopped_at = ckpt["train_state"]["epoch"]
+    assert ckpt["train_state"]["world_size"] == 2 and stopped_at < 10_000
 
     resumed: list[Event] = []
-    end = train_in_processes(config(person4, run, resume=run / "last.pt"), 1, [resumed.append], env=ENV)
+    again = config(person4, run, epochs=stopped_at + 1, resume=run / "last.pt")  # one more epoch to finish
+    end = train_in_processes(again, 1, [resumed.append], env=ENV)
     assert end.status == "finished", end
     assert isinstance(resumed[0], StartEvent) and resumed[0].world_size == 1  # only the resumed run's events
-    assert load_checkpoint(run / "last.pt")["train_state"]["epoch"] == 3
+    assert load_checkpoint(run / "last.pt")["train_state"]["epoch"] == stopped_at + 1
 
 
 @pytest.mark.slow

@@ -33,7 +33,7 @@ def test_two_processes_from_the_window_stop_and_resume(
     panel = make_panel(qtbot, temp_settings, tiny_masks)
     panel.show()
     run = tmp_path / "run"
-    fill_tiny(panel, run, epochs=50)
+    fill_tiny(panel, run, epochs=1000)  # never ends before the Stop, even under load
     panel.processes.spin.setValue(2)
     assert panel.start(), panel.last_error
     qtbot.waitUntil(lambda: panel.plots.series["step_loss"].size > 0, timeout=240000)  # from the run folder
