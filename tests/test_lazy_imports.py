@@ -56,6 +56,23 @@ with tempfile.TemporaryDirectory() as folder:
     window.shutdown()
 """
 
+_STARTING = """
+import tempfile, time
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from cocoseg_gui.gui.main_window import MainWindow
+
+app = QApplication([])
+painted = []
+with tempfile.TemporaryDirectory() as folder:
+    window = MainWindow()
+    window.show_starting(QSettings(folder + "/settings.ini", QSettings.Format.IniFormat), painted.append)
+    deadline = time.monotonic() + 30
+    while not painted and time.monotonic() < deadline:
+        app.processEvents()
+    assert painted == [window], "then() never ran"
+"""
+
 START_UP = {
     "gui main window": "import cocoseg_gui.gui.main_window",
     "gui window shown": _WINDOW_SHOWN,
@@ -68,11 +85,11 @@ START_UP = {
 }
 
 
-def heavy_imported(code: str) -> dict[str, str]:
-    """The heavy modules a fresh interpreter holds after running ``code``, each with its importer."""
+def heavy_imported(code: str, heavy: tuple[str, ...] = HEAVY) -> dict[str, str]:
+    """The ``heavy`` modules a fresh interpreter holds after running ``code``, each with its importer."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE, ",".join(HEAVY), code],
+        [sys.executable, "-c", _PROBE, ",".join(heavy), code],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -96,3 +113,11 @@ def test_the_probe_sees_a_heavy_import_and_who_made_it() -> None:
     )
     assert {"cv2", "scipy", "skimage"} <= found.keys()
     assert "core/assists/superpixels.py" in found["skimage"]
+
+
+def test_the_starting_window_paints_before_numpy_superqt_and_the_workspaces_load() -> None:
+    """``show_starting`` puts the window on screen with Qt alone; the rest loads in ``build`` (ADR 0041):
+    numpy, superqt (qtpy's star imports) and our workspaces cost ~0.5 s before the window showed."""
+    late = ("numpy", "superqt", "pycocotools", "cocoseg_gui.gui.workspaces", "cocoseg_gui.core.coco")
+    found = heavy_imported(_STARTING, heavy=late)
+    assert found == {}, "import it in MainWindow.build or where first used (ADR 0041)"

@@ -89,9 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from cocoseg_gui.core.coco.dataset_locator import demo_dataset
     from cocoseg_gui.gui.main_window import MainWindow
-    from cocoseg_gui.gui.services.app_state import PROJECTS_ROOT_KEY, AppState
 
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setOrganizationName("cocoseg")
@@ -100,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.settings is not None:
         settings = QSettings(str(args.settings), QSettings.Format.IniFormat)
     elif args.screenshot is not None:  # reproducible: never the user's window layout or options
+        from cocoseg_gui.gui.services.app_state import PROJECTS_ROOT_KEY
+
         tmp = tempfile.TemporaryDirectory(prefix="cocoseg-gui-")
         settings = QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
         settings.setValue(PROJECTS_ROOT_KEY, str(Path(tmp.name) / "projects"))  # demo projects: removed too
@@ -108,15 +108,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         screenshots.temp_root = Path(tmp.name)  # demo masks and runs made for the picture are removed at exit
     else:
         settings = QSettings("cocoseg", "cocoseg")
-    state = AppState(settings)
-    window = MainWindow(state)
-    if args.screenshot is not None:
-        window.resize(*(args.size or SCREENSHOT_SIZE))
+
+    def build(window: MainWindow) -> None:
+        from cocoseg_gui.gui.services.app_state import AppState
+
+        window.build(AppState(settings))
+        if args.panel:
+            window.show_panel(args.panel)
+
+    shot: Screenshot | None = None
+    if args.screenshot is not None:  # unattended: built at once, the dataset's signals caught from the start
+        window = MainWindow()
         window.show_dialogs = False
-    if args.panel:
-        window.show_panel(args.panel)
-    shot = Screenshot(app, window, args.screenshot, args.panel) if args.screenshot is not None else None
-    window.show()
+        build(window)
+        window.resize(*(args.size or SCREENSHOT_SIZE))  # after build(), which restores the geometry
+        shot = Screenshot(app, window, args.screenshot, args.panel)
+        window.show()
+        open_first_data(window, args)
+    else:  # on screen at once; the workspaces and the data follow its first paint (ADR 0041)
+        window = MainWindow()
+        window.show_starting(settings, lambda w: (build(w), open_first_data(w, args)))
+
+    try:
+        if shot is not None:
+            return shot.run()
+        return int(app.exec())
+    finally:
+        if tmp is not None:
+            from cocoseg_gui.gui import screenshots
+
+            screenshots.temp_root = None
+            tmp.cleanup()
+
+
+def open_first_data(window: MainWindow, args: argparse.Namespace) -> None:
+    """What the command line names, else the last project, else the bundled demo."""
+    from cocoseg_gui.core.coco.dataset_locator import demo_dataset
 
     if args.annotations is not None and args.images is None and args.masks is None:
         window.open_path(args.annotations)  # a project file or COCO folder opens as a project (all splits)
@@ -132,17 +159,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.open_dataset(demo.annotations, demo.images_dir, args.masks)
         else:
             window.statusBar().showMessage("Open a COCO dataset with File > Open dataset… (or drop it here)")
-
-    try:
-        if shot is not None:
-            return shot.run()
-        return int(app.exec())
-    finally:
-        if tmp is not None:
-            from cocoseg_gui.gui import screenshots
-
-            screenshots.temp_root = None
-            tmp.cleanup()
 
 
 class Screenshot:

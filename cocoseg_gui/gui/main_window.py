@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -22,6 +22,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -31,43 +32,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, default_masks_dir, locate
-from cocoseg_gui.core.coco.index import CocoIndex
-from cocoseg_gui.core.errors import CocoSegError, DatasetError
-from cocoseg_gui.core.jobs import Progress
-from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
-from cocoseg_gui.core.project.workbench import LoadedDataset
-from cocoseg_gui.gui.dataset_actions import DatasetActions
-from cocoseg_gui.gui.format_actions import FormatActions
-from cocoseg_gui.gui.label_issue_actions import LabelIssueActions
-from cocoseg_gui.gui.project_actions import ProjectActions
-from cocoseg_gui.gui.services import shortcuts
-from cocoseg_gui.gui.services.app_state import AppState
-from cocoseg_gui.gui.services.device_probe import device_probe
-from cocoseg_gui.gui.services.workers import JobWorker, stop_all_jobs
-from cocoseg_gui.gui.weights_actions import WeightsActions
-from cocoseg_gui.gui.widgets.dialogs import (
-    ShortcutsDialog,
-    ask_unsaved_edits,
-    confirm_quit,
-    show_about,
-    show_error,
-)
-from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
-from cocoseg_gui.gui.window_hooks import WindowHooks
-from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
-from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
-from cocoseg_gui.gui.workspaces.protocol import ImagesApi, Workspace
+if TYPE_CHECKING:  # the window's modules load in build(): the window shows before them (ADR 0041)
+    from PySide6.QtCore import QSettings
 
-if TYPE_CHECKING:
+    from cocoseg_gui.core.coco.dataset_locator import DatasetPaths
+    from cocoseg_gui.core.coco.index import CocoIndex
+    from cocoseg_gui.core.errors import CocoSegError
+    from cocoseg_gui.core.jobs import Progress
+    from cocoseg_gui.gui.services.app_state import AppState
+    from cocoseg_gui.gui.services.workers import JobWorker
     from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
+    from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
     from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
+    from cocoseg_gui.gui.workspaces.protocol import ImagesApi, Workspace
     from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
 
 MAX_RECENT = 10
 OPACITY_STEP = 0.1
 # widgets with the Workspace protocol
 WorkspaceTab: TypeAlias = "MasksPanel | TrainPanel | PredictPanel | EvaluatePanel"
+
+
+def _masks(state: AppState) -> MasksPanel:
+    from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
+
+    return MasksPanel(state)
 
 
 # Train, Predict and Evaluate (and their modules) are built when first shown (ADR 0035): hidden at start
@@ -90,7 +79,7 @@ def _evaluate(state: AppState) -> EvaluatePanel:
 
 
 WORKSPACES: dict[str, Callable[[AppState], WorkspaceTab]] = {
-    "masks": MasksPanel,  # a dock of the Images workspace: on screen at start
+    "masks": _masks,  # a dock of the Images workspace: on screen at start
     "train": _train,
     "predict": _predict,
     "evaluate": _evaluate,
@@ -184,18 +173,56 @@ class MainWindow(QMainWindow):
     image_failed = Signal(int, str)  # image id, the message shown in the status bar
 
     def __init__(
-        self, state: AppState, index_cache_dir: Path | None = None, parent: QWidget | None = None
+        self,
+        state: AppState | None = None,
+        index_cache_dir: Path | None = None,
+        parent: QWidget | None = None,
     ) -> None:
+        """The whole window for ``state``; None: an empty window that ``build`` fills (``show_starting``)."""
         super().__init__(parent)
-        self.state = state
         self.index_cache_dir = index_cache_dir
-        self._load_worker: JobWorker | None = None
-        self._pending_masks_dir: Path | None = None
         self.show_dialogs = True  # False when unattended (--screenshot): errors go to dataset_failed only
         self._unsaved_edits = False  # the title's leading "* " (setWindowTitle adds it)
+        self._built = False  # build() has run: the workspaces, menus and status bar exist
+        self._closed_early = False  # closed while starting: build() no longer runs
+        self._geometry_restored = False  # by starting(): build() leaves the window where it is
         self.setWindowTitle("cocoseg")
         self.setAcceptDrops(True)
+        if state is not None:
+            self.build(state)
 
+    def show_starting(self, settings: QSettings, then: Callable[[MainWindow], None]) -> None:
+        """Show this unbuilt window at once, at its remembered place, saying "Starting…"; once it has
+        painted, ``then(window)`` runs (it calls ``build``). Importing the workspaces, the dataset code and
+        numpy took ~0.5 s before anything was on screen (bench_gui's launch ratio; ADR 0041)."""
+        assert not self._built, "a built window has started"
+        self._restore_geometry(settings)
+        label = QLabel("Starting cocoseg…")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setCentralWidget(label)
+        self.statusBar().showMessage("Starting…")
+        _AfterFirstPaint(self, lambda: self._continue_start(then))
+        self.show()
+
+    def _continue_start(self, then: Callable[[MainWindow], None]) -> None:
+        if not self._built and not self._closed_early:
+            then(self)
+
+    def build(self, state: AppState) -> None:
+        """Workspaces, menus, status bar and settings for ``state`` (once)."""
+        from cocoseg_gui.gui.dataset_actions import DatasetActions
+        from cocoseg_gui.gui.format_actions import FormatActions
+        from cocoseg_gui.gui.label_issue_actions import LabelIssueActions
+        from cocoseg_gui.gui.project_actions import ProjectActions
+        from cocoseg_gui.gui.weights_actions import WeightsActions
+        from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
+        from cocoseg_gui.gui.window_hooks import WindowHooks
+        from cocoseg_gui.gui.workspaces.images_workspace import ImagesWorkspace
+
+        assert not self._built, "build() runs once"
+        self.state = state
+        self._load_worker: JobWorker | None = None
+        self._pending_masks_dir: Path | None = None
         # a loaded dataset's images and masks are shown first: a mask folder that cannot be used is dropped
         # (MasksDirChanged) before the workspaces read the workbench's mask folder
         state.dataset_loaded.connect(self._on_dataset_loaded)
@@ -263,6 +290,9 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._connect()
         self._restore_settings()
+        self._built = True
+        if self.isVisible():  # built after the first paint (show_starting): what showEvent does when shown
+            self._on_first_show()
 
     # ------------------------------------------------------------------------------------------ setup
     def _action(
@@ -273,6 +303,8 @@ class MainWindow(QMainWindow):
         tip: str = "",
         checkable: bool = False,
     ) -> QAction:
+        from cocoseg_gui.gui.services import shortcuts
+
         action = QAction(text, self)
         keys = shortcuts.keys(shortcut) if shortcut else ()
         if shortcut:
@@ -347,7 +379,7 @@ class MainWindow(QMainWindow):
             self.act_side,
             self.act_outlines,
         ]
-        self.act_about = a("&About cocoseg", lambda: show_about(self))
+        self.act_about = a("&About cocoseg", self._show_about)
         self.act_overlay.setChecked(True)
         self.act_outlines.setChecked(True)
 
@@ -444,6 +476,8 @@ class MainWindow(QMainWindow):
 
     @property
     def masks_panel(self) -> MasksPanel:
+        from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
+
         panel = self.panels["masks"]
         assert isinstance(panel, MasksPanel)
         return panel
@@ -469,6 +503,11 @@ class MainWindow(QMainWindow):
         self, annotations: Path, images_dir: Path | None = None, masks_dir: Path | None = None
     ) -> None:
         """Load ``annotations`` in a worker (images auto-detected when not given); errors -> dialog."""
+        from cocoseg_gui.core.coco.dataset_locator import DatasetPaths, locate
+        from cocoseg_gui.core.coco.index import CocoIndex
+        from cocoseg_gui.core.errors import CocoSegError, DatasetError
+        from cocoseg_gui.gui.services.workers import JobWorker
+
         try:
             paths = DatasetPaths(Path(annotations), Path(images_dir)) if images_dir else locate(annotations)
             if not paths.images_dir.is_dir():
@@ -495,6 +534,8 @@ class MainWindow(QMainWindow):
     def _ask_images_dir(self, annotations: Path, problem: CocoSegError) -> DatasetPaths | None:
         """A COCO JSON whose image folder is not beside it (an exported one, a moved folder): the folder
         the user chose for it before, else asked for and remembered; None when not opened (said why)."""
+        from cocoseg_gui.core.coco.dataset_locator import DatasetPaths
+
         if not (annotations.is_file() and annotations.suffix.lower() == ".json"):
             self._fail(problem)
             return None
@@ -535,6 +576,10 @@ class MainWindow(QMainWindow):
             self.job_label.setText(event.message)
 
     def _on_loaded(self, worker: JobWorker, index: CocoIndex, paths: DatasetPaths) -> None:
+        from cocoseg_gui.core.coco.dataset_locator import default_masks_dir
+        from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
+        from cocoseg_gui.core.project.workbench import LoadedDataset
+
         if worker is not self._load_worker:
             return  # superseded by a later open
         self._load_worker = None
@@ -566,7 +611,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Loading cancelled", 5000)
 
     def _fail(self, exc: BaseException | str) -> None:
-        from cocoseg_gui.gui.widgets.dialogs import error_text
+        from cocoseg_gui.gui.widgets.dialogs import error_text, show_error
 
         message = error_text(exc)
         self.statusBar().showMessage(f"Could not open the dataset: {message}", 15000)
@@ -576,7 +621,7 @@ class MainWindow(QMainWindow):
 
     def _report(self, title: str, exc: BaseException | str) -> None:
         """A problem the user did not ask about: status bar, and a dialog unless unattended."""
-        from cocoseg_gui.gui.widgets.dialogs import error_text
+        from cocoseg_gui.gui.widgets.dialogs import error_text, show_error
 
         self.statusBar().showMessage(f"{title}: {error_text(exc)}", 15000)
         if self.show_dialogs:
@@ -602,6 +647,8 @@ class MainWindow(QMainWindow):
         self._update_summary()
 
     def _dataset_name(self) -> str:
+        from cocoseg_gui.core.coco.dataset_locator import DatasetPaths
+
         s = self.state
         if s.annotations_path is None or s.images_dir is None:
             return ""
@@ -658,6 +705,10 @@ class MainWindow(QMainWindow):
             self.open_masks(Path(path))
 
     def open_masks(self, path: Path) -> None:
+        from cocoseg_gui.core.errors import DatasetError
+        from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
+        from cocoseg_gui.gui.widgets.dialogs import show_error
+
         if not (Path(path) / IMAGE_MAP_FILE).is_file():
             show_error(
                 self, "Open mask folder", DatasetError(Path(path), f"no {IMAGE_MAP_FILE}: not a mask folder")
@@ -669,20 +720,26 @@ class MainWindow(QMainWindow):
         return str(self.state.annotations_path.parent) if self.state.annotations_path else str(Path.home())
 
     def show_shortcuts(self) -> None:
+        from cocoseg_gui.gui.widgets.dialogs import ShortcutsDialog
+
         ShortcutsDialog(self.shortcut_table(), self).exec()
 
     def shortcut_table(self) -> list[tuple[str, str]]:
+        from cocoseg_gui.gui.services import shortcuts
+
         return shortcuts.help_rows()  # every key of the app, from the one table
 
     # -------------------------------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile():
+        if urls and urls[0].isLocalFile() and self._built:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
         urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile():
+        if urls and urls[0].isLocalFile() and self._built:
+            from cocoseg_gui.core.masks.folder import IMAGE_MAP_FILE
+
             event.acceptProposedAction()
             path = Path(urls[0].toLocalFile())
             if path.is_dir() and (path / IMAGE_MAP_FILE).is_file() and self.state.index is not None:
@@ -692,6 +749,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------------ recent
     def recent_datasets(self) -> list[DatasetPaths]:
+        from cocoseg_gui.core.coco.dataset_locator import DatasetPaths
+
         raw = self.state.settings.value("recent/datasets", "[]")
         try:
             items = json.loads(str(raw))
@@ -710,6 +769,11 @@ class MainWindow(QMainWindow):
             "recent/datasets",
             json.dumps([{"annotations": str(p.annotations), "images": str(p.images_dir)} for p in items]),
         )
+
+    def _show_about(self) -> None:
+        from cocoseg_gui.gui.widgets.dialogs import show_about
+
+        show_about(self)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -744,6 +808,8 @@ class MainWindow(QMainWindow):
         return panel
 
     def _on_workspace_changed(self, index: int) -> None:
+        from cocoseg_gui.gui.services import shortcuts
+
         if index > 0:
             self.panels[PANEL_NAMES[index]]  # built on first show
         # in Edit mode 1 picks a class and [ ] size the brush: the view's keys step aside
@@ -757,11 +823,9 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         s = self.state.settings
         self.images.use_settings(s)  # the editor's autosave-on-switch setting
-        geometry, window_state = s.value("window/geometry"), s.value("window/state")
-        if isinstance(geometry, QByteArray | bytes) and geometry:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(default_window_size(QGuiApplication.primaryScreen()))
+        if not self._geometry_restored:
+            self._restore_geometry(s)
+        window_state = s.value("window/state")
         if isinstance(window_state, QByteArray | bytes) and window_state:
             self.restoreState(window_state)
         self._layout_pending = not self.images.restore_layout(s.value("window/browse_state"))
@@ -770,6 +834,14 @@ class MainWindow(QMainWindow):
         tab = str(s.value("view/panel", "masks"))
         if tab in PANEL_NAMES:
             self.panel_tabs.setCurrentIndex(PANEL_NAMES.index(tab))
+
+    def _restore_geometry(self, settings: QSettings) -> None:
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray | bytes) and geometry:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(default_window_size(QGuiApplication.primaryScreen()))
+        self._geometry_restored = True
 
     def save_settings(self) -> None:
         s = self.state.settings
@@ -785,9 +857,13 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if self._built:
+            self._on_first_show()
+
+    def _on_first_show(self) -> None:
         if not self._probe_started:  # torch loads in the background once the window is up
             self._probe_started = True
-            QTimer.singleShot(PROBE_DELAY_MS, lambda: device_probe().start())
+            QTimer.singleShot(PROBE_DELAY_MS, _start_device_probe)
         if self._layout_pending:
             self._layout_pending = False
             self.images.default_layout(self.width(), self.height())
@@ -796,7 +872,8 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self.summary_label.updateGeometry()  # its cap follows the window's width (max_share)
+        if self._built:
+            self.summary_label.updateGeometry()  # its cap follows the window's width (max_share)
 
     def _repair_dock_widths(self) -> None:
         """Default dock sizes when the restored ones leave a dock or the image view unusably narrow
@@ -821,9 +898,15 @@ class MainWindow(QMainWindow):
         return [job for job in busy if job]
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._built:  # closed while starting: nothing to save or stop
+            self._closed_early = True
+            super().closeEvent(event)
+            return
         if not self._settle_unsaved_edits():
             event.ignore()
             return
+        from cocoseg_gui.gui.widgets.dialogs import confirm_quit
+
         jobs = self.running_jobs()
         if jobs and self.show_dialogs and not confirm_quit(self, jobs):
             event.ignore()
@@ -845,6 +928,8 @@ class MainWindow(QMainWindow):
 
     def _settle_unsaved_edits(self) -> bool:
         """Quitting with unsaved mask edits asks Save / Discard / Cancel; False: stay open."""
+        from cocoseg_gui.gui.widgets.dialogs import ask_unsaved_edits
+
         files = self.images.unsaved_files()
         if not files or not self.show_dialogs:
             return True
@@ -858,6 +943,10 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background work: loading, every workspace's jobs, thumbnail and image decoders."""
+        from cocoseg_gui.gui.services.workers import stop_all_jobs
+
+        if not self._built:
+            return
         worker = self._load_worker
         self.cancel_loading()
         if worker is not None:
@@ -865,6 +954,38 @@ class MainWindow(QMainWindow):
         for workspace in self.workspaces():
             workspace.shutdown()
         stop_all_jobs()  # any job left (a prediction, the probe): no pool thread outlives the window
+
+
+def _start_device_probe() -> None:
+    from cocoseg_gui.gui.services.device_probe import device_probe
+
+    device_probe().start()
+
+
+class _AfterFirstPaint(QObject):
+    """Calls ``then`` (once) after ``window`` has first painted, or after ``FALLBACK_MS`` if it has not
+    (a minimised start): work started earlier froze a blank window on some window managers."""
+
+    FALLBACK_MS = 1000
+
+    def __init__(self, window: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._then: Callable[[], None] | None = then
+        window.installEventFilter(self)
+        QTimer.singleShot(self.FALLBACK_MS, self, self._fire)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and self._then is not None:
+            QTimer.singleShot(0, self, self._fire)  # after this paint has reached the screen
+        return False
+
+    def _fire(self) -> None:
+        then, self._then = self._then, None
+        if then is not None:
+            parent = self.parent()
+            if isinstance(parent, QWidget):
+                parent.removeEventFilter(self)
+            then()
 
 
 def first_image_shown(
