@@ -87,6 +87,7 @@ class PreferencesDialog(QDialog):
         self.opacity.setSingleStep(10)
         self.opacity.setSuffix(" %")
         self.opacity.setValue(round(current.opacity * 100))
+        self.opacity.setMaximumWidth(self.opacity.sizeHint().width() + 20)  # a number, not a field's width
         self.opacity.setToolTip("How opaque the mask is over the image (also [ and ] in the image view)")
         self.autosave = QCheckBox("Save edits when switching images")
         self.autosave.setChecked(current.autosave)
