@@ -110,6 +110,8 @@ def test_cancel_leaves_every_setting_and_the_window_as_they_were(
     settings = win.state.settings
     before, opacity = all_settings(settings), win.opacity()
     dialog = open_preferences(qtbot, win)
+    assert dialog.width() <= 1024 and dialog.height() <= 700  # fits the smallest window we support
+    assert dialog.minimumSizeHint().width() <= 1024 and dialog.minimumSizeHint().height() <= 700
     browse_to(qtbot, monkeypatch, dialog, mobile_sam_file)
     tick(qtbot, dialog.autosave)
     tick(qtbot, dialog.outlines)
