@@ -33,6 +33,7 @@ from cocoseg_gui.core.quality.issues_file import (
 from cocoseg_gui.core.training.model_score import score_of_run_checkpoint
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
+from cocoseg_gui.gui.services.preferences import OUTLINES_KEY
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.browser.filtering import SortKey
@@ -72,9 +73,6 @@ def _rank_uncertain(
     from cocoseg_gui.core.quality.job import rank_uncertain
 
     return rank_uncertain(checkpoint, images_dir, out=out, replace_own=True, **kwargs)
-
-
-OUTLINES_KEY = "label_issues/outlines"  # Tools › Outline likely label errors (QSettings)
 
 
 class LabelIssueActions(QObject):

@@ -40,7 +40,9 @@ if TYPE_CHECKING:  # the window's modules load in build(): the window shows befo
     from cocoseg_gui.core.errors import CocoSegError
     from cocoseg_gui.core.jobs import Progress
     from cocoseg_gui.gui.services.app_state import AppState
+    from cocoseg_gui.gui.services.preferences import Preferences
     from cocoseg_gui.gui.services.workers import JobWorker
+    from cocoseg_gui.gui.widgets.preferences_dialog import PreferencesDialog
     from cocoseg_gui.gui.workspaces.evaluate_panel import EvaluatePanel
     from cocoseg_gui.gui.workspaces.masks_panel import MasksPanel
     from cocoseg_gui.gui.workspaces.predict_panel import PredictPanel
@@ -214,6 +216,7 @@ class MainWindow(QMainWindow):
         from cocoseg_gui.gui.format_actions import FormatActions
         from cocoseg_gui.gui.label_issue_actions import LabelIssueActions
         from cocoseg_gui.gui.project_actions import ProjectActions
+        from cocoseg_gui.gui.services.preferences import OPACITY_KEY
         from cocoseg_gui.gui.weights_actions import WeightsActions
         from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
         from cocoseg_gui.gui.window_hooks import WindowHooks
@@ -234,7 +237,7 @@ class MainWindow(QMainWindow):
         # the window uses the Images workspace only through ImagesApi (tests/gui/test_workspace_protocol.py)
         images_tab = ImagesWorkspace(_scrollable(self.panels["masks"]))
         self.images: ImagesApi = images_tab
-        opacity: Any = state.settings.value("view/opacity", 0.5)  # QSettings: a str from the INI, or 0.5
+        opacity: Any = state.settings.value(OPACITY_KEY, 0.5)  # QSettings: a str from the INI, or 0.5
         self.images.set_opacity(float(opacity))
         self.panel_tabs = QTabWidget()  # index i shows PANEL_NAMES[i] ("masks": the Images workspace)
         self.panel_tabs.setDocumentMode(True)
@@ -356,6 +359,8 @@ class MainWindow(QMainWindow):
             "view.outlines",
             checkable=True,
         )
+        self.act_preferences = a("&Preferences…", self.show_preferences, "edit.preferences")
+        self.act_preferences.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS: the app menu's
         self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "help.shortcuts")
         self.act_workspaces = [
             a(
@@ -402,6 +407,8 @@ class MainWindow(QMainWindow):
             images.act_edit,
             images.act_save,
             images.act_autosave,
+            None,
+            self.act_preferences,
         ):
             edit_menu.addAction(act) if act is not None else edit_menu.addSeparator()
         view = menus.addMenu("&View")
@@ -724,6 +731,31 @@ class MainWindow(QMainWindow):
 
         ShortcutsDialog(self.shortcut_table(), self).exec()
 
+    def show_preferences(self) -> PreferencesDialog:
+        """Edit › Preferences…: OK writes what changed and the window follows at once."""
+        from cocoseg_gui.gui.services.preferences import read_preferences
+        from cocoseg_gui.gui.widgets.preferences_dialog import PreferencesDialog
+
+        before = read_preferences(self.state.settings)
+        dialog = PreferencesDialog(before, self)
+        dialog.accepted.connect(lambda: self.apply_preferences(dialog.preferences(), before))
+        self.preferences_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def apply_preferences(self, new: Preferences, old: Preferences) -> None:
+        from cocoseg_gui.gui.services.preferences import write_preferences
+
+        changed = write_preferences(self.state.settings, new, old)
+        if "opacity" in changed:
+            self.set_opacity(new.opacity)
+        if "outline_issues" in changed:
+            self.label_issues.act_show_outlines.setChecked(new.outline_issues)
+        if "projects_root" in changed:
+            self.state.workbench.projects_root = new.projects_root  # the next implicit project goes there
+        self.images.use_settings(self.state.settings)  # autosave and the click-to-segment weights
+        self.statusBar().showMessage("Preferences saved" if changed else "Preferences unchanged", 4000)
+
     def shortcut_table(self) -> list[tuple[str, str]]:
         from cocoseg_gui.gui.services import shortcuts
 
@@ -792,8 +824,10 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------------------------------------- view
     def set_opacity(self, value: float) -> None:
+        from cocoseg_gui.gui.services.preferences import OPACITY_KEY
+
         self.images.set_opacity(value)
-        self.state.settings.setValue("view/opacity", self.opacity())
+        self.state.settings.setValue(OPACITY_KEY, self.opacity())
         self.statusBar().showMessage(f"Overlay opacity {self.opacity():.0%}", 2000)
 
     def opacity(self) -> float:
@@ -844,11 +878,13 @@ class MainWindow(QMainWindow):
         self._geometry_restored = True
 
     def save_settings(self) -> None:
+        from cocoseg_gui.gui.services.preferences import OPACITY_KEY
+
         s = self.state.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("window/browse_state", self.images.save_layout())
-        s.setValue("view/opacity", self.opacity())
+        s.setValue(OPACITY_KEY, self.opacity())
         s.setValue("view/outlines", self.act_outlines.isChecked())
         s.setValue("view/side_by_side", self.act_side.isChecked())
         s.setValue("view/panel", PANEL_NAMES[max(0, self.panel_tabs.currentIndex())])

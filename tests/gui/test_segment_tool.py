@@ -103,7 +103,7 @@ def test_a_drag_is_a_box_right_click_a_background_point_and_esc_clears(
 ) -> None:
     images = window.images
     tool = images.assists.segment
-    tool.next_image = lambda: None  # nothing embedded ahead (the last test covers it): a quicker test
+    tool.images_ahead = list  # nothing embedded ahead (the last tests cover it): a quicker test
     before, cx, cy = edit_at_centre(qtbot, window)
     window.state.settings.setValue(WEIGHTS_KEY, str(mobile_sam_file))  # chosen in an earlier session
     images.use_settings(window.state.settings)
@@ -143,7 +143,7 @@ def test_refine_uses_the_active_class_region_as_the_mask_prompt(
 ) -> None:
     images = window.images
     tool = images.assists.segment
-    tool.next_image = lambda: None  # nothing embedded ahead (the last test covers it): a quicker test
+    tool.images_ahead = list  # nothing embedded ahead (the last tests cover it): a quicker test
     before, cx, cy = edit_at_centre(qtbot, window)
     cls = int(np.bincount(before[before < 255].ravel())[1:].argmax()) + 1  # a class the image has
     images.editor.set_class(cls)
@@ -201,7 +201,7 @@ def test_the_next_image_is_embedded_ahead_and_showing_it_runs_no_encoder(
         qtbot.keyClick(window, Qt.Key.Key_A)
     ahead_done = lambda: tool.segmenter.embeddings_computed == 2 and tool.ahead_job is None  # noqa: E731
     qtbot.waitUntil(ahead_done, timeout=WAIT_MS)
-    assert tool._ahead_done == {images.browser.model.image_id_at(1)}  # this image and the next one
+    assert tool._ahead_done == {first, images.browser.model.image_id_at(1)}  # this image and the next one
     assert len(list((embedding_cache / "segment").glob("*.npz"))) == 2
     with qtbot.waitSignal(tool.ready, timeout=WAIT_MS):
         qtbot.keyClick(window, Qt.Key.Key_J)  # the next image
@@ -211,3 +211,42 @@ def test_the_next_image_is_embedded_ahead_and_showing_it_runs_no_encoder(
     with qtbot.waitSignal(tool.decoded, timeout=WAIT_MS):
         qtbot.mouseClick(images.viewer.viewport(), LEFT, NO_MOD, at(window, 40, 40))
     shown_matches_session(images)
+
+
+def test_the_previous_image_is_embedded_ahead_after_the_next_and_going_back_runs_no_encoder(
+    qtbot, window, mobile_sam_file, embedding_cache
+) -> None:
+    """The user goes back and forth: from the second image, the third and then the first are embedded
+    ahead, one job at a time, each after a pause in the prompts; K (back) finds the first in the cache."""
+    images = window.images
+    tool = images.assists.segment
+    edit_at_centre(qtbot, window)
+    model = images.browser.model
+    first, second, third = (model.image_id_at(row) for row in range(3))
+    with qtbot.waitSignal(window.image_shown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_J)  # the second image (nothing embedded yet: no tool, no weights)
+    assert images.view_state.image.image_id == second
+    embedded: list[int] = []  # the images whose pixels an ahead job read, in order (read in the worker)
+    workspace_ahead = tool.images_ahead
+
+    def recorded() -> list:  # type: ignore[type-arg]
+        return [(i, lambda i=i, read=read: (embedded.append(i), read())[1]) for i, read in workspace_ahead()]
+
+    tool.images_ahead = recorded
+    assert [i for i, _read in workspace_ahead()] == [third, first]  # the workspace's order: next, previous
+    tool.set_weights(mobile_sam_file)
+    with qtbot.waitSignal(tool.ready, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_A)
+    both_done = lambda: tool.segmenter.embeddings_computed == 3 and tool.ahead_job is None  # noqa: E731
+    qtbot.waitUntil(both_done, timeout=2 * WAIT_MS)
+    assert embedded == [third, first]  # one after the other, never both at once (one ahead_job at a time)
+    assert tool._ahead_done == {first, second, third}
+    assert len(list((embedding_cache / "segment").glob("*.npz"))) == 3
+    with qtbot.waitSignal(tool.ready, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_K)  # back to the first image
+    assert images.view_state.image.image_id == first and tool.session is not None
+    assert tool.segmenter.embeddings_computed == 3  # from the cache
+    with qtbot.waitSignal(tool.decoded, timeout=WAIT_MS):
+        qtbot.mouseClick(images.viewer.viewport(), LEFT, NO_MOD, at(window, 40, 40))
+    shown_matches_session(images)
+    assert embedded == [third, first]  # its neighbours (the second) are embedded already: nothing more

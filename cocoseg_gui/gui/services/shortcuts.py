@@ -72,6 +72,8 @@ def _rows() -> tuple[Shortcut, ...]:
         Shortcut("workspace.train", ("Ctrl+2",), "Train workspace", W),
         Shortcut("workspace.predict", ("Ctrl+3",), "Predict workspace", W),
         Shortcut("workspace.evaluate", ("Ctrl+4",), "Evaluate workspace", W),
+        # QKeySequence.Preferences is Cmd+, on macOS (Ctrl+, in Qt's terms) and unbound on most Linux desktops
+        Shortcut("edit.preferences", ("Ctrl+,",), "Preferences…", W),
         Shortcut("help.shortcuts", ("F1", "?"), "Keyboard shortcuts", W),
         # the Images workspace's Edit mode (ADR 0016)
         Shortcut("edit.mode", ("E",), "Edit mode", I),

@@ -27,9 +27,9 @@ from cocoseg_gui.core.editing.editor import ImageEditor
 from cocoseg_gui.core.editing.save import SavedMask
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.files.folder_lock import EDITING_LOCK_FILE, FolderLock, LockHolder
+from cocoseg_gui.gui.services.preferences import AUTOSAVE_KEY
 from cocoseg_gui.gui.widgets.dialogs import error_text
 
-AUTOSAVE_KEY = "edit/autosave"
 SWITCH_SAVE, SWITCH_DISCARD, SWITCH_CANCEL = "save", "discard", "cancel"
 
 

@@ -10,8 +10,9 @@ Nothing of the model runs on the GUI thread (ADR 0038, "GUI tool"): loading the 
 image's embedding run in a ``JobWorker`` when an image is shown with the tool chosen, and so does
 each decode: the session is used by one job at a time, later prompts queue behind it (a drag's boxes
 coalesce), clicks made before the embedding is ready wait for it ("preparing…"). Once it is ready
-and no prompt came for ``AHEAD_IDLE_MS``, the next image (``next_image``, given by the workspace) is
-embedded ahead into the disk cache: it shares the CPU with the clicks, so it waits for a pause.
+and no prompt came for ``AHEAD_IDLE_MS``, the next image and then the previous one (``images_ahead``,
+given by the workspace: the user goes back and forth) are embedded ahead into the disk cache, one job
+at a time in the same worker pattern: they share the CPU with the clicks, so each waits for a pause.
 """
 
 from __future__ import annotations
@@ -36,16 +37,17 @@ from cocoseg_gui.core.project.image_view_state import ImageViewState
 from cocoseg_gui.core.segment.click_session import ClickSegmentSession
 from cocoseg_gui.core.segment.kinds import EXTRA_HINT
 from cocoseg_gui.gui.services import shortcuts
+from cocoseg_gui.gui.services.preferences import SAM_WEIGHTS_KEY
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import error_text, show_error
 
-WEIGHTS_KEY = "segment/weights"  # QSettings: the weights file the tool loads
+WEIGHTS_KEY = SAM_WEIGHTS_KEY  # QSettings: the weights file the tool loads (Edit › Preferences… too)
 PACKAGES = ("segment_anything", "mobile_sam")  # the optional ``sam`` extra
 CLICK_SLOP = 3.0  # screen pixels: a press that moves less is a click, more a box
 AHEAD_IDLE_MS = 2000  # the next image is embedded after this long without a prompt (it slows clicks 2x)
 Move, Press, Release = QEvent.Type.MouseMove, QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease
 Op = Callable[[Any], None]  # one change of the session, run in the worker
-Ahead = tuple[int, Callable[[], np.ndarray]]  # the next image's id and a reader of its pixels (run in a job)
+Ahead = tuple[int, Callable[[], np.ndarray]]  # an image's id and a reader of its pixels (run in a job)
 
 
 def missing_packages() -> list[str]:
@@ -81,7 +83,7 @@ def _load_and_embed(
 
 
 def _embed_into_cache(segmenter: Any, read: Callable[[], np.ndarray], **_job: Any) -> None:
-    """The next image's embedding into the disk cache, so that showing it costs no encoder run."""
+    """A neighbour's embedding into the disk cache, so that showing it costs no encoder run."""
     segmenter.embed(read())
 
 
@@ -119,10 +121,11 @@ class SegmentTool(QObject):
         self._drag: _Drag | None = None
         self._cleared = 0  # how often the prompts were cleared: a decode started before shows nothing
         self._window: QWidget | None = None
-        self.next_image: Callable[[], Ahead | None] = lambda: None  # the workspace says which is next
+        # the workspace says which images to embed ahead, in order (the next, then the previous)
+        self.images_ahead: Callable[[], list[Ahead]] = list
         self.ahead_job: JobWorker | None = None
         self._ahead_id: int | None = None  # the image ahead_job embeds
-        self._ahead_done: set[int] = set()  # images embedded ahead with these weights
+        self._ahead_done: set[int] = set()  # images embedded (shown or ahead) with these weights
         self._ahead_timer = QTimer(singleShot=True, interval=AHEAD_IDLE_MS)
         self._ahead_timer.timeout.connect(self._embed_ahead)
         self.act_cycle = shortcuts.bind(QAction("Next of the 3 masks"), "segment.cycle")
@@ -144,9 +147,12 @@ class SegmentTool(QObject):
         window.addAction(self.act_refine)
 
     def use_settings(self, settings: QSettings) -> None:
+        """The stored weights file; read again after Edit › Preferences…, which may have changed it."""
         self.settings = settings
         stored = settings.value(WEIGHTS_KEY)
-        self.weights = Path(str(stored)) if stored else None
+        path = Path(str(stored)) if stored else None
+        if path != self.weights:
+            self.set_weights(path)  # the loaded model and the images embedded ahead go with the old file
         self._refresh_choose()
 
     @property
@@ -210,17 +216,22 @@ class SegmentTool(QObject):
 
     def _embedded(self, result: tuple[Any, Any]) -> None:
         self.segmenter, self.session = result
+        if self._image is not None:
+            self._ahead_done.add(self._image)  # in the cache: never embedded ahead again
         self.status_message.emit("Click to segment: click the object (right click: background)", 6000)
         self.ready.emit()
         self._flush()
         self._ahead_timer.start()
 
     def _embed_ahead(self) -> None:
-        """The next image's embedding in its own job (into the cache), once per image and weights."""
-        ahead = self.next_image() if self.segmenter is not None and self.ahead_job is None else None
-        if ahead is None or ahead[0] in self._ahead_done:
+        """The first of ``images_ahead`` not embedded yet, in its own job (into the cache), once per
+        image and weights; the one after waits for another pause."""
+        if self.segmenter is None or self.ahead_job is not None:
             return
-        image_id, read = ahead
+        todo = [ahead for ahead in self.images_ahead() if ahead[0] not in self._ahead_done]
+        if not todo:
+            return
+        image_id, read = todo[0]
         self._ahead_done.add(image_id)
         self._ahead_id, job = image_id, JobWorker(_embed_into_cache, self.segmenter, read)
         self.ahead_job = job
@@ -230,6 +241,8 @@ class SegmentTool(QObject):
             waiting = self._image == image_id and self.session is None and self.job is None
             if waiting and self.editor.settings.tool is Tool.SAM:
                 self.prepare()  # shown meanwhile: prepared now, from the cache
+            elif self.session is not None and self.job is None and not self._ops:
+                self._ahead_timer.start()  # the next of images_ahead, after another pause
 
         job.done.connect(done)  # a failure is met again, and reported, when that image is shown
         job.start()

@@ -60,6 +60,11 @@ MIN_CENTRAL_SHARE = 0.3  # the image view keeps at least this share of the works
 OUTLINE_REDRAW_MS = 250  # after an edit stops this long, the outlines are redrawn from the edited map
 
 
+def _pixels(source: ImageSource, image_id: int) -> np.ndarray:
+    """One image's RGB pixels (click to segment reads a neighbour's in its job)."""
+    return source.load(image_id).rgb
+
+
 class ImagesWorkspace(QMainWindow):
     """An inner main window (its docks can be moved) showing one dataset's images with their masks."""
 
@@ -256,13 +261,17 @@ class ImagesWorkspace(QMainWindow):
     def step(self, delta: int) -> None:
         self.browser.step(delta)
 
-    def _next_image(self) -> tuple[int, Callable[[], np.ndarray]] | None:
-        """The browser's next image and a reader of its pixels (for a job), None at the end."""
-        source, row = self.source, self.browser.view.currentIndex().row() + 1
-        if source is None or not 0 < row < self.browser.model.rowCount():
-            return None
-        image_id = self.browser.model.image_id_at(row)
-        return image_id, lambda: source.load(image_id).rgb
+    def _images_ahead(self) -> list[tuple[int, Callable[[], np.ndarray]]]:
+        """The browser's next and previous images (the user goes back and forth), each with a reader of
+        its pixels (for a job); none at the ends."""
+        source, row = self.source, self.browser.view.currentIndex().row()
+        if source is None or row < 0:
+            return []
+        rows = [r for r in (row + 1, row - 1) if 0 <= r < self.browser.model.rowCount()]
+        return [
+            (image_id, partial(_pixels, source, image_id))
+            for image_id in map(self.browser.model.image_id_at, rows)
+        ]
 
     def _on_image_loaded(self, item: LoadedImage) -> None:
         if self.source is None or self.browser.current_image_id() not in (None, item.image_id):
@@ -408,7 +417,7 @@ class ImagesWorkspace(QMainWindow):
         self.assists = AssistTools(self.editor, self.view_state, AssistOverlay(self.viewer.scene()))
         self.assists.install(self.edit_toolbar, self)  # wand, superpixels, GrabCut (issue 11)
         self.assists.status_message.connect(self.status_message)
-        self.assists.segment.next_image = self._next_image  # click to segment embeds it ahead
+        self.assists.segment.images_ahead = self._images_ahead  # click to segment embeds them ahead
 
         def cancel_stroke_and_assist() -> None:
             self.assists.reset()
