@@ -142,7 +142,8 @@ def test_remembered_settings_are_text_that_reads_back(tmp_path: Path) -> None:
     base = TrainRequest(out="/next/run")
     assert TrainRequest.from_settings(saved, base) == TrainRequest(**{**request.__dict__, "out": "/next/run"})
     assert TrainRequest.from_settings({}, base) is None  # nothing saved: the form keeps its defaults
-    assert TrainRequest.from_settings({"model": "unet", "epochs": "", "lr": ""}, base) == base
+    unreadable = {"model": "unet", "epochs": "", "lr": "fast", "time_budget_s": "soon"}
+    assert TrainRequest.from_settings(unreadable, base) == base
 
 
 def test_the_fine_tune_preset_takes_the_checkpoints_model_at_a_tenth_of_its_rate(tmp_path: Path) -> None:

@@ -197,7 +197,8 @@ class TrainRequest:
     @classmethod
     def from_settings(cls, saved: Mapping[str, Any], base: TrainRequest) -> TrainRequest | None:
         """``base`` with the remembered options (``settings_values``' text, read back from QSettings);
-        None when nothing was saved. A value that does not read (an empty number) keeps the field."""
+        None when nothing was saved. A value that does not read (an empty number) keeps the field: the
+        settings are a convenience, never a reason the panel fails to open."""
         text = {k: "" if saved[k] is None else str(saved[k]) for k in SETTINGS_KEYS if k in saved}
         if "model" not in text:
             return None
@@ -206,11 +207,12 @@ class TrainRequest:
             if key in _INT_KEYS:
                 if value.isdigit():
                     v[key] = int(value)
-            elif key in _FLOAT_KEYS:
-                if value:
-                    v[key] = _typed(key, value, float)
-            elif key == "time_budget_s":
-                v[key] = _typed(key, value, float) if value else None  # "": no budget
+            elif key in _FLOAT_KEYS or key == "time_budget_s":
+                try:
+                    v[key] = float(value)
+                except ValueError:  # "" (a time budget: none), or a settings file edited by hand
+                    if key == "time_budget_s" and not value:
+                        v[key] = None
             elif key in ("oversample", "val_on_train"):
                 v[key] = value.lower() == "true"
             elif key == "extra_data":
