@@ -1,7 +1,8 @@
 """The training options form: widgets for every TrainConfig option and QSettings persistence.
 
-The form's state leaves it as a typed TrainRequest (core/training/train_request.py), which checks it;
-nothing here decides what a field means."""
+The form's state leaves it as a typed TrainRequest (core/training/train_request.py), which checks it, and
+comes in as one (``set_values``; core builds it from a run's config.json, the remembered settings or the
+fine-tune preset): nothing here decides what a field or a config.json key means."""
 
 from __future__ import annotations
 
