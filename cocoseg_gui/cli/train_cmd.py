@@ -19,7 +19,7 @@ from cocoseg_gui.cli.project_opts import (
 )
 from cocoseg_gui.core.jobs import CancelToken
 from cocoseg_gui.core.training import event_types as ev
-from cocoseg_gui.core.training.model_registry import MODEL_NAMES
+from cocoseg_gui.core.training.model_registry import MODEL_NAMES, option_flags, option_kwargs
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES
 
 
@@ -105,9 +105,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--grad-accum", type=positive_int, default=1, metavar="N", help="accumulate N batches per step"
     )
-    p.add_argument("--unet-width", type=positive_int, help="unet channels at full resolution (default 32)")
-    p.add_argument("--unet-depth", type=positive_int, help="unet down-samplings (default 4)")
-    p.add_argument("--aux-loss", action="store_true", help="torchvision models: train the auxiliary head")
+    add_model_option_flags(p)
     p.add_argument("--resize", choices=("letterbox", "resize"), default="letterbox",
                    help="validation/prediction resize (default: letterbox, aspect kept)")  # fmt: skip
     p.add_argument("--no-augment", action="store_true", help="train on letterboxed images, no augmentation")
@@ -122,17 +120,25 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def add_model_option_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per model option of the registry (``--unet-width``, ``--aux-loss``: model_registry.
+    option_flags): a new model's options need no code here. Flags not given stay None (the model's default).
+    Integers must be at least 1 at parsing (a range the model refuses is its builder's message)."""
+    for flag in option_flags():
+        o = flag.option
+        if o.type == "bool":  # off by default: --aux-loss turns it on; on by default: --no-<flag> too
+            action = argparse.BooleanOptionalAction if o.default else "store_true"
+            p.add_argument(flag.flag, action=action, default=None, help=flag.help())
+        else:
+            kind = positive_int if o.min >= 1 else number(o.min, integer=True)
+            p.add_argument(flag.flag, type=kind, help=flag.help())
+
+
 def build_config(args: argparse.Namespace) -> Any:
     """TrainConfig from parsed arguments (raises OptionsError on bad values)."""
     from cocoseg_gui.core.training.config import TrainConfig, parse_duration
 
-    kwargs: dict[str, Any] = {}
-    if args.unet_width is not None:
-        kwargs["width"] = args.unet_width
-    if args.unet_depth is not None:
-        kwargs["depth"] = args.unet_depth
-    if args.aux_loss:
-        kwargs["aux_loss"] = True
+    kwargs = option_kwargs(vars(args))
     budget = None if str(args.time_budget).lower() in ("none", "off") else parse_duration(args.time_budget)
     every = args.checkpoint_every
     every = None if str(every).lower() in ("none", "off") else parse_duration(every)

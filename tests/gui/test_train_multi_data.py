@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from cocoseg_gui.core.project.project import DatasetEntry, Project, Role, new_project
 from cocoseg_gui.core.training.config import TrainConfig
 from cocoseg_gui.core.training.run_inputs import read_run_inputs
+from cocoseg_gui.core.training.train_request import FINE_TUNE_EDITED_WEIGHT, FINE_TUNE_EPOCHS, VAL_FOLDER
 from cocoseg_gui.core.training.trainer import train
 from cocoseg_gui.gui.services.app_state import AppState
-from cocoseg_gui.gui.widgets.train_form import FINE_TUNE_EDITED_WEIGHT, FINE_TUNE_EPOCHS, VAL_FOLDER
 from cocoseg_gui.gui.workspaces.train_panel import TrainPanel
 from tests.gui.training_panel_fixtures import temp_settings  # noqa: F401
 from tests.trainer_fixtures import edit_first, part_of, person_folder

@@ -11,13 +11,18 @@ import pytest
 
 from cocoseg_gui.core.errors import DatasetError, OptionsError
 from cocoseg_gui.core.masks.folder import check_mask_folder
+from cocoseg_gui.core.training.config import TrainConfig
 from cocoseg_gui.core.training.train_request import (
+    FINE_TUNE_EDITED_WEIGHT,
+    FINE_TUNE_EPOCHS,
     VAL_FOLDER,
     VAL_SPLIT,
     VAL_TRAIN,
     TrainRequest,
+    fine_tune_request,
     format_model_options,
     parse_model_options,
+    settings_values,
 )
 
 
@@ -90,6 +95,75 @@ def test_model_options_round_trip() -> None:
     kwargs = parse_model_options("width=16, depth=3 dropout=0.5 name=x")
     assert kwargs == {"width": 16, "depth": 3, "dropout": 0.5, "name": "x"}
     assert parse_model_options(format_model_options(kwargs)) == kwargs
+
+
+def test_a_run_config_becomes_the_request_with_its_defaults_for_missing_keys(tmp_path: Path) -> None:
+    """config.json's keys and the defaults of the keys an older run did not write live in core."""
+    (tmp_path / "masks").mkdir()
+    config = TrainConfig(
+        data=tmp_path / "masks", out=tmp_path / "run", model_kwargs={"width": 8}, val_data=tmp_path / "v",
+        time_budget_s=5400.0, amp=True, epochs=3, lr=0.01, init_from=None, edited_weight=2.0,
+    ).to_json()  # fmt: skip
+    request = TrainRequest.from_config(config)
+    assert (request.data, request.out) == (str(tmp_path / "masks"), str(tmp_path / "run"))
+    assert (request.val_mode, request.val_data, request.model_options) == (
+        VAL_FOLDER,
+        str(tmp_path / "v"),
+        "width=8",
+    )
+    assert (request.time_budget, request.amp, request.init_from, request.edited_weight) == (
+        "90m",
+        "bf16",
+        "",
+        2.0,
+    )
+    assert request.config().to_json() | {"amp": True} == config | {"checkpoint_every_s": 600.0, "workers": 2}
+    old = {k: v for k, v in config.items() if k not in ("extra_data", "edited_weight", "time_budget_s")}
+    older = TrainRequest.from_config(old, None)
+    assert (older.extra_data, older.edited_weight, older.time_budget) == ([], 1.0, "6h")
+    # with a base, only the keys given change it (a preset, remembered settings)
+    based = TrainRequest.from_config({"epochs": 7}, request)
+    assert based == TrainRequest(**{**request.__dict__, "epochs": 7}) and request.epochs == 3
+    with pytest.raises(OptionsError, match=r"^epochs: expected a number, got 'many'"):
+        TrainRequest.from_config({**config, "epochs": "many"})
+    with pytest.raises(OptionsError, match=r"^extra_data: expected a list of folders"):
+        TrainRequest.from_config({**config, "extra_data": 3})
+
+
+def test_remembered_settings_are_text_that_reads_back(tmp_path: Path) -> None:
+    (tmp_path / "masks").mkdir()
+    request = TrainRequest(
+        data=str(tmp_path / "masks"), out=str(tmp_path / "run"), extra_data=[tmp_path / "masks2"],
+        model_options="width=8 depth=2", time_budget="", oversample=True, val_mode=VAL_TRAIN, lr=0.02,
+    )  # fmt: skip
+    (tmp_path / "masks2").mkdir()
+    saved = settings_values(request.config())
+    assert all(isinstance(v, str) for v in saved.values()) and saved["extra_data"] == str(tmp_path / "masks2")
+    base = TrainRequest(out="/next/run")
+    assert TrainRequest.from_settings(saved, base) == TrainRequest(**{**request.__dict__, "out": "/next/run"})
+    assert TrainRequest.from_settings({}, base) is None  # nothing saved: the form keeps its defaults
+    unreadable = {"model": "unet", "epochs": "", "lr": "fast", "time_budget_s": "soon"}
+    assert TrainRequest.from_settings(unreadable, base) == base
+
+
+def test_the_fine_tune_preset_takes_the_checkpoints_model_at_a_tenth_of_its_rate(tmp_path: Path) -> None:
+    run = {"model": "unet", "model_kwargs": {"width": 8}, "img_size": 64, "lr": 0.01, "data": "/old/masks"}
+    form = TrainRequest(data="/current/masks", epochs=40, pretrained="imagenet")
+    tuned = fine_tune_request(form, run, tmp_path / "best.pt", tmp_path / "finetune-1")
+    assert (tuned.model_options, tuned.img_size, tuned.epochs, tuned.lr) == (
+        "width=8",
+        64,
+        FINE_TUNE_EPOCHS,
+        0.001,
+    )
+    assert (tuned.data, tuned.pretrained, tuned.edited_weight) == (
+        "/current/masks",
+        "none",
+        FINE_TUNE_EDITED_WEIGHT,
+    )
+    assert (tuned.init_from, tuned.out) == (str(tmp_path / "best.pt"), str(tmp_path / "finetune-1"))
+    unknown = fine_tune_request(TrainRequest(), {}, tmp_path / "best.pt", tmp_path / "f")
+    assert unknown.lr == 1e-4 and unknown.data == ""  # a checkpoint outside a run folder
 
 
 def test_check_mask_folder_names_the_folder(tmp_path: Path) -> None:

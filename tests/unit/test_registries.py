@@ -151,3 +151,68 @@ def test_a_model_added_as_one_entry_builds_checkpoints_and_predicts(
     predictor = Predictor.from_checkpoint(tmp_path / "tiny.pt", device="cpu")
     out = predictor.predict(np.zeros((20, 30, 3), np.uint8))
     assert predictor.model_name == "tiny" and out.shape == (20, 30) and set(np.unique(out)) <= {0, 1}
+
+
+# -- the CLI's per-model flags come from the registry's options -------------------------------------
+
+
+def _train_args(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object, str]:
+    """Parse ``cocoseg train ARGV`` with a parser built now (from the registry as it is now): (exit code,
+    the parsed arguments, what argparse printed when it exited)."""
+    from cocoseg_gui.cli import build_parser
+
+    try:
+        args = build_parser().parse_args(["train", *argv])
+    except SystemExit as exc:
+        out = capsys.readouterr()
+        return int(exc.code or 0), None, out.out + out.err
+    return 0, args, ""
+
+
+def test_the_train_flags_are_the_registrys_options(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A model's option is a flag without CLI code: a spec added to MODELS brings --<model>-<option>, and
+    joins a shared flag (--aux-loss) by declaring the same option."""
+    from cocoseg_gui.cli.train_cmd import build_config
+
+    aux = model_spec("fcn_resnet50").option("aux_loss")
+    spec = ModelSpec(
+        "tiny_net",
+        "Tiny test net",
+        f"{__name__}:build_tiny",
+        options=(ModelOption("levels", "int", 3, "pyramid levels", 1, 5), *([aux] if aux else [])),
+        uses_torchvision=False,
+    )
+    monkeypatch.setattr(model_registry, "MODELS", (*MODELS, spec))
+    flags = {f.flag: f for f in model_registry.option_flags()}
+    assert list(flags)[:2] == ["--unet-width", "--unet-depth"] and "--tiny-net-levels" in flags
+    assert flags["--aux-loss"].models[-1] == "tiny_net"
+    code, _, help_text = _train_args(capsys, "--help")
+    assert (
+        code == 0 and "--tiny-net-levels" in help_text and "tiny_net pyramid levels (default 3)" in help_text
+    )
+    base = ["--data", str(tmp_path / "m"), "--out", str(tmp_path / "r"), "--model", "unet"]
+    code, args, _ = _train_args(capsys, *base, "--tiny-net-levels", "2", "--aux-loss", "--unet-width", "8")
+    assert code == 0 and build_config(args).model_kwargs == {"width": 8, "levels": 2, "aux_loss": True}
+    code, args, _ = _train_args(capsys, *base)
+    assert build_config(args).model_kwargs == {}  # flags not given: the model's defaults
+
+
+def test_unet_width_keeps_its_flag_and_its_message(capsys: pytest.CaptureFixture[str]) -> None:
+    from cocoseg_gui.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data", "m", "--out", "r", "--model", "unet", "--unet-width", "0"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "cocoseg train: error: argument --unet-width: must be an integer at least 1, got '0'" in err
+
+
+def test_two_options_making_one_flag_are_a_registry_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    clash = ModelSpec(
+        "unet", "another unet", f"{__name__}:build_tiny", options=(ModelOption("width", "int", 1, "w"),)
+    )
+    monkeypatch.setattr(model_registry, "MODELS", (*MODELS, clash))
+    with pytest.raises(ValueError, match="unet's option 'width' gives the flag --unet-width, which unet's"):
+        model_registry.option_flags()

@@ -1,9 +1,10 @@
 """The models' registry: one ``ModelSpec`` per model cocoseg builds (ADR 0033), importable without torch.
 
-The CLI's ``--model`` choices, the Train form's model list and options hint, ``build_model`` (training,
-checkpoint loading, prediction, ONNX export), the pretrained weights files and the proposal sources
-all read it, so a new model is its builder plus one entry of ``MODELS``. Builders are named
-"module:function" and imported only when a model is built (they import torch).
+The CLI's ``--model`` choices and per-model flags (``--unet-width``: ``option_flags``), the Train form's
+model list and options hint, ``build_model`` (training, checkpoint loading, prediction, ONNX export), the
+pretrained weights files and the proposal sources all read it, so a new model, options included, is its
+builder plus one entry of ``MODELS``. Builders are named "module:function" and imported only when a model
+is built (they import torch).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class ModelKind(str, Enum):
 
 @dataclass(frozen=True)
 class ModelOption:
-    """One keyword argument of a model's builder: the Train form's and ``--model-kwargs``' key=value."""
+    """One keyword argument of a model's builder: a key=value of the Train form's Model options and a
+    ``cocoseg train`` flag (``option_flags``)."""
 
     name: str
     type: str  # "int" or "bool"
@@ -35,6 +37,9 @@ class ModelOption:
     help: str
     min: int = 0
     max: int = 0
+    # the CLI flag: False: --<model>-<name> (--unet-width); True: one --<name> for every model declaring it
+    # (--aux-loss), so the same option of several models is one flag
+    shared: bool = False
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"type": self.type, "default": self.default, "help": self.help}
@@ -61,7 +66,7 @@ class ModelSpec:
 
 
 _MODELS = "cocoseg_gui.core.training.models"
-_AUX = (ModelOption("aux_loss", "bool", False, "auxiliary head (training returns out and aux)"),)
+_AUX = (ModelOption("aux_loss", "bool", False, "train the auxiliary head", shared=True),)
 
 MODELS: tuple[ModelSpec, ...] = (  # the CLI's and the Train form's order
     ModelSpec(
@@ -70,7 +75,7 @@ MODELS: tuple[ModelSpec, ...] = (  # the CLI's and the Train form's order
         f"{_MODELS}:build_unet",
         options=(
             ModelOption("width", "int", 32, "channels at full resolution", 4, 128),
-            ModelOption("depth", "int", 4, "number of down-samplings", 1, 6),
+            ModelOption("depth", "int", 4, "down-samplings", 1, 6),
         ),
         uses_torchvision=False,
     ),
@@ -137,3 +142,57 @@ def options_hint() -> str:
 def builder_of(spec: ModelSpec) -> Callable[..., Any]:
     module_name, _, attr = spec.builder.partition(":")
     return getattr(importlib.import_module(module_name), attr)
+
+
+@dataclass(frozen=True)
+class OptionFlag:
+    """One ``cocoseg train`` flag made from the registry's options: ``--unet-width`` sets unet's width."""
+
+    flag: str  # "--unet-width"
+    option: ModelOption
+    models: tuple[str, ...]  # the models that take it (one, unless the option is shared)
+
+    @property
+    def dest(self) -> str:
+        """The argparse attribute of the flag ("unet_width")."""
+        return self.flag[2:].replace("-", "_")
+
+    def help(self) -> str:
+        if self.option.shared:
+            return f"{self.option.help} ({', '.join(self.models)})"
+        return f"{self.models[0]} {self.option.help} (default {self.option.default})"
+
+
+def _dashed(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def option_flags() -> tuple[OptionFlag, ...]:
+    """The flags of every model's options, in the registry's order (read when the parser is built, so a
+    spec added to ``MODELS`` gets its flags). ValueError when two options would make one flag, or one
+    shared option is declared differently by two models: a mistake in the registry, not the user's."""
+    flags: dict[str, OptionFlag] = {}
+    for spec in MODELS:
+        for option in spec.options:
+            name = (
+                f"--{_dashed(option.name)}"
+                if option.shared
+                else f"--{_dashed(spec.name)}-{_dashed(option.name)}"
+            )
+            seen = flags.get(name)
+            if seen is None:
+                flags[name] = OptionFlag(name, option, (spec.name,))
+            elif option.shared and seen.option == option:
+                flags[name] = OptionFlag(name, option, (*seen.models, spec.name))
+            else:
+                raise ValueError(
+                    f"model registry: {spec.name}'s option {option.name!r} gives the flag {name}, which "
+                    f"{', '.join(seen.models)}'s option {seen.option.name!r} already has"
+                )
+    return tuple(flags.values())
+
+
+def option_kwargs(values: dict[str, Any]) -> dict[str, Any]:
+    """The builder kwargs of parsed flags (``{"unet_width": 8, "aux_loss": None}`` -> ``{"width": 8}``):
+    the flags given; a model's own defaults fill the rest when it is built."""
+    return {f.option.name: values[f.dest] for f in option_flags() if values.get(f.dest) is not None}

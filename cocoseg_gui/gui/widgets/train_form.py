@@ -1,7 +1,8 @@
 """The training options form: widgets for every TrainConfig option and QSettings persistence.
 
-The form's state leaves it as a typed TrainRequest (core/training/train_request.py), which checks it;
-nothing here decides what a field means."""
+The form's state leaves it as a typed TrainRequest (core/training/train_request.py), which checks it, and
+comes in as one (``set_values``; core builds it from a run's config.json, the remembered settings or the
+fine-tune preset): nothing here decides what a field or a config.json key means."""
 
 from __future__ import annotations
 
@@ -28,11 +29,14 @@ from cocoseg_gui.core.errors import OptionsError
 from cocoseg_gui.core.training.model_registry import MODEL_NAMES, model_spec, options_hint
 from cocoseg_gui.core.training.names import CLASS_WEIGHTINGS, LOSS_NAMES, PRETRAINED_CHOICES
 from cocoseg_gui.core.training.train_request import (
+    FINE_TUNE_EPOCHS,
+    SETTINGS_KEYS,
     VAL_FOLDER,
     VAL_SPLIT,
     VAL_TRAIN,
     TrainRequest,
-    format_model_options,
+    fine_tune_request,
+    settings_values,
 )
 from cocoseg_gui.gui.services.devices import DeviceChoice, defaults_for
 from cocoseg_gui.gui.services.workers import JobWorker
@@ -40,36 +44,7 @@ from cocoseg_gui.gui.widgets.folder_list import FolderList
 
 SETTINGS_GROUP = "train"
 INIT_ROWS_DELAY_MS = 300  # typing pause before the edited-since count is read again
-FINE_TUNE_EPOCHS = 5  # the "Fine-tune on corrections" preset: a short schedule...
-FINE_TUNE_LR_FACTOR = 0.1  # ...at a tenth of the learning rate the checkpoint was trained with
-FINE_TUNE_LR = 1e-4  # when the checkpoint's run options are unknown
-FINE_TUNE_EDITED_WEIGHT = 3.0  # ...drawing the corrected and newly labelled images three times as often
 PROBLEM_COLOR = "#8a1010"
-SETTINGS_KEYS = (  # the TrainConfig options the form remembers (``out``: only its parent, run_root)
-    "data",
-    "extra_data",
-    "edited_weight",
-    "model",
-    "model_kwargs",
-    "val_data",
-    "val_fraction",
-    "val_on_train",
-    "epochs",
-    "batch_size",
-    "img_size",
-    "lr",
-    "loss",
-    "class_weighting",
-    "oversample",
-    "amp",
-    "time_budget_s",
-    "device",
-    "workers",
-    "seed",
-    "log_every",
-    "pretrained",
-    "init_from",
-)
 AMP_CHOICES = ("off", "bf16", "fp16")
 LOSS_LABELS = {
     "ce": "cross-entropy",
@@ -314,26 +289,9 @@ class TrainForm(QWidget):
         return self._inputs_job is not None or self._init_rows_timer.isActive()
 
     def apply_fine_tune_preset(self, checkpoint: Path, run_config: dict[str, Any], run_folder: Path) -> None:
-        """Fill the form for a short fine-tune from ``checkpoint`` (its run's options in ``run_config``):
-        the checkpoint's model and input size, FINE_TUNE_EPOCHS epochs, a tenth of its learning rate."""
-        values: dict[str, Any] = {
-            k: run_config[k]
-            for k in ("model", "model_kwargs", "img_size", "batch_size", "loss")
-            if k in run_config
-        }
-        lr = run_config.get("lr")
-        lr = float(lr) * FINE_TUNE_LR_FACTOR if isinstance(lr, (int, float)) and lr > 0 else FINE_TUNE_LR
-        values.update(
-            epochs=FINE_TUNE_EPOCHS,
-            lr=max(lr, self.lr.minimum()),
-            pretrained="none",
-            edited_weight=FINE_TUNE_EDITED_WEIGHT,
-        )
-        if not self.data.text() and run_config.get("data"):
-            values["data"] = run_config["data"]  # no current masks: those the checkpoint was trained on
-        self.set_values(values)
-        self.out.setText(str(run_folder))
-        self.init_from.setText(str(checkpoint))
+        """Fill the form for a short fine-tune from ``checkpoint`` (its run's options in ``run_config``;
+        core's ``fine_tune_request`` decides them)."""
+        self.set_values(fine_tune_request(self.request(), run_config, checkpoint, run_folder))
         self._update_init_rows()  # now: the preset's log line quotes it
 
     # -- devices
@@ -399,65 +357,43 @@ class TrainForm(QWidget):
             log_every=self.log_every.value(),
         )
 
-    def set_values(self, v: dict[str, Any]) -> None:
-        """Fill the form from a config dict (config.json of a run, or saved settings)."""
-        if v.get("data"):
-            self.data.setText(str(v["data"]))
-        if v.get("out"):
-            self.out.setText(str(v["out"]))
-        if "extra_data" in v:
-            extra = v["extra_data"] or []
-            self.extra_data.set_folders(extra.splitlines() if isinstance(extra, str) else extra)
-        if v.get("edited_weight") is not None:
-            self.edited_weight.setValue(float(v["edited_weight"]))
-        if v.get("val_on_train"):
-            self.val_mode.setCurrentIndex(self.val_mode.findData(VAL_TRAIN))
-        elif v.get("val_data"):
-            self.val_mode.setCurrentIndex(self.val_mode.findData(VAL_FOLDER))
-            self.val_data.setText(str(v["val_data"]))
-        elif "val_fraction" in v or "val_data" in v:
-            self.val_mode.setCurrentIndex(self.val_mode.findData(VAL_SPLIT))
-        if v.get("val_fraction") is not None:
-            self.val_fraction.setValue(float(v["val_fraction"]))
-        for key, combo in (("model", self.model), ("class_weighting", self.class_weighting)):
-            if v.get(key) is not None and combo.findText(str(v[key])) >= 0:
-                combo.setCurrentText(str(v[key]))
-        if isinstance(v.get("model_kwargs"), dict):
-            self.model_options.setText(format_model_options(v["model_kwargs"]))
-        elif isinstance(v.get("model_kwargs"), str):
-            self.model_options.setText(v["model_kwargs"])
-        if v.get("pretrained") is not None:
-            self.pretrained.setCurrentText(str(v["pretrained"]))
-        if "init_from" in v:
-            self.init_from.setText("" if v["init_from"] in (None, "None") else str(v["init_from"]))
-        if v.get("loss") is not None and self.loss.findData(v["loss"]) >= 0:
-            self.loss.setCurrentIndex(self.loss.findData(v["loss"]))
-        for key, spin in (
-            ("img_size", self.img_size),
-            ("batch_size", self.batch_size),
-            ("epochs", self.epochs),
-            ("workers", self.workers),
-            ("seed", self.seed),
-            ("log_every", self.log_every),
+    def set_values(self, request: TrainRequest) -> None:
+        """Show ``request`` (``TrainRequest.from_config`` of a run's config.json, ``from_settings``, a
+        preset). A model the list lacks keeps the current one; a device the list lacks is added."""
+        r = request
+        self.data.setText(r.data)
+        self.out.setText(r.out)
+        self.extra_data.set_folders(r.extra_data)
+        self.edited_weight.setValue(r.edited_weight)
+        self.val_mode.setCurrentIndex(max(self.val_mode.findData(r.val_mode), 0))
+        self.val_fraction.setValue(r.val_fraction)
+        self.val_data.setText(r.val_data)
+        for text, combo in ((r.model, self.model), (r.class_weighting, self.class_weighting)):
+            if combo.findText(text) >= 0:
+                combo.setCurrentText(text)
+        self.model_options.setText(r.model_options)
+        self.pretrained.setCurrentText(r.pretrained)
+        self.init_from.setText(r.init_from)
+        if self.loss.findData(r.loss) >= 0:
+            self.loss.setCurrentIndex(self.loss.findData(r.loss))
+        for value, spin in (
+            (r.img_size, self.img_size),
+            (r.batch_size, self.batch_size),
+            (r.epochs, self.epochs),
+            (r.workers, self.workers),
+            (r.seed, self.seed),
+            (r.log_every, self.log_every),
         ):
-            if v.get(key) is not None:
-                spin.setValue(int(v[key]))
-        if v.get("lr") is not None:
-            self.lr.setValue(float(v["lr"]))
-        if "oversample" in v:
-            self.oversample.setChecked(bool(v["oversample"]))
-        if "amp" in v:
-            amp = v["amp"]
-            self.amp.setCurrentText("bf16" if amp is True else "off" if amp in (False, None) else str(amp))
-        if "time_budget_s" in v:
-            tb = v["time_budget_s"]
-            self.time_budget.setText("" if tb is None else _budget_text(float(tb)))
-        if v.get("device") is not None:
-            i = self.device.findData(str(v["device"]))
-            if i < 0:
-                self.device.addItem(str(v["device"]), str(v["device"]))
-                i = self.device.count() - 1
-            self.device.setCurrentIndex(i)
+            spin.setValue(value)
+        self.lr.setValue(r.lr)
+        self.oversample.setChecked(r.oversample)
+        self.amp.setCurrentText(r.amp)
+        self.time_budget.setText(r.time_budget)
+        i = self.device.findData(r.device)
+        if i < 0:
+            self.device.addItem(r.device, r.device)
+            i = self.device.count() - 1
+        self.device.setCurrentIndex(i)
 
     # -- settings
     def save_settings(self, settings: QSettings) -> None:
@@ -467,42 +403,20 @@ class TrainForm(QWidget):
         except OptionsError:
             return
         settings.beginGroup(SETTINGS_GROUP)
-        for key in SETTINGS_KEYS:
-            value = getattr(config, key)
-            if key == "model_kwargs":
-                value = format_model_options(value)
-            if key == "extra_data":
-                value = "\n".join(str(p) for p in value)
-            settings.setValue(key, "" if value is None else str(value))
+        for key, text in settings_values(config).items():
+            settings.setValue(key, text)
         settings.setValue("run_root", str(config.out.parent))  # each run gets a new folder: its parent
         settings.endGroup()
 
     def load_settings(self, settings: QSettings) -> bool:
         """Prefill from the last run's options; False when nothing was saved."""
         settings.beginGroup(SETTINGS_GROUP)
-        keys = settings.childKeys()
-        raw = {k: settings.value(k) for k in keys}
+        saved = {k: settings.value(k) for k in SETTINGS_KEYS if settings.contains(k)}
         settings.endGroup()
-        if not raw or "model" not in raw:
+        request = TrainRequest.from_settings(saved, self.request())
+        if request is None:
             return False
-        v: dict[str, Any] = {}
-        for k, text in raw.items():
-            text = "" if text is None else str(text)
-            if k in ("img_size", "batch_size", "epochs", "workers", "seed", "log_every") and text.isdigit():
-                v[k] = int(text)
-            elif k in ("lr", "val_fraction", "time_budget_s", "edited_weight"):
-                v[k] = float(text) if text else None
-            elif k in ("oversample", "val_on_train"):
-                v[k] = text.lower() == "true"
-            elif k in ("val_data",):
-                v[k] = text or None
-            elif k not in ("data", "run_root"):
-                v[k] = text
-        if raw.get("data"):
-            v["data"] = raw["data"]
-        if v.get("val_fraction") is None:
-            v.pop("val_fraction", None)
-        self.set_values(v)
+        self.set_values(request)
         return True
 
     def suggest_run_folder(self, settings: QSettings) -> None:
@@ -530,11 +444,3 @@ def edited_summary(data: str, init_from: str, extra: list[Path] | None = None) -
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _budget_text(seconds: float) -> str:
-    if seconds % 3600 == 0:
-        return f"{int(seconds // 3600)}h"
-    if seconds % 60 == 0:
-        return f"{int(seconds // 60)}m"
-    return f"{seconds:g}s"

@@ -38,7 +38,7 @@ from cocoseg_gui.core.training.run_reader import (
     read_config,
     read_events,
 )
-from cocoseg_gui.core.training.train_request import VAL_FOLDER, VAL_SPLIT
+from cocoseg_gui.core.training.train_request import VAL_FOLDER, VAL_SPLIT, TrainRequest
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import device_probe, preload_torch_modules
 from cocoseg_gui.gui.services.devices import DeviceChoice
@@ -384,11 +384,11 @@ class TrainPanel(QWidget):
         try:
             cfg = read_config(run_dir)
             history = read_events(run_dir) if (run_dir / "metrics.jsonl").is_file() else []
+            request = TrainRequest.from_config(cfg)  # an older run's missing keys: what it used
         except CocoSegError as exc:
             self._show_error(describe_error(exc))
             return False
-        # a run from before several folders were trained together read one folder, drew all alike
-        self.form.set_values({"extra_data": [], "edited_weight": 1.0, **cfg})
+        self.form.set_values(request)
         self.form.out.setText(str(run_dir))
         return self._start(resume=last, replay=history)
 
@@ -625,7 +625,7 @@ class TrainPanel(QWidget):
         self._log(f"opened {run_dir} ({len(events)} events)")
         if (run_dir / "config.json").is_file():  # the form shows the opened run's options (Resume, Start)
             try:
-                self.form.set_values(read_config(run_dir))
+                self.form.set_values(TrainRequest.from_config(read_config(run_dir)))
                 self.form.out.setText(str(run_dir))
             except CocoSegError as exc:
                 self._log(f"the run's options were not loaded: {exc}", color="#b45a00")
