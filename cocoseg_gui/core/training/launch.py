@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -73,19 +74,43 @@ def train_in_processes(
                 env={**os.environ, **(env or {})},
             )  # fmt: skip
             end = _follow(child, follower, skip_before, callbacks, cancel)
-        if end is not None:
-            return end
-        if failure_file.is_file():  # bad input: the run never opened its log
-            reason = failure_file.read_text(encoding="utf-8")
-        else:  # a crash: the child's last words
-            tail = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+        log_text = log_file.read_text(encoding="utf-8", errors="replace")
+        killed = killed_rank(log_text, nproc)
+        if killed is not None and (end is None or end.status == "failed"):
+            # rank 0's own reason is then the transport's ("Connection closed by peer ... GLHF")
+            end = EndEvent(status="failed", reason=killed, best_miou=None)
+        elif end is None and failure_file.is_file():  # bad input: the run never opened its log
+            end = EndEvent(status="failed", reason=failure_file.read_text(encoding="utf-8"), best_miou=None)
+        elif end is None:  # a crash: the child's last words
+            tail = log_text.strip().splitlines()[-3:]
             reason = f"the training processes exited {child.returncode} without an end event: " + (
                 " | ".join(tail) or "no output"
             )
-        failed = EndEvent(status="failed", reason=reason, best_miou=None)
+            end = EndEvent(status="failed", reason=reason, best_miou=None)
         for cb in callbacks:
-            cb(failed)
-        return failed
+            cb(end)
+        return end
+
+
+def killed_rank(torchrun_log: str, nproc: int) -> str | None:
+    """The reason to show when torchrun's root cause is a rank killed by a signal (kill -9, the kernel's
+    out-of-memory killer): no rank could say it, and rank 0 only saw its peer vanish. None otherwise."""
+    _, found, after = torchrun_log.rpartition("Root Cause")
+    block = after.split("=====", 1)[0]  # that failure's fields only
+    rank = re.search(r"\brank\s*:\s*(\d+)", block)
+    exitcode = re.search(r"\bexitcode\s*:\s*(-?\d+)", block)
+    if not found or rank is None or exitcode is None or int(exitcode.group(1)) >= 0:
+        return None  # a rank that exited by itself said why (its end event, the failure file)
+    code = int(exitcode.group(1))
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    why = " (often the system's out-of-memory killer)" if name == "SIGKILL" else ""
+    return (
+        f"training process {rank.group(1)} of {nproc} was killed by {name}{why}; the others were stopped. "
+        "Resume continues from last.pt, the last finished epoch or Stop."
+    )
 
 
 def _existing_log_size(out: Path) -> int:
@@ -102,7 +127,8 @@ def _follow(
     callbacks: Sequence[Callable[[Event], None]],
     cancel: CancelToken | None,
 ) -> EndEvent | None:
-    """Hand new events to ``callbacks`` until the child exits; its last end event (None: it wrote none)."""
+    """Hand new events to ``callbacks`` until the child exits; its last end event (None: it wrote none),
+    which is not handed on: the caller does, once the child's exit says whether a rank was killed."""
     end: EndEvent | None = None
     signalled_at: float | None = None
     follower.skip_to(skip_before)
@@ -112,6 +138,7 @@ def _follow(
             for e in follower.poll().events:
                 if isinstance(e, EndEvent):
                     end = e
+                    continue
                 for cb in callbacks:
                     cb(e)
         if exited:
