@@ -126,8 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.show()
         open_first_data(window, args)
     else:  # on screen at once; the workspaces and the data follow its first paint (ADR 0041)
+
+        def build_and_open(w: MainWindow) -> None:
+            build(w)
+            open_first_data(w, args)
+
         window = MainWindow()
-        window.show_starting(settings, lambda w: (build(w), open_first_data(w, args)))
+        window.show_starting(settings, build_and_open)
 
     try:
         if shot is not None:

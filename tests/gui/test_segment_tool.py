@@ -250,3 +250,26 @@ def test_the_previous_image_is_embedded_ahead_after_the_next_and_going_back_runs
         qtbot.mouseClick(images.viewer.viewport(), LEFT, NO_MOD, at(window, 40, 40))
     shown_matches_session(images)
     assert embedded == [third, first]  # its neighbours (the second) are embedded already: nothing more
+
+
+def test_an_embedding_ahead_that_ends_after_the_window_is_gone_touches_nothing(
+    qtbot, window, mobile_sam_file, request
+) -> None:
+    """CI saw it: the window closed and was deleted (its timers with it) while an image was being embedded
+    ahead; the job's end then restarted the deleted timer (RuntimeError in the event loop)."""
+    import shiboken6
+
+    images = window.images
+    tool = images.assists.segment
+    edit_at_centre(qtbot, window)
+    tool.set_weights(mobile_sam_file)
+    with qtbot.waitSignal(tool.ready, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: tool.ahead_job is not None, timeout=WAIT_MS)  # after the pause: embedding ahead
+    job = tool.ahead_job
+    with qtbot.waitSignal(job.done, timeout=WAIT_MS):
+        window.close()  # closeEvent: settings saved, every workspace shut down
+        request.node.qt_widgets = [(w, f) for w, f in request.node.qt_widgets if w() is not window]
+        shiboken6.delete(window)  # what the window's deleteLater does: its children (the timer) go too
+    qtbot.wait(50)  # any slot still queued runs: an exception there fails the test (pytest-qt)
+    assert tool.ahead_job is None and tool.session is None

@@ -126,6 +126,7 @@ class SegmentTool(QObject):
         self.ahead_job: JobWorker | None = None
         self._ahead_id: int | None = None  # the image ahead_job embeds
         self._ahead_done: set[int] = set()  # images embedded (shown or ahead) with these weights
+        self._shut_down = False  # the window closed: a job ending later touches nothing (its timer is gone)
         self._ahead_timer = QTimer(singleShot=True, interval=AHEAD_IDLE_MS)
         self._ahead_timer.timeout.connect(self._embed_ahead)
         self.act_cycle = shortcuts.bind(QAction("Next of the 3 masks"), "segment.cycle")
@@ -187,6 +188,14 @@ class SegmentTool(QObject):
         if path is not None and self.editor.settings.tool is Tool.SAM:
             self.prepare()
 
+    def shutdown(self) -> None:
+        """The window closes: jobs cancelled, their late ``done`` ignored (the timer goes with the window)."""
+        self._shut_down = True
+        self.reset_image()
+        if self.ahead_job is not None:
+            self.ahead_job.cancel()
+            self.ahead_job = None
+
     # ------------------------------------------------------------------------------------ image
     def reset_image(self) -> None:
         """Another image, another tool or other weights: the session and waiting prompts go."""
@@ -215,6 +224,8 @@ class SegmentTool(QObject):
         self._start(_load_and_embed, self.weights, self.segmenter, image.rgb, shape, ok=self._embedded)
 
     def _embedded(self, result: tuple[Any, Any]) -> None:
+        if self._shut_down:
+            return
         self.segmenter, self.session = result
         if self._image is not None:
             self._ahead_done.add(self._image)  # in the cache: never embedded ahead again
@@ -237,6 +248,8 @@ class SegmentTool(QObject):
         self.ahead_job = job
 
         def done() -> None:
+            if self._shut_down:
+                return
             self.ahead_job = None
             waiting = self._image == image_id and self.session is None and self.job is None
             if waiting and self.editor.settings.tool is Tool.SAM:

@@ -706,6 +706,7 @@ class ImagesWorkspace(QMainWindow):
     def shutdown(self) -> None:
         self.edit_saving.stop_editing()
         self._drop_outline_job()  # a result arriving after the window closed would draw on a deleted scene
+        self.assists.segment.shutdown()  # likewise an embedding ahead (its timer goes with the window)
         self.proposals.shutdown()
         self.browser.shutdown()
         self.loader.wait_idle(5000)
