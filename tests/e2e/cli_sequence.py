@@ -26,6 +26,7 @@ def main() -> int:
     sharded = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if sharded:
         dist.init_process_group("gloo")
+    finished = False
     try:
         for n, argv in enumerate(json.loads(plan_file.read_text())):
             out = plan_file.parent / f"stdout.{n}.rank{rank}.txt"
@@ -34,8 +35,11 @@ def main() -> int:
             if code:
                 print(f"cli_sequence: {argv[0]} exited {code} on rank {rank}", file=sys.stderr)
                 return code
+        finished = True
     finally:
         if sharded:
+            if finished:  # as sharded_job does: both ranks past the last collective before the group goes
+                dist.barrier()
             dist.destroy_process_group()
     return 0
 

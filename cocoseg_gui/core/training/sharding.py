@@ -126,8 +126,12 @@ def sharded_job() -> Iterator[Shard]:
     created = not dist.is_initialized()
     if created:
         dist.init_process_group(backend="gloo")
+    finished = False
     try:
         yield Shard(env.rank, env.world_size, env.local_rank)
+        finished = True
     finally:
         if created and dist.is_initialized():
+            if finished:  # every rank past its last collective before the group goes (not after a failure:
+                dist.barrier()  # a rank that failed never arrives); a rank left early was aborted once on CI
             dist.destroy_process_group()
