@@ -33,7 +33,7 @@ from cocoseg_gui.core.quality.issues_file import (
 from cocoseg_gui.core.training.model_score import score_of_run_checkpoint
 from cocoseg_gui.gui.services.app_state import AppState
 from cocoseg_gui.gui.services.device_probe import preload_torch_modules
-from cocoseg_gui.gui.services.preferences import OUTLINES_KEY
+from cocoseg_gui.gui.services.preferences import OUTLINES_KEY, read_preferences
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.browser import DatasetBrowser
 from cocoseg_gui.gui.widgets.browser.filtering import SortKey
@@ -116,9 +116,7 @@ class LabelIssueActions(QObject):
         # the outlines can be hidden (they clutter painting); the choice is remembered
         self.act_show_outlines = QAction("Outline likely label errors", window, checkable=True)
         self.act_show_outlines.setToolTip("Draw boxes around the shown image's suspicious regions")
-        self.act_show_outlines.setChecked(
-            str(self.state.settings.value(OUTLINES_KEY, "true")).lower() == "true"
-        )
+        self.act_show_outlines.setChecked(read_preferences(self.state.settings).outline_issues)
         self.act_show_outlines.toggled.connect(self._on_show_outlines)
         self.state.masks_dir_changed.connect(self.reload)
         self.state.dataset_loaded.connect(self.reload)  # a dataset comes with its masks

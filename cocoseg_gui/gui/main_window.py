@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         from cocoseg_gui.gui.format_actions import FormatActions
         from cocoseg_gui.gui.label_issue_actions import LabelIssueActions
         from cocoseg_gui.gui.project_actions import ProjectActions
-        from cocoseg_gui.gui.services.preferences import OPACITY_KEY
+        from cocoseg_gui.gui.services.preferences import read_preferences
         from cocoseg_gui.gui.weights_actions import WeightsActions
         from cocoseg_gui.gui.widgets.elided_label import ElidedLabel, ElidingStatusBar
         from cocoseg_gui.gui.window_hooks import WindowHooks
@@ -237,8 +237,7 @@ class MainWindow(QMainWindow):
         # the window uses the Images workspace only through ImagesApi (tests/gui/test_workspace_protocol.py)
         images_tab = ImagesWorkspace(_scrollable(self.panels["masks"]))
         self.images: ImagesApi = images_tab
-        opacity: Any = state.settings.value(OPACITY_KEY, 0.5)  # QSettings: a str from the INI, or 0.5
-        self.images.set_opacity(float(opacity))
+        self.images.set_opacity(read_preferences(state.settings).opacity)
         self.panel_tabs = QTabWidget()  # index i shows PANEL_NAMES[i] ("masks": the Images workspace)
         self.panel_tabs.setDocumentMode(True)
         self.panel_tabs.addTab(images_tab, "Images && masks")

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from cocoseg_gui.core.editing.editor import Tool
 from cocoseg_gui.core.editing.rules import Mode, Rule, paint
+from cocoseg_gui.gui.services.preferences import SAM_WEIGHTS_KEY
 from cocoseg_gui.gui.widgets import segment_tool
-from cocoseg_gui.gui.widgets.segment_tool import WEIGHTS_KEY
 from tests.gui import test_mask_editor as editor_tests
 from tests.gui.test_mask_editor import at, edit_at_centre, labels
 from tests.gui.window_helpers import WAIT_MS, make_window, no_blocking_dialogs  # noqa: F401
@@ -57,7 +57,7 @@ def test_click_previews_v_cycles_enter_paints_under_the_rule_and_undo_restores(
         qtbot.keyClick(window, Qt.Key.Key_A)  # the tool: no weights yet, so Weights… chooses them
         assert images.editor.settings.tool is Tool.SAM and tool.act_choose.isVisible()
         tool.act_choose.trigger()
-    assert window.state.settings.value(WEIGHTS_KEY) == str(mobile_sam_file)
+    assert window.state.settings.value(SAM_WEIGHTS_KEY) == str(mobile_sam_file)
     assert tool.job is None and tool.session.embedding.original_size == images.view_state.image.rgb.shape[:2]
 
     viewport = images.viewer.viewport()
@@ -105,7 +105,7 @@ def test_a_drag_is_a_box_right_click_a_background_point_and_esc_clears(
     tool = images.assists.segment
     tool.images_ahead = list  # nothing embedded ahead (the last tests cover it): a quicker test
     before, cx, cy = edit_at_centre(qtbot, window)
-    window.state.settings.setValue(WEIGHTS_KEY, str(mobile_sam_file))  # chosen in an earlier session
+    window.state.settings.setValue(SAM_WEIGHTS_KEY, str(mobile_sam_file))  # chosen in an earlier session
     images.use_settings(window.state.settings)
     viewport = images.viewer.viewport()
     qtbot.keyClick(window, Qt.Key.Key_A)
@@ -176,7 +176,7 @@ def test_a_bad_weights_file_is_named_in_a_dialog_and_the_tool_stays_off(
     qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)
     assert "not_weights.pt" in shown[0]
     assert images.editor.settings.tool is Tool.BRUSH and images.assists.segment.weights is None
-    assert window.state.settings.value(WEIGHTS_KEY) is None
+    assert window.state.settings.value(SAM_WEIGHTS_KEY) is None
 
 
 def test_without_the_sam_packages_the_tool_is_disabled_and_says_how_to_install(

@@ -27,7 +27,7 @@ from cocoseg_gui.core.editing.editor import ImageEditor
 from cocoseg_gui.core.editing.save import SavedMask
 from cocoseg_gui.core.errors import CocoSegError
 from cocoseg_gui.core.files.folder_lock import EDITING_LOCK_FILE, FolderLock, LockHolder
-from cocoseg_gui.gui.services.preferences import AUTOSAVE_KEY
+from cocoseg_gui.gui.services.preferences import AUTOSAVE_KEY, read_preferences
 from cocoseg_gui.gui.widgets.dialogs import error_text
 
 SWITCH_SAVE, SWITCH_DISCARD, SWITCH_CANCEL = "save", "discard", "cancel"
@@ -157,8 +157,7 @@ class EditSaving(QObject):
     def use_settings(self, settings: QSettings) -> None:
         """Take the remembered setting (default on) and remember every change in ``settings``."""
         self._settings = settings
-        value = settings.value(AUTOSAVE_KEY, True)
-        self.act_autosave.setChecked(str(value).lower() not in ("false", "0"))
+        self.act_autosave.setChecked(read_preferences(settings).autosave)
 
     def _remember(self, on: bool) -> None:
         if self._settings is not None:

@@ -37,11 +37,10 @@ from cocoseg_gui.core.project.image_view_state import ImageViewState
 from cocoseg_gui.core.segment.click_session import ClickSegmentSession
 from cocoseg_gui.core.segment.kinds import EXTRA_HINT
 from cocoseg_gui.gui.services import shortcuts
-from cocoseg_gui.gui.services.preferences import SAM_WEIGHTS_KEY
+from cocoseg_gui.gui.services.preferences import SAM_WEIGHTS_KEY, read_preferences
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import error_text, show_error
 
-WEIGHTS_KEY = SAM_WEIGHTS_KEY  # QSettings: the weights file the tool loads (Edit › Preferences… too)
 PACKAGES = ("segment_anything", "mobile_sam")  # the optional ``sam`` extra
 CLICK_SLOP = 3.0  # screen pixels: a press that moves less is a click, more a box
 AHEAD_IDLE_MS = 2000  # the next image is embedded after this long without a prompt (it slows clicks 2x)
@@ -150,8 +149,7 @@ class SegmentTool(QObject):
     def use_settings(self, settings: QSettings) -> None:
         """The stored weights file; read again after Edit › Preferences…, which may have changed it."""
         self.settings = settings
-        stored = settings.value(WEIGHTS_KEY)
-        path = Path(str(stored)) if stored else None
+        path = read_preferences(settings).sam_weights
         if path != self.weights:
             self.set_weights(path)  # the loaded model and the images embedded ahead go with the old file
         self._refresh_choose()
@@ -180,9 +178,9 @@ class SegmentTool(QObject):
         self._ahead_done.clear()
         if self.settings is not None:
             if path is None:
-                self.settings.remove(WEIGHTS_KEY)
+                self.settings.remove(SAM_WEIGHTS_KEY)
             else:
-                self.settings.setValue(WEIGHTS_KEY, str(path))
+                self.settings.setValue(SAM_WEIGHTS_KEY, str(path))
         self._refresh_choose()
         self.reset_image()
         if path is not None and self.editor.settings.tool is Tool.SAM:
