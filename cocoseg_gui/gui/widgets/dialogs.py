@@ -43,13 +43,15 @@ def _plain_text(error: BaseException | str) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def browse_row(edit: QLineEdit, button: QPushButton) -> QWidget:
-    """A path field and its Browse… button on one form row (the dialogs that ask for files or folders)."""
+def browse_row(edit: QLineEdit, *buttons: QPushButton) -> QWidget:
+    """A path field and its Browse… button (and any other, e.g. Clear) on one form row (the dialogs that
+    ask for files or folders)."""
     row = QWidget()
     lay = QHBoxLayout(row)
     lay.setContentsMargins(0, 0, 0, 0)
     lay.addWidget(edit, 1)
-    lay.addWidget(button)
+    for button in buttons:
+        lay.addWidget(button)
     return row
 
 

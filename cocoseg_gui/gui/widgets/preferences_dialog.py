@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -32,9 +31,8 @@ from PySide6.QtWidgets import (
 from cocoseg_gui.gui.services.preferences import Preferences
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import browse_row, error_text
-from cocoseg_gui.gui.widgets.segment_tool import missing_packages, unavailable_tip
+from cocoseg_gui.gui.widgets.segment_tool import WEIGHTS_FILTER, missing_packages, unavailable_tip
 
-WEIGHTS_FILTER = "Weights (*.pt *.pth *.bin);;All files (*)"
 PROBLEM_STYLE = "color: #8a1010"
 
 
@@ -66,16 +64,11 @@ class PreferencesDialog(QDialog):
         self.browse_weights.clicked.connect(self._choose_weights)
         self.clear_weights = QPushButton("Clear")
         self.clear_weights.clicked.connect(lambda: self._set_weights(""))
-        weights_row = QWidget()
-        row = QHBoxLayout(weights_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        for widget, stretch in ((self.weights, 1), (self.browse_weights, 0), (self.clear_weights, 0)):
-            row.addWidget(widget, stretch)
         self.weights_info = QLabel()
         self.weights_info.setWordWrap(True)
         sam = QGroupBox("Click to segment (A in Edit mode)")
         sam_form = QFormLayout(sam)
-        sam_form.addRow("Weights file", weights_row)
+        sam_form.addRow("Weights file", browse_row(self.weights, self.browse_weights, self.clear_weights))
         sam_form.addRow("", self.weights_info)
         if missing_packages():
             note = QLabel(unavailable_tip())

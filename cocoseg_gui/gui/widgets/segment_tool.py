@@ -41,6 +41,7 @@ from cocoseg_gui.gui.services.preferences import SAM_WEIGHTS_KEY, read_preferenc
 from cocoseg_gui.gui.services.workers import JobWorker
 from cocoseg_gui.gui.widgets.dialogs import error_text, show_error
 
+WEIGHTS_FILTER = "Weights (*.pt *.pth *.bin);;All files (*)"  # the file dialogs that choose SAM weights
 PACKAGES = ("segment_anything", "mobile_sam")  # the optional ``sam`` extra
 CLICK_SLOP = 3.0  # screen pixels: a press that moves less is a click, more a box
 AHEAD_IDLE_MS = 2000  # the next image is embedded after this long without a prompt (it slows clicks 2x)
@@ -166,7 +167,7 @@ class SegmentTool(QObject):
     def choose_weights(self) -> None:
         """The file dialog, then ``set_weights``."""
         path, _filter = QFileDialog.getOpenFileName(
-            self._window, "SAM / MobileSAM weights", "", "Weights (*.pt *.pth *.bin);;All files (*)"
+            self._window, "SAM / MobileSAM weights", "", WEIGHTS_FILTER
         )
         if path:
             self.set_weights(Path(path))
