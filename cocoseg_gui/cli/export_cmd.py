@@ -8,12 +8,11 @@ given here is answered with that command, never guessed at.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from cocoseg_gui.cli.arg_types import out_file
-from cocoseg_gui.cli.project_opts import add_project_option, require, warn
+from cocoseg_gui.cli.project_opts import add_project_option, require
 
 SEGMENTATIONS = (
     "rle",
@@ -73,10 +72,9 @@ def _not_a_checkpoint(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cocoseg_gui.cli.export_coco_cmd import _check_report, _fill_from_project
+    from cocoseg_gui.cli.export_coco_cmd import _check_report, _fill_from_project, print_export_result
     from cocoseg_gui.cli.progress_bar import ProgressBar
     from cocoseg_gui.core.errors import OptionsError
-    from cocoseg_gui.core.files.atomic import atomic_write_text
     from cocoseg_gui.core.formats.export_job import export_labels
     from cocoseg_gui.core.formats.registry import COCO, label_format
 
@@ -102,10 +100,5 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     finally:
         bar.close()
-    for line in result.summary():
-        print(line)
-    warn("export", result.warnings)
-    if args.report is not None:
-        atomic_write_text(args.report, json.dumps(result.to_json(), indent=1) + "\n")
-        print(f"report: {args.report}")
+    print_export_result("export", result, args.report)
     return 0

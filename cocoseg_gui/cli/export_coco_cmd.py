@@ -99,6 +99,18 @@ def _labelled_from_scratch(masks: Path) -> bool:
     return MaskDatasetFolder(masks, browse=True).manifest.get("created_by") in SCRATCH_CREATORS
 
 
+def print_export_result(command: str, result: Any, report: Path | None) -> None:
+    """An export's summary and warnings, and its --report file (export-coco and export)."""
+    from cocoseg_gui.core.files.atomic import atomic_write_text
+
+    for line in result.summary():
+        print(line)
+    warn(command, result.warnings)
+    if report is not None:
+        atomic_write_text(report, json.dumps(result.to_json(), indent=1) + "\n")
+        print(f"report: {report}")
+
+
 def _check_report(args: argparse.Namespace) -> None:
     """--report goes through the same guard as --out, before the export (nothing is lost after it)."""
     from cocoseg_gui.core.files.output_guard import check_output_file
@@ -119,7 +131,6 @@ def _check_report(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from cocoseg_gui.cli.progress_bar import ProgressBar
     from cocoseg_gui.core.errors import OptionsError
-    from cocoseg_gui.core.files.atomic import atomic_write_text
     from cocoseg_gui.core.formats.coco_export import export_coco
 
     _fill_from_project(args)
@@ -136,10 +147,5 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     finally:
         bar.close()
-    for line in result.summary():
-        print(line)
-    warn("export-coco", result.warnings)
-    if args.report is not None:
-        atomic_write_text(args.report, json.dumps(result.to_json(), indent=1) + "\n")
-        print(f"report: {args.report}")
+    print_export_result("export-coco", result, args.report)
     return 0
